@@ -1,0 +1,1 @@
+"""Shared, resource-free helpers: naming, tags and labels, regions, the GPU contract and validation."""

@@ -1,0 +1,234 @@
+"""The GPU contract every layer agrees on: taints, labels, tolerations, node selectors and instance catalogs.
+
+The cloud layer (EKS managed node groups, AKS agent pools) puts these taints and labels on GPU nodes; the
+Kubernetes layer (device plugin / GPU operator, DCGM exporter, node exporter, log shipper, serving pods)
+derives its tolerations and node selectors from the same constants, so a new pool type or a new agent
+cannot drift out of sync. Facts: ../shared/REFERENCE.md (EKS GPU taint `nvidia.com/gpu=true:NO_SCHEDULE`,
+AKS `sku=gpu:NoSchedule`, device plugin node affinity on `nvidia.com/gpu.present=true`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Cloud = Literal["aws", "azure", "kubernetes"]
+
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The extended resource name the NVIDIA device plugin advertises and pods request."""
+
+GPU_QUOTA_KEY = f"requests.{GPU_RESOURCE}"
+"""ResourceQuota key for GPUs: extended resources accept only the `requests.` prefix."""
+
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+"""Node label on every GPU node; the device plugin's and GPU operator's default node affinity keys off it."""
+
+GPU_POOL_LABEL = "mlplatform.io/gpu-pool"
+"""Node label naming the platform GPU pool a node belongs to (for per-pool dashboards and scheduling)."""
+
+ACCELERATOR_LABEL = "mlplatform.io/accelerator"
+"""Node label naming the accelerator model, e.g. `nvidia-a10g`, for workload placement."""
+
+AKS_ACCELERATOR_LABEL = "kubernetes.azure.com/accelerator"
+"""Label AKS itself sets on GPU nodes (value `nvidia`); informational, never relied on alone."""
+
+NodeEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+_EKS_EFFECTS: dict[str, str] = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint in Kubernetes form, convertible to each cloud's API shape."""
+
+    key: str
+    value: str
+    effect: NodeEffect = "NoSchedule"
+
+    def eks(self) -> dict[str, str]:
+        """The EKS managed node group form (effect as the EKS API enum, e.g. `NO_SCHEDULE`)."""
+        return {"key": self.key, "value": self.value, "effect": _EKS_EFFECTS[self.effect]}
+
+    def aks(self) -> str:
+        """The AKS agent pool form, `key=value:Effect`."""
+        return f"{self.key}={self.value}:{self.effect}"
+
+    def kubernetes(self) -> dict[str, str]:
+        """The Kubernetes Node/Karpenter form."""
+        return {"key": self.key, "value": self.value, "effect": self.effect}
+
+    def toleration(self) -> dict[str, str]:
+        """A toleration matching exactly this taint."""
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+NVIDIA_GPU_TAINT = Taint(GPU_RESOURCE, "true", "NoSchedule")
+"""The taint EKS GPU pools carry (terraform-aws-eks and pulumi examples use the same)."""
+
+AKS_SKU_GPU_TAINT = Taint("sku", "gpu", "NoSchedule")
+"""The taint Microsoft documents for AKS GPU pools."""
+
+GPU_TAINTS: dict[Cloud, tuple[Taint, ...]] = {
+    "aws": (NVIDIA_GPU_TAINT,),
+    # Both on AKS: `sku=gpu` is the AKS convention, `nvidia.com/gpu` is what NVIDIA's charts tolerate
+    # out of the box, so neither an AKS-documented workload nor an NVIDIA default is locked out.
+    "azure": (AKS_SKU_GPU_TAINT, NVIDIA_GPU_TAINT),
+    # Existing clusters: the taint cluster admins most commonly use; the tolerations below cover both.
+    "kubernetes": (NVIDIA_GPU_TAINT,),
+}
+
+CRITICAL_ADDONS_TAINT = Taint("CriticalAddonsOnly", "true", "NoSchedule")
+"""Taint on the AKS system pool (AKS baseline) so only critical add-ons land there."""
+
+
+def gpu_taints(cloud: Cloud) -> tuple[Taint, ...]:
+    """The taints every GPU pool of `cloud` carries."""
+    return GPU_TAINTS[cloud]
+
+
+def gpu_tolerations() -> list[dict[str, str]]:
+    """Tolerations for anything that must run on GPU nodes of any cloud (agents and GPU workloads).
+
+    `Exists` on `nvidia.com/gpu` covers any value; `sku=gpu` is matched exactly so unrelated `sku`
+    taints (e.g. AKS `sku=Windows`) still repel.
+    """
+    return [
+        {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+        AKS_SKU_GPU_TAINT.toleration(),
+    ]
+
+
+def agent_tolerations() -> list[dict[str, str]]:
+    """Tolerations for node agents (exporters, log shippers) that must run on every node, GPU or system."""
+    return [*gpu_tolerations(), {"key": CRITICAL_ADDONS_TAINT.key, "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def gpu_node_selector() -> dict[str, str]:
+    """Node selector restricting a pod or DaemonSet to GPU nodes."""
+    return {GPU_PRESENT_LABEL: "true"}
+
+
+def gpu_pool_labels(pool_name: str, accelerator: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Node labels every GPU pool carries: presence, pool name, accelerator model, plus user extras.
+
+    User extras cannot override the contract labels (they would break scheduling of the GPU agents).
+    """
+    labels = dict(extra or {})
+    labels.update({GPU_PRESENT_LABEL: "true", GPU_POOL_LABEL: pool_name})
+    if accelerator:
+        labels[ACCELERATOR_LABEL] = accelerator
+    return labels
+
+
+# --- Instance catalogs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuInstance:
+    """What the platform knows about a GPU instance type or VM size."""
+
+    family: str
+    accelerator: str
+    gpus: int
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+
+
+# EKS NVIDIA GPU families -> accelerator (REFERENCE.md "EKS GPU instance families"; AWS docs).
+# g4ad (AMD Radeon) and inf/trn (Neuron) are deliberately absent: the NVIDIA stack cannot use them.
+AWS_GPU_FAMILIES: dict[str, tuple[str, Literal["x86_64", "arm64"]]] = {
+    "g4dn": ("nvidia-t4", "x86_64"),
+    "g5": ("nvidia-a10g", "x86_64"),
+    "g5g": ("nvidia-t4g", "arm64"),
+    "g6": ("nvidia-l4", "x86_64"),
+    "gr6": ("nvidia-l4", "x86_64"),
+    "g6e": ("nvidia-l40s", "x86_64"),
+    "g7e": ("nvidia-rtx-pro-6000", "x86_64"),
+    "p3": ("nvidia-v100", "x86_64"),
+    "p3dn": ("nvidia-v100", "x86_64"),
+    "p4d": ("nvidia-a100", "x86_64"),
+    "p4de": ("nvidia-a100-80gb", "x86_64"),
+    "p5": ("nvidia-h100", "x86_64"),
+    "p5e": ("nvidia-h200", "x86_64"),
+    "p5en": ("nvidia-h200", "x86_64"),
+    "p6-b200": ("nvidia-b200", "x86_64"),
+}
+
+# GPUs per instance where it is not 1 (AWS instance type pages). Needed for the cluster-autoscaler
+# node-template tag that lets a GPU pool scale up from zero.
+_AWS_MULTI_GPU: dict[str, int] = {
+    "g4dn.12xlarge": 4, "g4dn.metal": 8,
+    "g5.12xlarge": 4, "g5.24xlarge": 4, "g5.48xlarge": 8,
+    "g5g.16xlarge": 2, "g5g.metal": 2,
+    "g6.12xlarge": 4, "g6.24xlarge": 4, "g6.48xlarge": 8,
+    "g6e.12xlarge": 4, "g6e.24xlarge": 4, "g6e.48xlarge": 8,
+    "g7e.12xlarge": 2, "g7e.24xlarge": 4, "g7e.48xlarge": 8,
+    "p3.8xlarge": 4, "p3.16xlarge": 8, "p3dn.24xlarge": 8,
+    "p4d.24xlarge": 8, "p4de.24xlarge": 8,
+    "p5.48xlarge": 8, "p5e.48xlarge": 8, "p5en.48xlarge": 8,
+    "p6-b200.48xlarge": 8,
+}  # fmt: skip
+
+_AWS_INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
+
+
+def aws_gpu_instance(instance_type: str) -> GpuInstance | None:
+    """Classify an EC2 instance type; None when it is not an NVIDIA GPU type this platform supports."""
+    match = _AWS_INSTANCE_TYPE.match(instance_type)
+    if not match or match["family"] not in AWS_GPU_FAMILIES:
+        return None
+    accelerator, architecture = AWS_GPU_FAMILIES[match["family"]]
+    return GpuInstance(match["family"], accelerator, _AWS_MULTI_GPU.get(instance_type, 1), architecture)
+
+
+# AKS NVIDIA sizes: the NC and ND series (Microsoft "GPU-optimized VM sizes"). NV (visualization, NVv4 is
+# AMD) and the ND MI300X (AMD) sizes are not usable with the NVIDIA stack.
+_AZURE_GPU_SIZE = re.compile(r"^Standard_(?P<series>N[CD])(?P<cpus>\d+)(?P<rest>[A-Za-z_0-9]*)$")
+_AZURE_ACCELERATORS: tuple[tuple[str, str], ...] = (
+    ("GB300", "nvidia-gb300"),
+    ("GB200", "nvidia-gb200"),
+    ("H200", "nvidia-h200"),
+    ("H100", "nvidia-h100"),
+    ("A100", "nvidia-a100"),
+    ("A10", "nvidia-a10"),
+    ("T4", "nvidia-t4"),
+)
+_AZURE_MULTI_GPU: dict[str, int] = {
+    "Standard_NC64as_T4_v3": 4,
+    "Standard_NC48ads_A100_v4": 2, "Standard_NC96ads_A100_v4": 4,
+    "Standard_ND96asr_v4": 8, "Standard_ND96amsr_A100_v4": 8,
+    "Standard_NC80adis_H100_v5": 2,
+    "Standard_ND96isr_H100_v5": 8, "Standard_ND96isr_H200_v5": 8,
+    "Standard_NC12s_v3": 2, "Standard_NC24s_v3": 4, "Standard_NC24rs_v3": 4,
+}  # fmt: skip
+
+
+def azure_gpu_instance(vm_size: str) -> GpuInstance | None:
+    """Classify an Azure VM size; None when it is not an NVIDIA NC/ND size."""
+    match = _AZURE_GPU_SIZE.match(vm_size)
+    if not match or "MI300" in vm_size.upper():
+        return None
+    upper = vm_size.upper()
+    accelerator = next((name for marker, name in _AZURE_ACCELERATORS if marker in upper), None)
+    if accelerator is None:
+        # NCv3 (V100) and ND A100 v4 sizes carry no model marker in their names.
+        if match["series"] == "NC" and upper.endswith("S_V3"):
+            accelerator = "nvidia-v100"
+        elif match["series"] == "ND" and upper.endswith("_V4"):
+            accelerator = "nvidia-a100"
+        else:
+            return None
+    return GpuInstance(f"{match['series']}{match['rest']}", accelerator, _AZURE_MULTI_GPU.get(vm_size, 1))
+
+
+def gpu_instance(cloud: Cloud, instance_type: str) -> GpuInstance | None:
+    """Classify an instance type or VM size for `cloud`; existing clusters accept any name."""
+    if cloud == "aws":
+        return aws_gpu_instance(instance_type)
+    if cloud == "azure":
+        return azure_gpu_instance(instance_type)
+    return GpuInstance(instance_type, "nvidia", 1)

@@ -1,0 +1,1 @@
+"""Stack configuration, composition and offline synthesis for the ML platform program."""

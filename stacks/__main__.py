@@ -1,0 +1,173 @@
+"""`python -m stacks`: validate a stack file and preview a stack offline, without the Pulumi CLI or a cloud."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+import pulumi
+
+from stacks.load import PlatformConfigError, platform_config_from_stack_file
+from stacks.synth import PROJECT_ROOT, Registration, Synthesis, stack_names, synthesize
+
+OFFLINE_LIMITS = (
+    "Offline synthesis runs the real program under Pulumi's mock runtime: it cannot see provider-side defaults\n"
+    "and checks, values only the cloud computes, or the manifests inside Helm charts. `pulumi preview` with\n"
+    "credentials remains the authoritative plan."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the process exit code (0 ok, 2 the stack could not be synthesized)."""
+    parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__)
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, help="directory holding Pulumi.yaml")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="validate the stack file's mlplatform:platform key")
+    validate.add_argument("stack", nargs="?", help="stack name; all stacks when omitted")
+
+    preview = commands.add_parser("preview", help="print the resource tree the stack would create")
+    preview.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
+    preview.add_argument("--json", type=Path, metavar="FILE", help="also write the recorded graph as JSON")
+    preview.add_argument("--mermaid", type=Path, metavar="FILE", help="also write the component graph as Mermaid")
+    preview.add_argument(
+        "--as-preview", action="store_true", help="leave cloud-computed values unknown, as `pulumi preview` does"
+    )
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args.project_dir, [args.stack] if args.stack else stack_names(args.project_dir))
+        return _preview(args)
+    except PlatformConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except pulumi.InputPropertiesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _validate(project_dir: Path, stacks: list[str]) -> int:
+    failures = 0
+    for stack in stacks:
+        try:
+            config = platform_config_from_stack_file(project_dir / f"Pulumi.{stack}.yaml")
+        except PlatformConfigError as error:
+            failures += 1
+            print(f"{stack}: {error}", file=sys.stderr)
+        else:
+            print(f"{stack}: valid ({config.environment}, {config.cloud})")
+    return 2 if failures else 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    synthesis = synthesize(args.stack, args.project_dir, preview=args.as_preview)
+    render_tree(synthesis, sys.stdout)
+    if args.json:
+        args.json.write_text(json.dumps(graph_document(synthesis), indent=2, sort_keys=True, default=str))
+        print(f"\nWrote the recorded graph to {args.json}")
+    if args.mermaid:
+        args.mermaid.write_text(mermaid(synthesis))
+        print(f"Wrote the component graph to {args.mermaid}")
+    return 0
+
+
+def render_tree(synthesis: Synthesis, out: TextIO) -> None:
+    """Print the registrations as a tree like `pulumi preview`, then counts per type and the outputs."""
+    registrations = synthesis.registrations
+    children: dict[str, list[Registration]] = {}
+    for registration in registrations:
+        children.setdefault(registration.parent, []).append(registration)
+    roots = [r for r in registrations if not r.parent]
+    type_width = min(70, max((len(r.type) for r in registrations), default=20) + 8)
+
+    out.write(f"Previewing {synthesis.project}/{synthesis.stack} offline (Pulumi mock runtime, no cloud calls)\n\n")
+    out.write(f"     {'Type':<{type_width}} Name\n")
+
+    def walk(registration: Registration, prefix: str, last: bool, depth: int) -> None:
+        branch = "" if depth == 0 else ("└─ " if last else "├─ ")
+        flags = [
+            flag for flag, on in (("protect", registration.protect), ("retain", registration.retain_on_delete)) if on
+        ]
+        suffix = f"  [{', '.join(flags)}]" if flags else ""
+        label = f"{prefix}{branch}{registration.type}"
+        out.write(f" +   {label:<{type_width}} {registration.name}{suffix}\n")
+        kids = children.get(registration.urn, [])
+        child_prefix = prefix + ("" if depth == 0 else ("   " if last else "│  "))
+        for index, kid in enumerate(kids):
+            walk(kid, child_prefix, index == len(kids) - 1, depth + 1)
+
+    for root in roots:
+        walk(root, "", True, 0)
+
+    counts = Counter(r.type for r in registrations if r.type != "pulumi:pulumi:Stack")
+    out.write(f"\nResources:\n    + {sum(counts.values())} to create\n\nBy type:\n")
+    for type_token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        out.write(f"  {count:>4}  {type_token}\n")
+    protected = sum(1 for r in registrations if r.protect)
+    out.write(f"\nProtected from deletion: {protected}\n")
+    if synthesis.outputs:
+        out.write("\nOutputs:\n")
+        for key in sorted(synthesis.outputs):
+            value = "[secret]" if key in synthesis.secret_outputs else json.dumps(synthesis.outputs[key], default=str)
+            out.write(f"    {key}: {value if len(value) < 100 else value[:97] + '...'}\n")
+    out.write(f"\n{OFFLINE_LIMITS}\n")
+
+
+def graph_document(synthesis: Synthesis) -> dict[str, Any]:
+    """The recorded graph as a JSON-ready document (secrets masked)."""
+    return {
+        "project": synthesis.project,
+        "stack": synthesis.stack,
+        "resources": [
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "parent": r.parent,
+                "custom": r.custom,
+                "inputs": {k: ("[secret]" if k in r.secret_inputs else v) for k, v in r.inputs.items()},
+                "secretInputs": r.secret_inputs,
+                "dependencies": r.dependencies,
+                "propertyDependencies": r.property_dependencies,
+                "protect": r.protect,
+                "retainOnDelete": r.retain_on_delete,
+                "replaceOnChanges": r.replace_on_changes,
+                "ignoreChanges": r.ignore_changes,
+            }
+            for r in synthesis.registrations
+        ],
+        "outputs": {k: ("[secret]" if k in synthesis.secret_outputs else v) for k, v in synthesis.outputs.items()},
+    }
+
+
+def mermaid(synthesis: Synthesis) -> str:
+    """A Mermaid flowchart of the components (non-custom resources) and the dependencies between them."""
+    components = [r for r in synthesis.registrations if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    ids = {r.urn: f"c{index}" for index, r in enumerate(components)}
+    owner: dict[str, str] = {}
+    for registration in synthesis.registrations:
+        parent = registration.parent
+        while parent and parent not in ids:
+            parent = next((r.parent for r in synthesis.registrations if r.urn == parent), "")
+        if parent:
+            owner[registration.urn] = parent
+    lines = ["flowchart LR"]
+    lines += [f'  {ids[r.urn]}["{r.name}<br/><small>{r.type.split(":")[-1]}</small>"]' for r in components]
+    edges: set[tuple[str, str]] = set()
+    for registration in synthesis.registrations:
+        source = owner.get(registration.urn, registration.urn if registration.urn in ids else None)
+        for dependency in registration.dependencies:
+            target = dependency if dependency in ids else owner.get(dependency)
+            if source and target and source != target:
+                edges.add((ids[target], ids[source]))
+    lines += [f"  {a} --> {b}" for a, b in sorted(edges)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,943 @@
+"""The platform configuration: pydantic models of the `mlplatform:platform` stack key, with every default.
+
+Stack files hold only what differs from these defaults. Keys are camelCase in YAML (`gpuPools`,
+`maxSize`); attributes are snake_case in Python. Environment presets (dev/staging/prod) fill the
+fields left unset, from one table, `ENVIRONMENT_PRESETS`. Cross-field checks report each problem with
+its path, e.g. `cluster.gpuPools[0].maxSize`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from components._common import gpu
+from components._common.regions import (
+    AWS_REGIONS,
+    AZURE_LOCATIONS,
+    EU_AWS_REGIONS,
+    EU_AZURE_LOCATIONS,
+    normalize_azure_location,
+)
+from components._common.tags import DataClassification
+from components._common.validation import dns1123_label_problem, is_duration, parse_quantity
+
+Environment = Literal["dev", "staging", "prod"]
+ComplianceProfile = Literal["gdpr", "hipaa"]
+ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+REQUIRED_CONTROL_PLANE_LOGS: tuple[ControlPlaneLog, ...] = ("api", "audit", "authenticator")
+ALL_CONTROL_PLANE_LOGS: tuple[ControlPlaneLog, ...] = (*REQUIRED_CONTROL_PLANE_LOGS, "controllerManager", "scheduler")
+
+MIN_KUBERNETES_MINOR = 31
+"""Oldest Kubernetes minor version accepted (older ones are out of EKS/AKS standard support)."""
+
+RESERVED_NAMESPACES = frozenset(
+    {"default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "logging", "elastic-system",
+     "gpu-operator", "nvidia-device-plugin", "ingress-nginx"}
+)  # fmt: skip
+"""Namespaces the platform or Kubernetes itself owns; serving namespaces may not take these names."""
+
+ENVIRONMENT_PRESETS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "nat_gateways": "single",
+        "gpu_capacity_type": "spot",
+        "control_plane_logs": list(REQUIRED_CONTROL_PLANE_LOGS),
+        "protect_stateful_resources": False,
+        "zone_count": 2,
+        "elasticsearch_nodes": 1,
+    },
+    "staging": {
+        "nat_gateways": "perZone",
+        "gpu_capacity_type": "on-demand",
+        "control_plane_logs": list(ALL_CONTROL_PLANE_LOGS),
+        "protect_stateful_resources": False,
+        "zone_count": 3,
+        "elasticsearch_nodes": 3,
+    },
+    "prod": {
+        "nat_gateways": "perZone",
+        "gpu_capacity_type": "on-demand",
+        "control_plane_logs": list(ALL_CONTROL_PLANE_LOGS),
+        "protect_stateful_resources": True,
+        "zone_count": 3,
+        "elasticsearch_nodes": 3,
+    },
+}
+"""What each environment sets when the stack file leaves a field unset. The only place presets live."""
+
+_ECR_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_RETENTION_SIZE = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>B|KB|MB|GB|TB|PB|EB)$")
+_RETENTION_UNITS = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, "PB": 2**50, "EB": 2**60}
+
+
+class _Issues:
+    """Cross-field problems found by a model validator, each with a path relative to that model."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[tuple[str | int, ...], str]] = []
+
+    def add(self, loc: tuple[str | int, ...], message: str) -> None:
+        self.items.append((loc, message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            # `stacks/load.py` expands the problems into one path per problem.
+            raise PydanticCustomError(
+                "mlplatform", "{count} problem(s)", {"count": len(self.items), "problems": self.items}
+            )
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, use_attribute_docstrings=True
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What cross-field checks need to know about the whole file, parsed before the main validation pass.
+
+    Handing it to every model (pydantic validation context) lets each check run where its field lives,
+    so one pass reports every problem, even when other parts of the file are broken.
+    """
+
+    environment: str | None
+    target: AwsTarget | AzureTarget | KubernetesTarget | None
+    compliance: ComplianceConfig | None
+
+    @property
+    def cloud(self) -> str | None:
+        return self.target.cloud if self.target else None
+
+    @property
+    def zones(self) -> list[str]:
+        if self.target is None or isinstance(self.target, KubernetesTarget):
+            return []
+        return self.target.zones or _default_zones(self.target, self.environment or "dev")
+
+
+def _context(info: ValidationInfo) -> _Context | None:
+    return info.context if isinstance(info.context, _Context) else None
+
+
+def _quantity(value: str | int | float) -> str:
+    parse_quantity(value)  # raises ValueError with the reason
+    return str(value)
+
+
+def _check_dns_label(value: str) -> str:
+    problem = dns1123_label_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# --- Target clouds --------------------------------------------------------------------------------------
+
+
+class AwsTarget(_Model):
+    """Deploy on AWS: VPC, EKS, ECR, S3 and KMS in one region."""
+
+    cloud: Literal["aws"]
+    """Discriminator: `aws`."""
+    region: str
+    """AWS region, e.g. `eu-central-1`. Must be in `compliance.allowedRegions` when the gdpr profile is on."""
+    zones: list[str] | None = None
+    """Availability zones for subnets and node groups. Defaults to the first 2 (dev) or 3 zones of the region."""
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in AWS_REGIONS:
+            raise ValueError(f"'{region}' is not an AWS region (e.g. eu-central-1, eu-west-1)")
+        return region
+
+    @model_validator(mode="after")
+    def _zones_and_residency(self, info: ValidationInfo) -> AwsTarget:
+        issues = _Issues()
+        for index, zone in enumerate(self.zones or []):
+            if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone):
+                issues.add(("zones", index), f"'{zone}' is not a zone of {self.region} (e.g. {self.region}a)")
+        if self.zones is not None:
+            if len(set(self.zones)) != len(self.zones):
+                issues.add(("zones",), "zones must be unique")
+            if len(self.zones) < 2:
+                issues.add(("zones",), "EKS needs subnets in at least two availability zones")
+        context = _context(info)
+        if context and context.compliance and "gdpr" in context.compliance.profiles:
+            allowed = context.compliance.allowed_regions
+            if self.region not in allowed:
+                issues.add(
+                    ("region",),
+                    f"'{self.region}' is outside compliance.allowedRegions ({', '.join(allowed)}) required by the gdpr profile",
+                )
+        issues.raise_if_any()
+        return self
+
+
+class AzureTarget(_Model):
+    """Deploy on Azure: VNet, AKS, ACR, Storage and Key Vault in one location."""
+
+    cloud: Literal["azure"]
+    """Discriminator: `azure`."""
+    location: str
+    """Azure location, e.g. `westeurope` ("West Europe" is accepted and normalized)."""
+    zones: list[Literal["1", "2", "3"]] | None = None
+    """Availability zones for node pools. Defaults to the first 2 (dev) or 3 zones."""
+    resource_group_name: str | None = None
+    """An existing resource group to deploy into. Defaults to a new group named after the stack."""
+
+    @field_validator("location")
+    @classmethod
+    def _known_location(cls, location: str) -> str:
+        normalized = normalize_azure_location(location)
+        if normalized not in AZURE_LOCATIONS:
+            raise ValueError(f"'{location}' is not an Azure location (e.g. westeurope, germanywestcentral)")
+        return normalized
+
+    @model_validator(mode="after")
+    def _zones_and_residency(self, info: ValidationInfo) -> AzureTarget:
+        issues = _Issues()
+        if self.zones is not None and len(set(self.zones)) != len(self.zones):
+            issues.add(("zones",), "zones must be unique")
+        context = _context(info)
+        if context and context.environment == "prod" and self.zones is not None and len(self.zones) < 2:
+            issues.add(("zones",), "prod needs at least two zones")
+        if context and context.compliance and "gdpr" in context.compliance.profiles:
+            allowed = context.compliance.allowed_locations
+            if self.location not in allowed:
+                issues.add(
+                    ("location",),
+                    f"'{self.location}' is outside compliance.allowedLocations ({', '.join(allowed)}) required by the gdpr profile",
+                )
+        issues.raise_if_any()
+        return self
+
+
+class LocalRegistryConfig(_Model):
+    """A registry container next to a local cluster (kind, minikube, Docker Desktop)."""
+
+    enabled: bool = True
+    """Run a local registry container with pulumi-docker. Defaults to true."""
+    port: int = Field(5001, ge=1024, le=65535)
+    """Host port of the local registry. Defaults to 5001."""
+
+
+class KubernetesTarget(_Model):
+    """Use an existing cluster reached through a kubeconfig context; no cloud resources are created."""
+
+    cloud: Literal["kubernetes"]
+    """Discriminator: `kubernetes`."""
+    kubeconfig_context: str = Field(min_length=1)
+    """The kubeconfig context naming the cluster, e.g. `kind-mlplatform`."""
+    kubeconfig_path: str | None = None
+    """Path of the kubeconfig file. Defaults to `$KUBECONFIG` or `~/.kube/config`."""
+    distribution: Literal["kind", "minikube", "docker-desktop", "generic"] = "generic"
+    """What runs the cluster; decides storage class and registry wiring. Defaults to generic."""
+    gpu_driver_preinstalled: bool = False
+    """True when the nodes already ship the NVIDIA driver and container toolkit. Defaults to false."""
+    storage_class: str | None = None
+    """An existing StorageClass for persistent volumes (should be encrypted). Defaults to the cluster default."""
+    local_registry: LocalRegistryConfig = LocalRegistryConfig()
+    """The local registry container."""
+
+
+Target = Annotated[AwsTarget | AzureTarget | KubernetesTarget, Field(discriminator="cloud")]
+
+
+# --- Network and cluster --------------------------------------------------------------------------------
+
+
+class NetworkConfig(_Model):
+    """The VPC (AWS) or VNet (Azure) the platform creates."""
+
+    cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.0.0.0/16")
+    """Address space of the VPC/VNet. Defaults to 10.0.0.0/16; must be /16 to /20."""
+    nat_gateways: Literal["single", "perZone"] | None = None
+    """One NAT gateway for all zones (cheaper) or one per zone (survives a zone outage). Preset: single in dev."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr_size(cls, cidr: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if not 16 <= cidr.prefixlen <= 20:
+            raise ValueError(f"prefix length must be between /16 and /20 to fit the subnets (got /{cidr.prefixlen})")
+        if not cidr.is_private:
+            raise ValueError(f"{cidr} is not a private (RFC 1918) range")
+        return cidr
+
+
+class EndpointConfig(_Model):
+    """Who can reach the Kubernetes API server."""
+
+    public_access: bool = False
+    """Expose the API server on the internet (restricted to `publicAccessCidrs`). Defaults to false."""
+    public_access_cidrs: list[ipaddress.IPv4Network] = []
+    """CIDRs allowed to reach a public endpoint; required when `publicAccess` is true; never 0.0.0.0/0."""
+
+    @model_validator(mode="after")
+    def _cidrs_with_public_access(self, info: ValidationInfo) -> EndpointConfig:
+        issues = _Issues()
+        context = _context(info)
+        if context and context.environment == "prod" and self.public_access:
+            issues.add(
+                ("publicAccess",),
+                "prod clusters are private: set publicAccess: false and reach the API through the VPC/VNet",
+            )
+        if self.public_access and not self.public_access_cidrs:
+            issues.add(
+                ("publicAccessCidrs",),
+                "required when publicAccess is true: list the networks (e.g. your VPN egress /32) allowed to reach the API",
+            )
+        if not self.public_access and self.public_access_cidrs:
+            issues.add(("publicAccessCidrs",), "only used with publicAccess: true; remove it or set publicAccess")
+        for index, cidr in enumerate(self.public_access_cidrs):
+            if cidr.prefixlen == 0:
+                issues.add(
+                    ("publicAccessCidrs", index),
+                    "0.0.0.0/0 opens the API server to the whole internet; list specific networks",
+                )
+        issues.raise_if_any()
+        return self
+
+
+class TaintConfig(_Model):
+    """An extra node taint (the GPU taint is always added)."""
+
+    key: str
+    """Taint key, a Kubernetes label key."""
+    value: str = ""
+    """Taint value. Defaults to empty."""
+    effect: gpu.NodeEffect = "NoSchedule"
+    """NoSchedule, PreferNoSchedule or NoExecute. Defaults to NoSchedule."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        if not _LABEL_KEY.match(key) or len(key) > 316:
+            raise ValueError(
+                f"'{key}' is not a valid taint key (a Kubernetes label key like 'team' or 'example.com/team')"
+            )
+        return key
+
+
+class _PoolSizing(_Model):
+    min_size: int = Field(0, ge=0, le=1000)
+    """Fewest nodes; 0 lets the pool scale to zero."""
+    max_size: int = Field(2, ge=1, le=1000)
+    """Most nodes the autoscaler may run."""
+    desired_size: int | None = Field(None, ge=0, le=1000)
+    """Nodes at creation. Defaults to minSize. Later changes are left to the autoscaler."""
+
+    @model_validator(mode="after")
+    def _validate_pool(self, info: ValidationInfo) -> _PoolSizing:
+        # One validator per pool model, so a sizing problem does not hide a pool-type problem.
+        issues = _Issues()
+        self._collect_issues(issues, _context(info))
+        issues.raise_if_any()
+        return self
+
+    def _collect_issues(self, issues: _Issues, context: _Context | None) -> None:
+        if self.max_size < self.min_size:
+            issues.add(("maxSize",), f"must be >= minSize ({self.min_size})")
+        if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
+            issues.add(("desiredSize",), f"must be between minSize ({self.min_size}) and maxSize ({self.max_size})")
+
+    @property
+    def initial_size(self) -> int:
+        """The node count at creation."""
+        return self.min_size if self.desired_size is None else self.desired_size
+
+
+class SystemPoolConfig(_PoolSizing):
+    """The pool for cluster add-ons, monitoring and logging (no GPUs)."""
+
+    instance_types: list[str] | None = None
+    """EC2 instance types or one Azure VM size. Defaults to m6i.xlarge (AWS) / Standard_D4ds_v5 (Azure)."""
+    min_size: int = Field(2, ge=1, le=100)
+    """Fewest nodes; at least 1, since add-ons always run. Defaults to 2."""
+    max_size: int = Field(4, ge=1, le=100)
+    """Most nodes. Defaults to 4."""
+    disk_size_gb: int = Field(100, ge=30, le=16384)
+    """Root disk size in GiB. Defaults to 100."""
+
+    def _collect_issues(self, issues: _Issues, context: _Context | None) -> None:
+        super()._collect_issues(issues, context)
+        if context and context.cloud == "azure" and self.instance_types is not None and len(self.instance_types) != 1:
+            issues.add(("instanceTypes",), "an AKS pool has exactly one VM size")
+
+
+DEFAULT_SYSTEM_INSTANCE_TYPES = {"aws": ["m6i.xlarge"], "azure": ["Standard_D4ds_v5"]}
+
+
+class GpuPoolConfig(_PoolSizing):
+    """A GPU node pool; the same schema on every cloud."""
+
+    name: str
+    """Pool name, a DNS-1123 label (AKS: at most 12 lower-case letters and digits, starting with a letter)."""
+    instance_types: list[str] = Field(min_length=1)
+    """EC2 GPU instance types (g4dn, g5, g6, g6e, p4d, p5, ...) or exactly one AKS NC/ND VM size."""
+    capacity_type: Literal["spot", "on-demand"] | None = None
+    """Spot (cheaper, can be reclaimed) or on-demand. Preset: spot in dev, on-demand elsewhere."""
+    disk_size_gb: int = Field(200, ge=50, le=16384)
+    """Root disk in GiB; model images and weights are large. Defaults to 200."""
+    os_family: Literal["al2023", "bottlerocket", "ubuntu", "azurelinux"] | None = None
+    """Node OS: al2023 or bottlerocket (AWS), ubuntu or azurelinux (Azure). Defaults to al2023 / ubuntu."""
+    zones: list[str] | None = None
+    """Zones for this pool, a subset of the target's zones. Defaults to all of them."""
+    taints: list[TaintConfig] = []
+    """Extra taints; the GPU taint of the GPU contract is always added."""
+    labels: dict[str, str] = {}
+    """Extra node labels; the GPU contract labels are always added and cannot be overridden."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        _check_dns_label(name)
+        if len(name) > 40:
+            raise ValueError("must be at most 40 characters (it prefixes node group and launch template names)")
+        return name
+
+    def _collect_issues(self, issues: _Issues, context: _Context | None) -> None:
+        super()._collect_issues(issues, context)
+        if len(set(self.instance_types)) != len(self.instance_types):
+            issues.add(("instanceTypes",), "instance types must be unique")
+        if context and context.cloud:
+            self._check_for_cloud(context, issues)
+        for key, value in self.labels.items():
+            if not _LABEL_KEY.match(key):
+                issues.add(("labels", key), f"'{key}' is not a valid Kubernetes label key")
+            elif key in (gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL):
+                issues.add(("labels", key), f"'{key}' is set by the GPU contract and cannot be overridden")
+            if not _LABEL_VALUE.match(value) or len(value) > 63:
+                issues.add(("labels", key), f"'{value}' is not a valid Kubernetes label value")
+
+    def _check_for_cloud(self, context: _Context, issues: _Issues) -> None:
+        cloud = context.cloud
+        architectures = set()
+        for index, instance_type in enumerate(self.instance_types):
+            info = gpu.gpu_instance(cloud, instance_type)  # type: ignore[arg-type]
+            if info is None:
+                issues.add(("instanceTypes", index), _not_gpu_message(cloud or "", instance_type))
+            else:
+                architectures.add(info.architecture)
+        if len(architectures) > 1:
+            issues.add(("instanceTypes",), "mixes x86_64 and arm64 instance types; one AMI serves a pool")
+        if cloud == "aws" and self.os_family not in (None, "al2023", "bottlerocket"):
+            issues.add(("osFamily",), f"'{self.os_family}' is not an EKS GPU image; use al2023 or bottlerocket")
+        if cloud == "azure":
+            if self.os_family not in (None, "ubuntu", "azurelinux"):
+                issues.add(("osFamily",), f"'{self.os_family}' is not an AKS image; use ubuntu or azurelinux")
+            if not _AKS_POOL_NAME.match(self.name):
+                issues.add(
+                    ("name",),
+                    f"'{self.name}' is not an AKS pool name: 1-12 lower-case letters and digits, starting with a letter",
+                )
+            if len(self.instance_types) != 1:
+                issues.add(("instanceTypes",), "an AKS pool has exactly one VM size")
+        zones = context.zones
+        for index, zone in enumerate(self.zones or []):
+            if zone not in zones:
+                issues.add(("zones", index), f"'{zone}' is not one of the target zones ({', '.join(zones)})")
+
+
+class ClusterConfig(_Model):
+    """The Kubernetes cluster: version, API access, logs, system pool and GPU pools."""
+
+    kubernetes_version: str = "1.34"
+    """Kubernetes minor version, e.g. "1.34". Defaults to 1.34."""
+    endpoint: EndpointConfig = EndpointConfig()
+    """API server access. Private by default."""
+    control_plane_logs: list[ControlPlaneLog] | None = None
+    """EKS control-plane log types; must include api, audit and authenticator. Preset: all five outside dev."""
+    admin_principals: list[str] = []
+    """Cluster administrators: IAM role ARNs (EKS access entries) or Entra group object IDs (AKS)."""
+    system_pool: SystemPoolConfig = SystemPoolConfig()
+    """The system node pool."""
+    gpu_pools: list[GpuPoolConfig] = []
+    """GPU node pools. Empty means a cluster without GPUs."""
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, version: str) -> str:
+        match = re.fullmatch(r"1\.(\d+)", version)
+        if not match:
+            raise ValueError(f"'{version}' is not a Kubernetes minor version like '1.34'")
+        if int(match[1]) < MIN_KUBERNETES_MINOR:
+            raise ValueError(f"{version} is out of standard support; use 1.{MIN_KUBERNETES_MINOR} or newer")
+        return version
+
+    @model_validator(mode="after")
+    def _cluster_rules(self, info: ValidationInfo) -> ClusterConfig:
+        issues = _Issues()
+        context = _context(info)
+        if context and context.cloud == "kubernetes" and self.gpu_pools:
+            issues.add(
+                ("gpuPools",),
+                "an existing cluster's node pools are managed outside this stack; remove gpuPools for cloud: kubernetes",
+            )
+        seen: dict[str, int] = {}
+        for index, pool in enumerate(self.gpu_pools):
+            if pool.name in seen:
+                issues.add(
+                    ("gpuPools", index, "name"), f"duplicate pool name '{pool.name}' (also gpuPools[{seen[pool.name]}])"
+                )
+            seen.setdefault(pool.name, index)
+        if self.control_plane_logs is not None:
+            missing = [log for log in REQUIRED_CONTROL_PLANE_LOGS if log not in self.control_plane_logs]
+            if missing:
+                issues.add(("controlPlaneLogs",), f"must include {', '.join(missing)} (audit trail; HIPAA 164.312(b))")
+        issues.raise_if_any()
+        return self
+
+
+# --- Registry, storage, monitoring, logging, serving ----------------------------------------------------
+
+
+class RegistryConfig(_Model):
+    """Container registry for model images (ECR repositories, or one ACR)."""
+
+    repositories: list[str] = ["models"]
+    """Repository names, e.g. `models` or `team-a/fraud`. Defaults to [models]."""
+    scan_on_push: bool = True
+    """Scan every pushed image for vulnerabilities. Defaults to true."""
+    keep_tagged_images: int = Field(50, ge=1, le=10000)
+    """Tagged images kept per repository; older ones expire. Defaults to 50."""
+    untagged_retention_days: int = Field(7, ge=1, le=365)
+    """Days before untagged images/manifests are deleted. Defaults to 7."""
+
+    @model_validator(mode="after")
+    def _names(self) -> RegistryConfig:
+        issues = _Issues()
+        for index, name in enumerate(self.repositories):
+            if not _ECR_REPOSITORY.match(name) or len(name) > 200:
+                issues.add(
+                    ("repositories", index),
+                    f"'{name}' is not a repository name (lower case, digits, '.', '_', '-', '/')",
+                )
+        if len(set(self.repositories)) != len(self.repositories):
+            issues.add(("repositories",), "repository names must be unique")
+        issues.raise_if_any()
+        return self
+
+
+class BucketConfig(_Model):
+    """One data store: an S3 bucket (AWS) or a blob container (Azure)."""
+
+    name: str
+    """Logical name, a DNS-1123 label of 3-40 characters; the physical name adds the stack."""
+    data_classification: DataClassification = "confidential"
+    """phi, pii, confidential, internal or public. Decides tags and retention ceilings. Defaults to confidential."""
+    retention_days: int | None = Field(None, ge=1, le=36500)
+    """Days before objects expire. Unset keeps them forever, which the gdpr profile rejects."""
+    noncurrent_version_retention_days: int = Field(30, ge=1, le=3650)
+    """Days a replaced or deleted object version is kept (recovery window). Defaults to 30."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        _check_dns_label(name)
+        if not 3 <= len(name) <= 40:
+            raise ValueError("must be 3 to 40 characters")
+        return name
+
+    @model_validator(mode="after")
+    def _retention_ceiling(self, info: ValidationInfo) -> BucketConfig:
+        context = _context(info)
+        if not (context and context.compliance and "gdpr" in context.compliance.profiles):
+            return self
+        issues = _Issues()
+        ceiling = context.compliance.max_retention_days.get(self.data_classification)
+        if self.retention_days is None:
+            issues.add(("retentionDays",), "required by the gdpr profile (storage limitation, Art. 5(1)(e))")
+        elif ceiling is not None and self.retention_days > ceiling:
+            issues.add(
+                ("retentionDays",),
+                f"{self.retention_days} exceeds the {ceiling}-day ceiling for {self.data_classification} data (compliance.maxRetentionDays)",
+            )
+        issues.raise_if_any()
+        return self
+
+
+class StorageConfig(_Model):
+    """Encrypted storage for datasets, models and artifacts."""
+
+    buckets: list[BucketConfig] = [
+        BucketConfig(name="datasets", data_classification="confidential", retention_days=365),
+        BucketConfig(name="models", data_classification="confidential", retention_days=730),
+        BucketConfig(name="artifacts", data_classification="internal", retention_days=180),
+    ]
+    """The data stores. Defaults to datasets (365 days), models (730) and artifacts (180)."""
+    models_bucket: str = "models"
+    """The bucket serving namespaces read models from (each namespace gets its own prefix). Defaults to models."""
+    access_log_retention_days: int = Field(365, ge=90, le=3650)
+    """Days server access logs are kept. Defaults to 365."""
+
+    @model_validator(mode="after")
+    def _references(self) -> StorageConfig:
+        issues = _Issues()
+        seen: set[str] = set()
+        for index, bucket in enumerate(self.buckets):
+            if bucket.name in seen:
+                issues.add(("buckets", index, "name"), f"duplicate bucket name '{bucket.name}'")
+            seen.add(bucket.name)
+        if self.models_bucket not in seen:
+            issues.add(
+                ("modelsBucket",),
+                f"'{self.models_bucket}' is not one of the buckets ({', '.join(sorted(seen)) or 'none'})",
+            )
+        issues.raise_if_any()
+        return self
+
+
+class PrometheusConfig(_Model):
+    """Prometheus storage and retention."""
+
+    retention: str = "15d"
+    """How long samples are kept (Prometheus duration). Defaults to 15d."""
+    retention_size: str = "40GB"
+    """Size cap of the TSDB (B, KB, MB, GB, TB); must fit in `volumeSize` with headroom. Defaults to 40GB."""
+    volume_size: str = "50Gi"
+    """Persistent volume size (Kubernetes quantity), on an encrypted storage class. Defaults to 50Gi."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> PrometheusConfig:
+        issues = _Issues()
+        if not is_duration(self.retention):
+            issues.add(("retention",), f"'{self.retention}' is not a duration like '15d' or '12h'")
+        size = _RETENTION_SIZE.match(self.retention_size)
+        volume = None
+        try:
+            volume = parse_quantity(self.volume_size)
+        except ValueError as error:
+            issues.add(("volumeSize",), str(error))
+        if not size:
+            issues.add(("retentionSize",), f"'{self.retention_size}' is not a size like '40GB'")
+        elif volume is not None:
+            cap = float(size["number"]) * _RETENTION_UNITS[size["unit"]]
+            if cap > float(volume) * 0.9:
+                issues.add(("retentionSize",), f"must leave 10% of volumeSize ({self.volume_size}) free for compaction")
+        issues.raise_if_any()
+        return self
+
+
+class AlertingConfig(_Model):
+    """Where Alertmanager sends alerts."""
+
+    receiver: Literal["none", "webhook", "slack", "pagerduty"] = "none"
+    """Receiver kind. `none` keeps alerts in Alertmanager only. Defaults to none."""
+    secret_config_key: str = "alertReceiverSecret"
+    """Secret stack config key holding the webhook URL / Slack URL / PagerDuty key (`pulumi config set --secret`)."""
+    slack_channel: str | None = None
+    """Slack channel for the slack receiver, e.g. `#ml-alerts`."""
+
+    @model_validator(mode="after")
+    def _slack(self) -> AlertingConfig:
+        issues = _Issues()
+        if self.receiver == "slack" and not self.slack_channel:
+            issues.add(("slackChannel",), "required when receiver is slack")
+        issues.raise_if_any()
+        return self
+
+
+class MonitoringConfig(_Model):
+    """kube-prometheus-stack with GPU dashboards and alerts."""
+
+    enabled: bool = True
+    """Install Prometheus, Alertmanager and Grafana. Defaults to true."""
+    prometheus: PrometheusConfig = PrometheusConfig()
+    """Prometheus retention and storage."""
+    grafana: bool = True
+    """Install Grafana with the GPU dashboard. Defaults to true."""
+    alerting: AlertingConfig = AlertingConfig()
+    """Alert routing."""
+
+
+class ElkConfig(_Model):
+    """Elasticsearch, Kibana and Fluent Bit via the ECK operator."""
+
+    enabled: bool = True
+    """Install ELK logging. Defaults to true."""
+    retention_days: int = Field(30, ge=1, le=3650)
+    """Days container logs are kept before the index lifecycle policy deletes them. Defaults to 30."""
+    nodes: int | None = Field(None, ge=1, le=15)
+    """Elasticsearch nodes. Preset: 1 in dev, 3 elsewhere."""
+    volume_size: str = "100Gi"
+    """Persistent volume per Elasticsearch node (Kubernetes quantity). Defaults to 100Gi."""
+
+    @field_validator("volume_size")
+    @classmethod
+    def _volume(cls, value: str) -> str:
+        return _quantity(value)
+
+
+class LoggingConfig(_Model):
+    """Log retention for cloud audit logs and the in-cluster ELK stack."""
+
+    retention_days: int = Field(365, ge=1, le=3653)
+    """Days cloud logs (control plane, flow logs, diagnostics) are kept. Defaults to 365."""
+    elk: ElkConfig = ElkConfig()
+    """In-cluster ELK logging."""
+
+    @model_validator(mode="after")
+    def _retention_limits(self, info: ValidationInfo) -> LoggingConfig:
+        context = _context(info)
+        compliance = context.compliance if context else None
+        if not (compliance and compliance.profiles):
+            return self
+        issues = _Issues()
+        if self.retention_days < compliance.min_log_retention_days:
+            issues.add(
+                ("retentionDays",),
+                f"{self.retention_days} is below compliance.minLogRetentionDays ({compliance.min_log_retention_days}) for audit logs",
+            )
+        if "gdpr" in compliance.profiles:
+            for path, days in (
+                (("retentionDays",), self.retention_days),
+                (("elk", "retentionDays"), self.elk.retention_days),
+            ):
+                if days > compliance.max_log_retention_days:
+                    issues.add(
+                        path, f"{days} exceeds compliance.maxLogRetentionDays ({compliance.max_log_retention_days})"
+                    )
+        issues.raise_if_any()
+        return self
+
+
+class QuotaConfig(_Model):
+    """Resource quota of one serving namespace."""
+
+    gpu: int = Field(1, ge=0, le=1024)
+    """GPUs the namespace may request (`requests.nvidia.com/gpu`). Defaults to 1."""
+    cpu: str | int = "16"
+    """CPU requests ceiling (Kubernetes quantity). Defaults to 16."""
+    memory: str | int = "64Gi"
+    """Memory requests ceiling (Kubernetes quantity). Defaults to 64Gi."""
+    pods: int = Field(50, ge=1, le=10000)
+    """Most pods. Defaults to 50."""
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _quantities(cls, value: str | int) -> str:
+        return _quantity(value)
+
+
+class ServingNamespaceConfig(_Model):
+    """A model-serving namespace for one team."""
+
+    name: str
+    """Namespace name, a DNS-1123 label; not a system namespace."""
+    team_group: str = Field(min_length=1)
+    """The identity-provider group (Kubernetes RBAC group / Entra group object ID) given edit rights."""
+    quota: QuotaConfig = QuotaConfig()
+    """Resource quota."""
+    allowed_ingress_namespaces: list[str] | None = None
+    """Namespaces allowed to send traffic in. Defaults to [serving.ingressNamespace]."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        _check_dns_label(name)
+        if name in RESERVED_NAMESPACES or name.startswith("kube-"):
+            raise ValueError(f"'{name}' is a system namespace; choose a team-specific name")
+        return name
+
+    @field_validator("allowed_ingress_namespaces")
+    @classmethod
+    def _ingress(cls, names: list[str] | None) -> list[str] | None:
+        for name in names or []:
+            _check_dns_label(name)
+        return names
+
+
+class ServingConfig(_Model):
+    """Model-serving namespaces."""
+
+    ingress_namespace: str = "ingress-nginx"
+    """Namespace of the ingress controller allowed to reach serving pods. Defaults to ingress-nginx."""
+    namespaces: list[ServingNamespaceConfig] = []
+    """One entry per team namespace."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> ServingConfig:
+        issues = _Issues()
+        seen: dict[str, int] = {}
+        for index, namespace in enumerate(self.namespaces):
+            if namespace.name in seen:
+                issues.add(
+                    ("namespaces", index, "name"),
+                    f"duplicate namespace '{namespace.name}' (also namespaces[{seen[namespace.name]}])",
+                )
+            seen.setdefault(namespace.name, index)
+        issues.raise_if_any()
+        return self
+
+
+class ProtectionConfig(_Model):
+    """Protection of stateful resources against deletion."""
+
+    stateful_resources: bool | None = None
+    """Set `protect` and `retainOnDelete` on keys, buckets, registries, log stores and volumes. Preset: on in prod."""
+
+    @model_validator(mode="after")
+    def _on_in_prod(self, info: ValidationInfo) -> ProtectionConfig:
+        context = _context(info)
+        if context and context.environment == "prod" and self.stateful_resources is False:
+            issues = _Issues()
+            issues.add(("statefulResources",), "prod protects stateful resources; remove this override")
+            issues.raise_if_any()
+        return self
+
+
+class ComplianceConfig(_Model):
+    """Compliance profiles and the limits they enforce at config time (the policy packs check the result)."""
+
+    profiles: list[ComplianceProfile] = []
+    """Profiles to enforce: gdpr, hipaa."""
+    allowed_regions: list[str] = list(EU_AWS_REGIONS)
+    """AWS regions personal data may be stored in (gdpr). Defaults to the EU regions."""
+    allowed_locations: list[str] = list(EU_AZURE_LOCATIONS)
+    """Azure locations personal data may be stored in (gdpr). Defaults to the EU locations."""
+    max_retention_days: dict[DataClassification, int] = {
+        "phi": 2190, "pii": 1095, "confidential": 1825, "internal": 1825, "public": 3650,
+    }  # fmt: skip
+    """Retention ceiling per data classification in days (gdpr storage limitation)."""
+    min_log_retention_days: int = Field(90, ge=1)
+    """Shortest retention for audit logs. Defaults to 90."""
+    max_log_retention_days: int = Field(2190, ge=1)
+    """Longest retention for logs (gdpr). Defaults to 2190 (6 years, HIPAA documentation period)."""
+
+    @field_validator("allowed_locations")
+    @classmethod
+    def _normalize(cls, locations: list[str]) -> list[str]:
+        return [normalize_azure_location(location) for location in locations]
+
+
+class GovernanceConfig(_Model):
+    """Record-of-processing metadata (GDPR Art. 30) carried as tags on every data store."""
+
+    data_owner: str = "platform-team"
+    """Team accountable for the data. Defaults to platform-team."""
+    processing_activity: str = "ml-training-and-serving"
+    """Record-of-processing activity ID. Defaults to ml-training-and-serving."""
+    tags: dict[str, str] = {}
+    """Extra tags for every cloud resource."""
+
+
+# --- The whole platform ---------------------------------------------------------------------------------
+
+
+class PlatformConfig(_Model):
+    """The `mlplatform:platform` stack configuration."""
+
+    environment: Environment
+    """dev, staging or prod; selects the presets in `ENVIRONMENT_PRESETS` and the prod invariants."""
+    target: Target
+    """Where the platform runs: `cloud: aws | azure | kubernetes`."""
+    compliance: ComplianceConfig = ComplianceConfig()
+    """Compliance profiles and their limits."""
+    governance: GovernanceConfig = GovernanceConfig()
+    """Ownership and record-of-processing tags."""
+    network: NetworkConfig = NetworkConfig()
+    """VPC / VNet."""
+    cluster: ClusterConfig = ClusterConfig()
+    """Kubernetes cluster and node pools."""
+    registry: RegistryConfig = RegistryConfig()
+    """Container registry."""
+    storage: StorageConfig = StorageConfig()
+    """Data stores."""
+    monitoring: MonitoringConfig = MonitoringConfig()
+    """Prometheus, Alertmanager, Grafana."""
+    logging: LoggingConfig = LoggingConfig()
+    """Log retention and ELK."""
+    serving: ServingConfig = ServingConfig()
+    """Model-serving namespaces."""
+    protection: ProtectionConfig = ProtectionConfig()
+    """Deletion protection."""
+
+    @property
+    def cloud(self) -> Literal["aws", "azure", "kubernetes"]:
+        """The target cloud."""
+        return self.target.cloud
+
+    @property
+    def protect(self) -> bool:
+        """Whether stateful resources carry `protect` and `retainOnDelete`."""
+        return bool(self.protection.stateful_resources)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PlatformConfig:
+        """Validate a parsed `mlplatform:platform` value, running every cross-field check in one pass.
+
+        Raises:
+            pydantic.ValidationError: every problem, each with its location.
+        """
+        return cls.model_validate(data, context=_pre_parse(data))
+
+    @model_validator(mode="after")
+    def _apply_presets(self) -> PlatformConfig:
+        preset = ENVIRONMENT_PRESETS[self.environment]
+        target = self.target
+        if isinstance(target, AwsTarget | AzureTarget) and target.zones is None:
+            target.zones = _default_zones(target, self.environment)
+        if self.network.nat_gateways is None:
+            self.network.nat_gateways = preset["nat_gateways"]
+        if self.cluster.control_plane_logs is None:
+            self.cluster.control_plane_logs = list(preset["control_plane_logs"])
+        if self.cluster.system_pool.instance_types is None and self.cloud in DEFAULT_SYSTEM_INSTANCE_TYPES:
+            self.cluster.system_pool.instance_types = list(DEFAULT_SYSTEM_INSTANCE_TYPES[self.cloud])
+        for pool in self.cluster.gpu_pools:
+            if pool.capacity_type is None:
+                pool.capacity_type = preset["gpu_capacity_type"]
+            if pool.os_family is None:
+                pool.os_family = "ubuntu" if self.cloud == "azure" else "al2023"
+        if self.logging.elk.nodes is None:
+            self.logging.elk.nodes = preset["elasticsearch_nodes"]
+        if self.protection.stateful_resources is None:
+            self.protection.stateful_resources = preset["protect_stateful_resources"]
+        return self
+
+
+def _default_zones(target: AwsTarget | AzureTarget, environment: str) -> list[str]:
+    count = ENVIRONMENT_PRESETS[environment]["zone_count"]
+    if isinstance(target, AwsTarget):
+        return [f"{target.region}{letter}" for letter in "abc"[:count]]
+    return ["1", "2", "3"][:count]
+
+
+def _pre_parse(data: dict[str, Any]) -> _Context:
+    """Parse the parts other checks depend on; a part that does not parse is left out (its own errors show later)."""
+    environment = data.get("environment") if data.get("environment") in ENVIRONMENT_PRESETS else None
+    target = compliance = None
+    with contextlib.suppress(ValidationError):
+        target = TypeAdapter(Target).validate_python(data.get("target"))
+    with contextlib.suppress(ValidationError):
+        compliance = ComplianceConfig.model_validate(data.get("compliance") or {})
+    return _Context(environment=environment, target=target, compliance=compliance)
+
+
+def _not_gpu_message(cloud: str, instance_type: str) -> str:
+    if cloud == "aws":
+        families = ", ".join(sorted(gpu.AWS_GPU_FAMILIES))
+        return f"'{instance_type}' is not an NVIDIA GPU instance type; use one of the families {families}"
+    return f"'{instance_type}' is not an NVIDIA GPU VM size; use an NC or ND size such as Standard_NC4as_T4_v3"

@@ -1,0 +1,160 @@
+"""Read `mlplatform:platform` (from Pulumi config or a stack file) into a PlatformConfig, reporting every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from stacks.config import PlatformConfig
+
+CONFIG_NAMESPACE = "mlplatform"
+CONFIG_KEY = "platform"
+FULL_KEY = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
+_CLOUDS = ("aws", "azure", "kubernetes")
+
+
+class PlatformConfigError(pulumi.RunError):
+    """The stack configuration is invalid. Pulumi prints the message without a traceback (RunError)."""
+
+    def __init__(self, problems: list[str], source: str = FULL_KEY) -> None:
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid {source} ({len(problems)} {noun}); nothing was created:\n{listing}")
+
+
+def load_platform_config(config: pulumi.Config | None = None) -> PlatformConfig:
+    """Read and validate the stack's `mlplatform:platform` key inside a Pulumi program.
+
+    Raises:
+        PlatformConfigError: listing every problem with its path, before any resource is registered.
+    """
+    config = config or pulumi.Config(CONFIG_NAMESPACE)
+    raw = config.get(CONFIG_KEY)
+    if raw is None:
+        raise PlatformConfigError([f"{FULL_KEY}: missing; add it to Pulumi.{pulumi.get_stack()}.yaml (see README)"])
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        raise PlatformConfigError([f"{FULL_KEY}: must be a YAML mapping, got the string {raw!r}"]) from None
+    return validate_platform_config(data)
+
+
+def validate_platform_config(data: Any) -> PlatformConfig:
+    """Validate an already-parsed `mlplatform:platform` value.
+
+    Raises:
+        PlatformConfigError: listing every problem with its path.
+    """
+    if not isinstance(data, dict):
+        raise PlatformConfigError(
+            [f"{FULL_KEY}: must be a mapping with at least `environment` and `target`, got {type(data).__name__}"]
+        )
+    try:
+        return PlatformConfig.from_data(data)
+    except ValidationError as error:
+        raise PlatformConfigError(list(_describe(error))) from None
+
+
+def stack_config_from_file(path: Path) -> dict[str, Any]:
+    """Read the `config:` mapping of a `Pulumi.<stack>.yaml` file.
+
+    Raises:
+        PlatformConfigError: when the file is missing or not valid YAML, with the line of the fault.
+    """
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise PlatformConfigError([f"{path}: no such stack file"], source=str(path)) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        reason = getattr(error, "problem", None) or str(error)
+        raise PlatformConfigError([f"{path.name}{where}: not valid YAML: {reason}"], source=str(path)) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise PlatformConfigError([f"{path.name}: must be a mapping with a `config:` mapping"], source=str(path))
+    return dict(document.get("config") or {})
+
+
+def platform_config_from_stack_file(path: Path) -> PlatformConfig:
+    """Validate the `mlplatform:platform` key of a stack file without running Pulumi."""
+    config = stack_config_from_file(path)
+    if FULL_KEY not in config:
+        raise PlatformConfigError([f"{path.name}: missing `{FULL_KEY}`"], source=str(path))
+    return validate_platform_config(config[FULL_KEY])
+
+
+# --- Error rendering -----------------------------------------------------------------------------------
+
+
+def _describe(error: ValidationError) -> Iterable[str]:
+    for detail in error.errors(include_url=False):
+        location = _strip_union_tags(tuple(detail["loc"]))
+        if detail["type"] == "mlplatform":
+            for sub_location, message in detail["ctx"]["problems"]:
+                yield f"{_path((*location, *sub_location))}: {message}"
+        elif detail["type"] == "extra_forbidden":
+            yield f"{_path(location)}: {_unknown_key_message(location)}"
+        elif detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            got = detail.get("ctx", {}).get("tag")
+            suffix = f" (got '{got}')" if got else ""
+            yield f"{_path((*location, 'cloud'))}: must be one of {', '.join(repr(c) for c in _CLOUDS)}{suffix}"
+        elif detail["type"] == "missing":
+            yield f"{_path(location)}: required"
+        else:
+            message = detail["msg"].removeprefix("Value error, ")
+            yield f"{_path(location)}: {message}"
+
+
+def _strip_union_tags(location: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Discriminated unions add the tag to the location: ("target", "aws", "region") -> ("target", "region").
+    stripped: list[Any] = []
+    for index, part in enumerate(location):
+        if part in _CLOUDS and index > 0 and location[index - 1] == "target":
+            continue
+        stripped.append(part)
+    return tuple(stripped)
+
+
+def _path(location: Iterable[Any]) -> str:
+    text = FULL_KEY
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _unknown_key_message(location: tuple[Any, ...]) -> str:
+    key = str(location[-1]) if location else ""
+    close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown key '{key}'{hint}"
+
+
+def _known_keys() -> set[str]:
+    keys: set[str] = set()
+    pending: list[type[BaseModel]] = [PlatformConfig]
+    seen: set[type[BaseModel]] = set()
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            keys.add(field.alias or name)
+            pending.extend(_models_in(field.annotation))
+    return keys
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in getattr(annotation, "__args__", ()) for model in _models_in(argument)]

@@ -1,0 +1,435 @@
+"""Offline synthesis: run the Pulumi program under Pulumi's mock runtime and record every registration.
+
+The same `RecordingMonitor` serves the tests (`tests/conftest.py`) and `python -m stacks`, so what the
+tests assert is what the preview shows and what the policy packs replay.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import runpy
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import reset_options
+from pulumi.runtime.sync_await import _sync_await
+
+from stacks.load import stack_config_from_file
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""The wire value of a value that is unknown during preview."""
+
+FAKE_ACCOUNT_ID = "123456789012"
+FAKE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+FAKE_TENANT_ID = "11111111-1111-1111-1111-111111111111"
+OFFLINE_SECRET = "offline-placeholder-secret"
+"""The value every `secure:` stack config key takes offline (the real one needs the Pulumi CLI to decrypt)."""
+
+
+@dataclass
+class Registration:
+    """One `RegisterResource` call as the engine would see it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    provider: str
+    inputs: dict[str, Any]
+    """Inputs with secrets unwrapped; unknown values appear as `UNKNOWN`."""
+    secret_inputs: list[str]
+    """Top-level input keys whose value is, or contains, a secret."""
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    ignore_changes: list[str]
+    replace_on_changes: list[str]
+    additional_secret_outputs: list[str]
+    request: Any = field(repr=False)
+    """The raw `RegisterResourceRequest` (its `object` Struct is what the policy analyzer receives)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """For components: the outputs passed to `register_outputs`."""
+
+
+def _unwrap(value: Any, path: str, secrets: set[str]) -> Any:
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG:
+            secrets.add(path)
+            return _unwrap(value.get("value"), path, secrets)
+        return {key: _unwrap(item, path, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(item, path, secrets) for item in value]
+    return value
+
+
+def _registration_from(request: Any, urn: str) -> Registration:
+    raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True) if request.object else {}
+    secrets: set[str] = set()
+    inputs = {key: _unwrap(value, key, secrets) for key, value in raw.items()}
+    return Registration(
+        type=request.type,
+        name=request.name,
+        urn=urn,
+        parent=request.parent,
+        custom=request.custom,
+        provider=request.provider,
+        inputs=inputs,
+        secret_inputs=sorted(secrets),
+        dependencies=list(request.dependencies),
+        property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()},
+        protect=bool(request.protect),
+        retain_on_delete=bool(request.retainOnDelete),
+        delete_before_replace=bool(request.deleteBeforeReplace),
+        ignore_changes=list(request.ignoreChanges),
+        replace_on_changes=list(request.replaceOnChanges),
+        additional_secret_outputs=list(request.additionalSecretOutputs),
+        request=request,
+    )
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock resource monitor that keeps every registration, in order, for assertions and replay."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self._by_urn: dict[str, Registration] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        registration = _registration_from(request, response.urn)
+        self.registrations.append(registration)
+        self._by_urn[response.urn] = registration
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        registration = self._by_urn.get(request.urn)
+        if registration is not None and request.outputs:
+            secrets: set[str] = set()
+            outputs = json_format.MessageToDict(request.outputs, preserving_proto_field_name=True)
+            registration.outputs = {key: _unwrap(value, key, secrets) for key, value in outputs.items()}
+        return super().RegisterResourceOutputs(request)
+
+    # --- queries used by tests, the preview and the policy replay ---
+
+    def by_type(self, type_token: str) -> list[Registration]:
+        """Every registration of `type_token`, in registration order."""
+        return [r for r in self.registrations if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> Registration:
+        """The single registration of `type_token` (and `name`); fails with the candidates listed."""
+        found = [r for r in self.by_type(type_token) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.by_type(type_token)]
+            raise AssertionError(f"expected exactly one {type_token} named {name!r}; registered: {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        """The registration with this URN."""
+        return self._by_urn[urn]
+
+    def children_of(self, urn: str) -> list[Registration]:
+        """Direct children of the resource `urn`."""
+        return [r for r in self.registrations if r.parent == urn]
+
+
+# --- Plausible outputs ----------------------------------------------------------------------------------
+
+_REGION = "eu-central-1"
+
+
+def _aws_arn(type_token: str, name: str) -> str:
+    service = type_token.split(":")[1].split("/")[0]
+    resource = type_token.split(":")[-1].lower()
+    return f"arn:aws:{service}:{_REGION}:{FAKE_ACCOUNT_ID}:{resource}/{name}"
+
+
+def _azure_id(type_token: str, name: str) -> str:
+    module = type_token.split(":")[1].split("/")[0]
+    kind = type_token.split(":")[-1]
+    return (
+        f"/subscriptions/{FAKE_SUBSCRIPTION_ID}/resourceGroups/offline-rg/providers/"
+        f"Microsoft.{module.capitalize()}/{kind[0].lower()}{kind[1:]}s/{name}"
+    )
+
+
+def fake_kubeconfig(cluster: str, server: str) -> str:
+    """A syntactically valid kubeconfig for offline runs (never used to connect)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster, "cluster": {"server": server, "certificate-authority-data": "LS0tLS1CRUdJTg=="}}
+            ],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "current-context": cluster,
+            "users": [{"name": cluster, "user": {"token": "offline"}}],
+        }
+    )
+
+
+def plausible_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs a provider would return for `type_token`, beyond echoing the inputs."""
+    outputs: dict[str, Any] = {}
+    if type_token.startswith("aws:"):
+        outputs["arn"] = _aws_arn(type_token, name)
+    if type_token.startswith("azure-native:"):
+        outputs["id"] = _azure_id(type_token, name)
+        outputs.setdefault("name", inputs.get("resourceName", name))
+    outputs.update(_SPECIFIC_OUTPUTS.get(type_token, lambda n, i: {})(name, inputs))
+    return outputs
+
+
+_SPECIFIC_OUTPUTS: dict[str, Any] = {
+    # AWS
+    "aws:kms/key:Key": lambda n, i: {"keyId": f"{n}-key-id", "arn": f"arn:aws:kms:{_REGION}:{FAKE_ACCOUNT_ID}:key/{n}"},
+    "aws:s3/bucket:Bucket": lambda n, i: {
+        "bucket": i.get("bucket", n),
+        "arn": f"arn:aws:s3:::{i.get('bucket', n)}",
+        "bucketDomainName": f"{i.get('bucket', n)}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.{_REGION}.amazonaws.com",
+    },
+    "aws:ecr/repository:Repository": lambda n, i: {
+        "repositoryUrl": f"{FAKE_ACCOUNT_ID}.dkr.ecr.{_REGION}.amazonaws.com/{i.get('name', n)}",
+        "registryId": FAKE_ACCOUNT_ID,
+    },
+    "aws:eks/cluster:Cluster": lambda n, i: {
+        "name": i.get("name", n),
+        "endpoint": f"https://{n}.gr7.{_REGION}.eks.amazonaws.com",
+        "certificateAuthority": {"data": base64.b64encode(b"offline-ca").decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{_REGION}.amazonaws.com/id/{n.upper()}"}]}],
+        "clusterSecurityGroupId": f"sg-{n}",
+        "version": i.get("version", "1.34"),
+    },
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {
+        "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:oidc-provider/{i.get('url', n).removeprefix('https://')}",
+    },
+    "aws:iam/role:Role": lambda n, i: {
+        "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{i.get('name', n)}",
+        "name": i.get("name", n),
+    },
+    "aws:iam/policy:Policy": lambda n, i: {"arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/{i.get('name', n)}"},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1, "defaultVersion": 1},
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {"name": i.get("name", n)},
+    # Azure
+    "azure-native:resources:ResourceGroup": lambda n, i: {"name": i.get("resourceGroupName", n)},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda n, i: {
+        "clientId": f"client-{n}",
+        "principalId": f"principal-{n}",
+        "tenantId": FAKE_TENANT_ID,
+    },
+    "azure-native:keyvault:Vault": lambda n, i: {
+        "properties": {**i.get("properties", {}), "vaultUri": f"https://{n}.vault.azure.net/"}
+    },
+    "azure-native:keyvault:Key": lambda n, i: {
+        "keyUri": f"https://vault.vault.azure.net/keys/{i.get('keyName', n)}",
+        "keyUriWithVersion": f"https://vault.vault.azure.net/keys/{i.get('keyName', n)}/0123456789abcdef",
+    },
+    "azure-native:containerregistry:Registry": lambda n, i: {"loginServer": f"{i.get('registryName', n)}.azurecr.io"},
+    "azure-native:storage:StorageAccount": lambda n, i: {
+        "primaryEndpoints": {"blob": f"https://{i.get('accountName', n)}.blob.core.windows.net/"},
+    },
+    "azure-native:containerservice:ManagedCluster": lambda n, i: {
+        "fqdn": f"{n}.hcp.westeurope.azmk8s.io",
+        "privateFQDN": f"{n}.privatelink.westeurope.azmk8s.io",
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": f"https://westeurope.oic.prod-aks.azure.com/{FAKE_TENANT_ID}/{n}/",
+        },
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": f"kubelet-{n}",
+                "objectId": f"kubelet-object-{n}",
+                "resourceId": f"/subscriptions/{FAKE_SUBSCRIPTION_ID}/kubelet-{n}",
+            }
+        },
+    },
+    # Kubernetes / Docker / random
+    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"offline-password-{n}"},
+    "docker:index/image:Image": lambda n, i: {
+        "repoDigest": f"{i.get('imageName', n)}@sha256:{'0' * 64}",
+        "imageName": i.get("imageName", n),
+    },
+    "docker-build:index:Image": lambda n, i: {
+        "digest": f"sha256:{'0' * 64}",
+        "ref": f"{(i.get('tags') or [n])[0]}@sha256:{'0' * 64}",
+    },
+}
+
+
+_CALL_RESULTS: dict[str, Any] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": FAKE_ACCOUNT_ID, "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:user/offline", "userId": "OFFLINE", "id": FAKE_ACCOUNT_ID,
+    },
+    "aws:index/getRegion:getRegion": lambda a: {"name": _REGION, "region": _REGION, "id": _REGION},
+    "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "azure-native:authorization:getClientConfig": lambda a: {
+        "clientId": "offline-client", "objectId": "offline-object", "subscriptionId": FAKE_SUBSCRIPTION_ID, "tenantId": FAKE_TENANT_ID,
+    },
+    "azure-native:containerservice:listManagedClusterUserCredentials": lambda a: {
+        "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(
+            fake_kubeconfig(a.get("resourceName", "aks"), "https://aks.offline").encode()).decode()}],
+    },
+    "azure-native:containerregistry:listRegistryCredentials": lambda a: {
+        "username": "offline", "passwords": [{"name": "password", "value": OFFLINE_SECRET}],
+    },
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a: {
+        "userName": "AWS", "password": OFFLINE_SECRET, "proxyEndpoint": f"https://{FAKE_ACCOUNT_ID}.dkr.ecr.{_REGION}.amazonaws.com",
+        "authorizationToken": OFFLINE_SECRET, "expiresAt": "2099-01-01T00:00:00Z", "id": _REGION,
+    },
+}  # fmt: skip
+
+
+class PlausibleMocks(pulumi_mocks.Mocks):
+    """Mocks that echo inputs and add the outputs providers compute (ids, ARNs, endpoints, kubeconfig)."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = {**args.inputs, **plausible_outputs(args.typ, args.name, args.inputs)}
+        resource_id = outputs.get("id") if args.typ.startswith("azure-native:") else f"{args.name}-id"
+        return str(resource_id), outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        handler = _CALL_RESULTS.get(args.token)
+        return (handler(args.args) if handler else {}), None
+
+
+def install_recording_mocks(
+    *, project: str = "mlplatform", stack: str = "test", preview: bool = False
+) -> RecordingMonitor:
+    """Reset the Pulumi runtime and install a fresh `RecordingMonitor`. Returns it for assertions."""
+    reset_options(project=project, stack=stack, preview=preview)
+    mocks = PlausibleMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    return monitor
+
+
+# --- Running a whole program ----------------------------------------------------------------------------
+
+
+@dataclass
+class Synthesis:
+    """The result of running a stack offline."""
+
+    project: str
+    stack: str
+    monitor: RecordingMonitor
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+
+    @property
+    def registrations(self) -> list[Registration]:
+        """Every registration, in order."""
+        return self.monitor.registrations
+
+
+def project_name(project_dir: Path) -> str:
+    """The `name:` of the project's Pulumi.yaml."""
+    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+
+
+def stack_names(project_dir: Path = PROJECT_ROOT) -> list[str]:
+    """Every stack with a `Pulumi.<stack>.yaml` in the project directory."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def pulumi_config_for(stack: str, project_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The stack's config as the Pulumi CLI hands it to a program: `ns:key` -> string, plus the secret keys."""
+    project = project_name(project_dir)
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    project_config = (yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}).get("config") or {}
+    merged: dict[str, Any] = {}
+    for key, spec in project_config.items():
+        if isinstance(spec, dict) and "default" in spec:
+            merged[key] = spec["default"]
+        elif not isinstance(spec, dict):
+            merged[key] = spec
+    merged.update(stack_config_from_file(project_dir / f"Pulumi.{stack}.yaml"))
+    for key, value in merged.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[full_key] = OFFLINE_SECRET
+            secret_keys.append(full_key)
+        else:
+            values[full_key] = value if isinstance(value, str) else json.dumps(value)
+    return values, secret_keys
+
+
+@contextmanager
+def _program_environment(project_dir: Path) -> Iterator[None]:
+    previous_cwd, previous_path = Path.cwd(), list(sys.path)
+    os.chdir(project_dir)
+    sys.path.insert(0, str(project_dir))
+    try:
+        yield
+    finally:
+        os.chdir(previous_cwd)
+        sys.path[:] = previous_path
+
+
+def synthesize(
+    stack: str,
+    project_dir: Path = PROJECT_ROOT,
+    *,
+    preview: bool = False,
+    program: Path | None = None,
+) -> Synthesis:
+    """Run the project's program (or `program`) for `stack` under the recording mocks.
+
+    Args:
+        stack: the stack name; its `Pulumi.<stack>.yaml` supplies the config.
+        project_dir: the directory holding Pulumi.yaml.
+        preview: run as a preview (unknown outputs stay unknown) instead of an update.
+        program: the program file; defaults to `<project_dir>/__main__.py`.
+
+    Raises:
+        PlatformConfigError: when the stack configuration is invalid (before any registration).
+    """
+    project_dir = project_dir.resolve()
+    project = project_name(project_dir)
+    config, secret_keys = pulumi_config_for(stack, project_dir)
+    monitor = install_recording_mocks(project=project, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    entry = program or project_dir / "__main__.py"
+
+    with _program_environment(project_dir):
+        _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__")))
+        outputs, secret_outputs = _resolve_stack_outputs()
+    return Synthesis(project, stack, monitor, outputs, secret_outputs)
+
+
+def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:
+    root = pulumi.runtime.get_root_resource()
+    exported = dict(getattr(root, "outputs", {}) or {})
+    values: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in exported.items():
+        output = pulumi.Output.from_input(value)
+        values[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secrets.append(key)
+    return values, sorted(secrets)
+
+
+def run_program(build: Any) -> None:
+    """Run `build()` as a Pulumi program under the installed mocks and wait until every registration is done."""
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(build))

@@ -1,0 +1,91 @@
+"""The GPU contract: taints per cloud, tolerations that cover them all, and the instance catalogs."""
+
+from __future__ import annotations
+
+import pytest
+
+from components._common import gpu
+
+
+def tolerates(tolerations: list[dict[str, str]], taint: gpu.Taint) -> bool:
+    """Kubernetes' toleration matching rule for NoSchedule taints."""
+    for toleration in tolerations:
+        if toleration.get("effect") not in (None, "", taint.effect):
+            continue
+        if toleration.get("operator") == "Exists" and toleration.get("key") in (None, "", taint.key):
+            return True
+        if toleration.get("key") == taint.key and toleration.get("value") == taint.value:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "kubernetes"])
+def test_gpu_tolerations_cover_every_gpu_taint_of_every_cloud(cloud: str) -> None:
+    for taint in gpu.gpu_taints(cloud):
+        assert tolerates(gpu.gpu_tolerations(), taint), f"GPU workloads would not schedule on {cloud} ({taint})"
+        assert tolerates(gpu.agent_tolerations(), taint), f"node agents would skip {cloud} GPU nodes ({taint})"
+
+
+def test_agents_also_tolerate_the_aks_system_pool_taint() -> None:
+    assert tolerates(gpu.agent_tolerations(), gpu.CRITICAL_ADDONS_TAINT), "exporters must run on system nodes too"
+
+
+def test_gpu_tolerations_do_not_tolerate_unrelated_sku_taints() -> None:
+    assert not tolerates(gpu.gpu_tolerations(), gpu.Taint("sku", "Windows")), "sku=Windows must still repel GPU pods"
+
+
+def test_eks_taint_uses_the_eks_api_enum_and_aks_the_string_form() -> None:
+    assert gpu.NVIDIA_GPU_TAINT.eks() == {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+    assert [t.aks() for t in gpu.gpu_taints("azure")] == ["sku=gpu:NoSchedule", "nvidia.com/gpu=true:NoSchedule"]
+
+
+def test_pool_labels_keep_the_contract_labels_over_user_extras() -> None:
+    labels = gpu.gpu_pool_labels("a10g", "nvidia-a10g", {gpu.GPU_PRESENT_LABEL: "false", "team": "ml"})
+    assert labels[gpu.GPU_PRESENT_LABEL] == "true", "the device plugin's node affinity needs this label"
+    assert labels["team"] == "ml"
+    assert labels[gpu.GPU_POOL_LABEL] == "a10g"
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "accelerator", "gpus", "architecture"),
+    [
+        ("g5.xlarge", "nvidia-a10g", 1, "x86_64"),
+        ("g5.48xlarge", "nvidia-a10g", 8, "x86_64"),
+        ("g5g.2xlarge", "nvidia-t4g", 1, "arm64"),
+        ("p4d.24xlarge", "nvidia-a100", 8, "x86_64"),
+        ("p5.48xlarge", "nvidia-h100", 8, "x86_64"),
+        ("p6-b200.48xlarge", "nvidia-b200", 8, "x86_64"),
+    ],
+)
+def test_aws_gpu_instances_are_classified(instance_type: str, accelerator: str, gpus: int, architecture: str) -> None:
+    info = gpu.aws_gpu_instance(instance_type)
+    assert info is not None, f"{instance_type} is an NVIDIA GPU type"
+    assert (info.accelerator, info.gpus, info.architecture) == (accelerator, gpus, architecture)
+
+
+@pytest.mark.parametrize(
+    "instance_type", ["m6i.large", "g4ad.xlarge", "inf2.xlarge", "trn1.2xlarge", "g5", "G5.xlarge"]
+)
+def test_non_nvidia_aws_types_are_rejected(instance_type: str) -> None:
+    assert gpu.aws_gpu_instance(instance_type) is None, f"{instance_type} cannot run the NVIDIA stack"
+
+
+@pytest.mark.parametrize(
+    ("vm_size", "accelerator", "gpus"),
+    [
+        ("Standard_NC4as_T4_v3", "nvidia-t4", 1),
+        ("Standard_NC96ads_A100_v4", "nvidia-a100", 4),
+        ("Standard_ND96isr_H100_v5", "nvidia-h100", 8),
+        ("Standard_ND96asr_v4", "nvidia-a100", 8),
+        ("Standard_NC6s_v3", "nvidia-v100", 1),
+    ],
+)
+def test_azure_gpu_sizes_are_classified(vm_size: str, accelerator: str, gpus: int) -> None:
+    info = gpu.azure_gpu_instance(vm_size)
+    assert info is not None, f"{vm_size} is an NVIDIA size"
+    assert (info.accelerator, info.gpus) == (accelerator, gpus)
+
+
+@pytest.mark.parametrize("vm_size", ["Standard_D4ds_v5", "Standard_NV32as_v4", "Standard_ND96isr_MI300X_v5"])
+def test_non_nvidia_azure_sizes_are_rejected(vm_size: str) -> None:
+    assert gpu.azure_gpu_instance(vm_size) is None, f"{vm_size} cannot run the NVIDIA stack on AKS"

@@ -1,0 +1,325 @@
+"""The platform configuration rejects every bad value with its path, and fills presets from the environment."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from stacks.config import ENVIRONMENT_PRESETS, PlatformConfig
+from stacks.load import PlatformConfigError, validate_platform_config
+
+VALID_AWS: dict[str, Any] = {
+    "environment": "dev",
+    "target": {"cloud": "aws", "region": "eu-central-1"},
+    "compliance": {"profiles": ["gdpr"]},
+    "cluster": {"gpuPools": [{"name": "a10g", "instanceTypes": ["g5.xlarge"], "maxSize": 4}]},
+    "serving": {"namespaces": [{"name": "fraud", "teamGroup": "ml-fraud", "quota": {"gpu": 2}}]},
+}
+VALID_AZURE: dict[str, Any] = {
+    "environment": "prod",
+    "target": {"cloud": "azure", "location": "westeurope"},
+    "compliance": {"profiles": ["gdpr", "hipaa"]},
+    "cluster": {"gpuPools": [{"name": "t4", "instanceTypes": ["Standard_NC4as_T4_v3"]}]},
+}
+
+
+def with_change(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of `base` with `value` at the dotted `path` (list indexes as numbers)."""
+    data = copy.deepcopy(base)
+    parts = path.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    last = parts[-1]
+    if last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+def problems_of(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(PlatformConfigError) as caught:
+        validate_platform_config(data)
+    return caught.value.problems
+
+
+BAD_CONFIGURATIONS = [
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.maxSzie", 3),
+        "cluster.gpuPools[0].maxSzie: unknown key 'maxSzie'; did you mean 'maxSize'?",
+        id="typo-key",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.maxSize", "four"),
+        "cluster.gpuPools[0].maxSize: Input should be a valid integer",
+        id="wrong-type",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.minSize", 6),
+        "cluster.gpuPools[0].maxSize: must be >= minSize (6)",
+        id="min-greater-than-max",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.desiredSize", 9),
+        "cluster.gpuPools[0].desiredSize: must be between minSize (0) and maxSize (4)",
+        id="desired-outside-range",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.instanceTypes", ["m6i.large"]),
+        "cluster.gpuPools[0].instanceTypes[0]: 'm6i.large' is not an NVIDIA GPU instance type",
+        id="non-gpu-instance-type",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.instanceTypes", ["g4ad.xlarge"]),
+        "cluster.gpuPools[0].instanceTypes[0]: 'g4ad.xlarge' is not an NVIDIA GPU instance type",
+        id="amd-gpu-instance-type",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.gpuPools.0.instanceTypes", ["Standard_D8s_v5"]),
+        "cluster.gpuPools[0].instanceTypes[0]: 'Standard_D8s_v5' is not an NVIDIA GPU VM size",
+        id="non-gpu-vm-size",
+    ),
+    pytest.param(
+        with_change(
+            VALID_AWS,
+            "cluster.gpuPools",
+            [{"name": "a", "instanceTypes": ["g5.xlarge"]}, {"name": "a", "instanceTypes": ["g6.xlarge"]}],
+        ),
+        "cluster.gpuPools[1].name: duplicate pool name 'a'",
+        id="duplicate-pool",
+    ),
+    pytest.param(
+        with_change(
+            VALID_AWS, "serving.namespaces", [{"name": "team", "teamGroup": "a"}, {"name": "team", "teamGroup": "b"}]
+        ),
+        "serving.namespaces[1].name: duplicate namespace 'team'",
+        id="duplicate-namespace",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.namespaces.0.name", "Fraud_Models"),
+        "serving.namespaces[0].name: 'Fraud_Models' is not a DNS-1123 label",
+        id="invalid-namespace-name",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.namespaces.0.name", "kube-system"),
+        "serving.namespaces[0].name: 'kube-system' is a system namespace",
+        id="system-namespace",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.namespaces.0.quota.memory", "64 gigs"),
+        "serving.namespaces[0].quota.memory: '64 gigs' is not a Kubernetes quantity",
+        id="bad-quantity",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "target.region", "us-east-1"),
+        "target.region: 'us-east-1' is outside compliance.allowedRegions",
+        id="region-outside-gdpr-allow-list",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "target.location", "eastus"),
+        "target.location: 'eastus' is outside compliance.allowedLocations",
+        id="location-outside-gdpr-allow-list",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "target.region", "eu-middle-9"),
+        "target.region: 'eu-middle-9' is not an AWS region",
+        id="unknown-region",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "target.location", "atlantis"),
+        "target.location: 'atlantis' is not an Azure location",
+        id="unknown-location",
+    ),
+    pytest.param(
+        with_change(
+            with_change(VALID_AWS, "environment", "prod"),
+            "cluster.endpoint",
+            {"publicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+        ),
+        "cluster.endpoint.publicAccess: prod clusters are private",
+        id="prod-public-endpoint",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.endpoint", {"publicAccess": True}),
+        "cluster.endpoint.publicAccessCidrs: required when publicAccess is true",
+        id="public-endpoint-without-cidrs",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.endpoint", {"publicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}),
+        "cluster.endpoint.publicAccessCidrs[0]: 0.0.0.0/0 opens the API server to the whole internet",
+        id="public-endpoint-to-internet",
+    ),
+    pytest.param(
+        with_change(with_change(VALID_AWS, "environment", "prod"), "protection", {"statefulResources": False}),
+        "protection.statefulResources: prod protects stateful resources",
+        id="prod-without-protection",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "target.zones", ["eu-central-1a"]),
+        "target.zones: EKS needs subnets in at least two availability zones",
+        id="single-zone-eks",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "target.zones", ["eu-central-1a", "eu-west-1b"]),
+        "target.zones[1]: 'eu-west-1b' is not a zone of eu-central-1",
+        id="zone-of-another-region",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.gpuPools.0.name", "a100-training-pool"),
+        "cluster.gpuPools[0].name: 'a100-training-pool' is not an AKS pool name",
+        id="aks-pool-name",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "storage", {"buckets": [{"name": "models"}]}),
+        "storage.buckets[0].retentionDays: required by the gdpr profile",
+        id="gdpr-bucket-without-retention",
+    ),
+    pytest.param(
+        with_change(
+            VALID_AWS, "storage", {"buckets": [{"name": "models", "dataClassification": "pii", "retentionDays": 4000}]}
+        ),
+        "storage.buckets[0].retentionDays: 4000 exceeds the 1095-day ceiling for pii data",
+        id="gdpr-retention-ceiling",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "storage", {"modelsBucket": "weights"}),
+        "storage.modelsBucket: 'weights' is not one of the buckets",
+        id="models-bucket-reference",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.kubernetesVersion", "1.27"),
+        "cluster.kubernetesVersion: 1.27 is out of standard support",
+        id="old-kubernetes",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.controlPlaneLogs", ["api"]),
+        "cluster.controlPlaneLogs: must include audit, authenticator",
+        id="missing-audit-logs",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.labels", {"nvidia.com/gpu.present": "false"}),
+        "cluster.gpuPools[0].labels.nvidia.com/gpu.present: 'nvidia.com/gpu.present' is set by the GPU contract",
+        id="override-gpu-contract-label",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "monitoring", {"prometheus": {"retentionSize": "50GB", "volumeSize": "50Gi"}}),
+        "monitoring.prometheus.retentionSize: must leave 10% of volumeSize (50Gi) free",
+        id="prometheus-retention-too-large",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "network.cidr", "8.8.0.0/16"),
+        "network.cidr: 8.8.0.0/16 is not a private",
+        id="public-cidr",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "environment", "qa"),
+        "environment: Input should be 'dev', 'staging' or 'prod'",
+        id="unknown-environment",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "target", {"cloud": "gcp", "region": "europe-west4"}),
+        "target.cloud: must be one of 'aws', 'azure', 'kubernetes' (got 'gcp')",
+        id="unknown-cloud",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "target", {"region": "eu-west-1"}),
+        "target.cloud: must be one of 'aws', 'azure', 'kubernetes'",
+        id="missing-cloud",
+    ),
+    pytest.param(
+        {
+            "environment": "dev",
+            "target": {"cloud": "kubernetes", "kubeconfigContext": "kind"},
+            "cluster": {"gpuPools": VALID_AWS["cluster"]["gpuPools"]},
+        },
+        "cluster.gpuPools: an existing cluster's node pools are managed outside this stack",
+        id="gpu-pools-on-existing-cluster",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), BAD_CONFIGURATIONS)
+def test_a_bad_configuration_is_rejected_with_its_path(data: dict[str, Any], expected: str) -> None:
+    problems = problems_of(data)
+    full = f"mlplatform:platform.{expected}"
+    assert any(problem.startswith(full) for problem in problems), (
+        f"expected a problem starting {full!r}, got {problems}"
+    )
+
+
+def test_the_valid_baselines_are_valid() -> None:
+    assert validate_platform_config(VALID_AWS).cloud == "aws"
+    assert validate_platform_config(VALID_AZURE).cloud == "azure"
+
+
+def test_every_problem_is_reported_at_once_even_when_other_keys_are_broken() -> None:
+    data = with_change(VALID_AWS, "environment", "prod")
+    data = with_change(data, "target.region", "us-east-1")
+    data = with_change(data, "cluster.gpuPools.0.instanceTypes", ["m6i.large"])
+    data = with_change(data, "cluster.gpuPools.0.minSize", 9)
+    data = with_change(data, "serving.namespaces.0.quota.cpu", "lots")
+    data = with_change(data, "registry.scanOnPsh", True)
+    problems = problems_of(data)
+    paths = {problem.split(":")[1].split(" ")[0] for problem in problems}
+    for expected in (
+        "platform.target.region",
+        "platform.cluster.gpuPools[0].instanceTypes[0]",
+        "platform.cluster.gpuPools[0].maxSize",
+        "platform.serving.namespaces[0].quota.cpu",
+        "platform.registry.scanOnPsh",
+    ):
+        assert expected in paths, f"{expected} should be reported together with the others; got {problems}"
+
+
+def test_the_error_message_lists_each_problem_on_its_own_line_and_says_nothing_was_created() -> None:
+    with pytest.raises(PlatformConfigError) as caught:
+        validate_platform_config(with_change(VALID_AWS, "cluster.gpuPools.0.minSize", 6))
+    message = str(caught.value)
+    assert "nothing was created" in message, "the user must know no resource exists yet"
+    assert "\n  - mlplatform:platform.cluster.gpuPools[0].maxSize: must be >= minSize (6)" in message
+
+
+def test_dev_preset_makes_gpu_pools_spot_with_one_nat_and_no_protection() -> None:
+    config = validate_platform_config(VALID_AWS)
+    assert config.cluster.gpu_pools[0].capacity_type == "spot"
+    assert config.network.nat_gateways == "single"
+    assert config.protect is False
+    assert config.target.zones == ["eu-central-1a", "eu-central-1b"], "dev defaults to two zones"
+
+
+def test_prod_preset_makes_gpu_pools_on_demand_with_nat_per_zone_protection_and_all_logs() -> None:
+    config = validate_platform_config(with_change(VALID_AWS, "environment", "prod"))
+    assert config.cluster.gpu_pools[0].capacity_type == "on-demand"
+    assert config.network.nat_gateways == "perZone"
+    assert config.protect is True
+    assert config.cluster.control_plane_logs == list(ENVIRONMENT_PRESETS["prod"]["control_plane_logs"])
+    assert len(config.target.zones) == 3
+
+
+def test_an_explicit_value_wins_over_the_preset() -> None:
+    data = with_change(VALID_AWS, "cluster.gpuPools.0.capacityType", "on-demand")
+    assert validate_platform_config(data).cluster.gpu_pools[0].capacity_type == "on-demand"
+
+
+def test_presets_do_not_leak_between_configurations() -> None:
+    prod = validate_platform_config(with_change(VALID_AWS, "environment", "prod"))
+    dev = validate_platform_config(VALID_AWS)
+    assert prod.network.nat_gateways == "perZone" and dev.network.nat_gateways == "single", (
+        "shared default objects would carry one stack's preset into another"
+    )
+
+
+def test_azure_locations_are_normalized() -> None:
+    config = validate_platform_config(with_change(VALID_AZURE, "target.location", "West Europe"))
+    assert config.target.location == "westeurope"
+
+
+def test_the_models_carry_every_default_so_a_minimal_file_is_complete() -> None:
+    config = PlatformConfig.from_data({"environment": "dev", "target": {"cloud": "aws", "region": "eu-west-1"}})
+    assert [bucket.name for bucket in config.storage.buckets] == ["datasets", "models", "artifacts"]
+    assert config.registry.scan_on_push is True, "image scanning is on by default"
+    assert config.cluster.endpoint.public_access is False, "the API endpoint is private by default"
+    assert config.cluster.system_pool.instance_types == ["m6i.xlarge"]
