@@ -1,0 +1,121 @@
+"""A tiny model server: logistic scoring over JSON features, health probes and Prometheus metrics (stdlib only)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+# Buckets of the request-duration histogram; the platform's serving SLO alerts read
+# http_request_duration_seconds_bucket and http_requests_total{code=~"5.."}.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """Request counters and a duration histogram in the Prometheus text format."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, str], int] = {}
+        self.bucket_counts = [0] * len(BUCKETS)
+        self.count = 0
+        self.total = 0.0
+
+    def observe(self, handler: str, code: int, seconds: float) -> None:
+        with self._lock:
+            key = (handler, str(code))
+            self.requests[key] = self.requests.get(key, 0) + 1
+            self.count += 1
+            self.total += seconds
+            for index, bound in enumerate(BUCKETS):
+                if seconds <= bound:
+                    self.bucket_counts[index] += 1
+
+    def render(self) -> str:
+        with self._lock:
+            lines = ["# TYPE http_requests_total counter"]
+            lines += [
+                f'http_requests_total{{handler="{h}",code="{c}"}} {n}' for (h, c), n in sorted(self.requests.items())
+            ]
+            lines.append("# TYPE http_request_duration_seconds histogram")
+            lines += [
+                f'http_request_duration_seconds_bucket{{le="{b}"}} {n}'
+                for b, n in zip(BUCKETS, self.bucket_counts, strict=True)
+            ]
+            lines.append(f'http_request_duration_seconds_bucket{{le="+Inf"}} {self.count}')
+            lines.append(f"http_request_duration_seconds_sum {self.total}")
+            lines.append(f"http_request_duration_seconds_count {self.count}")
+            return "\n".join(lines) + "\n"
+
+
+class Model:
+    """Logistic regression over a fixed number of features, loaded from JSON."""
+
+    def __init__(self, path: Path) -> None:
+        spec = json.loads(path.read_text())
+        self.name = spec["name"]
+        self.bias = float(spec["bias"])
+        self.weights = [float(w) for w in spec["weights"]]
+
+    def score(self, features: list[float]) -> float:
+        if len(features) != len(self.weights):
+            raise ValueError(f"expected {len(self.weights)} features, got {len(features)}")
+        z = self.bias + sum(w * float(x) for w, x in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+MODEL = Model(Path(os.environ.get("MODEL_PATH", Path(__file__).with_name("model.json"))))
+METRICS = Metrics()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes: GET /healthz, GET /metrics, POST /v1/predict."""
+
+    def _send(self, code: int, body: str, content_type: str = "application/json") -> int:
+        payload = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        return code
+
+    def do_GET(self) -> None:
+        if self.path == "/metrics":
+            self._send(200, METRICS.render(), "text/plain; version=0.0.4")
+        elif self.path == "/healthz":
+            self._send(
+                200, json.dumps({"status": "ok", "model": MODEL.name, "version": os.environ.get("MODEL_VERSION")})
+            )
+        else:
+            self._send(404, json.dumps({"error": "not found"}))
+
+    def do_POST(self) -> None:
+        started = time.perf_counter()
+        if self.path != "/v1/predict":
+            self._send(404, json.dumps({"error": "not found"}))
+            return
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+            features = json.loads(self.rfile.read(length))["features"]
+            code = self._send(200, json.dumps({"model": MODEL.name, "score": MODEL.score(features)}))
+        except (ValueError, KeyError, TypeError) as error:
+            code = self._send(400, json.dumps({"error": str(error)}))
+        METRICS.observe("/v1/predict", code, time.perf_counter() - started)
+
+    def log_message(self, format: str, *args: object) -> None:  # the base class names it `format`
+        """Log one line per request to stdout (collected by Fluent Bit)."""
+        print(f"{self.address_string()} {format % args}", flush=True)
+
+
+def main() -> None:
+    server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
