@@ -6,4 +6,12 @@ and a documented `TypedDict` of arguments. Import them from here:
     from components import AwsGpuCluster, AwsGpuClusterArgs
 """
 
-__all__: list[str] = []
+from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
+
+__all__: list[str] = [
+    "LocalRegistry",
+    "LocalRegistryArgs",
+    "ModelImage",
+    "ModelImageArgs",
+    "RegistryAuth",
+]

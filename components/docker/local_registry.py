@@ -1,7 +1,5 @@
 """LocalRegistry: an OCI registry container next to a laptop cluster (kind, minikube, Docker Desktop)."""
 
-from __future__ import annotations
-
 from typing import Literal, NotRequired, TypedDict
 
 import pulumi
@@ -47,10 +45,7 @@ class LocalRegistry(pulumi.ComponentResource):
     container_name: pulumi.Output[str]
     """The container name (resolvable on the `kind` network as the registry host)."""
 
-    def __init__(
-        self, name: str, args: LocalRegistryArgs | None = None, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        args = args or {}
+    def __init__(self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems()
         port = args.get("port", DEFAULT_PORT)
         if not 1024 <= port <= 65535:

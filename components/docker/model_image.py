@@ -1,7 +1,5 @@
 """ModelImage: build a model-serving image from a context directory and push it, exporting the digest-pinned reference."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -77,7 +75,9 @@ class ModelImage(pulumi.ComponentResource):
             image_name=image_name,
             build=build,
             registry=docker.RegistryArgsDict(
-                server=registry.server, username=registry.username, password=registry.password
+                server=registry["server"],
+                username=registry["username"],
+                password=pulumi.Output.secret(registry["password"]),
             ),
             skip_push=False,
             build_on_preview=False,

@@ -1,12 +1,10 @@
 """Short-lived push credentials for ECR and ACR, obtained at deploy time and kept secret."""
 
-from __future__ import annotations
-
 import json
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 
@@ -16,13 +14,15 @@ ACR_TOKEN_USERNAME = "00000000-0000-0000-0000-000000000000"
 Post = Callable[[str, bytes], bytes]
 
 
-@dataclass(frozen=True)
-class RegistryAuth:
-    """Registry server plus credentials for `docker push`; the password is a Pulumi secret."""
+class RegistryAuth(TypedDict):
+    """Registry server plus credentials for `docker push` (a TypedDict: hosted components receive plain dicts)."""
 
     server: pulumi.Input[str]
+    """Registry host, e.g. `123456789012.dkr.ecr.eu-central-1.amazonaws.com`."""
     username: pulumi.Input[str]
-    password: pulumi.Output[str]
+    """User name for the registry."""
+    password: pulumi.Input[str]
+    """Password or token; pass it as a secret."""
 
 
 def ecr_registry_auth(repository_url: pulumi.Input[str], opts: pulumi.InvokeOptions | None = None) -> RegistryAuth:

@@ -59,7 +59,7 @@ def test_bad_arguments_are_rejected_before_anything_is_registered(run, change: d
         "context": str(CONTEXT),
         "repository_url": REPOSITORY,
         "tag": "v1",
-        "registry": RegistryAuth("r", "u", pulumi.Output.secret("p")),
+        "registry": RegistryAuth(server="r", username="u", password=pulumi.Output.secret("p")),
     }
     args.update(change)
     with pytest.raises(pulumi.InputPropertiesError) as caught:
