@@ -1,6 +1,6 @@
 """LocalRegistry: an OCI registry container next to a laptop cluster (kind, minikube, Docker Desktop)."""
 
-from typing import Literal, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_docker as docker
@@ -15,7 +15,7 @@ DEFAULT_DISTRIBUTION = "generic"
 KIND_NETWORK = "kind"
 """The Docker network kind puts its nodes on; the registry joins it so nodes can pull from it."""
 
-Distribution = Literal["kind", "minikube", "docker-desktop", "generic"]
+DISTRIBUTIONS = ("kind", "minikube", "docker-desktop", "generic")
 
 
 class LocalRegistryArgs(TypedDict):
@@ -23,8 +23,9 @@ class LocalRegistryArgs(TypedDict):
 
     port: NotRequired[int]
     """Host port the registry listens on, bound to 127.0.0.1 only. Defaults to 5001."""
-    distribution: NotRequired[Distribution]
-    """What runs the cluster; `kind` also attaches the registry to the `kind` Docker network. Defaults to generic."""
+    distribution: NotRequired[str]
+    """What runs the cluster: kind, minikube, docker-desktop or generic; `kind` also attaches the registry to the
+    `kind` Docker network. Defaults to generic."""
 
 
 class LocalRegistry(pulumi.ComponentResource):
@@ -51,7 +52,7 @@ class LocalRegistry(pulumi.ComponentResource):
         if not 1024 <= port <= 65535:
             problems.add("port", f"{port} is not an unprivileged port (1024-65535)")
         distribution = args.get("distribution", DEFAULT_DISTRIBUTION)
-        if distribution not in ("kind", "minikube", "docker-desktop", "generic"):
+        if distribution not in DISTRIBUTIONS:
             problems.add("distribution", f"'{distribution}' is not kind, minikube, docker-desktop or generic")
         problems.raise_if_any("LocalRegistry")
         super().__init__("mlplatform:index:LocalRegistry", name, {}, opts)
