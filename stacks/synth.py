@@ -299,9 +299,23 @@ _CALL_RESULTS: dict[str, Any] = {
 
 
 class PlausibleMocks(pulumi_mocks.Mocks):
-    """Mocks that echo inputs and add the outputs providers compute (ids, ARNs, endpoints, kubeconfig)."""
+    """Mocks that echo inputs and add the outputs providers compute (ids, ARNs, endpoints, kubeconfig).
+
+    Args:
+        stack_outputs: outputs of other stacks by fully qualified name, served to `pulumi.StackReference`
+            (e.g. a platform stack's synthesized outputs, for a team program that consumes them).
+    """
+
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs.get("name", args.name)
+            if name not in self.stack_outputs:
+                raise KeyError(f"no outputs given for stack reference '{name}' (pass stack_outputs=...)")
+            return name, {"name": name, "outputs": self.stack_outputs[name], "secretOutputNames": []}
         outputs = {**args.inputs, **plausible_outputs(args.typ, args.name, args.inputs)}
         resource_id = outputs.get("id") if args.typ.startswith("azure-native:") else f"{args.name}-id"
         return str(resource_id), outputs
@@ -312,11 +326,15 @@ class PlausibleMocks(pulumi_mocks.Mocks):
 
 
 def install_recording_mocks(
-    *, project: str = "mlplatform", stack: str = "test", preview: bool = False
+    *,
+    project: str = "mlplatform",
+    stack: str = "test",
+    preview: bool = False,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> RecordingMonitor:
     """Reset the Pulumi runtime and install a fresh `RecordingMonitor`. Returns it for assertions."""
     reset_options(project=project, stack=stack, preview=preview)
-    mocks = PlausibleMocks()
+    mocks = PlausibleMocks(stack_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     return monitor
@@ -392,6 +410,7 @@ def synthesize(
     *,
     preview: bool = False,
     program: Path | None = None,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> Synthesis:
     """Run the project's program (or `program`) for `stack` under the recording mocks.
 
@@ -400,6 +419,7 @@ def synthesize(
         project_dir: the directory holding Pulumi.yaml.
         preview: run as a preview (unknown outputs stay unknown) instead of an update.
         program: the program file; defaults to `<project_dir>/__main__.py`.
+        stack_outputs: outputs served to `pulumi.StackReference` by stack name (see `PlausibleMocks`).
 
     Raises:
         PlatformConfigError: when the stack configuration is invalid (before any registration).
@@ -407,7 +427,7 @@ def synthesize(
     project_dir = project_dir.resolve()
     project = project_name(project_dir)
     config, secret_keys = pulumi_config_for(stack, project_dir)
-    monitor = install_recording_mocks(project=project, stack=stack, preview=preview)
+    monitor = install_recording_mocks(project=project, stack=stack, preview=preview, stack_outputs=stack_outputs)
     pulumi.runtime.set_all_config(config, secret_keys)
     entry = program or project_dir / "__main__.py"
 

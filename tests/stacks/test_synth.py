@@ -78,3 +78,17 @@ def test_preview_prints_a_tree_with_counts_and_writes_json(tmp_path: Path) -> No
     assert "cannot see provider-side defaults" in result.stdout, "the preview states what it cannot see"
     document = json.loads(graph.read_text())
     assert document["stack"] == "dev" and document["resources"], "the JSON graph lists the resources"
+
+
+def test_stack_references_are_served_the_outputs_of_another_synthesized_stack() -> None:
+    from stacks.synth import install_recording_mocks, run_program
+
+    install_recording_mocks(stack_outputs={"acme/mlplatform/dev": {"registryUrl": "registry.example"}})
+    seen: dict[str, object] = {}
+
+    def program() -> None:
+        reference = pulumi.StackReference("acme/mlplatform/dev")
+        reference.get_output("registryUrl").apply(lambda value: seen.setdefault("registryUrl", value))
+
+    run_program(program)
+    assert seen["registryUrl"] == "registry.example", "a consuming program reads the platform's outputs offline"
