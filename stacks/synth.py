@@ -306,9 +306,9 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         resource_id = outputs.get("id") if args.typ.startswith("azure-native:") else f"{args.name}-id"
         return str(resource_id), outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         handler = _CALL_RESULTS.get(args.token)
-        return (handler(args.args) if handler else {}), None
+        return (handler(args.args) if handler else {}), []
 
 
 def install_recording_mocks(
