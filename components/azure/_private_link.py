@@ -53,7 +53,9 @@ def private_endpoint(
         resource_group_name=resource_group_name,
         private_endpoint_name=endpoint.name,
         private_dns_zone_group_name="default",
-        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=group_id, private_dns_zone_id=private_dns_zone_id)],
+        private_dns_zone_configs=[
+            network.PrivateDnsZoneConfigArgs(name=group_id, private_dns_zone_id=private_dns_zone_id)
+        ],
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return endpoint

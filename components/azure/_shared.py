@@ -88,6 +88,7 @@ def globally_unique_name(name: str, max_length: int, *, project: str, stack: str
         prefix = f"a{prefix}"[:room].rstrip("-")
     return f"{prefix}{separator}{suffix}"
 
+
 def iso_duration_days(value: str) -> int | None:
     """Approximate length in days of an ISO 8601 date duration (`P90D`, `P1Y`, `P1Y6M`); None if malformed."""
     match = _ISO_DURATION.match(value)
@@ -135,7 +136,9 @@ def check_cidrs(problems: Problems, path: str, cidrs: object, *, allow_empty: bo
             problems.add(f"{path}[{index}]", f"'{cidr}' is not a CIDR such as 203.0.113.0/24")
             continue
         if network.prefixlen == 0:
-            problems.add(f"{path}[{index}]", "0.0.0.0/0 opens the service to the whole internet; list specific networks")
+            problems.add(
+                f"{path}[{index}]", "0.0.0.0/0 opens the service to the whole internet; list specific networks"
+            )
 
 
 def check_private_endpoint(problems: Problems, args: Mapping[str, object]) -> None:
@@ -144,7 +147,9 @@ def check_private_endpoint(problems: Problems, args: Mapping[str, object]) -> No
     zone = args.get("private_dns_zone_id")
     if (subnet is None) != (zone is None):
         missing = "privateDnsZoneId" if zone is None else "privateEndpointSubnetId"
-        problems.add(missing, "privateEndpointSubnetId and privateDnsZoneId go together (the endpoint needs its DNS record)")
+        problems.add(
+            missing, "privateEndpointSubnetId and privateDnsZoneId go together (the endpoint needs its DNS record)"
+        )
 
 
 def check_bool(problems: Problems, args: Mapping[str, object], *keys: str) -> None:

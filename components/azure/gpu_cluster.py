@@ -82,7 +82,9 @@ GPU_POOL_REPLACE_ON_CHANGES: tuple[str, ...] = (
 """Agent-pool properties AKS fixes at creation. Changing one replaces the pool (deleted first: the name is fixed)."""
 
 _AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
-_AKS_TAINT = re.compile(r"^(?P<key>[A-Za-z0-9./_-]{1,316})=(?P<value>[A-Za-z0-9._-]{0,63}):(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)$")
+_AKS_TAINT = re.compile(
+    r"^(?P<key>[A-Za-z0-9./_-]{1,316})=(?P<value>[A-Za-z0-9._-]{0,63}):(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)$"
+)
 
 
 class AzureSystemPoolArgs(TypedDict, total=False):
@@ -269,13 +271,19 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
         path = f"gpuNodePools[{index}]"
         name = pool.get("name", "")
         if not _AKS_POOL_NAME.match(name):
-            problems.add(f"{path}.name", f"'{name}' is not an AKS pool name: 1-12 lower-case letters and digits, starting with a letter")
+            problems.add(
+                f"{path}.name",
+                f"'{name}' is not an AKS pool name: 1-12 lower-case letters and digits, starting with a letter",
+            )
         elif name == SYSTEM_POOL_NAME or name in seen:
             problems.add(f"{path}.name", f"duplicate pool name '{name}'")
         seen.add(name)
         vm_size = pool.get("vm_size", "")
         if gpu.azure_gpu_instance(vm_size) is None:
-            problems.add(f"{path}.vmSize", f"'{vm_size}' is not an NVIDIA GPU VM size; use an NC or ND size such as Standard_NC4as_T4_v3")
+            problems.add(
+                f"{path}.vmSize",
+                f"'{vm_size}' is not an NVIDIA GPU VM size; use an NC or ND size such as Standard_NC4as_T4_v3",
+            )
         min_count = pool.get("min_count", DEFAULT_GPU_MIN_COUNT)
         max_count = pool.get("max_count", DEFAULT_GPU_MAX_COUNT)
         if min_count < 0:
@@ -289,10 +297,14 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
             problems.add(f"{path}.initialCount", f"must be between minCount ({min_count}) and maxCount ({max_count})")
         for zone_index, zone in enumerate(pool.get("zones") or []):
             if zone not in zones:
-                problems.add(f"{path}.zones[{zone_index}]", f"'{zone}' is not one of the cluster zones ({', '.join(zones)})")
+                problems.add(
+                    f"{path}.zones[{zone_index}]", f"'{zone}' is not one of the cluster zones ({', '.join(zones)})"
+                )
         for taint_index, taint in enumerate(pool.get("extra_taints") or []):
             if not _AKS_TAINT.match(taint):
-                problems.add(f"{path}.extraTaints[{taint_index}]", f"'{taint}' is not a taint like 'team=vision:NoSchedule'")
+                problems.add(
+                    f"{path}.extraTaints[{taint_index}]", f"'{taint}' is not a taint like 'team=vision:NoSchedule'"
+                )
         for key in pool.get("labels") or {}:
             if key in (gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL):
                 problems.add(f"{path}.labels.{key}", f"'{key}' is set by the GPU contract and cannot be overridden")
@@ -318,7 +330,10 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
     ranges = args.get("authorized_ip_ranges") or []
     check_cidrs(problems, "authorizedIpRanges", ranges)
     if not private and not ranges:
-        problems.add("authorizedIpRanges", "required when privateCluster is false: a public API server must be restricted to known networks")
+        problems.add(
+            "authorizedIpRanges",
+            "required when privateCluster is false: a public API server must be restricted to known networks",
+        )
     if private and ranges:
         problems.add("authorizedIpRanges", "only used with privateCluster: false")
     admins = args.get("admin_group_object_ids") or []
@@ -345,7 +360,11 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
             valid[path] = cidr
         except ValueError:
             problems.add(path, f"'{cidr}' is not a network CIDR")
-    for first, second in (("podCidr", "serviceCidr"), ("podCidr", "vnetAddressSpace"), ("serviceCidr", "vnetAddressSpace")):
+    for first, second in (
+        ("podCidr", "serviceCidr"),
+        ("podCidr", "vnetAddressSpace"),
+        ("serviceCidr", "vnetAddressSpace"),
+    ):
         if first in valid and second in valid and _overlaps(valid[first], valid[second]):
             problems.add(first, f"{valid[first]} overlaps {second} ({valid[second]})")
     dns_ip = args.get("dns_service_ip", DEFAULT_DNS_SERVICE_IP)
@@ -440,7 +459,13 @@ class AzureGpuCluster(pulumi.ComponentResource):
         def role(role_id: str) -> pulumi.Output[str]:
             return client.subscription_id.apply(lambda subscription: role_definition_id(subscription, role_id))
 
-        def grant(suffix: str, role_id: str, scope: pulumi.Input[str], principal: pulumi.Input[str], kind: str = "ServicePrincipal") -> authorization.RoleAssignment:
+        def grant(
+            suffix: str,
+            role_id: str,
+            scope: pulumi.Input[str],
+            principal: pulumi.Input[str],
+            kind: str = "ServicePrincipal",
+        ) -> authorization.RoleAssignment:
             return authorization.RoleAssignment(
                 f"{name}-{suffix}",
                 scope=scope,
@@ -462,7 +487,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
         ]
         if kms_access == "Private":
             # AKS documents Key Vault Contributor on the vault for KMS with a private vault (it manages the link).
-            grants.append(grant("kms-vault-contributor", KEY_VAULT_CONTRIBUTOR, args["key_vault_id"], identity.principal_id))
+            grants.append(
+                grant("kms-vault-contributor", KEY_VAULT_CONTRIBUTOR, args["key_vault_id"], identity.principal_id)
+            )
 
         disk_encryption_set = compute.DiskEncryptionSet(
             f"{name}-des",
@@ -483,7 +510,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 "des-encryption-user",
                 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
                 args["disk_encryption_key_resource_id"],
-                disk_encryption_set.identity.apply(lambda des_identity: des_identity.principal_id if des_identity else None),
+                disk_encryption_set.identity.apply(
+                    lambda des_identity: des_identity.principal_id if des_identity else None
+                ),
             )
         )
         grants.append(grant("des-reader", READER, disk_encryption_set.id, identity.principal_id))
@@ -515,7 +544,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
             disable_run_command=True,
         )
         cluster = containerservice.ManagedCluster(
-            f"{name}-aks",
+            f"{name}-cluster",
             resource_name_=cluster_name,
             resource_group_name=resource_group_name,
             location=location,
@@ -622,7 +651,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
 
         diagnostic_setting(
             self,
-            f"{name}-aks-diagnostics",
+            f"{name}-diagnostics",
             resource_uri=cluster.id,
             workspace_id=workspace.id,
             categories=AUDIT_LOG_CATEGORIES,
@@ -670,7 +699,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(
             credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
         )
-        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: profile.issuer_url if profile else None)
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(
+            lambda profile: profile.issuer_url if profile else None
+        )
         self.kubelet_identity_object_id = kubelet.apply(lambda identity_: identity_.object_id if identity_ else None)
         self.kubelet_identity_client_id = kubelet.apply(lambda identity_: identity_.client_id if identity_ else None)
         self.control_plane_identity_principal_id = identity.principal_id

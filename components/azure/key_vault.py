@@ -130,7 +130,10 @@ def _validate(args: AzureKeyVaultArgs) -> Problems:
         problems.add("allowedIpRanges", "only used with publicNetworkAccess: true")
     vault_name = args.get("vault_name")
     if vault_name is not None and not re.fullmatch(r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", vault_name):
-        problems.add("vaultName", f"'{vault_name}' is not a vault name: 3-24 letters, digits, single hyphens, starting with a letter")
+        problems.add(
+            "vaultName",
+            f"'{vault_name}' is not a vault name: 3-24 letters, digits, single hyphens, starting with a letter",
+        )
     if args.get("sku", DEFAULT_SKU) not in ("premium", "standard"):
         problems.add("sku", "must be premium or standard")
     if args.get("key_size", DEFAULT_KEY_SIZE) not in (3072, 4096):
@@ -145,7 +148,9 @@ def _validate(args: AzureKeyVaultArgs) -> Problems:
     if expiry is None:
         problems.add("keyExpiry", "must be an ISO 8601 duration such as P2Y")
     if rotate is not None and expiry is not None and expiry - rotate < 28:
-        problems.add("keyExpiry", "must exceed rotateAfter by at least 28 days so consumers can move to the new version")
+        problems.add(
+            "keyExpiry", "must exceed rotateAfter by at least 28 days so consumers can move to the new version"
+        )
     seen: set[str] = set()
     for index, key in enumerate(args.get("keys", [])):
         key_name = key.get("name", "")
@@ -207,12 +212,14 @@ class AzureKeyVault(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
+        vault_name = args.get("vault_name") or globally_unique_name(
+            name, 24, project=pulumi.get_project(), stack=pulumi.get_stack()
+        )
         vault = keyvault.Vault(
             f"{name}-vault",
             resource_group_name=resource_group_name,
             location=location,
-            vault_name=args.get("vault_name")
-            or globally_unique_name(name, 24, project=pulumi.get_project(), stack=pulumi.get_stack()),
+            vault_name=vault_name,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.get("tenant_id") or client.tenant_id,
                 sku=keyvault.SkuArgs(family="A", name=sku),
@@ -248,6 +255,8 @@ class AzureKeyVault(pulumi.ComponentResource):
                 tags=tags,
             )
 
+        # The physical name is known up front; tying it to the vault's ID keeps the dependency for the keys.
+        physical_vault_name = vault.id.apply(lambda _: vault_name)
         policy = key_rotation_policy(
             args.get("rotate_after", DEFAULT_ROTATE_AFTER), args.get("key_expiry", DEFAULT_KEY_EXPIRY)
         )
@@ -265,7 +274,7 @@ class AzureKeyVault(pulumi.ComponentResource):
             key = keyvault.Key(
                 f"{name}-{key_name}",
                 resource_group_name=resource_group_name,
-                vault_name=vault.name,
+                vault_name=physical_vault_name,
                 key_name=key_name,
                 properties=keyvault.KeyPropertiesArgs(
                     kty=key_type(sku),
@@ -302,7 +311,7 @@ class AzureKeyVault(pulumi.ComponentResource):
                 principal_ids[key_name] = identity.principal_id
 
         self.vault_id = vault.id
-        self.vault_name = vault.name
+        self.vault_name = physical_vault_name
         self.vault_uri = vault.properties.apply(lambda properties: properties.vault_uri)
         self.key_ids = _as_dict(key_ids)
         self.key_uris = _as_dict(key_uris)

@@ -224,7 +224,9 @@ class AzureNetwork(pulumi.ComponentResource):
         self.address_space = pulumi.Output.from_input(address_space)
         self.node_subnet_id = subnets["nodes"].id
         self.private_endpoint_subnet_id = subnets["privateEndpoints"].id
-        self.api_server_subnet_id = subnets["apiServer"].id if "apiServer" in subnets else pulumi.Output.from_input(None)
+        self.api_server_subnet_id = (
+            subnets["apiServer"].id if "apiServer" in subnets else pulumi.Output.from_input(None)
+        )
         self.private_dns_zone_ids = pulumi.Output.all(**zone_ids) if zone_ids else pulumi.Output.from_input({})
         self.register_outputs(
             {
