@@ -16,6 +16,7 @@ from components.azure import (
     AzureGpuCluster,
     AzureGpuNodePoolArgs,
     AzureKeyVault,
+    AzureLogAnalytics,
     AzureNetwork,
     AzureWorkloadIdentity,
 )
@@ -102,6 +103,17 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
         opts,
     )
     zone_ids = network.private_dns_zone_ids
+    logs = AzureLogAnalytics(
+        f"{base}-logs",
+        {
+            "resource_group_name": network.resource_group_name,
+            "location": location,
+            "retention_days": config.logging.retention_days,
+            "protect": protect,
+            "tags": {**tags, **data_tags("confidential", config.logging.retention_days)},
+        },
+        opts,
+    )
     vault = AzureKeyVault(
         f"{base}-kv",
         {
@@ -113,6 +125,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             # Always private-linked: the AKS KMS plugin reaches the vault only privately (see AzureGpuCluster).
             "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
             "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.vaultcore.azure.net"]),
+            "log_analytics_workspace_id": logs.workspace_id,
             "protect": protect,
             "tags": {**tags, **data_tags("confidential", None)},
         },
@@ -144,10 +157,11 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "kms_key_resource_id": vault.key_ids.apply(lambda ids: ids["etcd"]),
             "disk_encryption_key_url": vault.key_versioned_uris.apply(lambda uris: uris["disks"]),
             "disk_encryption_key_resource_id": vault.key_ids.apply(lambda ids: ids["disks"]),
-            "log_retention_days": config.logging.retention_days,
+            "log_analytics_workspace_id": logs.workspace_id,
             "protect": protect,
             "tags": tags,
         },
+        # The KMS plugin reaches the vault through its private endpoint, which must exist before the cluster.
         pulumi.ResourceOptions(providers=[provider], depends_on=[vault]),
     )
     registry = AzureContainerRegistry(
@@ -167,7 +181,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
             "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.azurecr.io"]),
             "pull_principal_ids": [cluster.kubelet_identity_object_id],
-            "log_analytics_workspace_id": cluster.log_analytics_workspace_id,
+            "log_analytics_workspace_id": logs.workspace_id,
             "protect": protect,
             "tags": {**tags, **data_tags("confidential", None)},
         },
@@ -198,7 +212,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "allowed_ip_ranges": public_cidrs,
             "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
             "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.blob.core.windows.net"]),
-            "log_analytics_workspace_id": cluster.log_analytics_workspace_id,
+            "log_analytics_workspace_id": logs.workspace_id,
             "protect": protect,
             "tags": {
                 **tags,

@@ -1,4 +1,4 @@
-"""Azure components: network, Key Vault, AKS GPU cluster, container registry, encrypted storage, workload identity."""
+"""Azure components: network, Log Analytics, Key Vault, AKS GPU cluster, container registry, encrypted storage, workload identity."""
 
 from components.azure.container_registry import AzureContainerRegistry, AzureContainerRegistryArgs
 from components.azure.encrypted_storage import (
@@ -13,6 +13,7 @@ from components.azure.gpu_cluster import (
     AzureSystemPoolArgs,
 )
 from components.azure.key_vault import AzureKeyVault, AzureKeyVaultArgs, AzureVaultKeyArgs
+from components.azure.log_analytics import AzureLogAnalytics, AzureLogAnalyticsArgs
 from components.azure.network import AzureNetwork, AzureNetworkArgs
 from components.azure.workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
 
@@ -27,6 +28,8 @@ __all__ = [
     "AzureGpuNodePoolArgs",
     "AzureKeyVault",
     "AzureKeyVaultArgs",
+    "AzureLogAnalytics",
+    "AzureLogAnalyticsArgs",
     "AzureNetwork",
     "AzureNetworkArgs",
     "AzureSystemPoolArgs",

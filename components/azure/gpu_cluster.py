@@ -12,7 +12,6 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.compute as compute
 import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.managedidentity as managedidentity
-import pulumi_azure_native.operationalinsights as operationalinsights
 
 from components._common import gpu, naming
 from components._common.validation import Problems
@@ -33,6 +32,7 @@ from components.azure._shared import (
     is_guid,
     role_definition_id,
 )
+from components.azure.log_analytics import workspace
 
 DEFAULT_KUBERNETES_VERSION = "1.34"
 DEFAULT_PRIVATE_CLUSTER = True
@@ -191,8 +191,11 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """Automatic node OS upgrades. Defaults to NodeImage."""
     sku_tier: Literal["Free", "Standard", "Premium"]
     """Control-plane tier (Standard has the uptime SLA). Defaults to Standard."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """An existing Log Analytics workspace for cluster logs (e.g. an `AzureLogAnalytics` shared with the other
+    components). Defaults to a workspace created by this component."""
     log_retention_days: int
-    """Days the Log Analytics workspace keeps control-plane and container logs (30-730). Defaults to 365."""
+    """Days the workspace this component creates keeps control-plane and container logs (30-730). Defaults to 365."""
     defender: bool
     """Enable Microsoft Defender for Containers security monitoring. Defaults to true."""
     protect: bool
@@ -391,8 +394,8 @@ class AzureGpuCluster(pulumi.ComponentResource):
       KMS key (and Key Vault Contributor on the vault for a private KMS vault), Reader on the disk encryption set;
     - a disk encryption set (system-assigned identity, Key Vault Crypto Service Encryption User on the disk key,
       automatic rotation to the latest key version);
-    - a Log Analytics workspace and a diagnostic setting for kube-audit, kube-audit-admin, guard and
-      cluster-autoscaler;
+    - a Log Analytics workspace (unless `logAnalyticsWorkspaceId` is given) and a diagnostic setting for
+      kube-audit, kube-audit-admin, guard and cluster-autoscaler;
     - the managed cluster with a system pool (`CriticalAddonsOnly=true:NoSchedule`) and one user pool per GPU
       pool; Azure RBAC role assignments for the admin groups.
 
@@ -435,7 +438,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
     disk_encryption_set_id: pulumi.Output[str]
     """Resource ID of the disk encryption set for node disks and persistent volumes."""
     log_analytics_workspace_id: pulumi.Output[str]
-    """Resource ID of the Log Analytics workspace receiving cluster logs (reusable for other diagnostics)."""
+    """Resource ID of the Log Analytics workspace receiving cluster logs."""
     gpu_node_pool_names: pulumi.Output[list[str]]
     """Names of the GPU pools."""
     storage_class: pulumi.Output[dict[str, Any]]
@@ -517,18 +520,19 @@ class AzureGpuCluster(pulumi.ComponentResource):
         )
         grants.append(grant("des-reader", READER, disk_encryption_set.id, identity.principal_id))
 
-        workspace = operationalinsights.Workspace(
-            f"{name}-logs",
-            resource_group_name=resource_group_name,
-            location=location,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS),
-            features=operationalinsights.WorkspaceFeaturesArgs(
-                disable_local_auth=True, enable_log_access_using_only_resource_permissions=True
-            ),
-            tags=tags,
-            opts=stateful,
-        )
+        workspace_id: pulumi.Input[str]
+        if args.get("log_analytics_workspace_id") is not None:
+            workspace_id = args["log_analytics_workspace_id"]
+        else:
+            workspace_id = workspace(
+                self,
+                f"{name}-logs",
+                resource_group_name=resource_group_name,
+                location=location,
+                retention_days=args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS),
+                protect=protect,
+                tags=tags,
+            ).id
 
         cluster_name = args.get("cluster_name") or naming.bounded(name, 63)
         system = args.get("system_pool", {})
@@ -578,7 +582,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 ),
                 defender=(
                     containerservice.ManagedClusterSecurityProfileDefenderArgs(
-                        log_analytics_workspace_resource_id=workspace.id,
+                        log_analytics_workspace_resource_id=workspace_id,
                         security_monitoring={"enabled": True},
                     )
                     if args.get("defender", DEFAULT_DEFENDER)
@@ -604,7 +608,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
             addon_profiles={
                 "azurepolicy": containerservice.ManagedClusterAddonProfileArgs(enabled=True, config={"version": "v2"}),
                 "omsagent": containerservice.ManagedClusterAddonProfileArgs(
-                    enabled=True, config={"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"}
+                    enabled=True, config={"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"}
                 ),
                 "azureKeyvaultSecretsProvider": containerservice.ManagedClusterAddonProfileArgs(
                     enabled=True, config={"enableSecretRotation": "true"}
@@ -653,7 +657,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
             self,
             f"{name}-diagnostics",
             resource_uri=cluster.id,
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             categories=AUDIT_LOG_CATEGORIES,
             metrics=("AllMetrics",),
         )
@@ -707,7 +711,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
         self.control_plane_identity_principal_id = identity.principal_id
         self.node_resource_group = cluster.node_resource_group
         self.disk_encryption_set_id = disk_encryption_set.id
-        self.log_analytics_workspace_id = workspace.id
+        self.log_analytics_workspace_id = pulumi.Output.from_input(workspace_id)
         self.gpu_node_pool_names = pulumi.Output.from_input(pool_names)
         self.storage_class = disk_encryption_set.id.apply(lambda des_id: storage_class_contract(des_id, len(zones)))
         self.register_outputs(

@@ -11,7 +11,7 @@ import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
 
 from components._common.validation import Problems
-from components.azure._private_link import private_endpoint
+from components.azure._private_link import diagnostic_setting, private_endpoint
 from components.azure._shared import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_NAMES,
@@ -93,6 +93,9 @@ class AzureKeyVaultArgs(TypedDict, total=False):
     """Subnet for a private endpoint to the vault. Defaults to no private endpoint."""
     private_dns_zone_id: pulumi.Input[str]
     """The `privatelink.vaultcore.azure.net` zone for the endpoint's record; required with the subnet."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """Workspace receiving the vault's audit events (every key use and access decision). Defaults to no
+    diagnostic setting."""
     protect: bool
     """Protect the vault, its keys and their identities from deletion (`protect` + `retainOnDelete`): losing a
     key makes everything encrypted with it unreadable. Defaults to false."""
@@ -173,7 +176,8 @@ class AzureKeyVault(pulumi.ComponentResource):
       (rotate after `rotateAfter`, versions expire after `keyExpiry`, notify 30 days before expiry);
     - per key (unless `identity: false`), a user-assigned identity with Key Vault Crypto Service Encryption User
       on that key's scope only;
-    - optionally a private endpoint registered in the `privatelink.vaultcore.azure.net` zone.
+    - optionally a private endpoint registered in the `privatelink.vaultcore.azure.net` zone, and a diagnostic
+      setting sending audit events to Log Analytics.
 
     Security defaults: RBAC only (no access policies), purge protection on, soft delete 90 days, public network
     access disabled (when enabled: firewall default Deny with the trusted-services bypass), no template or VM
@@ -257,6 +261,16 @@ class AzureKeyVault(pulumi.ComponentResource):
 
         # The physical name is known up front; tying it to the vault's ID keeps the dependency for the keys.
         physical_vault_name = vault.id.apply(lambda _: vault_name)
+        if args.get("log_analytics_workspace_id") is not None:
+            diagnostic_setting(
+                self,
+                f"{name}-diagnostics",
+                resource_uri=vault.id,
+                workspace_id=args["log_analytics_workspace_id"],
+                category_groups=("audit",),
+                metrics=("AllMetrics",),
+            )
+
         policy = key_rotation_policy(
             args.get("rotate_after", DEFAULT_ROTATE_AFTER), args.get("key_expiry", DEFAULT_KEY_EXPIRY)
         )

@@ -121,3 +121,10 @@ def test_bad_vault_args_are_rejected_with_paths_before_anything_is_created(run, 
         "keys[0].name",
         "keys[1].purpose",
     }, problems
+
+
+def test_vault_audit_events_go_to_the_workspace(run) -> None:
+    recorder = run(_vault(log_analytics_workspace_id="ws"))
+    setting = recorder.one("azure-native:monitor:DiagnosticSetting")
+    assert setting.inputs["logs"] == [{"categoryGroup": "audit", "enabled": True}], "HIPAA-LOG-AZ-DIAG"
+    assert setting.property_dependencies["resourceUri"] == [recorder.one(VAULT).urn]
