@@ -94,10 +94,8 @@ def test_audit_logs_of_every_service_reach_the_one_workspace(azure_prod: Synthes
     workspace = monitor.one("azure-native:operationalinsights:Workspace")
     assert workspace.inputs["retentionInDays"] == 365, "GDPR-RET-LOGS: logging.retentionDays"
     settings = monitor.by_type("azure-native:monitor:DiagnosticSetting")
-    assert all(
-        setting.inputs["workspaceId"] == workspace.outputs.get("id", setting.inputs["workspaceId"])
-        for setting in settings
-    )
+    workspace_id = monitor.one("mlplatform:index:AzureLogAnalytics").outputs["workspaceId"]
+    assert {setting.inputs["workspaceId"] for setting in settings} == {workspace_id}, "one place to audit"
     targets = {setting.name.removeprefix("mlp-azure-prod-") for setting in settings}
     assert targets == {"kv-diagnostics", "aks-diagnostics", "acr-diagnostics", "data-blob-diagnostics"}, targets
     for setting in settings:
