@@ -194,8 +194,26 @@ def plausible_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> dic
     if type_token.startswith("azure-native:"):
         outputs["id"] = _azure_id(type_token, name)
         outputs.setdefault("name", inputs.get("resourceName", name))
+        identity = _azure_identity_output(name, inputs.get("identity"))
+        if identity is not None:
+            outputs["identity"] = identity
     outputs.update(_SPECIFIC_OUTPUTS.get(type_token, lambda n, i: {})(name, inputs))
     return outputs
+
+
+def _azure_identity_output(name: str, identity: Any) -> dict[str, Any] | None:
+    """ARM returns `identity.userAssignedIdentities` as a map keyed by identity ID (requests send a list)."""
+    if not isinstance(identity, dict) or not isinstance(identity.get("userAssignedIdentities"), list):
+        return None
+    return {
+        **identity,
+        "principalId": f"principal-{name}" if "SystemAssigned" in str(identity.get("type", "")) else None,
+        "userAssignedIdentities": {
+            identity_id: {"principalId": f"principal-{index}-{name}", "clientId": f"client-{index}-{name}"}
+            for index, identity_id in enumerate(identity["userAssignedIdentities"])
+            if isinstance(identity_id, str)
+        },
+    }
 
 
 _SPECIFIC_OUTPUTS: dict[str, Any] = {
@@ -262,6 +280,10 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
             }
         },
     },
+    "azure-native:compute:DiskEncryptionSet": lambda n, i: {
+        "identity": {**i.get("identity", {}), "principalId": f"principal-{n}", "tenantId": FAKE_TENANT_ID},
+    },
+    "azure-native:operationalinsights:Workspace": lambda n, i: {"customerId": f"workspace-{n}"},
     # Kubernetes / Docker / random
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"offline-password-{n}"},
     "docker:index/image:Image": lambda n, i: {

@@ -1,0 +1,39 @@
+"""Azure components: network, Log Analytics, Key Vault, AKS GPU cluster, container registry, encrypted storage, workload identity."""
+
+from components.azure.container_registry import AzureContainerRegistry, AzureContainerRegistryArgs
+from components.azure.encrypted_storage import (
+    AzureBlobContainerArgs,
+    AzureEncryptedStorage,
+    AzureEncryptedStorageArgs,
+)
+from components.azure.gpu_cluster import (
+    AzureGpuCluster,
+    AzureGpuClusterArgs,
+    AzureGpuNodePoolArgs,
+    AzureSystemPoolArgs,
+)
+from components.azure.key_vault import AzureKeyVault, AzureKeyVaultArgs, AzureVaultKeyArgs
+from components.azure.log_analytics import AzureLogAnalytics, AzureLogAnalyticsArgs
+from components.azure.network import AzureNetwork, AzureNetworkArgs
+from components.azure.workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
+
+__all__ = [
+    "AzureBlobContainerArgs",
+    "AzureContainerRegistry",
+    "AzureContainerRegistryArgs",
+    "AzureEncryptedStorage",
+    "AzureEncryptedStorageArgs",
+    "AzureGpuCluster",
+    "AzureGpuClusterArgs",
+    "AzureGpuNodePoolArgs",
+    "AzureKeyVault",
+    "AzureKeyVaultArgs",
+    "AzureLogAnalytics",
+    "AzureLogAnalyticsArgs",
+    "AzureNetwork",
+    "AzureNetworkArgs",
+    "AzureSystemPoolArgs",
+    "AzureVaultKeyArgs",
+    "AzureWorkloadIdentity",
+    "AzureWorkloadIdentityArgs",
+]

@@ -1,0 +1,732 @@
+"""AzureGpuCluster: a private, Entra-integrated AKS cluster with CMK-encrypted disks and etcd, and GPU node pools."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from typing import Any, Literal, NotRequired, TypedDict
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.compute as compute
+import pulumi_azure_native.containerservice as containerservice
+import pulumi_azure_native.managedidentity as managedidentity
+
+from components._common import gpu, naming
+from components._common.validation import Problems
+from components.azure._private_link import diagnostic_setting
+from components.azure._shared import (
+    AKS_CLUSTER_USER,
+    AKS_RBAC_CLUSTER_ADMIN,
+    KEY_VAULT_CONTRIBUTOR,
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+    KEY_VAULT_CRYPTO_USER,
+    NETWORK_CONTRIBUTOR,
+    READER,
+    ROLE_NAMES,
+    check_bool,
+    check_cidrs,
+    check_location,
+    check_required,
+    is_guid,
+    role_definition_id,
+)
+from components.azure.log_analytics import workspace
+
+DEFAULT_KUBERNETES_VERSION = "1.34"
+DEFAULT_PRIVATE_CLUSTER = True
+DEFAULT_ZONES: tuple[str, ...] = ("1", "2", "3")
+DEFAULT_NETWORK_POLICY = "azure"
+DEFAULT_POD_CIDR = "192.168.0.0/16"
+DEFAULT_SERVICE_CIDR = "172.16.0.0/16"
+DEFAULT_DNS_SERVICE_IP = "172.16.0.10"
+DEFAULT_KMS_NETWORK_ACCESS = "Private"
+DEFAULT_UPGRADE_CHANNEL = "patch"
+DEFAULT_NODE_OS_UPGRADE_CHANNEL = "NodeImage"
+DEFAULT_SKU_TIER = "Standard"
+DEFAULT_LOG_RETENTION_DAYS = 365
+DEFAULT_DEFENDER = True
+DEFAULT_PROTECT = False
+DEFAULT_SYSTEM_VM_SIZE = "Standard_D4ds_v5"
+DEFAULT_SYSTEM_MIN_COUNT = 2
+DEFAULT_SYSTEM_MAX_COUNT = 4
+DEFAULT_SYSTEM_OS_DISK_GB = 100
+DEFAULT_SYSTEM_OS_SKU = "AzureLinux"
+DEFAULT_GPU_MIN_COUNT = 0
+DEFAULT_GPU_MAX_COUNT = 2
+DEFAULT_GPU_SPOT = False
+DEFAULT_GPU_OS_DISK_GB = 200
+DEFAULT_GPU_OS_SKU = "Ubuntu"
+DEFAULT_IMAGE_CLEANER_HOURS = 168
+
+SYSTEM_POOL_NAME = "system"
+GPU_DRIVER = "Install"
+"""AKS installs the NVIDIA driver and container toolkit on GPU nodes (see the class docstring for the contract)."""
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+"""The taint AKS puts on every spot pool; declared explicitly so Pulumi does not see it as drift."""
+AUDIT_LOG_CATEGORIES: tuple[str, ...] = ("kube-audit", "kube-audit-admin", "guard", "cluster-autoscaler")
+"""AKS control-plane log categories sent to Log Analytics: the audit trail, Entra authentication, scaling."""
+GPU_POOL_REPLACE_ON_CHANGES: tuple[str, ...] = (
+    "vmSize",
+    "nodeTaints",
+    "osDiskSizeGB",
+    "osDiskType",
+    "availabilityZones",
+    "enableEncryptionAtHost",
+    "scaleSetPriority",
+    "scaleSetEvictionPolicy",
+    "gpuProfile",
+    "vnetSubnetID",
+)
+"""Agent-pool properties AKS fixes at creation. Changing one replaces the pool (deleted first: the name is fixed)."""
+
+_AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_AKS_TAINT = re.compile(
+    r"^(?P<key>[A-Za-z0-9./_-]{1,316})=(?P<value>[A-Za-z0-9._-]{0,63}):(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)$"
+)
+
+
+class AzureSystemPoolArgs(TypedDict, total=False):
+    """The AKS system pool (add-ons, monitoring, logging; no GPUs)."""
+
+    vm_size: str
+    """VM size. Defaults to Standard_D4ds_v5."""
+    min_count: int
+    """Fewest nodes (at least 1: a system pool cannot scale to zero). Defaults to 2."""
+    max_count: int
+    """Most nodes. Defaults to 4."""
+    os_disk_size_gb: int
+    """OS disk size in GiB. Defaults to 100."""
+    os_sku: Literal["AzureLinux", "Ubuntu"]
+    """Node image. Defaults to AzureLinux (smaller attack surface, as in the AKS baseline)."""
+
+
+class AzureGpuNodePoolArgs(TypedDict):
+    """One GPU user pool (the same pool schema as the other clouds, in AKS terms)."""
+
+    name: str
+    """Pool name: 1-12 lower-case letters and digits, starting with a letter (AKS limit). Required."""
+    vm_size: str
+    """NVIDIA NC- or ND-series VM size, e.g. `Standard_NC4as_T4_v3`. Required. Changing it replaces the pool."""
+    min_count: NotRequired[int]
+    """Fewest nodes; 0 lets the autoscaler scale the pool to zero. Defaults to 0."""
+    max_count: NotRequired[int]
+    """Most nodes the autoscaler may run. Defaults to 2."""
+    initial_count: NotRequired[int]
+    """Nodes at creation (later left to the autoscaler). Defaults to `minCount`."""
+    spot: NotRequired[bool]
+    """Run on spot VMs (evicted VMs are deleted; pay up to the on-demand price). Defaults to false."""
+    os_disk_size_gb: NotRequired[int]
+    """OS disk in GiB (images and model weights are large). Defaults to 200. Changing it replaces the pool."""
+    os_sku: NotRequired[Literal["Ubuntu", "AzureLinux"]]
+    """Node image. Defaults to Ubuntu."""
+    zones: NotRequired[list[str]]
+    """Availability zones, a subset of the cluster's. Defaults to the cluster's zones."""
+    extra_taints: NotRequired[list[str]]
+    """Taints beyond the GPU contract's, as `key=value:Effect`. Defaults to none. Changing them replaces the pool."""
+    labels: NotRequired[dict[str, str]]
+    """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
+
+
+class AzureGpuClusterArgs(TypedDict, total=False):
+    """Arguments of `AzureGpuCluster`."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the cluster and its companions. Required."""
+    location: pulumi.Input[str]
+    """Azure location, e.g. `westeurope`. Required."""
+    cluster_name: str
+    """Physical cluster name (1-63 characters). Defaults to the component name."""
+    tenant_id: pulumi.Input[str]
+    """Entra tenant for the cluster's Entra integration. Defaults to the tenant of the deploying identity."""
+    kubernetes_version: pulumi.Input[str]
+    """Kubernetes version, e.g. "1.34" (patches follow `upgradeChannel`). Defaults to 1.34."""
+    node_subnet_id: pulumi.Input[str]
+    """Subnet for node NICs. Required."""
+    api_server_subnet_id: pulumi.Input[str]
+    """Subnet delegated to `Microsoft.ContainerService/managedClusters` for API Server VNet Integration. Required:
+    KMS with a private key vault works only with VNet integration."""
+    vnet_address_space: str
+    """The VNet's address space, used only to check that the pod and service CIDRs do not overlap it."""
+    private_cluster: bool
+    """Serve the API server only inside the VNet (private cluster). Defaults to true."""
+    authorized_ip_ranges: list[str]
+    """Networks allowed to reach a public API server; required when `privateCluster` is false; never 0.0.0.0/0."""
+    admin_group_object_ids: list[str]
+    """Entra group object IDs given cluster-admin (adminGroupObjectIDs, plus Azure Kubernetes Service RBAC Cluster
+    Admin and Cluster User on the cluster). Required: local accounts are disabled."""
+    zones: list[str]
+    """Availability zones of the pools. Defaults to 1, 2 and 3."""
+    system_pool: AzureSystemPoolArgs
+    """The system pool. Defaults to 2-4 Standard_D4ds_v5 nodes."""
+    gpu_node_pools: list[AzureGpuNodePoolArgs]
+    """GPU user pools. Defaults to none."""
+    network_policy: Literal["azure", "cilium"]
+    """Network policy engine (`cilium` also selects the Cilium dataplane). Defaults to azure."""
+    pod_cidr: str
+    """Overlay pod address range. Defaults to 192.168.0.0/16."""
+    service_cidr: str
+    """Kubernetes service range. Defaults to 172.16.0.0/16."""
+    dns_service_ip: str
+    """Cluster DNS address inside `serviceCidr`. Defaults to 172.16.0.10."""
+    key_vault_id: pulumi.Input[str]
+    """Resource ID of the Key Vault holding the KMS and disk keys. Required."""
+    kms_key_id: pulumi.Input[str]
+    """Versioned URI of the key that envelope-encrypts etcd secrets (KMS). Required. Changing the version
+    re-encrypts secrets in place."""
+    kms_key_resource_id: pulumi.Input[str]
+    """Resource ID of the KMS key; the cluster identity gets Key Vault Crypto User on it. Required."""
+    kms_key_vault_network_access: Literal["Private", "Public"]
+    """How the KMS plugin reaches the vault. `Private` needs API Server VNet Integration and a private endpoint
+    to the vault; `Public` needs a vault open to all networks. Fixed while KMS is on. Defaults to Private."""
+    disk_encryption_key_url: pulumi.Input[str]
+    """Versioned URI of the key for the disk encryption set (OS and data disks). Required."""
+    disk_encryption_key_resource_id: pulumi.Input[str]
+    """Resource ID of the disk key; the disk encryption set gets Key Vault Crypto Service Encryption User on it.
+    Required."""
+    upgrade_channel: Literal["patch", "stable", "rapid", "none"]
+    """Automatic Kubernetes upgrades. Defaults to patch."""
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"]
+    """Automatic node OS upgrades. Defaults to NodeImage."""
+    sku_tier: Literal["Free", "Standard", "Premium"]
+    """Control-plane tier (Standard has the uptime SLA). Defaults to Standard."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """An existing Log Analytics workspace for cluster logs (e.g. an `AzureLogAnalytics` shared with the other
+    components). Defaults to a workspace created by this component."""
+    log_retention_days: int
+    """Days the workspace this component creates keeps control-plane and container logs (30-730). Defaults to 365."""
+    defender: bool
+    """Enable Microsoft Defender for Containers security monitoring. Defaults to true."""
+    protect: bool
+    """Protect the log workspace, the disk encryption set and the cluster identity from deletion (`protect` +
+    `retainOnDelete`). Defaults to false."""
+    tags: pulumi.Input[dict[str, str]]
+    """Tags for every resource. Defaults to none."""
+
+
+def aks_taints(extra: list[str] | None = None) -> list[str]:
+    """The taints of a GPU pool in AKS form: the GPU contract's first, then the user's extras."""
+    contract = [taint.aks() for taint in gpu.gpu_taints("azure")]
+    return contract + [taint for taint in extra or [] if taint not in contract]
+
+
+def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> dict[str, Any]:
+    """The AgentPool settings of one GPU pool (no resource references), as snake_case `AgentPool` arguments."""
+    info = gpu.azure_gpu_instance(pool["vm_size"])
+    min_count = pool.get("min_count", DEFAULT_GPU_MIN_COUNT)
+    spot = pool.get("spot", DEFAULT_GPU_SPOT)
+    taints = aks_taints(pool.get("extra_taints"))
+    settings: dict[str, Any] = {
+        "mode": "User",
+        "os_type": "Linux",
+        "os_sku": pool.get("os_sku", DEFAULT_GPU_OS_SKU),
+        "vm_size": pool["vm_size"],
+        "os_disk_type": "Managed",
+        "os_disk_size_gb": pool.get("os_disk_size_gb", DEFAULT_GPU_OS_DISK_GB),
+        "enable_auto_scaling": True,
+        "min_count": min_count,
+        "max_count": pool.get("max_count", DEFAULT_GPU_MAX_COUNT),
+        "count": pool.get("initial_count", min_count),
+        "availability_zones": list(pool.get("zones") or cluster_zones),
+        "enable_encryption_at_host": True,
+        "enable_node_public_ip": False,
+        "enable_fips": False,
+        "node_taints": taints + ([SPOT_TAINT] if spot else []),
+        "node_labels": gpu.gpu_pool_labels(pool["name"], info.accelerator if info else None, pool.get("labels")),
+        "gpu_profile": {"driver": GPU_DRIVER},
+        # One node at a time: GPU capacity is scarce, and a surge of several GPU VMs often fails on quota.
+        "upgrade_settings": {"max_surge": "1"},
+    }
+    if spot:
+        settings.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
+    return settings
+
+
+def storage_class_contract(disk_encryption_set_id: str, zone_count: int) -> dict[str, Any]:
+    """The StorageClass the Kubernetes layer creates for persistent volumes: Azure Disk CSI with the cluster's CMK."""
+    return {
+        "provisioner": "disk.csi.azure.com",
+        "parameters": {
+            # Zone-redundant disks follow pods across zones; a single-zone cluster keeps cheaper LRS disks.
+            "skuName": "Premium_ZRS" if zone_count > 1 else "Premium_LRS",
+            "diskEncryptionSetID": disk_encryption_set_id,
+            "networkAccessPolicy": "DenyAll",
+        },
+    }
+
+
+def _overlaps(first: str, second: str) -> bool:
+    return ipaddress.ip_network(first, strict=False).overlaps(ipaddress.ip_network(second, strict=False))
+
+
+def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
+    zones = list(args.get("zones", DEFAULT_ZONES))
+    system = args.get("system_pool", {})
+    system_min = system.get("min_count", DEFAULT_SYSTEM_MIN_COUNT)
+    system_max = system.get("max_count", DEFAULT_SYSTEM_MAX_COUNT)
+    if system_min < 1:
+        problems.add("systemPool.minCount", "must be at least 1 (a system pool cannot scale to zero)")
+    if system_max < system_min:
+        problems.add("systemPool.maxCount", f"must be >= minCount ({system_min})")
+    seen: set[str] = set()
+    for index, pool in enumerate(args.get("gpu_node_pools", [])):
+        path = f"gpuNodePools[{index}]"
+        name = pool.get("name", "")
+        if not _AKS_POOL_NAME.match(name):
+            problems.add(
+                f"{path}.name",
+                f"'{name}' is not an AKS pool name: 1-12 lower-case letters and digits, starting with a letter",
+            )
+        elif name == SYSTEM_POOL_NAME or name in seen:
+            problems.add(f"{path}.name", f"duplicate pool name '{name}'")
+        seen.add(name)
+        vm_size = pool.get("vm_size", "")
+        if gpu.azure_gpu_instance(vm_size) is None:
+            problems.add(
+                f"{path}.vmSize",
+                f"'{vm_size}' is not an NVIDIA GPU VM size; use an NC or ND size such as Standard_NC4as_T4_v3",
+            )
+        min_count = pool.get("min_count", DEFAULT_GPU_MIN_COUNT)
+        max_count = pool.get("max_count", DEFAULT_GPU_MAX_COUNT)
+        if min_count < 0:
+            problems.add(f"{path}.minCount", "must be >= 0")
+        if max_count < 1:
+            problems.add(f"{path}.maxCount", "must be >= 1")
+        if max_count < min_count:
+            problems.add(f"{path}.maxCount", f"must be >= minCount ({min_count})")
+        initial = pool.get("initial_count")
+        if initial is not None and not min_count <= initial <= max_count:
+            problems.add(f"{path}.initialCount", f"must be between minCount ({min_count}) and maxCount ({max_count})")
+        for zone_index, zone in enumerate(pool.get("zones") or []):
+            if zone not in zones:
+                problems.add(
+                    f"{path}.zones[{zone_index}]", f"'{zone}' is not one of the cluster zones ({', '.join(zones)})"
+                )
+        for taint_index, taint in enumerate(pool.get("extra_taints") or []):
+            if not _AKS_TAINT.match(taint):
+                problems.add(
+                    f"{path}.extraTaints[{taint_index}]", f"'{taint}' is not a taint like 'team=vision:NoSchedule'"
+                )
+        for key in pool.get("labels") or {}:
+            if key in (gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL):
+                problems.add(f"{path}.labels.{key}", f"'{key}' is set by the GPU contract and cannot be overridden")
+
+
+def _validate(args: AzureGpuClusterArgs) -> Problems:
+    problems = Problems()
+    check_required(
+        problems,
+        args,
+        "resource_group_name",
+        "node_subnet_id",
+        "api_server_subnet_id",
+        "key_vault_id",
+        "kms_key_id",
+        "kms_key_resource_id",
+        "disk_encryption_key_url",
+        "disk_encryption_key_resource_id",
+    )
+    check_location(problems, args.get("location"))
+    check_bool(problems, args, "private_cluster", "defender", "protect")
+    private = args.get("private_cluster", DEFAULT_PRIVATE_CLUSTER)
+    ranges = args.get("authorized_ip_ranges") or []
+    check_cidrs(problems, "authorizedIpRanges", ranges)
+    if not private and not ranges:
+        problems.add(
+            "authorizedIpRanges",
+            "required when privateCluster is false: a public API server must be restricted to known networks",
+        )
+    if private and ranges:
+        problems.add("authorizedIpRanges", "only used with privateCluster: false")
+    admins = args.get("admin_group_object_ids") or []
+    if not admins:
+        problems.add("adminGroupObjectIds", "at least one Entra group is required: local accounts are disabled")
+    for index, group in enumerate(admins):
+        if isinstance(group, str) and not is_guid(group):
+            problems.add(f"adminGroupObjectIds[{index}]", f"'{group}' is not an Entra object ID (a GUID)")
+    zones = list(args.get("zones", DEFAULT_ZONES))
+    if not zones or any(zone not in ("1", "2", "3") for zone in zones) or len(set(zones)) != len(zones):
+        problems.add("zones", "must be distinct values among 1, 2 and 3")
+    if args.get("network_policy", DEFAULT_NETWORK_POLICY) not in ("azure", "cilium"):
+        problems.add("networkPolicy", "must be azure or cilium")
+    cidrs = {
+        "podCidr": args.get("pod_cidr", DEFAULT_POD_CIDR),
+        "serviceCidr": args.get("service_cidr", DEFAULT_SERVICE_CIDR),
+    }
+    if args.get("vnet_address_space"):
+        cidrs["vnetAddressSpace"] = args["vnet_address_space"]
+    valid: dict[str, str] = {}
+    for path, cidr in cidrs.items():
+        try:
+            ipaddress.ip_network(cidr)
+            valid[path] = cidr
+        except ValueError:
+            problems.add(path, f"'{cidr}' is not a network CIDR")
+    for first, second in (
+        ("podCidr", "serviceCidr"),
+        ("podCidr", "vnetAddressSpace"),
+        ("serviceCidr", "vnetAddressSpace"),
+    ):
+        if first in valid and second in valid and _overlaps(valid[first], valid[second]):
+            problems.add(first, f"{valid[first]} overlaps {second} ({valid[second]})")
+    dns_ip = args.get("dns_service_ip", DEFAULT_DNS_SERVICE_IP)
+    if "serviceCidr" in valid:
+        try:
+            if ipaddress.ip_address(dns_ip) not in ipaddress.ip_network(valid["serviceCidr"]):
+                problems.add("dnsServiceIp", f"{dns_ip} is outside serviceCidr ({valid['serviceCidr']})")
+        except ValueError:
+            problems.add("dnsServiceIp", f"'{dns_ip}' is not an IP address")
+    retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
+    if not isinstance(retention, int) or not 30 <= retention <= 730:
+        problems.add("logRetentionDays", "must be 30 to 730 days (the Log Analytics interactive retention range)")
+    if args.get("kms_key_vault_network_access", DEFAULT_KMS_NETWORK_ACCESS) not in ("Private", "Public"):
+        problems.add("kmsKeyVaultNetworkAccess", "must be Private or Public")
+    _validate_pools(args, problems)
+    return problems
+
+
+class AzureGpuCluster(pulumi.ComponentResource):
+    """An AKS cluster for GPU workloads, private and Entra-only, with customer-managed keys for etcd and every disk.
+
+    Creates:
+    - a user-assigned control-plane identity with Network Contributor on its subnets, Key Vault Crypto User on the
+      KMS key (and Key Vault Contributor on the vault for a private KMS vault), Reader on the disk encryption set;
+    - a disk encryption set (system-assigned identity, Key Vault Crypto Service Encryption User on the disk key,
+      automatic rotation to the latest key version);
+    - a Log Analytics workspace (unless `logAnalyticsWorkspaceId` is given) and a diagnostic setting for
+      kube-audit, kube-audit-admin, guard and cluster-autoscaler;
+    - the managed cluster with a system pool (`CriticalAddonsOnly=true:NoSchedule`) and one user pool per GPU
+      pool; Azure RBAC role assignments for the admin groups.
+
+    Security defaults: Entra ID integration with Azure RBAC and local accounts disabled; private API server
+    with API Server VNet Integration (authorized IP ranges when public; 0.0.0.0/0 rejected) and run-command
+    disabled; OIDC issuer and workload identity; Azure CNI Overlay with a network policy engine; KMS etcd
+    encryption through a private vault; disk encryption set on OS and data disks plus encryption at host on
+    every pool; no node public IPs; Azure Policy, Defender, image cleaner and the Key Vault CSI driver; automatic
+    patch and node-image upgrades.
+
+    GPU contract with the Kubernetes layer: GPU pools use `gpuProfile.driver: Install`, so the AKS node image
+    installs the NVIDIA driver and container toolkit (as the EKS AL2023 NVIDIA AMI does). The Kubernetes layer
+    installs the GPU operator with `driver.enabled=false` and `toolkit.enabled=false` and relies on the taints
+    (`gpu.gpu_taints("azure")`) and labels (`gpu.gpu_pool_labels`) set here. Spot pools also carry AKS's
+    `kubernetes.azure.com/scalesetpriority=spot:NoSchedule` taint.
+
+    Create-time settings: the disk encryption set is fixed at cluster creation (changing it replaces the
+    cluster); a GPU pool's VM size, taints, disk, zones, spot setting and driver mode are fixed at pool creation
+    (changing one replaces that pool, deleting it first). The system pool is defined inline, which AKS only
+    reads at creation: later changes to it are ignored, add a new System-mode pool instead. The KMS vault
+    access mode (Private/Public) cannot change while KMS is on; a new KMS key version is applied in place.
+    """
+
+    cluster_name: pulumi.Output[str]
+    """Name of the AKS cluster."""
+    cluster_id: pulumi.Output[str]
+    """Resource ID of the AKS cluster."""
+    kubeconfig: pulumi.Output[str]
+    """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format)."""
+    oidc_issuer_url: pulumi.Output[str]
+    """OIDC issuer URL for workload identity federation."""
+    kubelet_identity_object_id: pulumi.Output[str]
+    """Object ID of the kubelet identity (receives AcrPull)."""
+    kubelet_identity_client_id: pulumi.Output[str]
+    """Client ID of the kubelet identity."""
+    control_plane_identity_principal_id: pulumi.Output[str]
+    """Principal ID of the cluster's control-plane identity."""
+    node_resource_group: pulumi.Output[str]
+    """Name of the AKS-managed node resource group."""
+    disk_encryption_set_id: pulumi.Output[str]
+    """Resource ID of the disk encryption set for node disks and persistent volumes."""
+    log_analytics_workspace_id: pulumi.Output[str]
+    """Resource ID of the Log Analytics workspace receiving cluster logs."""
+    gpu_node_pool_names: pulumi.Output[list[str]]
+    """Names of the GPU pools."""
+    storage_class: pulumi.Output[dict[str, Any]]
+    """StorageClass contract for the Kubernetes layer: `provisioner` (disk.csi.azure.com) and `parameters`
+    (`skuName`, `diskEncryptionSetID`, `networkAccessPolicy`)."""
+
+    def __init__(self, name: str, args: AzureGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args).raise_if_any(f"mlplatform:index:AzureGpuCluster '{name}'")
+        super().__init__("mlplatform:index:AzureGpuCluster", name, {}, opts)
+        resource_group_name = args["resource_group_name"]
+        location = args["location"]
+        tags = args.get("tags")
+        protect = args.get("protect", DEFAULT_PROTECT)
+        zones = list(args.get("zones", DEFAULT_ZONES))
+        private = args.get("private_cluster", DEFAULT_PRIVATE_CLUSTER)
+        kms_access = args.get("kms_key_vault_network_access", DEFAULT_KMS_NETWORK_ACCESS)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        def role(role_id: str) -> pulumi.Output[str]:
+            return client.subscription_id.apply(lambda subscription: role_definition_id(subscription, role_id))
+
+        def grant(
+            suffix: str,
+            role_id: str,
+            scope: pulumi.Input[str],
+            principal: pulumi.Input[str],
+            kind: str = "ServicePrincipal",
+        ) -> authorization.RoleAssignment:
+            return authorization.RoleAssignment(
+                f"{name}-{suffix}",
+                scope=scope,
+                role_definition_id=role(role_id),
+                principal_id=principal,
+                principal_type=kind,
+                description=f"{ROLE_NAMES[role_id]} for AKS cluster {name}.",
+                opts=child,
+            )
+
+        # KMS cannot use a system-assigned identity (it must hold its key grant before the cluster exists).
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity", resource_group_name=resource_group_name, location=location, tags=tags, opts=stateful
+        )
+        grants = [
+            grant("node-subnet-network", NETWORK_CONTRIBUTOR, args["node_subnet_id"], identity.principal_id),
+            grant("api-subnet-network", NETWORK_CONTRIBUTOR, args["api_server_subnet_id"], identity.principal_id),
+            grant("kms-crypto-user", KEY_VAULT_CRYPTO_USER, args["kms_key_resource_id"], identity.principal_id),
+        ]
+        if kms_access == "Private":
+            # AKS documents Key Vault Contributor on the vault for KMS with a private vault (it manages the link).
+            grants.append(
+                grant("kms-vault-contributor", KEY_VAULT_CONTRIBUTOR, args["key_vault_id"], identity.principal_id)
+            )
+
+        disk_encryption_set = compute.DiskEncryptionSet(
+            f"{name}-des",
+            resource_group_name=resource_group_name,
+            location=location,
+            encryption_type="EncryptionAtRestWithCustomerKey",
+            active_key=compute.KeyForDiskEncryptionSetArgs(
+                key_url=args["disk_encryption_key_url"], source_vault=compute.SourceVaultArgs(id=args["key_vault_id"])
+            ),
+            rotation_to_latest_key_version_enabled=True,
+            # System-assigned: disk encryption sets reach a firewalled vault as a trusted service this way.
+            identity=compute.EncryptionSetIdentityArgs(type="SystemAssigned"),
+            tags=tags,
+            opts=stateful,
+        )
+        grants.append(
+            grant(
+                "des-encryption-user",
+                KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+                args["disk_encryption_key_resource_id"],
+                disk_encryption_set.identity.apply(
+                    lambda des_identity: des_identity.principal_id if des_identity else None
+                ),
+            )
+        )
+        grants.append(grant("des-reader", READER, disk_encryption_set.id, identity.principal_id))
+
+        workspace_id: pulumi.Input[str]
+        if args.get("log_analytics_workspace_id") is not None:
+            workspace_id = args["log_analytics_workspace_id"]
+        else:
+            workspace_id = workspace(
+                self,
+                f"{name}-logs",
+                resource_group_name=resource_group_name,
+                location=location,
+                retention_days=args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS),
+                protect=protect,
+                tags=tags,
+            ).id
+
+        cluster_name = args.get("cluster_name") or naming.bounded(name, 63)
+        system = args.get("system_pool", {})
+        system_min = system.get("min_count", DEFAULT_SYSTEM_MIN_COUNT)
+        network_policy = args.get("network_policy", DEFAULT_NETWORK_POLICY)
+        api_access = containerservice.ManagedClusterAPIServerAccessProfileArgs(
+            enable_vnet_integration=True,
+            subnet_id=args["api_server_subnet_id"],
+            enable_private_cluster=private,
+            enable_private_cluster_public_fqdn=False if private else None,
+            private_dns_zone="system" if private else None,
+            authorized_ip_ranges=None if private else list(args.get("authorized_ip_ranges") or []),
+            disable_run_command=True,
+        )
+        cluster = containerservice.ManagedCluster(
+            f"{name}-cluster",
+            resource_name_=cluster_name,
+            resource_group_name=resource_group_name,
+            location=location,
+            dns_prefix=naming.bounded(cluster_name, 54),
+            node_resource_group=naming.bounded(f"{cluster_name}-nodes", 80),
+            kubernetes_version=args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION),
+            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.get("sku_tier", DEFAULT_SKU_TIER)),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[identity.id]
+            ),
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                admin_group_object_ids=list(args["admin_group_object_ids"]),
+                tenant_id=args.get("tenant_id") or client.tenant_id,
+            ),
+            api_server_access_profile=api_access,
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
+                    enabled=True,
+                    key_id=args["kms_key_id"],
+                    key_vault_network_access=kms_access,
+                    key_vault_resource_id=args["key_vault_id"] if kms_access == "Private" else None,
+                ),
+                image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=True, interval_hours=DEFAULT_IMAGE_CLEANER_HOURS
+                ),
+                defender=(
+                    containerservice.ManagedClusterSecurityProfileDefenderArgs(
+                        log_analytics_workspace_resource_id=workspace_id,
+                        security_monitoring={"enabled": True},
+                    )
+                    if args.get("defender", DEFAULT_DEFENDER)
+                    else None
+                ),
+            ),
+            disk_encryption_set_id=disk_encryption_set.id,
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_policy=network_policy,
+                network_dataplane="cilium" if network_policy == "cilium" else "azure",
+                pod_cidr=args.get("pod_cidr", DEFAULT_POD_CIDR),
+                service_cidr=args.get("service_cidr", DEFAULT_SERVICE_CIDR),
+                dns_service_ip=args.get("dns_service_ip", DEFAULT_DNS_SERVICE_IP),
+                load_balancer_sku="standard",
+                outbound_type="loadBalancer",
+            ),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=args.get("upgrade_channel", DEFAULT_UPGRADE_CHANNEL),
+                node_os_upgrade_channel=args.get("node_os_upgrade_channel", DEFAULT_NODE_OS_UPGRADE_CHANNEL),
+            ),
+            addon_profiles={
+                "azurepolicy": containerservice.ManagedClusterAddonProfileArgs(enabled=True, config={"version": "v2"}),
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"}
+                ),
+                "azureKeyvaultSecretsProvider": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"enableSecretRotation": "true"}
+                ),
+            },
+            storage_profile=containerservice.ManagedClusterStorageProfileArgs(
+                disk_csi_driver={"enabled": True},
+                file_csi_driver={"enabled": False},
+                blob_csi_driver={"enabled": False},
+                snapshot_controller={"enabled": True},
+            ),
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name=SYSTEM_POOL_NAME,
+                    mode="System",
+                    os_type="Linux",
+                    os_sku=system.get("os_sku", DEFAULT_SYSTEM_OS_SKU),
+                    vm_size=system.get("vm_size", DEFAULT_SYSTEM_VM_SIZE),
+                    os_disk_type="Managed",
+                    os_disk_size_gb=system.get("os_disk_size_gb", DEFAULT_SYSTEM_OS_DISK_GB),
+                    enable_auto_scaling=True,
+                    count=system_min,
+                    min_count=system_min,
+                    max_count=system.get("max_count", DEFAULT_SYSTEM_MAX_COUNT),
+                    availability_zones=zones,
+                    vnet_subnet_id=args["node_subnet_id"],
+                    enable_encryption_at_host=True,
+                    enable_node_public_ip=False,
+                    node_taints=[gpu.CRITICAL_ADDONS_TAINT.aks()],
+                    upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+                )
+            ],
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=grants,
+                # AKS reads the inline pool only at creation; the autoscaler owns its count afterwards.
+                ignore_changes=["agentPoolProfiles"],
+                # The disk encryption set is fixed at creation; the cluster name is fixed, so delete first.
+                replace_on_changes=["diskEncryptionSetID"],
+                delete_before_replace=True,
+            ),
+        )
+
+        diagnostic_setting(
+            self,
+            f"{name}-diagnostics",
+            resource_uri=cluster.id,
+            workspace_id=workspace_id,
+            categories=AUDIT_LOG_CATEGORIES,
+            metrics=("AllMetrics",),
+        )
+        for index, group in enumerate(args["admin_group_object_ids"]):
+            grant(f"admins-{index}-rbac-admin", AKS_RBAC_CLUSTER_ADMIN, cluster.id, group, "Group")
+            grant(f"admins-{index}-cluster-user", AKS_CLUSTER_USER, cluster.id, group, "Group")
+
+        previous: list[pulumi.Resource] = []
+        pool_names: list[str] = []
+        for pool in args.get("gpu_node_pools", []):
+            settings = gpu_pool_settings(pool, zones)
+            agent_pool = containerservice.AgentPool(
+                f"{name}-{pool['name']}",
+                resource_group_name=resource_group_name,
+                resource_name_=cluster.name,
+                agent_pool_name=pool["name"],
+                vnet_subnet_id=args["node_subnet_id"],
+                orchestrator_version=args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION),
+                tags=tags,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # AKS runs one operation per cluster at a time: create pools one after another.
+                    depends_on=previous,
+                    ignore_changes=["count"],
+                    replace_on_changes=list(GPU_POOL_REPLACE_ON_CHANGES),
+                    delete_before_replace=True,
+                ),
+                **settings,
+            )
+            previous = [agent_pool]
+            pool_names.append(pool["name"])
+
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=resource_group_name,
+            resource_name=cluster.name,
+            format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        kubelet = cluster.identity_profile.apply(lambda profile: (profile or {}).get("kubeletidentity"))
+
+        self.cluster_name = cluster.name
+        self.cluster_id = cluster.id
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
+        )
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(
+            lambda profile: profile.issuer_url if profile else None
+        )
+        self.kubelet_identity_object_id = kubelet.apply(lambda identity_: identity_.object_id if identity_ else None)
+        self.kubelet_identity_client_id = kubelet.apply(lambda identity_: identity_.client_id if identity_ else None)
+        self.control_plane_identity_principal_id = identity.principal_id
+        self.node_resource_group = cluster.node_resource_group
+        self.disk_encryption_set_id = disk_encryption_set.id
+        self.log_analytics_workspace_id = pulumi.Output.from_input(workspace_id)
+        self.gpu_node_pool_names = pulumi.Output.from_input(pool_names)
+        self.storage_class = disk_encryption_set.id.apply(lambda des_id: storage_class_contract(des_id, len(zones)))
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "clusterId": self.cluster_id,
+                "kubeconfig": self.kubeconfig,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeletIdentityObjectId": self.kubelet_identity_object_id,
+                "kubeletIdentityClientId": self.kubelet_identity_client_id,
+                "controlPlaneIdentityPrincipalId": self.control_plane_identity_principal_id,
+                "nodeResourceGroup": self.node_resource_group,
+                "diskEncryptionSetId": self.disk_encryption_set_id,
+                "logAnalyticsWorkspaceId": self.log_analytics_workspace_id,
+                "gpuNodePoolNames": self.gpu_node_pool_names,
+                "storageClass": self.storage_class,
+            }
+        )

@@ -1,0 +1,169 @@
+"""AzureWorkloadIdentity: an Entra workload identity for one Kubernetes service account, with read-only blob scopes."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.managedidentity as managedidentity
+
+from components._common.validation import Problems, dns1123_label_problem
+from components.azure._shared import (
+    ROLE_NAMES,
+    STORAGE_BLOB_DATA_READER,
+    check_location,
+    check_required,
+    role_definition_id,
+)
+
+DEFAULT_SERVICE_ACCOUNT = "model-server"
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+"""The audience Entra expects on federated Kubernetes service-account tokens."""
+
+
+class AzureWorkloadIdentityArgs(TypedDict, total=False):
+    """Arguments of `AzureWorkloadIdentity`."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the identity. Required."""
+    location: pulumi.Input[str]
+    """Azure location, e.g. `westeurope`. Required."""
+    oidc_issuer_url: pulumi.Input[str]
+    """The AKS cluster's OIDC issuer URL. Required."""
+    namespace: str
+    """Kubernetes namespace of the service account. Required."""
+    service_account: str
+    """Kubernetes service account name the pods run as. Defaults to model-server."""
+    blob_reader_scopes: list[pulumi.Input[str]]
+    """Resource IDs (blob containers) the identity may read, each granted Storage Blob Data Reader. Defaults to
+    none."""
+    blob_read_prefix: str
+    """Limit reads and listings under `blobReaderScopes` to blob names starting with this prefix (an Azure ABAC
+    condition on the role assignment), e.g. `<namespace>/`. Defaults to the whole container."""
+    tags: pulumi.Input[dict[str, str]]
+    """Tags for the identity. Defaults to none."""
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    """The `sub` claim of a Kubernetes service-account token: `system:serviceaccount:<namespace>:<name>`."""
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def blob_prefix_condition(prefix: str) -> str:
+    """An ABAC condition (version 2.0) that lets a blob-read role read and list only blobs under `prefix`.
+
+    Reads are matched on the blob path and listings on the requested prefix; other actions of the role are
+    unaffected. Shape of Microsoft's "read or list blobs with a path" example for Azure Storage conditions.
+    """
+    read = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+    blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+    return (
+        f"((!(ActionMatches{{'{read}'}} AND NOT SubOperationMatches{{'Blob.List'}}))"
+        f" OR (@Resource[{blobs}:path] StringStartsWith '{prefix}'))"
+        f" AND ((!(ActionMatches{{'{read}'}} AND SubOperationMatches{{'Blob.List'}}))"
+        f" OR (@Request[{blobs}:prefix] StringStartsWith '{prefix}'))"
+    )
+
+
+def _validate(args: AzureWorkloadIdentityArgs) -> Problems:
+    problems = Problems()
+    check_required(problems, args, "resource_group_name", "oidc_issuer_url", "namespace")
+    check_location(problems, args.get("location"))
+    for key, path in (("namespace", "namespace"), ("service_account", "serviceAccount")):
+        value = args.get(key, DEFAULT_SERVICE_ACCOUNT if key == "service_account" else None)
+        if isinstance(value, str):
+            problem = dns1123_label_problem(value)
+            if problem:
+                problems.add(path, problem)
+    prefix = args.get("blob_read_prefix")
+    if prefix is not None and (not prefix or "'" in prefix or prefix.startswith("/")):
+        problems.add("blobReadPrefix", f"'{prefix}' is not a blob name prefix such as 'team-a/'")
+    return problems
+
+
+class AzureWorkloadIdentity(pulumi.ComponentResource):
+    """A user-assigned identity that one Kubernetes service account assumes through AKS workload identity.
+
+    Creates:
+    - a user-assigned managed identity;
+    - a federated identity credential trusting the cluster's OIDC issuer for exactly
+      `system:serviceaccount:<namespace>:<serviceAccount>` with audience `api://AzureADTokenExchange`;
+    - Storage Blob Data Reader on each scope of `blobReaderScopes` (blob containers, never the whole account),
+      optionally limited to the blobs under `blobReadPrefix` by an ABAC condition.
+
+    Security defaults: one identity per namespace, federated to a single service account; read-only data
+    access scoped to containers. Image pulls stay with the kubelet identity, so pods get no registry role.
+    The Kubernetes layer annotates the service account with `azure.workload.identity/client-id: <clientId>`.
+    """
+
+    identity_id: pulumi.Output[str]
+    """Resource ID of the identity."""
+    client_id: pulumi.Output[str]
+    """Client ID of the identity (the service-account annotation)."""
+    principal_id: pulumi.Output[str]
+    """Principal (object) ID of the identity."""
+    namespace: pulumi.Output[str]
+    """The Kubernetes namespace."""
+    service_account: pulumi.Output[str]
+    """The Kubernetes service account federated with the identity."""
+
+    def __init__(self, name: str, args: AzureWorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args).raise_if_any(f"mlplatform:index:AzureWorkloadIdentity '{name}'")
+        super().__init__("mlplatform:index:AzureWorkloadIdentity", name, {}, opts)
+        resource_group_name = args["resource_group_name"]
+        namespace = args["namespace"]
+        service_account = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)
+        child = pulumi.ResourceOptions(parent=self)
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_group_name=resource_group_name,
+            location=args["location"],
+            tags=args.get("tags"),
+            opts=child,
+        )
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-federation",
+            resource_group_name=resource_group_name,
+            resource_name_=identity.name,
+            federated_identity_credential_resource_name=f"{namespace}-{service_account}"[:120],
+            issuer=args["oidc_issuer_url"],
+            subject=service_account_subject(namespace, service_account),
+            audiences=[TOKEN_EXCHANGE_AUDIENCE],
+            opts=child,
+        )
+        scopes = args.get("blob_reader_scopes", [])
+        if scopes:
+            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            reader = client.subscription_id.apply(
+                lambda subscription: role_definition_id(subscription, STORAGE_BLOB_DATA_READER)
+            )
+            prefix = args.get("blob_read_prefix")
+            for index, scope in enumerate(scopes):
+                authorization.RoleAssignment(
+                    f"{name}-blob-reader-{index}",
+                    scope=scope,
+                    role_definition_id=reader,
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    condition=blob_prefix_condition(prefix) if prefix else None,
+                    condition_version="2.0" if prefix else None,
+                    description=f"{ROLE_NAMES[STORAGE_BLOB_DATA_READER]} for {namespace}/{service_account}.",
+                    opts=child,
+                )
+
+        self.identity_id = identity.id
+        self.client_id = identity.client_id
+        self.principal_id = identity.principal_id
+        self.namespace = pulumi.Output.from_input(namespace)
+        self.service_account = pulumi.Output.from_input(service_account)
+        self.register_outputs(
+            {
+                "identityId": self.identity_id,
+                "clientId": self.client_id,
+                "principalId": self.principal_id,
+                "namespace": self.namespace,
+                "serviceAccount": self.service_account,
+            }
+        )

@@ -1,0 +1,273 @@
+"""AzureGpuCluster: Entra-only private AKS with KMS, disk CMK, audit logs, and GPU pools that honour the GPU contract."""
+
+from __future__ import annotations
+
+from pulumi.runtime.sync_await import _sync_await
+
+from components._common import gpu
+from components.azure import AzureGpuCluster
+from components.azure._shared import (
+    AKS_CLUSTER_USER,
+    AKS_RBAC_CLUSTER_ADMIN,
+    KEY_VAULT_CONTRIBUTOR,
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+    KEY_VAULT_CRYPTO_USER,
+)
+from components.azure.gpu_cluster import SPOT_TAINT, aks_taints, gpu_pool_settings, storage_class_contract
+from tests.components.azure._fixtures import ADMIN_GROUP, cluster_args, rejected
+
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+POOL = "azure-native:containerservice:AgentPool"
+ROLE = "azure-native:authorization:RoleAssignment"
+
+
+def _cluster(**overrides):
+    return lambda: AzureGpuCluster("gpu", cluster_args(**overrides))
+
+
+def _roles(recorder, role_id):
+    return [r for r in recorder.by_type(ROLE) if r.inputs["roleDefinitionId"].endswith(role_id)]
+
+
+def test_gpu_pools_carry_both_aks_gpu_taints_before_user_taints() -> None:
+    assert aks_taints(["team=vision:NoSchedule"]) == [
+        "sku=gpu:NoSchedule",
+        "nvidia.com/gpu=true:NoSchedule",
+        "team=vision:NoSchedule",
+    ]
+    assert aks_taints() == [taint.aks() for taint in gpu.gpu_taints("azure")], "the contract lives in gpu.py"
+
+
+def test_pool_settings_scale_to_zero_and_install_the_driver_on_the_node_image() -> None:
+    settings = gpu_pool_settings({"name": "t4", "vm_size": "Standard_NC4as_T4_v3"}, ["1", "2"])
+    assert settings["min_count"] == 0 and settings["count"] == 0 and settings["enable_auto_scaling"] is True
+    assert settings["gpu_profile"] == {"driver": "Install"}, (
+        "contract: AKS installs the driver, the GPU operator does not"
+    )
+    assert settings["node_labels"][gpu.ACCELERATOR_LABEL] == "nvidia-t4"
+    assert settings["availability_zones"] == ["1", "2"]
+
+
+def test_the_storage_class_contract_names_the_disk_encryption_set() -> None:
+    contract = storage_class_contract("/des", 3)
+    assert contract["provisioner"] == "disk.csi.azure.com"
+    assert contract["parameters"]["diskEncryptionSetID"] == "/des", "HIPAA-ENC-K8S-STORAGECLASS reads this key"
+    assert contract["parameters"]["skuName"] == "Premium_ZRS"
+    assert storage_class_contract("/des", 1)["parameters"]["skuName"] == "Premium_LRS"
+
+
+def test_the_cluster_is_entra_only_with_azure_rbac_and_no_local_accounts(run) -> None:
+    inputs = run(_cluster()).one(CLUSTER).inputs
+    assert inputs["enableRBAC"] is True
+    assert inputs["disableLocalAccounts"] is True, "HIPAA-AC-AKS-ENTRA-RBAC: no shared admin kubeconfig"
+    assert inputs["aadProfile"]["managed"] is True and inputs["aadProfile"]["enableAzureRBAC"] is True
+    assert inputs["aadProfile"]["adminGroupObjectIDs"] == [ADMIN_GROUP]
+    assert inputs["oidcIssuerProfile"] == {"enabled": True}
+    assert inputs["securityProfile"]["workloadIdentity"] == {"enabled": True}
+    assert inputs["identity"]["type"] == "UserAssigned", "KMS cannot use a system-assigned identity"
+
+
+def test_the_api_server_is_private_and_vnet_integrated_by_default(run) -> None:
+    access = run(_cluster()).one(CLUSTER).inputs["apiServerAccessProfile"]
+    assert access["enablePrivateCluster"] is True, "HIPAA-NET-AKS-API"
+    assert access["enableVnetIntegration"] is True, "KMS with a private vault requires VNet integration"
+    assert access["enablePrivateClusterPublicFQDN"] is False
+    assert access["disableRunCommand"] is True
+    assert "authorizedIPRanges" not in access
+
+
+def test_a_public_api_server_is_limited_to_authorized_ranges(run) -> None:
+    access = (
+        run(_cluster(private_cluster=False, authorized_ip_ranges=["203.0.113.0/24"]))
+        .one(CLUSTER)
+        .inputs["apiServerAccessProfile"]
+    )
+    assert access["enablePrivateCluster"] is False
+    assert access["authorizedIPRanges"] == ["203.0.113.0/24"], "note the IP casing the policy reads"
+
+
+def test_etcd_secrets_are_encrypted_with_kms_through_a_private_vault(run) -> None:
+    kms = run(_cluster()).one(CLUSTER).inputs["securityProfile"]["azureKeyVaultKms"]
+    assert kms["enabled"] is True and kms["keyId"].endswith("/etcd/0123"), "HIPAA-ENC-AKS-ETCD-KMS: a versioned key"
+    assert kms["keyVaultNetworkAccess"] == "Private"
+    assert kms["keyVaultResourceId"].endswith("/vaults/kv-test")
+
+
+def test_the_control_plane_identity_holds_only_the_kms_and_network_roles_it_needs(run) -> None:
+    recorder = run(_cluster())
+    identity = recorder.one("azure-native:managedidentity:UserAssignedIdentity")
+    crypto = _roles(recorder, KEY_VAULT_CRYPTO_USER)
+    assert [r.inputs["scope"] for r in crypto] == [cluster_args()["kms_key_resource_id"]], (
+        "encrypt/decrypt on the KMS key only"
+    )
+    assert crypto[0].property_dependencies["principalId"] == [identity.urn]
+    assert len(_roles(recorder, KEY_VAULT_CONTRIBUTOR)) == 1, "AKS manages the private link of a private KMS vault"
+    cluster = recorder.one(CLUSTER)
+    for grant in recorder.by_type(ROLE):
+        if grant.inputs.get("principalType") == "ServicePrincipal":
+            assert grant.urn in cluster.dependencies, f"{grant.name} must exist before AKS uses it"
+
+
+def test_node_disks_use_a_rotating_cmk_disk_encryption_set_and_encryption_at_host(run) -> None:
+    recorder = run(_cluster())
+    des = recorder.one("azure-native:compute:DiskEncryptionSet")
+    assert des.inputs["encryptionType"] == "EncryptionAtRestWithCustomerKey", "HIPAA-ENC-DES"
+    assert des.inputs["rotationToLatestKeyVersionEnabled"] is True
+    grant = _roles(recorder, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)[0]
+    assert grant.inputs["scope"].endswith("/keys/disks"), "the DES may wrap with the disk key only"
+    cluster = recorder.one(CLUSTER)
+    assert cluster.property_dependencies["diskEncryptionSetID"] == [des.urn], "HIPAA-ENC-AKS-DISK"
+    pools = [*cluster.inputs["agentPoolProfiles"], *(pool.inputs for pool in recorder.by_type(POOL))]
+    for pool in pools:
+        assert pool["enableEncryptionAtHost"] is True, "every pool, GPU pools included, encrypts at host"
+        assert pool["enableNodePublicIP"] is False, "HIPAA-NET-AKS-NODE-PUBLICIP"
+        assert pool["osDiskType"] == "Managed", "CMK key rotation on ephemeral disks would need a scale to zero"
+
+
+def test_network_policy_addons_and_upgrades_follow_the_baseline_or_better(run) -> None:
+    inputs = run(_cluster()).one(CLUSTER).inputs
+    network = inputs["networkProfile"]
+    assert (network["networkPlugin"], network["networkPluginMode"], network["networkPolicy"]) == (
+        "azure",
+        "overlay",
+        "azure",
+    )
+    assert inputs["addonProfiles"]["azurepolicy"]["enabled"] is True
+    assert inputs["addonProfiles"]["omsagent"]["config"]["useAADAuth"] == "true"
+    assert inputs["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
+    assert inputs["securityProfile"]["imageCleaner"]["enabled"] is True
+
+
+def test_cilium_selects_the_cilium_dataplane(run) -> None:
+    network = run(_cluster(network_policy="cilium")).one(CLUSTER).inputs["networkProfile"]
+    assert network["networkPolicy"] == "cilium" and network["networkDataplane"] == "cilium"
+
+
+def test_the_system_pool_is_tainted_for_critical_addons(run) -> None:
+    system = run(_cluster()).one(CLUSTER).inputs["agentPoolProfiles"][0]
+    assert system["mode"] == "System" and system["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert system["minCount"] >= 1
+
+
+def test_gpu_pools_follow_the_gpu_contract_and_scale_to_zero(run) -> None:
+    recorder = run(_cluster())
+    pools = {pool.inputs["agentPoolName"]: pool for pool in recorder.by_type(POOL)}
+    assert set(pools) == {"t4", "a100"}, "one user pool per GPU pool"
+    for name, pool in pools.items():
+        inputs = pool.inputs
+        assert inputs["mode"] == "User"
+        for taint in gpu.gpu_taints("azure"):
+            assert taint.aks() in inputs["nodeTaints"], f"{name}: the Kubernetes layer tolerates exactly these taints"
+        assert (
+            inputs["nodeLabels"][gpu.GPU_PRESENT_LABEL] == "true" and inputs["nodeLabels"][gpu.GPU_POOL_LABEL] == name
+        )
+        assert inputs["minCount"] == 0 and inputs["enableAutoScaling"] is True, "idle GPUs cost money"
+        assert inputs["gpuProfile"] == {"driver": "Install"}
+
+
+def test_spot_pools_delete_evicted_nodes_and_pay_at_most_on_demand(run) -> None:
+    recorder = run(_cluster())
+    spot = next(pool.inputs for pool in recorder.by_type(POOL) if pool.inputs["agentPoolName"] == "a100")
+    assert (spot["scaleSetPriority"], spot["scaleSetEvictionPolicy"], spot["spotMaxPrice"]) == ("Spot", "Delete", -1)
+    assert SPOT_TAINT in spot["nodeTaints"], "declared so the AKS-added taint is not drift"
+    assert spot["availabilityZones"] == ["1"]
+    on_demand = next(pool.inputs for pool in recorder.by_type(POOL) if pool.inputs["agentPoolName"] == "t4")
+    assert "scaleSetPriority" not in on_demand
+
+
+def test_create_time_pool_settings_replace_the_pool_deliberately(run) -> None:
+    recorder = run(_cluster())
+    for pool in recorder.by_type(POOL):
+        assert {"vmSize", "nodeTaints"} <= set(pool.replace_on_changes), "AKS fixes VM size and taints at creation"
+        assert pool.delete_before_replace, "a pool name is fixed, so the old pool goes first"
+        assert pool.ignore_changes == ["count"], "the autoscaler owns the node count"
+    cluster = recorder.one(CLUSTER)
+    assert cluster.replace_on_changes == ["diskEncryptionSetID"] and cluster.ignore_changes == ["agentPoolProfiles"]
+
+
+def test_gpu_pools_are_created_one_after_another(run) -> None:
+    first, second = run(_cluster()).by_type(POOL)
+    assert first.urn in second.dependencies, "AKS accepts one agent-pool operation per cluster at a time"
+
+
+def test_audit_logs_go_to_a_workspace_with_retention(run) -> None:
+    recorder = run(_cluster())
+    workspace = recorder.one("azure-native:operationalinsights:Workspace")
+    assert workspace.inputs["retentionInDays"] == 365, "GDPR-RET-LOGS: retention is explicit"
+    assert workspace.inputs["features"]["disableLocalAuth"] is True
+    setting = recorder.one("azure-native:monitor:DiagnosticSetting")
+    categories = {log["category"] for log in setting.inputs["logs"] if log["enabled"]}
+    assert {"kube-audit", "kube-audit-admin", "guard"} <= categories, "HIPAA-LOG-AZ-DIAG"
+    assert setting.property_dependencies["resourceUri"] == [recorder.one(CLUSTER).urn]
+    assert setting.property_dependencies["workspaceId"] == [workspace.urn]
+
+
+def test_admin_groups_get_cluster_admin_and_kubeconfig_access_through_azure_rbac(run) -> None:
+    recorder = run(_cluster())
+    for role_id in (AKS_RBAC_CLUSTER_ADMIN, AKS_CLUSTER_USER):
+        (grant,) = _roles(recorder, role_id)
+        assert (grant.inputs["principalId"], grant.inputs["principalType"]) == (ADMIN_GROUP, "Group")
+        assert grant.property_dependencies["scope"] == [recorder.one(CLUSTER).urn], "scoped to this cluster only"
+
+
+def test_the_outputs_are_registered_camel_case(run) -> None:
+    outputs = run(_cluster()).one("mlplatform:index:AzureGpuCluster").outputs
+    assert outputs["kubeconfig"].startswith("{"), "the base64 kubeconfig is decoded"
+    assert outputs["oidcIssuerUrl"].startswith("https://")
+    assert outputs["kubeletIdentityObjectId"] and outputs["nodeResourceGroup"]
+    assert outputs["storageClass"]["parameters"]["diskEncryptionSetID"] == outputs["diskEncryptionSetId"]
+
+
+def test_kubeconfig_output_is_marked_secret(run) -> None:
+    holder = {}
+
+    def program() -> None:
+        holder["cluster"] = AzureGpuCluster("gpu", cluster_args())
+
+    run(program)
+    assert _sync_await(holder["cluster"].kubeconfig.is_secret()), "kubeconfig must never be printed in plain text"
+
+
+def test_protect_covers_the_workspace_disk_encryption_set_and_identity(run) -> None:
+    recorder = run(_cluster(protect=True))
+    for type_token in (
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:compute:DiskEncryptionSet",
+        "azure-native:managedidentity:UserAssignedIdentity",
+    ):
+        registration = recorder.one(type_token)
+        assert registration.protect and registration.retain_on_delete, f"{type_token} must survive a destroy"
+
+
+def test_bad_cluster_args_are_rejected_with_paths_before_anything_is_created(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        _cluster(
+            private_cluster=False,
+            authorized_ip_ranges=["0.0.0.0/0"],
+            admin_group_object_ids=["admins"],
+            vnet_address_space="172.16.0.0/12",
+            log_retention_days=3650,
+            gpu_node_pools=[
+                {"name": "GPU-Pool", "vm_size": "Standard_D4s_v5", "min_count": 3, "max_count": 1},
+                {"name": "t4", "vm_size": "Standard_NC4as_T4_v3", "zones": ["4"], "extra_taints": ["bad"]},
+            ],
+        ),
+    )
+    assert set(problems) == {
+        "authorizedIpRanges[0]",
+        "adminGroupObjectIds[0]",
+        "serviceCidr",
+        "logRetentionDays",
+        "gpuNodePools[0].name",
+        "gpuNodePools[0].vmSize",
+        "gpuNodePools[0].maxCount",
+        "gpuNodePools[1].zones[0]",
+        "gpuNodePools[1].extraTaints[0]",
+    }, problems
+
+
+def test_a_public_cluster_without_authorized_ranges_is_rejected(run, recorder) -> None:
+    problems = rejected(run, recorder, _cluster(private_cluster=False, admin_group_object_ids=[]))
+    assert "authorizedIpRanges" in problems and "adminGroupObjectIds" in problems, problems
