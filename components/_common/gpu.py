@@ -82,6 +82,9 @@ GPU_TAINTS: dict[Cloud, tuple[Taint, ...]] = {
     "kubernetes": (NVIDIA_GPU_TAINT,),
 }
 
+AKS_SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")
+"""The taint AKS puts on every spot pool; GPU work tolerates it because spot GPU pools are the dev preset."""
+
 CRITICAL_ADDONS_TAINT = Taint("CriticalAddonsOnly", "true", "NoSchedule")
 """Taint on the AKS system pool (AKS baseline) so only critical add-ons land there."""
 
@@ -95,11 +98,12 @@ def gpu_tolerations() -> list[dict[str, str]]:
     """Tolerations for anything that must run on GPU nodes of any cloud (agents and GPU workloads).
 
     `Exists` on `nvidia.com/gpu` covers any value; `sku=gpu` is matched exactly so unrelated `sku`
-    taints (e.g. AKS `sku=Windows`) still repel.
+    taints (e.g. AKS `sku=Windows`) still repel; AKS spot pools add their own spot taint.
     """
     return [
         {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
         AKS_SKU_GPU_TAINT.toleration(),
+        AKS_SPOT_TAINT.toleration(),
     ]
 
 

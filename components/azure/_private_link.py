@@ -1,7 +1,5 @@
 """Private endpoints with their DNS records, and diagnostic settings: child-resource helpers for the Azure components."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import pulumi

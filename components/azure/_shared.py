@@ -1,7 +1,5 @@
 """Resource-free Azure helpers shared by the Azure components: built-in roles, scopes, names and validation."""
 
-from __future__ import annotations
-
 import hashlib
 import ipaddress
 import re

@@ -1,7 +1,5 @@
 """AzureContainerRegistry: a Premium, private, CMK-encrypted ACR with retention, audit logs and pull grants."""
 
-from __future__ import annotations
-
 import re
 from typing import TypedDict
 

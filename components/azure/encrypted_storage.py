@@ -1,7 +1,5 @@
 """AzureEncryptedStorage: a CMK-encrypted, private StorageV2 account with versioned, lifecycle-managed blob containers."""
 
-from __future__ import annotations
-
 import re
 from typing import NotRequired, TypedDict
 

@@ -1,11 +1,9 @@
 """AzureGpuCluster: a private, Entra-integrated AKS cluster with CMK-encrypted disks and etcd, and GPU node pools."""
 
-from __future__ import annotations
-
 import base64
 import ipaddress
 import re
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -52,6 +50,7 @@ DEFAULT_SYSTEM_VM_SIZE = "Standard_D4ds_v5"
 DEFAULT_SYSTEM_MIN_COUNT = 2
 DEFAULT_SYSTEM_MAX_COUNT = 4
 DEFAULT_SYSTEM_OS_DISK_GB = 100
+OS_SKUS = ("Ubuntu", "AzureLinux")
 DEFAULT_SYSTEM_OS_SKU = "AzureLinux"
 DEFAULT_GPU_MIN_COUNT = 0
 DEFAULT_GPU_MAX_COUNT = 2
@@ -98,7 +97,7 @@ class AzureSystemPoolArgs(TypedDict, total=False):
     """Most nodes. Defaults to 4."""
     os_disk_size_gb: int
     """OS disk size in GiB. Defaults to 100."""
-    os_sku: Literal["AzureLinux", "Ubuntu"]
+    os_sku: str
     """Node image. Defaults to AzureLinux (smaller attack surface, as in the AKS baseline)."""
 
 
@@ -119,7 +118,7 @@ class AzureGpuNodePoolArgs(TypedDict):
     """Run on spot VMs (evicted VMs are deleted; pay up to the on-demand price). Defaults to false."""
     os_disk_size_gb: NotRequired[int]
     """OS disk in GiB (images and model weights are large). Defaults to 200. Changing it replaces the pool."""
-    os_sku: NotRequired[Literal["Ubuntu", "AzureLinux"]]
+    os_sku: NotRequired[str]
     """Node image. Defaults to Ubuntu."""
     zones: NotRequired[list[str]]
     """Availability zones, a subset of the cluster's. Defaults to the cluster's zones."""
@@ -162,7 +161,7 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """The system pool. Defaults to 2-4 Standard_D4ds_v5 nodes."""
     gpu_node_pools: list[AzureGpuNodePoolArgs]
     """GPU user pools. Defaults to none."""
-    network_policy: Literal["azure", "cilium"]
+    network_policy: str
     """Network policy engine (`cilium` also selects the Cilium dataplane). Defaults to azure."""
     pod_cidr: str
     """Overlay pod address range. Defaults to 192.168.0.0/16."""
@@ -177,7 +176,7 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     re-encrypts secrets in place."""
     kms_key_resource_id: pulumi.Input[str]
     """Resource ID of the KMS key; the cluster identity gets Key Vault Crypto User on it. Required."""
-    kms_key_vault_network_access: Literal["Private", "Public"]
+    kms_key_vault_network_access: str
     """How the KMS plugin reaches the vault. `Private` needs API Server VNet Integration and a private endpoint
     to the vault; `Public` needs a vault open to all networks. Fixed while KMS is on. Defaults to Private."""
     disk_encryption_key_url: pulumi.Input[str]
@@ -185,11 +184,11 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     disk_encryption_key_resource_id: pulumi.Input[str]
     """Resource ID of the disk key; the disk encryption set gets Key Vault Crypto Service Encryption User on it.
     Required."""
-    upgrade_channel: Literal["patch", "stable", "rapid", "none"]
+    upgrade_channel: str
     """Automatic Kubernetes upgrades. Defaults to patch."""
-    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"]
+    node_os_upgrade_channel: str
     """Automatic node OS upgrades. Defaults to NodeImage."""
-    sku_tier: Literal["Free", "Standard", "Premium"]
+    sku_tier: str
     """Control-plane tier (Standard has the uptime SLA). Defaults to Standard."""
     log_analytics_workspace_id: pulumi.Input[str]
     """An existing Log Analytics workspace for cluster logs (e.g. an `AzureLogAnalytics` shared with the other
@@ -382,6 +381,21 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
         problems.add("logRetentionDays", "must be 30 to 730 days (the Log Analytics interactive retention range)")
     if args.get("kms_key_vault_network_access", DEFAULT_KMS_NETWORK_ACCESS) not in ("Private", "Public"):
         problems.add("kmsKeyVaultNetworkAccess", "must be Private or Public")
+    for path, value, choices in (
+        ("upgradeChannel", args.get("upgrade_channel", DEFAULT_UPGRADE_CHANNEL), ("patch", "stable", "rapid", "none")),
+        (
+            "nodeOsUpgradeChannel",
+            args.get("node_os_upgrade_channel", DEFAULT_NODE_OS_UPGRADE_CHANNEL),
+            ("NodeImage", "SecurityPatch", "Unmanaged", "None"),
+        ),
+        ("skuTier", args.get("sku_tier", DEFAULT_SKU_TIER), ("Free", "Standard", "Premium")),
+        ("systemPool.osSku", (args.get("system_pool") or {}).get("os_sku", DEFAULT_SYSTEM_OS_SKU), OS_SKUS),
+    ):
+        if value not in choices:
+            problems.add(path, f"'{value}' must be one of {', '.join(choices)}")
+    for index, pool in enumerate(args.get("gpu_node_pools") or []):
+        if pool.get("os_sku", DEFAULT_GPU_OS_SKU) not in OS_SKUS:
+            problems.add(f"gpuNodePools[{index}].osSku", f"must be one of {', '.join(OS_SKUS)}")
     _validate_pools(args, problems)
     return problems
 

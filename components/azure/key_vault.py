@@ -1,9 +1,7 @@
 """AzureKeyVault: an RBAC-only, purge-protected Key Vault with rotating customer-managed keys and their identities."""
 
-from __future__ import annotations
-
 import re
-from typing import Literal, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -50,7 +48,7 @@ class AzureVaultKeyArgs(TypedDict):
 
     name: str
     """Key name: letters, digits and hyphens. Required."""
-    purpose: NotRequired[Literal["wrap", "encrypt"]]
+    purpose: NotRequired[str]
     """`wrap` for service encryption keys (storage, ACR, disk encryption sets) or `encrypt` for the AKS KMS
     plugin. Decides the permitted key operations. Defaults to wrap."""
     identity: NotRequired[bool]
@@ -70,7 +68,7 @@ class AzureKeyVaultArgs(TypedDict, total=False):
     vault_name: str
     """Physical vault name (3-24 letters, digits, hyphens; globally unique). Defaults to a name derived from the
     component name plus a stack hash."""
-    sku: Literal["premium", "standard"]
+    sku: str
     """`premium` keeps keys in HSMs (`RSA-HSM`); `standard` uses software keys (`RSA`). Defaults to premium."""
     keys: list[AzureVaultKeyArgs]
     """The keys to create. Defaults to none."""

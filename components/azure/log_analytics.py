@@ -1,7 +1,5 @@
 """AzureLogAnalytics: the Log Analytics workspace every Azure component sends its audit logs to."""
 
-from __future__ import annotations
-
 from typing import TypedDict
 
 import pulumi

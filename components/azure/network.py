@@ -1,7 +1,5 @@
 """AzureNetwork: the resource group, VNet, subnets, NSGs and private DNS zones an AKS platform lives in."""
 
-from __future__ import annotations
-
 import ipaddress
 from typing import TypedDict
 

@@ -1,7 +1,5 @@
 """AzureWorkloadIdentity: an Entra workload identity for one Kubernetes service account, with read-only blob scopes."""
 
-from __future__ import annotations
-
 from typing import TypedDict
 
 import pulumi

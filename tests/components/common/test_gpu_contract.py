@@ -26,6 +26,11 @@ def test_gpu_tolerations_cover_every_gpu_taint_of_every_cloud(cloud: str) -> Non
         assert tolerates(gpu.agent_tolerations(), taint), f"node agents would skip {cloud} GPU nodes ({taint})"
 
 
+def test_gpu_work_and_agents_tolerate_aks_spot_pools() -> None:
+    assert tolerates(gpu.gpu_tolerations(), gpu.AKS_SPOT_TAINT), "dev GPU pools on AKS are spot and carry this taint"
+    assert tolerates(gpu.agent_tolerations(), gpu.AKS_SPOT_TAINT), "DCGM and log agents must cover spot GPU nodes"
+
+
 def test_agents_also_tolerate_the_aks_system_pool_taint() -> None:
     assert tolerates(gpu.agent_tolerations(), gpu.CRITICAL_ADDONS_TAINT), "exporters must run on system nodes too"
 
