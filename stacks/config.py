@@ -472,6 +472,10 @@ class ClusterConfig(_Model):
     """EKS control-plane log types; must include api, audit and authenticator. Preset: all five outside dev."""
     admin_principals: list[str] = []
     """Cluster administrators: IAM role ARNs (EKS access entries) or Entra group object IDs (AKS)."""
+    deployer_admin_access: bool = True
+    """Give the identity running `pulumi up` cluster-admin through an explicit, visible access entry (EKS), so the
+    same program can install the Kubernetes layer. Set false when that identity is listed in adminPrincipals or
+    the Kubernetes layer is deployed by someone else. Defaults to true."""
     system_pool: SystemPoolConfig = SystemPoolConfig()
     """The system node pool."""
     gpu_pools: list[GpuPoolConfig] = []
