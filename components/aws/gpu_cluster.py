@@ -16,7 +16,14 @@ from components._common import gpu
 from components._common.tags import data_tags
 from components._common.validation import DNS1123_LABEL, Problems
 from components.aws import iam
-from components.aws._resources import account_facts, customer_managed_key, merged_tags, stateful, to_json
+from components.aws._resources import (
+    AccountFacts,
+    account_facts,
+    customer_managed_key,
+    merged_tags,
+    stateful,
+    to_json,
+)
 from components.aws.cloudwatch import CLOUDWATCH_RETENTION_DAYS
 
 CapacityType = Literal["on-demand", "spot"]
@@ -60,6 +67,7 @@ ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 """Add-ons with Deployments: they only become healthy once the system node group has nodes."""
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+DEPLOYER_SLUG = "deployer"
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
 AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
 NODE_TEMPLATE_PREFIX = f"{AUTOSCALER_TAG_PREFIX}/node-template"
@@ -390,9 +398,9 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
     contract = {gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL}
     for key in extra_labels:
         if not _LABEL_KEY.match(key):
-            problems.add(f"{path}.labels.{key}", f"'{key}' is not a valid Kubernetes label key")
+            problems.add(f'{path}.labels["{key}"]', f"'{key}' is not a valid Kubernetes label key")
         elif key in contract:
-            problems.add(f"{path}.labels.{key}", f"'{key}' is set by the GPU contract and cannot be overridden")
+            problems.add(f'{path}.labels["{key}"]', f"'{key}' is set by the GPU contract and cannot be overridden")
     accelerator = accelerators.pop() if len(accelerators) == 1 else None
     labels = gpu.gpu_pool_labels(name, accelerator, extra_labels)
     for tag_key in node_template_tags(labels, taints, 1):
@@ -433,7 +441,7 @@ class _Plan:
     admins: list[_AdminPlan]
 
 
-def _validate(name: str, args: AwsGpuClusterArgs) -> _Plan:
+def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
     problems = Problems()
     if "subnet_ids" not in args:
         problems.add("subnetIds", "required: private subnets in at least two availability zones")
@@ -490,6 +498,11 @@ def _validate(name: str, args: AwsGpuClusterArgs) -> _Plan:
         slug = _admin_slug(arn)
         if slug in {admin.slug for admin in admins}:
             problems.add(f"adminPrincipalArns[{index}]", f"'{arn}' repeats the principal name '{slug}'")
+        if slug == DEPLOYER_SLUG and args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
+            problems.add(
+                f"adminPrincipalArns[{index}]",
+                f"'{arn}' would share the access entry name of the deployer; drop it or set grantDeployerAdmin false",
+            )
         admins.append(_AdminPlan(slug, arn))
 
     system = _system_plan(args.get("system_node_pool") or {}, problems)
@@ -563,11 +576,14 @@ class AwsGpuCluster(pulumi.ComponentResource):
     """Name of the control-plane log group."""
 
     def __init__(self, name: str, args: AwsGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        plan = _validate(name, args)
+        plan = _validate(args, name)
         super().__init__(
             "mlplatform:index:AwsGpuCluster",
             name,
-            {"clusterName": plan.cluster_name, "gpuNodePools": [pool.key for pool in plan.gpu_pools]},
+            {
+                "clusterName": plan.cluster_name,
+                "gpuNodePools": [pool.key.removeprefix("gpu-") for pool in plan.gpu_pools],
+            },
             opts,
         )
         protect = args.get("protect", DEFAULT_PROTECT)
@@ -664,7 +680,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
             caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
             # An assumed-role session ARN cannot own an access entry; its issuer (the IAM role) can.
             session = aws.iam.get_session_context_output(arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self))
-            admins.append(("deployer", session.issuer_arn))
+            admins.append((DEPLOYER_SLUG, session.issuer_arn))
         for slug, principal_arn in admins:
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{slug}",
@@ -809,7 +825,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         oidc_provider_arn: pulumi.Output[str],
         namespace: str,
         service_account: str,
-        account: Any,
+        account: AccountFacts,
         managed_policy: str,
         tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
     ) -> aws.iam.Role:
@@ -956,5 +972,6 @@ class AwsGpuCluster(pulumi.ComponentResource):
         return node_group
 
 
-def _managed_policy(account: Any, policy: str) -> pulumi.Output[str]:
+def _managed_policy(account: AccountFacts, policy: str) -> pulumi.Output[str]:
+    """The ARN of an AWS managed policy in the provider's partition."""
     return account.partition.apply(lambda partition: f"arn:{partition}:iam::aws:policy/{policy}")

@@ -53,9 +53,13 @@ def _validate(args: AwsServingIdentityArgs, name: str) -> None:
     prefix = args.get("prefix", namespace)
     if not prefix or not _PREFIX.match(prefix):
         problems.add("prefix", f"'{prefix}' must be a key prefix without wildcards or leading/trailing '/'")
-    for key in ("oidc_provider_arn", "bucket_arn", "kms_key_arn"):
-        if args.get(key) is None:  # type: ignore[misc]
-            problems.add(re.sub(r"_(\w)", lambda match: match[1].upper(), key), "required")
+    for key, path in (
+        ("oidc_provider_arn", "oidcProviderArn"),
+        ("bucket_arn", "bucketArn"),
+        ("kms_key_arn", "kmsKeyArn"),
+    ):
+        if args.get(key) is None:
+            problems.add(path, "required")
     problems.raise_if_any(f"AwsServingIdentity '{name}'")
 
 

@@ -444,7 +444,7 @@ def test_contract_taints_and_labels_cannot_be_overridden(recorder) -> None:
     ]
     assert _invalid(recorder, gpu_node_pools=pools) == [
         "gpuNodePools[0].taints[0].key",
-        "gpuNodePools[0].labels.nvidia.com/gpu.present",
+        'gpuNodePools[0].labels["nvidia.com/gpu.present"]',
     ]
 
 
@@ -466,3 +466,10 @@ def test_every_problem_is_reported_at_once(recorder) -> None:
         "gpuNodePools[0].instanceTypes[0]",
         "gpuNodePools[0].maxSize",
     ]
+
+
+def test_an_admin_named_like_the_deployer_entry_is_rejected_when_the_deployer_is_granted(recorder) -> None:
+    paths = _invalid(
+        recorder, grant_deployer_admin=True, admin_principal_arns=["arn:aws:iam::123456789012:role/deployer"]
+    )
+    assert paths == ["adminPrincipalArns[0]"]
