@@ -26,7 +26,7 @@ def test_repositories_are_kms_encrypted_immutable_and_scanned_on_push(run) -> No
     recorder = _registry(run)
     key = recorder.one("aws:kms/key:Key")
     repositories = recorder.by_type(REPOSITORY)
-    assert [repository.inputs["name"] for repository in repositories] == ["models", "team-a/fraud"]
+    assert sorted(repository.inputs["name"] for repository in repositories) == ["models", "team-a/fraud"]
     for repository in repositories:
         assert repository.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS", "HIPAA-ENC-ECR-KMS"
         assert repository.property_dependencies["encryptionConfigurations"] == [key.urn], "the customer-managed key"
@@ -41,7 +41,7 @@ def test_repositories_are_kms_encrypted_immutable_and_scanned_on_push(run) -> No
 
 def test_a_prefix_namespaces_the_repositories(run) -> None:
     recorder = _registry(run, repository_prefix="mlplatform-prod")
-    assert [r.inputs["name"] for r in recorder.by_type(REPOSITORY)] == [
+    assert sorted(r.inputs["name"] for r in recorder.by_type(REPOSITORY)) == [
         "mlplatform-prod/models",
         "mlplatform-prod/team-a/fraud",
     ]
