@@ -6,6 +6,23 @@ and a documented `TypedDict` of arguments. Import them from here:
     from components import AwsGpuCluster, AwsGpuClusterArgs
 """
 
+from components.aws import (
+    AwsAccessLogBucket,
+    AwsAccessLogBucketArgs,
+    AwsContainerRegistry,
+    AwsContainerRegistryArgs,
+    AwsEncryptedBucket,
+    AwsEncryptedBucketArgs,
+    AwsGpuCluster,
+    AwsGpuClusterArgs,
+    AwsGpuNodePoolArgs,
+    AwsNetwork,
+    AwsNetworkArgs,
+    AwsNodeTaintArgs,
+    AwsServingIdentity,
+    AwsServingIdentityArgs,
+    AwsSystemNodePoolArgs,
+)
 from components.azure import (
     AzureBlobContainerArgs,
     AzureContainerRegistry,
@@ -29,6 +46,21 @@ from components.azure import (
 from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
 
 __all__: list[str] = [
+    "AwsAccessLogBucket",
+    "AwsAccessLogBucketArgs",
+    "AwsContainerRegistry",
+    "AwsContainerRegistryArgs",
+    "AwsEncryptedBucket",
+    "AwsEncryptedBucketArgs",
+    "AwsGpuCluster",
+    "AwsGpuClusterArgs",
+    "AwsGpuNodePoolArgs",
+    "AwsNetwork",
+    "AwsNetworkArgs",
+    "AwsNodeTaintArgs",
+    "AwsServingIdentity",
+    "AwsServingIdentityArgs",
+    "AwsSystemNodePoolArgs",
     "AzureBlobContainerArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",

@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components._common import gpu
+from components._common.limits import CLOUDWATCH_RETENTION_DAYS, LOG_ANALYTICS_RETENTION_DAYS
 from components._common.regions import (
     AWS_REGIONS,
     AZURE_LOCATIONS,
@@ -472,6 +473,10 @@ class ClusterConfig(_Model):
     """EKS control-plane log types; must include api, audit and authenticator. Preset: all five outside dev."""
     admin_principals: list[str] = []
     """Cluster administrators: IAM role ARNs (EKS access entries) or Entra group object IDs (AKS)."""
+    deployer_admin_access: bool = True
+    """Give the identity running `pulumi up` cluster-admin through an explicit, visible access entry (EKS), so the
+    same program can install the Kubernetes layer. Set false when that identity is listed in adminPrincipals or
+    the Kubernetes layer is deployed by someone else. Defaults to true."""
     system_pool: SystemPoolConfig = SystemPoolConfig()
     """The system node pool."""
     gpu_pools: list[GpuPoolConfig] = []
@@ -702,10 +707,23 @@ class LoggingConfig(_Model):
     @model_validator(mode="after")
     def _retention_limits(self, info: ValidationInfo) -> LoggingConfig:
         context = _context(info)
+        issues = _Issues()
+        if context and context.cloud == "aws" and self.retention_days not in CLOUDWATCH_RETENTION_DAYS:
+            lower = max((d for d in CLOUDWATCH_RETENTION_DAYS if d < self.retention_days), default=None)
+            higher = min((d for d in CLOUDWATCH_RETENTION_DAYS if d > self.retention_days), default=None)
+            nearest = " or ".join(str(d) for d in (lower, higher) if d is not None)
+            issues.add(
+                ("retentionDays",), f"CloudWatch Logs cannot keep logs {self.retention_days} days; use {nearest}"
+            )
+        low, high = LOG_ANALYTICS_RETENTION_DAYS
+        if context and context.cloud == "azure" and not low <= self.retention_days <= high:
+            issues.add(
+                ("retentionDays",), f"Log Analytics keeps logs {low} to {high} days; {self.retention_days} is outside"
+            )
         compliance = context.compliance if context else None
         if not (compliance and compliance.profiles):
+            issues.raise_if_any()
             return self
-        issues = _Issues()
         if self.retention_days < compliance.min_log_retention_days:
             issues.add(
                 ("retentionDays",),
@@ -824,8 +842,8 @@ class ComplianceConfig(_Model):
     """Retention ceiling per data classification in days (gdpr storage limitation)."""
     min_log_retention_days: int = Field(90, ge=1)
     """Shortest retention for audit logs. Defaults to 90."""
-    max_log_retention_days: int = Field(2190, ge=1)
-    """Longest retention for logs (gdpr). Defaults to 2190 (6 years, HIPAA documentation period)."""
+    max_log_retention_days: int = Field(2192, ge=1)
+    """Longest retention for logs (gdpr). Defaults to 2192 (6 years, the HIPAA documentation period)."""
 
     @field_validator("allowed_locations")
     @classmethod

@@ -236,6 +236,12 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{_REGION}.amazonaws.com/id/{n.upper()}"}]}],
         "clusterSecurityGroupId": f"sg-{n}",
         "version": i.get("version", "1.34"),
+        "vpcConfig": {**i.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{n}", "vpcId": f"vpc-{n}"},
+    },
+    "aws:eks/nodeGroup:NodeGroup": lambda n, i: {
+        "nodeGroupName": i.get("nodeGroupName", n),
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{n}-asg"}]}],
+        "status": "ACTIVE",
     },
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {
         "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:oidc-provider/{i.get('url', n).removeprefix('https://')}",
@@ -246,7 +252,10 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
     },
     "aws:iam/policy:Policy": lambda n, i: {"arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/{i.get('name', n)}"},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1, "defaultVersion": 1},
-    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {"name": i.get("name", n)},
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {
+        "name": i.get("name", n),
+        "arn": f"arn:aws:logs:{_REGION}:{FAKE_ACCOUNT_ID}:log-group:{i.get('name', n)}",
+    },
     # Azure
     "azure-native:resources:ResourceGroup": lambda n, i: {"name": i.get("resourceGroupName", n)},
     "azure-native:managedidentity:UserAssignedIdentity": lambda n, i: {
@@ -303,6 +312,9 @@ _CALL_RESULTS: dict[str, Any] = {
     },
     "aws:index/getRegion:getRegion": lambda a: {"name": _REGION, "region": _REGION, "id": _REGION},
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:iam/getSessionContext:getSessionContext": lambda a: {
+        "arn": a.get("arn", ""), "issuerArn": a.get("arn", ""), "issuerName": "offline", "sessionName": "", "id": a.get("arn", ""),
+    },
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": "offline-client", "objectId": "offline-object", "subscriptionId": FAKE_SUBSCRIPTION_ID, "tenantId": FAKE_TENANT_ID,
     },
@@ -344,6 +356,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         handler = _CALL_RESULTS.get(args.token)
+        # An empty failure list, not None: the mock monitor iterates it.
         return (handler(args.args) if handler else {}), []
 
 

@@ -33,6 +33,9 @@ ACCELERATOR_LABEL = "mlplatform.io/accelerator"
 AKS_ACCELERATOR_LABEL = "kubernetes.azure.com/accelerator"
 """Label AKS itself sets on GPU nodes (value `nvidia`); informational, never relied on alone."""
 
+SERVING_SERVICE_ACCOUNT = "model-server"
+"""The service account serving pods run as in each serving namespace; cloud identities trust exactly this one."""
+
 NodeEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 _EKS_EFFECTS: dict[str, str] = {

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.managedidentity as managedidentity
 
+from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from components._common.validation import Problems, dns1123_label_problem
 from components.azure._shared import (
     ROLE_NAMES,
@@ -15,7 +16,7 @@ from components.azure._shared import (
     role_definition_id,
 )
 
-DEFAULT_SERVICE_ACCOUNT = "model-server"
+DEFAULT_SERVICE_ACCOUNT = SERVING_SERVICE_ACCOUNT
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 """The audience Entra expects on federated Kubernetes service-account tokens."""
 

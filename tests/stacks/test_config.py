@@ -215,6 +215,16 @@ BAD_CONFIGURATIONS = [
         id="public-cidr",
     ),
     pytest.param(
+        with_change(VALID_AWS, "logging", {"retentionDays": 2190}),
+        "logging.retentionDays: CloudWatch Logs cannot keep logs 2190 days; use 1827 or 2192",
+        id="cloudwatch-retention",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "logging", {"retentionDays": 1000}),
+        "logging.retentionDays: Log Analytics keeps logs 30 to 730 days",
+        id="log-analytics-retention",
+    ),
+    pytest.param(
         with_change(VALID_AWS, "environment", "qa"),
         "environment: Input should be 'dev', 'staging' or 'prod'",
         id="unknown-environment",

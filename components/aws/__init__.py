@@ -1,0 +1,36 @@
+"""AWS components: network, GPU cluster, container registry, encrypted buckets and serving identities."""
+
+from components.aws.container_registry import AwsContainerRegistry, AwsContainerRegistryArgs
+from components.aws.encrypted_bucket import (
+    AwsAccessLogBucket,
+    AwsAccessLogBucketArgs,
+    AwsEncryptedBucket,
+    AwsEncryptedBucketArgs,
+)
+from components.aws.gpu_cluster import (
+    AwsGpuCluster,
+    AwsGpuClusterArgs,
+    AwsGpuNodePoolArgs,
+    AwsNodeTaintArgs,
+    AwsSystemNodePoolArgs,
+)
+from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.serving_identity import AwsServingIdentity, AwsServingIdentityArgs
+
+__all__ = [
+    "AwsAccessLogBucket",
+    "AwsAccessLogBucketArgs",
+    "AwsContainerRegistry",
+    "AwsContainerRegistryArgs",
+    "AwsEncryptedBucket",
+    "AwsEncryptedBucketArgs",
+    "AwsGpuCluster",
+    "AwsGpuClusterArgs",
+    "AwsGpuNodePoolArgs",
+    "AwsNetwork",
+    "AwsNetworkArgs",
+    "AwsNodeTaintArgs",
+    "AwsServingIdentity",
+    "AwsServingIdentityArgs",
+    "AwsSystemNodePoolArgs",
+]

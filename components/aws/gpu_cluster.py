@@ -1,0 +1,975 @@
+"""An EKS cluster for GPU workloads: encrypted, private, audited, with managed add-ons and GPU node groups."""
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NotRequired, Required, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import gpu
+from components._common.limits import CLOUDWATCH_RETENTION_DAYS
+from components._common.tags import data_tags
+from components._common.validation import DNS1123_LABEL, Problems
+from components.aws import iam
+from components.aws._resources import (
+    AccountFacts,
+    account_facts,
+    customer_managed_key,
+    merged_tags,
+    stateful,
+    to_json,
+)
+
+CapacityType = Literal["on-demand", "spot"]
+OsFamily = Literal["al2023", "bottlerocket"]
+ControlPlaneLogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+DEFAULT_KUBERNETES_VERSION = "1.34"
+DEFAULT_ENDPOINT_PUBLIC_ACCESS = False
+DEFAULT_CONTROL_PLANE_LOG_TYPES: tuple[ControlPlaneLogType, ...] = ("api", "audit", "authenticator")
+DEFAULT_LOG_RETENTION_DAYS = 365
+DEFAULT_PROTECT = False
+DEFAULT_GRANT_DEPLOYER_ADMIN = False
+DEFAULT_SYSTEM_INSTANCE_TYPES: tuple[str, ...] = ("m6i.xlarge",)
+DEFAULT_SYSTEM_MIN_SIZE = 2
+DEFAULT_SYSTEM_MAX_SIZE = 4
+DEFAULT_SYSTEM_DISK_SIZE_GB = 100
+DEFAULT_GPU_MIN_SIZE = 0
+DEFAULT_GPU_MAX_SIZE = 2
+DEFAULT_GPU_DISK_SIZE_GB = 200
+DEFAULT_CAPACITY_TYPE: CapacityType = "on-demand"
+DEFAULT_OS_FAMILY: OsFamily = "al2023"
+
+REQUIRED_CONTROL_PLANE_LOG_TYPES: tuple[ControlPlaneLogType, ...] = ("api", "audit", "authenticator")
+ALL_CONTROL_PLANE_LOG_TYPES: tuple[ControlPlaneLogType, ...] = (
+    "api", "audit", "authenticator", "controllerManager", "scheduler",
+)  # fmt: skip
+
+GPU_AMI_TYPES: dict[tuple[str, str], str] = {
+    ("al2023", "x86_64"): "AL2023_x86_64_NVIDIA",
+    ("al2023", "arm64"): "AL2023_ARM_64_NVIDIA",
+    ("bottlerocket", "x86_64"): "BOTTLEROCKET_x86_64_NVIDIA",
+    ("bottlerocket", "arm64"): "BOTTLEROCKET_ARM_64_NVIDIA",
+}
+"""EKS AMI type per (OS family, CPU architecture): the NVIDIA variants ship the driver and container toolkit."""
+
+SYSTEM_AMI_TYPES: dict[str, str] = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
+
+ADDONS_BEFORE_NODES: tuple[str, ...] = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+"""Add-ons nodes need to become Ready (networking); DaemonSets, so they install before any node exists."""
+ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
+"""Add-ons with Deployments: they only become healthy once the system node group has nodes."""
+
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+DEPLOYER_SLUG = "deployer"
+EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
+AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
+NODE_TEMPLATE_PREFIX = f"{AUTOSCALER_TAG_PREFIX}/node-template"
+AWS_TAG_KEY_MAX = 128
+
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+# Graviton families have a `g` right after the generation digit (m7g, c6gn, r8g, t4g); a1 is the exception.
+_GRAVITON_FAMILY = re.compile(r"^([a-z]+\d+g[a-z]*|a1)\.")
+
+
+class AwsNodeTaintArgs(TypedDict):
+    """A node taint in Kubernetes form."""
+
+    key: str
+    """Taint key, a Kubernetes label key."""
+    value: NotRequired[str]
+    """Taint value. Defaults to empty."""
+    effect: NotRequired[str]
+    """NoSchedule, PreferNoSchedule or NoExecute. Defaults to NoSchedule."""
+
+
+class AwsSystemNodePoolArgs(TypedDict, total=False):
+    """The node group for cluster add-ons, monitoring and logging (no GPUs, no taints)."""
+
+    instance_types: list[str]
+    """EC2 instance types of one architecture. Defaults to ["m6i.xlarge"]."""
+    min_size: int
+    """Fewest nodes, at least 1 (add-ons always run). Defaults to 2."""
+    max_size: int
+    """Most nodes. Defaults to 4."""
+    desired_size: int
+    """Nodes at creation; later changes are left to the autoscaler. Defaults to min_size."""
+    disk_size_gb: int
+    """Root volume size in GiB (encrypted gp3). Defaults to 100."""
+
+
+class AwsGpuNodePoolArgs(TypedDict, total=False):
+    """One GPU managed node group."""
+
+    name: Required[str]
+    """Pool name, a DNS-1123 label of at most 40 characters; names node group, labels and autoscaler tags."""
+    instance_types: Required[list[str]]
+    """NVIDIA GPU instance types (g4dn, g5, g6, g6e, p4d, p5, ...) of one architecture and GPU count."""
+    min_size: int
+    """Fewest nodes; 0 lets the pool scale to zero. Defaults to 0."""
+    max_size: int
+    """Most nodes the autoscaler may run. Defaults to 2."""
+    desired_size: int
+    """Nodes at creation; later changes are left to the autoscaler. Defaults to min_size."""
+    capacity_type: str
+    """`on-demand` or `spot` (cheaper, can be reclaimed). Defaults to on-demand."""
+    disk_size_gb: int
+    """Root (AL2023) or data (Bottlerocket) volume in GiB, encrypted gp3; images and weights are large. Defaults to 200."""
+    os_family: str
+    """`al2023` or `bottlerocket`; with the architecture it selects the EKS NVIDIA AMI type. Defaults to al2023."""
+    ami_type: str
+    """An explicit EKS NVIDIA AMI type; must match os_family and the instance architecture. Defaults to derived."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Subnets for this pool (e.g. the private subnets of some zones). Defaults to the cluster's node subnets."""
+    taints: list[AwsNodeTaintArgs]
+    """Extra taints; the GPU contract taint `nvidia.com/gpu=true:NoSchedule` is always added. Defaults to none."""
+    labels: dict[str, str]
+    """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
+
+
+class AwsGpuClusterArgs(TypedDict, total=False):
+    """Arguments of `AwsGpuCluster`."""
+
+    subnet_ids: Required[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Private subnets (two or more zones) for the control plane network interfaces and, by default, the nodes."""
+    node_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Subnets for node groups without their own. Defaults to subnet_ids."""
+    cluster_name: str
+    """Physical EKS cluster name (also names the control-plane log group and autoscaler tags). Defaults to the component name."""
+    kubernetes_version: pulumi.Input[str]
+    """Kubernetes minor version, e.g. "1.34"; node groups follow it. Defaults to 1.34."""
+    endpoint_public_access: bool
+    """Expose the API server on the internet, limited to public_access_cidrs. Defaults to false (private only)."""
+    public_access_cidrs: list[str]
+    """CIDRs allowed to reach a public endpoint; required with endpoint_public_access; never 0.0.0.0/0. Defaults to none."""
+    control_plane_log_types: list[str]
+    """Control-plane logs to CloudWatch; must include api, audit and authenticator. Defaults to those three."""
+    log_retention_days: int
+    """Days control-plane logs are kept; one of the values CloudWatch Logs accepts. Defaults to 365."""
+    admin_principal_arns: list[str]
+    """IAM role or user ARNs given cluster-admin through access entries. Defaults to none."""
+    grant_deployer_admin: bool
+    """Also give the identity running Pulumi cluster-admin through an explicit access entry, for programs that
+    deploy into the cluster; it must not also be in admin_principal_arns. Defaults to false."""
+    system_node_pool: AwsSystemNodePoolArgs
+    """The system node group. Defaults to two to four m6i.xlarge nodes."""
+    gpu_node_pools: list[AwsGpuNodePoolArgs]
+    """GPU node groups, one per entry. Defaults to none."""
+    addon_versions: dict[str, str]
+    """Pinned versions per managed add-on name (e.g. {"vpc-cni": "v1.20.4-eksbuild.1"}). Defaults to EKS's
+    default version for the cluster's Kubernetes version."""
+    protect: bool
+    """Protect and retain the cluster key and log group on delete, and turn on EKS deletion protection. Defaults to false."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """Tags for every taggable child and for the nodes' instances, volumes and network interfaces. Defaults to none."""
+
+
+# --- Pure helpers ---------------------------------------------------------------------------------------
+
+
+def instance_architecture(instance_type: str) -> Literal["x86_64", "arm64"]:
+    """The CPU architecture of an EC2 instance type (GPU types from the GPU catalog, others by family name)."""
+    known = gpu.aws_gpu_instance(instance_type)
+    if known is not None:
+        return known.architecture
+    return "arm64" if _GRAVITON_FAMILY.match(instance_type) else "x86_64"
+
+
+def gpu_ami_type(os_family: str, architecture: str) -> str | None:
+    """The EKS NVIDIA AMI type for an OS family and architecture, or None when there is none."""
+    return GPU_AMI_TYPES.get((os_family, architecture))
+
+
+def autoscaler_tags(cluster_name: str) -> dict[str, str]:
+    """The tags cluster-autoscaler auto-discovery looks for on a node group."""
+    return {f"{AUTOSCALER_TAG_PREFIX}/enabled": "true", f"{AUTOSCALER_TAG_PREFIX}/{cluster_name}": "owned"}
+
+
+def node_template_tags(labels: Mapping[str, str], taints: Sequence[gpu.Taint], gpus: int) -> dict[str, str]:
+    """The cluster-autoscaler node-template tags that let a pool scale up from zero nodes.
+
+    With no node to look at, the autoscaler learns from these tags which labels and taints a new node will
+    have and that it offers `gpus` of `nvidia.com/gpu`, so pending GPU pods can trigger a scale-up.
+    """
+    tags = {f"{NODE_TEMPLATE_PREFIX}/label/{key}": value for key, value in labels.items()}
+    tags.update({f"{NODE_TEMPLATE_PREFIX}/taint/{taint.key}": f"{taint.value}:{taint.effect}" for taint in taints})
+    tags[f"{NODE_TEMPLATE_PREFIX}/resources/{gpu.GPU_RESOURCE}"] = str(gpus)
+    return tags
+
+
+def kubeconfig_document(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> dict[str, Any]:
+    """A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens, no stored credentials)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}
+        ],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "preferences": {},
+        "users": [
+            {
+                "name": cluster_name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                    }
+                },
+            }
+        ],
+    }
+
+
+def storage_class_contract(key_arn: str) -> dict[str, Any]:
+    """The default StorageClass the Kubernetes layer creates: gp3 volumes encrypted with the cluster key."""
+    return {
+        "provisioner": EBS_CSI_PROVISIONER,
+        "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": key_arn},
+    }
+
+
+# --- Validation -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PoolPlan:
+    """A validated node group: everything needed to create it, with defaults applied."""
+
+    key: str
+    instance_types: list[str]
+    ami_type: str
+    min_size: int
+    max_size: int
+    desired_size: int
+    capacity_type: str
+    disk_size_gb: int
+    bottlerocket: bool
+    labels: dict[str, str]
+    taints: tuple[gpu.Taint, ...]
+    gpus: int
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None
+
+
+@dataclass(frozen=True)
+class _AdminPlan:
+    slug: str
+    principal_arn: str
+
+
+def _check_sizes(problems: Problems, path: str, min_size: int, max_size: int, desired: int | None) -> None:
+    if min_size < 0:
+        problems.add(f"{path}.minSize", "must be >= 0")
+    if max_size < 1:
+        problems.add(f"{path}.maxSize", "must be >= 1")
+    if max_size < min_size:
+        problems.add(f"{path}.maxSize", f"must be >= minSize ({min_size})")
+    if desired is not None and not min_size <= desired <= max_size:
+        problems.add(f"{path}.desiredSize", f"must be between minSize ({min_size}) and maxSize ({max_size})")
+
+
+def _system_plan(args: AwsSystemNodePoolArgs, problems: Problems) -> _PoolPlan:
+    path = "systemNodePool"
+    instance_types = list(args.get("instance_types", DEFAULT_SYSTEM_INSTANCE_TYPES))
+    min_size = args.get("min_size", DEFAULT_SYSTEM_MIN_SIZE)
+    max_size = args.get("max_size", DEFAULT_SYSTEM_MAX_SIZE)
+    desired = args.get("desired_size")
+    disk = args.get("disk_size_gb", DEFAULT_SYSTEM_DISK_SIZE_GB)
+    _check_sizes(problems, path, min_size, max_size, desired)
+    if min_size < 1:
+        problems.add(f"{path}.minSize", "the system pool runs the cluster add-ons: at least 1 node")
+    if not instance_types:
+        problems.add(f"{path}.instanceTypes", "list at least one instance type")
+    architectures = {instance_architecture(instance_type) for instance_type in instance_types}
+    if len(architectures) > 1:
+        problems.add(f"{path}.instanceTypes", "mixes x86_64 and arm64 instance types; one AMI serves a pool")
+    if disk < 20:
+        problems.add(f"{path}.diskSizeGb", "must be at least 20 GiB")
+    architecture = architectures.pop() if len(architectures) == 1 else "x86_64"
+    return _PoolPlan(
+        key="system",
+        instance_types=instance_types,
+        ami_type=SYSTEM_AMI_TYPES[architecture],
+        min_size=min_size,
+        max_size=max_size,
+        desired_size=min_size if desired is None else desired,
+        capacity_type="ON_DEMAND",
+        disk_size_gb=disk,
+        bottlerocket=False,
+        labels={},
+        taints=(),
+        gpus=0,
+        subnet_ids=None,
+    )
+
+
+def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _PoolPlan | None:
+    path = f"gpuNodePools[{index}]"
+    name = pool.get("name", "")
+    if not name or not DNS1123_LABEL.match(name) or len(name) > 40:
+        problems.add(f"{path}.name", f"'{name}' is not a DNS-1123 label of at most 40 characters")
+    instance_types = list(pool.get("instance_types") or [])
+    if not instance_types:
+        problems.add(f"{path}.instanceTypes", "list at least one NVIDIA GPU instance type")
+    if len(set(instance_types)) != len(instance_types):
+        problems.add(f"{path}.instanceTypes", "instance types must be unique")
+    catalog: list[gpu.GpuInstance] = []
+    for type_index, instance_type in enumerate(instance_types):
+        info = gpu.aws_gpu_instance(instance_type)
+        if info is None:
+            families = ", ".join(sorted(gpu.AWS_GPU_FAMILIES))
+            problems.add(
+                f"{path}.instanceTypes[{type_index}]",
+                f"'{instance_type}' is not an NVIDIA GPU instance type; use one of the families {families}",
+            )
+        else:
+            catalog.append(info)
+    architectures = {info.architecture for info in catalog}
+    if len(architectures) > 1:
+        problems.add(f"{path}.instanceTypes", "mixes x86_64 and arm64 instance types; one AMI serves a pool")
+    gpu_counts = {info.gpus for info in catalog}
+    if len(gpu_counts) > 1:
+        problems.add(
+            f"{path}.instanceTypes",
+            f"instance types have different GPU counts ({sorted(gpu_counts)}); the autoscaler's scale-from-zero "
+            "template can describe only one",
+        )
+    accelerators = {info.accelerator for info in catalog}
+
+    min_size = pool.get("min_size", DEFAULT_GPU_MIN_SIZE)
+    max_size = pool.get("max_size", DEFAULT_GPU_MAX_SIZE)
+    desired = pool.get("desired_size")
+    _check_sizes(problems, path, min_size, max_size, desired)
+    capacity = pool.get("capacity_type", DEFAULT_CAPACITY_TYPE)
+    if capacity not in ("on-demand", "spot"):
+        problems.add(f"{path}.capacityType", f"'{capacity}' is not on-demand or spot")
+    disk = pool.get("disk_size_gb", DEFAULT_GPU_DISK_SIZE_GB)
+    if disk < 50:
+        problems.add(f"{path}.diskSizeGb", "must be at least 50 GiB (NVIDIA images and model weights are large)")
+
+    os_family = pool.get("os_family", DEFAULT_OS_FAMILY)
+    architecture = next(iter(architectures)) if len(architectures) == 1 else None
+    ami_type: str | None = None
+    if os_family not in ("al2023", "bottlerocket"):
+        problems.add(f"{path}.osFamily", f"'{os_family}' is not an EKS GPU image family; use al2023 or bottlerocket")
+    elif architecture is not None:
+        ami_type = gpu_ami_type(os_family, architecture)
+    explicit_ami = pool.get("ami_type")
+    if explicit_ami is not None:
+        if explicit_ami not in GPU_AMI_TYPES.values():
+            problems.add(
+                f"{path}.amiType",
+                f"'{explicit_ami}' is not an EKS NVIDIA AMI type; use one of {', '.join(GPU_AMI_TYPES.values())}",
+            )
+        elif ami_type is not None and explicit_ami != ami_type:
+            problems.add(
+                f"{path}.amiType",
+                f"'{explicit_ami}' does not match osFamily '{os_family}' on {architecture} instances (expected {ami_type})",
+            )
+        ami_type = explicit_ami
+
+    taints = [*gpu.gpu_taints("aws")]
+    for taint_index, taint in enumerate(pool.get("taints") or []):
+        taint_path = f"{path}.taints[{taint_index}]"
+        key = taint.get("key", "")
+        effect = taint.get("effect", "NoSchedule")
+        if not _LABEL_KEY.match(key):
+            problems.add(f"{taint_path}.key", f"'{key}' is not a valid taint key")
+        elif key in {contract.key for contract in gpu.gpu_taints("aws")}:
+            problems.add(f"{taint_path}.key", f"'{key}' is set by the GPU contract and cannot be changed")
+        if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            problems.add(f"{taint_path}.effect", f"'{effect}' is not NoSchedule, PreferNoSchedule or NoExecute")
+        else:
+            taints.append(gpu.Taint(key, taint.get("value", ""), effect))
+
+    extra_labels = dict(pool.get("labels") or {})
+    contract = {gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL}
+    for key in extra_labels:
+        if not _LABEL_KEY.match(key):
+            problems.add(f'{path}.labels["{key}"]', f"'{key}' is not a valid Kubernetes label key")
+        elif key in contract:
+            problems.add(f'{path}.labels["{key}"]', f"'{key}' is set by the GPU contract and cannot be overridden")
+    accelerator = accelerators.pop() if len(accelerators) == 1 else None
+    labels = gpu.gpu_pool_labels(name, accelerator, extra_labels)
+    for tag_key in node_template_tags(labels, taints, 1):
+        if len(tag_key) > AWS_TAG_KEY_MAX:
+            problems.add(f"{path}.labels", f"the autoscaler tag '{tag_key}' exceeds {AWS_TAG_KEY_MAX} characters")
+
+    if ami_type is None or not catalog:
+        return None
+    return _PoolPlan(
+        key=f"gpu-{name}",
+        instance_types=instance_types,
+        ami_type=ami_type,
+        min_size=min_size,
+        max_size=max_size,
+        desired_size=min_size if desired is None else desired,
+        capacity_type="SPOT" if capacity == "spot" else "ON_DEMAND",
+        disk_size_gb=disk,
+        bottlerocket=ami_type.startswith("BOTTLEROCKET"),
+        labels=labels,
+        taints=tuple(taints),
+        gpus=min(info.gpus for info in catalog),
+        subnet_ids=pool.get("subnet_ids"),
+    )
+
+
+def _admin_slug(arn: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    cluster_name: str
+    public: bool
+    public_access_cidrs: list[str]
+    log_types: list[str]
+    system: _PoolPlan
+    gpu_pools: list[_PoolPlan]
+    admins: list[_AdminPlan]
+
+
+def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
+    problems = Problems()
+    if "subnet_ids" not in args:
+        problems.add("subnetIds", "required: private subnets in at least two availability zones")
+    cluster_name = args.get("cluster_name", name)
+    if not _CLUSTER_NAME.match(cluster_name):
+        problems.add(
+            "clusterName", f"'{cluster_name}' is not an EKS cluster name (letters, digits, '-', '_'; at most 100)"
+        )
+
+    public = args.get("endpoint_public_access", DEFAULT_ENDPOINT_PUBLIC_ACCESS)
+    cidrs = list(args.get("public_access_cidrs") or [])
+    if public and not cidrs:
+        problems.add(
+            "publicAccessCidrs",
+            "required when endpointPublicAccess is true: list the networks (e.g. your VPN egress /32) allowed to reach the API",
+        )
+    if not public and cidrs:
+        problems.add(
+            "publicAccessCidrs", "only used with endpointPublicAccess: true; remove it or enable public access"
+        )
+    for index, cidr in enumerate(cidrs):
+        try:
+            network = ipaddress.ip_network(cidr)
+        except ValueError:
+            problems.add(f"publicAccessCidrs[{index}]", f"'{cidr}' is not a CIDR block")
+            continue
+        if network.prefixlen == 0:
+            problems.add(
+                f"publicAccessCidrs[{index}]",
+                f"{cidr} opens the API server to the whole internet; list specific networks",
+            )
+
+    log_types = list(args.get("control_plane_log_types", DEFAULT_CONTROL_PLANE_LOG_TYPES))
+    for index, log_type in enumerate(log_types):
+        if log_type not in ALL_CONTROL_PLANE_LOG_TYPES:
+            problems.add(
+                f"controlPlaneLogTypes[{index}]",
+                f"'{log_type}' is not a control-plane log type ({', '.join(ALL_CONTROL_PLANE_LOG_TYPES)})",
+            )
+    missing = [log_type for log_type in REQUIRED_CONTROL_PLANE_LOG_TYPES if log_type not in log_types]
+    if missing:
+        problems.add("controlPlaneLogTypes", f"must include {', '.join(missing)} (the API audit trail)")
+    retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
+    if retention not in CLOUDWATCH_RETENTION_DAYS:
+        problems.add(
+            "logRetentionDays", f"{retention} is not a CloudWatch retention; use one of {CLOUDWATCH_RETENTION_DAYS}"
+        )
+
+    admins: list[_AdminPlan] = []
+    for index, arn in enumerate(args.get("admin_principal_arns") or []):
+        if not isinstance(arn, str) or not _IAM_PRINCIPAL_ARN.match(arn):
+            problems.add(f"adminPrincipalArns[{index}]", f"'{arn}' is not an IAM role or user ARN")
+            continue
+        slug = _admin_slug(arn)
+        if slug in {admin.slug for admin in admins}:
+            problems.add(f"adminPrincipalArns[{index}]", f"'{arn}' repeats the principal name '{slug}'")
+        if slug == DEPLOYER_SLUG and args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
+            problems.add(
+                f"adminPrincipalArns[{index}]",
+                f"'{arn}' would share the access entry name of the deployer; drop it or set grantDeployerAdmin false",
+            )
+        admins.append(_AdminPlan(slug, arn))
+
+    system = _system_plan(args.get("system_node_pool") or {}, problems)
+    gpu_pools: list[_PoolPlan] = []
+    seen: dict[str, int] = {}
+    for index, pool in enumerate(args.get("gpu_node_pools") or []):
+        pool_name = pool.get("name", "")
+        if pool_name in seen:
+            problems.add(
+                f"gpuNodePools[{index}].name",
+                f"duplicate pool name '{pool_name}' (also gpuNodePools[{seen[pool_name]}])",
+            )
+        seen.setdefault(pool_name, index)
+        plan = _gpu_plan(index, pool, problems)
+        if plan is not None:
+            gpu_pools.append(plan)
+
+    problems.raise_if_any(f"AwsGpuCluster '{name}'")
+    return _Plan(cluster_name, public, cidrs, log_types, system, gpu_pools, admins)
+
+
+# --- The component --------------------------------------------------------------------------------------
+
+
+class AwsGpuCluster(pulumi.ComponentResource):
+    """An EKS cluster for GPU workloads with encrypted secrets and volumes, a private API and GPU node groups.
+
+    Creates:
+    - a customer-managed KMS key (rotation on, 30-day deletion window, explicit policy that lets EC2 Auto Scaling
+      launch encrypted node volumes) for Kubernetes secrets, node volumes and control-plane logs;
+    - the control-plane log group `/aws/eks/<cluster>/cluster`, encrypted, with retention, created before the cluster;
+    - the cluster role, the EKS cluster (secrets envelope encryption, API authentication mode, control-plane logs);
+    - access entries with `AmazonEKSClusterAdminPolicy` for the admin principals (and the deployer when asked);
+    - the IAM OIDC provider for IRSA;
+    - managed add-ons vpc-cni (network policy enforcement on, own IRSA role), kube-proxy, eks-pod-identity-agent,
+      coredns and aws-ebs-csi-driver (own IRSA role with grants on the cluster key);
+    - the node role, a system node group, and one managed node group per GPU pool, each with its own launch template,
+      plus the cluster-autoscaler node-template tags on the GPU pools' Auto Scaling groups for scale-from-zero.
+
+    Security defaults: private API endpoint (public only with explicit CIDRs, never 0.0.0.0/0); secrets encrypted
+    with the customer-managed key; api, audit and authenticator logs always on; no implicit cluster-creator admin;
+    IMDSv2 required with hop limit 1 so pods cannot use the node role; no public IPs; root volumes gp3 encrypted
+    with the cluster key; no SSH; the CNI and EBS CSI driver use their own IRSA roles instead of the node role.
+    """
+
+    cluster_name: pulumi.Output[str]
+    """Name of the EKS cluster."""
+    endpoint: pulumi.Output[str]
+    """URL of the Kubernetes API server."""
+    certificate_authority: pulumi.Output[str]
+    """Base64 certificate authority data of the API server."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret."""
+    oidc_issuer_url: pulumi.Output[str]
+    """OIDC issuer URL of the cluster (service account tokens)."""
+    oidc_provider_arn: pulumi.Output[str]
+    """ARN of the IAM OIDC provider, the federated principal of IRSA roles."""
+    cluster_security_group_id: pulumi.Output[str]
+    """ID of the security group EKS created for the control plane and nodes."""
+    node_role_arn: pulumi.Output[str]
+    """ARN of the IAM role every node group uses (grant it image pulls)."""
+    node_role_name: pulumi.Output[str]
+    """Name of the node IAM role."""
+    kms_key_arn: pulumi.Output[str]
+    """ARN of the cluster key: secrets, node volumes, control-plane logs and the default StorageClass."""
+    storage_class: pulumi.Output[dict[str, Any]]
+    """The default StorageClass contract: {provisioner: ebs.csi.aws.com, parameters: {type: gp3, encrypted: "true", kmsKeyId}}."""
+    node_group_names: pulumi.Output[dict[str, str]]
+    """EKS node group name per pool (`system` and each GPU pool name)."""
+    control_plane_log_group_name: pulumi.Output[str]
+    """Name of the control-plane log group."""
+
+    def __init__(self, name: str, args: AwsGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        plan = _validate(args, name)
+        super().__init__(
+            "mlplatform:index:AwsGpuCluster",
+            name,
+            {
+                "clusterName": plan.cluster_name,
+                "gpuNodePools": [pool.key.removeprefix("gpu-") for pool in plan.gpu_pools],
+            },
+            opts,
+        )
+        protect = args.get("protect", DEFAULT_PROTECT)
+        tags = args.get("tags")
+        retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
+        child = pulumi.ResourceOptions(parent=self)
+        account = account_facts(self)
+        cluster_name = plan.cluster_name
+
+        # --- Key and control-plane log group (both before the cluster) ---
+        log_group_name = f"/aws/eks/{cluster_name}/cluster"
+        log_group_arn = pulumi.Output.all(account.partition, account.region, account.account_id).apply(
+            lambda facts: iam.log_group_arn(facts[0], facts[1], facts[2], log_group_name)
+        )
+        # Secrets and audit logs can hold personal data: confidential, kept as long as the logs.
+        data_store_tags = merged_tags(tags, data_tags("confidential", retention))
+        key = customer_managed_key(
+            f"{name}-key",
+            parent=self,
+            description=f"EKS {cluster_name}: secrets envelope encryption, node volumes, control-plane logs",
+            policy=to_json(
+                pulumi.Output.all(
+                    account.partition, account.region, account.account_id, account.dns_suffix, log_group_arn
+                ).apply(lambda facts: iam.eks_cluster_key_policy(*facts))
+            ),
+            tags=data_store_tags,
+            protect=protect,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=log_group_name,
+            kms_key_id=key.arn,
+            retention_in_days=retention,
+            deletion_protection_enabled=protect,
+            tags=data_store_tags,
+            opts=stateful(self, protect),
+        )
+
+        # --- Cluster role and cluster ---
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            description=f"EKS control plane of {cluster_name}",
+            assume_role_policy=json.dumps(
+                iam.service_trust_policy("eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
+            ),
+            tags=tags,
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            role=cluster_role.name,
+            policy_arn=_managed_policy(account, "AmazonEKSClusterPolicy"),
+            opts=child,
+        )
+        cluster_encryption = aws.iam.RolePolicy(
+            f"{name}-cluster-encryption",
+            role=cluster_role.id,
+            policy=to_json(key.arn.apply(iam.cluster_encryption_policy)),
+            opts=child,
+        )
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=cluster_name,
+            version=args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION),
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args["subnet_ids"],
+                endpoint_private_access=True,
+                endpoint_public_access=plan.public,
+                public_access_cidrs=plan.public_access_cidrs if plan.public else None,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                resources=["secrets"],
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
+            ),
+            enabled_cluster_log_types=plan.log_types,
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
+            ),
+            # Every add-on is an EKS managed add-on below; nothing unmanaged to drift or to conflict with.
+            bootstrap_self_managed_addons=False,
+            deletion_protection=protect,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, cluster_policy, cluster_encryption]),
+        )
+        in_cluster = pulumi.ResourceOptions(parent=self, depends_on=[cluster])
+
+        # --- Access entries ---
+        admin_policy_arn = account.partition.apply(
+            lambda partition: f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
+        )
+        admins: list[tuple[str, pulumi.Input[str]]] = [(admin.slug, admin.principal_arn) for admin in plan.admins]
+        if args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
+            caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            # An assumed-role session ARN cannot own an access entry; its issuer (the IAM role) can.
+            session = aws.iam.get_session_context_output(arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self))
+            admins.append((DEPLOYER_SLUG, session.issuer_arn))
+        for slug, principal_arn in admins:
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{slug}",
+                cluster_name=cluster.name,
+                principal_arn=principal_arn,
+                type="STANDARD",
+                tags=tags,
+                opts=child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{slug}",
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=admin_policy_arn,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=child,
+            )
+
+        # --- IRSA ---
+        oidc_issuer_url = cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
+        oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=oidc_issuer_url,
+            client_id_lists=[iam.STS_AUDIENCE],
+            tags=tags,
+            opts=child,
+        )
+
+        # --- Nodes ---
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            description=f"EKS nodes of {cluster_name}",
+            assume_role_policy=json.dumps(iam.service_trust_policy("ec2.amazonaws.com")),
+            tags=tags,
+            opts=child,
+        )
+        # No CNI policy here: the CNI has its own IRSA role, so pods cannot borrow ENI permissions from the node.
+        node_policies = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{suffix}",
+                role=node_role.name,
+                policy_arn=_managed_policy(account, policy),
+                opts=child,
+            )
+            for suffix, policy in (
+                ("worker", "AmazonEKSWorkerNodePolicy"),
+                ("ecr-pull", "AmazonEC2ContainerRegistryPullOnly"),
+            )
+        ]
+
+        addon_versions = dict(args.get("addon_versions") or {})
+        cni_role = self._irsa_role(
+            f"{name}-vpc-cni", oidc_provider.arn, "kube-system", "aws-node", account, "AmazonEKS_CNI_Policy", tags
+        )
+        ebs_csi_role = self._irsa_role(
+            f"{name}-ebs-csi",
+            oidc_provider.arn,
+            "kube-system",
+            "ebs-csi-controller-sa",
+            account,
+            "service-role/AmazonEBSCSIDriverPolicy",
+            tags,
+        )
+        ebs_csi_key_access = aws.iam.RolePolicy(
+            f"{name}-ebs-csi-key",
+            role=ebs_csi_role.id,
+            policy=to_json(key.arn.apply(iam.ebs_csi_key_policy)),
+            opts=child,
+        )
+        addon_settings: dict[str, dict[str, Any]] = {
+            # Without this the VPC CNI ignores NetworkPolicies, and default-deny serving namespaces would be open.
+            "vpc-cni": {
+                "service_account_role_arn": cni_role.arn,
+                "configuration_values": json.dumps({"enableNetworkPolicy": "true"}),
+            },
+            "aws-ebs-csi-driver": {"service_account_role_arn": ebs_csi_role.arn},
+        }
+        early_addons = [
+            self._addon(name, addon, cluster, addon_versions, addon_settings.get(addon, {}), tags, in_cluster)
+            for addon in ADDONS_BEFORE_NODES
+        ]
+
+        node_groups: dict[str, aws.eks.NodeGroup] = {}
+        node_subnets = args.get("node_subnet_ids", args["subnet_ids"])
+        for pool in [plan.system, *plan.gpu_pools]:
+            node_groups[pool.key] = self._node_group(
+                name,
+                pool,
+                cluster_name=cluster_name,
+                cluster=cluster,
+                node_role=node_role,
+                key=key,
+                subnet_ids=pool.subnet_ids if pool.subnet_ids is not None else node_subnets,
+                tags=tags,
+                depends_on=[*node_policies, *early_addons],
+            )
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[node_groups[plan.system.key], ebs_csi_key_access])
+        for addon in ADDONS_AFTER_NODES:
+            self._addon(name, addon, cluster, addon_versions, addon_settings.get(addon, {}), tags, after_nodes)
+
+        # --- Outputs ---
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.certificate_authority = cluster.certificate_authority.apply(lambda authority: authority.data)
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority, account.region).apply(
+                lambda values: json.dumps(kubeconfig_document(*values))
+            )
+        )
+        self.oidc_issuer_url = oidc_issuer_url
+        self.oidc_provider_arn = oidc_provider.arn
+        self.cluster_security_group_id = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)
+        self.node_role_arn = node_role.arn
+        self.node_role_name = node_role.name
+        self.kms_key_arn = key.arn
+        self.storage_class = key.arn.apply(storage_class_contract)
+        self.node_group_names = pulumi.Output.all(
+            **{pool_key.removeprefix("gpu-"): group.node_group_name for pool_key, group in node_groups.items()}
+        )
+        self.control_plane_log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "endpoint": self.endpoint,
+                "certificateAuthority": self.certificate_authority,
+                "kubeconfig": self.kubeconfig,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeRoleArn": self.node_role_arn,
+                "nodeRoleName": self.node_role_name,
+                "kmsKeyArn": self.kms_key_arn,
+                "storageClass": self.storage_class,
+                "nodeGroupNames": self.node_group_names,
+                "controlPlaneLogGroupName": self.control_plane_log_group_name,
+            }
+        )
+
+    def _irsa_role(
+        self,
+        name: str,
+        oidc_provider_arn: pulumi.Output[str],
+        namespace: str,
+        service_account: str,
+        account: AccountFacts,
+        managed_policy: str,
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
+    ) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"IRSA role of {namespace}/{service_account}",
+            assume_role_policy=to_json(
+                oidc_provider_arn.apply(lambda arn: iam.irsa_trust_policy(arn, namespace, service_account))
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-policy",
+            role=role.name,
+            policy_arn=_managed_policy(account, managed_policy),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return role
+
+    def _addon(
+        self,
+        name: str,
+        addon: str,
+        cluster: aws.eks.Cluster,
+        versions: Mapping[str, str],
+        settings: Mapping[str, Any],
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
+        opts: pulumi.ResourceOptions,
+    ) -> aws.eks.Addon:
+        return aws.eks.Addon(
+            f"{name}-{addon}",
+            cluster_name=cluster.name,
+            addon_name=addon,
+            addon_version=versions.get(addon),
+            # The stack is the source of truth for add-on configuration; drift is overwritten.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=opts,
+            **settings,
+        )
+
+    def _node_group(
+        self,
+        name: str,
+        pool: _PoolPlan,
+        *,
+        cluster_name: str,
+        cluster: aws.eks.Cluster,
+        node_role: aws.iam.Role,
+        key: aws.kms.Key,
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
+        depends_on: list[pulumi.Resource],
+    ) -> aws.eks.NodeGroup:
+        child = pulumi.ResourceOptions(parent=self)
+        volume = aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_type="gp3",
+            volume_size=pool.disk_size_gb,
+            encrypted="true",
+            kms_key_id=key.arn,
+            delete_on_termination="true",
+        )
+        # Bottlerocket boots from a small OS volume and keeps images on a second data volume: encrypt both.
+        block_devices = [aws.ec2.LaunchTemplateBlockDeviceMappingArgs(device_name="/dev/xvda", ebs=volume)]
+        if pool.bottlerocket:
+            block_devices = [
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_type="gp3", encrypted="true", kms_key_id=key.arn, delete_on_termination="true"
+                    ),
+                ),
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(device_name="/dev/xvdb", ebs=volume),
+            ]
+        instance_tags = merged_tags(tags, {"Name": f"{cluster_name}-{pool.key}"})
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-{pool.key}-launch-template",
+            description=f"Nodes of the {pool.key} pool",
+            update_default_version=True,
+            block_device_mappings=block_devices,
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                # One hop: the node itself reaches IMDS, containers behind the pod network do not.
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="disabled",
+            ),
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    device_index=0,
+                    associate_public_ip_address="false",
+                    delete_on_termination="true",
+                    # The same group EKS attaches by default; naming it keeps node-to-control-plane traffic working.
+                    security_groups=[cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)],
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=resource_type, tags=instance_tags)
+                for resource_type in ("instance", "volume", "network-interface")
+            ],
+            tags=tags,
+            opts=child,
+        )
+        template_tags = node_template_tags(pool.labels, pool.taints, pool.gpus) if pool.gpus else {}
+        group_tags = {**autoscaler_tags(cluster_name), **template_tags} if pool.gpus else {}
+        node_group = aws.eks.NodeGroup(
+            f"{name}-{pool.key}",
+            cluster_name=cluster.name,
+            version=cluster.version,
+            node_role_arn=node_role.arn,
+            subnet_ids=subnet_ids,
+            ami_type=pool.ami_type,
+            capacity_type=pool.capacity_type,
+            instance_types=pool.instance_types,
+            labels=pool.labels or None,
+            taints=[aws.eks.NodeGroupTaintArgs(**taint.eks()) for taint in pool.taints] or None,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=pool.min_size, max_size=pool.max_size, desired_size=pool.desired_size
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=launch_template.id, version=launch_template.latest_version.apply(str)
+            ),
+            tags=merged_tags(tags, group_tags),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=depends_on,
+                # The autoscaler owns the node count once the group exists.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        if template_tags:
+            # EKS does not copy node group tags to the Auto Scaling group, where the autoscaler reads them.
+            asg_name = node_group.resources.apply(lambda resources: resources[0].autoscaling_groups[0].name)
+            for tag_key, tag_value in template_tags.items():
+                aws.autoscaling.Tag(
+                    f"{name}-{pool.key}-asg-{tag_key.removeprefix(NODE_TEMPLATE_PREFIX + '/').replace('/', '-')}",
+                    autoscaling_group_name=asg_name,
+                    tag=aws.autoscaling.TagTagArgs(key=tag_key, value=tag_value, propagate_at_launch=False),
+                    opts=child,
+                )
+        return node_group
+
+
+def _managed_policy(account: AccountFacts, policy: str) -> pulumi.Output[str]:
+    """The ARN of an AWS managed policy in the provider's partition."""
+    return account.partition.apply(lambda partition: f"arn:{partition}:iam::aws:policy/{policy}")

@@ -1,0 +1,141 @@
+"""An IRSA role for one model-serving namespace: read-only access to its model prefix and image pulls."""
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common.gpu import SERVING_SERVICE_ACCOUNT
+from components._common.validation import Problems, dns1123_label_problem
+from components.aws import iam
+from components.aws._resources import account_facts, to_json
+
+DEFAULT_SERVICE_ACCOUNT = SERVING_SERVICE_ACCOUNT
+DEFAULT_MAX_SESSION_DURATION_SECONDS = 3600
+
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+(/[A-Za-z0-9!_.'()-]+)*$")
+
+
+class AwsServingIdentityArgs(TypedDict):
+    """Arguments of `AwsServingIdentity`."""
+
+    namespace: str
+    """Kubernetes namespace of the serving workload, a DNS-1123 label."""
+    oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider (`AwsGpuCluster.oidc_provider_arn`)."""
+    bucket_arn: pulumi.Input[str]
+    """ARN of the bucket holding the models."""
+    kms_key_arn: pulumi.Input[str]
+    """ARN of the KMS key encrypting that bucket."""
+    service_account: NotRequired[str]
+    """Name of the Kubernetes service account allowed to assume the role. Defaults to model-server."""
+    prefix: NotRequired[str]
+    """Key prefix the namespace may read, without leading or trailing '/'. Defaults to the namespace name."""
+    repository_arns: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """ECR repositories the role may pull from. Defaults to none."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
+    """Tags on the role, on top of the provider's default tags. Defaults to none."""
+
+
+def _validate(args: AwsServingIdentityArgs, name: str) -> None:
+    problems = Problems()
+    namespace = args.get("namespace", "")
+    problem = dns1123_label_problem(namespace)
+    if problem:
+        problems.add("namespace", problem)
+    service_account = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)
+    problem = dns1123_label_problem(service_account)
+    if problem:
+        problems.add("serviceAccount", problem)
+    prefix = args.get("prefix", namespace)
+    if not prefix or not _PREFIX.match(prefix):
+        problems.add("prefix", f"'{prefix}' must be a key prefix without wildcards or leading/trailing '/'")
+    for key, path in (
+        ("oidc_provider_arn", "oidcProviderArn"),
+        ("bucket_arn", "bucketArn"),
+        ("kms_key_arn", "kmsKeyArn"),
+    ):
+        if args.get(key) is None:
+            problems.add(path, "required")
+    problems.raise_if_any(f"AwsServingIdentity '{name}'")
+
+
+class AwsServingIdentity(pulumi.ComponentResource):
+    """The IAM role one serving namespace's service account assumes through IRSA, with read-only model access.
+
+    Creates: an IAM role trusted by the cluster's OIDC provider for exactly `system:serviceaccount:<ns>:<sa>` with
+    audience `sts.amazonaws.com`, and an inline policy granting s3:ListBucket on the prefix, s3:GetObject under
+    it, kms:Decrypt through S3 on the bucket key, and image pulls from the given repositories.
+
+    Security defaults: no other service account or namespace can assume the role; read-only; limited to one
+    prefix; the key can only be used through S3 for this bucket; no wildcard actions.
+    """
+
+    role_arn: pulumi.Output[str]
+    """ARN of the role; annotate the service account with `eks.amazonaws.com/role-arn: <role_arn>`."""
+    role_name: pulumi.Output[str]
+    """Name of the role."""
+    namespace: pulumi.Output[str]
+    """The namespace the role serves."""
+    service_account: pulumi.Output[str]
+    """The service account allowed to assume the role."""
+
+    def __init__(self, name: str, args: AwsServingIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args, name)
+        namespace = args["namespace"]
+        service_account = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)
+        prefix = args.get("prefix", namespace)
+        super().__init__("mlplatform:index:AwsServingIdentity", name, {"namespace": namespace}, opts)
+        account = account_facts(self)
+        child = pulumi.ResourceOptions(parent=self)
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"Read-only model access for {namespace}/{service_account}",
+            assume_role_policy=to_json(
+                pulumi.Output.from_input(args["oidc_provider_arn"]).apply(
+                    lambda arn: iam.irsa_trust_policy(arn, namespace, service_account)
+                )
+            ),
+            max_session_duration=DEFAULT_MAX_SESSION_DURATION_SECONDS,
+            tags=args.get("tags"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-read-models",
+            role=role.id,
+            policy=to_json(
+                pulumi.Output.all(
+                    args["bucket_arn"],
+                    args["kms_key_arn"],
+                    account.region,
+                    account.dns_suffix,
+                    pulumi.Output.from_input(args.get("repository_arns") or []),
+                ).apply(
+                    lambda values: iam.serving_read_policy(
+                        bucket_arn=values[0],
+                        prefix=prefix,
+                        key_arn=values[1],
+                        region=values[2],
+                        dns_suffix=values[3],
+                        repository_arns=values[4],
+                    )
+                )
+            ),
+            opts=child,
+        )
+
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.namespace = pulumi.Output.from_input(namespace)
+        self.service_account = pulumi.Output.from_input(service_account)
+        self.register_outputs(
+            {
+                "roleArn": self.role_arn,
+                "roleName": self.role_name,
+                "namespace": self.namespace,
+                "serviceAccount": self.service_account,
+            }
+        )

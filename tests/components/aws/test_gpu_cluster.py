@@ -1,0 +1,475 @@
+"""AwsGpuCluster: an encrypted, private, audited EKS cluster whose GPU node groups follow the GPU contract."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components._common import gpu
+from components.aws import AwsGpuCluster, AwsGpuClusterArgs
+from components.aws.gpu_cluster import (
+    gpu_ami_type,
+    instance_architecture,
+    kubeconfig_document,
+    node_template_tags,
+    storage_class_contract,
+)
+from stacks.synth import RecordingMonitor, run_program
+
+from ._support import SUBNETS, error_paths, nothing_registered, policy
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ADMIN = "arn:aws:iam::123456789012:role/platform-admins"
+
+
+def _cluster(run, **overrides: Any) -> RecordingMonitor:
+    args: AwsGpuClusterArgs = {
+        "subnet_ids": SUBNETS,
+        "cluster_name": "ml-test",
+        "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge", "g5.2xlarge"]}],
+        **overrides,  # type: ignore[typeddict-item]
+    }
+    return run(lambda: AwsGpuCluster("gpu", args))
+
+
+def _invalid(recorder: RecordingMonitor, **overrides: Any) -> list[str]:
+    args = {"subnet_ids": SUBNETS, **overrides}
+    with pytest.raises(pulumi.InputPropertiesError) as error:
+        run_program(lambda: AwsGpuCluster("gpu", args))  # type: ignore[arg-type]
+    assert nothing_registered(recorder), "validation must fail before any resource, the component included, exists"
+    return error_paths(error.value)
+
+
+# --- Control plane --------------------------------------------------------------------------------------
+
+
+def test_kubernetes_secrets_are_envelope_encrypted_with_a_rotating_customer_managed_key(run) -> None:
+    recorder = _cluster(run)
+    cluster = recorder.one("aws:eks/cluster:Cluster")
+    key = recorder.one("aws:kms/key:Key")
+    assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"], "HIPAA-ENC-EKS-SECRETS"
+    assert cluster.property_dependencies["encryptionConfig"] == [key.urn], "the cluster uses its own key"
+    assert key.inputs["enableKeyRotation"] is True, "yearly rotation (HIPAA-ENC-KMS-ROTATION)"
+    assert key.inputs["deletionWindowInDays"] == 30, "a mistaken key deletion stays cancellable for 30 days"
+    assert key.inputs["bypassPolicyLockoutSafetyCheck"] is False
+    sids = {item.get("Sid") for item in policy(key.inputs)["Statement"]}
+    assert {"EnableIamPolicies", "AllowCloudWatchLogs", "AllowAutoScalingToUseTheKeyForVolumes"} <= sids, (
+        "an explicit key policy that cannot lock the account out and lets Auto Scaling launch encrypted nodes"
+    )
+
+
+def test_the_api_endpoint_is_private_by_default(run) -> None:
+    vpc = _cluster(run).one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is False, (
+        "AWS defaults to public; absent counts as public (HIPAA-NET-EKS-ENDPOINT)"
+    )
+    assert "publicAccessCidrs" not in vpc
+
+
+def test_a_public_endpoint_is_limited_to_the_given_cidrs(run) -> None:
+    vpc = (
+        _cluster(run, endpoint_public_access=True, public_access_cidrs=["203.0.113.10/32"])
+        .one("aws:eks/cluster:Cluster")
+        .inputs["vpcConfig"]
+    )
+    assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.10/32"], "only the listed networks reach a public API"
+
+
+def test_control_plane_audit_logs_go_to_an_encrypted_log_group_created_before_the_cluster(run) -> None:
+    recorder = _cluster(
+        run, control_plane_log_types=["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+    cluster = recorder.one("aws:eks/cluster:Cluster")
+    log_group = recorder.one("aws:cloudwatch/logGroup:LogGroup")
+    key = recorder.one("aws:kms/key:Key")
+    assert cluster.inputs["enabledClusterLogTypes"] == [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ]
+    assert log_group.inputs["name"] == "/aws/eks/ml-test/cluster", "the name EKS writes to"
+    assert log_group.urn in cluster.dependencies, (
+        "created first, or EKS creates an unencrypted log group without retention that Pulumi then cannot adopt"
+    )
+    assert log_group.property_dependencies["kmsKeyId"] == [key.urn], "HIPAA-ENC-LOGS-KMS"
+    assert log_group.inputs["retentionInDays"] == 365, "GDPR-RET-LOGS: logs expire"
+
+
+def test_access_goes_through_access_entries_without_an_implicit_creator_admin(run) -> None:
+    recorder = _cluster(run, admin_principal_arns=[ADMIN])
+    access = recorder.one("aws:eks/cluster:Cluster").inputs["accessConfig"]
+    assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}, (
+        "no invisible admin: every administrator is an access entry someone can review (HIPAA-AC-EKS-ACCESS)"
+    )
+    entry = recorder.one("aws:eks/accessEntry:AccessEntry")
+    association = recorder.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert entry.inputs["principalArn"] == ADMIN and entry.inputs["type"] == "STANDARD"
+    assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert association.inputs["accessScope"] == {"type": "cluster"}
+    assert entry.urn in association.dependencies, "the policy is associated with an existing entry"
+
+
+def test_the_deployer_gets_an_explicit_access_entry_only_when_asked(run) -> None:
+    assert _cluster(run).by_type("aws:eks/accessEntry:AccessEntry") == [], "no access entry by default"
+
+
+def test_the_deployer_access_entry_names_the_iam_role_behind_the_session(run) -> None:
+    recorder = _cluster(run, grant_deployer_admin=True)
+    entry = recorder.one("aws:eks/accessEntry:AccessEntry", "gpu-admin-deployer")
+    assert entry.inputs["principalArn"] == "arn:aws:iam::123456789012:user/offline", (
+        "the issuer of the caller's session, as access entries take IAM roles, not STS sessions"
+    )
+
+
+def test_irsa_has_an_oidc_provider_for_the_sts_audience(run) -> None:
+    recorder = _cluster(run)
+    provider = recorder.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert provider.inputs["url"].startswith("https://oidc.eks.")
+    outputs = recorder.one("mlplatform:index:AwsGpuCluster").outputs
+    assert outputs["oidcProviderArn"].endswith(provider.inputs["url"].removeprefix("https://"))
+
+
+def test_managed_add_ons_are_installed_with_their_own_irsa_roles(run) -> None:
+    recorder = _cluster(run)
+    addons = {addon.inputs["addonName"]: addon for addon in recorder.by_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent"}
+    assert json.loads(addons["vpc-cni"].inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}, (
+        "without network policy enforcement the serving namespaces' default-deny policies do nothing"
+    )
+    roles = {role.name: role for role in recorder.by_type("aws:iam/role:Role")}
+    for addon, service_account in (("vpc-cni", "aws-node"), ("aws-ebs-csi-driver", "ebs-csi-controller-sa")):
+        role_arn = addons[addon].inputs["serviceAccountRoleArn"]
+        role = next(role for role in roles.values() if role_arn.endswith(f"/{role.name}"))
+        condition = policy(role.inputs, "assumeRolePolicy")["Statement"][0]["Condition"]["StringEquals"]
+        assert f"system:serviceaccount:kube-system:{service_account}" in condition.values(), (
+            f"{addon} gets its own role instead of borrowing the node role"
+        )
+    node_policies = [
+        attachment.inputs["policyArn"]
+        for attachment in recorder.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if attachment.name.startswith("gpu-node-")
+    ]
+    assert not [arn for arn in node_policies if "CNI" in arn], "pods must not inherit ENI permissions from the node"
+
+
+def test_add_ons_with_deployments_wait_for_the_system_nodes_and_nodes_wait_for_the_cni(run) -> None:
+    recorder = _cluster(run)
+    addons = {addon.inputs["addonName"]: addon for addon in recorder.by_type("aws:eks/addon:Addon")}
+    system = recorder.one(NODE_GROUP, "gpu-system")
+    for addon in ("coredns", "aws-ebs-csi-driver"):
+        assert system.urn in addons[addon].dependencies, f"{addon} would stay degraded without nodes to run on"
+    for group in recorder.by_type(NODE_GROUP):
+        assert addons["vpc-cni"].urn in group.dependencies, f"{group.name}: nodes are NotReady without the CNI"
+
+
+def test_the_ebs_csi_driver_may_grant_the_cluster_key_to_volumes(run) -> None:
+    recorder = _cluster(run)
+    key_policy = policy(recorder.one("aws:iam/rolePolicy:RolePolicy", "gpu-ebs-csi-key").inputs)
+    key = recorder.one("aws:kms/key:Key")
+    grant = key_policy["Statement"][0]
+    assert grant["Action"] == ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+    assert grant["Resource"].endswith(f"key/{key.name}"), "only the cluster key"
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_kubeconfig_authenticates_with_aws_eks_get_token(run) -> None:
+    recorder = _cluster(run)
+    kubeconfig = json.loads(recorder.one("mlplatform:index:AwsGpuCluster").outputs["kubeconfig"])
+    user = kubeconfig["users"][0]["user"]
+    assert "token" not in user, "no long-lived credential is written into the kubeconfig"
+    assert user["exec"]["command"] == "aws"
+    assert user["exec"]["args"] == ["eks", "get-token", "--cluster-name", "ml-test", "--region", "eu-central-1"]
+    assert kubeconfig["clusters"][0]["cluster"]["server"].startswith("https://")
+    assert kubeconfig_document("c", "https://x", "Q0E=", "eu-west-1")["current-context"] == "c"
+
+
+def test_the_kubeconfig_output_is_a_secret(run) -> None:
+    def program() -> None:
+        cluster = AwsGpuCluster("gpu", {"subnet_ids": SUBNETS})
+        aws.ssm.Parameter("kubeconfig", type="SecureString", value=cluster.kubeconfig)
+
+    recorder = run(program)
+    assert recorder.one("aws:ssm/parameter:Parameter").secret_inputs == ["value"], (
+        "the kubeconfig must stay a secret wherever it flows (state, exports, other resources)"
+    )
+
+
+def test_the_storage_class_contract_is_encrypted_gp3_under_the_cluster_key(run) -> None:
+    recorder = _cluster(run)
+    key = recorder.one("aws:kms/key:Key")
+    contract = recorder.one("mlplatform:index:AwsGpuCluster").outputs["storageClass"]
+    assert contract == storage_class_contract(f"arn:aws:kms:eu-central-1:123456789012:key/{key.name}")
+    assert contract["provisioner"] == "ebs.csi.aws.com"
+    assert contract["parameters"] == {
+        "type": "gp3",
+        "encrypted": "true",
+        "kmsKeyId": contract["parameters"]["kmsKeyId"],
+    }
+    assert contract["parameters"]["kmsKeyId"].endswith(key.name), "HIPAA-ENC-K8S-STORAGECLASS: the customer-managed key"
+
+
+def test_protect_retains_the_key_and_log_group_and_turns_on_deletion_protection(run) -> None:
+    recorder = _cluster(run, protect=True)
+    for registration in (recorder.one("aws:kms/key:Key"), recorder.one("aws:cloudwatch/logGroup:LogGroup")):
+        assert registration.protect and registration.retain_on_delete, (
+            f"{registration.name} holds secrets or audit data"
+        )
+    assert recorder.one("aws:eks/cluster:Cluster").inputs["deletionProtection"] is True
+    assert recorder.one("aws:cloudwatch/logGroup:LogGroup").inputs["deletionProtectionEnabled"] is True
+
+
+# --- Node groups ----------------------------------------------------------------------------------------
+
+
+def test_gpu_node_groups_carry_the_nvidia_taint_and_the_contract_labels(run) -> None:
+    group = _cluster(run).one(NODE_GROUP, "gpu-gpu-a10g")
+    assert group.inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}], (
+        "only pods tolerating the GPU taint may land on expensive GPU nodes"
+    )
+    assert group.inputs["labels"] == gpu.gpu_pool_labels("a10g", "nvidia-a10g"), "labels the GPU agents select on"
+
+
+def test_extra_taints_and_labels_are_added_to_the_contract(run) -> None:
+    pool = {
+        "name": "h100",
+        "instance_types": ["p5.48xlarge"],
+        "taints": [{"key": "workload", "value": "training", "effect": "NoExecute"}],
+        "labels": {"team": "research"},
+    }
+    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-h100")
+    assert {"key": "workload", "value": "training", "effect": "NO_EXECUTE"} in group.inputs["taints"]
+    assert {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"} in group.inputs["taints"]
+    assert group.inputs["labels"]["team"] == "research"
+    assert group.inputs["labels"][gpu.GPU_PRESENT_LABEL] == "true"
+
+
+@pytest.mark.parametrize(
+    ("os_family", "instance_type", "ami_type"),
+    [
+        ("al2023", "g5.xlarge", "AL2023_x86_64_NVIDIA"),
+        ("al2023", "g5g.xlarge", "AL2023_ARM_64_NVIDIA"),
+        ("bottlerocket", "g6.xlarge", "BOTTLEROCKET_x86_64_NVIDIA"),
+        ("bottlerocket", "g5g.2xlarge", "BOTTLEROCKET_ARM_64_NVIDIA"),
+    ],
+)
+def test_gpu_pools_use_the_nvidia_ami_of_their_os_family_and_architecture(
+    run, os_family: str, instance_type: str, ami_type: str
+) -> None:
+    pool = {"name": "pool", "instance_types": [instance_type], "os_family": os_family}
+    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-pool")
+    assert group.inputs["amiType"] == ami_type, "the NVIDIA AMIs ship the driver and container toolkit"
+
+
+def test_the_system_pool_uses_the_standard_ami_without_taints(run) -> None:
+    group = _cluster(run).one(NODE_GROUP, "gpu-system")
+    assert group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
+    assert "taints" not in group.inputs, "add-ons, monitoring and logging schedule there freely"
+    assert group.inputs["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+
+
+def test_gpu_pools_scale_from_zero_and_leave_the_node_count_to_the_autoscaler(run) -> None:
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 0, "max_size": 4, "capacity_type": "spot"}
+    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-a10g")
+    assert group.inputs["scalingConfig"] == {"minSize": 0, "maxSize": 4, "desiredSize": 0}, "idle GPUs cost nothing"
+    assert group.ignore_changes == ["scalingConfig.desiredSize"], "pulumi up must not undo the autoscaler's work"
+    assert group.inputs["capacityType"] == "SPOT"
+
+
+def test_gpu_pools_carry_the_autoscaler_tags_that_make_scale_from_zero_work(run) -> None:
+    pool = {"name": "big", "instance_types": ["g5.12xlarge"], "taints": [{"key": "workload", "value": "batch"}]}
+    recorder = _cluster(run, gpu_node_pools=[pool])
+    tags = recorder.one(NODE_GROUP, "gpu-gpu-big").inputs["tags"]
+    prefix = "k8s.io/cluster-autoscaler"
+    assert tags[f"{prefix}/enabled"] == "true" and tags[f"{prefix}/ml-test"] == "owned", "auto-discovery tags"
+    assert tags[f"{prefix}/node-template/resources/nvidia.com/gpu"] == "4", "g5.12xlarge has 4 GPUs (catalog)"
+    assert tags[f"{prefix}/node-template/label/nvidia.com/gpu.present"] == "true"
+    assert tags[f"{prefix}/node-template/label/mlplatform.io/gpu-pool"] == "big"
+    assert tags[f"{prefix}/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
+    assert tags[f"{prefix}/node-template/taint/workload"] == "batch:NoSchedule"
+    asg_tags = {tag.inputs["tag"]["key"]: tag for tag in recorder.by_type("aws:autoscaling/tag:Tag")}
+    template = {key: value for key, value in tags.items() if "/node-template/" in key}
+    assert set(asg_tags) == set(template), (
+        "EKS does not copy node group tags to the Auto Scaling group, where the autoscaler reads them"
+    )
+    for key, tag in asg_tags.items():
+        assert tag.inputs["tag"]["value"] == template[key]
+        assert tag.inputs["autoscalingGroupName"] == "eks-gpu-gpu-big-asg"
+        assert tag.inputs["tag"]["propagateAtLaunch"] is False
+
+
+def test_every_node_group_launches_from_a_hardened_launch_template(run) -> None:
+    recorder = _cluster(run)
+    key = recorder.one("aws:kms/key:Key")
+    templates = {template.urn: template for template in recorder.by_type(LAUNCH_TEMPLATE)}
+    for group in recorder.by_type(NODE_GROUP):
+        (template_urn,) = group.property_dependencies["launchTemplate"]
+        template = templates[template_urn].inputs
+        assert template["metadataOptions"]["httpTokens"] == "required", (
+            "IMDSv2 must be required so pods cannot steal node credentials"
+        )
+        assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1, "pods sit one hop further and get nothing"
+        for mapping in template["blockDeviceMappings"]:
+            assert mapping["ebs"]["encrypted"] == "true", "the provider takes a string (HIPAA-ENC-EBS-LT)"
+            assert mapping["ebs"]["kmsKeyId"].endswith(f"key/{key.name}"), "node volumes use the cluster key"
+            assert mapping["ebs"]["volumeType"] == "gp3"
+        assert [interface["associatePublicIpAddress"] for interface in template["networkInterfaces"]] == ["false"], (
+            "nodes never get public IPs (HIPAA-NET-EC2-NOPUBLICIP)"
+        )
+        assert "remoteAccess" not in group.inputs, "no SSH into nodes"
+
+
+def test_the_gpu_root_volume_is_sized_for_images_and_weights(run) -> None:
+    recorder = _cluster(run, gpu_node_pools=[{"name": "a10g", "instance_types": ["g5.xlarge"], "disk_size_gb": 300}])
+    template = recorder.one(LAUNCH_TEMPLATE, "gpu-gpu-a10g-launch-template").inputs
+    assert template["blockDeviceMappings"] == [
+        {
+            "deviceName": "/dev/xvda",
+            "ebs": {
+                "volumeType": "gp3",
+                "volumeSize": 300,
+                "encrypted": "true",
+                "kmsKeyId": template["blockDeviceMappings"][0]["ebs"]["kmsKeyId"],
+                "deleteOnTermination": "true",
+            },
+        }
+    ]
+
+
+def test_bottlerocket_encrypts_both_its_os_and_data_volumes(run) -> None:
+    pool = {"name": "br", "instance_types": ["g6.xlarge"], "os_family": "bottlerocket"}
+    template = _cluster(run, gpu_node_pools=[pool]).one(LAUNCH_TEMPLATE, "gpu-gpu-br-launch-template").inputs
+    devices = {mapping["deviceName"]: mapping["ebs"] for mapping in template["blockDeviceMappings"]}
+    assert set(devices) == {"/dev/xvda", "/dev/xvdb"}, "Bottlerocket keeps container images on /dev/xvdb"
+    assert all(volume["encrypted"] == "true" for volume in devices.values())
+    assert devices["/dev/xvdb"]["volumeSize"] == 200
+
+
+def test_pools_may_run_in_their_own_subnets(run) -> None:
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "subnet_ids": ["subnet-a"]}
+    recorder = _cluster(run, gpu_node_pools=[pool])
+    assert recorder.one(NODE_GROUP, "gpu-gpu-a10g").inputs["subnetIds"] == ["subnet-a"]
+    assert recorder.one(NODE_GROUP, "gpu-system").inputs["subnetIds"] == SUBNETS
+
+
+# --- Pure helpers ---------------------------------------------------------------------------------------
+
+
+def test_architecture_comes_from_the_gpu_catalog_or_the_graviton_family_name() -> None:
+    assert instance_architecture("g5g.xlarge") == "arm64"
+    assert instance_architecture("m7g.large") == "arm64"
+    assert instance_architecture("c6gn.large") == "arm64"
+    assert instance_architecture("m6i.xlarge") == "x86_64"
+    assert instance_architecture("g6e.xlarge") == "x86_64"
+
+
+def test_there_is_no_gpu_ami_for_unknown_families() -> None:
+    assert gpu_ami_type("ubuntu", "x86_64") is None
+    assert gpu_ami_type("al2023", "arm64") == "AL2023_ARM_64_NVIDIA"
+
+
+def test_node_template_tags_describe_labels_taints_and_gpus() -> None:
+    tags = node_template_tags({"a": "1"}, [gpu.NVIDIA_GPU_TAINT], 8)
+    assert tags == {
+        "k8s.io/cluster-autoscaler/node-template/label/a": "1",
+        "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
+        "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "8",
+    }
+
+
+# --- Validation -----------------------------------------------------------------------------------------
+
+
+def test_a_gpu_pool_with_max_below_min_is_rejected(recorder) -> None:
+    pools = [
+        {"name": "ok", "instance_types": ["g5.xlarge"]},
+        {"name": "bad", "instance_types": ["g5.xlarge"], "min_size": 3, "max_size": 1},
+    ]
+    assert _invalid(recorder, gpu_node_pools=pools) == ["gpuNodePools[1].maxSize"]
+
+
+def test_an_unknown_os_family_is_rejected(recorder) -> None:
+    pools = [{"name": "p", "instance_types": ["g5.xlarge"], "os_family": "ubuntu"}]
+    assert _invalid(recorder, gpu_node_pools=pools) == ["gpuNodePools[0].osFamily"]
+
+
+def test_an_unknown_or_mismatched_ami_type_is_rejected(recorder) -> None:
+    pools = [
+        {"name": "a", "instance_types": ["g5.xlarge"], "ami_type": "AL2_x86_64_GPU"},
+        {"name": "b", "instance_types": ["g5.xlarge"], "ami_type": "BOTTLEROCKET_x86_64_NVIDIA"},
+    ]
+    assert _invalid(recorder, gpu_node_pools=pools) == ["gpuNodePools[0].amiType", "gpuNodePools[1].amiType"]
+
+
+def test_a_non_gpu_instance_type_is_rejected(recorder) -> None:
+    pools = [{"name": "p", "instance_types": ["g5.xlarge", "m5.large"]}]
+    assert _invalid(recorder, gpu_node_pools=pools) == ["gpuNodePools[0].instanceTypes[1]"]
+
+
+def test_instance_types_with_different_gpu_counts_are_rejected(recorder) -> None:
+    pools = [{"name": "p", "instance_types": ["g5.xlarge", "g5.12xlarge"]}]
+    assert _invalid(recorder, gpu_node_pools=pools) == ["gpuNodePools[0].instanceTypes"]
+
+
+def test_a_public_endpoint_without_cidrs_is_rejected(recorder) -> None:
+    assert _invalid(recorder, endpoint_public_access=True) == ["publicAccessCidrs"]
+
+
+def test_a_public_endpoint_open_to_the_internet_is_rejected(recorder) -> None:
+    paths = _invalid(recorder, endpoint_public_access=True, public_access_cidrs=["10.0.0.0/8", "0.0.0.0/0"])
+    assert paths == ["publicAccessCidrs[1]"]
+
+
+def test_control_plane_logs_without_the_audit_trail_are_rejected(recorder) -> None:
+    assert _invalid(recorder, control_plane_log_types=["api", "scheduler"]) == ["controlPlaneLogTypes"]
+
+
+def test_contract_taints_and_labels_cannot_be_overridden(recorder) -> None:
+    pools = [
+        {
+            "name": "p",
+            "instance_types": ["g5.xlarge"],
+            "taints": [{"key": "nvidia.com/gpu", "value": "false"}],
+            "labels": {"nvidia.com/gpu.present": "false"},
+        }
+    ]
+    assert _invalid(recorder, gpu_node_pools=pools) == [
+        "gpuNodePools[0].taints[0].key",
+        'gpuNodePools[0].labels["nvidia.com/gpu.present"]',
+    ]
+
+
+def test_every_problem_is_reported_at_once(recorder) -> None:
+    paths = _invalid(
+        recorder,
+        endpoint_public_access=True,
+        log_retention_days=42,
+        admin_principal_arns=["not-an-arn"],
+        system_node_pool={"min_size": 0},
+        gpu_node_pools=[{"name": "Bad_Name", "instance_types": ["t3.large"], "min_size": 2, "max_size": 1}],
+    )
+    assert paths == [
+        "publicAccessCidrs",
+        "logRetentionDays",
+        "adminPrincipalArns[0]",
+        "systemNodePool.minSize",
+        "gpuNodePools[0].name",
+        "gpuNodePools[0].instanceTypes[0]",
+        "gpuNodePools[0].maxSize",
+    ]
+
+
+def test_an_admin_named_like_the_deployer_entry_is_rejected_when_the_deployer_is_granted(recorder) -> None:
+    paths = _invalid(
+        recorder, grant_deployer_admin=True, admin_principal_arns=["arn:aws:iam::123456789012:role/deployer"]
+    )
+    assert paths == ["adminPrincipalArns[0]"]
