@@ -1,0 +1,15 @@
+"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving namespaces and workloads.
+
+Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
+arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
+"""
+
+from components.kubernetes.gpu_stack import GpuStack, GpuStackArgs
+from components.kubernetes.monitoring import Monitoring, MonitoringArgs
+
+__all__ = [
+    "GpuStack",
+    "GpuStackArgs",
+    "Monitoring",
+    "MonitoringArgs",
+]
