@@ -4,12 +4,15 @@ Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._com
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
 """
 
+from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuStack, GpuStackArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
 
 __all__ = [
     "GpuStack",
     "GpuStackArgs",
+    "Logging",
+    "LoggingArgs",
     "Monitoring",
     "MonitoringArgs",
 ]
