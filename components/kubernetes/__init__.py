@@ -6,13 +6,19 @@ arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})
 
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuStack, GpuStackArgs
+from components.kubernetes.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
+from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
 
 __all__ = [
     "GpuStack",
     "GpuStackArgs",
     "Logging",
     "LoggingArgs",
+    "ModelDeployment",
+    "ModelDeploymentArgs",
+    "ModelServingNamespace",
+    "ModelServingNamespaceArgs",
     "Monitoring",
     "MonitoringArgs",
 ]
