@@ -77,9 +77,9 @@ class GpuStack(pulumi.ComponentResource):
       plugin, DCGM exporter with a ServiceMonitor, Node Feature Discovery);
     - device-plugin mode: the NVIDIA device plugin chart and the standalone DCGM exporter chart.
 
-    Security defaults: every operand tolerates exactly the GPU contract's taints (`nvidia.com/gpu`, AKS
-    `sku=gpu`) and runs only on GPU nodes; chart versions pinned in `_charts.py`; the privileged namespace
-    holds nothing but NVIDIA node agents.
+    Security defaults: GPU operands tolerate exactly the GPU contract's taints (`nvidia.com/gpu`, AKS
+    `sku=gpu`) and run only on GPU nodes (Node Feature Discovery's worker also visits the system pool to find
+    them); chart versions pinned in `_charts.py`; the privileged namespace holds nothing but NVIDIA agents.
     """
 
     namespace: pulumi.Output[str]

@@ -10,7 +10,14 @@ import pulumi
 import pytest
 
 from components.kubernetes import GpuStack, Logging, ModelDeployment, ModelServingNamespace, Monitoring
-from tests.components.kubernetes.helpers import kubernetes_objects, manifest, run_with_provider
+from tests.components.kubernetes.helpers import (
+    chart_values,
+    every_gpu_taint,
+    kubernetes_objects,
+    manifest,
+    run_with_provider,
+    tolerates,
+)
 from tests.components.kubernetes.layer import DIGEST_IMAGE, build_whole_layer
 
 KUBERNETES_VERSION = "1.34.0"
@@ -122,6 +129,20 @@ def test_every_kubernetes_child_uses_the_provider_passed_in_opts(run) -> None:
         # Resources name their provider; remote components (helm.v4.Chart) carry it in their providers map.
         used = registration.provider if registration.custom else registration.request.providers.get("kubernetes", "")
         assert used.startswith(provider.urn), f"{registration.name} would use the ambient default provider"
+
+
+def test_every_gpu_agent_in_the_installed_charts_tolerates_every_clouds_gpu_taint(run) -> None:
+    recorder = run_with_provider(run, build_whole_layer)
+    operator = chart_values(recorder, "gpu-operator")
+    agents = {
+        "GPU operator operands": operator["daemonsets"]["tolerations"],
+        "Node Feature Discovery worker": operator["node-feature-discovery"]["worker"]["tolerations"],
+        "node exporter": chart_values(recorder, "kube-prometheus-stack")["prometheus-node-exporter"]["tolerations"],
+        "Fluent Bit": chart_values(recorder, "fluent-bit")["tolerations"],
+    }
+    for agent, tolerations in agents.items():
+        for cloud, taint in every_gpu_taint():
+            assert tolerates(tolerations, taint), f"{agent} as installed would skip {cloud} GPU nodes ({taint.aks()})"
 
 
 def test_host_access_is_confined_to_the_node_agent_namespaces(run) -> None:
