@@ -1,0 +1,24 @@
+"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving namespaces and workloads.
+
+Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
+arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
+"""
+
+from components.kubernetes.elk import Logging, LoggingArgs
+from components.kubernetes.gpu_stack import GpuStack, GpuStackArgs
+from components.kubernetes.model_deployment import ModelDeployment, ModelDeploymentArgs
+from components.kubernetes.monitoring import Monitoring, MonitoringArgs
+from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
+
+__all__ = [
+    "GpuStack",
+    "GpuStackArgs",
+    "Logging",
+    "LoggingArgs",
+    "ModelDeployment",
+    "ModelDeploymentArgs",
+    "ModelServingNamespace",
+    "ModelServingNamespaceArgs",
+    "Monitoring",
+    "MonitoringArgs",
+]

@@ -1,0 +1,296 @@
+"""GPU and model-serving alert rules as Python data: the spec of the PrometheusRule the Monitoring component ships.
+
+Every expression uses only metrics the exporters really expose: DCGM exporter default counters
+(`DCGM_FI_*`, labels `gpu`, `UUID`, `modelName`, `Hostname`, plus `node`, `namespace`, `pod`, `container`
+from the relabeling in `_values.py`), kube-state-metrics (`kube_node_*` with the label allow-list from
+`_values.py`) and the HTTP metrics serving workloads must expose (`SERVING_METRICS`). The rules are checked
+and unit-tested with Prometheus's own `promtool` (tests/components/kubernetes/test_alert_rules.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components._common import gpu
+from components._common.tags import TIER_LABEL
+from components.kubernetes._values import prometheus_label
+
+RUNBOOK_XID = "https://docs.nvidia.com/deploy/xid-errors/index.html"
+
+FATAL_XIDS: tuple[int, ...] = (48, 61, 62, 63, 64, 74, 79, 92, 94, 95, 119, 120)
+"""XIDs that mean the GPU or its memory needs a reset or replacement (NVIDIA XID catalogue): double-bit ECC
+(48), internal micro-controller faults (61, 62), row remapping / page retirement (63, 64), NVLink (74), GPU
+fallen off the bus (79), high single-bit ECC rate (92), contained / uncontained ECC (94, 95), GSP errors
+(119, 120). Other XIDs (13, 31, 43, 45, …) are usually the application's own faults."""
+
+GPU_TEMPERATURE_WARNING_CELSIUS = 85
+"""Core temperature above which a GPU is close to thermal slowdown on datacenter parts."""
+
+GPU_MEMORY_PRESSURE_RATIO = 0.95
+"""Framebuffer fill ratio treated as pressure (inference servers that pre-allocate 90 % stay below it)."""
+
+GPU_IDLE_UTILIZATION_PERCENT = 5
+"""Average utilization below which an allocated GPU counts as idle."""
+
+GPU_IDLE_WINDOW = "30m"
+"""Window of the idle average; the alert also waits this long, so it fires after one hour of idleness."""
+
+SLO_FAST_BURN_RATE = 14.4
+"""Error-budget burn rate that pages (a 30-day budget gone in about two days; Google SRE workbook)."""
+
+SERVING_METRICS = {
+    "http_requests_total": "counter of requests, labelled `status` or `code` with the HTTP status (e.g. 200, 503, 5xx)",
+    "http_request_duration_seconds": "histogram of request latency in seconds (`_bucket`, `_sum`, `_count`)",
+}
+"""The metric contract of serving workloads (the Prometheus client-library convention, also what
+prometheus-fastapi-instrumentator and most HTTP middlewares export). Scraped through the ServiceMonitor of
+`ModelDeployment`; only namespaces labelled `mlplatform.io/tier=serving` are evaluated."""
+
+_WHERE = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on node {{ $labels.node }}"
+_GPU_PRESENT = prometheus_label(gpu.GPU_PRESENT_LABEL)
+_SERVING_TIER = f'kube_namespace_labels{{{prometheus_label(TIER_LABEL)}="serving"}}'
+
+
+def _number(value: float) -> str:
+    """A PromQL literal without float noise (0.14400000000000002 -> 0.144)."""
+    return f"{round(value, 9):g}"
+
+
+def _fatal_xid_filter() -> str:
+    return " or ".join(f"DCGM_FI_DEV_XID_ERRORS == {code}" for code in FATAL_XIDS)
+
+
+def gpu_health_rules() -> dict[str, Any]:
+    """Alerts on the health of each GPU: XID errors, temperature, framebuffer pressure."""
+    fatal = _fatal_xid_filter()
+    return {
+        "name": "mlplatform-gpu-health",
+        "rules": [
+            {
+                "alert": "GpuFatalXidError",
+                # A subquery remembers a fatal XID for 15 minutes even if the exporter reports it only once.
+                "expr": f"max_over_time(({fatal})[15m:1m])",
+                "labels": {"severity": "critical", "category": "gpu-health"},
+                "annotations": {
+                    "summary": f"{_WHERE} reported fatal XID {{{{ $value }}}}",
+                    "description": (
+                        "The GPU needs a reset or replacement. Cordon and drain the node "
+                        "(kubectl drain {{ $labels.node }} --ignore-daemonsets), then reboot or replace it."
+                    ),
+                    "runbook_url": RUNBOOK_XID,
+                },
+            },
+            {
+                "alert": "GpuXidError",
+                "expr": (
+                    "(max_over_time(DCGM_FI_DEV_XID_ERRORS[15m]) > 0 and changes(DCGM_FI_DEV_XID_ERRORS[15m]) > 0)"
+                    f" unless max_over_time(({fatal})[15m:1m])"
+                ),
+                "labels": {"severity": "warning", "category": "gpu-health"},
+                "annotations": {
+                    "summary": f"{_WHERE} reported XID {{{{ $value }}}}",
+                    "description": (
+                        "Usually an application fault (illegal memory access, MMU fault) of pod "
+                        "{{ $labels.namespace }}/{{ $labels.pod }}; repeated XIDs on one GPU point at hardware."
+                    ),
+                    "runbook_url": RUNBOOK_XID,
+                },
+            },
+            {
+                "alert": "GpuTemperatureHigh",
+                "expr": f"DCGM_FI_DEV_GPU_TEMP > {GPU_TEMPERATURE_WARNING_CELSIUS}",
+                "for": "10m",
+                "labels": {"severity": "warning", "category": "gpu-health"},
+                "annotations": {
+                    "summary": f"{_WHERE} is at {{{{ $value }}}} °C",
+                    "description": (
+                        f"Above {GPU_TEMPERATURE_WARNING_CELSIUS} °C for 10 minutes; the GPU will throttle. "
+                        "Check the instance's cooling / host health with the cloud provider."
+                    ),
+                },
+            },
+            {
+                "alert": "GpuMemoryPressure",
+                "expr": (
+                    "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)"
+                    f" > {_number(GPU_MEMORY_PRESSURE_RATIO)}"
+                ),
+                "for": "15m",
+                "labels": {"severity": "warning", "category": "gpu-capacity"},
+                "annotations": {
+                    "summary": f"{_WHERE} framebuffer is {{{{ $value | humanizePercentage }}}} full",
+                    "description": (
+                        "Pod {{ $labels.namespace }}/{{ $labels.pod }} is close to CUDA out-of-memory errors: "
+                        "reduce batch size / KV-cache, or move the model to a larger GPU."
+                    ),
+                },
+            },
+        ],
+    }
+
+
+def gpu_capacity_rules() -> dict[str, Any]:
+    """Alerts on GPU nodes and allocation: idle allocated GPUs (cost), nodes not ready or not advertising GPUs."""
+    gpu_nodes = f'kube_node_labels{{{_GPU_PRESENT}="true"}}'
+    ready = 'kube_node_status_condition{condition="Ready",status="true"}'
+    return {
+        "name": "mlplatform-gpu-capacity",
+        "rules": [
+            {
+                "alert": "GpuAllocatedButIdle",
+                # DCGM sets `pod` only on GPUs allocated to a pod (see DCGM_RELABELINGS).
+                "expr": (
+                    f'avg_over_time(DCGM_FI_DEV_GPU_UTIL{{pod!=""}}[{GPU_IDLE_WINDOW}])'
+                    f" < {GPU_IDLE_UTILIZATION_PERCENT}"
+                ),
+                "for": GPU_IDLE_WINDOW,
+                "labels": {"severity": "warning", "category": "cost"},
+                "annotations": {
+                    "summary": (
+                        "GPU {{ $labels.gpu }} on {{ $labels.node }} is allocated to "
+                        "{{ $labels.namespace }}/{{ $labels.pod }} but {{ $value | humanize }}% busy"
+                    ),
+                    "description": (
+                        f"Average utilization below {GPU_IDLE_UTILIZATION_PERCENT}% for an hour while the GPU "
+                        "is reserved: scale the workload down, or release the GPU so the pool can shrink."
+                    ),
+                },
+            },
+            {
+                "alert": "GpuNodeNotReady",
+                "expr": f"({ready} == 0) and on(node) {gpu_nodes}",
+                "for": "5m",
+                "labels": {"severity": "critical", "category": "gpu-capacity"},
+                "annotations": {
+                    "summary": "GPU node {{ $labels.node }} is not Ready",
+                    "description": "Its GPUs cannot serve; check the node's kubelet, driver and cloud instance state.",
+                },
+            },
+            {
+                "alert": "GpuNodeWithoutAllocatableGpus",
+                "expr": (
+                    f"({gpu_nodes} and on(node) ({ready} == 1)) unless on(node)"
+                    ' (kube_node_status_allocatable{resource="nvidia_com_gpu"} > 0)'
+                ),
+                "for": "15m",
+                "labels": {"severity": "warning", "category": "gpu-capacity"},
+                "annotations": {
+                    "summary": f"GPU node {{{{ $labels.node }}}} advertises no {gpu.GPU_RESOURCE}",
+                    "description": (
+                        "The device plugin is not running there or the driver failed to load: pods requesting "
+                        "GPUs stay Pending. Check the device plugin / GPU operator pods on that node."
+                    ),
+                },
+            },
+            {
+                "alert": "GpuMetricsMissing",
+                "expr": (
+                    f"({gpu_nodes} and on(node) ({ready} == 1)) unless on(node) count by (node) (DCGM_FI_DEV_GPU_UTIL)"
+                ),
+                "for": "15m",
+                "labels": {"severity": "warning", "category": "observability"},
+                "annotations": {
+                    "summary": "No DCGM metrics from GPU node {{ $labels.node }}",
+                    "description": (
+                        "The DCGM exporter is not running there, or Prometheus does not scrape it: the node is "
+                        "a blind spot for every GPU alert. Check the exporter pod and its ServiceMonitor."
+                    ),
+                },
+            },
+        ],
+    }
+
+
+def serving_slo_rules(*, latency_p99_seconds: float, availability_objective: float) -> list[dict[str, Any]]:
+    """Recording rules and alerts for the serving SLOs (error-budget burn and p99 latency).
+
+    Args:
+        latency_p99_seconds: the p99 latency objective, in seconds.
+        availability_objective: the fraction of requests that must succeed (e.g. 0.99).
+    """
+    errors = '{status=~"5.."}'
+    errors_by_code = '{code=~"5.."}'
+    budget = _number(SLO_FAST_BURN_RATE * (1 - availability_objective))
+    recordings: list[dict[str, Any]] = []
+    for window in ("5m", "1h"):
+        recordings.extend(
+            [
+                {
+                    "record": f"namespace_service:http_requests:rate{window}",
+                    "expr": (
+                        f"sum by (namespace, service) (rate(http_requests_total[{window}]))"
+                        f" and on(namespace) {_SERVING_TIER}"
+                    ),
+                },
+                {
+                    "record": f"namespace_service:http_request_errors:rate{window}",
+                    # Either label convention: `status` (most middlewares) or `code` (promhttp).
+                    "expr": (
+                        f"sum by (namespace, service) (rate(http_requests_total{errors}[{window}])"
+                        f" or rate(http_requests_total{errors_by_code}[{window}]))"
+                        f" and on(namespace) {_SERVING_TIER}"
+                    ),
+                },
+                {
+                    "record": f"namespace_service:http_request_error_ratio:rate{window}",
+                    "expr": (
+                        f"(namespace_service:http_request_errors:rate{window}"
+                        f" or namespace_service:http_requests:rate{window} * 0)"
+                        f" / namespace_service:http_requests:rate{window}"
+                    ),
+                },
+            ]
+        )
+    recordings.append(
+        {
+            "record": "namespace_service:http_request_duration_seconds:p99_rate5m",
+            "expr": (
+                "histogram_quantile(0.99, sum by (namespace, service, le)"
+                " (rate(http_request_duration_seconds_bucket[5m])))"
+                f" and on(namespace) {_SERVING_TIER}"
+            ),
+        }
+    )
+    alerts = [
+        {
+            "alert": "ServingErrorBudgetBurn",
+            "expr": (
+                f"namespace_service:http_request_error_ratio:rate5m > {budget}"
+                f" and namespace_service:http_request_error_ratio:rate1h > {budget}"
+            ),
+            "for": "2m",
+            "labels": {"severity": "critical", "category": "serving-slo"},
+            "annotations": {
+                "summary": (
+                    "{{ $labels.namespace }}/{{ $labels.service }} fails {{ $value | humanizePercentage }} of requests"
+                ),
+                "description": (
+                    f"Errors burn the {_number(availability_objective * 100)}% availability budget "
+                    f"{_number(SLO_FAST_BURN_RATE)} times too fast over both 5m and 1h."
+                ),
+            },
+        },
+        {
+            "alert": "ServingLatencyHigh",
+            "expr": f"namespace_service:http_request_duration_seconds:p99_rate5m > {_number(latency_p99_seconds)}",
+            "for": "10m",
+            "labels": {"severity": "warning", "category": "serving-slo"},
+            "annotations": {
+                "summary": "{{ $labels.namespace }}/{{ $labels.service }} p99 latency is {{ $value | humanizeDuration }}",
+                "description": f"Above the {_number(latency_p99_seconds)} s objective for 10 minutes.",
+            },
+        },
+    ]
+    return [
+        {"name": "mlplatform-serving-slo.recording", "rules": recordings},
+        {"name": "mlplatform-serving-slo", "rules": alerts},
+    ]
+
+
+def alert_rule_groups(*, latency_p99_seconds: float, availability_objective: float) -> list[dict[str, Any]]:
+    """Every rule group the Monitoring component ships (the `spec.groups` of its PrometheusRule)."""
+    return [
+        gpu_health_rules(),
+        gpu_capacity_rules(),
+        *serving_slo_rules(latency_p99_seconds=latency_p99_seconds, availability_objective=availability_objective),
+    ]

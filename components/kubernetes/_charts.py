@@ -1,0 +1,133 @@
+"""Every Helm chart and container image the Kubernetes layer installs, pinned in one table.
+
+Why `helm.v4.Chart` and not `helm.v3.Release`, for every chart here:
+
+- A v4 Chart renders the chart (`helm template`) and registers each object as its own Pulumi resource, so
+  the policy packs see every Deployment, DaemonSet and RBAC rule a chart brings, not one opaque release
+  (CONTROLS.md HIPAA-SUPPLY-HELM flags v3 Releases for exactly this).
+- The Kubernetes provider applies those objects with server-side apply (its default since v4), which is
+  what kube-prometheus-stack's CRDs need: they exceed the 256 KiB `last-applied-configuration` annotation of
+  client-side apply (prometheus-community/helm-charts#4756).
+- Pulumi orders CRDs and namespaces before the objects that use them and awaits readiness, so a
+  Prometheus, ClusterPolicy or Elasticsearch object never races its CRD.
+- The price: Helm hooks become ordinary resources without hook ordering. Charts whose hooks matter are
+  configured not to need them (kube-prometheus-stack's admission-webhook certificate Jobs are switched off).
+
+Versions were current when gathered in ../shared/REFERENCE.md; each entry names its source. Upgrade by
+changing one line here and re-running the tests (the values builders are tested against these charts' keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """Where a chart comes from and the exact version installed."""
+
+    repo: str
+    """HTTPS chart repository URL."""
+    chart: str
+    """Chart name in that repository."""
+    version: str
+    """Exact chart version (never a range)."""
+    source: str
+    """Where this version was taken from."""
+
+
+GPU_OPERATOR = ChartRef(
+    repo="https://helm.ngc.nvidia.com/nvidia",
+    chart="gpu-operator",
+    version="v26.7.0",
+    source="REFERENCE.md 'Supporting chart facts': NVIDIA GPU operator latest tag v26.7.0 (controllers/state_manager.go)",
+)
+NVIDIA_DEVICE_PLUGIN = ChartRef(
+    repo="https://nvidia.github.io/k8s-device-plugin",
+    chart="nvidia-device-plugin",
+    version="0.20.0",
+    source="REFERENCE.md: NVIDIA/k8s-device-plugin deployments/helm/nvidia-device-plugin 0.20.0",
+)
+DCGM_EXPORTER = ChartRef(
+    repo="https://nvidia.github.io/dcgm-exporter/helm-charts",
+    chart="dcgm-exporter",
+    version="4.8.2",
+    source="REFERENCE.md: NVIDIA/dcgm-exporter standalone chart 4.8.2 (etc/default-counters.csv)",
+)
+KUBE_PROMETHEUS_STACK = ChartRef(
+    repo="https://prometheus-community.github.io/helm-charts",
+    chart="kube-prometheus-stack",
+    version="88.5.3",
+    source="REFERENCE.md: prometheus-community/helm-charts charts/kube-prometheus-stack 88.5.3 (app v0.93.1)",
+)
+ECK_OPERATOR = ChartRef(
+    repo="https://helm.elastic.co",
+    chart="eck-operator",
+    version="3.5.0",
+    source="REFERENCE.md: elastic/cloud-on-k8s deploy/eck-operator 3.5.0 (tag v3.5.0)",
+)
+FLUENT_BIT = ChartRef(
+    repo="https://fluent.github.io/helm-charts",
+    chart="fluent-bit",
+    version="0.58.1",
+    source="REFERENCE.md: fluent/helm-charts charts/fluent-bit 0.58.1 (app 5.1.1)",
+)
+
+CHARTS: tuple[ChartRef, ...] = (
+    GPU_OPERATOR,
+    NVIDIA_DEVICE_PLUGIN,
+    DCGM_EXPORTER,
+    KUBE_PROMETHEUS_STACK,
+    ECK_OPERATOR,
+    FLUENT_BIT,
+)
+"""Every chart the layer installs (the tests check each is an exact HTTPS pin)."""
+
+ELASTIC_STACK_VERSION = "9.5.0"
+"""Elasticsearch and Kibana version ECK deploys (REFERENCE.md: eck-stack 0.20.0's eck-elasticsearch default)."""
+
+CURL_IMAGE = "docker.io/curlimages/curl:8.15.0"
+"""Image of the Job that applies the Elasticsearch lifecycle policy (official curl image, Docker Hub
+`curlimages/curl`; runs as uid 100, ships /bin/sh)."""
+
+CURL_IMAGE_USER = 100
+"""The non-root uid `curlimages/curl` runs as (`curl_user`)."""
+
+IMAGES: tuple[str, ...] = (CURL_IMAGE,)
+"""Images the layer references directly (chart images are pinned by the chart versions above)."""
+
+
+def helm_chart(
+    resource_name: str,
+    ref: ChartRef,
+    *,
+    release_name: str,
+    namespace: pulumi.Input[str],
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v4.Chart:
+    """Install `ref` as a `helm.v4.Chart` (see the module docstring for why v4).
+
+    Args:
+        resource_name: the Pulumi name, derived from the component name.
+        ref: the pinned chart.
+        release_name: the Helm release name (prefixes the rendered object names).
+        namespace: the namespace the chart installs into.
+        values: chart values, built by a pure function in `_values.py`.
+        opts: resource options; must carry `parent`.
+    """
+    return k8s.helm.v4.Chart(
+        resource_name,
+        chart=ref.chart,
+        version=ref.version,
+        repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo),
+        name=release_name,
+        namespace=namespace,
+        values=dict(values),
+        opts=opts,
+    )

@@ -1,0 +1,445 @@
+"""Pure builders of the Helm values for every chart of the Kubernetes layer (tested without mocks).
+
+Each builder fixes one of the default-configuration traps that leave GPU nodes invisible in other projects
+(../shared/REFERENCE.md): ServiceMonitors Prometheus never selects, agents that do not tolerate the GPU
+taints, a device plugin that ignores AKS's `sku=gpu` taint, `storageSpec: {}` (no volume) and
+Fluent Bit's `tolerations: []`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pulumi
+
+from components._common import gpu
+from components._common.tags import TIER_LABEL
+
+Labels = Mapping[str, str] | pulumi.Output[Mapping[str, str]]
+"""Labels known now, or an output of another component (Helm values accept both)."""
+
+AlertReceiver = Literal["none", "webhook", "slack", "pagerduty"]
+ALERT_RECEIVERS: tuple[AlertReceiver, ...] = ("none", "webhook", "slack", "pagerduty")
+
+DCGM_SCRAPE_INTERVAL = "15s"
+"""How often Prometheus scrapes DCGM (the standalone chart's default; fine-grained enough for XID bursts)."""
+
+DCGM_METRICS_PORT = 9400
+"""Port of the DCGM exporter's /metrics endpoint."""
+
+NODE_LABEL = "node"
+"""The label every GPU series carries with the node's name (set by the DCGM relabeling below)."""
+
+# DCGM maps each GPU to the pod using it and exports that pod's `namespace`, `pod` and `container`.
+# Prometheus would rename them `exported_*` because the scrape target (the exporter pod) carries the
+# same labels, and idle GPUs would then look as if they belonged to the exporter. Dropping the target's
+# labels keeps the workload's, unprefixed, and leaves unallocated GPUs without any: exactly what the
+# "allocated but idle" alert and the per-namespace dashboard need.
+DCGM_RELABELINGS: list[dict[str, Any]] = [
+    {
+        "action": "replace",
+        "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+        "targetLabel": NODE_LABEL,
+    },
+    {"action": "labeldrop", "regex": "namespace|pod|container"},
+]
+
+KUBE_STATE_METRICS_LABEL_ALLOWLIST: list[str] = [
+    f"nodes=[{gpu.GPU_PRESENT_LABEL},{gpu.GPU_POOL_LABEL},{gpu.ACCELERATOR_LABEL}]",
+    f"namespaces=[{TIER_LABEL}]",
+]
+"""Node and namespace labels kube-state-metrics exports on `kube_node_labels` / `kube_namespace_labels`,
+so dashboards can group GPUs by pool and SLO rules can find serving namespaces."""
+
+
+def prometheus_label(label: str) -> str:
+    """The name kube-state-metrics gives a Kubernetes label: `label_` + the key with non-alphanumerics as `_`."""
+    return "label_" + "".join(character if character.isalnum() else "_" for character in label)
+
+
+def node_agent_tolerations() -> list[dict[str, str]]:
+    """Tolerations of agents that must run on every node: the GPU contract's, plus any other NoSchedule taint.
+
+    The explicit GPU entries document (and test) the contract; the catch-all keeps nodes with
+    user-defined taints from becoming blind spots too.
+    """
+    return [*gpu.agent_tolerations(), {"operator": "Exists", "effect": "NoSchedule"}]
+
+
+# --- NVIDIA ---------------------------------------------------------------------------------------------
+
+
+def dcgm_service_monitor(labels: Labels, *, enabled: bool = True) -> dict[str, Any]:
+    """The DCGM exporter's ServiceMonitor settings (same keys in the GPU operator and the standalone chart)."""
+    return {
+        "enabled": enabled,
+        "interval": DCGM_SCRAPE_INTERVAL,
+        "honorLabels": False,
+        "additionalLabels": labels,
+        "relabelings": [dict(item) for item in DCGM_RELABELINGS],
+    }
+
+
+def gpu_operator_values(
+    *,
+    driver_preinstalled: bool,
+    toolkit_preinstalled: bool,
+    service_monitor_labels: Labels,
+    service_monitor: bool = True,
+) -> dict[str, Any]:
+    """Values of the NVIDIA GPU operator chart.
+
+    Args:
+        driver_preinstalled: the node image ships the NVIDIA driver (EKS NVIDIA AMIs, AKS gpuProfile
+            driver=Install); the operator must not install a second one.
+        toolkit_preinstalled: the node image ships the NVIDIA container toolkit.
+        service_monitor_labels: extra labels on the DCGM ServiceMonitor.
+        service_monitor: create that ServiceMonitor (needs the Prometheus operator CRDs).
+    """
+    return {
+        "driver": {"enabled": not driver_preinstalled},
+        "toolkit": {"enabled": not toolkit_preinstalled},
+        "devicePlugin": {"enabled": True},
+        "cdi": {"enabled": True},
+        # The exporter embeds its own host engine; a separate DCGM DaemonSet would only add a privileged pod.
+        "dcgm": {"enabled": False},
+        "dcgmExporter": {
+            "enabled": True,
+            "serviceMonitor": dcgm_service_monitor(service_monitor_labels, enabled=service_monitor),
+        },
+        # Operands (device plugin, DCGM exporter, GFD, validator, MIG manager) land on nodes the operator
+        # labels `nvidia.com/gpu.present=true`; the chart's default tolerates only `nvidia.com/gpu`, which
+        # misses AKS's `sku=gpu` taint.
+        "daemonsets": {"tolerations": gpu.gpu_tolerations()},
+        # Node Feature Discovery finds the GPUs (PCI vendor 10de) the operator keys off; its worker must
+        # reach the tainted GPU nodes, and the system pool.
+        "node-feature-discovery": {"worker": {"tolerations": gpu.agent_tolerations()}},
+    }
+
+
+def device_plugin_values() -> dict[str, Any]:
+    """Values of the plain NVIDIA device plugin chart (for node images that ship driver and toolkit).
+
+    The chart's affinity already requires `nvidia.com/gpu.present=true` (or the NFD PCI label); the node
+    selector makes the GPU contract explicit, and the tolerations add AKS's `sku=gpu`, which the chart's
+    defaults do not tolerate.
+    """
+    return {
+        "tolerations": gpu.agent_tolerations(),
+        "nodeSelector": gpu.gpu_node_selector(),
+        # GPU feature discovery needs Node Feature Discovery, which this mode deliberately does not install.
+        "gfd": {"enabled": False},
+    }
+
+
+def dcgm_exporter_values(service_monitor_labels: Labels, *, service_monitor: bool = True) -> dict[str, Any]:
+    """Values of the standalone DCGM exporter chart (device-plugin mode).
+
+    Its defaults tolerate only the control plane and select no nodes, so it would never reach a GPU.
+    """
+    return {
+        "tolerations": gpu.gpu_tolerations(),
+        "nodeSelector": gpu.gpu_node_selector(),
+        "serviceMonitor": dcgm_service_monitor(service_monitor_labels, enabled=service_monitor),
+    }
+
+
+# --- kube-prometheus-stack ------------------------------------------------------------------------------
+
+_SELECTED_KINDS = ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
+
+
+def open_selectors() -> dict[str, Any]:
+    """Prometheus selectors that pick up monitors and rules from every namespace, whatever their labels.
+
+    With `…SelectorNilUsesHelmValues: true` (the chart default) Prometheus only selects objects labelled
+    `release: <release>`, and the GPU operator's ServiceMonitor has no such label: the GPUs would be
+    silently unmonitored.
+    """
+    values: dict[str, Any] = {}
+    for kind in _SELECTED_KINDS:
+        values[f"{kind}SelectorNilUsesHelmValues"] = False
+        values[f"{kind}Selector"] = {}
+        values[f"{kind}NamespaceSelector"] = {}
+    return values
+
+
+def volume_claim_template(storage_class_name: str | None, size: str) -> dict[str, Any]:
+    """A ReadWriteOnce volume claim template on `storage_class_name` (None: the cluster default class)."""
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class_name:
+        spec["storageClassName"] = storage_class_name
+    return {"spec": spec}
+
+
+def alertmanager_receiver_config(
+    receiver: AlertReceiver, *, secret_file: str | None, slack_channel: str | None
+) -> dict[str, Any] | None:
+    """The Alertmanager receiver for `receiver`, reading its URL or key from `secret_file`; None for `none`.
+
+    The `*_file` settings keep the credential in a mounted Kubernetes Secret, out of the Helm values and
+    out of the Alertmanager configuration Secret the chart renders.
+    """
+    if receiver == "none":
+        return None
+    if receiver == "webhook":
+        return {"webhook_configs": [{"url_file": secret_file, "send_resolved": True}]}
+    if receiver == "slack":
+        return {
+            "slack_configs": [
+                {
+                    "api_url_file": secret_file,
+                    "channel": slack_channel,
+                    "send_resolved": True,
+                    "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
+                    "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
+                }
+            ]
+        }
+    return {"pagerduty_configs": [{"routing_key_file": secret_file, "send_resolved": True}]}
+
+
+def alertmanager_config(
+    receiver: AlertReceiver, *, secret_file: str | None = None, slack_channel: str | None = None
+) -> dict[str, Any]:
+    """The whole Alertmanager configuration: one route to the configured receiver, Watchdog to nowhere."""
+    receiver_config = alertmanager_receiver_config(receiver, secret_file=secret_file, slack_channel=slack_channel)
+    default_receiver = "platform" if receiver_config else "null"
+    receivers: list[dict[str, Any]] = [{"name": "null"}]
+    if receiver_config:
+        receivers.append({"name": "platform", **receiver_config})
+    return {
+        "global": {"resolve_timeout": "5m"},
+        "route": {
+            "receiver": default_receiver,
+            "group_by": ["alertname", "namespace", "node"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            # Watchdog always fires to prove the pipeline works; it is for dead-man switches, not people.
+            "routes": [{"receiver": "null", "matchers": ['alertname = "Watchdog"']}],
+        },
+        "inhibit_rules": [
+            {
+                "source_matchers": ['severity = "critical"'],
+                "target_matchers": ['severity =~ "warning|info"'],
+                "equal": ["namespace", "node", "gpu"],
+            }
+        ],
+        "receivers": receivers,
+        "templates": ["/etc/alertmanager/config/*.tmpl"],
+    }
+
+
+def kube_prometheus_stack_values(
+    *,
+    fullname: str,
+    retention: str,
+    retention_size: str,
+    volume_size: str,
+    alertmanager_volume_size: str,
+    storage_class_name: str | None,
+    alertmanager: Mapping[str, Any],
+    alertmanager_secrets: list[str],
+    grafana_enabled: bool,
+    grafana_admin_secret: str,
+    node_exporter_namespace: str,
+    scrape_control_plane: bool,
+) -> dict[str, Any]:
+    """Values of kube-prometheus-stack.
+
+    Args:
+        fullname: prefix of the rendered objects (`<fullname>-prometheus`, …); at most 26 characters.
+        retention: Prometheus retention (duration, e.g. `15d`).
+        retention_size: Prometheus size cap (e.g. `40GB`).
+        volume_size: Prometheus volume size (quantity).
+        alertmanager_volume_size: Alertmanager volume size (quantity), for silences and notification state.
+        storage_class_name: the (encrypted) storage class of both volumes; None for the cluster default.
+        alertmanager: the Alertmanager configuration (`alertmanager_config`).
+        alertmanager_secrets: Secrets mounted into Alertmanager under /etc/alertmanager/secrets/<name>.
+        grafana_enabled: install Grafana.
+        grafana_admin_secret: the Secret holding Grafana's `admin-user` and `admin-password`.
+        node_exporter_namespace: the (privileged) namespace of the node exporter DaemonSet.
+        scrape_control_plane: scrape etcd, scheduler, controller-manager and kube-proxy.
+    """
+    prometheus_spec: dict[str, Any] = {
+        "retention": retention,
+        "retentionSize": retention_size,
+        "storageSpec": {"volumeClaimTemplate": volume_claim_template(storage_class_name, volume_size)},
+        # The TSDB outlives a deleted or scaled-down StatefulSet; deleting it is a deliberate act.
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+        **open_selectors(),
+    }
+    return {
+        "fullnameOverride": fullname,
+        "crds": {"enabled": True},
+        "defaultRules": {"create": True},
+        "prometheusOperator": {
+            # The webhook's certificate comes from Helm hook Jobs, which helm.v4.Chart applies as ordinary
+            # resources without hook ordering; rules are checked offline by promtool in our tests instead.
+            "admissionWebhooks": {"enabled": False},
+            # The operator's TLS listener serves that webhook certificate; without the webhook it has none.
+            "tls": {"enabled": False},
+        },
+        "prometheus": {"prometheusSpec": prometheus_spec},
+        "alertmanager": {
+            "enabled": True,
+            "config": dict(alertmanager),
+            "alertmanagerSpec": {
+                "secrets": list(alertmanager_secrets),
+                "storage": {"volumeClaimTemplate": volume_claim_template(storage_class_name, alertmanager_volume_size)},
+            },
+        },
+        "grafana": {
+            "enabled": grafana_enabled,
+            # The password never enters the values: Grafana reads it from this Secret.
+            "admin": {"existingSecret": grafana_admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "defaultDashboardsTimezone": "utc",
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": "grafana_dashboard",
+                    "labelValue": "1",
+                    "searchNamespace": "ALL",
+                }
+            },
+        },
+        "kube-state-metrics": {"metricLabelsAllowlist": list(KUBE_STATE_METRICS_LABEL_ALLOWLIST)},
+        "prometheus-node-exporter": {
+            # Host network, host PID and host paths need a privileged namespace; keeping the exporter out of
+            # the monitoring namespace lets Prometheus, Alertmanager and Grafana stay under `baseline`.
+            "namespaceOverride": node_exporter_namespace,
+            "tolerations": node_agent_tolerations(),
+        },
+        # Managed control planes (EKS, AKS) do not expose these endpoints; scraping them only produces
+        # permanently firing TargetDown alerts.
+        "kubeEtcd": {"enabled": scrape_control_plane},
+        "kubeControllerManager": {"enabled": scrape_control_plane},
+        "kubeScheduler": {"enabled": scrape_control_plane},
+        "kubeProxy": {"enabled": scrape_control_plane},
+    }
+
+
+# --- Elastic / Fluent Bit -------------------------------------------------------------------------------
+
+
+def eck_operator_values(managed_namespaces: list[str]) -> dict[str, Any]:
+    """Values of the ECK operator chart: CRDs installed, webhook on, reconciling only `managed_namespaces`."""
+    return {
+        "installCRDs": True,
+        "createClusterScopedResources": True,
+        "webhook": {"enabled": True},
+        "managedNamespaces": list(managed_namespaces),
+    }
+
+
+FLUENT_BIT_CA_DIR = "/fluent-bit/es-ca"
+"""Where the Elasticsearch HTTP CA is mounted in Fluent Bit."""
+
+
+def fluent_bit_config(*, es_host: str, data_stream: str) -> dict[str, str]:
+    """Fluent Bit's pipeline: container logs, Kubernetes metadata, Elasticsearch over verified TLS.
+
+    Args:
+        es_host: DNS name of the `<name>-es-http` service (one of the names in ECK's certificate).
+        data_stream: the data stream the logs go to; its index template attaches the lifecycle policy.
+    """
+    service = "\n".join(
+        [
+            "[SERVICE]",
+            "    Daemon Off",
+            "    Flush 1",
+            "    Log_Level info",
+            "    Parsers_File /fluent-bit/etc/parsers.conf",
+            "    HTTP_Server On",
+            "    HTTP_Listen 0.0.0.0",
+            "    HTTP_Port 2020",
+            "    Health_Check On",
+        ]
+    )
+    inputs = "\n".join(
+        [
+            "[INPUT]",
+            "    Name tail",
+            "    Path /var/log/containers/*.log",
+            "    multiline.parser docker, cri",
+            "    Tag kube.*",
+            "    DB /var/log/flb_kube.db",
+            "    Mem_Buf_Limit 50MB",
+            "    Skip_Long_Lines On",
+        ]
+    )
+    filters = "\n".join(
+        [
+            "[FILTER]",
+            "    Name kubernetes",
+            "    Match kube.*",
+            # Parsing every application's JSON into top-level fields makes one index mapping for all teams;
+            # a type clash then rejects documents. Teams opt in per pod with the fluentbit.io/parser annotation.
+            "    Merge_Log Off",
+            "    Keep_Log On",
+            "    Labels On",
+            "    Annotations Off",
+            "    K8S-Logging.Parser On",
+            "    K8S-Logging.Exclude On",
+        ]
+    )
+    outputs = "\n".join(
+        [
+            "[OUTPUT]",
+            "    Name es",
+            "    Match kube.*",
+            f"    Host {es_host}",
+            "    Port 9200",
+            "    HTTP_User ${ES_USER}",
+            "    HTTP_Passwd ${ES_PASSWORD}",
+            "    tls On",
+            "    tls.verify On",
+            f"    tls.ca_file {FLUENT_BIT_CA_DIR}/ca.crt",
+            f"    Index {data_stream}",
+            # Data streams accept only `create`; `@timestamp` is the field they require.
+            "    Write_Operation create",
+            "    Time_Key @timestamp",
+            "    Suppress_Type_Name On",
+            "    Replace_Dots On",
+            "    Trace_Error On",
+            "    Retry_Limit 10",
+        ]
+    )
+    return {"service": service, "inputs": inputs, "filters": filters, "outputs": outputs}
+
+
+def fluent_bit_values(
+    *,
+    es_host: str,
+    data_stream: str,
+    ca_secret: str,
+    credentials_secret: str,
+    service_monitor: bool,
+) -> dict[str, Any]:
+    """Values of the fluent-bit chart: a DaemonSet on every node, GPU nodes included.
+
+    Args:
+        es_host: DNS name of the Elasticsearch HTTP service.
+        data_stream: the data stream logs are written to.
+        ca_secret: the ECK Secret with the HTTP CA (`<name>-es-http-certs-public`, key `ca.crt`).
+        credentials_secret: the basic-auth Secret of the dedicated log-writer user.
+        service_monitor: create a ServiceMonitor for Fluent Bit's own metrics (needs the Prometheus CRDs).
+    """
+
+    def secret_env(name: str, key: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": credentials_secret, "key": key}}}
+
+    return {
+        "kind": "DaemonSet",
+        # The chart's default is `tolerations: []`: no logs from any tainted (GPU or system) node.
+        "tolerations": node_agent_tolerations(),
+        "env": [secret_env("ES_USER", "username"), secret_env("ES_PASSWORD", "password")],
+        "extraVolumes": [{"name": "es-ca", "secret": {"secretName": ca_secret}}],
+        "extraVolumeMounts": [{"name": "es-ca", "mountPath": FLUENT_BIT_CA_DIR, "readOnly": True}],
+        "config": fluent_bit_config(es_host=es_host, data_stream=data_stream),
+        "serviceMonitor": {"enabled": service_monitor},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+    }

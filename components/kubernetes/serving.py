@@ -1,0 +1,477 @@
+"""`ModelServingNamespace`: a locked-down namespace in which one team serves models on GPUs."""
+
+from __future__ import annotations
+
+import ipaddress
+from decimal import Decimal
+from typing import Any, Literal, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components._common import gpu
+from components._common.validation import Problems
+from components.kubernetes._checks import (
+    check_choice,
+    check_int,
+    check_known_arguments,
+    check_object_name,
+    check_quantity,
+)
+from components.kubernetes._namespaces import (
+    NAMESPACE_NAME_LABEL,
+    check_extra_labels,
+    check_namespace_name,
+    create_namespace,
+)
+
+IdentityKind = Literal["aws", "azure", "none"]
+IDENTITY_KINDS: tuple[IdentityKind, ...] = ("aws", "azure", "none")
+
+DEFAULT_SERVICE_ACCOUNT_NAME = "model-server"
+DEFAULT_INGRESS_NAMESPACES: list[str] = ["ingress-nginx"]
+DEFAULT_MONITORING_NAMESPACE = "monitoring"
+DEFAULT_EGRESS_CIDRS: list[str] = []
+DEFAULT_IDENTITY_KIND: IdentityKind = "none"
+DEFAULT_QUOTA_GPUS = 1
+DEFAULT_QUOTA_CPU = "16"
+DEFAULT_QUOTA_MEMORY = "64Gi"
+DEFAULT_QUOTA_PODS = 50
+DEFAULT_CPU_LIMIT_FACTOR = 2
+"""CPU limits quota = this times the CPU requests quota unless given: pods may burst above their requests."""
+DEFAULT_CONTAINER_CPU_REQUEST = "250m"
+DEFAULT_CONTAINER_MEMORY_REQUEST = "512Mi"
+DEFAULT_CONTAINER_CPU_LIMIT = "1"
+DEFAULT_CONTAINER_MEMORY_LIMIT = "1Gi"
+
+SERVING_TIER = "serving"
+DEFAULT_DENY_POLICY = "default-deny-all"
+AWS_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+AWS_REGIONAL_STS_ANNOTATION = "eks.amazonaws.com/sts-regional-endpoints"
+AZURE_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+AZURE_USE_LABEL = "azure.workload.identity/use"
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+"""Labels the Prometheus operator puts on Prometheus pods; only they may scrape serving pods."""
+
+TEAM_ROLE_RULES: list[dict[str, Any]] = [
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": [
+            "pods/log",
+            "pods/status",
+            "endpoints",
+            "events",
+            "serviceaccounts",
+            "resourcequotas",
+            "limitranges",
+        ],
+        "verbs": ["get", "list", "watch"],
+    },
+    {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]},
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments", "statefulsets", "replicasets", "deployments/scale", "statefulsets/scale"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["autoscaling"],
+        "resources": ["horizontalpodautoscalers"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["batch"],
+        "resources": ["jobs", "cronjobs"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["policy"],
+        "resources": ["poddisruptionbudgets"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["networking.k8s.io"],
+        "resources": ["ingresses"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    # Visible, not writable: the team cannot weaken the namespace's isolation.
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
+    {
+        "apiGroups": ["monitoring.coreos.com"],
+        "resources": ["servicemonitors", "podmonitors", "prometheusrules"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+]
+"""What the team may do in its namespace: run and observe workloads. Deliberately absent: Secrets (no read;
+secrets reach pods through the platform), pods/exec and pods/attach, ServiceAccount writes and tokens, every
+RBAC resource and the bind/escalate/impersonate verbs, NetworkPolicy / ResourceQuota / LimitRange writes,
+and wildcards."""
+
+
+class ModelServingNamespaceArgs(TypedDict, total=False):
+    """Arguments of `ModelServingNamespace`."""
+
+    namespace: str
+    """Name of the namespace to create (DNS-1123 label, not a Kubernetes system namespace). Required."""
+
+    team_group: str
+    """Identity-provider group bound to the team role (Kubernetes RBAC group; on AKS with Entra ID the group's
+    object ID, on EKS the group of the access entry). Required."""
+
+    quota_gpus: int
+    """GPUs the namespace may request in total (`requests.nvidia.com/gpu`). Defaults to 1."""
+
+    quota_cpu: str
+    """Total CPU requests (Kubernetes quantity). Defaults to 16."""
+
+    quota_cpu_limits: str
+    """Total CPU limits (Kubernetes quantity), at least `quota_cpu`. Defaults to twice `quota_cpu`."""
+
+    quota_memory: str
+    """Total memory requests (Kubernetes quantity). Defaults to 64Gi."""
+
+    quota_memory_limits: str
+    """Total memory limits (Kubernetes quantity), at least `quota_memory`. Defaults to `quota_memory`."""
+
+    quota_pods: int
+    """Most pods. Defaults to 50."""
+
+    container_cpu_request: str
+    """CPU request given to containers that set none (LimitRange). Defaults to 250m."""
+
+    container_memory_request: str
+    """Memory request given to containers that set none (LimitRange). Defaults to 512Mi."""
+
+    container_cpu_limit: str
+    """CPU limit given to containers that set none (LimitRange). Defaults to 1."""
+
+    container_memory_limit: str
+    """Memory limit given to containers that set none (LimitRange). Defaults to 1Gi."""
+
+    ingress_namespaces: list[str]
+    """Namespaces allowed to open connections to serving pods (the ingress controller's). Defaults to
+    ["ingress-nginx"]."""
+
+    monitoring_namespace: str
+    """Namespace whose Prometheus pods may scrape serving pods. Defaults to monitoring."""
+
+    egress_cidrs: list[str]
+    """CIDRs serving pods may reach on TCP 443: model storage, registry and identity endpoints. Cloud
+    endpoints have no fixed addresses: use private endpoints / VPC interface endpoints (then the VPC or VNet
+    CIDR) or the provider's published ranges. IRSA needs STS (sts.<region>.amazonaws.com), Entra workload
+    identity needs login.microsoftonline.com. Image pulls are done by the node, not the pod, and need no rule.
+    Defaults to none (DNS only)."""
+
+    identity_kind: IdentityKind
+    """Cloud identity of the serving ServiceAccount: `aws` (IRSA role ARN annotation), `azure` (Entra workload
+    identity client ID annotation; pods must carry `pod_labels`) or `none`. Defaults to none."""
+
+    identity_id: pulumi.Input[str]
+    """The IAM role ARN (`aws`) or managed identity client ID (`azure`) the cloud layer created. Required unless
+    `identity_kind` is none."""
+
+    service_account_name: str
+    """Name of the ServiceAccount serving pods run as. Defaults to model-server."""
+
+    namespace_labels: dict[str, str]
+    """Extra namespace labels, e.g. the GDPR record-of-processing labels (`data-classification`, `data-owner`,
+    `processing-activity`, `retention`); cannot override the tier or Pod Security labels. Defaults to none."""
+
+
+class ModelServingNamespace(pulumi.ComponentResource):
+    """A namespace in which one team serves models on GPUs, isolated by default.
+
+    Creates:
+    - the Namespace, Pod Security `restricted` (enforce, audit and warn) and tier `serving`;
+    - a ResourceQuota on GPUs (`requests.nvidia.com/gpu`), CPU and memory requests and limits, and pods;
+    - a LimitRange giving containers default requests and limits;
+    - NetworkPolicies: default deny of all ingress and egress (always; there is no switch), then DNS to
+      kube-system, traffic within the namespace, ingress from the ingress namespaces, scraping by
+      Prometheus, and HTTPS egress to `egress_cidrs`;
+    - the ServiceAccount serving pods run as, annotated for IRSA or Entra workload identity, with no
+      automounted API token;
+    - a Role and RoleBinding giving `team_group` workload rights in this namespace only.
+
+    Security defaults: no Secret access, no exec, no RBAC or NetworkPolicy writes and no wildcards for the
+    team; nothing reachable or reaching out unless listed.
+    """
+
+    namespace: pulumi.Output[str]
+    """The namespace name."""
+
+    service_account_name: pulumi.Output[str]
+    """The ServiceAccount serving pods must use (`ModelDeployment` does)."""
+
+    pod_labels: pulumi.Output[dict[str, str]]
+    """Labels serving pods must carry for the cloud identity to work (`azure.workload.identity/use` on Azure)."""
+
+    default_deny_policy_name: pulumi.Output[str]
+    """Name of the default-deny NetworkPolicy."""
+
+    network_policy_names: pulumi.Output[list[str]]
+    """Every NetworkPolicy in the namespace."""
+
+    role_name: pulumi.Output[str]
+    """The team's Role."""
+
+    def __init__(self, name: str, args: ModelServingNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        namespace = args.get("namespace")
+        team_group = args.get("team_group")
+        quota_gpus = args.get("quota_gpus", DEFAULT_QUOTA_GPUS)
+        quota_cpu = args.get("quota_cpu", DEFAULT_QUOTA_CPU)
+        quota_memory = args.get("quota_memory", DEFAULT_QUOTA_MEMORY)
+        quota_pods = args.get("quota_pods", DEFAULT_QUOTA_PODS)
+        ingress_namespaces = args.get("ingress_namespaces", DEFAULT_INGRESS_NAMESPACES)
+        monitoring_namespace = args.get("monitoring_namespace", DEFAULT_MONITORING_NAMESPACE)
+        egress_cidrs = args.get("egress_cidrs", DEFAULT_EGRESS_CIDRS)
+        identity_kind = args.get("identity_kind", DEFAULT_IDENTITY_KIND)
+        identity_id = args.get("identity_id")
+        service_account_name = args.get("service_account_name", DEFAULT_SERVICE_ACCOUNT_NAME)
+        namespace_labels = args.get("namespace_labels", {})
+        defaults = {
+            "containerCpuRequest": args.get("container_cpu_request", DEFAULT_CONTAINER_CPU_REQUEST),
+            "containerMemoryRequest": args.get("container_memory_request", DEFAULT_CONTAINER_MEMORY_REQUEST),
+            "containerCpuLimit": args.get("container_cpu_limit", DEFAULT_CONTAINER_CPU_LIMIT),
+            "containerMemoryLimit": args.get("container_memory_limit", DEFAULT_CONTAINER_MEMORY_LIMIT),
+        }
+
+        problems = Problems()
+        check_known_arguments(problems, args, ModelServingNamespaceArgs)
+        check_namespace_name(problems, "namespace", namespace)
+        if not isinstance(team_group, str) or not team_group.strip():
+            problems.add("teamGroup", "required: the group given edit rights in the namespace")
+        check_int(problems, "quotaGpus", quota_gpus, minimum=0, maximum=1024)
+        check_int(problems, "quotaPods", quota_pods, minimum=1, maximum=10000)
+        cpu = check_quantity(problems, "quotaCpu", quota_cpu)
+        memory = check_quantity(problems, "quotaMemory", quota_memory)
+        quota_cpu_limits = args.get("quota_cpu_limits")
+        if quota_cpu_limits is None and cpu is not None:
+            quota_cpu_limits = _format_quantity(cpu * DEFAULT_CPU_LIMIT_FACTOR)
+        quota_memory_limits = args.get("quota_memory_limits", quota_memory)
+        cpu_limits = check_quantity(problems, "quotaCpuLimits", quota_cpu_limits)
+        memory_limits = check_quantity(problems, "quotaMemoryLimits", quota_memory_limits)
+        if cpu is not None and cpu_limits is not None and cpu_limits < cpu:
+            problems.add("quotaCpuLimits", f"must be at least quotaCpu ({quota_cpu}): limits are never below requests")
+        if memory is not None and memory_limits is not None and memory_limits < memory:
+            problems.add("quotaMemoryLimits", f"must be at least quotaMemory ({quota_memory})")
+        parsed = {path: check_quantity(problems, path, value) for path, value in defaults.items()}
+        for resource in ("Cpu", "Memory"):
+            request, limit = parsed[f"container{resource}Request"], parsed[f"container{resource}Limit"]
+            if request is not None and limit is not None and limit < request:
+                problems.add(f"container{resource}Limit", f"must be at least container{resource}Request")
+        if not isinstance(ingress_namespaces, list):
+            problems.add("ingressNamespaces", "must be a list of namespace names")
+        else:
+            for index, ingress in enumerate(ingress_namespaces):
+                check_object_name(problems, f"ingressNamespaces[{index}]", ingress)
+        check_object_name(problems, "monitoringNamespace", monitoring_namespace)
+        if not isinstance(egress_cidrs, list):
+            problems.add("egressCidrs", "must be a list of CIDRs")
+        else:
+            for index, cidr in enumerate(egress_cidrs):
+                try:
+                    ipaddress.ip_network(cidr, strict=True)
+                except (TypeError, ValueError) as error:
+                    problems.add(f"egressCidrs[{index}]", f"{cidr!r} is not a CIDR such as 10.0.0.0/16: {error}")
+        check_choice(problems, "identityKind", identity_kind, IDENTITY_KINDS)
+        if identity_kind in ("aws", "azure") and identity_id is None:
+            what = "IAM role ARN" if identity_kind == "aws" else "managed identity client ID"
+            problems.add("identityId", f"required for identityKind {identity_kind}: the {what}")
+        if identity_kind == "none" and identity_id is not None:
+            problems.add("identityId", "only used with identityKind aws or azure")
+        check_object_name(problems, "serviceAccountName", service_account_name)
+        check_extra_labels(problems, "namespaceLabels", namespace_labels)
+        problems.raise_if_any(f"ModelServingNamespace '{name}'")
+
+        super().__init__("mlplatform:index:ModelServingNamespace", name, {"tier": SERVING_TIER}, opts)
+
+        ns = create_namespace(
+            f"{name}-namespace",
+            namespace,
+            tier=SERVING_TIER,
+            enforce="restricted",
+            extra_labels=namespace_labels,
+            parent=self,
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        ns_name = ns.metadata.name
+
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota",
+            metadata={"name": "serving-quota", "namespace": ns_name},
+            spec={
+                "hard": {
+                    gpu.GPU_QUOTA_KEY: str(quota_gpus),
+                    "requests.cpu": str(quota_cpu),
+                    "limits.cpu": str(quota_cpu_limits),
+                    "requests.memory": str(quota_memory),
+                    "limits.memory": str(quota_memory_limits),
+                    "pods": str(quota_pods),
+                }
+            },
+            opts=child,
+        )
+        k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata={"name": "container-defaults", "namespace": ns_name},
+            spec={
+                "limits": [
+                    {
+                        "type": "Container",
+                        "defaultRequest": {
+                            "cpu": str(defaults["containerCpuRequest"]),
+                            "memory": str(defaults["containerMemoryRequest"]),
+                        },
+                        "default": {
+                            "cpu": str(defaults["containerCpuLimit"]),
+                            "memory": str(defaults["containerMemoryLimit"]),
+                        },
+                    }
+                ]
+            },
+            opts=child,
+        )
+
+        policies = serving_network_policies(
+            ingress_namespaces=list(ingress_namespaces),
+            monitoring_namespace=monitoring_namespace,
+            egress_cidrs=list(egress_cidrs),
+        )
+        for policy_name, spec in policies.items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy_name}",
+                metadata={"name": policy_name, "namespace": ns_name},
+                spec=spec,
+                opts=child,
+            )
+
+        annotations: dict[str, pulumi.Input[str]] = {}
+        pod_labels: dict[str, str] = {}
+        if identity_kind == "aws" and identity_id is not None:
+            annotations[AWS_ROLE_ANNOTATION] = identity_id
+            # Regional STS keeps the token exchange inside the region (and reachable via a VPC endpoint).
+            annotations[AWS_REGIONAL_STS_ANNOTATION] = "true"
+        elif identity_kind == "azure" and identity_id is not None:
+            annotations[AZURE_CLIENT_ID_ANNOTATION] = identity_id
+            pod_labels[AZURE_USE_LABEL] = "true"
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata={"name": service_account_name, "namespace": ns_name, "annotations": annotations},
+            # IRSA and workload identity mount their own projected tokens; the API token is not needed.
+            automount_service_account_token=False,
+            opts=child,
+        )
+
+        role = k8s.rbac.v1.Role(
+            f"{name}-team-role",
+            metadata={"name": "serving-team", "namespace": ns_name},
+            rules=TEAM_ROLE_RULES,
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-team-binding",
+            metadata={"name": "serving-team", "namespace": ns_name},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "serving-team"},
+            subjects=[{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": team_group}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+
+        self.namespace = ns_name
+        self.service_account_name = account.metadata.name
+        self.pod_labels = pulumi.Output.from_input(pod_labels)
+        self.default_deny_policy_name = pulumi.Output.from_input(DEFAULT_DENY_POLICY)
+        self.network_policy_names = pulumi.Output.from_input(list(policies))
+        self.role_name = role.metadata.name
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "serviceAccountName": self.service_account_name,
+                "podLabels": self.pod_labels,
+                "defaultDenyPolicyName": self.default_deny_policy_name,
+                "networkPolicyNames": self.network_policy_names,
+                "roleName": self.role_name,
+            }
+        )
+
+
+def serving_network_policies(
+    *, ingress_namespaces: list[str], monitoring_namespace: str, egress_cidrs: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The NetworkPolicy specs of a serving namespace, by name; the default deny is always the first.
+
+    There is deliberately no parameter that removes the default deny: every other policy only adds allowed
+    paths on top of it.
+    """
+
+    def namespaces(*names: str) -> dict[str, Any]:
+        return {
+            "namespaceSelector": {
+                "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(names)}]
+            }
+        }
+
+    policies: dict[str, dict[str, Any]] = {
+        DEFAULT_DENY_POLICY: {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [namespaces("kube-system")],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }
+            ],
+        },
+        # Pods of one serving namespace usually form one application (router, model, transformer).
+        "allow-same-namespace": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+            "egress": [{"to": [{"podSelector": {}}]}],
+        },
+        "allow-prometheus-scrape": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            **namespaces(monitoring_namespace),
+                            "podSelector": {"matchLabels": dict(PROMETHEUS_POD_LABELS)},
+                        }
+                    ]
+                }
+            ],
+        },
+    }
+    if ingress_namespaces:
+        policies["allow-ingress-controllers"] = {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [namespaces(*ingress_namespaces)]}],
+        }
+    # An egress rule with an empty `to` would allow every destination: only created when CIDRs are given.
+    if egress_cidrs:
+        policies["allow-https-egress"] = {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": cidr}} for cidr in egress_cidrs],
+                    "ports": [{"protocol": "TCP", "port": 443}],
+                }
+            ],
+        }
+    return policies
+
+
+def _format_quantity(value: Decimal) -> str:
+    """A Kubernetes quantity for a CPU amount in cores (`32`, or millicores like `1500m`)."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{int(value * 1000)}m"

@@ -1,0 +1,141 @@
+"""GpuStack: the NVIDIA stack installs as pinned charts whose DCGM metrics the platform's Prometheus really scrapes."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components._common.tags import TIER_LABEL
+from components.kubernetes import GpuStack, Monitoring
+from components.kubernetes import _charts as charts
+from tests.components.kubernetes.helpers import (
+    chart,
+    chart_values,
+    every_gpu_taint,
+    objects_of_kind,
+    prometheus_selector,
+    run_with_provider,
+    selector_matches,
+    tolerates,
+)
+
+PSA = "pod-security.kubernetes.io/"
+
+
+def namespace_labels(recorder, name: str) -> dict[str, str]:
+    found = [ns for ns in objects_of_kind(recorder, "Namespace") if ns["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one namespace {name}"
+    return found[0]["metadata"]["labels"]
+
+
+def errors_of(raised: pytest.ExceptionInfo) -> dict[str, str]:
+    return {error["property_path"]: error["reason"] for error in raised.value.errors}
+
+
+def test_operator_mode_installs_the_pinned_gpu_operator_in_a_privileged_gpu_namespace(run) -> None:
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", opts=opts))
+    operator = chart(recorder, "gpu-operator")
+    assert operator.inputs["version"] == charts.GPU_OPERATOR.version, "the version comes from the one pin table"
+    assert operator.inputs["repositoryOpts"]["repo"] == charts.GPU_OPERATOR.repo
+    assert operator.inputs["namespace"] == "gpu-operator"
+    labels = namespace_labels(recorder, "gpu-operator")
+    assert labels[f"{PSA}enforce"] == "privileged", "the driver, toolkit and DCGM need host access"
+    assert labels[TIER_LABEL] == "gpu"
+    values = chart_values(recorder, "gpu-operator")
+    assert values["driver"]["enabled"] is True, "by default the operator installs the driver (nodes without one)"
+    assert not recorder.by_type("kubernetes:core/v1:Secret"), "the GPU stack holds no credentials"
+
+
+def test_preinstalled_driver_and_toolkit_turn_the_operators_installers_off(run) -> None:
+    recorder = run_with_provider(
+        run, lambda opts: GpuStack("nvidia", {"driver_preinstalled": True, "toolkit_preinstalled": True}, opts=opts)
+    )
+    values = chart_values(recorder, "gpu-operator")
+    assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
+
+
+def test_device_plugin_mode_installs_the_device_plugin_and_the_standalone_dcgm_exporter(run) -> None:
+    recorder = run_with_provider(
+        run,
+        lambda opts: GpuStack(
+            "nvidia", {"mode": "device-plugin", "driver_preinstalled": True, "toolkit_preinstalled": True}, opts=opts
+        ),
+    )
+    installed = sorted(r.inputs["chart"] for r in recorder.by_type("kubernetes:helm.sh/v4:Chart"))
+    assert installed == ["dcgm-exporter", "nvidia-device-plugin"], "no operator in device-plugin mode"
+    for name in installed:
+        assert chart(recorder, name).inputs["namespace"] == "nvidia-device-plugin"
+    exporter = chart_values(recorder, "dcgm-exporter")
+    for cloud, taint in every_gpu_taint():
+        assert tolerates(exporter["tolerations"], taint), f"DCGM would miss {cloud} GPU nodes"
+        assert tolerates(chart_values(recorder, "nvidia-device-plugin")["tolerations"], taint)
+
+
+def test_device_plugin_mode_refuses_node_images_without_driver_and_toolkit(run, recorder) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run_with_provider(run, lambda opts: GpuStack("nvidia", {"mode": "device-plugin"}, opts=opts))
+    assert set(errors_of(raised)) == {"driverPreinstalled", "toolkitPreinstalled"}, "both gaps named at once"
+    assert not recorder.by_type("mlplatform:index:GpuStack"), "nothing is created when the arguments are wrong"
+
+
+def test_bad_arguments_are_reported_together_with_their_paths(run) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(
+            lambda: GpuStack(
+                "nvidia", {"mode": "mig", "namespace": "kube-system", "namespace_labels": {TIER_LABEL: "x"}}
+            )
+        )
+    errors = errors_of(raised)
+    assert {"mode", "namespace", f"namespaceLabels.{TIER_LABEL}"} <= set(errors), errors
+
+
+@pytest.mark.parametrize("mode", ["operator", "device-plugin"])
+def test_the_dcgm_service_monitor_is_selected_by_the_platforms_prometheus(run, mode: str) -> None:
+    def build(opts: pulumi.ResourceOptions) -> None:
+        monitoring = Monitoring("monitoring", opts=opts)
+        GpuStack(
+            "nvidia",
+            {
+                "mode": mode,
+                "driver_preinstalled": True,
+                "toolkit_preinstalled": True,
+                "service_monitor_labels": monitoring.service_monitor_labels,
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[monitoring])),
+        )
+
+    recorder = run_with_provider(run, build)
+    kps = chart(recorder, "kube-prometheus-stack")
+    release = kps.inputs["name"]
+    spec = chart_values(recorder, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    if mode == "operator":
+        monitor = chart_values(recorder, "gpu-operator")["dcgmExporter"]["serviceMonitor"]
+        namespace = "gpu-operator"
+    else:
+        monitor = chart_values(recorder, "dcgm-exporter")["serviceMonitor"]
+        namespace = "nvidia-device-plugin"
+    assert monitor["enabled"] is True
+    assert selector_matches(prometheus_selector(spec, "serviceMonitor", release), monitor["additionalLabels"]), (
+        "the platform Prometheus must select the DCGM ServiceMonitor"
+    )
+    assert selector_matches(spec["serviceMonitorNamespaceSelector"], namespace_labels(recorder, namespace)), (
+        "the DCGM ServiceMonitor's namespace must be one Prometheus looks in"
+    )
+    # Belt and braces: even kube-prometheus-stack's default selector (release label only) would pick it up.
+    default_selector = prometheus_selector({}, "serviceMonitor", release)
+    assert selector_matches(default_selector, monitor["additionalLabels"]), "the release label is set too"
+
+
+def test_the_dcgm_service_monitor_can_be_left_out_when_there_is_no_prometheus_operator(run) -> None:
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", {"dcgm_service_monitor": False}, opts=opts))
+    assert chart_values(recorder, "gpu-operator")["dcgmExporter"]["serviceMonitor"]["enabled"] is False
+
+
+def test_outputs_name_the_namespace_mode_and_monitor_labels(run) -> None:
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", opts=opts))
+    outputs = recorder.one("mlplatform:index:GpuStack").outputs
+    assert outputs == {
+        "namespace": "gpu-operator",
+        "mode": "operator",
+        "dcgmServiceMonitorLabels": {"release": "monitoring"},
+    }

@@ -1,0 +1,200 @@
+"""Logging: ECK Elasticsearch and Kibana over TLS, a lifecycle policy that deletes, and Fluent Bit wired to both."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pulumi
+import pytest
+
+from components.kubernetes import Logging
+from components.kubernetes import _charts as charts
+from components.kubernetes._elastic import WRITER_ROLE
+from tests.components.kubernetes.helpers import (
+    chart,
+    chart_values,
+    every_gpu_taint,
+    objects_of_kind,
+    run_with_provider,
+    tolerates,
+)
+
+PSA = "pod-security.kubernetes.io/"
+
+
+def build(run, args=None):
+    return run_with_provider(run, lambda opts: Logging("logging", args, opts=opts))
+
+
+def only(recorder, kind: str) -> dict:
+    (found,) = objects_of_kind(recorder, kind)
+    return found
+
+
+def errors_of(raised: pytest.ExceptionInfo) -> dict[str, str]:
+    return {error["property_path"]: error["reason"] for error in raised.value.errors}
+
+
+def test_the_eck_operator_is_pinned_and_reconciles_only_the_logging_namespace(run) -> None:
+    recorder = build(run)
+    operator = chart(recorder, "eck-operator")
+    assert operator.inputs["version"] == charts.ECK_OPERATOR.version
+    assert operator.inputs["namespace"] == "elastic-system"
+    assert chart_values(recorder, "eck-operator")["managedNamespaces"] == ["logging"]
+
+
+def test_only_the_log_shippers_namespace_is_privileged(run) -> None:
+    recorder = build(run)
+    labels = {ns["metadata"]["name"]: ns["metadata"]["labels"] for ns in objects_of_kind(recorder, "Namespace")}
+    assert labels["elastic-system"][f"{PSA}enforce"] == "baseline"
+    assert labels["logging"][f"{PSA}enforce"] == "privileged", "Fluent Bit reads /var/log on every node"
+    assert labels["logging"][f"{PSA}audit"] == "restricted"
+
+
+def test_elasticsearch_has_tls_encrypted_volumes_resources_and_no_privileged_sysctl(run) -> None:
+    recorder = build(run, {"storage_class_name": "encrypted-gp3", "nodes": 3, "volume_size": "200Gi"})
+    elasticsearch = only(recorder, "Elasticsearch")
+    spec = elasticsearch["spec"]
+    assert spec["version"] == charts.ELASTIC_STACK_VERSION
+    assert spec["http"]["tls"]["selfSignedCertificate"]["disabled"] is False, "HTTP stays TLS"
+    (node_set,) = spec["nodeSets"]
+    assert node_set["count"] == 3
+    assert node_set["config"]["node.store.allow_mmap"] is False, "no vm.max_map_count init container needed"
+    assert "initContainers" not in node_set["podTemplate"]["spec"], "no privileged sysctl container"
+    (claim,) = node_set["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "elasticsearch-data", "ECK's data volume name"
+    assert claim["spec"]["storageClassName"] == "encrypted-gp3"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "200Gi"
+    resources = node_set["podTemplate"]["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["memory"] == resources["limits"]["memory"], "ECK sizes the heap from the limit"
+    assert spec["volumeClaimDeletePolicy"] == "DeleteOnScaledownOnly", "deleting the resource keeps the logs"
+
+
+def test_kibana_connects_to_this_elasticsearch_over_tls(run) -> None:
+    recorder = build(run)
+    kibana = only(recorder, "Kibana")
+    assert kibana["spec"]["elasticsearchRef"] == {"name": only(recorder, "Elasticsearch")["metadata"]["name"]}
+    assert kibana["spec"]["http"]["tls"]["selfSignedCertificate"]["disabled"] is False
+
+
+def test_fluent_bit_writes_as_a_dedicated_user_that_can_only_append_logs(run) -> None:
+    recorder = build(run)
+    writer = recorder.one("kubernetes:core/v1:Secret", "logging-log-writer")
+    assert writer.inputs["type"] == "kubernetes.io/basic-auth", "ECK's file realm reads basic-auth Secrets"
+    assert writer.secret_inputs == ["stringData"], "the generated password stays a Pulumi secret"
+    assert writer.inputs["stringData"]["roles"] == WRITER_ROLE
+    roles = recorder.one("kubernetes:core/v1:Secret", "logging-roles").inputs["stringData"]["roles.yml"]
+    role = json.loads(roles)[WRITER_ROLE]
+    assert role["indices"] == [{"names": ["container-logs*"], "privileges": ["create_doc", "auto_configure"]}]
+    auth = only(recorder, "Elasticsearch")["spec"]["auth"]
+    assert auth["fileRealm"] == [{"secretName": writer.inputs["metadata"]["name"]}]
+    assert auth["roles"] == [{"secretName": "logs-roles"}]
+    values = chart_values(recorder, "fluent-bit")
+    user = {item["name"]: item["valueFrom"]["secretKeyRef"]["name"] for item in values["env"]}
+    assert set(user.values()) == {writer.inputs["metadata"]["name"]}, "Fluent Bit is not the elastic superuser"
+
+
+def test_fluent_bit_ships_to_the_eck_http_service_verifying_ecks_ca(run) -> None:
+    recorder = build(run)
+    values = chart_values(recorder, "fluent-bit")
+    assert "Host logs-es-http.logging.svc" in values["config"]["outputs"]
+    assert "tls.verify On" in values["config"]["outputs"]
+    assert values["extraVolumes"] == [{"name": "es-ca", "secret": {"secretName": "logs-es-http-certs-public"}}]
+    assert chart(recorder, "fluent-bit").inputs["namespace"] == "logging", "the ECK Secrets live in this namespace"
+
+
+def test_fluent_bit_runs_on_every_clouds_gpu_nodes(run) -> None:
+    tolerations = chart_values(run_with_provider(run, lambda o: Logging("logging", opts=o)), "fluent-bit")[
+        "tolerations"
+    ]
+    for cloud, taint in every_gpu_taint():
+        assert tolerates(tolerations, taint), f"no logs from {cloud} GPU nodes ({taint.aks()})"
+
+
+def test_the_lifecycle_policy_deletes_after_the_retention_and_governs_the_data_stream(run) -> None:
+    recorder = build(run, {"retention_days": 45, "nodes": 1})
+    documents = recorder.one("kubernetes:core/v1:ConfigMap", "logging-ilm-config").inputs["data"]
+    policy = json.loads(documents["ilm-policy.json"])["policy"]
+    assert policy["phases"]["delete"] == {"min_age": "45d", "actions": {"delete": {}}}
+    assert "rollover" in policy["phases"]["hot"]["actions"], "deletion works on rolled-over backing indices"
+    template = json.loads(documents["index-template.json"])
+    assert template["index_patterns"] == ["container-logs*"] and template["data_stream"] == {}
+    assert template["template"]["settings"]["index.lifecycle.name"] == "container-logs-retention"
+    assert template["template"]["settings"]["index.number_of_replicas"] == 0, "one node cannot hold replicas"
+    assert template["priority"] > 100, "must win over Elasticsearch's built-in logs-*-* template"
+    assert "Index container-logs" in chart_values(recorder, "fluent-bit")["config"]["outputs"]
+
+
+def test_a_restricted_job_applies_the_policy_over_verified_tls_and_reruns_when_it_changes(run) -> None:
+    recorder = build(run)
+    job = recorder.one("kubernetes:batch/v1:Job")
+    pod = job.inputs["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == charts.CURL_IMAGE, "the image is pinned in _charts.py"
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert pod["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    script = container["command"][-1]
+    assert "https://logs-es-http.logging.svc:9200/_ilm/policy/container-logs-retention" in script
+    assert "--cacert /es-ca/ca.crt" in script and "--insecure" not in script and " -k " not in script
+    assert "$ES_PASSWORD" in script and "-u " not in script, "the password never appears on a command line"
+    password = container["env"][0]["valueFrom"]["secretKeyRef"]
+    assert password == {"name": "logs-es-elastic-user", "key": "elastic"}, "ECK's generated superuser"
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    assert volumes["es-ca"]["secret"]["secretName"] == "logs-es-http-certs-public"
+    documents = recorder.one("kubernetes:core/v1:ConfigMap", "logging-ilm-config").inputs["data"]
+    digest = hashlib.sha256(json.dumps(documents, sort_keys=True).encode()).hexdigest()
+    assert pod["metadata"]["annotations"]["mlplatform.io/documents-sha256"] == digest, (
+        "a changed policy changes the pod template, which replaces the Job, which applies the new policy"
+    )
+    assert job.delete_before_replace, "the replacement keeps the Job's name"
+    elasticsearch = recorder.one("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch")
+    assert elasticsearch.urn in job.dependencies
+
+
+def test_fluent_bit_starts_only_after_the_index_template_exists(run) -> None:
+    recorder = build(run)
+    job = recorder.one("kubernetes:batch/v1:Job")
+    assert job.urn in chart(recorder, "fluent-bit").dependencies, (
+        "a first write without the template would create a plain index no lifecycle policy governs"
+    )
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_protect_keeps_elasticsearch_and_its_volumes(run, protect: bool) -> None:
+    recorder = build(run, {"protect": protect})
+    elasticsearch = recorder.one("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch")
+    assert elasticsearch.protect is protect and elasticsearch.retain_on_delete is protect
+
+
+def test_bad_arguments_are_reported_together_with_their_paths(run) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(
+            lambda: Logging(
+                "logging",
+                {
+                    "nodes": 0,
+                    "retention_days": 0,
+                    "data_stream": "Container Logs",
+                    "operator_namespace": "logging",
+                    "version": "latest",
+                    "volume_size": "lots",
+                },
+            )
+        )
+    assert {"nodes", "retentionDays", "dataStream", "operatorNamespace", "version", "volumeSize"} <= set(
+        errors_of(raised)
+    )
+
+
+def test_outputs_name_the_urls_secrets_stream_and_policy(run) -> None:
+    outputs = build(run).one("mlplatform:index:Logging").outputs
+    assert outputs["elasticsearchUrl"] == "https://logs-es-http.logging.svc:9200"
+    assert outputs["kibanaUrl"] == "https://logs-kb-http.logging.svc:5601"
+    assert outputs["elasticUserSecretName"] == "logs-es-elastic-user"
+    assert outputs["dataStream"] == "container-logs"
+    assert outputs["ilmPolicyName"] == "container-logs-retention"

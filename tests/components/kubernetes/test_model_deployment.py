@@ -1,0 +1,130 @@
+"""ModelDeployment: a digest-pinned GPU model server hardened to Pod Security `restricted`."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components._common import gpu
+from components.kubernetes import ModelDeployment
+from tests.components.kubernetes.helpers import every_gpu_taint, objects_of_kind, run_with_provider, tolerates
+from tests.components.kubernetes.layer import DIGEST_IMAGE
+
+
+def build(run, **extra):
+    arguments = {"namespace": "fraud", "image": DIGEST_IMAGE, **extra}
+    return run_with_provider(run, lambda opts: ModelDeployment("fraud-model", arguments, opts=opts))
+
+
+def pod_spec(recorder) -> dict:
+    (deployment,) = objects_of_kind(recorder, "Deployment")
+    return deployment["spec"]["template"]["spec"]
+
+
+def errors_of(raised: pytest.ExceptionInfo) -> dict[str, str]:
+    return {error["property_path"]: error["reason"] for error in raised.value.errors}
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/models/fraud:1.4.2",
+        "models/fraud:latest",
+        "models/fraud@sha256:deadbeef",
+    ],
+)
+def test_images_not_pinned_by_digest_are_rejected_before_anything_is_created(run, recorder, image: str) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(lambda: ModelDeployment("fraud-model", {"namespace": "fraud", "image": image}))
+    assert "image" in errors_of(raised), "a tag can be moved to another image; serving needs a digest"
+    assert not recorder.by_type("kubernetes:apps/v1:Deployment")
+
+
+def test_the_pod_is_restricted_non_root_read_only_and_without_an_api_token(run) -> None:
+    spec = pod_spec(build(run))
+    assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] > 0
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["automountServiceAccountToken"] is False
+    (container,) = spec["containers"]
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False and security["privileged"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["readOnlyRootFilesystem"] is True
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    assert mounts["/tmp"] == "tmp", "a read-only root needs a writable /tmp"
+    volumes = {volume["name"]: volume for volume in spec["volumes"]}
+    assert "emptyDir" in volumes["tmp"] and volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert not any(key in spec for key in ("hostNetwork", "hostPID", "hostIPC")), "no host namespaces"
+    assert container["image"] == DIGEST_IMAGE
+
+
+def test_gpu_pods_land_on_gpu_nodes_of_every_cloud_with_gpu_limits_equal_to_requests(run) -> None:
+    spec = pod_spec(build(run, gpus=2))
+    assert spec["nodeSelector"] == gpu.gpu_node_selector()
+    for cloud, taint in every_gpu_taint():
+        assert tolerates(spec["tolerations"], taint), f"the model would stay Pending on {cloud} GPU nodes"
+    resources = spec["containers"][0]["resources"]
+    assert resources["requests"][gpu.GPU_RESOURCE] == resources["limits"][gpu.GPU_RESOURCE] == "2"
+    assert resources["requests"]["memory"] == resources["limits"]["memory"], "memory limit = request: no OOM surprises"
+    assert resources["requests"]["cpu"] and resources["limits"]["cpu"], "the quota's limits.cpu needs a CPU limit"
+
+
+def test_cpu_models_do_not_reserve_gpu_nodes(run) -> None:
+    spec = pod_spec(build(run, gpus=0))
+    assert "nodeSelector" not in spec and "tolerations" not in spec
+    assert gpu.GPU_RESOURCE not in spec["containers"][0]["resources"]["requests"]
+
+
+def test_the_server_is_probed_and_scraped_through_a_clusterip_service(run) -> None:
+    recorder = build(run)
+    container = pod_spec(recorder)["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 600, "large models take minutes to load"
+    (service,) = objects_of_kind(recorder, "Service")
+    assert service["spec"]["type"] == "ClusterIP", "serving is reached through the ingress controller only"
+    (monitor,) = objects_of_kind(recorder, "ServiceMonitor")
+    assert monitor["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
+    assert monitor["spec"]["endpoints"][0] == {"port": "http", "path": "/metrics", "interval": "30s"}
+    assert monitor["metadata"]["namespace"] == "fraud"
+
+
+def test_the_namespace_identity_reaches_the_pods(run) -> None:
+    recorder = build(
+        run,
+        service_account_name=pulumi.Output.from_input("model-server"),
+        pod_labels=pulumi.Output.from_input({"azure.workload.identity/use": "true", "app.kubernetes.io/name": "x"}),
+    )
+    (deployment,) = objects_of_kind(recorder, "Deployment")
+    template = deployment["spec"]["template"]
+    assert template["spec"]["serviceAccountName"] == "model-server"
+    assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert template["metadata"]["labels"]["app.kubernetes.io/name"] == "fraud-model", "extras cannot break the selector"
+
+
+def test_several_replicas_get_a_disruption_budget_and_rollouts_never_drop_capacity(run) -> None:
+    recorder = build(run, replicas=3)
+    (budget,) = objects_of_kind(recorder, "PodDisruptionBudget")
+    assert budget["spec"]["maxUnavailable"] == 1
+    (deployment,) = objects_of_kind(recorder, "Deployment")
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_bad_arguments_are_reported_together_with_their_paths(run) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(
+            lambda: ModelDeployment(
+                "fraud-model",
+                {
+                    "image": DIGEST_IMAGE,
+                    "gpus": -1,
+                    "cpu": "4",
+                    "cpu_limit": "2",
+                    "port": 80,
+                    "readiness_path": "ready",
+                    "run_as_user": 0,
+                },
+            )
+        )
+    assert {"namespace", "gpus", "cpuLimit", "port", "readinessPath", "runAsUser"} <= set(errors_of(raised))
