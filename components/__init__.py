@@ -44,6 +44,18 @@ from components.azure import (
     AzureWorkloadIdentityArgs,
 )
 from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
+from components.kubernetes import (
+    GpuStack,
+    GpuStackArgs,
+    Logging,
+    LoggingArgs,
+    ModelDeployment,
+    ModelDeploymentArgs,
+    ModelServingNamespace,
+    ModelServingNamespaceArgs,
+    Monitoring,
+    MonitoringArgs,
+)
 
 __all__: list[str] = [
     "AwsAccessLogBucket",
@@ -79,9 +91,19 @@ __all__: list[str] = [
     "AzureVaultKeyArgs",
     "AzureWorkloadIdentity",
     "AzureWorkloadIdentityArgs",
+    "GpuStack",
+    "GpuStackArgs",
     "LocalRegistry",
     "LocalRegistryArgs",
+    "Logging",
+    "LoggingArgs",
+    "ModelDeployment",
+    "ModelDeploymentArgs",
     "ModelImage",
     "ModelImageArgs",
+    "ModelServingNamespace",
+    "ModelServingNamespaceArgs",
+    "Monitoring",
+    "MonitoringArgs",
     "RegistryAuth",
 ]

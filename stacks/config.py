@@ -50,7 +50,7 @@ MIN_KUBERNETES_MINOR = 31
 
 RESERVED_NAMESPACES = frozenset(
     {"default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "logging", "elastic-system",
-     "gpu-operator", "nvidia-device-plugin", "ingress-nginx"}
+     "gpu-operator", "nvidia-device-plugin", "ingress-nginx", "node-exporter"}
 )  # fmt: skip
 """Namespaces the platform or Kubernetes itself owns; serving namespaces may not take these names."""
 

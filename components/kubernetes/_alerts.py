@@ -7,8 +7,6 @@ from the relabeling in `_values.py`), kube-state-metrics (`kube_node_*` with the
 and unit-tested with Prometheus's own `promtool` (tests/components/kubernetes/test_alert_rules.py).
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from components._common import gpu

@@ -17,8 +17,6 @@ Versions were current when gathered in ../shared/REFERENCE.md; each entry names 
 changing one line here and re-running the tests (the values builders are tested against these charts' keys).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any

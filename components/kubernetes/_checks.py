@@ -1,7 +1,5 @@
 """Argument checks shared by the Kubernetes components (each records problems; none raises)."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any

@@ -5,8 +5,6 @@ Filters: pool (the GPU contract's pool label, via kube-state-metrics node labels
 extracts the metric names from every expression and checks them against the exporters' lists.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass, field
 from typing import Any

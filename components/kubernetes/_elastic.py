@@ -1,7 +1,5 @@
 """Pure builders of the ECK custom resources, the index lifecycle policy and its setup script."""
 
-from __future__ import annotations
-
 import json
 from typing import Any
 

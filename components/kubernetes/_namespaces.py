@@ -1,7 +1,5 @@
 """Namespaces with Pod Security Admission labels and the platform tier label, shared by every component."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Literal
 

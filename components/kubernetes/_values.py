@@ -6,8 +6,6 @@ taints, a device plugin that ignores AKS's `sku=gpu` taint, `storageSpec: {}` (n
 Fluent Bit's `tolerations: []`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any, Literal
 

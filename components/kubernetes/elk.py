@@ -1,7 +1,5 @@
 """`Logging`: ELK on Kubernetes: ECK operator, Elasticsearch, Kibana, a lifecycle policy and Fluent Bit."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import re
@@ -149,8 +147,7 @@ class Logging(pulumi.ComponentResource):
     ilm_policy_name: pulumi.Output[str]
     """The index lifecycle policy governing that data stream."""
 
-    def __init__(self, name: str, args: LoggingArgs | None = None, opts: pulumi.ResourceOptions | None = None):
-        args = args or {}
+    def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         namespace = args.get("namespace", DEFAULT_NAMESPACE)
         operator_namespace = args.get("operator_namespace", DEFAULT_OPERATOR_NAMESPACE)
         es_name = args.get("elasticsearch_name", DEFAULT_ELASTICSEARCH_NAME)

@@ -1,7 +1,5 @@
 """`GpuStack`: makes NVIDIA GPUs schedulable and observable (GPU operator or device plugin, DCGM exporter)."""
 
-from __future__ import annotations
-
 from typing import Literal, TypedDict
 
 import pulumi
@@ -35,7 +33,7 @@ GPU_TIER = "gpu"
 class GpuStackArgs(TypedDict, total=False):
     """Arguments of `GpuStack`."""
 
-    mode: GpuStackMode
+    mode: str
     """`operator` installs the NVIDIA GPU operator (device plugin, DCGM exporter, GPU feature discovery,
     validator, and the driver / toolkit unless preinstalled); `device-plugin` installs only the NVIDIA device
     plugin and the standalone DCGM exporter, for node images that ship driver and toolkit. Defaults to
@@ -91,8 +89,7 @@ class GpuStack(pulumi.ComponentResource):
     dcgm_service_monitor_labels: pulumi.Output[dict[str, str]]
     """Labels on the DCGM exporter's ServiceMonitor."""
 
-    def __init__(self, name: str, args: GpuStackArgs | None = None, opts: pulumi.ResourceOptions | None = None):
-        args = args or {}
+    def __init__(self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         mode = args.get("mode", DEFAULT_MODE)
         default_namespace = DEFAULT_DEVICE_PLUGIN_NAMESPACE if mode == "device-plugin" else DEFAULT_OPERATOR_NAMESPACE
         namespace = args.get("namespace", default_namespace)

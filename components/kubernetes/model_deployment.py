@@ -1,7 +1,5 @@
 """`ModelDeployment`: a hardened GPU model server (Deployment + Service + ServiceMonitor) to copy and adapt."""
 
-from __future__ import annotations
-
 import re
 from typing import Any, TypedDict
 

@@ -1,7 +1,5 @@
 """`Monitoring`: Prometheus, Alertmanager and Grafana (kube-prometheus-stack) with GPU dashboards and alerts."""
 
-from __future__ import annotations
-
 import re
 from decimal import Decimal
 from typing import TypedDict
@@ -75,7 +73,7 @@ class MonitoringArgs(TypedDict, total=False):
     volume_size: str
     """Prometheus persistent volume size (Kubernetes quantity). Defaults to 50Gi."""
 
-    alert_receiver: _values.AlertReceiver
+    alert_receiver: str
     """Where Alertmanager sends alerts: `none` (kept in Alertmanager), `webhook`, `slack` or `pagerduty`.
     Defaults to none."""
 
@@ -160,8 +158,7 @@ class Monitoring(pulumi.ComponentResource):
     rule_names: pulumi.Output[list[str]]
     """Names of the alerts and recording rules the PrometheusRule ships."""
 
-    def __init__(self, name: str, args: MonitoringArgs | None = None, opts: pulumi.ResourceOptions | None = None):
-        args = args or {}
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         namespace = args.get("namespace", DEFAULT_NAMESPACE)
         node_exporter_namespace = args.get("node_exporter_namespace", DEFAULT_NODE_EXPORTER_NAMESPACE)
         storage_class_name = args.get("storage_class_name", DEFAULT_STORAGE_CLASS_NAME)

@@ -1,7 +1,5 @@
 """`ModelServingNamespace`: a locked-down namespace in which one team serves models on GPUs."""
 
-from __future__ import annotations
-
 import ipaddress
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
@@ -167,7 +165,7 @@ class ModelServingNamespaceArgs(TypedDict, total=False):
     identity needs login.microsoftonline.com. Image pulls are done by the node, not the pod, and need no rule.
     Defaults to none (DNS only)."""
 
-    identity_kind: IdentityKind
+    identity_kind: str
     """Cloud identity of the serving ServiceAccount: `aws` (IRSA role ARN annotation), `azure` (Entra workload
     identity client ID annotation; pods must carry `pod_labels`) or `none`. Defaults to none."""
 

@@ -33,7 +33,7 @@ def errors_of(raised: pytest.ExceptionInfo) -> dict[str, str]:
 
 
 def test_operator_mode_installs_the_pinned_gpu_operator_in_a_privileged_gpu_namespace(run) -> None:
-    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", opts=opts))
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", {}, opts=opts))
     operator = chart(recorder, "gpu-operator")
     assert operator.inputs["version"] == charts.GPU_OPERATOR.version, "the version comes from the one pin table"
     assert operator.inputs["repositoryOpts"]["repo"] == charts.GPU_OPERATOR.repo
@@ -92,7 +92,7 @@ def test_bad_arguments_are_reported_together_with_their_paths(run) -> None:
 @pytest.mark.parametrize("mode", ["operator", "device-plugin"])
 def test_the_dcgm_service_monitor_is_selected_by_the_platforms_prometheus(run, mode: str) -> None:
     def build(opts: pulumi.ResourceOptions) -> None:
-        monitoring = Monitoring("monitoring", opts=opts)
+        monitoring = Monitoring("monitoring", {}, opts=opts)
         GpuStack(
             "nvidia",
             {
@@ -132,7 +132,7 @@ def test_the_dcgm_service_monitor_can_be_left_out_when_there_is_no_prometheus_op
 
 
 def test_outputs_name_the_namespace_mode_and_monitor_labels(run) -> None:
-    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", opts=opts))
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", {}, opts=opts))
     outputs = recorder.one("mlplatform:index:GpuStack").outputs
     assert outputs == {
         "namespace": "gpu-operator",

@@ -24,6 +24,7 @@ PSA = "pod-security.kubernetes.io/"
 
 
 def build(run, args=None):
+    args = args or {}
     return run_with_provider(run, lambda opts: Logging("logging", args, opts=opts))
 
 
@@ -105,7 +106,7 @@ def test_fluent_bit_ships_to_the_eck_http_service_verifying_ecks_ca(run) -> None
 
 
 def test_fluent_bit_runs_on_every_clouds_gpu_nodes(run) -> None:
-    tolerations = chart_values(run_with_provider(run, lambda o: Logging("logging", opts=o)), "fluent-bit")[
+    tolerations = chart_values(run_with_provider(run, lambda o: Logging("logging", {}, opts=o)), "fluent-bit")[
         "tolerations"
     ]
     for cloud, taint in every_gpu_taint():

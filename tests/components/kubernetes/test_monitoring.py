@@ -20,6 +20,7 @@ SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
 
 
 def build(run, args=None):
+    args = args or {}
     holder: dict[str, Monitoring] = {}
 
     def program(opts: pulumi.ResourceOptions) -> None:
