@@ -45,6 +45,8 @@ from components.azure import (
 )
 from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
 from components.kubernetes import (
+    EncryptedStorageClass,
+    EncryptedStorageClassArgs,
     GpuStack,
     GpuStackArgs,
     Logging,
@@ -91,6 +93,8 @@ __all__: list[str] = [
     "AzureVaultKeyArgs",
     "AzureWorkloadIdentity",
     "AzureWorkloadIdentityArgs",
+    "EncryptedStorageClass",
+    "EncryptedStorageClassArgs",
     "GpuStack",
     "GpuStackArgs",
     "LocalRegistry",

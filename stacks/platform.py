@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 from pulumi_azure_native.provider import Provider as AzureProvider
 
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
@@ -31,6 +33,14 @@ from components.azure import (
     AzureNetwork,
     AzureWorkloadIdentity,
 )
+from components.docker import LocalRegistry
+from components.kubernetes import (
+    EncryptedStorageClass,
+    GpuStack,
+    Logging,
+    ModelServingNamespace,
+    Monitoring,
+)
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
 
 _CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
@@ -50,6 +60,37 @@ class Platform:
     """What the program exports: a flat, camelCase set of stack outputs (documented in README)."""
 
     outputs: dict[str, Any] = field(default_factory=dict)
+
+
+ENCRYPTED_STORAGE_CLASS = "mlplatform-encrypted"
+"""The StorageClass every platform volume (Prometheus, Alertmanager, Elasticsearch) uses on EKS and AKS."""
+
+SERVING_HTTPS_EGRESS = ["0.0.0.0/0"]
+"""Where serving pods may open HTTPS connections besides DNS and in-cluster peers. Model stores and token
+endpoints (S3 through its gateway endpoint, STS, Entra ID, Blob without a private endpoint) answer on public
+addresses that change, so an IP allow-list cannot name them; restrict further with an egress firewall."""
+
+
+@dataclass
+class KubernetesLayerInputs:
+    """What a cluster hands the cloud-agnostic Kubernetes layer."""
+
+    provider: k8s.Provider
+    """The Kubernetes provider for the cluster."""
+    identity_kind: str
+    """Cloud identity kind for serving service accounts: aws (IRSA), azure (workload identity) or none."""
+    serving_identities: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Per serving namespace: the IRSA role ARN or the identity's client ID."""
+    storage_class: pulumi.Input[dict[str, Any]] | None = None
+    """The cluster's encrypted storage class contract (provisioner + parameters), or None to use `existing_class`."""
+    existing_class: str | None = None
+    """An existing StorageClass to use when there is no contract (existing clusters)."""
+    gpu_driver_preinstalled: bool = True
+    """Whether GPU nodes ship the NVIDIA driver and container toolkit (EKS NVIDIA AMIs, AKS driver Install)."""
+    install_gpu_stack: bool = True
+    """Whether to install the NVIDIA stack (clusters without GPU pools skip it)."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """Resources the layer waits for (the cluster and its node groups)."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -226,6 +267,23 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "servingIdentities": {name: identity.role_arn for name, identity in serving.items()},
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
+    )
+    # The Kubernetes provider waits for the whole cluster component, node groups included, so charts whose
+    # pods need nodes are not installed into an empty cluster.
+    provider = k8s.Provider(
+        "eks-kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
+    )
+    _build_kubernetes_layer(
+        config,
+        platform,
+        KubernetesLayerInputs(
+            provider=provider,
+            identity_kind="aws",
+            serving_identities={name: identity.role_arn for name, identity in serving.items()},
+            storage_class=cluster.storage_class,
+            gpu_driver_preinstalled=True,  # the EKS NVIDIA AMIs (AL2023, Bottlerocket) ship driver and toolkit
+            install_gpu_stack=bool(config.cluster.gpu_pools),
+        ),
     )
 
 
@@ -421,6 +479,21 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
+    provider = k8s.Provider(
+        "aks-kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
+    )
+    _build_kubernetes_layer(
+        config,
+        platform,
+        KubernetesLayerInputs(
+            provider=provider,
+            identity_kind="azure",
+            serving_identities=dict(serving_identities),
+            storage_class=cluster.storage_class,
+            gpu_driver_preinstalled=True,  # AKS GPU pools use gpuProfile.driver=Install (driver and toolkit)
+            install_gpu_stack=bool(config.cluster.gpu_pools),
+        ),
+    )
 
 
 def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:
@@ -444,4 +517,163 @@ def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:
 
 def _build_existing_cluster(config: PlatformConfig, platform: Platform) -> None:
     assert isinstance(config.target, KubernetesTarget)
-    platform.outputs["kubeconfigContext"] = config.target.kubeconfig_context
+    target = config.target
+    # No cloud resources: the cluster, its nodes and their disks belong to someone else.
+    provider = k8s.Provider("cluster", context=target.kubeconfig_context, kubeconfig=target.kubeconfig_path)
+    layer = KubernetesLayerInputs(
+        provider=provider,
+        identity_kind="none",
+        existing_class=target.storage_class,
+        gpu_driver_preinstalled=target.gpu_driver_preinstalled,
+    )
+    if target.local_registry.enabled and target.distribution != "generic":
+        registry = LocalRegistry(
+            "local-registry", {"port": target.local_registry.port, "distribution": target.distribution}
+        )
+        platform.outputs["registryUrl"] = registry.url
+        if target.distribution == "kind":
+            # KEP-1755: tells tools (Tilt, skaffold, ko) where the cluster's local registry is.
+            k8s.core.v1.ConfigMap(
+                "local-registry-hosting",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="local-registry-hosting", namespace="kube-public"),
+                data={"localRegistryHosting.v1": f'host: "localhost:{target.local_registry.port}"\n'},
+                opts=pulumi.ResourceOptions(provider=provider),
+            )
+    platform.outputs["kubeconfigContext"] = target.kubeconfig_context
+    _build_kubernetes_layer(config, platform, layer)
+
+
+def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: KubernetesLayerInputs) -> None:
+    """Install the cloud-agnostic layer: storage class, monitoring, NVIDIA stack, logging, serving namespaces."""
+    opts = pulumi.ResourceOptions(providers={"kubernetes": layer.provider}, depends_on=layer.depends_on)
+    labels = _namespace_labels(config, classification="internal", retention_days=config.logging.elk.retention_days)
+    storage_class_name: str | None = layer.existing_class
+    if layer.storage_class is not None:
+        contract = pulumi.Output.from_input(layer.storage_class)
+        storage_class = EncryptedStorageClass(
+            "storage",
+            {
+                "provisioner": contract.apply(lambda c: c["provisioner"]),
+                "parameters": contract.apply(lambda c: c["parameters"]),
+                "class_name": ENCRYPTED_STORAGE_CLASS,
+                "retain": config.protect,
+            },
+            opts,
+        )
+        storage_class_name = ENCRYPTED_STORAGE_CLASS
+        # The name is known up front (the components validate it); the dependency keeps volumes after the class.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[storage_class]))
+
+    monitoring: Monitoring | None = None
+    if config.monitoring.enabled:
+        alerting = config.monitoring.alerting
+        monitoring_args: dict[str, Any] = {
+            "retention": config.monitoring.prometheus.retention,
+            "retention_size": config.monitoring.prometheus.retention_size,
+            "volume_size": config.monitoring.prometheus.volume_size,
+            "grafana": config.monitoring.grafana,
+            "alert_receiver": alerting.receiver,
+            "protect": config.protect,
+            "namespace_labels": labels,
+        }
+        if storage_class_name is not None:
+            monitoring_args["storage_class_name"] = storage_class_name
+        if alerting.receiver != "none":
+            # The URL or routing key is a secret stack config value (`pulumi config set --secret`).
+            monitoring_args["alert_receiver_secret"] = pulumi.Config("mlplatform").require_secret(
+                alerting.secret_config_key
+            )
+        if alerting.slack_channel:
+            monitoring_args["slack_channel"] = alerting.slack_channel
+        monitoring = Monitoring("monitoring", monitoring_args, opts)  # type: ignore[arg-type]
+        platform.outputs.update(
+            {
+                "prometheusUrl": monitoring.prometheus_url,
+                "alertmanagerUrl": monitoring.alertmanager_url,
+                "grafanaUrl": monitoring.grafana_url,
+                "grafanaAdminSecretName": monitoring.grafana_admin_secret_name,
+                "grafanaAdminPassword": monitoring.grafana_admin_password,
+            }
+        )
+
+    after_monitoring = (
+        opts
+        if monitoring is None
+        else pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[monitoring]))
+    )
+    if layer.install_gpu_stack:
+        gpu_args: dict[str, Any] = {
+            "driver_preinstalled": layer.gpu_driver_preinstalled,
+            "toolkit_preinstalled": layer.gpu_driver_preinstalled,
+            "dcgm_service_monitor": monitoring is not None,
+            "namespace_labels": labels,
+        }
+        if monitoring is not None:
+            gpu_args["service_monitor_labels"] = monitoring.service_monitor_labels
+        GpuStack("nvidia", gpu_args, after_monitoring)  # type: ignore[arg-type]
+
+    elk = config.logging.elk
+    if elk.enabled:
+        logging_args: dict[str, Any] = {
+            "nodes": elk.nodes,
+            "volume_size": elk.volume_size,
+            "retention_days": elk.retention_days,
+            "fluent_bit_service_monitor": monitoring is not None,
+            "protect": config.protect,
+            "namespace_labels": labels,
+        }
+        if storage_class_name is not None:
+            logging_args["storage_class_name"] = storage_class_name
+        logging = Logging("logging", logging_args, after_monitoring)  # type: ignore[arg-type]
+        platform.outputs.update({"elasticsearchUrl": logging.elasticsearch_url, "kibanaUrl": logging.kibana_url})
+
+    models = next(bucket for bucket in config.storage.buckets if bucket.name == config.storage.models_bucket)
+    serving_labels = _namespace_labels(
+        config, classification=models.data_classification, retention_days=models.retention_days
+    )
+    namespaces: dict[str, pulumi.Output[str]] = {}
+    for namespace in config.serving.namespaces:
+        serving_args: dict[str, Any] = {
+            "namespace": namespace.name,
+            "team_group": namespace.team_group,
+            "quota_gpus": namespace.quota.gpu,
+            "quota_cpu": str(namespace.quota.cpu),
+            "quota_memory": str(namespace.quota.memory),
+            "quota_pods": namespace.quota.pods,
+            "ingress_namespaces": list(namespace.allowed_ingress_namespaces or [config.serving.ingress_namespace]),
+            "monitoring_namespace": "monitoring",
+            "egress_cidrs": list(SERVING_HTTPS_EGRESS) if layer.identity_kind != "none" else [],
+            "identity_kind": layer.identity_kind,
+            "service_account_name": SERVING_SERVICE_ACCOUNT,
+            "namespace_labels": serving_labels,
+        }
+        if layer.identity_kind != "none":
+            serving_args["identity_id"] = layer.serving_identities[namespace.name]
+        served = ModelServingNamespace(f"serving-{namespace.name}", serving_args, opts)  # type: ignore[arg-type]
+        namespaces[namespace.name] = served.namespace
+    platform.outputs["servingNamespaceDetails"] = {
+        name: {
+            "namespace": created,
+            "serviceAccount": SERVING_SERVICE_ACCOUNT,
+            "identity": layer.serving_identities.get(name, ""),
+        }
+        for name, created in namespaces.items()
+    }
+
+
+def _namespace_labels(config: PlatformConfig, *, classification: str, retention_days: int | None) -> dict[str, str]:
+    """GDPR record-of-processing labels for the platform's namespaces (Kubernetes label values)."""
+    return {
+        key: _label_value(value)
+        for key, value in {
+            **data_tags(classification, retention_days),  # type: ignore[arg-type]
+            "data-owner": config.governance.data_owner,
+            "processing-activity": config.governance.processing_activity,
+        }.items()
+    }
+
+
+def _label_value(value: str) -> str:
+    """`value` as a valid Kubernetes label value (63 characters of [A-Za-z0-9-_.], alphanumeric at both ends)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", value)[:63]
+    return cleaned.strip("-_.") or "unset"

@@ -9,8 +9,11 @@ from components.kubernetes.gpu_stack import GpuStack, GpuStackArgs
 from components.kubernetes.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
+from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
 __all__ = [
+    "EncryptedStorageClass",
+    "EncryptedStorageClassArgs",
     "GpuStack",
     "GpuStackArgs",
     "Logging",

@@ -32,7 +32,13 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "AzureContainerRegistry",
         "AzureEncryptedStorage",
         "AzureWorkloadIdentity",
-    }
+        # the Kubernetes layer on top of the cluster
+        "EncryptedStorageClass",
+        "Monitoring",
+        "GpuStack",
+        "Logging",
+        "ModelServingNamespace",
+    }, "the Azure foundation and the Kubernetes layer on AKS"
     pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type("azure-native:containerservice:AgentPool")}
     assert pools == {"t4serve", "a100train"}, "one AKS user pool per configured GPU pool"
     containers = {r.inputs["containerName"] for r in azure_prod.monitor.by_type("azure-native:storage:BlobContainer")}
