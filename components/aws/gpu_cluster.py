@@ -167,7 +167,8 @@ class AwsGpuClusterArgs(TypedDict, total=False):
     """Pinned versions per managed add-on name (e.g. {"vpc-cni": "v1.20.4-eksbuild.1"}). Defaults to EKS's
     default version for the cluster's Kubernetes version."""
     protect: bool
-    """Protect and retain the cluster key and log group on delete, and turn on EKS deletion protection. Defaults to false."""
+    """Protect the cluster from `pulumi destroy`, protect and retain the cluster key and log group, and turn on EKS
+    deletion protection. Defaults to false."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     """Tags for every taggable child and for the nodes' instances, volumes and network interfaces. Defaults to none."""
 
@@ -665,7 +666,16 @@ class AwsGpuCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             deletion_protection=protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, cluster_policy, cluster_encryption]),
+            # EKS takes the secrets key only at creation (or as a one-way enable): a different key means a new
+            # cluster. Say so in the plan instead of failing mid-update; the fixed name forces delete first, and
+            # `protect` (prod) stops the replacement unless someone lifts it on purpose.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[log_group, cluster_policy, cluster_encryption],
+                replace_on_changes=["encryptionConfig"],
+                delete_before_replace=True,
+                protect=protect,
+            ),
         )
         in_cluster = pulumi.ResourceOptions(parent=self, depends_on=[cluster])
 

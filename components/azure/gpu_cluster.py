@@ -198,8 +198,8 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     defender: bool
     """Enable Microsoft Defender for Containers security monitoring. Defaults to true."""
     protect: bool
-    """Protect the log workspace, the disk encryption set and the cluster identity from deletion (`protect` +
-    `retainOnDelete`). Defaults to false."""
+    """Protect the cluster (`protect`) and the log workspace, disk encryption set and cluster identity (`protect` +
+    `retainOnDelete`) from deletion. Defaults to false."""
     tags: pulumi.Input[dict[str, str]]
     """Tags for every resource. Defaults to none."""
 
@@ -664,6 +664,8 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 # The disk encryption set is fixed at creation; the cluster name is fixed, so delete first.
                 replace_on_changes=["diskEncryptionSetID"],
                 delete_before_replace=True,
+                # A prod cluster cannot be destroyed by accident (AKS has no deletion protection of its own).
+                protect=protect,
             ),
         )
 

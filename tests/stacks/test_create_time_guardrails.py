@@ -1,0 +1,45 @@
+"""Settings a cloud accepts only at creation are marked on purpose, so the plan shows the replacement."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.synth import Synthesis, synthesize
+
+
+@pytest.fixture(scope="module")
+def prod() -> Synthesis:
+    return synthesize("prod")
+
+
+@pytest.fixture(scope="module")
+def azure_prod() -> Synthesis:
+    return synthesize("azure-prod")
+
+
+def test_changing_the_eks_secrets_key_is_planned_as_a_cluster_replacement(prod: Synthesis) -> None:
+    cluster = prod.monitor.one("aws:eks/cluster:Cluster")
+    assert "encryptionConfig" in cluster.replace_on_changes, "EKS accepts the secrets key only at creation"
+    assert cluster.protect, "in prod the replacement is blocked until protection is lifted on purpose"
+
+
+def test_aks_gpu_pool_vm_size_and_taints_are_planned_as_replacements(azure_prod: Synthesis) -> None:
+    for pool in azure_prod.monitor.by_type("azure-native:containerservice:AgentPool"):
+        assert {"vmSize", "nodeTaints"} <= set(pool.replace_on_changes), (
+            f"AKS sets VM size and taints only when {pool.name} is created"
+        )
+        assert "count" in pool.ignore_changes, "the autoscaler owns the node count"
+
+
+def test_the_aks_disk_encryption_set_and_acr_cmk_are_planned_as_replacements(azure_prod: Synthesis) -> None:
+    cluster = azure_prod.monitor.one("azure-native:containerservice:ManagedCluster")
+    assert "diskEncryptionSetID" in cluster.replace_on_changes, "AKS takes the disk encryption set only at creation"
+    registry = azure_prod.monitor.one("azure-native:containerregistry:Registry")
+    assert "encryption.status" in registry.replace_on_changes, "ACR takes a customer-managed key only at creation"
+    assert cluster.protect, "prod blocks the replacement"
+    assert registry.protect, "prod blocks the replacement"
+
+
+def test_the_eks_autoscaler_owns_the_node_count(prod: Synthesis) -> None:
+    for group in prod.monitor.by_type("aws:eks/nodeGroup:NodeGroup"):
+        assert "scalingConfig.desiredSize" in group.ignore_changes, f"{group.name} would fight the autoscaler"
