@@ -104,7 +104,13 @@ def kms_key_policy(resource: Resource, config: dict[str, Any]) -> Iterator[Findi
 
 MIN_KEY_DELETION_WINDOW = Setting(
     "minDeletionWindowDays",
-    {"type": "integer", "minimum": 7, "maximum": 30, "default": 30, "description": "Shortest KMS key deletion window in days."},
+    {
+        "type": "integer",
+        "minimum": 7,
+        "maximum": 30,
+        "default": 30,
+        "description": "Shortest KMS key deletion window in days.",
+    },
 )
 
 
@@ -227,7 +233,12 @@ DENY_SERVICE_WILDCARDS = Setting(
     },
 )
 _ADMIN_POLICY_ARNS = ("policy/AdministratorAccess", "policy/IAMFullAccess")
-_POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+_POLICY_TYPES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+)
 
 
 def _admin_statement(statement: dict[str, Any], service_wildcards: bool) -> str | None:
@@ -294,7 +305,11 @@ def iam_no_admin(resource: Resource, config: dict[str, Any]) -> Iterator[Finding
     description="Platform stacks create no IAM user policies, user policy attachments or access keys; people and workloads use roles (SSO, OIDC, IRSA or Pod Identity).",
     remediation="Delete the user credentials and grant access through an IAM role assumed via SSO, OIDC, IRSA or EKS Pod Identity.",
     scope="IAM user policies, attachments and access keys",
-    types=("aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/accessKey:AccessKey"),
+    types=(
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        "aws:iam/accessKey:AccessKey",
+    ),
 )
 def iam_no_user_credentials(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     kind = resource.type.rsplit(":", 1)[-1]
@@ -362,8 +377,14 @@ def aks_entra_rbac(cluster: Resource, config: dict[str, Any]) -> Iterator[Findin
     if rbac is False:
         yield f"AKS cluster '{cluster.name}' disables Kubernetes RBAC; set enable_rbac=True."
     for value, message in (
-        (managed, f"AKS cluster '{cluster.name}' does not use managed Entra ID integration; set aad_profile.managed=True."),
-        (local, f"AKS cluster '{cluster.name}' keeps local accounts (static admin credentials); set disable_local_accounts=True."),
+        (
+            managed,
+            f"AKS cluster '{cluster.name}' does not use managed Entra ID integration; set aad_profile.managed=True.",
+        ),
+        (
+            local,
+            f"AKS cluster '{cluster.name}' keeps local accounts (static admin credentials); set disable_local_accounts=True.",
+        ),
     ):
         if value is UNKNOWN:
             yield Unverified(f"the authentication settings of AKS cluster '{cluster.name}'")
@@ -541,7 +562,9 @@ def rbac_rules(role: Resource, config: dict[str, Any]) -> Iterator[Finding]:
         if UNKNOWN in (groups, resources, verbs):
             yield Unverified(f"rule {index} of {kind_of(role)} '{role.name}'")
             continue
-        wildcards = [key for key, values in (("api_groups", groups), ("resources", resources), ("verbs", verbs)) if "*" in values]
+        wildcards = [
+            key for key, values in (("api_groups", groups), ("resources", resources), ("verbs", verbs)) if "*" in values
+        ]
         if wildcards:
             yield f"{kind_of(role)} '{role.name}' rule {index} uses '*' in {', '.join(wildcards)}; list them explicitly."
         escalating = [verb for verb in verbs if verb in _ESCALATING_VERBS]
@@ -589,6 +612,7 @@ def service_account_token(workload: Resource, config: dict[str, Any]) -> Iterato
     automount = as_bool(spec.get("automountServiceAccountToken"))
     if automount is UNKNOWN:
         yield Unverified(f"automount_service_account_token of {kind_of(workload)} '{workload.name}'")
-    elif automount is not False and not _full_match_any(as_list(config.get("tokenAllowlist")), f"{namespace}/{account}"):
+    elif automount is not False and not _full_match_any(
+        as_list(config.get("tokenAllowlist")), f"{namespace}/{account}"
+    ):
         yield f"{kind_of(workload)} '{workload.name}' automounts an API token; set automount_service_account_token=False (or allow-list '{namespace}/{account}')."
-

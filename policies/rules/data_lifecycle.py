@@ -147,20 +147,29 @@ def s3_lifecycle_retention(stack: Stack, config: dict[str, Any]) -> Iterator[Sta
             if unknown or days_unknown:
                 yield bucket, Unverified(f"the lifecycle rules of S3 bucket '{bucket.name}'")
             else:
-                yield bucket, (
-                    f"S3 bucket '{bucket.name}' keeps objects forever; add an enabled whole-bucket lifecycle rule "
-                    f"with expiration.days <= {high:.0f} ({limit_text})."
+                yield (
+                    bucket,
+                    (
+                        f"S3 bucket '{bucket.name}' keeps objects forever; add an enabled whole-bucket lifecycle rule "
+                        f"with expiration.days <= {high:.0f} ({limit_text})."
+                    ),
                 )
             continue
         if isinstance(high, float) and days > high:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' keeps objects {days:.0f} days, over the {high:.0f}-day ceiling "
-                f"({limit_text}); set expiration.days to {high:.0f} or less."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' keeps objects {days:.0f} days, over the {high:.0f}-day ceiling "
+                    f"({limit_text}); set expiration.days to {high:.0f} or less."
+                ),
             )
         if isinstance(low, float) and days < low:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' deletes access logs after {days:.0f} days; keep them at least "
-                f"{low:.0f} days (minLogRetentionDays)."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' deletes access logs after {days:.0f} days; keep them at least "
+                    f"{low:.0f} days (minLogRetentionDays)."
+                ),
             )
         versioning = versioning_status(stack, bucket)
         if versioning is UNKNOWN:
@@ -170,9 +179,12 @@ def s3_lifecycle_retention(stack: Stack, config: dict[str, Any]) -> Iterator[Sta
             if noncurrent is None and (unknown or noncurrent_unknown):
                 yield bucket, Unverified(f"the noncurrent version expiry of S3 bucket '{bucket.name}'")
             elif noncurrent is None or (isinstance(high, float) and noncurrent > high):
-                yield bucket, (
-                    f"S3 bucket '{bucket.name}' is versioned but keeps old versions beyond the ceiling; add "
-                    f"noncurrent_version_expiration.noncurrent_days <= {high:.0f} to its lifecycle rule."
+                yield (
+                    bucket,
+                    (
+                        f"S3 bucket '{bucket.name}' is versioned but keeps old versions beyond the ceiling; add "
+                        f"noncurrent_version_expiration.noncurrent_days <= {high:.0f} to its lifecycle rule."
+                    ),
                 )
 
 
@@ -218,12 +230,25 @@ def backup_coverage(stack: Stack, resource: Resource) -> bool | Any:
     return UNKNOWN if unknown else False
 
 
+_STORE_LABELS = {
+    "aws:s3/bucket:Bucket": "S3 bucket",
+    "aws:s3/bucketV2:BucketV2": "S3 bucket",
+    "aws:ebs/volume:Volume": "EBS volume",
+    "aws:efs/fileSystem:FileSystem": "EFS file system",
+    "aws:rds/instance:Instance": "RDS instance",
+    "aws:rds/cluster:Cluster": "RDS cluster",
+    "aws:dynamodb/table:Table": "DynamoDB table",
+}
+
+
 def _backup_findings(stack: Stack, classifications: tuple[str, ...]) -> Iterator[StackFinding]:
-    stores = [store for store in stack.of(DATA_STORE_TYPES) if data_classification(store) in (*classifications, UNKNOWN)]
+    stores = [
+        store for store in stack.of(DATA_STORE_TYPES) if data_classification(store) in (*classifications, UNKNOWN)
+    ]
     if not stores:
         raise NotApplicable(f"the stack has no data stores tagged data-classification {' or '.join(classifications)}")
     for store in stores:
-        kind = store.type.rsplit(":", 1)[-1]
+        kind = _STORE_LABELS[store.type]
         if data_classification(store) is UNKNOWN:
             yield store, Unverified(f"the data-classification tag of {kind} '{store.name}'")
             continue
@@ -231,9 +256,12 @@ def _backup_findings(stack: Stack, classifications: tuple[str, ...]) -> Iterator
         if covered is UNKNOWN:
             yield store, Unverified(f"the backup selection covering {kind} '{store.name}'")
         elif covered is not True:
-            yield store, (
-                f"{kind} '{store.name}' holds {data_classification(store)} data but no AWS Backup selection covers it; "
-                "add it to an aws.backup.Selection (resources=[arn] or selection_tags on data-classification)."
+            yield (
+                store,
+                (
+                    f"{kind} '{store.name}' holds {data_classification(store)} data but no AWS Backup selection covers it; "
+                    "add it to an aws.backup.Selection (resources=[arn] or selection_tags on data-classification)."
+                ),
             )
 
 
@@ -281,9 +309,12 @@ def s3_replication(stack: Stack, config: dict[str, Any]) -> Iterator[StackFindin
         if UNKNOWN in statuses or data_classification(bucket) is UNKNOWN:
             yield bucket, Unverified(f"the replication of S3 bucket '{bucket.name}'")
         else:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' holds personal data without a replica or backup; add an enabled "
-                "aws.s3.BucketReplicationConfig rule or an AWS Backup selection."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' holds personal data without a replica or backup; add an enabled "
+                    "aws.s3.BucketReplicationConfig rule or an AWS Backup selection."
+                ),
             )
 
 
@@ -300,11 +331,17 @@ def ecr_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding
         raise NotApplicable("the stack has no ECR repositories")
     for repository in repositories:
         if not stack.attached(
-            repository, ("aws:ecr/lifecyclePolicy:LifecyclePolicy",), "repository", values=[repository.props.get("name")]
+            repository,
+            ("aws:ecr/lifecyclePolicy:LifecyclePolicy",),
+            "repository",
+            values=[repository.props.get("name")],
         ):
-            yield repository, (
-                f"ECR repository '{repository.name}' keeps every image forever; add aws.ecr.LifecyclePolicy expiring "
-                "untagged images and old tags."
+            yield (
+                repository,
+                (
+                    f"ECR repository '{repository.name}' keeps every image forever; add aws.ecr.LifecyclePolicy expiring "
+                    "untagged images and old tags."
+                ),
             )
 
 
@@ -356,7 +393,12 @@ _BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 
 MIN_SOFT_DELETE_DAYS = Setting(
     "minSoftDeleteRetentionDays",
-    {"type": "integer", "minimum": 1, "default": 7, "description": "Shortest blob and container soft-delete retention in days."},
+    {
+        "type": "integer",
+        "minimum": 1,
+        "default": 7,
+        "description": "Shortest blob and container soft-delete retention in days.",
+    },
 )
 
 
@@ -387,9 +429,12 @@ def blob_soft_delete(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
     for account in accounts:
         services = _account_children(stack, account, (_BLOB_SERVICE,))
         if not services:
-            yield account, (
-                f"Storage account '{account.name}' has no blob service properties, so deleted blobs are lost; add "
-                "azure_native.storage.BlobServiceProperties with soft delete and versioning."
+            yield (
+                account,
+                (
+                    f"Storage account '{account.name}' has no blob service properties, so deleted blobs are lost; add "
+                    "azure_native.storage.BlobServiceProperties with soft delete and versioning."
+                ),
             )
             continue
         service = services[0]
@@ -401,9 +446,12 @@ def blob_soft_delete(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
             if UNKNOWN in (enabled, days):
                 yield account, Unverified(f"{argument} of storage account '{account.name}'")
             elif enabled is not True or days is None or days < minimum:
-                yield account, (
-                    f"Storage account '{account.name}' does not keep deleted items {minimum:.0f} days; set "
-                    f"{argument}={{'enabled': True, 'days': {minimum:.0f}}} (or more)."
+                yield (
+                    account,
+                    (
+                        f"Storage account '{account.name}' does not keep deleted items {minimum:.0f} days; set "
+                        f"{argument}={{'enabled': True, 'days': {minimum:.0f}}} (or more)."
+                    ),
                 )
         versioning = as_bool(service.props.get("isVersioningEnabled"))
         if versioning is UNKNOWN:
@@ -431,7 +479,11 @@ def storage_redundancy(account: Resource, config: dict[str, Any]) -> Iterator[Fi
         yield f"Storage account '{account.name}' uses {sku}, which one zone outage can take down; set sku.name='Standard_ZRS'."
 
 
-_DELETE_KEYS = ("daysAfterModificationGreaterThan", "daysAfterCreationGreaterThan", "daysAfterLastAccessTimeGreaterThan")
+_DELETE_KEYS = (
+    "daysAfterModificationGreaterThan",
+    "daysAfterCreationGreaterThan",
+    "daysAfterLastAccessTimeGreaterThan",
+)
 
 
 def _delete_days(action: Any) -> Any:
@@ -513,7 +565,11 @@ def storage_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
             for container in containers
         ] or [(None, account_class)]
         for container, classification in scopes:
-            where = f"container '{container}' of storage account '{account.name}'" if container else f"storage account '{account.name}'"
+            where = (
+                f"container '{container}' of storage account '{account.name}'"
+                if container
+                else f"storage account '{account.name}'"
+            )
             if classification is UNKNOWN:
                 yield account, Unverified(f"the data classification of {where}")
                 continue
@@ -527,23 +583,35 @@ def storage_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
                 yield account, Unverified(f"the lifecycle rules of {where}")
                 continue
             if not base or min(base) > ceiling:
-                yield account, (
-                    f"The lifecycle rules of {where} do not delete blobs within {ceiling:.0f} days "
-                    f"(maxRetentionDays[{classification or 'unclassified'}]); add an enabled rule with "
-                    f"base_blob.delete.days_after_modification_greater_than <= {ceiling:.0f}."
+                yield (
+                    account,
+                    (
+                        f"The lifecycle rules of {where} do not delete blobs within {ceiling:.0f} days "
+                        f"(maxRetentionDays[{classification or 'unclassified'}]); add an enabled rule with "
+                        f"base_blob.delete.days_after_modification_greater_than <= {ceiling:.0f}."
+                    ),
                 )
                 continue
             versions = [rule["version"] for rule in covering if rule["version"] is not None]
             if versioned and UNKNOWN not in versions and (not versions or min(versions) > ceiling):
-                yield account, (
-                    f"The lifecycle rules of {where} keep old blob versions beyond {ceiling:.0f} days; add "
-                    f"version.delete.days_after_creation_greater_than <= {ceiling:.0f}."
+                yield (
+                    account,
+                    (
+                        f"The lifecycle rules of {where} keep old blob versions beyond {ceiling:.0f} days; add "
+                        f"version.delete.days_after_creation_greater_than <= {ceiling:.0f}."
+                    ),
                 )
 
 
 MIN_KEY_VAULT_RETENTION = Setting(
     "minSoftDeleteRetentionDays",
-    {"type": "integer", "minimum": 7, "maximum": 90, "default": 90, "description": "Shortest key vault soft-delete retention in days."},
+    {
+        "type": "integer",
+        "minimum": 7,
+        "maximum": 90,
+        "default": 90,
+        "description": "Shortest key vault soft-delete retention in days.",
+    },
 )
 
 
@@ -597,11 +665,21 @@ _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 OBSERVABILITY_MIN = Setting(
     "minRetentionDays",
-    {"type": "integer", "minimum": 1, "default": 7, "description": "Shortest retention of metrics and container logs in days."},
+    {
+        "type": "integer",
+        "minimum": 1,
+        "default": 7,
+        "description": "Shortest retention of metrics and container logs in days.",
+    },
 )
 OBSERVABILITY_MAX = Setting(
     "maxRetentionDays",
-    {"type": "integer", "minimum": 1, "default": 400, "description": "Longest retention of metrics and container logs in days."},
+    {
+        "type": "integer",
+        "minimum": 1,
+        "default": 400,
+        "description": "Longest retention of metrics and container logs in days.",
+    },
 )
 _RETENTION_PATHS: dict[str, tuple[str, ...]] = {
     "kube-prometheus-stack": ("prometheus.prometheusSpec.retention",),
@@ -638,7 +716,10 @@ def chart_name(chart: Any) -> str:
 def observability_retention(chart: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     name = chart_name(chart.props.get("chart"))
     if name in _ILM_CHARTS:
-        yield Unverified(f"the ILM delete phase of Elasticsearch chart '{chart.name}'", "lives outside the chart values; verify the ILM policy's delete phase")
+        yield Unverified(
+            f"the ILM delete phase of Elasticsearch chart '{chart.name}'",
+            "lives outside the chart values; verify the ILM policy's delete phase",
+        )
         return
     paths = _RETENTION_PATHS.get(name)
     if paths is None:

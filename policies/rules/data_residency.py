@@ -101,19 +101,28 @@ def s3_replication_destination(stack: Stack, config: dict[str, Any]) -> Iterator
                     other
                     for other in buckets
                     if other is not bucket
-                    and (holder.depends_on(key, other.urn) or (isinstance(destination, str) and destination in _bucket_arns(other)))
+                    and (
+                        holder.depends_on(key, other.urn)
+                        or (isinstance(destination, str) and destination in _bucket_arns(other))
+                    )
                 ]
                 if not targets:
-                    yield bucket, Unverified(f"the replication destination {destination} of S3 bucket '{bucket.name}'", OUTSIDE)
+                    yield (
+                        bucket,
+                        Unverified(f"the replication destination {destination} of S3 bucket '{bucket.name}'", OUTSIDE),
+                    )
                     continue
                 for target in targets:
                     region = region_of(target)
                     if region is UNKNOWN or region is None:
                         yield bucket, Unverified(f"the region of replica bucket '{target.name}'")
                     elif region not in allowed:
-                        yield bucket, (
-                            f"S3 bucket '{bucket.name}' replicates to '{target.name}' in {region}, outside the allowed "
-                            f"regions ({', '.join(allowed)}); replicate into an allowed region."
+                        yield (
+                            bucket,
+                            (
+                                f"S3 bucket '{bucket.name}' replicates to '{target.name}' in {region}, outside the allowed "
+                                f"regions ({', '.join(allowed)}); replicate into an allowed region."
+                            ),
                         )
     if not found:
         raise NotApplicable("the stack replicates no S3 buckets")

@@ -114,20 +114,29 @@ def s3_bucket_kms_encryption(stack: Stack, config: dict[str, Any]) -> Iterator[S
         if algorithms == {"AES256"} and is_access_log_bucket(stack, bucket):
             continue
         if not blocks:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' has no default encryption configuration; add "
-                "aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms' and "
-                "kms_master_key_id=<customer-managed KMS key ARN>."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' has no default encryption configuration; add "
+                    "aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms' and "
+                    "kms_master_key_id=<customer-managed KMS key ARN>."
+                ),
             )
         elif "AES256" in algorithms:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' uses SSE-S3 (AES256); set sse_algorithm='aws:kms' and "
-                "kms_master_key_id=<customer-managed KMS key ARN>."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' uses SSE-S3 (AES256); set sse_algorithm='aws:kms' and "
+                    "kms_master_key_id=<customer-managed KMS key ARN>."
+                ),
             )
         else:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' uses SSE-KMS without a customer-managed key; set "
-                "kms_master_key_id to the ARN of a customer-managed aws.kms.Key (not alias/aws/s3)."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' uses SSE-KMS without a customer-managed key; set "
+                    "kms_master_key_id to the ARN of a customer-managed aws.kms.Key (not alias/aws/s3)."
+                ),
             )
 
 
@@ -143,7 +152,9 @@ def _denies_insecure_transport(statement: Any) -> bool:
     if not actions & {"s3:*", "*"}:
         return False
     principal = statement.get("Principal")
-    if principal not in ("*", {"AWS": "*"}) and not (isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))):
+    if principal not in ("*", {"AWS": "*"}) and not (
+        isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))
+    ):
         return False
     resources = [str(item) for item in as_list(statement.get("Resource")) if isinstance(item, str)]
     covers_objects = any(item == "*" or item.endswith("/*") for item in resources)
@@ -176,9 +187,12 @@ def s3_bucket_tls_only_policy(stack: Stack, config: dict[str, Any]) -> Iterator[
         if bucket.props.get("policy") is not None:
             documents.append(bucket.props.get("policy"))
         if not documents:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' has no bucket policy, so plain-HTTP requests are allowed; add "
-                "aws.s3.BucketPolicy denying s3:* on the bucket and bucket/* when aws:SecureTransport is 'false'."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' has no bucket policy, so plain-HTTP requests are allowed; add "
+                    "aws.s3.BucketPolicy denying s3:* on the bucket and bucket/* when aws:SecureTransport is 'false'."
+                ),
             )
             continue
         parsed = [parse_json(document) for document in documents]
@@ -188,9 +202,12 @@ def s3_bucket_tls_only_policy(stack: Stack, config: dict[str, Any]) -> Iterator[
         if UNKNOWN in parsed or UNKNOWN in statements:
             yield bucket, Unverified(f"the bucket policy of S3 bucket '{bucket.name}'")
             continue
-        yield bucket, (
-            f"S3 bucket '{bucket.name}' has a bucket policy without a TLS-only statement; add a Deny on s3:* "
-            "for the bucket and bucket/* with Condition {'Bool': {'aws:SecureTransport': 'false'}}."
+        yield (
+            bucket,
+            (
+                f"S3 bucket '{bucket.name}' has a bucket policy without a TLS-only statement; add a Deny on s3:* "
+                "for the bucket and bucket/* with Condition {'Bool': {'aws:SecureTransport': 'false'}}."
+            ),
         )
 
 
@@ -348,10 +365,13 @@ def node_group_encrypted_launch_template(stack: Stack, config: dict[str, Any]) -
         reference = group.props.get("launchTemplate")
         if reference is None:
             if not by_default:
-                yield group, (
-                    f"EKS node group '{group.name}' has no launch template, so its disks are unencrypted unless "
-                    "the account encrypts EBS by default; set launch_template to an aws.ec2.LaunchTemplate with "
-                    "encrypted EBS block_device_mappings."
+                yield (
+                    group,
+                    (
+                        f"EKS node group '{group.name}' has no launch template, so its disks are unencrypted unless "
+                        "the account encrypts EBS by default; set launch_template to an aws.ec2.LaunchTemplate with "
+                        "encrypted EBS block_device_mappings."
+                    ),
                 )
             continue
         reference = as_dict(reference)
@@ -367,10 +387,13 @@ def node_group_encrypted_launch_template(stack: Stack, config: dict[str, Any]) -
             continue
         findings = launch_template_encryption_findings(matched[0])
         if any(isinstance(finding, str) for finding in findings):
-            yield group, (
-                f"EKS node group '{group.name}' uses launch template '{matched[0].name}' whose EBS volumes are not "
-                "encrypted with a customer-managed key; set ebs.encrypted='true' and ebs.kms_key_id on every "
-                "block device mapping of the template."
+            yield (
+                group,
+                (
+                    f"EKS node group '{group.name}' uses launch template '{matched[0].name}' whose EBS volumes are not "
+                    "encrypted with a customer-managed key; set ebs.encrypted='true' and ebs.kms_key_id on every "
+                    "block device mapping of the template."
+                ),
             )
         elif findings:
             yield group, Unverified(f"the disk encryption of EKS node group '{group.name}'")
@@ -894,22 +917,31 @@ def persistent_volume_encrypted_class(stack: Stack, config: dict[str, Any]) -> I
                 yield resource, Unverified(f"the storage class of {subject}")
             elif class_name is None:
                 if not default_encrypted:
-                    yield resource, (
-                        f"{subject} uses the cluster's default StorageClass, which is not known to be encrypted; "
-                        "set storageClassName to an encrypted StorageClass."
+                    yield (
+                        resource,
+                        (
+                            f"{subject} uses the cluster's default StorageClass, which is not known to be encrypted; "
+                            "set storageClassName to an encrypted StorageClass."
+                        ),
                     )
             elif class_name in classes:
                 if classes[class_name] is UNKNOWN:
                     yield resource, Unverified(f"the encryption of StorageClass '{class_name}' used by {subject}")
                 elif classes[class_name] is not True:
-                    yield resource, (
-                        f"{subject} uses StorageClass '{class_name}', which does not encrypt with a customer-managed "
-                        "key; use an encrypted StorageClass."
+                    yield (
+                        resource,
+                        (
+                            f"{subject} uses StorageClass '{class_name}', which does not encrypt with a customer-managed "
+                            "key; use an encrypted StorageClass."
+                        ),
                     )
             elif class_name not in configured:
-                yield resource, (
-                    f"{subject} uses StorageClass '{class_name}', which is neither defined in this stack nor listed "
-                    "in encryptedStorageClasses; use an encrypted StorageClass of this stack or list it there."
+                yield (
+                    resource,
+                    (
+                        f"{subject} uses StorageClass '{class_name}', which is neither defined in this stack nor listed "
+                        "in encryptedStorageClasses; use an encrypted StorageClass of this stack or list it there."
+                    ),
                 )
     if not found_claims:
         raise NotApplicable("the stack declares no persistent volumes")

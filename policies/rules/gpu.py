@@ -62,7 +62,10 @@ def eks_gpu_taint(group: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     if is_gpu is False:
         raise NotApplicable(f"node group '{group.name}' has no NVIDIA AMI type or GPU instance type")
     taints, unknown = dicts(group.props.get("taints"))
-    if any(taint.get("key") == _EKS_GPU_TAINT["key"] and taint.get("effect") == _EKS_GPU_TAINT["effect"] for taint in taints):
+    if any(
+        taint.get("key") == _EKS_GPU_TAINT["key"] and taint.get("effect") == _EKS_GPU_TAINT["effect"]
+        for taint in taints
+    ):
         return
     if is_gpu is UNKNOWN or unknown:
         yield Unverified(f"the GPU taint of EKS node group '{group.name}'")
@@ -77,7 +80,9 @@ def _aks_gpu_taint(taint: Any) -> bool:
     if not isinstance(taint, str):
         return False
     key_value, _, effect = taint.partition(":")
-    return effect == "NoSchedule" and (key_value == gpu.AKS_SKU_GPU_TAINT.aks().split(":")[0] or key_value.split("=")[0] == gpu.GPU_RESOURCE)
+    return effect == "NoSchedule" and (
+        key_value == gpu.AKS_SKU_GPU_TAINT.aks().split(":")[0] or key_value.split("=")[0] == gpu.GPU_RESOURCE
+    )
 
 
 @resource_rule(
@@ -138,7 +143,13 @@ def _targets_gpu_nodes(spec: dict[str, Any]) -> bool:
     selector = as_dict(spec.get("nodeSelector"))
     if isinstance(selector, dict) and any(label in selector for label in _GPU_NODE_LABELS):
         return True
-    terms, _ = dicts(as_dict(as_dict(as_dict(spec.get("affinity")).get("nodeAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution")).get("nodeSelectorTerms"))
+    terms, _ = dicts(
+        as_dict(
+            as_dict(as_dict(spec.get("affinity")).get("nodeAffinity")).get(
+                "requiredDuringSchedulingIgnoredDuringExecution"
+            )
+        ).get("nodeSelectorTerms")
+    )
     for term in terms:
         expressions, _ = dicts(term.get("matchExpressions"))
         if any(expression.get("key") in _GPU_NODE_LABELS for expression in expressions):
@@ -224,6 +235,9 @@ def serving_gpu_quota(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
         if UNKNOWN in hards or any(isinstance(hard, dict) and hard.get(_GPU_QUOTA_KEY) is UNKNOWN for hard in hards):
             yield owner, Unverified(f"the GPU quota of serving namespace '{name}'")
         else:
-            yield owner, (
-                f"Serving namespace '{name}' has no GPU quota; add a ResourceQuota with spec.hard['{_GPU_QUOTA_KEY}']."
+            yield (
+                owner,
+                (
+                    f"Serving namespace '{name}' has no GPU quota; add a ResourceQuota with spec.hard['{_GPU_QUOTA_KEY}']."
+                ),
             )

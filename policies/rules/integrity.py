@@ -57,9 +57,12 @@ def s3_versioning(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding
         if status is UNKNOWN:
             yield bucket, Unverified(f"the versioning of S3 bucket '{bucket.name}'")
         elif status != "Enabled":
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' does not keep object versions; add aws.s3.BucketVersioning with "
-                "versioning_configuration={'status': 'Enabled'}."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' does not keep object versions; add aws.s3.BucketVersioning with "
+                    "versioning_configuration={'status': 'Enabled'}."
+                ),
             )
 
 
@@ -123,9 +126,12 @@ def ecr_scan(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
         if UNKNOWN in (on_push, enhanced):
             yield repository, Unverified(f"the image scanning of ECR repository '{repository.name}'")
         else:
-            yield repository, (
-                f"ECR repository '{repository.name}' does not scan images; set "
-                "image_scanning_configuration={'scan_on_push': True} (or enable ENHANCED registry scanning)."
+            yield (
+                repository,
+                (
+                    f"ECR repository '{repository.name}' does not scan images; set "
+                    "image_scanning_configuration={'scan_on_push': True} (or enable ENHANCED registry scanning)."
+                ),
             )
 
 
@@ -213,9 +219,15 @@ def image_pinned(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]
         _, _, tag, digest = parse_image(image)
         if namespace in serving:
             if not (digest and digest.startswith("sha256:")):
-                yield workload, f"{label} in serving namespace '{namespace}' uses '{image}'; pin it by digest (image@sha256:<digest>)."
+                yield (
+                    workload,
+                    f"{label} in serving namespace '{namespace}' uses '{image}'; pin it by digest (image@sha256:<digest>).",
+                )
         elif not digest and tag in (None, "latest"):
-            yield workload, f"{label} uses '{image}', which floats with 'latest'; pin an explicit version tag or a digest."
+            yield (
+                workload,
+                f"{label} uses '{image}', which floats with 'latest'; pin an explicit version tag or a digest.",
+            )
     if not found:
         raise NotApplicable("the stack has no workloads")
 
@@ -257,7 +269,10 @@ def image_registry(stack: Stack, config: dict[str, Any]) -> Iterator[StackFindin
         allowed = own if namespace in serving else [*own, *vendors]
         if not _host_allowed(host, allowed):
             where = f"serving namespace '{namespace}'" if namespace in serving else f"namespace '{namespace}'"
-            yield workload, f"{label} in {where} pulls from {host}, which is not an allowed registry; push the image to the platform registry."
+            yield (
+                workload,
+                f"{label} in {where} pulls from {host}, which is not an allowed registry; push the image to the platform registry.",
+            )
     if not found:
         raise NotApplicable("the stack has no workloads")
 
@@ -338,7 +353,9 @@ def helm_repository(chart: Resource, config: dict[str, Any]) -> Iterator[Finding
     allowed = [str(item).rstrip("/") for item in as_list(config.get("allowedChartRepos"))]
     if any(source == item or source.startswith(item + "/") for item in allowed):
         return
-    if source.startswith("oci://") and _host_allowed(source[len("oci://") :].split("/", 1)[0], as_list(config.get("allowedRegistries"))):
+    if source.startswith("oci://") and _host_allowed(
+        source[len("oci://") :].split("/", 1)[0], as_list(config.get("allowedRegistries"))
+    ):
         return
     yield f"Chart '{chart.name}' comes from {source}, which is not in allowedChartRepos; mirror it into the platform registry or add the repository after review."
 

@@ -32,12 +32,16 @@ from policies.rules.settings import SYSTEM_NAMESPACES
 _NODE_AGENT_NOTE = "DaemonSets in the configured systemNamespaces (node agents) are exempt."
 
 
-def _hardened_workload(workload: Resource, config: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]] | Unverified:
+def _hardened_workload(
+    workload: Resource, config: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | Unverified:
     """The pod spec and containers to check, `Unverified` when unknown; NotApplicable for node agents."""
     if namespace_of(workload) is UNKNOWN:
         return Unverified(f"the namespace of {kind_of(workload)} '{workload.name}'")
     if is_system_daemon_set(workload, as_list(config.get("systemNamespaces"))):
-        raise NotApplicable(f"DaemonSet '{workload.name}' is a node agent in system namespace '{namespace_of(workload)}'")
+        raise NotApplicable(
+            f"DaemonSet '{workload.name}' is a node agent in system namespace '{namespace_of(workload)}'"
+        )
     spec = pod_spec(workload)
     items, unknown = containers(spec)
     if spec is UNKNOWN or unknown:
@@ -104,7 +108,10 @@ def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Itera
     for container in checked[1]:
         context = _security_context(container)
         label = container_label(workload, container)
-        privileged, escalation = as_bool(dig_context(context, "privileged")), as_bool(dig_context(context, "allowPrivilegeEscalation"))
+        privileged, escalation = (
+            as_bool(dig_context(context, "privileged")),
+            as_bool(dig_context(context, "allowPrivilegeEscalation")),
+        )
         if privileged is True:
             yield f"{label} is privileged; remove security_context.privileged=True."
         if UNKNOWN in (privileged, escalation):
@@ -173,7 +180,16 @@ def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Find
             yield f"{label} runs without a seccomp profile ({kind or pod_type or 'unset'}); set seccomp_profile.type='RuntimeDefault'."
 
 
-_RESTRICTED_VOLUMES = ("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret")
+_RESTRICTED_VOLUMES = (
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+)
 
 
 @resource_rule(
@@ -345,7 +361,11 @@ def namespace_set(resource: Resource, config: dict[str, Any]) -> Iterator[Findin
     if resource.type in HELM_TYPES:
         namespace = resource.props.get("namespace") or namespace_of(resource)
     else:
-        if base_kind in _CLUSTER_SCOPED_KINDS or base_kind.startswith("Cluster") or base_kind in as_list(config.get("clusterScopedKinds")):
+        if (
+            base_kind in _CLUSTER_SCOPED_KINDS
+            or base_kind.startswith("Cluster")
+            or base_kind in as_list(config.get("clusterScopedKinds"))
+        ):
             raise NotApplicable(f"{base_kind} is cluster-scoped")
         namespace = namespace_of(resource)
         if namespace == "default" and resource.get("metadata.namespace") is None and not _is_built_in(group_version):

@@ -70,9 +70,12 @@ def s3_access_logging(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
     for bucket in buckets:
         targets = _logging_targets(stack, bucket)
         if not targets:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' has no server access logging; add aws.s3.BucketLogging with "
-                "target_bucket set to the access-log bucket."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' has no server access logging; add aws.s3.BucketLogging with "
+                    "target_bucket set to the access-log bucket."
+                ),
             )
             continue
         verdicts = [_logs_elsewhere(bucket, holder, target) for holder, target in targets]
@@ -81,9 +84,12 @@ def s3_access_logging(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
         if UNKNOWN in verdicts:
             yield bucket, Unverified(f"the access-log target of S3 bucket '{bucket.name}'")
         else:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' does not deliver its access logs to a separate bucket; set "
-                "target_bucket to the access-log bucket."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' does not deliver its access logs to a separate bucket; set "
+                    "target_bucket to the access-log bucket."
+                ),
             )
 
 
@@ -164,7 +170,10 @@ def cloudtrail_required(stack: Stack, config: dict[str, Any]) -> Iterator[StackF
     if config.get("requireTrail") is not True:
         raise NotApplicable("requireTrail is not set; the trail lives in the account baseline stack")
     if not stack.of(("aws:cloudtrail/trail:Trail",)):
-        yield None, "The stack defines no CloudTrail trail; add aws.cloudtrail.Trail (multi-region, validated, KMS-encrypted)."
+        yield (
+            None,
+            "The stack defines no CloudTrail trail; add aws.cloudtrail.Trail (multi-region, validated, KMS-encrypted).",
+        )
 
 
 @stack_rule(
@@ -186,7 +195,10 @@ def vpc_flow_logs(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding
         if UNKNOWN in kinds:
             yield vpc, Unverified(f"the flow log traffic type of VPC '{vpc.name}'")
         elif logs:
-            yield vpc, f"VPC '{vpc.name}' logs only {', '.join(map(str, kinds))} traffic; set traffic_type='ALL' on its FlowLog."
+            yield (
+                vpc,
+                f"VPC '{vpc.name}' logs only {', '.join(map(str, kinds))} traffic; set traffic_type='ALL' on its FlowLog.",
+            )
         else:
             yield vpc, f"VPC '{vpc.name}' has no flow log; add aws.ec2.FlowLog(vpc_id=vpc.id, traffic_type='ALL', ...)."
 
@@ -203,7 +215,9 @@ _AKS_AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin")
 
 
 def _audits(setting: Resource, target: Resource) -> bool | Any:
-    destinations = [setting.props.get(key) for key in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId")]
+    destinations = [
+        setting.props.get(key) for key in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId")
+    ]
     if not any(is_set(value) for value in destinations):
         return False
     logs, unknown = dicts(setting.props.get("logs"))
@@ -246,6 +260,12 @@ def azure_diagnostics(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
         if UNKNOWN in verdicts:
             yield target, Unverified(f"the diagnostic settings of {label}")
         elif settings:
-            yield target, f"{label} has diagnostic settings without an enabled allLogs or audit log and a destination; enable logs=[{{'category_group': 'allLogs', 'enabled': True}}] with workspace_id."
+            yield (
+                target,
+                f"{label} has diagnostic settings without an enabled allLogs or audit log and a destination; enable logs=[{{'category_group': 'allLogs', 'enabled': True}}] with workspace_id.",
+            )
         else:
-            yield target, f"{label} sends no audit logs; add azure_native.monitor.DiagnosticSetting(resource_uri=..., workspace_id=..., logs=[{{'category_group': 'allLogs', 'enabled': True}}])."
+            yield (
+                target,
+                f"{label} sends no audit logs; add azure_native.monitor.DiagnosticSetting(resource_uri=..., workspace_id=..., logs=[{{'category_group': 'allLogs', 'enabled': True}}]).",
+            )

@@ -66,17 +66,23 @@ def s3_public_access_blocked(stack: Stack, config: dict[str, Any]) -> Iterator[S
     for bucket in buckets:
         blocks = attached_to_bucket(stack, bucket, PUBLIC_ACCESS_BLOCK_TYPES)
         if not blocks:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' has no public access block; add aws.s3.BucketPublicAccessBlock with "
-                "block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets set to True."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' has no public access block; add aws.s3.BucketPublicAccessBlock with "
+                    "block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets set to True."
+                ),
             )
             continue
         values = {argument: as_bool(blocks[0].props.get(field_name)) for field_name, argument in _BLOCK_FLAGS}
         missing = [argument for argument, value in values.items() if value is not True and value is not UNKNOWN]
         if missing:
-            yield bucket, (
-                f"S3 bucket '{bucket.name}' does not block all public access; set {', '.join(f'{flag}=True' for flag in missing)} "
-                "on its BucketPublicAccessBlock."
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' does not block all public access; set {', '.join(f'{flag}=True' for flag in missing)} "
+                    "on its BucketPublicAccessBlock."
+                ),
             )
         elif UNKNOWN in values.values():
             yield bucket, Unverified(f"the public access block of S3 bucket '{bucket.name}'")
@@ -176,7 +182,9 @@ def launch_template_no_public_ip(template: Resource, config: dict[str, Any]) -> 
     for index, interface in enumerate(interfaces):
         value = as_bool(interface.get("associatePublicIpAddress"))
         if value is UNKNOWN:
-            yield Unverified(f"network_interfaces[{index}].associate_public_ip_address of launch template '{template.name}'")
+            yield Unverified(
+                f"network_interfaces[{index}].associate_public_ip_address of launch template '{template.name}'"
+            )
         elif value is True:
             yield f"Launch template '{template.name}' gives network interface {index} a public IP; set associate_public_ip_address='false'."
 
@@ -234,7 +242,9 @@ def _ingress_entries(resource: Resource) -> tuple[list[dict[str, Any]], bool]:
         "toPort": props.get("toPort"),
         "protocol": props.get("ipProtocol", props.get("protocol")),
         "cidrBlocks": as_list(props.get("cidrBlocks")) if props.get("cidrIpv4") is None else [props.get("cidrIpv4")],
-        "ipv6CidrBlocks": as_list(props.get("ipv6CidrBlocks")) if props.get("cidrIpv6") is None else [props.get("cidrIpv6")],
+        "ipv6CidrBlocks": as_list(props.get("ipv6CidrBlocks"))
+        if props.get("cidrIpv6") is None
+        else [props.get("cidrIpv6")],
     }
     return [entry], False
 
@@ -275,7 +285,13 @@ def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterat
         if not open_cidrs or (public_lb and _within(entry, ports)):
             continue
         low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
-        port_text = "all ports" if str(entry.get("protocol")) == "-1" else f"ports {low:.0f}-{high:.0f}" if isinstance(low, float) and isinstance(high, float) else "some ports"
+        port_text = (
+            "all ports"
+            if str(entry.get("protocol")) == "-1"
+            else f"ports {low:.0f}-{high:.0f}"
+            if isinstance(low, float) and isinstance(high, float)
+            else "some ports"
+        )
         yield (
             f"Security group rule '{resource.name}' admits {', '.join(open_cidrs)} on {port_text}; restrict the source "
             "to the VPC CIDR, a prefix list or a security group."
@@ -509,9 +525,12 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
         if UNKNOWN in verdicts or any(namespace_of(policy) is UNKNOWN for policy in policies):
             yield owner, Unverified(f"the network policies of serving namespace '{name}'")
             continue
-        yield owner, (
-            f"Serving namespace '{name}' has no default-deny NetworkPolicy; add one with pod_selector={{}} and "
-            "policy_types=['Ingress', 'Egress'] and no rules."
+        yield (
+            owner,
+            (
+                f"Serving namespace '{name}' has no default-deny NetworkPolicy; add one with pod_selector={{}} and "
+                "policy_types=['Ingress', 'Egress'] and no rules."
+            ),
         )
 
 
@@ -552,13 +571,14 @@ def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
         if kind is UNKNOWN or annotations is UNKNOWN:
             yield service, Unverified(f"the type of Service '{service.name}'")
             continue
-        internal = any(
-            str(annotations.get(key, "")).lower() == value for key, value in _INTERNAL_ANNOTATIONS.items()
-        )
+        internal = any(str(annotations.get(key, "")).lower() == value for key, value in _INTERNAL_ANNOTATIONS.items())
         if kind == "NodePort" or (kind == "LoadBalancer" and not internal):
-            yield service, (
-                f"Service '{service.name}' in serving namespace '{namespace}' is a public {kind}; use type "
-                "ClusterIP behind the ingress controller, or annotate it as an internal load balancer."
+            yield (
+                service,
+                (
+                    f"Service '{service.name}' in serving namespace '{namespace}' is a public {kind}; use type "
+                    "ClusterIP behind the ingress controller, or annotate it as an internal load balancer."
+                ),
             )
 
 

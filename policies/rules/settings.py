@@ -64,7 +64,10 @@ def _array(description: str, default: list[Any]) -> dict[str, Any]:
 
 ALLOWED_REGIONS = Setting(
     "allowedRegions",
-    _array("AWS regions resources and replicas may be in (GDPR Art. 44-46). Defaults to the EU regions.", list(EU_AWS_REGIONS)),
+    _array(
+        "AWS regions resources and replicas may be in (GDPR Art. 44-46). Defaults to the EU regions.",
+        list(EU_AWS_REGIONS),
+    ),
 )
 ALLOWED_LOCATIONS = Setting(
     "allowedLocations",
