@@ -45,11 +45,18 @@ def is_access_log_bucket(stack: Stack, bucket: Resource) -> bool:
         return False
     if stack.attached(bucket, LOGGING_TYPES, "targetBucket", values=[bucket.props.get("bucket")]):
         return True
-    return any(
-        other.depends_on("logging", bucket.urn) or other.depends_on("loggings", bucket.urn)
-        for other in stack.of(BUCKET_TYPES)
-        if other.urn != bucket.urn
-    )
+    name = bucket.props.get("bucket")
+    for other in stack.of(BUCKET_TYPES):
+        if other.urn == bucket.urn:
+            continue
+        if other.depends_on("logging", bucket.urn) or other.depends_on("loggings", bucket.urn):
+            return True
+        inline = [other.get("logging.targetBucket")] + [
+            item.get("targetBucket") for item in dicts(other.props.get("loggings"))[0]
+        ]
+        if isinstance(name, str) and name in inline:
+            return True
+    return False
 
 
 def versioning_status(stack: Stack, bucket: Resource) -> Any:

@@ -75,8 +75,10 @@ def _is_customer_kms(block: Any) -> bool | Any:
         return UNKNOWN
     algorithm = block.get("sseAlgorithm") if isinstance(block, dict) else None
     key = block.get("kmsMasterKeyId") if isinstance(block, dict) else None
-    if algorithm is UNKNOWN or key is UNKNOWN:
-        return UNKNOWN if algorithm in (*_KMS_ALGORITHMS, UNKNOWN) else False
+    if algorithm is UNKNOWN:
+        return UNKNOWN
+    if algorithm in _KMS_ALGORITHMS and key is UNKNOWN:
+        return True  # a key ARN computed during preview counts as set
     if algorithm not in _KMS_ALGORITHMS or not key:
         return False
     return not (key == _AWS_MANAGED_S3_KEY or str(key).endswith(":" + _AWS_MANAGED_S3_KEY))

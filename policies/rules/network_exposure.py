@@ -278,8 +278,9 @@ def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterat
     public_lb = tag_value(aws_tags(resource), PURPOSE_TAG) == PUBLIC_LOAD_BALANCER_PURPOSE
     ports = as_list(config.get("publicPorts"))
     for entry in entries:
-        cidrs = [*as_list(entry.get("cidrBlocks")), *as_list(entry.get("ipv6CidrBlocks"))]
-        if UNKNOWN in cidrs:
+        lists = [as_list(entry.get("cidrBlocks")), as_list(entry.get("ipv6CidrBlocks"))]
+        cidrs = [cidr for items in lists if items is not UNKNOWN for cidr in items]
+        if UNKNOWN in lists or UNKNOWN in cidrs:
             yield Unverified(f"the ingress CIDRs of '{resource.name}'")
         open_cidrs = _open_cidrs(cidrs)
         if not open_cidrs or (public_lb and _within(entry, ports)):
