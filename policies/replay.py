@@ -152,7 +152,9 @@ def _provider_urn(reference: str) -> str:
     return reference.rsplit("::", 1)[0] if reference else ""
 
 
-def _default_providers(registrations: list[Any], project: str, stack: str, stack_config: Mapping[str, str]) -> dict[str, Any]:
+def _default_providers(
+    registrations: list[Any], project: str, stack: str, stack_config: Mapping[str, str]
+) -> dict[str, Any]:
     """Default provider resources the engine would create, with props from the package's stack config."""
     packages = {
         _package(registration.type)
@@ -206,9 +208,15 @@ def analyzer_requests(synthesis: Any, stack_config: Mapping[str, str] | None = N
     extra: list[analyzer_pb2.AnalyzeRequest] = []
     extra_stack: list[analyzer_pb2.AnalyzerResource] = []
     for provider in defaults.values():
-        extra.append(analyzer_pb2.AnalyzeRequest(type=provider.type, properties=provider.properties, urn=provider.urn, name=provider.name))
+        extra.append(
+            analyzer_pb2.AnalyzeRequest(
+                type=provider.type, properties=provider.properties, urn=provider.urn, name=provider.name
+            )
+        )
         extra_stack.append(
-            analyzer_pb2.AnalyzerResource(type=provider.type, properties=provider.properties, urn=provider.urn, name=provider.name)
+            analyzer_pb2.AnalyzerResource(
+                type=provider.type, properties=provider.properties, urn=provider.urn, name=provider.name
+            )
         )
 
     def provider_of(registration: Any) -> analyzer_pb2.AnalyzerProviderResource | None:
@@ -254,7 +262,9 @@ def analyzer_requests(synthesis: Any, stack_config: Mapping[str, str] | None = N
 # --- Configuration ---------------------------------------------------------------------------------------
 
 
-def configure_request(info: Any, policy_config: Mapping[str, Any] | None = None) -> analyzer_pb2.ConfigureAnalyzerRequest:
+def configure_request(
+    info: Any, policy_config: Mapping[str, Any] | None = None
+) -> analyzer_pb2.ConfigureAnalyzerRequest:
     """The Configure request the CLI derives from `--policy-pack-config`: every policy, with its level and settings.
 
     Like the CLI, policies absent from the file keep their declared enforcement level, schema defaults fill
@@ -338,8 +348,12 @@ class Verdict:
 
     def summary(self) -> str:
         """One line per diagnostic, mandatory first, for assertion messages and logs."""
-        ordered = sorted(self.diagnostics, key=lambda item: (item.enforcement != "mandatory", item.policy, item.resource))
-        return "\n".join(f"[{item.enforcement}] {item.policy} {item.resource or '<stack>'}: {item.message}" for item in ordered)
+        ordered = sorted(
+            self.diagnostics, key=lambda item: (item.enforcement != "mandatory", item.policy, item.resource)
+        )
+        return "\n".join(
+            f"[{item.enforcement}] {item.policy} {item.resource or '<stack>'}: {item.message}" for item in ordered
+        )
 
 
 def _collect(verdict: Verdict, response: Any, urn: str, names: Mapping[str, str]) -> None:
@@ -383,4 +397,3 @@ def replay(
         _collect(verdict, analyzer.Analyze(request), request.urn, requests.names)
     _collect(verdict, analyzer.AnalyzeStack(requests.analyze_stack), "", requests.names)
     return verdict
-
