@@ -23,6 +23,8 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+"""Per-stack policy configuration: `<stack>/<pack>.json` (see its README)."""
 
 _LEVELS = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -292,6 +294,12 @@ def configure_request(
             )
         )
     return request
+
+
+def stack_policy_config(stack: str, framework: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
+    """The `--policy-pack-config` document of a stack and pack, or {} when the stack uses the defaults."""
+    path = directory / stack / f"{framework}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 # --- Verdicts --------------------------------------------------------------------------------------------
