@@ -35,17 +35,26 @@ from policies.rules.base import (
     azure_tags,
     dicts,
     dig,
+    parse_json,
     resource_rule,
     stack_rule,
     tag_value,
 )
 from policies.rules.kubernetes_common import HELM_TYPES
-from policies.rules.settings import MAX_LOG_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_LOG_RETENTION_DAYS
+from policies.rules.settings import (
+    DEFAULT_MAX_RETENTION_DAYS,
+    MAX_LOG_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_LOG_RETENTION_DAYS,
+)
 
 
 def ceiling_for(classification: Any, config: dict[str, Any]) -> float:
     """The retention ceiling (days) of a classification; unclassified data gets the strictest ceiling."""
-    ceilings = {key: as_number(value) for key, value in as_dict(config.get("maxRetentionDays")).items()}
+    # A configuration that names some classes keeps the defaults of the others.
+    given = as_dict(config.get("maxRetentionDays"))
+    merged = {**DEFAULT_MAX_RETENTION_DAYS, **(given if isinstance(given, dict) else {})}
+    ceilings = {key: as_number(value) for key, value in merged.items()}
     known = [value for value in ceilings.values() if isinstance(value, float)]
     if isinstance(classification, str) and isinstance(ceilings.get(classification), float):
         return ceilings[classification]
@@ -318,24 +327,53 @@ def s3_replication(stack: Stack, config: dict[str, Any]) -> Iterator[StackFindin
             )
 
 
+def _ecr_lifecycle_findings(repository: Resource, document: Any, ceiling: float) -> Iterator[Finding]:
+    """Why an ECR lifecycle policy document does not expire images within the ceiling."""
+    parsed = parse_json(document)
+    if parsed is UNKNOWN:
+        yield Unverified(f"the lifecycle policy of ECR repository '{repository.name}'")
+        return
+    rules = as_list(parsed.get("rules")) if isinstance(parsed, dict) else []
+    expiring = [rule for rule in rules if isinstance(rule, dict) and dig(rule, "action.type") == "expire"]
+    if not expiring:
+        yield f"The lifecycle policy of ECR repository '{repository.name}' expires no images; add a rule with action {{'type': 'expire'}}."
+        return
+    for rule in expiring:
+        selection = as_dict(rule.get("selection"))
+        days = as_number(selection.get("countNumber"))
+        if selection.get("countType") == "sinceImagePushed" and isinstance(days, float) and days > ceiling:
+            yield (
+                f"The lifecycle policy of ECR repository '{repository.name}' keeps images {days:.0f} days, over the "
+                f"{ceiling:.0f}-day ceiling; set countNumber to {ceiling:.0f} or less."
+            )
+
+
 @stack_rule(
     name="aws-ecr-repository-lifecycle-policy",
     title="ECR repositories expire old images",
-    description="Every ECR repository has a lifecycle policy (aws.ecr.LifecyclePolicy) expiring untagged and superseded images.",
-    remediation="Add aws.ecr.LifecyclePolicy(repository=repository.name, policy=json.dumps({'rules': [...]})) expiring untagged images after N days and keeping the last M tagged.",
+    description=(
+        "Every ECR repository has a lifecycle policy (aws.ecr.LifecyclePolicy) with at least one expire rule, and "
+        "no sinceImagePushed rule keeps images longer than maxRetentionDays for the repository's data classification."
+    ),
+    remediation=(
+        "Add aws.ecr.LifecyclePolicy(repository=repository.name, policy=json.dumps({'rules': [...]})) expiring "
+        "untagged images after a few days and keeping a bounded number (or age) of tagged images."
+    ),
     scope="ECR repositories",
+    settings=(MAX_RETENTION_DAYS,),
 )
 def ecr_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     repositories = stack.of(("aws:ecr/repository:Repository",))
     if not repositories:
         raise NotApplicable("the stack has no ECR repositories")
     for repository in repositories:
-        if not stack.attached(
+        policies = stack.attached(
             repository,
             ("aws:ecr/lifecyclePolicy:LifecyclePolicy",),
             "repository",
             values=[repository.props.get("name")],
-        ):
+        )
+        if not policies:
             yield (
                 repository,
                 (
@@ -343,6 +381,10 @@ def ecr_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding
                     "untagged images and old tags."
                 ),
             )
+            continue
+        ceiling = ceiling_for(data_classification(repository), config)
+        for finding in _ecr_lifecycle_findings(repository, policies[0].props.get("policy"), ceiling):
+            yield repository, finding
 
 
 def _log_retention(resource: Resource, label: str, argument: str, config: dict[str, Any]) -> Iterator[Finding]:
@@ -604,7 +646,7 @@ def storage_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
 
 
 MIN_KEY_VAULT_RETENTION = Setting(
-    "minSoftDeleteRetentionDays",
+    "minVaultRetentionDays",
     {
         "type": "integer",
         "minimum": 7,
@@ -620,7 +662,7 @@ MIN_KEY_VAULT_RETENTION = Setting(
     title="Key vaults cannot be purged",
     description=(
         "Key vaults keep soft delete on, enable purge protection and retain deleted vaults and keys at least "
-        "minSoftDeleteRetentionDays (90); losing the customer-managed key destroys the data it encrypts."
+        "minVaultRetentionDays (90); losing the customer-managed key destroys the data it encrypts."
     ),
     remediation="Set properties.enable_purge_protection=True and properties.soft_delete_retention_in_days=90 on azure_native.keyvault.Vault.",
     scope="Azure key vaults",
@@ -636,7 +678,7 @@ def key_vault_purge_protection(vault: Resource, config: dict[str, Any]) -> Itera
     elif purge is not True:
         yield f"Key vault '{vault.name}' can be purged; set properties.enable_purge_protection=True."
     days = as_number(vault.get("properties.softDeleteRetentionInDays"))
-    minimum = as_number(config.get("minSoftDeleteRetentionDays")) or 90.0
+    minimum = as_number(config.get("minVaultRetentionDays")) or 90.0
     if days is UNKNOWN:
         yield Unverified(f"properties.soft_delete_retention_in_days of key vault '{vault.name}'")
     elif days is not None and days < minimum:
@@ -664,7 +706,7 @@ def acr_zone_redundancy(registry: Resource, config: dict[str, Any]) -> Iterator[
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 OBSERVABILITY_MIN = Setting(
-    "minRetentionDays",
+    "minMetricsRetentionDays",
     {
         "type": "integer",
         "minimum": 1,
@@ -673,7 +715,7 @@ OBSERVABILITY_MIN = Setting(
     },
 )
 OBSERVABILITY_MAX = Setting(
-    "maxRetentionDays",
+    "maxMetricsRetentionDays",
     {
         "type": "integer",
         "minimum": 1,
@@ -704,7 +746,7 @@ def chart_name(chart: Any) -> str:
     name="kubernetes-observability-retention",
     title="Metrics and log stores have bounded retention",
     description=(
-        "Helm charts that store metrics or logs set a retention between minRetentionDays and maxRetentionDays "
+        "Helm charts that store metrics or logs set a retention between minMetricsRetentionDays and maxMetricsRetentionDays "
         "(kube-prometheus-stack prometheus.prometheusSpec.retention, loki limits_config.retention_period); "
         "Elasticsearch retention lives in ILM policies, outside the chart values, and is reported as not verifiable."
     ),
@@ -727,7 +769,7 @@ def observability_retention(chart: Resource, config: dict[str, Any]) -> Iterator
     values = chart.props.get("values")
     found = [dig(values, path) for path in paths]
     value = next((item for item in found if item is not None), None)
-    low, high = as_number(config.get("minRetentionDays")), as_number(config.get("maxRetentionDays"))
+    low, high = as_number(config.get("minMetricsRetentionDays")), as_number(config.get("maxMetricsRetentionDays"))
     if value is UNKNOWN or values is UNKNOWN:
         yield Unverified(f"the retention of chart '{chart.name}'")
         return

@@ -24,8 +24,8 @@ from policies.rules.base import (
     kubernetes_labels,
     resource_rule,
 )
-from policies.rules.kubernetes_common import NAMESPACE, namespace_name
-from policies.rules.settings import SYSTEM_NAMESPACES
+from policies.rules.kubernetes_common import NAMESPACE, is_serving_namespace_object, namespace_name
+from policies.rules.settings import SERVING_NAMESPACES
 
 CLASSIFICATIONS: tuple[str, ...] = get_args(DataClassification)
 RECORD_KEYS = (DATA_CLASSIFICATION_TAG, DATA_OWNER_TAG, PROCESSING_ACTIVITY_TAG, RETENTION_TAG)
@@ -99,18 +99,24 @@ def azure_record_tags(resource: Resource, config: dict[str, Any]) -> Iterator[Fi
 
 @resource_rule(
     name="kubernetes-namespace-processing-record-labels",
-    title="Application namespaces carry record-of-processing labels",
+    title="Namespaces that process data carry record-of-processing labels",
     description=(
-        "Namespaces other than the configured systemNamespaces carry the labels data-classification, data-owner, "
-        "processing-activity and retention, naming the processing that happens in them."
+        "Serving namespaces (label mlplatform.io/tier=serving or servingNamespaces) and every namespace that declares "
+        "a data-classification label carry the labels data-classification, data-owner, processing-activity and "
+        "retention, naming the processing that happens in them."
     ),
     remediation="Set metadata.labels with data-classification, data-owner, processing-activity and retention on the Namespace.",
-    scope="application namespaces",
+    scope="namespaces that process data",
     types=(NAMESPACE,),
-    settings=(SYSTEM_NAMESPACES,),
+    settings=(SERVING_NAMESPACES,),
 )
 def namespace_record_labels(namespace: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     name = namespace_name(namespace)
-    if name in as_list(config.get("systemNamespaces")):
-        raise NotApplicable(f"'{name}' is a platform system namespace")
-    yield from _record_findings(kubernetes_labels(namespace), f"Namespace '{name}'", "labels")
+    labels = kubernetes_labels(namespace)
+    serving = is_serving_namespace_object(namespace, as_list(config.get("servingNamespaces")))
+    declares = isinstance(labels, dict) and DATA_CLASSIFICATION_TAG in labels
+    if not (serving or declares or labels is UNKNOWN):
+        raise NotApplicable(
+            f"Namespace '{name}' is neither a serving namespace nor labelled with a data classification"
+        )
+    yield from _record_findings(labels, f"Namespace '{name}'", "labels")

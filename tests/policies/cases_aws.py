@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.policies.cases import (
     KEY,
     RECORD_TAGS,
@@ -607,6 +609,39 @@ ENCRYPTED_TEMPLATE = {
 }
 REPOSITORY = "aws:ecr/repository:Repository"
 
+
+def ecr_lifecycle_policy(days: int) -> str:
+    """An ECR lifecycle policy expiring untagged images after a week and every image after `days`."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 7,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": days,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
+
+
+ECR_LIFECYCLE = ecr_lifecycle_policy(365)
+
 STACK_CASES: list[StackCase] = [
     StackCase(
         rule="aws-s3-bucket-kms-encryption",
@@ -844,23 +879,35 @@ STACK_CASES: list[StackCase] = [
     StackCase(
         rule="aws-ecr-repository-lifecycle-policy",
         resources=[
-            Res(REPOSITORY, "models", {"name": "models"}),
+            Res(REPOSITORY, "models", {"name": "models", "tags": RECORD_TAGS}),
             Res(
                 "aws:ecr/lifecyclePolicy:LifecyclePolicy",
                 "models-lifecycle",
-                {"repository": "models", "policy": "{}"},
+                {"repository": "models", "policy": ECR_LIFECYCLE},
                 {"repository": ["models"]},
             ),
         ],
-        fails={"no lifecycle": StackFail(drop("models-lifecycle"), "models", "keeps every image forever")},
+        fails={
+            "no lifecycle": StackFail(drop("models-lifecycle"), "models", "keeps every image forever"),
+            "nothing expires": StackFail(
+                change("models-lifecycle", {"policy": '{"rules": []}'}), "models", "expires no images"
+            ),
+            "over the ceiling": StackFail(
+                change("models-lifecycle", {"policy": ecr_lifecycle_policy(4000)}),
+                "models",
+                "keeps images 4000 days, over the 1825-day ceiling",
+            ),
+        },
         unknown=change("models-lifecycle", {"policy": UNKNOWN}),
-        unknown_passes=True,
         passes={
             "joined by name": lambda resources: [
                 r if r.name != "models-lifecycle" else Res(r.type, r.name, r.props) for r in resources
             ]
         },
         not_applicable=drop("models", "models-lifecycle"),
+        configs={
+            "a lower confidential ceiling": StackConfigCase({"maxRetentionDays": {"confidential": 30}}, passes=False)
+        },
     ),
     StackCase(
         rule="aws-ecr-repository-scan-on-push",

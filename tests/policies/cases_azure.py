@@ -302,9 +302,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         unknown={"properties.enablePurgeProtection": UNKNOWN},
         not_applicable={"other type": GROUP_ONLY},
         configs={
-            "a 7-day minimum": ConfigCase(
-                {"minSoftDeleteRetentionDays": 7}, {"properties.softDeleteRetentionInDays": 7.0}
-            )
+            "a 7-day minimum": ConfigCase({"minVaultRetentionDays": 7}, {"properties.softDeleteRetentionInDays": 7.0})
         },
     ),
     ResourceCase(

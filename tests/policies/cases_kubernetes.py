@@ -240,22 +240,31 @@ RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
         rule="kubernetes-namespace-processing-record-labels",
         type=NAMESPACE,
-        props={"metadata": {"name": "team-a", "labels": {**RECORD_TAGS, PSA: "restricted"}}},
+        props={
+            "metadata": {
+                "name": "team-a",
+                "labels": {**RECORD_TAGS, "mlplatform.io/tier": "serving", PSA: "restricted"},
+            }
+        },
         names_as="team-a",
         fails={
             "no owner": Fail(
                 {"metadata.labels.data-owner": DELETE},
                 "Namespace 'team-a' lacks the record-of-processing labels data-owner",
-            )
+            ),
+            "serving without records": Fail(
+                {"metadata.labels": {"mlplatform.io/tier": "serving"}}, "data-classification, data-owner"
+            ),
         },
         unknown={"metadata.labels": UNKNOWN},
+        passes={"classified platform namespace": {'metadata.labels["mlplatform.io/tier"]': "monitoring"}},
         not_applicable={
-            "system namespace": (NAMESPACE, {"metadata": {"name": "monitoring"}}),
+            "platform namespace": (NAMESPACE, {"metadata": {"name": "ingress-nginx", "labels": {PSA: "baseline"}}}),
             "other type": CONFIG_MAP_ONLY,
         },
         configs={
-            "no system namespaces": ConfigCase(
-                {"systemNamespaces": []}, {"metadata": {"name": "monitoring"}}, passes=False
+            "a configured serving namespace": ConfigCase(
+                {"servingNamespaces": ["team-a"]}, {"metadata.labels": {PSA: "restricted"}}, passes=False
             )
         },
     ),
@@ -450,7 +459,9 @@ RESOURCE_CASES: list[ResourceCase] = [
         passes={"loki": {"chart": "loki", "values": {"loki": {"limits_config": {"retention_period": "744h"}}}}},
         not_applicable={"ingress controller": (CHART, {"chart": "ingress-nginx", "namespace": "ingress-nginx"})},
         configs={
-            "a 1-day minimum": ConfigCase({"minRetentionDays": 1}, {"values.prometheus.prometheusSpec.retention": "2d"})
+            "a 1-day minimum": ConfigCase(
+                {"minMetricsRetentionDays": 1}, {"values.prometheus.prometheusSpec.retention": "2d"}
+            )
         },
     ),
 ]

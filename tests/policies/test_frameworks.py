@@ -8,6 +8,7 @@ from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 from policies import docs
 from policies.frameworks import CONTROLS, FRAMEWORKS, MAPPINGS, policies_for
 from policies.rules import RULES
+from policies.rules.data_lifecycle import ceiling_for
 
 GDPR_POLICIES = [
     "aws-backup-data-store-covered",
@@ -270,3 +271,16 @@ def test_pack_readmes_are_generated_from_the_metadata() -> None:
         "controls outside HIPAA are listed"
     )
     assert "ACR quarantine policy" in readme, "parts not enforced are listed with the reason"
+
+
+def test_a_setting_name_means_the_same_thing_in_every_policy() -> None:
+    seen: dict[str, tuple[str, dict[str, object]]] = {}
+    for rule in RULES.values():
+        for setting in rule.settings:
+            first = seen.setdefault(setting.name, (rule.name, setting.schema))
+            assert first[1] == setting.schema, f"{setting.name} differs between {first[0]} and {rule.name}"
+
+
+def test_overriding_one_retention_ceiling_keeps_the_others() -> None:
+    assert ceiling_for("pii", {"maxRetentionDays": {"phi": 365}}) == 1095
+    assert ceiling_for("phi", {"maxRetentionDays": {"phi": 365}}) == 365
