@@ -144,16 +144,19 @@ Policy pack `{spec.pack_name}` (Pulumi CrossGuard, Python). {spec.description}
 ## Run it
 
 ```sh
-pulumi preview --policy-pack policies/packs/{framework} --policy-pack-config policy-config.json
+pulumi preview -s prod --policy-pack policies/packs/{framework} \
+    --policy-pack-config policies/config/prod/{framework}.json
 ```
 
 The CLI creates the pack's virtualenv from `requirements.txt` (only `pulumi-policy`) and runs `__main__.py`,
 which imports the shared rules from the repository root. Offline, `stacks.synth` plus `policies.replay` send the
-same Analyzer requests without the CLI.
+same Analyzer requests without the CLI. Stack policies see every resource; values computed during preview (an ARN
+in a policy document, a key ID) turn a content check into an advisory "is unknown during preview", and the same
+check runs with the real value on `pulumi up`. Presence checks treat a computed value as set.
 
 ## Configure it
 
-`policy-config.json` sets, per policy, the enforcement level (`advisory`, `mandatory`, `disabled`) and settings.
+`policies/config/<stack>/{framework}.json` (optional; the defaults apply without it) sets, per policy, the enforcement level (`advisory`, `mandatory`, `disabled`) and settings.
 Every policy accepts `excludeFor` (resource-name regular expressions, full match) and `exemptions`, each with a
 `urn` or a `name` pattern, a `reason` of at least 10 characters and an `expires` date; an expired exemption is
 itself a violation, so exemptions are reviewed, never forgotten.
