@@ -296,6 +296,16 @@ def configure_request(
     return request
 
 
+BASELINE = "kubernetes-baseline"
+
+
+def frameworks_for(synthesis: Any) -> list[str]:
+    """The packs a stack must pass: its compliance profiles plus the Kubernetes baseline; every pack in prod."""
+    if synthesis.outputs.get("environment") == "prod":
+        return ["gdpr", "hipaa", BASELINE]
+    return [*sorted(synthesis.outputs.get("complianceProfiles") or []), BASELINE]
+
+
 def stack_policy_config(stack: str, framework: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
     """The `--policy-pack-config` document of a stack and pack, or {} when the stack uses the defaults."""
     path = directory / stack / f"{framework}.json"

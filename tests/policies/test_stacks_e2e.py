@@ -6,18 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from policies.replay import Analyzer, Verdict, analyzer_requests, replay, stack_policy_config
+from policies.replay import Analyzer, Verdict, analyzer_requests, frameworks_for, replay, stack_policy_config
 from stacks.synth import PROJECT_ROOT, Synthesis, pulumi_config_for, stack_names, synthesize
 
 FIXTURE = Path(__file__).parent / "fixtures" / "noncompliant"
 ALL_PACKS = ("gdpr", "hipaa", "kubernetes-baseline")
-
-
-def packs_for(synthesis: Synthesis) -> list[str]:
-    """The packs a stack must pass: its compliance profiles plus the Kubernetes baseline; all three in prod."""
-    if synthesis.outputs.get("environment") == "prod":
-        return list(ALL_PACKS)
-    return [*sorted(synthesis.outputs.get("complianceProfiles") or []), "kubernetes-baseline"]
 
 
 def _replay(synthesis: Synthesis, packs: dict[str, Analyzer], framework: str, project_dir: Path) -> Verdict:
@@ -36,7 +29,7 @@ def test_every_shipped_stack_passes_its_packs_without_mandatory_violations(
     packs: dict[str, Analyzer], stack: str, preview: bool
 ) -> None:
     synthesis = synthesize(stack, preview=preview)
-    selected = packs_for(synthesis)
+    selected = frameworks_for(synthesis)
     assert "kubernetes-baseline" in selected
     if synthesis.outputs["environment"] == "prod":
         assert selected == list(ALL_PACKS), "prod stacks pass all three packs"
@@ -53,8 +46,8 @@ def test_every_shipped_stack_passes_its_packs_without_mandatory_violations(
 
 def test_the_stack_profiles_select_the_packs() -> None:
     dev = synthesize("dev")
-    assert packs_for(dev) == ["gdpr", "kubernetes-baseline"], "dev runs the gdpr profile plus the baseline"
-    assert packs_for(synthesize("local")) == ["kubernetes-baseline"]
+    assert frameworks_for(dev) == ["gdpr", "kubernetes-baseline"], "dev runs the gdpr profile plus the baseline"
+    assert frameworks_for(synthesize("local")) == ["kubernetes-baseline"]
 
 
 def test_default_providers_get_their_properties_from_stack_config() -> None:
@@ -159,3 +152,10 @@ def test_the_non_compliant_fixture_still_fails_during_preview(packs: dict[str, A
         assert failures.get(name, set()) <= expected, f"{name}: preview must not invent violations"
     assert "aws-eks-node-group-gpu-taint" in failures["untainted-gpu-nodes"]
     assert "aws-s3-bucket-public-access-blocked" in failures["public-data"], "joins hold in preview"
+
+
+def test_per_stack_policy_config_files_are_optional(tmp_path: Path) -> None:
+    assert stack_policy_config("prod", "hipaa", tmp_path) == {}, "without a file the pack defaults apply"
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "hipaa.json").write_text('{"aws-iam-no-user-credentials": "mandatory"}')
+    assert stack_policy_config("prod", "hipaa", tmp_path) == {"aws-iam-no-user-credentials": "mandatory"}
