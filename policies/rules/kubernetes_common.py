@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from components._common.tags import TIER_LABEL
-from policies.rules.base import UNKNOWN, Resource, Stack, as_dict, as_list, dicts, kubernetes_labels
+from policies.rules.base import UNKNOWN, Resource, Stack, as_dict, dicts, kubernetes_labels
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -96,7 +96,7 @@ def serving_namespaces(stack: Stack, extra: Iterable[str] = ()) -> set[str]:
 
 def is_system_daemon_set(workload: Resource, system_namespaces: Iterable[str]) -> bool:
     """True for a node-agent DaemonSet in one of the configured system namespaces."""
-    return workload.type == DAEMON_SET and namespace_of(workload) in set(as_list(list(system_namespaces)))
+    return workload.type == DAEMON_SET and namespace_of(workload) in set(system_namespaces)
 
 
 def in_namespace(resource: Resource, namespace: str) -> bool:

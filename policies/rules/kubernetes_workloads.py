@@ -15,6 +15,8 @@ from policies.rules.base import (
     as_bool,
     as_dict,
     as_list,
+    as_number,
+    dig,
     resource_rule,
 )
 from policies.rules.kubernetes_common import (
@@ -174,10 +176,13 @@ def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Find
         profile = dig_context(_security_context(container), "seccompProfile")
         kind = UNKNOWN if profile is UNKNOWN else as_dict(profile).get("type")
         label = container_label(workload, container)
-        if UNKNOWN in (kind, pod_type):
+        effective = pod_type if kind is None else kind
+        if effective in _SECCOMP_OK:
+            continue
+        if effective is UNKNOWN:
             yield Unverified(f"the seccomp profile of {label}")
-        elif kind not in _SECCOMP_OK and not (kind is None and pod_type in _SECCOMP_OK):
-            yield f"{label} runs without a seccomp profile ({kind or pod_type or 'unset'}); set seccomp_profile.type='RuntimeDefault'."
+        else:
+            yield f"{label} runs without a seccomp profile ({effective or 'unset'}); set seccomp_profile.type='RuntimeDefault'."
 
 
 _RESTRICTED_VOLUMES = (
@@ -229,7 +234,8 @@ def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Findi
             kinds = [key for key in volume if key != "name"]
             for kind in kinds:
                 if kind == "hostPath":
-                    yield f"{name} mounts the node path {as_dict(volume['hostPath']).get('path', '?')} (volume '{volume.get('name')}'); use a PersistentVolumeClaim or emptyDir."
+                    path = dig(volume, "hostPath.path", "?")
+                    yield f"{name} mounts the node path {path} (volume '{volume.get('name')}'); use a PersistentVolumeClaim or emptyDir."
                 elif kind not in _RESTRICTED_VOLUMES:
                     yield f"{name} uses a {kind} volume ('{volume.get('name')}'), outside the restricted volume types; use a PersistentVolumeClaim, CSI or projected volume."
     for container in items:
@@ -265,6 +271,12 @@ def read_only_root_filesystem(workload: Resource, config: dict[str, Any]) -> Ite
 
 
 _GPU = "nvidia.com/gpu"
+
+
+def _count(value: Any) -> Any:
+    """A GPU count as a number when it is one ("2", 2 and 2.0 are equal), else the value itself."""
+    number = as_number(value)
+    return number if isinstance(number, float) else value
 
 
 @resource_rule(
@@ -303,7 +315,7 @@ def resource_requests(workload: Resource, config: dict[str, Any]) -> Iterator[Fi
         if missing:
             yield f"{label} does not set {', '.join(missing)}; declare them so the scheduler and quotas can account for it."
         gpu_request, gpu_limit = requests.get(_GPU), limits.get(_GPU)
-        if (gpu_request is not None or gpu_limit is not None) and str(gpu_request) != str(gpu_limit):
+        if (gpu_request is not None or gpu_limit is not None) and _count(gpu_request) != _count(gpu_limit):
             yield f"{label} requests {gpu_request} and limits {gpu_limit} nvidia.com/gpu; set both to the same count."
 
 

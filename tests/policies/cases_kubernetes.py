@@ -173,7 +173,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         passes={
             "gpu requested and limited": {
                 f'{C}.resources.requests["nvidia.com/gpu"]': "1",
-                f'{C}.resources.limits["nvidia.com/gpu"]': "1",
+                f'{C}.resources.limits["nvidia.com/gpu"]': 1.0,
             }
         },
         not_applicable={"other type": CONFIG_MAP_ONLY},
