@@ -42,6 +42,10 @@ class _Unknown:
     def __repr__(self) -> str:
         return "UNKNOWN"
 
+    def get(self, key: Any, default: Any = None) -> Any:
+        """Any part of an unknown object is unknown too (iterating one still fails: rules must decide)."""
+        return self
+
 
 UNKNOWN: Any = _Unknown()
 """The value of every property that is unknown during preview, in the plain copies rules read."""

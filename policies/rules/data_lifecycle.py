@@ -64,13 +64,17 @@ def ceiling_for(classification: Any, config: dict[str, Any]) -> float:
 # --- S3 lifecycle ----------------------------------------------------------------------------------------
 
 
-def _whole_bucket(rule: dict[str, Any]) -> bool:
-    if rule.get("prefix"):
+def _whole_bucket(rule: dict[str, Any]) -> bool | Any:
+    """True when a lifecycle rule applies to every object (no prefix, tag or size filter)."""
+    prefix, rule_filter = rule.get("prefix"), rule.get("filter")
+    if prefix is UNKNOWN or rule_filter is UNKNOWN:
+        return UNKNOWN
+    if prefix:
         return False
-    rule_filter = rule.get("filter")
-    if rule_filter is None:
+    if not isinstance(rule_filter, dict):
         return True
-    rule_filter = as_dict(rule_filter)
+    if UNKNOWN in rule_filter.values():
+        return UNKNOWN
     return not any(value not in (None, "", {}, []) for value in rule_filter.values())
 
 
@@ -110,7 +114,7 @@ def _shortest(rules: list[dict[str, Any]], key: str) -> tuple[float | None, bool
     unknown = False
     for rule in rules:
         value = rule[key]
-        if rule["enabled"] is UNKNOWN or value is UNKNOWN:
+        if UNKNOWN in (rule["enabled"], rule["whole"], value):
             unknown = True
         elif rule["enabled"] is True and rule["whole"] and isinstance(value, float) and value > 0:
             values.append(value)

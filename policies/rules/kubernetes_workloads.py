@@ -171,7 +171,7 @@ def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Find
         yield checked
         return
     spec, items = checked
-    pod_type = as_dict(dig_context(as_dict(spec.get("securityContext")), "seccompProfile")).get("type")
+    pod_type = dig(spec, "securityContext.seccompProfile.type")
     for container in items:
         profile = dig_context(_security_context(container), "seccompProfile")
         kind = UNKNOWN if profile is UNKNOWN else as_dict(profile).get("type")
@@ -239,8 +239,12 @@ def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Findi
                 elif kind not in _RESTRICTED_VOLUMES:
                     yield f"{name} uses a {kind} volume ('{volume.get('name')}'), outside the restricted volume types; use a PersistentVolumeClaim, CSI or projected volume."
     for container in items:
-        for port in as_list(container.get("ports")) or []:
-            host_port = as_dict(port).get("hostPort") if port is not UNKNOWN else UNKNOWN
+        ports = as_list(container.get("ports"))
+        if ports is UNKNOWN:
+            yield Unverified(f"the ports of {container_label(workload, container)}")
+            continue
+        for port in ports:
+            host_port = as_dict(port).get("hostPort")
             if host_port is UNKNOWN:
                 yield Unverified(f"the ports of {container_label(workload, container)}")
             elif host_port:

@@ -6,8 +6,8 @@ import pytest
 
 from policies.rules import RULES
 from tests.policies import cases_aws, cases_azure, cases_kubernetes
-from tests.policies.cases import ResourceCase, StackCase
-from tests.policies.harness import FUTURE, PAST, mutate, run_resource, run_stack
+from tests.policies.cases import ResourceCase, StackCase, change
+from tests.policies.harness import FUTURE, PAST, UNKNOWN, mutate, run_resource, run_stack
 
 RESOURCE_CASES: list[ResourceCase] = [
     *cases_aws.RESOURCE_CASES,
@@ -258,3 +258,47 @@ def test_stack_exemptions_suppress_and_expire_per_resource(case: StackCase) -> N
     ), expired.describe()
     excluded = run_stack(case.rule, resources, config={**case.config, "excludeFor": [fail.resource]})
     assert not [item for item in excluded.violations if item[1] == fail.resource], excluded.describe()
+
+
+def _paths(value: object, prefix: str = "") -> list[str]:
+    """Every path of a props document (dicts, lists and leaves), in `mutate` syntax."""
+    paths: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f'{prefix}["{key}"]' if "." in key else (f"{prefix}.{key}" if prefix else key)
+            paths.append(path)
+            paths.extend(_paths(item, path))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            path = f"{prefix}[{index}]"
+            paths.append(path)
+            paths.extend(_paths(item, path))
+    return paths
+
+
+def _documents(case: ResourceCase) -> list[dict[str, object]]:
+    """The baseline and every variant the case defines: each is probed with unknowns everywhere."""
+    changes = [{}, *(fail.changes for fail in case.fails.values()), *case.passes.values()]
+    changes += [config_case.changes for config_case in case.configs.values()]
+    return [mutate(case.props, change_set) for change_set in changes]
+
+
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+def test_no_unknown_anywhere_in_the_props_crashes_a_rule(case: ResourceCase) -> None:
+    for document in _documents(case):
+        for path in _paths(document):
+            outcome = run_resource(case.rule, case.type, mutate(document, {path: UNKNOWN}), provider=case.provider)
+            crashes = [message for message in outcome.messages if "could not evaluate" in message]
+            assert not crashes, f"{case.rule} crashed with {path} unknown: {crashes}"
+
+
+@pytest.mark.parametrize("case", STACK_CASES, ids=[case.rule for case in STACK_CASES])
+def test_no_unknown_anywhere_in_a_stack_crashes_a_stack_rule(case: StackCase) -> None:
+    stacks = [case.resources, *(fail.change(case.resources) for fail in case.fails.values())]
+    stacks += [variant(case.resources) for variant in case.passes.values()]
+    for resources in stacks:
+        for resource in resources:
+            for path in _paths(resource.props):
+                outcome = run_stack(case.rule, change(resource.name, {path: UNKNOWN})(resources), config=case.config)
+                crashes = [message for message in outcome.messages if "could not evaluate" in message]
+                assert not crashes, f"{case.rule} crashed with {resource.name}.{path} unknown: {crashes}"
