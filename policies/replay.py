@@ -8,9 +8,11 @@ starts it, see `pack_process`), sends them and collects a `Verdict`.
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -76,7 +78,8 @@ class InProcess:
 
 def in_process(framework: str) -> InProcess:
     """The pack of `framework` as an in-process analyzer (the servicer `PolicyPack` would serve)."""
-    from pulumi_policy.policy import _PolicyAnalyzerServicer  # private: pinned pulumi-policy 1.21
+    # Imported on use: replaying over gRPC needs neither the rules nor the SDK's private servicer.
+    from pulumi_policy.policy import _PolicyAnalyzerServicer  # private: pulumi-policy is pinned to 1.21
 
     from policies.frameworks import PACK_VERSION, pack_arguments
 
@@ -127,15 +130,28 @@ def pack_process(pack_dir: Path, python: str = sys.executable, timeout: float = 
 
 
 def _read_port(process: subprocess.Popen[str], stderr: Any, timeout: float) -> int:
+    """The port the pack prints first; a reader thread keeps a silent or hung pack from blocking forever."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout or []:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout
-    assert process.stdout is not None
     line = ""
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            break
         if line.strip().isdigit():
             return int(line.strip())
-        if process.poll() is not None:
+        if not line:
             break
+    process.kill()
+    process.wait()
     stderr.seek(0)
     raise RuntimeError(
         f"the policy pack did not print its port (exit code {process.poll()}, last line {line!r}):\n"

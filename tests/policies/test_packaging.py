@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from policies.frameworks import FRAMEWORKS
-from policies.replay import PACKS_DIR
+from policies.replay import PACKS_DIR, pack_process
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "policies" / "rules"
 ALLOWED_PREFIXES = ("pulumi_policy", "components._common", "policies.rules")
@@ -76,3 +76,16 @@ def test_each_pack_directory_is_what_the_cli_expects(framework: str) -> None:
     assert "parents[3]" in main and f'serve("{framework}")' in main, (
         "the pack finds the repository relative to its own file"
     )
+
+
+def test_a_pack_that_never_prints_its_port_fails_fast_with_its_stderr(tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("import sys, time\nprint('loading rules', file=sys.stderr)\ntime.sleep(60)\n")
+    with pytest.raises(RuntimeError, match="did not print its port") as error, pack_process(tmp_path, timeout=1.0):
+        pass
+    assert "loading rules" in str(error.value), "the pack's stderr explains the failure"
+
+
+def test_a_pack_that_crashes_reports_its_traceback(tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("raise ImportError('no module named policies')\n")
+    with pytest.raises(RuntimeError, match="no module named policies"), pack_process(tmp_path, timeout=20.0):
+        pass
