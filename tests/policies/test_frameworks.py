@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 
@@ -284,3 +285,37 @@ def test_a_setting_name_means_the_same_thing_in_every_policy() -> None:
 def test_overriding_one_retention_ceiling_keeps_the_others() -> None:
     assert ceiling_for("pii", {"maxRetentionDays": {"phi": 365}}) == 1095
     assert ceiling_for("phi", {"maxRetentionDays": {"phi": 365}}) == 365
+
+
+def _schema(policy_name: str) -> dict[str, object]:
+    rule = RULES[policy_name]
+    return {"type": "object", "properties": rule.config_schema().properties, "additionalProperties": False}
+
+
+def test_config_schemas_are_valid_json_schema_the_cli_can_enforce() -> None:
+    for name in RULES:
+        jsonschema.Draft7Validator.check_schema(_schema(name))
+        jsonschema.validate(RULES[name].config({}), _schema(name))  # the defaults satisfy the schema
+
+
+@pytest.mark.parametrize(
+    ("exemption", "valid"),
+    [
+        ({"name": "legacy-.*", "reason": "migrating in PLAT-142", "expires": "2026-03-31"}, True),
+        (
+            {
+                "urn": "urn:pulumi:prod::mlplatform::aws:s3/bucket:Bucket::x",
+                "reason": "vendor bucket, read-only",
+                "expires": "2026-03-31",
+            },
+            True,
+        ),
+        ({"name": "legacy-.*", "reason": "because", "expires": "2026-03-31"}, False),
+        ({"name": "legacy-.*", "reason": "migrating in PLAT-142"}, False),
+        ({"reason": "migrating in PLAT-142", "expires": "2026-03-31"}, False),
+        ({"name": "x", "reason": "migrating in PLAT-142", "expires": "next year"}, False),
+    ],
+)
+def test_the_exemption_schema_demands_a_target_a_reason_and_an_expiry(exemption: dict[str, str], valid: bool) -> None:
+    errors = list(jsonschema.Draft7Validator(_schema("aws-region-allowed")).iter_errors({"exemptions": [exemption]}))
+    assert (not errors) == valid, [error.message for error in errors]
