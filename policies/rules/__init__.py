@@ -1,0 +1,31 @@
+"""The rule library, one module per control area; importing it registers every rule in `RULES`."""
+
+from policies.rules import (
+    access_control,
+    data_lifecycle,
+    data_residency,
+    encryption,
+    governance,
+    gpu,
+    integrity,
+    kubernetes_workloads,
+    logging_audit,
+    network_exposure,
+)
+from policies.rules.base import RULES, Rule
+
+AREAS = (
+    access_control,
+    data_lifecycle,
+    data_residency,
+    encryption,
+    governance,
+    gpu,
+    integrity,
+    kubernetes_workloads,
+    logging_audit,
+    network_exposure,
+)
+"""The control-area modules, each registering its rules on import."""
+
+__all__ = ["AREAS", "RULES", "Rule"]

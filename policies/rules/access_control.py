@@ -1,0 +1,618 @@
+"""Access control: key policies, IAM, cluster authentication, registry auth, RBAC and pod security admission."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from policies.rules.base import (
+    UNKNOWN,
+    Finding,
+    Resource,
+    Setting,
+    Unverified,
+    as_bool,
+    as_dict,
+    as_list,
+    as_number,
+    kubernetes_labels,
+    parse_json,
+    resource_rule,
+)
+from policies.rules.kubernetes_common import (
+    NAMESPACE,
+    PSA_ENFORCE_LABEL,
+    WORKLOAD_TYPES,
+    is_serving_namespace_object,
+    kind_of,
+    namespace_name,
+    namespace_of,
+    pod_spec,
+)
+from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
+
+# --- Policy documents --------------------------------------------------------------------------------------
+
+
+def _statements(document: Any) -> list[Any]:
+    """The statements of an IAM-style policy document (a dict or a list), `UNKNOWN` items kept."""
+    if document is UNKNOWN:
+        return [UNKNOWN]
+    if not isinstance(document, dict):
+        return []
+    statements = document.get("Statement")
+    return [UNKNOWN] if statements is UNKNOWN else as_list(statements)
+
+
+def _wildcard_principal(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        return any("*" in as_list(value) for value in principal.values())
+    return False
+
+
+def _full_match_any(patterns: list[Any], text: str) -> bool:
+    for pattern in patterns:
+        try:
+            if isinstance(pattern, str) and re.fullmatch(pattern, text):
+                return True
+        except re.error:
+            continue
+    return False
+
+
+# --- AWS -------------------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    name="aws-kms-key-policy-restricted",
+    title="KMS key policies are explicit and grant nothing to everyone",
+    description=(
+        "KMS keys carry an explicit key policy that allows no wildcard principal without a condition, and never "
+        "bypass the policy lockout safety check."
+    ),
+    remediation=(
+        "Pass policy=json.dumps({...}) to aws.kms.Key (or aws.kms.KeyPolicy) granting the account root, the key "
+        "administrators and the service principals that use the key; scope any '*' principal with a Condition "
+        "(kms:CallerAccount, kms:ViaService); remove bypass_policy_lockout_safety_check."
+    ),
+    scope="KMS keys and key policies",
+    types=("aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy"),
+)
+def kms_key_policy(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = f"KMS key '{resource.name}'" if resource.type.endswith(":Key") else f"KMS key policy '{resource.name}'"
+    if as_bool(resource.props.get("bypassPolicyLockoutSafetyCheck")) is True:
+        yield f"{label} bypasses the policy lockout safety check; remove bypass_policy_lockout_safety_check."
+    document = parse_json(resource.props.get("policy"))
+    if document is None:
+        yield f"{label} uses the default key policy, which delegates all access to IAM; set an explicit policy."
+        return
+    for statement in _statements(document):
+        if statement is UNKNOWN:
+            yield Unverified(f"the key policy of {label}")
+            return
+        if (
+            isinstance(statement, dict)
+            and statement.get("Effect") == "Allow"
+            and _wildcard_principal(statement.get("Principal"))
+            and not statement.get("Condition")
+        ):
+            yield f"{label} allows any principal ('*') without a condition; name the principals or add a Condition such as kms:CallerAccount."
+
+
+MIN_KEY_DELETION_WINDOW = Setting(
+    "minDeletionWindowDays",
+    {
+        "type": "integer",
+        "minimum": 7,
+        "maximum": 30,
+        "default": 30,
+        "description": "Shortest KMS key deletion window in days.",
+    },
+)
+
+
+@resource_rule(
+    name="aws-kms-key-deletion-window",
+    title="KMS key deletion can be undone for 30 days",
+    description="KMS keys keep the longest deletion window (deletion_window_in_days unset or at least minDeletionWindowDays, 30), because losing the key destroys the data.",
+    remediation="Set deletion_window_in_days=30 on aws.kms.Key (and protect=True in production).",
+    scope="KMS keys",
+    types=("aws:kms/key:Key",),
+    settings=(MIN_KEY_DELETION_WINDOW,),
+)
+def kms_deletion_window(key: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    window = as_number(key.props.get("deletionWindowInDays"))
+    minimum = as_number(config.get("minDeletionWindowDays")) or 30.0
+    if window is UNKNOWN:
+        yield Unverified(f"deletion_window_in_days of KMS key '{key.name}'")
+    elif window is not None and window < minimum:
+        yield f"KMS key '{key.name}' can be deleted after {window:.0f} days; set deletion_window_in_days={minimum:.0f}."
+
+
+@resource_rule(
+    name="aws-eks-cluster-api-authentication",
+    title="EKS clusters authenticate through access entries only",
+    description=(
+        "EKS clusters use access entries (access_config.authentication_mode='API'; API_AND_CONFIG_MAP only while "
+        "migrating) and do not grant the cluster creator implicit admin rights."
+    ),
+    remediation="Set access_config={'authentication_mode': 'API', 'bootstrap_cluster_creator_admin_permissions': False} and grant admins through aws.eks.AccessEntry.",
+    scope="EKS clusters",
+    types=("aws:eks/cluster:Cluster",),
+)
+def eks_authentication(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    mode = cluster.get("accessConfig.authenticationMode")
+    bootstrap = as_bool(cluster.get("accessConfig.bootstrapClusterCreatorAdminPermissions"))
+    if mode is UNKNOWN:
+        yield Unverified(f"access_config.authentication_mode of EKS cluster '{cluster.name}'")
+    elif mode != "API":
+        yield f"EKS cluster '{cluster.name}' authenticates through the aws-auth ConfigMap ({mode or 'CONFIG_MAP'}); set access_config.authentication_mode='API'."
+    if bootstrap is UNKNOWN:
+        yield Unverified(f"bootstrap_cluster_creator_admin_permissions of EKS cluster '{cluster.name}'")
+    elif bootstrap is not False:
+        yield f"EKS cluster '{cluster.name}' makes its creator a permanent admin; set access_config.bootstrap_cluster_creator_admin_permissions=False."
+
+
+CLUSTER_ADMIN_PRINCIPALS = Setting(
+    "clusterAdminPrincipals",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "IAM principal ARNs (regular expressions, full match) allowed cluster-wide admin access policies.",
+    },
+)
+_ADMIN_ACCESS_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
+
+
+@resource_rule(
+    name="aws-eks-access-policy-cluster-admin-restricted",
+    title="Only allow-listed principals are EKS cluster admins",
+    description="EKS access policy associations grant AmazonEKSClusterAdminPolicy or AmazonEKSAdminPolicy with cluster scope only to principals in clusterAdminPrincipals.",
+    remediation="Scope the association to namespaces (access_scope={'type': 'namespace', 'namespaces': [...]}) or add the principal to clusterAdminPrincipals.",
+    scope="EKS access policy associations",
+    types=("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",),
+    settings=(CLUSTER_ADMIN_PRINCIPALS,),
+)
+def eks_admin_associations(association: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    policy, scope = association.props.get("policyArn"), association.get("accessScope.type")
+    principal = association.props.get("principalArn")
+    if UNKNOWN in (policy, scope):
+        yield Unverified(f"the policy of EKS access association '{association.name}'")
+        return
+    if not (isinstance(policy, str) and policy.rsplit("/", 1)[-1] in _ADMIN_ACCESS_POLICIES and scope == "cluster"):
+        return
+    if principal is UNKNOWN:
+        yield Unverified(f"the principal of EKS access association '{association.name}'")
+    elif not _full_match_any(as_list(config.get("clusterAdminPrincipals")), str(principal)):
+        yield (
+            f"EKS access association '{association.name}' makes {principal} a cluster admin; scope it to "
+            "namespaces or add the principal to clusterAdminPrincipals."
+        )
+
+
+@resource_rule(
+    name="aws-ec2-launch-template-imdsv2",
+    title="Launch templates require IMDSv2 with a hop limit of 1",
+    description=(
+        "Launch templates require IMDSv2 tokens (http_tokens='required') with http_put_response_hop_limit 1, so "
+        "pods cannot reach the node role (they use IRSA / Pod Identity), or disable the metadata endpoint."
+    ),
+    remediation="Set metadata_options={'http_endpoint': 'enabled', 'http_tokens': 'required', 'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate.",
+    scope="EC2 launch templates",
+    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+)
+def launch_template_imdsv2(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    options = template.props.get("metadataOptions")
+    if options is UNKNOWN:
+        yield Unverified(f"metadata_options of launch template '{template.name}'")
+        return
+    options = as_dict(options)
+    if options.get("httpEndpoint") == "disabled":
+        return
+    tokens, hops = options.get("httpTokens"), as_number(options.get("httpPutResponseHopLimit"))
+    if tokens is UNKNOWN:
+        yield Unverified(f"metadata_options.http_tokens of launch template '{template.name}'")
+    elif tokens != "required":
+        yield f"Launch template '{template.name}' allows IMDSv1; set metadata_options.http_tokens='required'."
+    if hops is UNKNOWN:
+        yield Unverified(f"metadata_options.http_put_response_hop_limit of launch template '{template.name}'")
+    elif hops is not None and hops > 1:
+        yield f"Launch template '{template.name}' lets pods reach the instance metadata (hop limit {hops:.0f}); set metadata_options.http_put_response_hop_limit=1."
+
+
+DENY_SERVICE_WILDCARDS = Setting(
+    "denyServiceWildcards",
+    {
+        "type": "boolean",
+        "default": True,
+        "description": "Also reject Allow statements with a service-wide action ('s3:*') on Resource '*'.",
+    },
+)
+_ADMIN_POLICY_ARNS = ("policy/AdministratorAccess", "policy/IAMFullAccess")
+_POLICY_TYPES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+)
+
+
+def _admin_statement(statement: dict[str, Any], service_wildcards: bool) -> str | None:
+    if statement.get("Effect", "Allow") != "Allow":
+        return None
+    actions = [action for action in as_list(statement.get("Action")) if isinstance(action, str)]
+    resources = [item for item in as_list(statement.get("Resource")) if isinstance(item, str)]
+    if "*" in actions:
+        return "Action '*'"
+    if service_wildcards and "*" in resources:
+        broad = [action for action in actions if re.fullmatch(r"[A-Za-z0-9-]+:\*", action)]
+        if broad:
+            return f"Action {', '.join(repr(action) for action in broad)} on Resource '*'"
+    return None
+
+
+@resource_rule(
+    name="aws-iam-policy-no-admin-access",
+    title="IAM policies grant no administrator access",
+    description=(
+        "IAM policies, inline role policies and attachments grant no Action '*' (nor, with denyServiceWildcards, "
+        "'service:*' on Resource '*') and attach neither AdministratorAccess nor IAMFullAccess."
+    ),
+    remediation="List the specific actions and resource ARNs the role needs; replace AdministratorAccess/IAMFullAccess with least-privilege policies.",
+    scope="IAM policies, roles and role attachments",
+    types=_POLICY_TYPES,
+    settings=(DENY_SERVICE_WILDCARDS,),
+)
+def iam_no_admin(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    documents: list[tuple[str, Any]] = []
+    arns: list[Any] = []
+    if resource.type == "aws:iam/role:Role":
+        inline = as_list(resource.props.get("inlinePolicies"))
+        if inline is UNKNOWN:
+            documents.append(("inline policies", UNKNOWN))
+        else:
+            documents.extend(
+                (f"inline policy '{as_dict(item).get('name', '?')}'", as_dict(item).get("policy")) for item in inline
+            )
+        arns.extend(as_list(resource.props.get("managedPolicyArns")) or [])
+    elif resource.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        arns.append(resource.props.get("policyArn"))
+    else:
+        documents.append(("policy", resource.props.get("policy")))
+    for arn in arns:
+        if arn is UNKNOWN:
+            yield Unverified(f"the attached policy ARN of '{resource.name}'")
+        elif isinstance(arn, str) and arn.endswith(_ADMIN_POLICY_ARNS):
+            yield f"'{resource.name}' attaches {arn.rsplit('/', 1)[-1]}; attach a least-privilege policy instead."
+    wildcards = config.get("denyServiceWildcards") is not False
+    for where, raw in documents:
+        document = parse_json(raw)
+        for statement in _statements(document):
+            if statement is UNKNOWN:
+                yield Unverified(f"the {where} of '{resource.name}'")
+                break
+            if isinstance(statement, dict) and (grant := _admin_statement(statement, wildcards)):
+                yield f"The {where} of '{resource.name}' allows {grant}; list the specific actions and resources needed."
+
+
+@resource_rule(
+    name="aws-iam-no-user-credentials",
+    title="No IAM users with policies or access keys",
+    description="Platform stacks create no IAM user policies, user policy attachments or access keys; people and workloads use roles (SSO, OIDC, IRSA or Pod Identity).",
+    remediation="Delete the user credentials and grant access through an IAM role assumed via SSO, OIDC, IRSA or EKS Pod Identity.",
+    scope="IAM user policies, attachments and access keys",
+    types=(
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        "aws:iam/accessKey:AccessKey",
+    ),
+)
+def iam_no_user_credentials(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    kind = resource.type.rsplit(":", 1)[-1]
+    yield f"{kind} '{resource.name}' gives an IAM user long-lived permissions; use an IAM role (SSO, OIDC, IRSA or Pod Identity) instead."
+
+
+_CROSS_ACCOUNT_GUARDS = ("aws:PrincipalOrgID", "aws:SourceAccount", "aws:PrincipalAccount", "aws:SourceOrgID")
+
+
+@resource_rule(
+    name="aws-ecr-repository-policy-no-public-access",
+    title="ECR repository policies grant nothing to everyone",
+    description="ECR repository policies allow no '*' principal unless an aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceAccount condition limits it.",
+    remediation="Name the account or role principals that pull, or add a Condition {'StringEquals': {'aws:PrincipalOrgID': '<org id>'}}.",
+    scope="ECR repository policies",
+    types=("aws:ecr/repositoryPolicy:RepositoryPolicy",),
+)
+def ecr_repository_policy(policy: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    document = parse_json(policy.props.get("policy"))
+    for statement in _statements(document):
+        if statement is UNKNOWN:
+            yield Unverified(f"the policy of ECR repository policy '{policy.name}'")
+            return
+        if not (isinstance(statement, dict) and statement.get("Effect") == "Allow"):
+            continue
+        if not _wildcard_principal(statement.get("Principal")):
+            continue
+        conditions = as_dict(statement.get("Condition"))
+        keys = {key for operator in conditions.values() if isinstance(operator, dict) for key in operator}
+        if not keys & set(_CROSS_ACCOUNT_GUARDS):
+            yield f"ECR repository policy '{policy.name}' lets anyone pull or push; restrict the principal or add an aws:PrincipalOrgID condition."
+
+
+# --- Azure -----------------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    name="azure-storage-account-shared-key-disabled",
+    title="Storage accounts accept only Entra ID authentication",
+    description="Storage accounts disable shared-key (account key and SAS) authorization (allow_shared_key_access=False).",
+    remediation="Set allow_shared_key_access=False and grant Storage Blob Data roles to workload identities.",
+    scope="Azure storage accounts",
+    types=("azure-native:storage:StorageAccount",),
+)
+def storage_shared_key(account: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    value = as_bool(account.props.get("allowSharedKeyAccess"))
+    if value is UNKNOWN:
+        yield Unverified(f"allow_shared_key_access of storage account '{account.name}'")
+    elif value is not False:
+        yield f"Storage account '{account.name}' accepts account keys and SAS tokens; set allow_shared_key_access=False."
+
+
+@resource_rule(
+    name="azure-aks-cluster-entra-rbac",
+    title="AKS authenticates with Entra ID only",
+    description="AKS clusters keep Kubernetes RBAC on, use managed Entra ID integration (aad_profile.managed=True) and disable local accounts.",
+    remediation="Set enable_rbac=True, aad_profile={'managed': True, 'enable_azure_rbac': True, 'admin_group_object_ids': [...]} and disable_local_accounts=True.",
+    scope="AKS clusters",
+    types=("azure-native:containerservice:ManagedCluster",),
+)
+def aks_entra_rbac(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    rbac = as_bool(cluster.props.get("enableRBAC"))
+    managed = as_bool(cluster.get("aadProfile.managed"))
+    local = as_bool(cluster.props.get("disableLocalAccounts"))
+    if rbac is False:
+        yield f"AKS cluster '{cluster.name}' disables Kubernetes RBAC; set enable_rbac=True."
+    for value, message in (
+        (
+            managed,
+            f"AKS cluster '{cluster.name}' does not use managed Entra ID integration; set aad_profile.managed=True.",
+        ),
+        (
+            local,
+            f"AKS cluster '{cluster.name}' keeps local accounts (static admin credentials); set disable_local_accounts=True.",
+        ),
+    ):
+        if value is UNKNOWN:
+            yield Unverified(f"the authentication settings of AKS cluster '{cluster.name}'")
+        elif value is not True:
+            yield message
+    if rbac is UNKNOWN:
+        yield Unverified(f"enable_rbac of AKS cluster '{cluster.name}'")
+
+
+@resource_rule(
+    name="azure-aks-cluster-azure-rbac",
+    title="AKS authorizes with Azure RBAC",
+    description="AKS clusters authorize Kubernetes access with Azure RBAC (aad_profile.enable_azure_rbac=True).",
+    remediation="Set aad_profile.enable_azure_rbac=True and grant Azure Kubernetes Service RBAC roles to Entra groups.",
+    scope="AKS clusters",
+    types=("azure-native:containerservice:ManagedCluster",),
+)
+def aks_azure_rbac(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    value = as_bool(cluster.get("aadProfile.enableAzureRBAC"))
+    if value is UNKNOWN:
+        yield Unverified(f"aad_profile.enable_azure_rbac of AKS cluster '{cluster.name}'")
+    elif value is not True:
+        yield f"AKS cluster '{cluster.name}' does not authorize with Azure RBAC; set aad_profile.enable_azure_rbac=True."
+
+
+@resource_rule(
+    name="azure-acr-registry-local-auth-disabled",
+    title="Container registries accept only Entra identities",
+    description="Azure container registries disable the admin user and anonymous pull.",
+    remediation="Set admin_user_enabled=False and anonymous_pull_enabled=False; grant AcrPull to the kubelet identity.",
+    scope="Azure container registries",
+    types=("azure-native:containerregistry:Registry",),
+)
+def acr_local_auth(registry: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    for field_name, argument, what in (
+        ("adminUserEnabled", "admin_user_enabled", "a shared admin user"),
+        ("anonymousPullEnabled", "anonymous_pull_enabled", "anonymous pulls"),
+    ):
+        value = as_bool(registry.props.get(field_name))
+        if value is UNKNOWN:
+            yield Unverified(f"{argument} of container registry '{registry.name}'")
+        elif value is True:
+            yield f"Container registry '{registry.name}' allows {what}; set {argument}=False."
+
+
+@resource_rule(
+    name="azure-key-vault-rbac-authorization",
+    title="Key vaults authorize with Azure RBAC",
+    description="Key vaults use Azure RBAC for data-plane access (properties.enable_rbac_authorization=True), not access policies.",
+    remediation="Set properties.enable_rbac_authorization=True and grant Key Vault Crypto roles to identities.",
+    scope="Azure key vaults",
+    types=("azure-native:keyvault:Vault",),
+)
+def key_vault_rbac(vault: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    value = as_bool(vault.get("properties.enableRbacAuthorization"))
+    if value is UNKNOWN:
+        yield Unverified(f"properties.enable_rbac_authorization of key vault '{vault.name}'")
+    elif value is not True:
+        yield f"Key vault '{vault.name}' uses access policies; set properties.enable_rbac_authorization=True."
+
+
+# --- Kubernetes ------------------------------------------------------------------------------------------
+
+_PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
+@resource_rule(
+    name="kubernetes-namespace-pod-security-level",
+    title="Namespaces enforce a Pod Security Standard",
+    description=(
+        "Namespaces set the pod-security.kubernetes.io/enforce label: 'restricted' for serving namespaces (label "
+        "mlplatform.io/tier=serving or servingNamespaces), at least 'baseline' elsewhere, and any level for the "
+        "configured systemNamespaces."
+    ),
+    remediation="Set metadata.labels['pod-security.kubernetes.io/enforce'] (and enforce-version: latest) on the Namespace.",
+    scope="Namespaces",
+    types=(NAMESPACE,),
+    settings=(SYSTEM_NAMESPACES, SERVING_NAMESPACES),
+)
+def namespace_pod_security(namespace: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    labels = kubernetes_labels(namespace)
+    name = namespace_name(namespace)
+    if labels is UNKNOWN or name is UNKNOWN:
+        yield Unverified(f"the labels of Namespace '{namespace.name}'")
+        return
+    level = labels.get(PSA_ENFORCE_LABEL)
+    if level is UNKNOWN:
+        yield Unverified(f"the pod security label of Namespace '{namespace.name}'")
+        return
+    serving = is_serving_namespace_object(namespace, as_list(config.get("servingNamespaces")))
+    system = name in as_list(config.get("systemNamespaces"))
+    if serving:
+        required = ("restricted",)
+    elif system:
+        required = _PSA_LEVELS
+    else:
+        required = ("baseline", "restricted")
+    if level not in required:
+        suggestion = "restricted" if serving else "baseline" if not system else "privileged' or 'baseline"
+        yield (
+            f"Namespace '{name}' enforces pod security level {level or 'none'}; set "
+            f"metadata.labels['{PSA_ENFORCE_LABEL}']='{suggestion}'."
+        )
+
+
+ADMIN_SUBJECTS = Setting(
+    "adminSubjects",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Subjects allowed cluster-admin/admin bindings, as 'Kind:name' (e.g. 'Group:platform-admins').",
+    },
+)
+_ADMIN_ROLES = ("cluster-admin", "admin")
+
+
+@resource_rule(
+    name="kubernetes-rbac-no-cluster-admin-binding",
+    title="Only allow-listed subjects are bound to admin roles",
+    description="ClusterRoleBindings and RoleBindings bind cluster-admin or admin only to subjects listed in adminSubjects.",
+    remediation="Bind a namespaced role with the needed verbs (e.g. edit or a custom Role), or add the subject to adminSubjects.",
+    scope="RoleBindings and ClusterRoleBindings",
+    types=(
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    ),
+    settings=(ADMIN_SUBJECTS,),
+)
+def rbac_admin_binding(binding: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    role = binding.get("roleRef.name")
+    if role is UNKNOWN:
+        yield Unverified(f"roleRef of {kind_of(binding)} '{binding.name}'")
+        return
+    if role not in _ADMIN_ROLES:
+        return
+    allowed = set(as_list(config.get("adminSubjects")))
+    subjects = as_list(binding.props.get("subjects"))
+    if subjects is UNKNOWN:
+        yield Unverified(f"the subjects of {kind_of(binding)} '{binding.name}'")
+        return
+    for subject in subjects:
+        subject = as_dict(subject)
+        label = f"{subject.get('kind')}:{subject.get('name')}"
+        if label not in allowed:
+            yield f"{kind_of(binding)} '{binding.name}' binds {label} to {role}; bind a least-privilege role or add '{label}' to adminSubjects."
+
+
+_ESCALATING_VERBS = ("bind", "escalate", "impersonate")
+
+
+@resource_rule(
+    name="kubernetes-rbac-least-privilege-rules",
+    title="RBAC roles grant no wildcards, escalation or cluster-wide secret reads",
+    description=(
+        "Roles and ClusterRoles use no '*' in api_groups, resources or verbs, grant no bind, escalate or impersonate, "
+        "and ClusterRoles do not read secrets cluster-wide."
+    ),
+    remediation="List the API groups, resources and verbs explicitly; read secrets through a namespaced Role, or not at all.",
+    scope="Roles and ClusterRoles",
+    types=("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "kubernetes:rbac.authorization.k8s.io/v1:Role"),
+)
+def rbac_rules(role: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    rules = as_list(role.props.get("rules"))
+    if rules is UNKNOWN:
+        yield Unverified(f"the rules of {kind_of(role)} '{role.name}'")
+        return
+    cluster_wide = role.type.endswith(":ClusterRole")
+    for index, rule in enumerate(rules):
+        rule = as_dict(rule)
+        if rule is UNKNOWN:
+            yield Unverified(f"rule {index} of {kind_of(role)} '{role.name}'")
+            continue
+        groups, resources, verbs = (as_list(rule.get(key)) for key in ("apiGroups", "resources", "verbs"))
+        if UNKNOWN in (groups, resources, verbs):
+            yield Unverified(f"rule {index} of {kind_of(role)} '{role.name}'")
+            continue
+        wildcards = [
+            key for key, values in (("api_groups", groups), ("resources", resources), ("verbs", verbs)) if "*" in values
+        ]
+        if wildcards:
+            yield f"{kind_of(role)} '{role.name}' rule {index} uses '*' in {', '.join(wildcards)}; list them explicitly."
+        escalating = [verb for verb in verbs if verb in _ESCALATING_VERBS]
+        if escalating:
+            yield f"{kind_of(role)} '{role.name}' rule {index} grants {', '.join(escalating)}; remove privilege-escalating verbs."
+        if cluster_wide and "secrets" in resources and set(verbs) & {"get", "list", "watch", "*"}:
+            yield f"ClusterRole '{role.name}' rule {index} reads secrets in every namespace; use a namespaced Role."
+
+
+TOKEN_ALLOWLIST = Setting(
+    "tokenAllowlist",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Service accounts ('namespace/name', regular expressions) whose pods may automount an API token.",
+    },
+)
+
+
+@resource_rule(
+    name="kubernetes-workload-service-account-token",
+    title="Workloads use their own service account without an API token",
+    description=(
+        "Pods run under a dedicated service account (not 'default') and do not automount an API token "
+        "(automount_service_account_token=False) unless the account is in tokenAllowlist."
+    ),
+    remediation="Create a ServiceAccount per workload, set service_account_name and automount_service_account_token=False in the pod spec.",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(TOKEN_ALLOWLIST,),
+)
+def service_account_token(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    spec = pod_spec(workload)
+    namespace = namespace_of(workload)
+    if spec is UNKNOWN or namespace is UNKNOWN:
+        yield Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
+        return
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    if account is UNKNOWN:
+        yield Unverified(f"service_account_name of {kind_of(workload)} '{workload.name}'")
+        return
+    if account == "default":
+        yield f"{kind_of(workload)} '{workload.name}' runs as the 'default' service account; create a dedicated ServiceAccount and set service_account_name."
+    automount = as_bool(spec.get("automountServiceAccountToken"))
+    if automount is UNKNOWN:
+        yield Unverified(f"automount_service_account_token of {kind_of(workload)} '{workload.name}'")
+    elif automount is not False and not _full_match_any(
+        as_list(config.get("tokenAllowlist")), f"{namespace}/{account}"
+    ):
+        yield f"{kind_of(workload)} '{workload.name}' automounts an API token; set automount_service_account_token=False (or allow-list '{namespace}/{account}')."

@@ -1,0 +1,94 @@
+"""AWS helpers shared by the rule modules: S3 joins, tags with provider defaults, classification and region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components._common.tags import DATA_CLASSIFICATION_TAG
+from policies.rules.base import (
+    ACCESS_LOGS_PURPOSE,
+    PURPOSE_TAG,
+    UNKNOWN,
+    Resource,
+    Stack,
+    as_bool,
+    aws_tags,
+    dicts,
+    tag_value,
+)
+
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+SSE_TYPES = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+VERSIONING_TYPES = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+LOGGING_TYPES = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+LIFECYCLE_TYPES = (
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+)
+PUBLIC_ACCESS_BLOCK_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
+REPLICATION_TYPES = ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",)
+BACKUP_SELECTION_TYPES = ("aws:backup/selection:Selection",)
+
+
+def attached_to_bucket(stack: Stack, bucket: Resource, types: tuple[str, ...]) -> list[Resource]:
+    """The bucket's separate configuration resources of `types` (joined on their `bucket` input)."""
+    return stack.attached(bucket, types, "bucket", values=[bucket.props.get("bucket")])
+
+
+def is_access_log_bucket(stack: Stack, bucket: Resource) -> bool:
+    """True for the platform's server-access-log bucket: tagged as such and the target of access logging."""
+    if tag_value(aws_tags(bucket), PURPOSE_TAG) != ACCESS_LOGS_PURPOSE:
+        return False
+    if stack.attached(bucket, LOGGING_TYPES, "targetBucket", values=[bucket.props.get("bucket")]):
+        return True
+    name = bucket.props.get("bucket")
+    for other in stack.of(BUCKET_TYPES):
+        if other.urn == bucket.urn:
+            continue
+        if other.depends_on("logging", bucket.urn) or other.depends_on("loggings", bucket.urn):
+            return True
+        inline = [other.get("logging.targetBucket")] + [
+            item.get("targetBucket") for item in dicts(other.props.get("loggings"))[0]
+        ]
+        if isinstance(name, str) and name in inline:
+            return True
+    return False
+
+
+def versioning_status(stack: Stack, bucket: Resource) -> Any:
+    """`Enabled`, `Suspended`, None (never configured) or `UNKNOWN`, from the separate or the inline setting."""
+    for config in attached_to_bucket(stack, bucket, VERSIONING_TYPES):
+        status = config.get("versioningConfiguration.status")
+        if status is not None:
+            return status
+    inline = bucket.props.get("versioning")
+    if inline is UNKNOWN:
+        return UNKNOWN
+    if isinstance(inline, dict):
+        enabled = as_bool(inline.get("enabled"))
+        return UNKNOWN if enabled is UNKNOWN else ("Enabled" if enabled else None)
+    versionings, unknown = dicts(bucket.props.get("versionings"))
+    if unknown:
+        return UNKNOWN
+    if any(as_bool(item.get("enabled")) is True for item in versionings):
+        return "Enabled"
+    return None
+
+
+def data_classification(resource: Resource) -> Any:
+    """The `data-classification` tag (provider default tags included), None, or `UNKNOWN`."""
+    return tag_value(aws_tags(resource), DATA_CLASSIFICATION_TAG)
+
+
+def region_of(resource: Resource) -> Any:
+    """The resource's AWS region: the v7 per-resource `region` input, else its provider's `region`."""
+    region = resource.props.get("region")
+    if region is not None:
+        return region
+    if resource.type == "pulumi:providers:aws":
+        return None
+    return resource.provider_prop("region")

@@ -1,0 +1,243 @@
+"""ML-specific GPU rules: tainted GPU pools, GPU agents that tolerate them, and GPU quotas per serving namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from components._common import gpu
+from policies.rules.base import (
+    UNKNOWN,
+    Finding,
+    NotApplicable,
+    Resource,
+    Setting,
+    Stack,
+    StackFinding,
+    Unverified,
+    as_dict,
+    as_list,
+    dicts,
+    resource_rule,
+    stack_rule,
+)
+from policies.rules.kubernetes_common import (
+    DAEMON_SET,
+    NAMESPACE,
+    RESOURCE_QUOTA,
+    namespace_of,
+    pod_spec,
+    serving_namespaces,
+)
+from policies.rules.settings import SERVING_NAMESPACES
+
+_EKS_GPU_TAINT = gpu.NVIDIA_GPU_TAINT.eks()
+
+
+def _eks_gpu_pool(group: Resource) -> bool | Any:
+    ami = group.props.get("amiType")
+    types = as_list(group.props.get("instanceTypes"))
+    if isinstance(ami, str) and ("NVIDIA" in ami or ami.endswith("_GPU")):
+        return True
+    if types is not UNKNOWN and any(isinstance(kind, str) and gpu.aws_gpu_instance(kind) for kind in types):
+        return True
+    if ami is UNKNOWN or types is UNKNOWN or UNKNOWN in types:
+        return UNKNOWN
+    return False
+
+
+@resource_rule(
+    name="aws-eks-node-group-gpu-taint",
+    title="EKS GPU node groups carry the GPU taint",
+    description=(
+        f"EKS node groups with an NVIDIA AMI type or a GPU instance type carry the taint key "
+        f"{gpu.GPU_RESOURCE} with effect NO_SCHEDULE, so only pods that request GPUs land on the expensive nodes."
+    ),
+    remediation=f"Add taints=[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', 'effect': 'NO_SCHEDULE'}}] to aws.eks.NodeGroup (components._common.gpu.NVIDIA_GPU_TAINT.eks()).",
+    scope="EKS GPU node groups",
+    types=("aws:eks/nodeGroup:NodeGroup",),
+)
+def eks_gpu_taint(group: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    is_gpu = _eks_gpu_pool(group)
+    if is_gpu is False:
+        raise NotApplicable(f"node group '{group.name}' has no NVIDIA AMI type or GPU instance type")
+    taints, unknown = dicts(group.props.get("taints"))
+    if any(
+        taint.get("key") == _EKS_GPU_TAINT["key"] and taint.get("effect") == _EKS_GPU_TAINT["effect"]
+        for taint in taints
+    ):
+        return
+    if is_gpu is UNKNOWN or unknown:
+        yield Unverified(f"the GPU taint of EKS node group '{group.name}'")
+        return
+    yield (
+        f"EKS GPU node group '{group.name}' has no {gpu.GPU_RESOURCE} NO_SCHEDULE taint, so any pod can occupy the "
+        f"GPU nodes; add taints=[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', 'effect': 'NO_SCHEDULE'}}]."
+    )
+
+
+def _aks_gpu_taint(taint: Any) -> bool:
+    if not isinstance(taint, str):
+        return False
+    key_value, _, effect = taint.partition(":")
+    return effect == "NoSchedule" and (
+        key_value == gpu.AKS_SKU_GPU_TAINT.aks().split(":")[0] or key_value.split("=")[0] == gpu.GPU_RESOURCE
+    )
+
+
+@resource_rule(
+    name="azure-aks-node-pool-gpu-taint",
+    title="AKS GPU node pools carry the GPU taint",
+    description=(
+        "AKS node pools with an NVIDIA NC/ND VM size carry node taint 'sku=gpu:NoSchedule' or "
+        f"'{gpu.GPU_RESOURCE}=...:NoSchedule', so only pods that request GPUs land on them."
+    ),
+    remediation="Add node_taints=['sku=gpu:NoSchedule', 'nvidia.com/gpu=true:NoSchedule'] to the agent pool (components._common.gpu.gpu_taints('azure')); node taints are create-time only.",
+    scope="AKS GPU node pools",
+    types=("azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"),
+)
+def aks_gpu_taint(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if resource.type.endswith(":AgentPool"):
+        pools, unknown = [{"name": resource.props.get("agentPoolName", resource.name), **resource.props}], False
+    else:
+        pools, unknown = dicts(resource.props.get("agentPoolProfiles"))
+    if unknown:
+        yield Unverified(f"the agent pools of '{resource.name}'")
+    gpu_pools = 0
+    for pool in pools:
+        size = pool.get("vmSize")
+        if size is UNKNOWN:
+            yield Unverified(f"the VM size of node pool '{pool.get('name')}' in '{resource.name}'")
+            continue
+        if not (isinstance(size, str) and gpu.azure_gpu_instance(size)):
+            continue
+        gpu_pools += 1
+        taints = as_list(pool.get("nodeTaints"))
+        if taints is UNKNOWN or UNKNOWN in taints:
+            yield Unverified(f"the taints of node pool '{pool.get('name')}' in '{resource.name}'")
+        elif not any(_aks_gpu_taint(taint) for taint in taints):
+            yield (
+                f"AKS GPU node pool '{pool.get('name')}' ({size}) of '{resource.name}' has no GPU taint; add "
+                "node_taints=['sku=gpu:NoSchedule', 'nvidia.com/gpu=true:NoSchedule']."
+            )
+    if not gpu_pools and not unknown:
+        raise NotApplicable(f"'{resource.name}' defines no NC/ND GPU node pool")
+
+
+GPU_AGENT_NAMESPACES = Setting(
+    "gpuAgentNamespaces",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["gpu-operator", "monitoring", "logging"],
+        "description": "Namespaces whose DaemonSets must run on GPU nodes too (GPU operator, exporters, log shippers).",
+    },
+)
+_GPU_NODE_LABELS = (gpu.GPU_PRESENT_LABEL, "feature.node.kubernetes.io/pci-10de.present", gpu.AKS_ACCELERATOR_LABEL)
+_REQUIRED_TAINTS = sorted(
+    {taint for taints in gpu.GPU_TAINTS.values() for taint in taints}, key=lambda taint: (taint.key, taint.value)
+)
+
+
+def _targets_gpu_nodes(spec: dict[str, Any]) -> bool:
+    selector = as_dict(spec.get("nodeSelector"))
+    if isinstance(selector, dict) and any(label in selector for label in _GPU_NODE_LABELS):
+        return True
+    terms, _ = dicts(
+        as_dict(
+            as_dict(as_dict(spec.get("affinity")).get("nodeAffinity")).get(
+                "requiredDuringSchedulingIgnoredDuringExecution"
+            )
+        ).get("nodeSelectorTerms")
+    )
+    for term in terms:
+        expressions, _ = dicts(term.get("matchExpressions"))
+        if any(expression.get("key") in _GPU_NODE_LABELS for expression in expressions):
+            return True
+    return False
+
+
+def _tolerates(tolerations: list[dict[str, Any]], taint: gpu.Taint) -> bool:
+    for toleration in tolerations:
+        key, operator = toleration.get("key"), toleration.get("operator", "Equal")
+        effect = toleration.get("effect")
+        if effect not in (None, "", taint.effect):
+            continue
+        if not key and operator == "Exists":
+            return True
+        if key == taint.key and (operator == "Exists" or toleration.get("value") == taint.value):
+            return True
+    return False
+
+
+@resource_rule(
+    name="kubernetes-gpu-daemonset-tolerations",
+    title="GPU node agents tolerate the GPU taints",
+    description=(
+        "DaemonSets that target GPU nodes (node selector or affinity on nvidia.com/gpu.present, the NFD NVIDIA PCI "
+        "label or the AKS accelerator label) or run in gpuAgentNamespaces tolerate every GPU taint of the GPU "
+        "contract (nvidia.com/gpu and sku=gpu, NoSchedule), so device plugin, DCGM exporter and log shippers run there."
+    ),
+    remediation="Add components._common.gpu.agent_tolerations() (or gpu_tolerations()) to spec.template.spec.tolerations.",
+    scope="DaemonSets on GPU nodes",
+    types=(DAEMON_SET,),
+    settings=(GPU_AGENT_NAMESPACES,),
+)
+def gpu_daemonset_tolerations(daemon_set: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    spec = pod_spec(daemon_set)
+    namespace = namespace_of(daemon_set)
+    if spec is UNKNOWN or namespace is UNKNOWN:
+        yield Unverified(f"the pod spec of DaemonSet '{daemon_set.name}'")
+        return
+    if not (_targets_gpu_nodes(spec) or namespace in as_list(config.get("gpuAgentNamespaces"))):
+        raise NotApplicable(f"DaemonSet '{daemon_set.name}' does not target GPU nodes")
+    tolerations, unknown = dicts(spec.get("tolerations"))
+    missing = [taint for taint in _REQUIRED_TAINTS if not _tolerates(tolerations, taint)]
+    if missing and unknown:
+        yield Unverified(f"the tolerations of DaemonSet '{daemon_set.name}'")
+    elif missing:
+        yield (
+            f"DaemonSet '{daemon_set.name}' does not tolerate {', '.join(f'{taint.key}={taint.value}:{taint.effect}' for taint in missing)}, "
+            "so it never runs on GPU nodes; add components._common.gpu.gpu_tolerations() to its tolerations."
+        )
+
+
+_GPU_QUOTA_KEY = gpu.GPU_QUOTA_KEY
+
+
+@stack_rule(
+    name="kubernetes-serving-namespace-gpu-quota",
+    title="Serving namespaces have a GPU quota",
+    description=(
+        f"Every serving namespace has a ResourceQuota whose spec.hard sets {_GPU_QUOTA_KEY}, so one team cannot "
+        "take every GPU of the cluster (0 is a valid quota for CPU-only namespaces)."
+    ),
+    remediation=f"Add kubernetes.core.v1.ResourceQuota(metadata={{'namespace': ns}}, spec={{'hard': {{'{_GPU_QUOTA_KEY}': '2', 'requests.cpu': '16', 'requests.memory': '64Gi'}}}}).",
+    scope="serving namespaces",
+    settings=(SERVING_NAMESPACES,),
+)
+def serving_gpu_quota(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    if not names:
+        raise NotApplicable("the stack has no serving namespaces")
+    owners = {ns.get("metadata.name") or ns.name: ns for ns in stack.of((NAMESPACE,))}
+    quotas = stack.of((RESOURCE_QUOTA,))
+    for name in sorted(names):
+        owner = owners.get(name)
+        in_namespace = [
+            quota
+            for quota in quotas
+            if namespace_of(quota) == name or (owner is not None and quota.depends_on("metadata", owner.urn))
+        ]
+        hards = [quota.get("spec.hard") for quota in in_namespace]
+        if any(isinstance(hard, dict) and hard.get(_GPU_QUOTA_KEY) not in (None, UNKNOWN) for hard in hards):
+            continue
+        if UNKNOWN in hards or any(isinstance(hard, dict) and hard.get(_GPU_QUOTA_KEY) is UNKNOWN for hard in hards):
+            yield owner, Unverified(f"the GPU quota of serving namespace '{name}'")
+        else:
+            yield (
+                owner,
+                (
+                    f"Serving namespace '{name}' has no GPU quota; add a ResourceQuota with spec.hard['{_GPU_QUOTA_KEY}']."
+                ),
+            )

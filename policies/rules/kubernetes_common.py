@@ -1,0 +1,104 @@
+"""Kubernetes helpers shared by the rule modules: workloads, pod specs, namespaces and serving tiers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from components._common.tags import TIER_LABEL
+from policies.rules.base import UNKNOWN, Resource, Stack, as_dict, dicts, kubernetes_labels
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
+JOB = "kubernetes:batch/v1:Job"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+POD = "kubernetes:core/v1:Pod"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
+HELM_CHART = "kubernetes:helm.sh/v4:Chart"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+HELM_TYPES = (HELM_CHART, HELM_RELEASE)
+
+WORKLOAD_TYPES: tuple[str, ...] = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB, POD)
+"""Every token that carries a pod template (CONTROLS.md §2.3)."""
+
+SERVING_TIER = "serving"
+PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+
+
+def pod_spec(workload: Resource) -> Any:
+    """The pod spec of a workload (`spec` for Pods, the job template's for CronJobs), {} or `UNKNOWN`."""
+    if workload.type == POD:
+        path = "spec"
+    elif workload.type == CRON_JOB:
+        path = "spec.jobTemplate.spec.template.spec"
+    else:
+        path = "spec.template.spec"
+    return as_dict(workload.get(path, {}))
+
+
+def containers(spec: Any) -> tuple[list[dict[str, Any]], bool]:
+    """Containers and init containers of a pod spec, and whether any of them is unknown."""
+    if spec is UNKNOWN:
+        return [], True
+    regular, unknown_regular = dicts(spec.get("containers"))
+    init, unknown_init = dicts(spec.get("initContainers"))
+    return [*regular, *init], unknown_regular or unknown_init
+
+
+def container_label(workload: Resource, container: dict[str, Any]) -> str:
+    """How messages name a container: "container 'server' of Deployment 'fraud-api'"."""
+    return f"container '{container.get('name', '?')}' of {kind_of(workload)} '{workload.name}'"
+
+
+def kind_of(resource: Resource) -> str:
+    """The Kubernetes kind from the type token (`kubernetes:apps/v1:Deployment` -> `Deployment`)."""
+    return resource.type.rsplit(":", 1)[-1]
+
+
+def namespace_of(resource: Resource) -> Any:
+    """The namespace an object lands in: `metadata.namespace`, else the provider's default, else `default`."""
+    namespace = resource.get("metadata.namespace")
+    if namespace is UNKNOWN or (isinstance(namespace, str) and namespace):
+        return namespace
+    provider_namespace = resource.provider_prop("namespace")
+    if provider_namespace is UNKNOWN or (isinstance(provider_namespace, str) and provider_namespace):
+        return provider_namespace
+    return "default"
+
+
+def namespace_name(namespace: Resource) -> Any:
+    """The name of a Namespace object (`metadata.name`, else the logical name, which Pulumi autonames from)."""
+    name = namespace.get("metadata.name")
+    return name if name is not None else namespace.name
+
+
+def is_serving_namespace_object(namespace: Resource, extra: Iterable[str] = ()) -> bool:
+    """True for a Namespace labelled `mlplatform.io/tier: serving`, or named in `extra`."""
+    labels = kubernetes_labels(namespace)
+    if isinstance(labels, dict) and labels.get(TIER_LABEL) == SERVING_TIER:
+        return True
+    return namespace_name(namespace) in set(extra)
+
+
+def serving_namespaces(stack: Stack, extra: Iterable[str] = ()) -> set[str]:
+    """Names of the stack's serving namespaces plus the configured `extra` ones."""
+    names = set(extra)
+    for namespace in stack.of((NAMESPACE,)):
+        name = namespace_name(namespace)
+        if isinstance(name, str) and is_serving_namespace_object(namespace, extra):
+            names.add(name)
+    return names
+
+
+def is_system_daemon_set(workload: Resource, system_namespaces: Iterable[str]) -> bool:
+    """True for a node-agent DaemonSet in one of the configured system namespaces."""
+    return workload.type == DAEMON_SET and namespace_of(workload) in set(system_namespaces)
+
+
+def in_namespace(resource: Resource, namespace: str) -> bool:
+    """True when the object lands in `namespace`."""
+    return namespace_of(resource) == namespace

@@ -1,0 +1,396 @@
+"""Kubernetes workload hardening (Pod Security Standards 'restricted'), resources and namespace placement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from policies.rules.base import (
+    UNKNOWN,
+    Finding,
+    NotApplicable,
+    Resource,
+    Setting,
+    Unverified,
+    as_bool,
+    as_dict,
+    as_list,
+    as_number,
+    dig,
+    resource_rule,
+)
+from policies.rules.kubernetes_common import (
+    HELM_TYPES,
+    WORKLOAD_TYPES,
+    container_label,
+    containers,
+    is_system_daemon_set,
+    kind_of,
+    namespace_of,
+    pod_spec,
+)
+from policies.rules.settings import SYSTEM_NAMESPACES
+
+_NODE_AGENT_NOTE = "DaemonSets in the configured systemNamespaces (node agents) are exempt."
+
+
+def _hardened_workload(
+    workload: Resource, config: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | Unverified:
+    """The pod spec and containers to check, `Unverified` when unknown; NotApplicable for node agents."""
+    if namespace_of(workload) is UNKNOWN:
+        return Unverified(f"the namespace of {kind_of(workload)} '{workload.name}'")
+    if is_system_daemon_set(workload, as_list(config.get("systemNamespaces"))):
+        raise NotApplicable(
+            f"DaemonSet '{workload.name}' is a node agent in system namespace '{namespace_of(workload)}'"
+        )
+    spec = pod_spec(workload)
+    items, unknown = containers(spec)
+    if spec is UNKNOWN or unknown:
+        return Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
+    return spec, items
+
+
+def _security_context(container: dict[str, Any]) -> Any:
+    return as_dict(container.get("securityContext"))
+
+
+@resource_rule(
+    name="kubernetes-workload-run-as-non-root",
+    title="Containers run as a non-root user",
+    description=f"Pods set run_as_non_root=True at pod level or on every container, none overrides it to false, and no container runs as UID 0. {_NODE_AGENT_NOTE}",
+    remediation="Set security_context={'run_as_non_root': True, 'run_as_user': 10001} in the pod spec and build images with a non-root USER.",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(SYSTEM_NAMESPACES,),
+)
+def run_as_non_root(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    checked = _hardened_workload(workload, config)
+    if isinstance(checked, Unverified):
+        yield checked
+        return
+    spec, items = checked
+    pod_context = as_dict(spec.get("securityContext"))
+    pod_non_root = as_bool(dig_context(pod_context, "runAsNonRoot"))
+    if dig_context(pod_context, "runAsUser") in (0, 0.0):
+        yield f"{kind_of(workload)} '{workload.name}' runs its pod as UID 0; set security_context.run_as_user to a non-zero UID."
+    for container in items:
+        context = _security_context(container)
+        non_root = as_bool(dig_context(context, "runAsNonRoot"))
+        user = dig_context(context, "runAsUser")
+        label = container_label(workload, container)
+        if UNKNOWN in (non_root, user, pod_non_root):
+            yield Unverified(f"the user of {label}")
+            continue
+        if user in (0, 0.0):
+            yield f"{label} runs as UID 0; set security_context.run_as_user to a non-zero UID."
+        if non_root is False or (non_root is None and pod_non_root is not True):
+            yield f"{label} may run as root; set run_as_non_root=True in the pod or container security_context."
+
+
+def dig_context(context: Any, key: str) -> Any:
+    """A security context field, `UNKNOWN` when the context is unknown."""
+    return UNKNOWN if context is UNKNOWN else as_dict(context).get(key)
+
+
+@resource_rule(
+    name="kubernetes-workload-no-privilege-escalation",
+    title="Containers are unprivileged and cannot escalate",
+    description=f"Every container sets allow_privilege_escalation=False and is not privileged. {_NODE_AGENT_NOTE}",
+    remediation="Set security_context={'allow_privilege_escalation': False, 'privileged': False} on every container.",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(SYSTEM_NAMESPACES,),
+)
+def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    checked = _hardened_workload(workload, config)
+    if isinstance(checked, Unverified):
+        yield checked
+        return
+    for container in checked[1]:
+        context = _security_context(container)
+        label = container_label(workload, container)
+        privileged, escalation = (
+            as_bool(dig_context(context, "privileged")),
+            as_bool(dig_context(context, "allowPrivilegeEscalation")),
+        )
+        if privileged is True:
+            yield f"{label} is privileged; remove security_context.privileged=True."
+        if UNKNOWN in (privileged, escalation):
+            yield Unverified(f"the security context of {label}")
+        elif escalation is not False:
+            yield f"{label} may escalate privileges; set security_context.allow_privilege_escalation=False."
+
+
+@resource_rule(
+    name="kubernetes-workload-capabilities-dropped",
+    title="Containers drop all Linux capabilities",
+    description=f"Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE. {_NODE_AGENT_NOTE}",
+    remediation="Set security_context.capabilities={'drop': ['ALL']} (add: ['NET_BIND_SERVICE'] only to bind ports below 1024).",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(SYSTEM_NAMESPACES,),
+)
+def capabilities_dropped(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    checked = _hardened_workload(workload, config)
+    if isinstance(checked, Unverified):
+        yield checked
+        return
+    for container in checked[1]:
+        capabilities = dig_context(_security_context(container), "capabilities")
+        label = container_label(workload, container)
+        if capabilities is UNKNOWN:
+            yield Unverified(f"the capabilities of {label}")
+            continue
+        drop, add = as_list(as_dict(capabilities).get("drop")), as_list(as_dict(capabilities).get("add"))
+        if UNKNOWN in (drop, add):
+            yield Unverified(f"the capabilities of {label}")
+            continue
+        if "ALL" not in drop:
+            yield f"{label} keeps the default Linux capabilities; set security_context.capabilities.drop=['ALL']."
+        extra = [capability for capability in add if capability != "NET_BIND_SERVICE"]
+        if extra:
+            yield f"{label} adds capabilities {', '.join(map(str, extra))}; add at most NET_BIND_SERVICE."
+
+
+_SECCOMP_OK = ("RuntimeDefault", "Localhost")
+
+
+@resource_rule(
+    name="kubernetes-workload-seccomp-profile",
+    title="Containers run under a seccomp profile",
+    description=f"Pods set seccomp_profile.type RuntimeDefault or Localhost at pod level or on every container, and no container sets Unconfined. {_NODE_AGENT_NOTE}",
+    remediation="Set security_context={'seccomp_profile': {'type': 'RuntimeDefault'}} in the pod spec.",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(SYSTEM_NAMESPACES,),
+)
+def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    checked = _hardened_workload(workload, config)
+    if isinstance(checked, Unverified):
+        yield checked
+        return
+    spec, items = checked
+    pod_type = dig(spec, "securityContext.seccompProfile.type")
+    for container in items:
+        profile = dig_context(_security_context(container), "seccompProfile")
+        kind = UNKNOWN if profile is UNKNOWN else as_dict(profile).get("type")
+        label = container_label(workload, container)
+        effective = pod_type if kind is None else kind
+        if effective in _SECCOMP_OK:
+            continue
+        if effective is UNKNOWN:
+            yield Unverified(f"the seccomp profile of {label}")
+        else:
+            yield f"{label} runs without a seccomp profile ({effective or 'unset'}); set seccomp_profile.type='RuntimeDefault'."
+
+
+_RESTRICTED_VOLUMES = (
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+)
+
+
+@resource_rule(
+    name="kubernetes-workload-host-isolation",
+    title="Pods share nothing with the node",
+    description=(
+        "Pods use no host network, PID or IPC namespace, no hostPath or other non-restricted volume types and no "
+        f"host ports. {_NODE_AGENT_NOTE}"
+    ),
+    remediation="Remove host_network/host_pid/host_ipc, hostPath volumes and host_port; use PersistentVolumeClaims, emptyDir or projected volumes.",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(SYSTEM_NAMESPACES,),
+)
+def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    checked = _hardened_workload(workload, config)
+    if isinstance(checked, Unverified):
+        yield checked
+        return
+    spec, items = checked
+    name = f"{kind_of(workload)} '{workload.name}'"
+    for field_name, argument in (("hostNetwork", "host_network"), ("hostPID", "host_pid"), ("hostIPC", "host_ipc")):
+        value = as_bool(spec.get(field_name))
+        if value is UNKNOWN:
+            yield Unverified(f"{argument} of {name}")
+        elif value is True:
+            yield f"{name} shares the node's {field_name[4:]} namespace; remove {argument}=True."
+    volumes = as_list(spec.get("volumes"))
+    if volumes is UNKNOWN:
+        yield Unverified(f"the volumes of {name}")
+    else:
+        for volume in volumes:
+            volume = as_dict(volume)
+            if volume is UNKNOWN:
+                yield Unverified(f"a volume of {name}")
+                continue
+            kinds = [key for key in volume if key != "name"]
+            for kind in kinds:
+                if kind == "hostPath":
+                    path = dig(volume, "hostPath.path", "?")
+                    yield f"{name} mounts the node path {path} (volume '{volume.get('name')}'); use a PersistentVolumeClaim or emptyDir."
+                elif kind not in _RESTRICTED_VOLUMES:
+                    yield f"{name} uses a {kind} volume ('{volume.get('name')}'), outside the restricted volume types; use a PersistentVolumeClaim, CSI or projected volume."
+    for container in items:
+        ports = as_list(container.get("ports"))
+        if ports is UNKNOWN:
+            yield Unverified(f"the ports of {container_label(workload, container)}")
+            continue
+        for port in ports:
+            host_port = as_dict(port).get("hostPort")
+            if host_port is UNKNOWN:
+                yield Unverified(f"the ports of {container_label(workload, container)}")
+            elif host_port:
+                yield f"{container_label(workload, container)} binds host port {host_port}; remove host_port and expose it through a Service."
+
+
+@resource_rule(
+    name="kubernetes-workload-read-only-root-filesystem",
+    title="Containers have a read-only root filesystem",
+    description=f"Every container sets read_only_root_filesystem=True and writes only to mounted volumes. {_NODE_AGENT_NOTE}",
+    remediation="Set security_context.read_only_root_filesystem=True and mount an emptyDir where the process must write (e.g. /tmp).",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+    settings=(SYSTEM_NAMESPACES,),
+)
+def read_only_root_filesystem(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    checked = _hardened_workload(workload, config)
+    if isinstance(checked, Unverified):
+        yield checked
+        return
+    for container in checked[1]:
+        value = as_bool(dig_context(_security_context(container), "readOnlyRootFilesystem"))
+        label = container_label(workload, container)
+        if value is UNKNOWN:
+            yield Unverified(f"read_only_root_filesystem of {label}")
+        elif value is not True:
+            yield f"{label} can write to its root filesystem; set security_context.read_only_root_filesystem=True."
+
+
+_GPU = "nvidia.com/gpu"
+
+
+def _count(value: Any) -> Any:
+    """A GPU count as a number when it is one ("2", 2 and 2.0 are equal), else the value itself."""
+    number = as_number(value)
+    return number if isinstance(number, float) else value
+
+
+@resource_rule(
+    name="kubernetes-workload-resource-requests",
+    title="Containers declare CPU and memory requests and a memory limit",
+    description="Every container requests CPU and memory and limits memory; a container that requests GPUs limits them to the same count.",
+    remediation="Set resources={'requests': {'cpu': '500m', 'memory': '1Gi'}, 'limits': {'memory': '1Gi'}} (GPUs: requests and limits {'nvidia.com/gpu': n}).",
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+)
+def resource_requests(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    spec = pod_spec(workload)
+    items, unknown = containers(spec)
+    if spec is UNKNOWN or unknown:
+        yield Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
+        return
+    for container in items:
+        label = container_label(workload, container)
+        resources = as_dict(container.get("resources"))
+        if resources is UNKNOWN:
+            yield Unverified(f"the resources of {label}")
+            continue
+        requests, limits = as_dict(resources.get("requests")), as_dict(resources.get("limits"))
+        if UNKNOWN in (requests, limits):
+            yield Unverified(f"the resources of {label}")
+            continue
+        missing = [
+            name
+            for name, present in (
+                ("requests.cpu", requests.get("cpu")),
+                ("requests.memory", requests.get("memory")),
+                ("limits.memory", limits.get("memory")),
+            )
+            if present in (None, "")
+        ]
+        if missing:
+            yield f"{label} does not set {', '.join(missing)}; declare them so the scheduler and quotas can account for it."
+        gpu_request, gpu_limit = requests.get(_GPU), limits.get(_GPU)
+        if (gpu_request is not None or gpu_limit is not None) and _count(gpu_request) != _count(gpu_limit):
+            yield f"{label} requests {gpu_request} and limits {gpu_limit} nvidia.com/gpu; set both to the same count."
+
+
+# --- Namespace placement ---------------------------------------------------------------------------------
+
+_CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace", "Node", "PersistentVolume", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment",
+        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService", "PriorityClass",
+        "RuntimeClass", "IngressClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest",
+        "FlowSchema", "PriorityLevelConfiguration", "VolumeSnapshotClass", "ComponentStatus",
+        "NodePool", "EC2NodeClass", "NodeClaim", "AKSNodeClass", "NodeFeatureRule",
+    }
+)  # fmt: skip
+_BUILT_IN_GROUPS = ("core", "apps", "batch", "policy", "autoscaling")
+CLUSTER_SCOPED_KINDS = Setting(
+    "clusterScopedKinds",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Further cluster-scoped custom resource kinds (besides the built-in ones and kinds named Cluster*).",
+    },
+)
+
+
+def _namespaced_candidate(type_token: str) -> bool:
+    if not type_token.startswith("kubernetes:"):
+        return False
+    module = type_token.split(":")[1]
+    return not module.startswith(("yaml", "kustomize")) and not type_token.endswith("List")
+
+
+def _is_built_in(group_version: str) -> bool:
+    group = group_version.split("/")[0]
+    return group in _BUILT_IN_GROUPS or group.endswith(".k8s.io") or "/" not in group_version
+
+
+@resource_rule(
+    name="kubernetes-resource-namespace-set",
+    title="Namespaced objects live in a named namespace",
+    description=(
+        "Every namespaced Kubernetes object and Helm chart names its namespace (on the object, or through the "
+        "provider's default namespace) and that namespace is not 'default'."
+    ),
+    remediation="Set metadata={'namespace': <team or platform namespace>} (Helm: namespace=...), or give the kubernetes.Provider a namespace.",
+    scope="namespaced Kubernetes objects and Helm charts",
+    matches=_namespaced_candidate,
+    settings=(CLUSTER_SCOPED_KINDS,),
+)
+def namespace_set(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    group_version, kind = resource.type.split(":")[1], resource.type.rsplit(":", 1)[-1]
+    base_kind = kind.removesuffix("Patch")
+    if resource.type in HELM_TYPES:
+        namespace = resource.props.get("namespace") or namespace_of(resource)
+    else:
+        if (
+            base_kind in _CLUSTER_SCOPED_KINDS
+            or base_kind.startswith("Cluster")
+            or base_kind in as_list(config.get("clusterScopedKinds"))
+        ):
+            raise NotApplicable(f"{base_kind} is cluster-scoped")
+        namespace = namespace_of(resource)
+        if namespace == "default" and resource.get("metadata.namespace") is None and not _is_built_in(group_version):
+            yield Unverified(
+                f"the scope of {kind} '{resource.name}'",
+                "is not known to this rule; set metadata.namespace, or list the kind in clusterScopedKinds if it is cluster-scoped",
+            )
+            return
+    if namespace is UNKNOWN:
+        yield Unverified(f"the namespace of {kind} '{resource.name}'")
+    elif namespace == "default":
+        yield f"{kind} '{resource.name}' lands in the 'default' namespace; set metadata.namespace (or the chart's namespace) to a dedicated namespace."

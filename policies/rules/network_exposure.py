@@ -1,0 +1,599 @@
+"""Network exposure: no public data stores, private control planes, no open ingress, default-deny serving."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any
+
+from policies.rules.aws_common import BUCKET_TYPES, PUBLIC_ACCESS_BLOCK_TYPES, attached_to_bucket
+from policies.rules.base import (
+    PUBLIC_LOAD_BALANCER_PURPOSE,
+    PURPOSE_TAG,
+    UNKNOWN,
+    Finding,
+    NotApplicable,
+    Resource,
+    Setting,
+    Stack,
+    StackFinding,
+    Unverified,
+    as_bool,
+    as_dict,
+    as_list,
+    as_number,
+    aws_tags,
+    dicts,
+    resource_rule,
+    stack_rule,
+    tag_value,
+)
+from policies.rules.kubernetes_common import NAMESPACE, NETWORK_POLICY, namespace_of, serving_namespaces
+from policies.rules.settings import SERVING_NAMESPACES
+
+# --- AWS -------------------------------------------------------------------------------------------------
+
+_PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
+_PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+_BLOCK_FLAGS = (
+    ("blockPublicAcls", "block_public_acls"),
+    ("blockPublicPolicy", "block_public_policy"),
+    ("ignorePublicAcls", "ignore_public_acls"),
+    ("restrictPublicBuckets", "restrict_public_buckets"),
+)
+
+
+@stack_rule(
+    name="aws-s3-bucket-public-access-blocked",
+    title="S3 buckets block every form of public access",
+    description=(
+        "Every S3 bucket has a BucketPublicAccessBlock with block_public_acls, block_public_policy, "
+        "ignore_public_acls and restrict_public_buckets all true."
+    ),
+    remediation=(
+        "Add aws.s3.BucketPublicAccessBlock(bucket=bucket.id, block_public_acls=True, block_public_policy=True, "
+        "ignore_public_acls=True, restrict_public_buckets=True)."
+    ),
+    scope="S3 buckets",
+)
+def s3_public_access_blocked(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    buckets = stack.of(BUCKET_TYPES)
+    if not buckets:
+        raise NotApplicable("the stack has no S3 buckets")
+    for bucket in buckets:
+        blocks = attached_to_bucket(stack, bucket, PUBLIC_ACCESS_BLOCK_TYPES)
+        if not blocks:
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' has no public access block; add aws.s3.BucketPublicAccessBlock with "
+                    "block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets set to True."
+                ),
+            )
+            continue
+        values = {argument: as_bool(blocks[0].props.get(field_name)) for field_name, argument in _BLOCK_FLAGS}
+        missing = [argument for argument, value in values.items() if value is not True and value is not UNKNOWN]
+        if missing:
+            yield (
+                bucket,
+                (
+                    f"S3 bucket '{bucket.name}' does not block all public access; set {', '.join(f'{flag}=True' for flag in missing)} "
+                    "on its BucketPublicAccessBlock."
+                ),
+            )
+        elif UNKNOWN in values.values():
+            yield bucket, Unverified(f"the public access block of S3 bucket '{bucket.name}'")
+
+
+@resource_rule(
+    name="aws-s3-bucket-no-public-acl",
+    title="S3 buckets grant nothing to the public",
+    description=(
+        "S3 buckets and bucket ACLs use no public canned ACL (public-read, public-read-write, authenticated-read) "
+        "and grant nothing to the AllUsers or AuthenticatedUsers groups."
+    ),
+    remediation="Remove acl / grants (keep object ownership BucketOwnerEnforced, which disables ACLs) or set acl='private'.",
+    scope="S3 buckets and bucket ACLs",
+    types=(*BUCKET_TYPES, "aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"),
+)
+def s3_no_public_acl(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = "S3 bucket ACL" if "Acl" in resource.type else "S3 bucket"
+    acl = resource.props.get("acl")
+    if acl is UNKNOWN:
+        yield Unverified(f"the canned ACL of {label} '{resource.name}'")
+    elif acl in _PUBLIC_ACLS:
+        yield f"{label} '{resource.name}' uses the public canned ACL '{acl}'; remove acl or set acl='private'."
+    grants, unknown = dicts(resource.props.get("grants"))
+    policy_grants, unknown_policy = dicts(resource.get("accessControlPolicy.grants"))
+    for grant in (*grants, *policy_grants):
+        uri = grant.get("uri") or as_dict(grant.get("grantee")).get("uri")
+        if uri in _PUBLIC_GRANTEES:
+            yield f"{label} '{resource.name}' grants access to {uri.rsplit('/', 1)[-1]}; remove that grant."
+    if unknown or unknown_policy:
+        yield Unverified(f"the grants of {label} '{resource.name}'")
+
+
+@resource_rule(
+    name="aws-s3-bucket-owner-enforced",
+    title="S3 object ownership disables ACLs",
+    description="BucketOwnershipControls set object_ownership='BucketOwnerEnforced', so ACLs cannot grant access.",
+    remediation="Set rule={'object_ownership': 'BucketOwnerEnforced'} on aws.s3.BucketOwnershipControls.",
+    scope="S3 bucket ownership controls",
+    types=("aws:s3/bucketOwnershipControls:BucketOwnershipControls",),
+)
+def s3_owner_enforced(controls: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    ownership = controls.get("rule.objectOwnership")
+    if ownership is UNKNOWN:
+        yield Unverified(f"rule.object_ownership of '{controls.name}'")
+    elif ownership != "BucketOwnerEnforced":
+        yield f"Bucket ownership controls '{controls.name}' keep ACLs active ({ownership}); set rule.object_ownership='BucketOwnerEnforced'."
+
+
+def _open_cidrs(cidrs: Any) -> list[str]:
+    return [cidr for cidr in as_list(cidrs) if isinstance(cidr, str) and cidr.strip() in ("0.0.0.0/0", "::/0")]
+
+
+@resource_rule(
+    name="aws-eks-cluster-private-endpoint",
+    title="EKS API endpoints are private",
+    description=(
+        "EKS clusters enable the private API endpoint and either disable the public endpoint or restrict it to "
+        "specific CIDRs (never 0.0.0.0/0). AWS enables the public endpoint when endpoint_public_access is unset."
+    ),
+    remediation="Set vpc_config={'endpoint_private_access': True, 'endpoint_public_access': False, ...} on aws.eks.Cluster.",
+    scope="EKS clusters",
+    types=("aws:eks/cluster:Cluster",),
+)
+def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    private = as_bool(cluster.get("vpcConfig.endpointPrivateAccess"))
+    public = as_bool(cluster.get("vpcConfig.endpointPublicAccess"))
+    cidrs = cluster.get("vpcConfig.publicAccessCidrs")
+    if private is UNKNOWN:
+        yield Unverified(f"vpc_config.endpoint_private_access of EKS cluster '{cluster.name}'")
+    elif private is not True:
+        yield f"EKS cluster '{cluster.name}' has no private API endpoint; set vpc_config.endpoint_private_access=True."
+    if public is UNKNOWN:
+        yield Unverified(f"vpc_config.endpoint_public_access of EKS cluster '{cluster.name}'")
+    elif public is not False:
+        if cidrs is UNKNOWN:
+            yield Unverified(f"vpc_config.public_access_cidrs of EKS cluster '{cluster.name}'")
+        elif not as_list(cidrs) or _open_cidrs(cidrs):
+            yield (
+                f"EKS cluster '{cluster.name}' exposes its API endpoint to the internet; set "
+                "vpc_config.endpoint_public_access=False (or list specific public_access_cidrs, never 0.0.0.0/0)."
+            )
+
+
+@resource_rule(
+    name="aws-ec2-launch-template-no-public-ip",
+    title="Launch templates give nodes no public IP",
+    description="Launch templates never associate a public IP address with a network interface.",
+    remediation="Remove associate_public_ip_address or set it to 'false' on every network_interfaces entry; nodes reach the internet through NAT.",
+    scope="EC2 launch templates",
+    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+)
+def launch_template_no_public_ip(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    interfaces, unknown = dicts(template.props.get("networkInterfaces"))
+    if unknown:
+        yield Unverified(f"network_interfaces of launch template '{template.name}'")
+    for index, interface in enumerate(interfaces):
+        value = as_bool(interface.get("associatePublicIpAddress"))
+        if value is UNKNOWN:
+            yield Unverified(
+                f"network_interfaces[{index}].associate_public_ip_address of launch template '{template.name}'"
+            )
+        elif value is True:
+            yield f"Launch template '{template.name}' gives network interface {index} a public IP; set associate_public_ip_address='false'."
+
+
+@resource_rule(
+    name="aws-eks-node-group-ssh-restricted",
+    title="EKS node groups allow no SSH from anywhere",
+    description="EKS node groups have no remote (SSH) access, or restrict it to source security groups.",
+    remediation="Remove remote_access from aws.eks.NodeGroup (use SSM Session Manager), or set remote_access.source_security_group_ids.",
+    scope="EKS node groups",
+    types=("aws:eks/nodeGroup:NodeGroup",),
+)
+def node_group_ssh(group: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    remote = group.props.get("remoteAccess")
+    if remote is None:
+        return
+    if remote is UNKNOWN:
+        yield Unverified(f"remote_access of EKS node group '{group.name}'")
+        return
+    sources = as_dict(remote).get("sourceSecurityGroupIds")
+    if sources is UNKNOWN:
+        yield Unverified(f"remote_access.source_security_group_ids of EKS node group '{group.name}'")
+    elif not as_list(sources):
+        yield (
+            f"EKS node group '{group.name}' allows SSH from 0.0.0.0/0; remove remote_access (use SSM) or set "
+            "remote_access.source_security_group_ids."
+        )
+
+
+PUBLIC_PORTS = Setting(
+    "publicPorts",
+    {
+        "type": "array",
+        "items": {"type": "integer"},
+        "default": [443],
+        "description": (
+            "Ports open to the internet on security groups tagged mlplatform.io/purpose=public-load-balancer."
+        ),
+    },
+)
+
+_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+_LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+
+
+def _ingress_entries(resource: Resource) -> tuple[list[dict[str, Any]], bool]:
+    if resource.type == _SECURITY_GROUP:
+        return dicts(resource.props.get("ingress"))
+    if resource.type == _LEGACY_RULE and resource.props.get("type") != "ingress":
+        return [], resource.props.get("type") is UNKNOWN
+    props = resource.props
+    entry = {
+        "fromPort": props.get("fromPort"),
+        "toPort": props.get("toPort"),
+        "protocol": props.get("ipProtocol", props.get("protocol")),
+        "cidrBlocks": as_list(props.get("cidrBlocks")) if props.get("cidrIpv4") is None else [props.get("cidrIpv4")],
+        "ipv6CidrBlocks": as_list(props.get("ipv6CidrBlocks"))
+        if props.get("cidrIpv6") is None
+        else [props.get("cidrIpv6")],
+    }
+    return [entry], False
+
+
+def _within(entry: dict[str, Any], ports: list[Any]) -> bool:
+    if str(entry.get("protocol")) in ("-1", "all"):
+        return False
+    low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
+    if not isinstance(low, float) or not isinstance(high, float):
+        return False
+    allowed = {float(port) for port in ports if isinstance(port, int | float)}
+    return all(float(port) in allowed for port in range(int(low), int(high) + 1))
+
+
+@resource_rule(
+    name="aws-ec2-security-group-no-public-ingress",
+    title="Security groups admit no traffic from the internet",
+    description=(
+        "Security groups and ingress rules allow no ingress from 0.0.0.0/0 or ::/0, except the configured "
+        "publicPorts (443) on resources tagged mlplatform.io/purpose=public-load-balancer."
+    ),
+    remediation="Replace 0.0.0.0/0 and ::/0 with the VPC CIDR, a prefix list or a source security group.",
+    scope="security groups and ingress rules",
+    types=(_SECURITY_GROUP, _INGRESS_RULE, _LEGACY_RULE),
+    settings=(PUBLIC_PORTS,),
+)
+def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    entries, unknown = _ingress_entries(resource)
+    if unknown:
+        yield Unverified(f"the ingress rules of '{resource.name}'")
+    public_lb = tag_value(aws_tags(resource), PURPOSE_TAG) == PUBLIC_LOAD_BALANCER_PURPOSE
+    ports = as_list(config.get("publicPorts"))
+    for entry in entries:
+        lists = [as_list(entry.get("cidrBlocks")), as_list(entry.get("ipv6CidrBlocks"))]
+        cidrs = [cidr for items in lists if items is not UNKNOWN for cidr in items]
+        if UNKNOWN in lists or UNKNOWN in cidrs:
+            yield Unverified(f"the ingress CIDRs of '{resource.name}'")
+        open_cidrs = _open_cidrs(cidrs)
+        if not open_cidrs or (public_lb and _within(entry, ports)):
+            continue
+        low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
+        port_text = (
+            "all ports"
+            if str(entry.get("protocol")) == "-1"
+            else f"ports {low:.0f}-{high:.0f}"
+            if isinstance(low, float) and isinstance(high, float)
+            else "some ports"
+        )
+        yield (
+            f"Security group rule '{resource.name}' admits {', '.join(open_cidrs)} on {port_text}; restrict the source "
+            "to the VPC CIDR, a prefix list or a security group."
+        )
+
+
+# --- Azure -----------------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    name="azure-storage-account-no-public-access",
+    title="Storage accounts are not reachable publicly",
+    description=(
+        "Storage accounts set allow_blob_public_access=False and allow_cross_tenant_replication=False explicitly, "
+        "and disable public network access (public_network_access='Disabled' or network_rule_set default_action "
+        "'Deny')."
+    ),
+    remediation=(
+        "Set allow_blob_public_access=False, allow_cross_tenant_replication=False and public_network_access="
+        "'Disabled' (reach the account through a private endpoint) on azure_native.storage.StorageAccount."
+    ),
+    scope="Azure storage accounts",
+    types=("azure-native:storage:StorageAccount",),
+)
+def storage_no_public_access(account: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    for field_name, argument in (
+        ("allowBlobPublicAccess", "allow_blob_public_access"),
+        ("allowCrossTenantReplication", "allow_cross_tenant_replication"),
+    ):
+        value = as_bool(account.props.get(field_name))
+        if value is UNKNOWN:
+            yield Unverified(f"{argument} of storage account '{account.name}'")
+        elif value is not False:
+            yield f"Storage account '{account.name}' does not disable {argument}; set {argument}=False."
+    network = account.props.get("publicNetworkAccess")
+    default_action = account.get("networkRuleSet.defaultAction")
+    if network == "Disabled" or default_action == "Deny":
+        return
+    if UNKNOWN in (network, default_action):
+        yield Unverified(f"the network access of storage account '{account.name}'")
+    else:
+        yield (
+            f"Storage account '{account.name}' accepts traffic from the internet; set public_network_access='Disabled' "
+            "(or network_rule_set={'default_action': 'Deny', ...})."
+        )
+
+
+@resource_rule(
+    name="azure-storage-container-no-public-access",
+    title="Blob containers are private",
+    description="Blob containers allow no anonymous access (public_access absent or 'None').",
+    remediation="Set public_access='None' on azure_native.storage.BlobContainer.",
+    scope="blob containers",
+    types=("azure-native:storage:BlobContainer",),
+)
+def container_no_public_access(container: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    access = container.props.get("publicAccess")
+    if access is UNKNOWN:
+        yield Unverified(f"public_access of blob container '{container.name}'")
+    elif access not in (None, "None"):
+        yield f"Blob container '{container.name}' allows anonymous {access} access; set public_access='None'."
+
+
+def _open_ranges(ranges: list[Any]) -> bool:
+    for item in ranges:
+        if not isinstance(item, str):
+            continue
+        try:
+            if ipaddress.ip_network(item.strip(), strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+@resource_rule(
+    name="azure-aks-cluster-private-api",
+    title="AKS API servers are private",
+    description=(
+        "AKS clusters are private (api_server_access_profile.enable_private_cluster=True), or restrict the public "
+        "API server to authorized IP ranges without 0.0.0.0/0."
+    ),
+    remediation="Set api_server_access_profile={'enable_private_cluster': True} on azure_native.containerservice.ManagedCluster.",
+    scope="AKS clusters",
+    types=("azure-native:containerservice:ManagedCluster",),
+)
+def aks_private_api(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    private = as_bool(cluster.get("apiServerAccessProfile.enablePrivateCluster"))
+    if private is True:
+        return
+    ranges = cluster.get("apiServerAccessProfile.authorizedIPRanges")
+    if private is UNKNOWN or ranges is UNKNOWN:
+        yield Unverified(f"the API server access profile of AKS cluster '{cluster.name}'")
+    elif not as_list(ranges) or _open_ranges(as_list(ranges)):
+        yield (
+            f"AKS cluster '{cluster.name}' exposes its API server to the internet; set "
+            "api_server_access_profile.enable_private_cluster=True (or authorized_ip_ranges without 0.0.0.0/0)."
+        )
+
+
+@resource_rule(
+    name="azure-aks-cluster-network-policy",
+    title="AKS enforces Kubernetes network policies",
+    description="AKS clusters run a network policy engine (network_profile.network_policy azure, calico or cilium), so NetworkPolicies take effect.",
+    remediation="Set network_profile={'network_plugin': 'azure', 'network_policy': 'cilium', 'network_dataplane': 'cilium'} (or 'azure'/'calico').",
+    scope="AKS clusters",
+    types=("azure-native:containerservice:ManagedCluster",),
+)
+def aks_network_policy(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    policy = cluster.get("networkProfile.networkPolicy")
+    if policy is UNKNOWN:
+        yield Unverified(f"network_profile.network_policy of AKS cluster '{cluster.name}'")
+    elif policy not in ("azure", "calico", "cilium"):
+        yield f"AKS cluster '{cluster.name}' does not enforce NetworkPolicies; set network_profile.network_policy to 'azure', 'calico' or 'cilium'."
+
+
+@resource_rule(
+    name="azure-aks-node-pool-no-public-ip",
+    title="AKS nodes have no public IPs",
+    description="No AKS node pool gives its nodes public IP addresses (enable_node_public_ip is not true).",
+    remediation="Remove enable_node_public_ip (or set it to False) on every agent pool.",
+    scope="AKS clusters and agent pools",
+    types=("azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"),
+)
+def aks_node_public_ip(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if resource.type.endswith(":AgentPool"):
+        pools, unknown = [{"name": resource.name, **resource.props}], False
+    else:
+        pools, unknown = dicts(resource.props.get("agentPoolProfiles"))
+    if unknown:
+        yield Unverified(f"the agent pools of '{resource.name}'")
+    for pool in pools:
+        value = as_bool(pool.get("enableNodePublicIP"))
+        if value is UNKNOWN:
+            yield Unverified(f"enable_node_public_ip of node pool '{pool.get('name')}' in '{resource.name}'")
+        elif value is True:
+            yield f"AKS node pool '{pool.get('name')}' of '{resource.name}' gives nodes public IPs; set enable_node_public_ip=False."
+
+
+@resource_rule(
+    name="azure-acr-registry-public-network-disabled",
+    title="Container registries are reachable only privately",
+    description=(
+        "Azure container registries disable public network access (public_network_access='Disabled', Premium SKU "
+        "with a private endpoint); the SDK sets 'Enabled' when it is left unset."
+    ),
+    remediation="Set public_network_access='Disabled' and sku={'name': 'Premium'}, and add a private endpoint.",
+    scope="Azure container registries",
+    types=("azure-native:containerregistry:Registry",),
+)
+def acr_public_network(registry: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    access = registry.props.get("publicNetworkAccess")
+    if access is UNKNOWN:
+        yield Unverified(f"public_network_access of container registry '{registry.name}'")
+    elif access != "Disabled":
+        yield f"Container registry '{registry.name}' is reachable from the internet; set public_network_access='Disabled' (Premium SKU) and use a private endpoint."
+
+
+@resource_rule(
+    name="azure-key-vault-public-network-restricted",
+    title="Key vaults are not reachable publicly",
+    description="Key vaults disable public network access (properties.public_network_access='Disabled') or deny by default (network_acls.default_action='Deny').",
+    remediation="Set properties.public_network_access='Disabled' (private endpoint) or properties.network_acls={'default_action': 'Deny', 'bypass': 'AzureServices'}.",
+    scope="Azure key vaults",
+    types=("azure-native:keyvault:Vault",),
+)
+def key_vault_network(vault: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    access = vault.get("properties.publicNetworkAccess")
+    default_action = vault.get("properties.networkAcls.defaultAction")
+    if access == "Disabled" or default_action == "Deny":
+        return
+    if UNKNOWN in (access, default_action):
+        yield Unverified(f"the network access of key vault '{vault.name}'")
+    else:
+        yield f"Key vault '{vault.name}' accepts traffic from the internet; set properties.public_network_access='Disabled' or network_acls.default_action='Deny'."
+
+
+# --- Kubernetes ------------------------------------------------------------------------------------------
+
+
+def _is_default_deny(policy: Resource) -> bool | Any:
+    spec = policy.props.get("spec")
+    if spec is UNKNOWN:
+        return UNKNOWN
+    spec = as_dict(spec)
+    selector = spec.get("podSelector")
+    if selector is UNKNOWN:
+        return UNKNOWN
+    selector = as_dict(selector)
+    if selector.get("matchLabels") or selector.get("matchExpressions"):
+        return False
+    types = as_list(spec.get("policyTypes"))
+    if types is UNKNOWN:
+        return UNKNOWN
+    if not {"Ingress", "Egress"} <= set(types):
+        return False
+    return not as_list(spec.get("ingress")) and not as_list(spec.get("egress"))
+
+
+@stack_rule(
+    name="kubernetes-serving-namespace-default-deny",
+    title="Serving namespaces deny all traffic by default",
+    description=(
+        "Every serving namespace (label mlplatform.io/tier=serving, or listed in servingNamespaces) has a "
+        "NetworkPolicy selecting all pods (empty pod_selector) with policy_types Ingress and Egress and no rules; "
+        "explicit allow policies are added on top."
+    ),
+    remediation=(
+        "Add kubernetes.networking.v1.NetworkPolicy(metadata={'name': 'default-deny', 'namespace': ns}, "
+        "spec={'pod_selector': {}, 'policy_types': ['Ingress', 'Egress']}) to each serving namespace."
+    ),
+    scope="serving namespaces",
+    settings=(SERVING_NAMESPACES,),
+)
+def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    if not names:
+        raise NotApplicable("the stack has no serving namespaces")
+    namespace_objects = {ns.get("metadata.name") or ns.name: ns for ns in stack.of((NAMESPACE,))}
+    policies = stack.of((NETWORK_POLICY,))
+    for name in sorted(names):
+        owner = namespace_objects.get(name)
+        in_namespace = [
+            policy
+            for policy in policies
+            if namespace_of(policy) == name or (owner is not None and policy.depends_on("metadata", owner.urn))
+        ]
+        verdicts = [_is_default_deny(policy) for policy in in_namespace]
+        if True in verdicts:
+            continue
+        if UNKNOWN in verdicts or any(namespace_of(policy) is UNKNOWN for policy in policies):
+            yield owner, Unverified(f"the network policies of serving namespace '{name}'")
+            continue
+        yield (
+            owner,
+            (
+                f"Serving namespace '{name}' has no default-deny NetworkPolicy; add one with pod_selector={{}} and "
+                "policy_types=['Ingress', 'Egress'] and no rules."
+            ),
+        )
+
+
+_SERVICE = "kubernetes:core/v1:Service"
+_INTERNAL_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+    "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+}
+
+
+@stack_rule(
+    name="kubernetes-service-not-publicly-exposed",
+    title="Serving namespaces expose no public load balancers or node ports",
+    description=(
+        "Services in serving namespaces are not of type LoadBalancer or NodePort, unless annotated as an internal "
+        "load balancer (aws-load-balancer-scheme: internal, azure-load-balancer-internal: 'true'); traffic enters "
+        "through the ingress controller."
+    ),
+    remediation="Use type ClusterIP behind the ingress controller, or annotate the LoadBalancer Service as internal.",
+    scope="Services in serving namespaces",
+    settings=(SERVING_NAMESPACES,),
+)
+def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    services = stack.of((_SERVICE,))
+    if not names or not services:
+        raise NotApplicable("the stack has no Services in serving namespaces")
+    for service in services:
+        namespace = namespace_of(service)
+        if namespace is UNKNOWN:
+            yield service, Unverified(f"the namespace of Service '{service.name}'")
+            continue
+        if namespace not in names:
+            continue
+        kind = service.get("spec.type")
+        annotations = as_dict(service.get("metadata.annotations"))
+        if kind is UNKNOWN or annotations is UNKNOWN:
+            yield service, Unverified(f"the type of Service '{service.name}'")
+            continue
+        internal = any(str(annotations.get(key, "")).lower() == value for key, value in _INTERNAL_ANNOTATIONS.items())
+        if kind == "NodePort" or (kind == "LoadBalancer" and not internal):
+            yield (
+                service,
+                (
+                    f"Service '{service.name}' in serving namespace '{namespace}' is a public {kind}; use type "
+                    "ClusterIP behind the ingress controller, or annotate it as an internal load balancer."
+                ),
+            )
+
+
+@resource_rule(
+    name="kubernetes-ingress-tls",
+    title="Ingresses terminate TLS",
+    description="Every Ingress declares spec.tls, so clients connect over HTTPS.",
+    remediation="Set spec={'tls': [{'hosts': [...], 'secret_name': ...}], ...} on kubernetes.networking.v1.Ingress.",
+    scope="Ingresses",
+    types=("kubernetes:networking.k8s.io/v1:Ingress",),
+)
+def ingress_tls(ingress: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    tls = ingress.get("spec.tls")
+    if tls is UNKNOWN:
+        yield Unverified(f"spec.tls of Ingress '{ingress.name}'")
+    elif not as_list(tls):
+        yield f"Ingress '{ingress.name}' serves plain HTTP; add spec.tls with the hosts and a certificate secret."

@@ -1,0 +1,136 @@
+"""Configuration settings shared by several rules, with defaults taken from the platform's own constants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components._common.regions import EU_AWS_REGIONS, EU_AZURE_LOCATIONS
+from policies.rules.base import Setting
+
+DEFAULT_MAX_RETENTION_DAYS: dict[str, int] = {
+    "phi": 2190,
+    "pii": 1095,
+    "confidential": 1825,
+    "internal": 1825,
+    "public": 3650,
+}
+"""Retention ceilings per data classification (days); the same defaults as `compliance.maxRetentionDays`."""
+
+DEFAULT_MIN_LOG_RETENTION_DAYS = 90
+DEFAULT_MAX_LOG_RETENTION_DAYS = 2190
+"""Audit-log retention bounds (days); the same defaults as `compliance.{min,max}LogRetentionDays`."""
+
+DEFAULT_SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "gpu-operator", "monitoring", "logging", "elastic-system")
+"""Platform namespaces whose node-agent DaemonSets need host access (device plugin, DCGM, exporters, shippers)."""
+
+_EU_ECR = "|".join(region.replace("-", r"\-") for region in EU_AWS_REGIONS)
+DEFAULT_ALLOWED_REGISTRIES: tuple[str, ...] = (
+    rf"[0-9]{{12}}\.dkr\.ecr\.({_EU_ECR})\.amazonaws\.com",
+    r"[a-z0-9]{5,50}\.azurecr\.io",
+)
+"""The platform's own registries: ECR in an EU region, and ACR."""
+
+DEFAULT_VENDOR_REGISTRIES: tuple[str, ...] = (
+    r"nvcr\.io",
+    r"registry\.k8s\.io",
+    r"quay\.io",
+    r"docker\.elastic\.co",
+    r"cr\.fluentbit\.io",
+    r"public\.ecr\.aws",
+)
+"""Vendor registries of the pinned platform components (NVIDIA, Kubernetes, Prometheus, Elastic, Fluent Bit)."""
+
+DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
+    "https://nvidia.github.io/k8s-device-plugin",
+    "https://nvidia.github.io/dcgm-exporter/helm-charts",
+    "https://helm.ngc.nvidia.com/nvidia",
+    "https://prometheus-community.github.io/helm-charts",
+    "https://grafana.github.io/helm-charts",
+    "https://grafana-community.github.io/helm-charts",
+    "https://helm.elastic.co",
+    "https://fluent.github.io/helm-charts",
+    "https://kubernetes.github.io/ingress-nginx",
+    "https://kubernetes-sigs.github.io/metrics-server",
+    "https://aws.github.io/eks-charts",
+    "https://charts.jetstack.io",
+    "oci://public.ecr.aws/karpenter",
+)
+"""Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
+
+
+def _array(description: str, default: list[Any]) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}, "default": default, "description": description}
+
+
+ALLOWED_REGIONS = Setting(
+    "allowedRegions",
+    _array(
+        "AWS regions resources and replicas may be in (GDPR Art. 44-46). Defaults to the EU regions.",
+        list(EU_AWS_REGIONS),
+    ),
+)
+ALLOWED_LOCATIONS = Setting(
+    "allowedLocations",
+    _array(
+        "Azure locations (lower case, no spaces) resources and replicas may be in. Defaults to the EU locations.",
+        list(EU_AZURE_LOCATIONS),
+    ),
+)
+MAX_RETENTION_DAYS = Setting(
+    "maxRetentionDays",
+    {
+        "type": "object",
+        "additionalProperties": {"type": "integer", "minimum": 1},
+        "default": dict(DEFAULT_MAX_RETENTION_DAYS),
+        "description": "Retention ceiling in days per data classification (phi, pii, confidential, internal, public).",
+    },
+)
+MIN_LOG_RETENTION_DAYS = Setting(
+    "minLogRetentionDays",
+    {
+        "type": "integer",
+        "minimum": 1,
+        "default": DEFAULT_MIN_LOG_RETENTION_DAYS,
+        "description": "Shortest retention of audit logs in days.",
+    },
+)
+MAX_LOG_RETENTION_DAYS = Setting(
+    "maxLogRetentionDays",
+    {
+        "type": "integer",
+        "minimum": 1,
+        "default": DEFAULT_MAX_LOG_RETENTION_DAYS,
+        "description": "Longest retention of logs in days (storage limitation).",
+    },
+)
+SYSTEM_NAMESPACES = Setting(
+    "systemNamespaces",
+    _array(
+        "Platform namespaces whose DaemonSets are node agents that may use host access and run privileged.",
+        list(DEFAULT_SYSTEM_NAMESPACES),
+    ),
+)
+SERVING_NAMESPACES = Setting(
+    "servingNamespaces",
+    _array(
+        "Namespaces treated as serving namespaces in addition to those labelled mlplatform.io/tier=serving "
+        "(for namespaces created outside this stack).",
+        [],
+    ),
+)
+ALLOWED_REGISTRIES = Setting(
+    "allowedRegistries",
+    _array(
+        "Registry hosts (regular expressions, full match) every workload may pull from. Defaults to ECR in "
+        "an EU region and ACR.",
+        list(DEFAULT_ALLOWED_REGISTRIES),
+    ),
+)
+VENDOR_REGISTRIES = Setting(
+    "vendorRegistries",
+    _array(
+        "Further registry hosts (regular expressions, full match) allowed outside serving namespaces, for "
+        "pinned vendor components.",
+        list(DEFAULT_VENDOR_REGISTRIES),
+    ),
+)

@@ -1,0 +1,753 @@
+"""Compliant baselines and mutations for the Kubernetes and GPU rules."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from components._common import gpu
+from tests.policies.cases import (
+    DIGEST,
+    ECR_IMAGE,
+    KEY,
+    RECORD_TAGS,
+    ConfigCase,
+    Fail,
+    ResourceCase,
+    StackCase,
+    StackConfigCase,
+    StackFail,
+    add,
+    change,
+    drop,
+    then,
+)
+from tests.policies.harness import DELETE, UNKNOWN, Res
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+CHART = "kubernetes:helm.sh/v4:Chart"
+CONFIG_MAP_ONLY = ("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "team-a"}, "data": {}})
+PSA = "pod-security.kubernetes.io/enforce"
+C = "spec.template.spec.containers[0]"
+P = "spec.template.spec"
+
+POD_SPEC: dict[str, Any] = {
+    "serviceAccountName": "fraud-api",
+    "automountServiceAccountToken": False,
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001.0, "seccompProfile": {"type": "RuntimeDefault"}},
+    "containers": [
+        {
+            "name": "server",
+            "image": ECR_IMAGE,
+            "ports": [{"containerPort": 8080.0}],
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
+            "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+    ],
+    "volumes": [{"name": "tmp", "emptyDir": {}}, {"name": "config", "configMap": {"name": "fraud-api"}}],
+}
+
+
+def workload(namespace: str = "team-a", spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Deployment's props with the compliant pod spec."""
+    return {
+        "metadata": {"namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": {"app": "fraud-api"}},
+            "template": {"metadata": {"labels": {"app": "fraud-api"}}, "spec": copy.deepcopy(spec or POD_SPEC)},
+        },
+    }
+
+
+def node_agent(namespace: str = "kube-system") -> tuple[str, dict[str, Any]]:
+    """A privileged node agent DaemonSet (host network, root, host path)."""
+    spec = {
+        "hostNetwork": True,
+        "containers": [
+            {
+                "name": "agent",
+                "image": "nvcr.io/nvidia/agent:1.0",
+                "securityContext": {"privileged": True, "runAsUser": 0.0},
+            }
+        ],
+        "volumes": [{"name": "host", "hostPath": {"path": "/var/log"}}],
+    }
+    return DAEMON_SET, workload(namespace, spec)
+
+
+def _workload_case(rule: str, fails: dict[str, Fail], unknown: dict[str, Any], **extra: Any) -> ResourceCase:
+    return ResourceCase(
+        rule=rule,
+        type=DEPLOYMENT,
+        props=workload(),
+        fails=fails,
+        unknown=unknown,
+        not_applicable={"node agent in a system namespace": node_agent(), "other type": CONFIG_MAP_ONLY},
+        **extra,
+    )
+
+
+RESOURCE_CASES: list[ResourceCase] = [
+    _workload_case(
+        "kubernetes-workload-run-as-non-root",
+        {
+            "root allowed": Fail(
+                {f"{P}.securityContext.runAsNonRoot": DELETE},
+                "container 'server' of Deployment 'subject' may run as root",
+            ),
+            "uid 0": Fail({f"{C}.securityContext.runAsUser": 0.0}, "runs as UID 0"),
+            "container override": Fail({f"{C}.securityContext.runAsNonRoot": False}, "may run as root"),
+        },
+        {f"{P}.securityContext.runAsNonRoot": UNKNOWN},
+        passes={
+            "per container": {f"{P}.securityContext.runAsNonRoot": DELETE, f"{C}.securityContext.runAsNonRoot": True}
+        },
+    ),
+    _workload_case(
+        "kubernetes-workload-no-privilege-escalation",
+        {
+            "privileged": Fail({f"{C}.securityContext.privileged": True}, "is privileged"),
+            "escalation unset": Fail(
+                {f"{C}.securityContext.allowPrivilegeEscalation": DELETE}, "allow_privilege_escalation=False"
+            ),
+        },
+        {f"{C}.securityContext.allowPrivilegeEscalation": UNKNOWN},
+    ),
+    _workload_case(
+        "kubernetes-workload-capabilities-dropped",
+        {
+            "default capabilities": Fail({f"{C}.securityContext.capabilities": DELETE}, "capabilities.drop=['ALL']"),
+            "sys admin": Fail({f"{C}.securityContext.capabilities.add": ["SYS_ADMIN"]}, "adds capabilities SYS_ADMIN"),
+        },
+        {f"{C}.securityContext.capabilities": UNKNOWN},
+        passes={"bind low ports": {f"{C}.securityContext.capabilities.add": ["NET_BIND_SERVICE"]}},
+    ),
+    _workload_case(
+        "kubernetes-workload-seccomp-profile",
+        {
+            "no profile": Fail({f"{P}.securityContext.seccompProfile": DELETE}, "without a seccomp profile (unset)"),
+            "unconfined": Fail({f"{C}.securityContext.seccompProfile": {"type": "Unconfined"}}, "(Unconfined)"),
+        },
+        {f"{P}.securityContext.seccompProfile.type": UNKNOWN},
+    ),
+    _workload_case(
+        "kubernetes-workload-host-isolation",
+        {
+            "host network": Fail({f"{P}.hostNetwork": True}, "shares the node's Network namespace"),
+            "host pid": Fail({f"{P}.hostPID": True}, "host_pid=True"),
+            "host path": Fail(
+                {f"{P}.volumes[1]": {"name": "logs", "hostPath": {"path": "/var/log"}}}, "mounts the node path /var/log"
+            ),
+            "nfs volume": Fail(
+                {f"{P}.volumes[1]": {"name": "share", "nfs": {"server": "n", "path": "/"}}}, "uses a nfs volume"
+            ),
+            "host port": Fail({f"{C}.ports[0].hostPort": 8080.0}, "binds host port 8080"),
+        },
+        {f"{P}.hostNetwork": UNKNOWN},
+    ),
+    _workload_case(
+        "kubernetes-workload-read-only-root-filesystem",
+        {"writable": Fail({f"{C}.securityContext.readOnlyRootFilesystem": False}, "can write to its root filesystem")},
+        {f"{C}.securityContext.readOnlyRootFilesystem": UNKNOWN},
+    ),
+    ResourceCase(
+        rule="kubernetes-workload-resource-requests",
+        type=DEPLOYMENT,
+        props=workload(),
+        fails={
+            "no requests": Fail(
+                {f"{C}.resources": DELETE}, "does not set requests.cpu, requests.memory, limits.memory"
+            ),
+            "gpu mismatch": Fail(
+                {f'{C}.resources.requests["nvidia.com/gpu"]': "1"}, "requests 1 and limits None nvidia.com/gpu"
+            ),
+        },
+        unknown={f"{C}.resources": UNKNOWN},
+        passes={
+            "gpu requested and limited": {
+                f'{C}.resources.requests["nvidia.com/gpu"]': "1",
+                f'{C}.resources.limits["nvidia.com/gpu"]': 1.0,
+            }
+        },
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+    ),
+    ResourceCase(
+        rule="kubernetes-workload-service-account-token",
+        type=DEPLOYMENT,
+        props=workload(),
+        fails={
+            "default account": Fail({f"{P}.serviceAccountName": DELETE}, "runs as the 'default' service account"),
+            "automounted token": Fail({f"{P}.automountServiceAccountToken": DELETE}, "automounts an API token"),
+        },
+        unknown={f"{P}.automountServiceAccountToken": UNKNOWN},
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+        configs={
+            "allow-listed token": ConfigCase(
+                {"tokenAllowlist": ["team-a/fraud-api"]}, {f"{P}.automountServiceAccountToken": True}
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-resource-namespace-set",
+        type="kubernetes:core/v1:ConfigMap",
+        props={"metadata": {"namespace": "team-a"}, "data": {"a": "b"}},
+        fails={
+            "no namespace": Fail({"metadata": DELETE}, "lands in the 'default' namespace"),
+            "default": Fail({"metadata.namespace": "default"}, "ConfigMap 'subject' lands in the 'default' namespace"),
+        },
+        unknown={"metadata.namespace": UNKNOWN},
+        not_applicable={
+            "cluster-scoped": ("kubernetes:storage.k8s.io/v1:StorageClass", {"provisioner": "ebs.csi.aws.com"}),
+            "cluster-prefixed custom kind": ("kubernetes:nvidia.com/v1:ClusterPolicy", {"spec": {}}),
+            "aws resource": ("aws:s3/bucket:Bucket", {}),
+        },
+        configs={
+            "a declared cluster-scoped kind": ConfigCase(
+                {"clusterScopedKinds": ["ConfigMap"]}, {"metadata.namespace": "default"}
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-namespace-pod-security-level",
+        type=NAMESPACE,
+        props={"metadata": {"name": "team-a", "labels": {PSA: "baseline"}}},
+        names_as="team-a",
+        fails={
+            "unlabelled": Fail({"metadata.labels": DELETE}, "Namespace 'team-a' enforces pod security level none"),
+            "privileged app namespace": Fail({f'metadata.labels["{PSA}"]': "privileged"}, "level privileged; set"),
+            "baseline serving": Fail({'metadata.labels["mlplatform.io/tier"]': "serving"}, "='restricted'"),
+        },
+        unknown={"metadata.labels": UNKNOWN},
+        passes={
+            "restricted serving": {"metadata.labels": {"mlplatform.io/tier": "serving", PSA: "restricted"}},
+            "privileged system namespace": {"metadata.name": "gpu-operator", f'metadata.labels["{PSA}"]': "privileged"},
+        },
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+        configs={
+            "a configured serving namespace": ConfigCase({"servingNamespaces": ["team-a"]}, passes=False),
+            "a configured system namespace": ConfigCase(
+                {"systemNamespaces": ["team-a"]}, {f'metadata.labels["{PSA}"]': "privileged"}
+            ),
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-namespace-processing-record-labels",
+        type=NAMESPACE,
+        props={
+            "metadata": {
+                "name": "team-a",
+                "labels": {**RECORD_TAGS, "mlplatform.io/tier": "serving", PSA: "restricted"},
+            }
+        },
+        names_as="team-a",
+        fails={
+            "no owner": Fail(
+                {"metadata.labels.data-owner": DELETE},
+                "Namespace 'team-a' lacks the record-of-processing labels data-owner",
+            ),
+            "serving without records": Fail(
+                {"metadata.labels": {"mlplatform.io/tier": "serving"}}, "data-classification, data-owner"
+            ),
+        },
+        unknown={"metadata.labels": UNKNOWN},
+        passes={"classified platform namespace": {'metadata.labels["mlplatform.io/tier"]': "monitoring"}},
+        not_applicable={
+            "platform namespace": (NAMESPACE, {"metadata": {"name": "ingress-nginx", "labels": {PSA: "baseline"}}}),
+            "other type": CONFIG_MAP_ONLY,
+        },
+        configs={
+            "a configured serving namespace": ConfigCase(
+                {"servingNamespaces": ["team-a"]}, {"metadata.labels": {PSA: "restricted"}}, passes=False
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-rbac-least-privilege-rules",
+        type="kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        props={"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]},
+        fails={
+            "wildcard verbs": Fail({"rules[0].verbs": ["*"]}, "uses '*' in verbs"),
+            "cluster-wide secrets": Fail({"rules[0].resources": ["secrets"]}, "reads secrets in every namespace"),
+            "impersonation": Fail({"rules[0].verbs": ["impersonate"]}, "grants impersonate"),
+        },
+        unknown={"rules": UNKNOWN},
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+    ),
+    ResourceCase(
+        rule="kubernetes-rbac-no-cluster-admin-binding",
+        type="kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        props={
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "name": "ml-fraud"}],
+        },
+        fails={"cluster admin": Fail({"roleRef.name": "cluster-admin"}, "binds Group:ml-fraud to cluster-admin")},
+        unknown={"roleRef.name": UNKNOWN},
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+        configs={
+            "an allow-listed admin group": ConfigCase(
+                {"adminSubjects": ["Group:ml-fraud"]}, {"roleRef.name": "cluster-admin"}
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-ingress-tls",
+        type="kubernetes:networking.k8s.io/v1:Ingress",
+        props={
+            "metadata": {"namespace": "team-a"},
+            "spec": {"tls": [{"hosts": ["fraud.example.com"], "secretName": "fraud-tls"}]},
+        },
+        fails={"plain http": Fail({"spec.tls": DELETE}, "serves plain HTTP")},
+        unknown={"spec.tls": UNKNOWN},
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+    ),
+    ResourceCase(
+        rule="kubernetes-storage-class-encrypted",
+        type="kubernetes:storage.k8s.io/v1:StorageClass",
+        props={"provisioner": "ebs.csi.aws.com", "parameters": {"encrypted": "true", "kmsKeyId": KEY, "type": "gp3"}},
+        fails={
+            "unencrypted": Fail({"parameters.encrypted": "false"}, "without a customer-managed key"),
+            "aws-managed key": Fail({"parameters.kmsKeyId": DELETE}, "without a customer-managed key"),
+            "azure platform keys": Fail(
+                {"provisioner": "disk.csi.azure.com", "parameters": {"skuname": "Premium_ZRS"}}, "platform-managed keys"
+            ),
+        },
+        unknown={"parameters.encrypted": UNKNOWN},
+        passes={
+            "azure disk encryption set": {
+                "provisioner": "disk.csi.azure.com",
+                "parameters": {"diskEncryptionSetID": "/des"},
+            }
+        },
+        not_applicable={
+            "local path provisioner": (
+                "kubernetes:storage.k8s.io/v1:StorageClass",
+                {"provisioner": "rancher.io/local-path"},
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-gpu-daemonset-tolerations",
+        type=DAEMON_SET,
+        props=workload(
+            "gpu-operator",
+            {**POD_SPEC, "nodeSelector": gpu.gpu_node_selector(), "tolerations": gpu.agent_tolerations()},
+        ),
+        fails={
+            "no tolerations": Fail(
+                {f"{P}.tolerations": DELETE}, "does not tolerate nvidia.com/gpu=true:NoSchedule, sku=gpu:NoSchedule"
+            ),
+            "nvidia only": Fail(
+                {f"{P}.tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]},
+                "does not tolerate sku=gpu:NoSchedule",
+            ),
+        },
+        unknown={f"{P}.tolerations": UNKNOWN},
+        passes={
+            "tolerates everything": {f"{P}.tolerations": [{"operator": "Exists"}]},
+            "gpu affinity outside agent namespaces": {
+                "metadata.namespace": "team-a",
+                f"{P}.nodeSelector": DELETE,
+                f"{P}.affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {
+                                    "matchExpressions": [
+                                        {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}
+                                    ]
+                                }
+                            ]
+                        }
+                    }
+                },
+            },
+        },
+        not_applicable={"cpu daemonset": (DAEMON_SET, workload("team-a")), "deployment": (DEPLOYMENT, workload())},
+        configs={
+            "no agent namespaces": ConfigCase(
+                {"gpuAgentNamespaces": []}, {f"{P}.nodeSelector": DELETE, f"{P}.tolerations": DELETE}
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-helm-chart-version-pinned",
+        type=CHART,
+        props={
+            "chart": "kube-prometheus-stack",
+            "version": "82.13.3",
+            "namespace": "monitoring",
+            "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"},
+        },
+        fails={
+            "range": Fail({"version": "^82.0.0"}, "is not pinned (version ^82.0.0)"),
+            "latest": Fail({"version": DELETE}, "version unset"),
+        },
+        unknown={"version": UNKNOWN},
+        not_applicable={
+            "vendored chart": (CHART, {"chart": "./charts/serving", "namespace": "team-a"}),
+            "other type": CONFIG_MAP_ONLY,
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-helm-chart-repository-allowed",
+        type=CHART,
+        props={
+            "chart": "kube-prometheus-stack",
+            "version": "82.13.3",
+            "namespace": "monitoring",
+            "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"},
+        },
+        fails={
+            "plain http": Fail(
+                {"repositoryOpts.repo": "http://prometheus-community.github.io/helm-charts"}, "insecure scheme"
+            ),
+            "unknown repository": Fail(
+                {"repositoryOpts.repo": "https://charts.example.com"}, "not in allowedChartRepos"
+            ),
+            "local alias": Fail(
+                {"chart": "prometheus-community/kube-prometheus-stack", "repositoryOpts": DELETE},
+                "local repository alias",
+            ),
+        },
+        unknown={"repositoryOpts.repo": UNKNOWN},
+        passes={
+            "oci in the platform ecr": {
+                "chart": "oci://123456789012.dkr.ecr.eu-central-1.amazonaws.com/charts/serving",
+                "repositoryOpts": DELETE,
+            },
+            "vendored chart": {"chart": "./charts/serving", "repositoryOpts": DELETE},
+        },
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+        configs={
+            "a reviewed repository": ConfigCase(
+                {"allowedChartRepos": ["https://charts.example.com"]},
+                {"repositoryOpts.repo": "https://charts.example.com/stable"},
+            )
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-helm-release-rendered",
+        type="kubernetes:helm.sh/v3:Release",
+        props={"chart": "kube-prometheus-stack", "version": "82.13.3", "namespace": "monitoring"},
+        fails={"release": Fail({}, "use kubernetes.helm.v4.Chart")},
+        unknown={"values": UNKNOWN},
+        always_fails=True,
+        not_applicable={"chart v4": (CHART, {"chart": "kube-prometheus-stack"})},
+    ),
+    ResourceCase(
+        rule="kubernetes-observability-retention",
+        type=CHART,
+        props={
+            "chart": "kube-prometheus-stack",
+            "version": "82.13.3",
+            "namespace": "monitoring",
+            "values": {"prometheus": {"prometheusSpec": {"retention": "30d"}}},
+        },
+        fails={
+            "chart default": Fail({"values": {}}, "sets no retention (prometheus.prometheusSpec.retention)"),
+            "too short": Fail({"values.prometheus.prometheusSpec.retention": "2d"}, "keeps data 2 days"),
+            "too long": Fail({"values.prometheus.prometheusSpec.retention": "2y"}, "keeps data 730 days"),
+        },
+        unknown={"values.prometheus.prometheusSpec.retention": UNKNOWN},
+        passes={"loki": {"chart": "loki", "values": {"loki": {"limits_config": {"retention_period": "744h"}}}}},
+        not_applicable={"ingress controller": (CHART, {"chart": "ingress-nginx", "namespace": "ingress-nginx"})},
+        configs={
+            "a 1-day minimum": ConfigCase(
+                {"minMetricsRetentionDays": 1}, {"values.prometheus.prometheusSpec.retention": "2d"}
+            )
+        },
+    ),
+]
+
+
+# --- Stack rules -----------------------------------------------------------------------------------------
+
+
+def namespace(name: str, tier: str | None = "serving") -> Res:
+    """A Namespace, labelled as a serving namespace unless `tier` is None."""
+    labels: dict[str, str] = {PSA: "restricted", **RECORD_TAGS}
+    if tier:
+        labels["mlplatform.io/tier"] = tier
+    return Res(NAMESPACE, name, {"metadata": {"name": name, "labels": labels}})
+
+
+def in_namespace(type_token: str, name: str, ns: str, props: dict[str, Any]) -> Res:
+    """A namespaced object joined to its Namespace through `metadata`."""
+    return Res(type_token, name, {"metadata": {"name": name, "namespace": ns}, **props}, {"metadata": [ns]})
+
+
+DENY_ALL = {"spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+SERVICE = "kubernetes:core/v1:Service"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+ENCRYPTED_CLASS = Res(
+    STORAGE_CLASS,
+    "encrypted-gp3",
+    {
+        "metadata": {"name": "encrypted-gp3"},
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"encrypted": "true", "kmsKeyId": KEY},
+    },
+)
+PROMETHEUS_VALUES = {
+    "prometheus": {
+        "prometheusSpec": {
+            "retention": "30d",
+            "storageSpec": {
+                "volumeClaimTemplate": {
+                    "spec": {"storageClassName": "encrypted-gp3", "resources": {"requests": {"storage": "50Gi"}}}
+                }
+            },
+        }
+    }
+}
+
+STACK_CASES: list[StackCase] = [
+    StackCase(
+        rule="kubernetes-serving-namespace-default-deny",
+        resources=[
+            namespace("fraud"),
+            in_namespace(NETWORK_POLICY, "default-deny", "fraud", DENY_ALL),
+            namespace("tools", None),
+        ],
+        fails={
+            "no policy": StackFail(
+                drop("default-deny"), "fraud", "Serving namespace 'fraud' has no default-deny NetworkPolicy"
+            ),
+            "ingress only": StackFail(
+                change("default-deny", {"spec.policyTypes": ["Ingress"]}), "fraud", "no default-deny"
+            ),
+            "selects some pods": StackFail(
+                change("default-deny", {"spec.podSelector": {"matchLabels": {"app": "x"}}}), "fraud", "no default-deny"
+            ),
+            "allows traffic": StackFail(
+                change("default-deny", {"spec.ingress": [{"from": [{"namespaceSelector": {}}]}]}),
+                "fraud",
+                "no default-deny",
+            ),
+        },
+        unknown=change("default-deny", {"spec": UNKNOWN}),
+        not_applicable=drop("fraud", "default-deny"),
+        configs={
+            "a serving namespace from another stack": StackConfigCase({"servingNamespaces": ["tools"]}, passes=False)
+        },
+    ),
+    StackCase(
+        rule="kubernetes-serving-namespace-gpu-quota",
+        resources=[
+            namespace("fraud"),
+            in_namespace(
+                QUOTA, "gpu-quota", "fraud", {"spec": {"hard": {gpu.GPU_QUOTA_KEY: "2", "requests.cpu": "16"}}}
+            ),
+        ],
+        fails={
+            "no quota": StackFail(drop("gpu-quota"), "fraud", "Serving namespace 'fraud' has no GPU quota"),
+            "cpu quota only": StackFail(
+                change("gpu-quota", {"spec.hard": {"requests.cpu": "16"}}), "fraud", "has no GPU quota"
+            ),
+        },
+        unknown=change("gpu-quota", {"spec.hard": UNKNOWN}),
+        passes={"zero gpus": change("gpu-quota", {f'spec.hard["{gpu.GPU_QUOTA_KEY}"]': "0"})},
+        not_applicable=drop("fraud", "gpu-quota"),
+        configs={"a configured serving namespace": StackConfigCase({"servingNamespaces": ["legacy"]}, passes=False)},
+    ),
+    StackCase(
+        rule="kubernetes-service-not-publicly-exposed",
+        resources=[
+            namespace("fraud"),
+            in_namespace(SERVICE, "fraud-api", "fraud", {"spec": {"type": "ClusterIP", "ports": [{"port": 80.0}]}}),
+        ],
+        fails={
+            "public lb": StackFail(
+                change("fraud-api", {"spec.type": "LoadBalancer"}), "fraud-api", "is a public LoadBalancer"
+            ),
+            "node port": StackFail(change("fraud-api", {"spec.type": "NodePort"}), "fraud-api", "is a public NodePort"),
+        },
+        unknown=change("fraud-api", {"spec.type": UNKNOWN}),
+        passes={
+            "internal lb": change(
+                "fraud-api",
+                {
+                    "spec.type": "LoadBalancer",
+                    "metadata.annotations": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+                },
+            ),
+            "public lb outside serving": add(
+                namespace("tools", None), in_namespace(SERVICE, "tools-lb", "tools", {"spec": {"type": "LoadBalancer"}})
+            ),
+        },
+        not_applicable=drop("fraud-api"),
+    ),
+    StackCase(
+        rule="kubernetes-workload-image-pinned",
+        resources=[
+            namespace("fraud"),
+            namespace("tools", None),
+            Res(DEPLOYMENT, "fraud-api", workload("fraud")),
+            Res(DEPLOYMENT, "tool", workload("tools")),
+        ],
+        fails={
+            "tag in serving": StackFail(
+                change("fraud-api", {f"{C}.image": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/fraud/api:1.4.2"}),
+                "fraud-api",
+                "pin it by digest",
+            ),
+            "latest elsewhere": StackFail(
+                change("tool", {f"{C}.image": "quay.io/prometheus/busybox:latest"}), "tool", "floats with 'latest'"
+            ),
+            "no tag elsewhere": StackFail(
+                change("tool", {f"{C}.image": "quay.io/prometheus/busybox"}), "tool", "floats with 'latest'"
+            ),
+        },
+        unknown=change("fraud-api", {f"{C}.image": UNKNOWN}),
+        passes={"version tag elsewhere": change("tool", {f"{C}.image": "quay.io/prometheus/node-exporter:v1.9.1"})},
+        not_applicable=drop("fraud-api", "tool"),
+        configs={
+            "a configured serving namespace": StackConfigCase(
+                {"servingNamespaces": ["tools"]},
+                change("tool", {f"{C}.image": "quay.io/prometheus/node-exporter:v1.9.1"}),
+                passes=False,
+            )
+        },
+    ),
+    StackCase(
+        rule="kubernetes-workload-image-registry-allowed",
+        resources=[
+            namespace("fraud"),
+            namespace("tools", None),
+            Res(DEPLOYMENT, "fraud-api", workload("fraud")),
+            Res(
+                DEPLOYMENT,
+                "tool",
+                workload(
+                    "tools",
+                    {**POD_SPEC, "containers": [{"name": "t", "image": f"nvcr.io/nvidia/k8s/dcgm-exporter@{DIGEST}"}]},
+                ),
+            ),
+        ],
+        fails={
+            "docker hub in serving": StackFail(
+                change("fraud-api", {f"{C}.image": f"nginx@{DIGEST}"}), "fraud-api", "pulls from docker.io"
+            ),
+            "vendor registry in serving": StackFail(
+                change("fraud-api", {f"{C}.image": f"nvcr.io/nvidia/tritonserver@{DIGEST}"}),
+                "fraud-api",
+                "pulls from nvcr.io",
+            ),
+            "us ecr": StackFail(
+                change("fraud-api", {f"{C}.image": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/api@{DIGEST}"}),
+                "fraud-api",
+                "not an allowed registry",
+            ),
+            "unknown vendor": StackFail(
+                change("tool", {f"{C}.image": "ghcr.io/someone/tool:1.0"}), "tool", "pulls from ghcr.io"
+            ),
+        },
+        unknown=change("tool", {f"{C}.image": UNKNOWN}),
+        passes={"acr in serving": change("fraud-api", {f"{C}.image": f"mlplatformprod.azurecr.io/fraud/api@{DIGEST}"})},
+        not_applicable=drop("fraud-api", "tool"),
+        configs={
+            "an extra vendor": StackConfigCase(
+                {"vendorRegistries": [r"ghcr\.io"]}, change("tool", {f"{C}.image": "ghcr.io/someone/tool:1.0"})
+            )
+        },
+    ),
+    StackCase(
+        rule="kubernetes-persistent-volume-encrypted-class",
+        resources=[
+            ENCRYPTED_CLASS,
+            Res(
+                PVC, "model-cache", {"metadata": {"namespace": "fraud"}, "spec": {"storageClassName": "encrypted-gp3"}}
+            ),
+            Res(
+                CHART,
+                "monitoring",
+                {
+                    "chart": "kube-prometheus-stack",
+                    "version": "82.13.3",
+                    "namespace": "monitoring",
+                    "values": PROMETHEUS_VALUES,
+                },
+            ),
+            Res(
+                "kubernetes:apps/v1:StatefulSet",
+                "vector-db",
+                {
+                    "metadata": {"namespace": "fraud"},
+                    "spec": {
+                        "volumeClaimTemplates": [
+                            {"metadata": {"name": "data"}, "spec": {"storageClassName": "encrypted-gp3"}}
+                        ]
+                    },
+                },
+            ),
+        ],
+        fails={
+            "default class": StackFail(
+                change("model-cache", {"spec.storageClassName": DELETE}),
+                "model-cache",
+                "uses the cluster's default StorageClass",
+            ),
+            "unencrypted class": StackFail(
+                then(
+                    add(
+                        Res(
+                            STORAGE_CLASS,
+                            "gp2",
+                            {
+                                "metadata": {"name": "gp2"},
+                                "provisioner": "ebs.csi.aws.com",
+                                "parameters": {"type": "gp2"},
+                            },
+                        )
+                    ),
+                    change("vector-db", {"spec.volumeClaimTemplates[0].spec.storageClassName": "gp2"}),
+                ),
+                "vector-db",
+                "uses StorageClass 'gp2', which does not encrypt",
+            ),
+            "unknown class in chart values": StackFail(
+                change(
+                    "monitoring",
+                    {
+                        "values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName": "standard"
+                    },
+                ),
+                "monitoring",
+                "neither defined in this stack nor listed in encryptedStorageClasses",
+            ),
+            "chart persistence on the default class": StackFail(
+                change("monitoring", {"values.grafana": {"persistence": {"enabled": True, "size": "10Gi"}}}),
+                "monitoring",
+                "values.grafana.persistence",
+            ),
+        },
+        unknown=change("model-cache", {"spec.storageClassName": UNKNOWN}),
+        passes={
+            "encrypted default class": then(
+                change(
+                    "encrypted-gp3", {"metadata.annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}
+                ),
+                change("model-cache", {"spec.storageClassName": DELETE}),
+            )
+        },
+        not_applicable=drop("model-cache", "monitoring", "vector-db"),
+        configs={
+            "a class from the cluster baseline": StackConfigCase(
+                {"encryptedStorageClasses": ["standard"]}, change("model-cache", {"spec.storageClassName": "standard"})
+            ),
+            "an encrypted default class elsewhere": StackConfigCase(
+                {"defaultStorageClassEncrypted": True}, change("model-cache", {"spec.storageClassName": DELETE})
+            ),
+        },
+    ),
+]
