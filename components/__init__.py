@@ -9,6 +9,8 @@ and a documented `TypedDict` of arguments. Import them from here:
 from components.aws import (
     AwsAccessLogBucket,
     AwsAccessLogBucketArgs,
+    AwsBackupPlan,
+    AwsBackupPlanArgs,
     AwsContainerRegistry,
     AwsContainerRegistryArgs,
     AwsEncryptedBucket,
@@ -62,6 +64,8 @@ from components.kubernetes import (
 __all__: list[str] = [
     "AwsAccessLogBucket",
     "AwsAccessLogBucketArgs",
+    "AwsBackupPlan",
+    "AwsBackupPlanArgs",
     "AwsContainerRegistry",
     "AwsContainerRegistryArgs",
     "AwsEncryptedBucket",

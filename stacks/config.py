@@ -28,7 +28,14 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components._common import gpu
-from components._common.limits import CLOUDWATCH_RETENTION_DAYS, LOG_ANALYTICS_RETENTION_DAYS
+from components._common.limits import (
+    CLOUDWATCH_RETENTION_DAYS,
+    DEFAULT_MAX_LOG_RETENTION_DAYS,
+    DEFAULT_MAX_RETENTION_DAYS,
+    DEFAULT_MIN_LOG_RETENTION_DAYS,
+    LOG_ANALYTICS_RETENTION_DAYS,
+    PLATFORM_SYSTEM_NAMESPACES,
+)
 from components._common.regions import (
     AWS_REGIONS,
     AZURE_LOCATIONS,
@@ -49,9 +56,8 @@ MIN_KUBERNETES_MINOR = 31
 """Oldest Kubernetes minor version accepted (older ones are out of EKS/AKS standard support)."""
 
 RESERVED_NAMESPACES = frozenset(
-    {"default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "logging", "elastic-system",
-     "gpu-operator", "nvidia-device-plugin", "ingress-nginx", "node-exporter"}
-)  # fmt: skip
+    {*PLATFORM_SYSTEM_NAMESPACES, "default", "kube-public", "kube-node-lease", "ingress-nginx"}
+)
 """Namespaces the platform or Kubernetes itself owns; serving namespaces may not take these names."""
 
 ENVIRONMENT_PRESETS: dict[str, dict[str, Any]] = {
@@ -836,13 +842,11 @@ class ComplianceConfig(_Model):
     """AWS regions personal data may be stored in (gdpr). Defaults to the EU regions."""
     allowed_locations: list[str] = list(EU_AZURE_LOCATIONS)
     """Azure locations personal data may be stored in (gdpr). Defaults to the EU locations."""
-    max_retention_days: dict[DataClassification, int] = {
-        "phi": 2190, "pii": 1095, "confidential": 1825, "internal": 1825, "public": 3650,
-    }  # fmt: skip
+    max_retention_days: dict[DataClassification, int] = dict(DEFAULT_MAX_RETENTION_DAYS)  # type: ignore[arg-type]
     """Retention ceiling per data classification in days (gdpr storage limitation)."""
-    min_log_retention_days: int = Field(90, ge=1)
+    min_log_retention_days: int = Field(DEFAULT_MIN_LOG_RETENTION_DAYS, ge=1)
     """Shortest retention for audit logs. Defaults to 90."""
-    max_log_retention_days: int = Field(2192, ge=1)
+    max_log_retention_days: int = Field(DEFAULT_MAX_LOG_RETENTION_DAYS, ge=1)
     """Longest retention for logs (gdpr). Defaults to 2192 (6 years, the HIPAA documentation period)."""
 
     @field_validator("allowed_locations")

@@ -16,6 +16,7 @@ from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from components._common.tags import DataClassification, data_tags, platform_tags
 from components.aws import (
     AwsAccessLogBucket,
+    AwsBackupPlan,
     AwsContainerRegistry,
     AwsEncryptedBucket,
     AwsGpuCluster,
@@ -224,6 +225,23 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
         )
         for bucket in config.storage.buckets
     }
+    # Personal and health data get point-in-time recovery outside the bucket (HIPAA 164.308(a)(7)).
+    personal = [b.name for b in config.storage.buckets if b.data_classification in ("phi", "pii")]
+    if personal:
+        backup = AwsBackupPlan(
+            "backup",
+            {
+                "resource_arns": [buckets[name].bucket_arn for name in personal],
+                "source_kms_key_arns": [buckets[name].kms_key_arn for name in personal],
+                "data_classification": max(
+                    (b.data_classification for b in config.storage.buckets if b.name in personal),
+                    key=_CLASSIFICATION_ORDER.index,
+                ),
+                "protect": protect,
+            },
+            opts,
+        )
+        platform.outputs["backupVaultName"] = backup.vault_name
     models = buckets[config.storage.models_bucket]
     repository_arns = registry.repository_arns.apply(lambda arns: sorted(arns.values()))
     serving = {

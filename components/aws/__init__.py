@@ -1,5 +1,6 @@
 """AWS components: network, GPU cluster, container registry, encrypted buckets and serving identities."""
 
+from components.aws.backup import AwsBackupPlan, AwsBackupPlanArgs
 from components.aws.container_registry import AwsContainerRegistry, AwsContainerRegistryArgs
 from components.aws.encrypted_bucket import (
     AwsAccessLogBucket,
@@ -20,6 +21,8 @@ from components.aws.serving_identity import AwsServingIdentity, AwsServingIdenti
 __all__ = [
     "AwsAccessLogBucket",
     "AwsAccessLogBucketArgs",
+    "AwsBackupPlan",
+    "AwsBackupPlanArgs",
     "AwsContainerRegistry",
     "AwsContainerRegistryArgs",
     "AwsEncryptedBucket",

@@ -355,3 +355,30 @@ def access_log_bucket_policy(bucket_arn: str, account_id: str) -> PolicyDocument
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
     )
+
+
+def backup_key_policy(
+    source_key_arns: Sequence[str], vault_key_arn: str, region: str, dns_suffix: str
+) -> PolicyDocument:
+    """What the AWS Backup role needs on keys: read the protected stores' keys via S3, write with the vault key."""
+    statements: list[Statement] = []
+    if source_key_arns:
+        statements.append(
+            {
+                "Sid": "ReadProtectedStoresViaS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": sorted(source_key_arns),
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}},
+            }
+        )
+    statements.append(
+        {
+            "Sid": "EncryptRecoveryPoints",
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+            "Resource": [vault_key_arn],
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        }
+    )
+    return document(*statements)

@@ -26,7 +26,9 @@ DEFAULT_EXPORT_POLICY_ENABLED = False
 DEFAULT_UNTAGGED_RETENTION_DAYS = 7
 DEFAULT_ZONE_REDUNDANCY = True
 DEFAULT_PROTECT = False
-DIAGNOSTIC_LOG_CATEGORIES: tuple[str, ...] = ("ContainerRegistryRepositoryEvents", "ContainerRegistryLoginEvents")
+DIAGNOSTIC_LOG_CATEGORY_GROUPS: tuple[str, ...] = ("allLogs",)
+"""Every registry log (ContainerRegistryRepositoryEvents, ContainerRegistryLoginEvents): the category group keeps
+new categories covered, and is what HIPAA-LOG-AZ-DIAG checks."""
 """ACR log categories kept: pushes, pulls and deletes per repository, and every login."""
 
 _REGISTRY_NAME = re.compile(r"^[a-zA-Z0-9]{5,50}$")
@@ -238,7 +240,7 @@ class AzureContainerRegistry(pulumi.ComponentResource):
                 f"{name}-diagnostics",
                 resource_uri=registry.id,
                 workspace_id=args["log_analytics_workspace_id"],
-                categories=DIAGNOSTIC_LOG_CATEGORIES,
+                category_groups=DIAGNOSTIC_LOG_CATEGORY_GROUPS,
                 metrics=("AllMetrics",),
             )
 

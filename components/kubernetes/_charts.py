@@ -89,12 +89,13 @@ CHARTS: tuple[ChartRef, ...] = (
 ELASTIC_STACK_VERSION = "9.5.0"
 """Elasticsearch and Kibana version ECK deploys (REFERENCE.md: eck-stack 0.20.0's eck-elasticsearch default)."""
 
-CURL_IMAGE = "docker.io/curlimages/curl:8.15.0"
-"""Image of the Job that applies the Elasticsearch lifecycle policy (official curl image, Docker Hub
-`curlimages/curl`; runs as uid 100, ships /bin/sh)."""
+CURL_IMAGE = "quay.io/curl/curl:8.15.0"
+"""Image of the Job that applies the Elasticsearch lifecycle policy: the curl project's official image, published
+to quay.io (an allowed vendor registry) as well as Docker Hub (`curlimages/curl`); runs as uid 100, ships /bin/sh.
+Pulling it from quay.io keeps Docker Hub, where anyone can publish, off the registry allow-list."""
 
 CURL_IMAGE_USER = 100
-"""The non-root uid `curlimages/curl` runs as (`curl_user`)."""
+"""The non-root uid the curl image runs as (`curl_user`)."""
 
 IMAGES: tuple[str, ...] = (CURL_IMAGE,)
 """Images the layer references directly (chart images are pinned by the chart versions above)."""

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from components._common.limits import (
+    DEFAULT_MAX_LOG_RETENTION_DAYS,
+    DEFAULT_MAX_RETENTION_DAYS,
+    DEFAULT_MIN_LOG_RETENTION_DAYS,
+    PLATFORM_SYSTEM_NAMESPACES,
+)
 from components._common.regions import EU_AWS_REGIONS, EU_AZURE_LOCATIONS
 from policies.rules.base import Setting
 
-DEFAULT_MAX_RETENTION_DAYS: dict[str, int] = {
-    "phi": 2190,
-    "pii": 1095,
-    "confidential": 1825,
-    "internal": 1825,
-    "public": 3650,
-}
-"""Retention ceilings per data classification (days); the same defaults as `compliance.maxRetentionDays`."""
-
-DEFAULT_MIN_LOG_RETENTION_DAYS = 90
-DEFAULT_MAX_LOG_RETENTION_DAYS = 2190
-"""Audit-log retention bounds (days); the same defaults as `compliance.{min,max}LogRetentionDays`."""
-
-DEFAULT_SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "gpu-operator", "monitoring", "logging", "elastic-system")
+DEFAULT_SYSTEM_NAMESPACES = PLATFORM_SYSTEM_NAMESPACES
 """Platform namespaces whose node-agent DaemonSets need host access (device plugin, DCGM, exporters, shippers)."""
 
 _EU_ECR = "|".join(region.replace("-", r"\-") for region in EU_AWS_REGIONS)

@@ -71,7 +71,7 @@ RESOURCE_CASES: list[ResourceCase] = [
             "forever": Fail({"retentionInDays": DELETE}, "no explicit retention"),
             "zero means forever": Fail({"retentionInDays": 0.0}, "no explicit retention"),
             "too short": Fail({"retentionInDays": 30.0}, "less than minLogRetentionDays (90)"),
-            "too long": Fail({"retentionInDays": 3653.0}, "more than maxLogRetentionDays (2190)"),
+            "too long": Fail({"retentionInDays": 3653.0}, "more than maxLogRetentionDays (2192)"),
         },
         unknown={"retentionInDays": UNKNOWN},
         not_applicable={"other type": VPC_ONLY},

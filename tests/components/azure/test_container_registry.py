@@ -82,10 +82,9 @@ def test_private_endpoint_and_diagnostics_are_wired(run) -> None:
     endpoint = recorder.one("azure-native:network:PrivateEndpoint")
     assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["registry"]
     setting = recorder.one("azure-native:monitor:DiagnosticSetting")
-    assert {log["category"] for log in setting.inputs["logs"]} == {
-        "ContainerRegistryRepositoryEvents",
-        "ContainerRegistryLoginEvents",
-    }
+    assert [(log["categoryGroup"], log["enabled"]) for log in setting.inputs["logs"]] == [("allLogs", True)], (
+        "repository and login events (the whole allLogs group) reach the workspace"
+    )
     assert setting.inputs["workspaceId"] == "ws"
 
 
