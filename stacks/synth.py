@@ -186,6 +186,12 @@ def fake_kubeconfig(cluster: str, server: str) -> str:
     )
 
 
+def _untagged(image: str) -> str:
+    """`registry/repo:tag` -> `registry/repo` (a registry host may carry a port, so only the last part counts)."""
+    head, _, last = image.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
 def plausible_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Outputs a provider would return for `type_token`, beyond echoing the inputs."""
     outputs: dict[str, Any] = {}
@@ -296,7 +302,7 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
     # Kubernetes / Docker / random
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"offline-password-{n}"},
     "docker:index/image:Image": lambda n, i: {
-        "repoDigest": f"{i.get('imageName', n)}@sha256:{'0' * 64}",
+        "repoDigest": f"{_untagged(i.get('imageName', n))}@sha256:{'0' * 64}",
         "imageName": i.get("imageName", n),
     },
     "docker-build:index:Image": lambda n, i: {

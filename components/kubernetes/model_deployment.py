@@ -44,9 +44,10 @@ class ModelDeploymentArgs(TypedDict, total=False):
     namespace: pulumi.Input[str]
     """The serving namespace (`ModelServingNamespace.namespace`). Required."""
 
-    image: str
+    image: pulumi.Input[str]
     """Container image pinned by digest, `<repository>@sha256:<64 hex>` (tags are mutable; the policy packs
-    require digests in serving namespaces). Must be known when the program runs. Required."""
+    require digests in serving namespaces), e.g. `ModelImage.digest_ref`. A plain string is checked here; an
+    output is checked by the policy packs once known. Required."""
 
     app_name: str
     """Name of the Deployment, Service and ServiceMonitor (DNS-1123 label). Defaults to the component name."""
@@ -170,7 +171,8 @@ class ModelDeployment(pulumi.ComponentResource):
             problems.add("namespace", "required: the serving namespace")
         elif isinstance(namespace, str):
             check_object_name(problems, "namespace", namespace)
-        if not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image):
+        # An output (e.g. ModelImage.digest_ref) is known only at deploy time; the image policy checks it then.
+        if not isinstance(image, pulumi.Output) and (not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image)):
             problems.add(
                 "image",
                 f"{image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
@@ -313,7 +315,7 @@ class ModelDeployment(pulumi.ComponentResource):
 
 def model_server_container(
     *,
-    image: str,
+    image: pulumi.Input[str],
     gpus: int,
     cpu: str,
     cpu_limit: str,

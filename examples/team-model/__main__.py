@@ -1,0 +1,43 @@
+"""A team's program: build the fraud model's image and serve it on the platform through its stack outputs."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import ModelDeployment, ModelImage
+from components.docker import ecr_registry_auth
+
+config = pulumi.Config()
+platform = pulumi.StackReference(config.require("platformStack"))
+namespace = config.require("namespace")
+version = config.require("modelVersion")
+
+# Everything the team needs comes from the platform's outputs: the registry, the cluster, its namespace.
+serving = platform.require_output("servingNamespaceDetails").apply(lambda details: details[namespace])
+repository = platform.require_output("registryRepositoryUrls").apply(lambda urls: urls["models"])
+
+image = ModelImage(
+    "fraud",
+    {
+        "context": "../model-server",
+        "repository_url": repository,
+        "tag": f"fraud-{version}",
+        "registry": ecr_registry_auth(repository),
+        "build_args": {"MODEL_VERSION": version},
+    },
+)
+
+cluster = k8s.Provider("platform", kubeconfig=platform.require_output("kubeconfig"), namespace=namespace)
+deployment = ModelDeployment(
+    "fraud",
+    {
+        "namespace": namespace,
+        "image": image.digest_ref,
+        "gpus": config.get_int("gpus") or 1,
+        "service_account_name": serving["serviceAccount"],
+        "env": {"MODEL_VERSION": version},
+    },
+    opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
+)
+
+pulumi.export("image", image.digest_ref)
+pulumi.export("serviceUrl", deployment.service_url)

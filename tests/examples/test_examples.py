@@ -1,0 +1,53 @@
+"""The consuming examples run under offline synthesis and deploy compliant workloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.replay import in_process, replay
+from stacks.synth import PROJECT_ROOT, Synthesis, pulumi_config_for, synthesize
+
+EXAMPLES = PROJECT_ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def platform_dev() -> Synthesis:
+    return synthesize("dev")
+
+
+@pytest.fixture(scope="module")
+def team_model(platform_dev: Synthesis) -> Synthesis:
+    return synthesize(
+        "dev", project_dir=EXAMPLES / "team-model", stack_outputs={"acme/mlplatform/dev": platform_dev.outputs}
+    )
+
+
+def test_the_team_program_pushes_to_the_platform_registry_and_deploys_by_digest(
+    team_model: Synthesis, platform_dev: Synthesis
+) -> None:
+    image = team_model.monitor.one("docker:index/image:Image")
+    repository = platform_dev.outputs["registryRepositoryUrls"]["models"]
+    assert image.inputs["imageName"] == f"{repository}:fraud-2026.11.1", "the image goes to the platform's ECR"
+    deployment = team_model.monitor.one("kubernetes:apps/v1:Deployment")
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    assert deployment.inputs["metadata"]["namespace"] == "fraud-detection", "it lands in the team's namespace"
+    assert pod["serviceAccountName"] == "model-server", "it runs as the namespace's identity-bound account"
+    assert pod["containers"][0]["image"] == f"{repository}@sha256:{'0' * 64}", "serving pins the pushed digest"
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+def test_the_team_program_passes_the_kubernetes_baseline(team_model: Synthesis) -> None:
+    stack_config, _ = pulumi_config_for("dev", EXAMPLES / "team-model")
+    verdict = replay(team_model, in_process("kubernetes-baseline"), stack_config=stack_config)
+    assert not verdict.mandatory, f"a team deploying the documented way must be compliant:\n{verdict.summary()}"
+
+
+def test_the_direct_components_program_binds_its_identity_to_its_own_bucket() -> None:
+    synthesis = synthesize("dev", project_dir=EXAMPLES / "direct-components")
+    account = synthesis.monitor.one("kubernetes:core/v1:ServiceAccount")
+    assert account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == synthesis.outputs["roleArn"]
+    policy = synthesis.monitor.one("aws:iam/rolePolicy:RolePolicy")
+    assert f"{synthesis.outputs['modelsBucket']}/search-ranking/*" in policy.inputs["policy"], (
+        "the role reads only its namespace's prefix of the team's bucket"
+    )
+    assert synthesis.monitor.by_type("mlplatform:index:ModelDeployment"), "the model is deployed"
