@@ -9,7 +9,14 @@ import kubernetes_validate
 import pulumi
 import pytest
 
-from components.kubernetes import GpuStack, Logging, ModelDeployment, ModelServingNamespace, Monitoring
+from components.kubernetes import (
+    EncryptedStorageClass,
+    GpuStack,
+    Logging,
+    ModelDeployment,
+    ModelServingNamespace,
+    Monitoring,
+)
 from tests.components.kubernetes.helpers import (
     chart_values,
     every_gpu_taint,
@@ -23,10 +30,18 @@ from tests.components.kubernetes.layer import DIGEST_IMAGE, build_whole_layer
 KUBERNETES_VERSION = "1.34.0"
 """The cluster default of the stack config (`cluster.kubernetesVersion`); kubernetes-validate ships its schema."""
 
+CLUSTER_SCOPED_KINDS = {"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", None}
+"""Kinds without a namespace (None: charts and other non-object registrations)."""
+
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 
 
 def variant_aws_device_plugin(opts: pulumi.ResourceOptions) -> None:
+    EncryptedStorageClass(
+        "storage",
+        {"provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": "arn:k"}},
+        opts=opts,
+    )
     Monitoring(
         "metrics", {"grafana": False, "alert_receiver": "webhook", "alert_receiver_secret": "https://x"}, opts=opts
     )
@@ -85,7 +100,7 @@ def test_the_schema_check_catches_a_misplaced_field(run) -> None:
 def test_every_namespaced_object_names_a_namespace_other_than_default(run, variant: str) -> None:
     recorder = run_with_provider(run, VARIANTS[variant])
     for registration in recorder.registrations:
-        if not registration.type.startswith("kubernetes:") or registration.inputs.get("kind") in ("Namespace", None):
+        if not registration.type.startswith("kubernetes:") or registration.inputs.get("kind") in CLUSTER_SCOPED_KINDS:
             continue
         namespace = registration.inputs.get("metadata", {}).get("namespace")
         assert namespace and namespace != "default", f"{registration.name} would land in the default namespace"
