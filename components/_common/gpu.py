@@ -132,6 +132,19 @@ def gpu_pool_labels(pool_name: str, accelerator: str | None, extra: dict[str, st
     return labels
 
 
+NODE_IMAGE_OPERANDS: dict[str, dict[str, str]] = {
+    # Bottlerocket's NVIDIA variants run their own device plugin; a second one from the GPU operator would
+    # register nvidia.com/gpu twice. The operator skips an operand on nodes labelled `...deploy.<operand>=false`.
+    "bottlerocket": {"nvidia.com/gpu.deploy.device-plugin": "false"},
+}
+"""Node labels telling the NVIDIA GPU operator which operands a node image already provides, by OS family."""
+
+
+def node_image_labels(os_family: str | None) -> dict[str, str]:
+    """Labels a GPU pool of `os_family` carries so the GPU operator does not duplicate what the image ships."""
+    return dict(NODE_IMAGE_OPERANDS.get(os_family or "", {}))
+
+
 # --- Instance catalogs -------------------------------------------------------------------------------
 
 

@@ -401,7 +401,7 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
         elif key in contract:
             problems.add(f'{path}.labels["{key}"]', f"'{key}' is set by the GPU contract and cannot be overridden")
     accelerator = accelerators.pop() if len(accelerators) == 1 else None
-    labels = gpu.gpu_pool_labels(name, accelerator, extra_labels)
+    labels = {**gpu.gpu_pool_labels(name, accelerator, extra_labels), **gpu.node_image_labels(os_family)}
     for tag_key in node_template_tags(labels, taints, 1):
         if len(tag_key) > AWS_TAG_KEY_MAX:
             problems.add(f"{path}.labels", f"the autoscaler tag '{tag_key}' exceeds {AWS_TAG_KEY_MAX} characters")

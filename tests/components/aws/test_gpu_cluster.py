@@ -354,6 +354,18 @@ def test_bottlerocket_encrypts_both_its_os_and_data_volumes(run) -> None:
     assert devices["/dev/xvdb"]["volumeSize"] == 200
 
 
+def test_bottlerocket_pools_keep_the_gpu_operator_from_adding_a_second_device_plugin(run) -> None:
+    pools = [
+        {"name": "br", "instance_types": ["g6.xlarge"], "os_family": "bottlerocket"},
+        {"name": "al", "instance_types": ["g6.xlarge"], "os_family": "al2023"},
+    ]
+    recorder = _cluster(run, gpu_node_pools=pools)
+    bottlerocket = recorder.one(NODE_GROUP, "gpu-gpu-br").inputs["labels"]
+    al2023 = recorder.one(NODE_GROUP, "gpu-gpu-al").inputs["labels"]
+    assert bottlerocket["nvidia.com/gpu.deploy.device-plugin"] == "false", "Bottlerocket ships its device plugin"
+    assert "nvidia.com/gpu.deploy.device-plugin" not in al2023, "AL2023 nodes get the operator's device plugin"
+
+
 def test_pools_may_run_in_their_own_subnets(run) -> None:
     pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "subnet_ids": ["subnet-a"]}
     recorder = _cluster(run, gpu_node_pools=[pool])

@@ -94,3 +94,9 @@ def test_azure_gpu_sizes_are_classified(vm_size: str, accelerator: str, gpus: in
 @pytest.mark.parametrize("vm_size", ["Standard_D4ds_v5", "Standard_NV32as_v4", "Standard_ND96isr_MI300X_v5"])
 def test_non_nvidia_azure_sizes_are_rejected(vm_size: str) -> None:
     assert gpu.azure_gpu_instance(vm_size) is None, f"{vm_size} cannot run the NVIDIA stack on AKS"
+
+
+def test_only_bottlerocket_images_switch_off_an_operator_operand() -> None:
+    assert gpu.node_image_labels("bottlerocket") == {"nvidia.com/gpu.deploy.device-plugin": "false"}
+    assert gpu.node_image_labels("al2023") == {}, "AL2023 NVIDIA nodes need the operator's device plugin"
+    assert gpu.node_image_labels(None) == {}
