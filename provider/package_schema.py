@@ -78,8 +78,10 @@ def _clean_description(definition: dict[str, Any]) -> None:
 
 
 def _mark_secret(schema: dict[str, Any], section: str, token: str, properties: str, names: frozenset[str]) -> None:
-    declared = schema[section][token][properties]
+    declared = schema[section].get(token, {}).get(properties, {})
     for property_name in sorted(names):
+        if property_name not in declared:
+            raise KeyError(f"the secret {token}.{property_name} is not in the schema: update the secret tables")
         declared[property_name]["secret"] = True
 
 
