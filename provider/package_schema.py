@@ -72,9 +72,12 @@ def finish_schema(analyzed: Mapping[str, Any], *, license_id: str) -> dict[str, 
 
 
 def _clean_description(definition: dict[str, Any]) -> None:
-    """Dedent a docstring-derived description so that its lists and paragraphs render as Markdown."""
+    """Dedent a docstring-derived description, and its items' and values', so that it renders as Markdown."""
     if definition.get("description"):
         definition["description"] = inspect.cleandoc(definition["description"])
+    for nested in ("items", "additionalProperties"):
+        if isinstance(definition.get(nested), dict):
+            _clean_description(definition[nested])
 
 
 def _mark_secret(schema: dict[str, Any], section: str, token: str, properties: str, names: frozenset[str]) -> None:

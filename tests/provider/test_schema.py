@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import typing
 from collections.abc import Iterator, Mapping
@@ -84,6 +85,7 @@ def test_every_resource_type_and_property_is_described(published_schema) -> None
 def test_descriptions_are_dedented_markdown(published_schema) -> None:
     indented = [where for where, item in _described(published_schema) if "\n    " in item.get("description", "")]
     assert not indented, f"docstring indentation would render as code blocks in generated docs: {indented}"
+    assert "\\n    " not in json.dumps(published_schema), "array items and map values repeat descriptions, dedented"
     monitoring = published_schema["resources"]["mlplatform:index:Monitoring"]["description"]
     assert "\nCreates:\n- " in monitoring, "the class docstring's Creates list stays a Markdown list"
 
