@@ -26,8 +26,13 @@ def deployment() -> Iterator[MockDeployment]:
 
 
 @pytest.fixture(scope="module")
-def provider(deployment: MockDeployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def consumer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The consumer's program directory, where the CLI starts the plugin."""
+    return tmp_path_factory.mktemp("consumer")
+
+
+@pytest.fixture(scope="module")
+def provider(deployment: MockDeployment, consumer_dir: Path) -> Iterator[Any]:
     """A `ResourceProvider` client of the plugin, started like the CLI does from a consumer's directory."""
-    consumer_dir: Path = tmp_path_factory.mktemp("consumer")
     with provider_process(consumer_dir, deployment.address) as client:
         yield client

@@ -186,3 +186,22 @@ def test_outputs_of_other_resources_arrive_as_outputs_and_keep_their_dependencie
     container = server.inputs["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1", "a GPU count, not '1.0' from the wire's float"
     assert _state(response)["serviceUrl"].startswith("http://scorer.fraud.svc"), "outputs resolve as in Python"
+
+
+def test_a_relative_build_context_is_found_in_the_consumers_directory(provider, deployment, consumer_dir) -> None:
+    (consumer_dir / "model").mkdir(exist_ok=True)
+    (consumer_dir / "model" / "Dockerfile").write_text("FROM python:3.12-slim\n")
+    registry = {"server": "123456789012.dkr.ecr.eu-central-1.amazonaws.com", "username": "AWS", "password": "token"}
+    inputs = {
+        "context": "model",
+        "repositoryUrl": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/models",
+        "tag": "fraud-2026.11.1",
+        "registry": registry,
+    }
+    response, hosted = _construct(provider, deployment, "ModelImage", "fraud", inputs)
+
+    image = hosted.one("docker:index/image:Image", "fraud-image")
+    assert image.inputs["build"]["context"] == "model", "the plugin runs in the consumer's directory, like docker"
+    assert image.inputs["registry"]["server"] == registry["server"], "a nested arg type (RegistryAuth) maps over"
+    assert "registry" in image.secret_inputs, "the registry password stays a secret"
+    assert _state(response)["digestRef"].startswith(inputs["repositoryUrl"])
