@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -117,7 +118,7 @@ def test_the_plugin_prints_its_port_and_reports_the_project_version(provider) ->
 
 def test_get_schema_serves_the_published_schema(provider, published_schema) -> None:
     served = provider.GetSchema(provider_pb2.GetSchemaRequest(version=0))
-    assert json_format.json.loads(served.schema) == published_schema, (
+    assert json.loads(served.schema) == published_schema, (
         "the CLI generates each language's SDK from this schema: it is the one the tests check"
     )
 
@@ -130,7 +131,7 @@ def test_construct_registers_exactly_what_the_component_registers_in_process(pro
 
     assert response.urn == f"urn:pulumi:{STACK}::{PROJECT}::pulumi:pulumi:Stack$mlplatform:index:{component}::{name}"
     assert _by_urn(hosted) == _by_urn(local), (
-        f"a {component} built for another language registers the same resources, names, parents and inputs as "
+        f"{component}, built for another language, registers the same resources, names, parents and inputs as "
         "the Python class (integers stay integers although the wire carries floats)"
     )
     component_urn = response.urn
