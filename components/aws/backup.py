@@ -50,11 +50,11 @@ class AwsBackupPlan(pulumi.ComponentResource):
     """A daily AWS Backup plan for data stores holding personal or health data (HIPAA 164.308(a)(7)).
 
     Creates:
-        - a customer-managed KMS key and a backup vault encrypted with it;
-        - a backup plan with one daily rule and a retention lifecycle;
-        - a service role for AWS Backup with the documented S3 backup/restore policies and decrypt rights on
-          the stores' keys (through S3 only);
-        - a selection of the given resources by ARN.
+    - a customer-managed KMS key and a backup vault encrypted with it;
+    - a backup plan with one daily rule and a retention lifecycle;
+    - a service role for AWS Backup with the documented S3 backup/restore policies and decrypt rights on
+      the stores' keys (through S3 only);
+    - a selection of the given resources by ARN.
 
     Security defaults: the vault and its key are protected in prod (never force-destroyed), recovery points are
     encrypted with a rotating customer-managed key, and the role can use the stores' keys only via S3.

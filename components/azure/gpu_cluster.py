@@ -147,7 +147,8 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """Subnet delegated to `Microsoft.ContainerService/managedClusters` for API Server VNet Integration. Required:
     KMS with a private key vault works only with VNet integration."""
     vnet_address_space: str
-    """The VNet's address space, used only to check that the pod and service CIDRs do not overlap it."""
+    """The VNet's address space, used only to check that the pod and service CIDRs do not overlap it. Defaults to
+    none (no overlap check)."""
     private_cluster: bool
     """Serve the API server only inside the VNet (private cluster). Defaults to true."""
     authorized_ip_ranges: list[str]

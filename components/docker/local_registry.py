@@ -32,9 +32,9 @@ class LocalRegistry(pulumi.ComponentResource):
     """A registry container for trying the platform on a laptop, reachable as `localhost:<port>`.
 
     Creates:
-        - a `docker:index/remoteImage:RemoteImage` for the pinned registry image;
-        - a `docker:index/volume:Volume` holding the pushed images across restarts;
-        - a `docker:index/container:Container` running the registry, restarted unless stopped.
+    - a `docker:index/remoteImage:RemoteImage` for the pinned registry image;
+    - a `docker:index/volume:Volume` holding the pushed images across restarts;
+    - a `docker:index/container:Container` running the registry, restarted unless stopped.
 
     Security defaults: the port is published on 127.0.0.1 only (never on all interfaces), the container
     is not privileged and has a read-only root filesystem. It serves plain HTTP, which is why it exists only

@@ -43,7 +43,7 @@ class ModelImage(pulumi.ComponentResource):
     """A model-serving container image built with BuildKit and pushed to the platform registry.
 
     Creates:
-        - a `docker:index/image:Image` that builds `context` for `platform` and pushes `repository_url:tag`.
+    - a `docker:index/image:Image` that builds `context` for `platform` and pushes `repository_url:tag`.
 
     Security defaults: the registry password is a secret fetched at deploy time (never stored in config),
     the tag must be an immutable version (not `latest`), and consumers get the digest-pinned reference

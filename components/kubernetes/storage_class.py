@@ -39,8 +39,8 @@ class EncryptedStorageClass(pulumi.ComponentResource):
     """A StorageClass whose volumes are encrypted with the platform's customer-managed key.
 
     Creates:
-        - a `storage.k8s.io/v1` StorageClass with `WaitForFirstConsumer` binding (volumes land in the zone of
-          their pod) and volume expansion allowed.
+    - a `storage.k8s.io/v1` StorageClass with `WaitForFirstConsumer` binding (volumes land in the zone of
+      their pod) and volume expansion allowed.
 
     Security defaults: the cloud layer supplies the key parameters; a class without them is rejected when the
     provisioner is known. With `retain`, deleting a claim keeps the volume (no data loss in prod).
