@@ -1,7 +1,7 @@
 """AzureContainerRegistry: a Premium, private, CMK-encrypted ACR with retention, audit logs and pull grants."""
 
 import re
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -37,20 +37,20 @@ _REGISTRY_NAME = re.compile(r"^[a-zA-Z0-9]{5,50}$")
 class AzureContainerRegistryArgs(TypedDict, total=False):
     """Arguments of `AzureContainerRegistry`."""
 
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """Resource group of the registry. Required."""
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location, e.g. `westeurope`. Required."""
     registry_name: str
     """Physical registry name (5-50 letters and digits; globally unique). Defaults to a name derived from the
     component name plus a stack hash."""
-    encryption_key_uri: pulumi.Input[str]
+    encryption_key_uri: Required[pulumi.Input[str]]
     """Versionless Key Vault key URI for customer-managed encryption (the registry follows key rotation).
     Required. Encryption is fixed at creation: see the class docstring."""
-    encryption_identity_id: pulumi.Input[str]
+    encryption_identity_id: Required[pulumi.Input[str]]
     """Resource ID of the user-assigned identity that reads the key (Key Vault Crypto Service Encryption User
     on it). Required."""
-    encryption_identity_client_id: pulumi.Input[str]
+    encryption_identity_client_id: Required[pulumi.Input[str]]
     """Client ID of that identity (ACR names the identity by client ID). Required."""
     public_network_access: bool
     """Accept traffic from public networks, filtered by the firewall (default action Deny plus `allowedIpRanges`).

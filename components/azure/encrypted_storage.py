@@ -1,7 +1,7 @@
 """AzureEncryptedStorage: a CMK-encrypted, private StorageV2 account with versioned, lifecycle-managed blob containers."""
 
 import re
-from typing import NotRequired, TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.storage as storage
@@ -51,9 +51,9 @@ class AzureBlobContainerArgs(TypedDict):
 class AzureEncryptedStorageArgs(TypedDict, total=False):
     """Arguments of `AzureEncryptedStorage`."""
 
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """Resource group of the account. Required."""
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location, e.g. `westeurope`. Required."""
     account_name: str
     """Physical account name (3-24 lower-case letters and digits; globally unique). Defaults to a name derived
@@ -61,11 +61,11 @@ class AzureEncryptedStorageArgs(TypedDict, total=False):
     sku: str
     """Replication: Standard_ZRS, _LRS, _GRS, _GZRS, _RAGRS or _RAGZRS. Geo-replicated SKUs copy data to the paired
     region, which must also be an allowed location under GDPR. Defaults to Standard_ZRS."""
-    key_vault_uri: pulumi.Input[str]
+    key_vault_uri: Required[pulumi.Input[str]]
     """URI of the Key Vault holding the encryption key. Required."""
-    encryption_key_name: pulumi.Input[str]
+    encryption_key_name: Required[pulumi.Input[str]]
     """Name of the key (no version: the account follows key rotation automatically). Required."""
-    encryption_identity_id: pulumi.Input[str]
+    encryption_identity_id: Required[pulumi.Input[str]]
     """Resource ID of the user-assigned identity that reads the key (Key Vault Crypto Service Encryption User
     on it). Required: a new account can use a customer-managed key only through a user-assigned identity."""
     containers: list[AzureBlobContainerArgs]

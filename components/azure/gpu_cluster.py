@@ -3,7 +3,7 @@
 import base64
 import ipaddress
 import re
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -131,9 +131,9 @@ class AzureGpuNodePoolArgs(TypedDict):
 class AzureGpuClusterArgs(TypedDict, total=False):
     """Arguments of `AzureGpuCluster`."""
 
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """Resource group of the cluster and its companions. Required."""
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location, e.g. `westeurope`. Required."""
     cluster_name: str
     """Physical cluster name (1-63 characters). Defaults to the component name."""
@@ -141,9 +141,9 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """Entra tenant for the cluster's Entra integration. Defaults to the tenant of the deploying identity."""
     kubernetes_version: pulumi.Input[str]
     """Kubernetes version, e.g. "1.34" (patches follow `upgradeChannel`). Defaults to 1.34."""
-    node_subnet_id: pulumi.Input[str]
+    node_subnet_id: Required[pulumi.Input[str]]
     """Subnet for node NICs. Required."""
-    api_server_subnet_id: pulumi.Input[str]
+    api_server_subnet_id: Required[pulumi.Input[str]]
     """Subnet delegated to `Microsoft.ContainerService/managedClusters` for API Server VNet Integration. Required:
     KMS with a private key vault works only with VNet integration."""
     vnet_address_space: str
@@ -153,7 +153,7 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """Serve the API server only inside the VNet (private cluster). Defaults to true."""
     authorized_ip_ranges: list[str]
     """Networks allowed to reach a public API server; required when `privateCluster` is false; never 0.0.0.0/0."""
-    admin_group_object_ids: list[str]
+    admin_group_object_ids: Required[list[str]]
     """Entra group object IDs given cluster-admin (adminGroupObjectIDs, plus Azure Kubernetes Service RBAC Cluster
     Admin and Cluster User on the cluster). Required: local accounts are disabled."""
     zones: list[str]
@@ -170,19 +170,19 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """Kubernetes service range. Defaults to 172.16.0.0/16."""
     dns_service_ip: str
     """Cluster DNS address inside `serviceCidr`. Defaults to 172.16.0.10."""
-    key_vault_id: pulumi.Input[str]
+    key_vault_id: Required[pulumi.Input[str]]
     """Resource ID of the Key Vault holding the KMS and disk keys. Required."""
-    kms_key_id: pulumi.Input[str]
+    kms_key_id: Required[pulumi.Input[str]]
     """Versioned URI of the key that envelope-encrypts etcd secrets (KMS). Required. Changing the version
     re-encrypts secrets in place."""
-    kms_key_resource_id: pulumi.Input[str]
+    kms_key_resource_id: Required[pulumi.Input[str]]
     """Resource ID of the KMS key; the cluster identity gets Key Vault Crypto User on it. Required."""
     kms_key_vault_network_access: str
     """How the KMS plugin reaches the vault. `Private` needs API Server VNet Integration and a private endpoint
     to the vault; `Public` needs a vault open to all networks. Fixed while KMS is on. Defaults to Private."""
-    disk_encryption_key_url: pulumi.Input[str]
+    disk_encryption_key_url: Required[pulumi.Input[str]]
     """Versioned URI of the key for the disk encryption set (OS and data disks). Required."""
-    disk_encryption_key_resource_id: pulumi.Input[str]
+    disk_encryption_key_resource_id: Required[pulumi.Input[str]]
     """Resource ID of the disk key; the disk encryption set gets Key Vault Crypto Service Encryption User on it.
     Required."""
     upgrade_channel: str

@@ -1,7 +1,7 @@
 """AzureKeyVault: an RBAC-only, purge-protected Key Vault with rotating customer-managed keys and their identities."""
 
 import re
-from typing import NotRequired, TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -59,9 +59,9 @@ class AzureVaultKeyArgs(TypedDict):
 class AzureKeyVaultArgs(TypedDict, total=False):
     """Arguments of `AzureKeyVault`."""
 
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """Resource group of the vault. Required."""
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location, e.g. `westeurope`. Required."""
     tenant_id: pulumi.Input[str]
     """Entra tenant of the vault. Defaults to the tenant of the deploying identity."""

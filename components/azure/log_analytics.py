@@ -1,6 +1,6 @@
 """AzureLogAnalytics: the Log Analytics workspace every Azure component sends its audit logs to."""
 
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.operationalinsights as operationalinsights
@@ -15,9 +15,9 @@ DEFAULT_PROTECT = False
 class AzureLogAnalyticsArgs(TypedDict, total=False):
     """Arguments of `AzureLogAnalytics`."""
 
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """Resource group of the workspace. Required."""
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location, e.g. `westeurope`. Required."""
     retention_days: int
     """Days logs stay queryable (30-730, the interactive retention range). Defaults to 365."""

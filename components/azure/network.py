@@ -1,7 +1,7 @@
 """AzureNetwork: the resource group, VNet, subnets, NSGs and private DNS zones an AKS platform lives in."""
 
 import ipaddress
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.network as network
@@ -28,7 +28,7 @@ PRIVATE_DNS_LOCATION = "global"
 class AzureNetworkArgs(TypedDict, total=False):
     """Arguments of `AzureNetwork`."""
 
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location of the resource group and VNet, e.g. `westeurope`. Required."""
     resource_group_name: str
     """An existing resource group to deploy into. Defaults to a new group named after the component."""

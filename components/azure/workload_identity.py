@@ -1,6 +1,6 @@
 """AzureWorkloadIdentity: an Entra workload identity for one Kubernetes service account, with read-only blob scopes."""
 
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -24,13 +24,13 @@ TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 class AzureWorkloadIdentityArgs(TypedDict, total=False):
     """Arguments of `AzureWorkloadIdentity`."""
 
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """Resource group of the identity. Required."""
-    location: pulumi.Input[str]
+    location: Required[pulumi.Input[str]]
     """Azure location, e.g. `westeurope`. Required."""
-    oidc_issuer_url: pulumi.Input[str]
+    oidc_issuer_url: Required[pulumi.Input[str]]
     """The AKS cluster's OIDC issuer URL. Required."""
-    namespace: str
+    namespace: Required[str]
     """Kubernetes namespace of the service account. Required."""
     service_account: str
     """Kubernetes service account name the pods run as. Defaults to model-server."""

@@ -1,7 +1,7 @@
 """`ModelDeployment`: a hardened GPU model server (Deployment + Service + ServiceMonitor) to copy and adapt."""
 
 import re
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -41,10 +41,10 @@ IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 class ModelDeploymentArgs(TypedDict, total=False):
     """Arguments of `ModelDeployment`."""
 
-    namespace: pulumi.Input[str]
+    namespace: Required[pulumi.Input[str]]
     """The serving namespace (`ModelServingNamespace.namespace`). Required."""
 
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """Container image pinned by digest, `<repository>@sha256:<64 hex>` (tags are mutable; the policy packs
     require digests in serving namespaces), e.g. `ModelImage.digest_ref`. A plain string is checked here; an
     output is checked by the policy packs once known. Required."""

@@ -2,7 +2,7 @@
 
 import ipaddress
 from decimal import Decimal
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -114,10 +114,10 @@ and wildcards."""
 class ModelServingNamespaceArgs(TypedDict, total=False):
     """Arguments of `ModelServingNamespace`."""
 
-    namespace: str
+    namespace: Required[str]
     """Name of the namespace to create (DNS-1123 label, not a Kubernetes system namespace). Required."""
 
-    team_group: str
+    team_group: Required[str]
     """Identity-provider group bound to the team role (Kubernetes RBAC group; on AKS with Entra ID the group's
     object ID, on EKS the group of the access entry). Required."""
 

@@ -86,7 +86,11 @@ def test_a_secret_table_entry_the_schema_lacks_stops_the_provider(host, monkeypa
 def test_a_components_input_errors_keep_their_property_paths(host) -> None:
     install_recording_mocks()
     with pytest.raises(pulumi.InputPropertiesError) as raised:
-        host.construct("fraud", "mlplatform:index:ModelServingNamespace", {"namespace": "Fraud_Team"})
-    assert {error["property_path"] for error in raised.value.errors} >= {"namespace", "teamGroup"}, (
+        host.construct(
+            "fraud",
+            "mlplatform:index:ModelServingNamespace",
+            {"namespace": "Fraud_Team", "teamGroup": "ml-fraud", "quotaGpus": -1, "identityKind": "gcp"},
+        )
+    assert {error["property_path"] for error in raised.value.errors} >= {"namespace", "quotaGpus", "identityKind"}, (
         "raised as InputPropertiesError (not wrapped in ComponentInitError), the engine shows each path"
     )

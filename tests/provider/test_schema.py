@@ -104,6 +104,21 @@ def test_every_optional_input_states_its_default_or_when_it_is_required(publishe
     assert not silent, f"optional inputs say 'Defaults to ...' (DESIGN.md §3) or when they are required: {silent}"
 
 
+def test_an_input_documented_as_required_is_required_in_the_schema(published_schema) -> None:
+    loose = []
+    for section, properties, required in (
+        ("resources", "inputProperties", "requiredInputs"),
+        ("types", "properties", "required"),
+    ):
+        for token, definition in published_schema[section].items():
+            for key, prop in definition[properties].items():
+                # "Required." or "Required:" as a sentence; "Required when/unless ..." stays conditional.
+                unconditional = re.search(r"\bRequired[.:]", _text(prop))
+                if unconditional and key not in definition.get(required, []):
+                    loose.append(f"{token}.{key}")
+    assert not loose, f"documented as required but optional in the schema (use Required[...] in the TypedDict): {loose}"
+
+
 def test_nested_arg_types_have_unique_names_that_python_consumers_import_too(published_schema) -> None:
     referenced = {reference for _, reference in _input_references(published_schema)}
     for token, definition in published_schema["types"].items():
