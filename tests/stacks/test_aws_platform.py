@@ -154,13 +154,19 @@ def test_registry_buckets_and_their_keys_do_not_wait_for_the_eks_cluster(prod: S
             "mlplatform:index:AwsContainerRegistry",
             "mlplatform:index:AwsEncryptedBucket",
             "mlplatform:index:AwsAccessLogBucket",
+            "mlplatform:index:AwsBackupPlan",
         )
         for registration in _descendants(prod, component.urn)
     ]
-    assert {r.type for r in independent} >= {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository"}
+    assert {r.type for r in independent} >= {
+        "aws:kms/key:Key",
+        "aws:s3/bucket:Bucket",
+        "aws:ecr/repository:Repository",
+        "aws:backup/vault:Vault",
+    }
     serial = [r.name for r in independent if cluster.urn in transitive_dependencies(prod, r)]
     assert serial == [], (
-        "these only need the node role and the access-log bucket; waiting ~10 minutes for the control plane is a needless serial chain"
+        "these only need the node role, the access-log bucket and the buckets; waiting ~10 minutes for the control plane is a needless serial chain"
     )
 
 
