@@ -11,11 +11,18 @@ from typing import Any, TextIO
 
 import pulumi
 
-from stacks.check import CheckError, check_stack, pack_processes, render_text
+from stacks.check import (
+    PACK_START_TIMEOUT,
+    CheckError,
+    check_stack,
+    pack_processes,
+    pulumi_policy_arguments,
+    render_text,
+)
 from stacks.check_formats import json_document, junit_document, sarif_document
 from stacks.load import PlatformConfigError, platform_config_from_stack_file
 from stacks.report import write_report
-from stacks.synth import PROJECT_ROOT, Registration, Synthesis, stack_names, synthesize
+from stacks.synth import PROJECT_ROOT, Registration, Synthesis, close_event_loops, stack_names, synthesize
 
 OFFLINE_LIMITS = (
     "Offline synthesis runs the real program under Pulumi's mock runtime: it cannot see provider-side defaults\n"
@@ -48,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("stacks", nargs="*", metavar="stack", help="stack names; all stacks when omitted")
+    check.add_argument("--project-dir", type=Path, default=argparse.SUPPRESS, help="directory holding Pulumi.yaml")
     check.add_argument(
         "--policy-pack",
         dest="policy_packs",
@@ -71,8 +79,28 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--json", type=Path, metavar="FILE", help="write the verdict as JSON")
     check.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 for GitHub code scanning")
     check.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (a testsuite per stack and pack)")
-    check.add_argument("--report", type=Path, metavar="FILE", help="write the compliance report (.md or .html)")
+    check.add_argument(
+        "--report",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="write the compliance report, Markdown or HTML by suffix (repeatable)",
+    )
     check.add_argument("--summary", action="store_true", help="print only the one-line verdict per stack")
+    check.add_argument(
+        "--pack-timeout",
+        type=float,
+        default=PACK_START_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long a pack may take to start (default {PACK_START_TIMEOUT:.0f})",
+    )
+
+    policy_args = commands.add_parser(
+        "policy-args",
+        help="print the --policy-pack/--policy-pack-config flags `pulumi preview` needs for a stack, one per line",
+    )
+    policy_args.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
 
     args = parser.parse_args(argv)
     try:
@@ -80,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args.project_dir, [args.stack] if args.stack else stack_names(args.project_dir))
         if args.command == "check":
             return _check(args)
+        if args.command == "policy-args":
+            print("\n".join(pulumi_policy_arguments(args.stack, args.project_dir)))
+            return 0
         return _preview(args)
     except CheckError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -90,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except pulumi.InputPropertiesError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        close_event_loops()
 
 
 def _validate(project_dir: Path, stacks: list[str]) -> int:
@@ -131,13 +164,13 @@ def _check(args: argparse.Namespace) -> int:
     stacks = args.stacks or stack_names(args.project_dir)
     if args.policy_pack_configs and len(args.policy_pack_configs) != len(args.policy_packs):
         raise CheckError("the number of --policy-pack-config flags must match the number of --policy-pack flags")
-    for option in ("json", "sarif", "report"):
-        path = getattr(args, option)
+    per_stack = [("json", args.json), ("sarif", args.sarif), *(("report", path) for path in args.report)]
+    for option, path in per_stack:
         if path and len(stacks) > 1 and "{stack}" not in str(path):
             raise CheckError(f"--{option} {path}: put {{stack}} in the file name when checking several stacks")
     exit_code = 0
     checks = []
-    with pack_processes() as start:
+    with pack_processes(args.pack_timeout) as start:
         for stack in stacks:
             result = check_stack(
                 stack,
@@ -175,8 +208,8 @@ def _write_stack_outputs(args: argparse.Namespace, result: Any) -> None:
         _write(_output_path(args.json, result.stack), json.dumps(json_document(result), indent=2) + "\n")
     if args.sarif:
         _write(_output_path(args.sarif, result.stack), json.dumps(sarif_document(result), indent=2) + "\n")
-    if args.report:
-        path = _output_path(args.report, result.stack)
+    for template in args.report:
+        path = _output_path(template, result.stack)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_report(result, path)
 

@@ -302,6 +302,33 @@ def default_pack_dirs(synthesis: Synthesis) -> list[Path]:
     return [PACKS_DIR / framework for framework in frameworks_for(synthesis)]
 
 
+DEFAULT_PACK_CONFIG = CONFIG_DIR / "defaults.json"
+"""The empty pack config, for packs a stack runs with their defaults (the CLI wants one config per pack or none)."""
+
+
+def pulumi_policy_arguments(stack: str, project_dir: Path = PROJECT_ROOT) -> list[str]:
+    """The `--policy-pack`/`--policy-pack-config` flags `pulumi preview -s <stack>` needs to run what the check runs.
+
+    Raises:
+        CheckError, PlatformConfigError, pulumi.InputPropertiesError: the stack cannot be synthesized.
+    """
+    _require_stack_file(stack, project_dir.resolve())
+    arguments: list[str] = []
+    for directory in default_pack_dirs(_synthesize(stack, project_dir.resolve(), preview=True)):
+        config_file, _ = pack_config_for(stack, directory)
+        arguments += ["--policy-pack", display_path(directory)]
+        arguments += ["--policy-pack-config", display_path(config_file or DEFAULT_PACK_CONFIG)]
+    return arguments
+
+
+def _require_stack_file(stack: str, project_dir: Path) -> Path:
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = ", ".join(stack_names(project_dir)) or "none"
+        raise CheckError(f"unknown stack {stack!r}: {project_dir} has no {stack_file.name} (stacks: {known})")
+    return stack_file
+
+
 def check_pack_dir(directory: Path) -> Path:
     """The resolved pack directory.
 
@@ -573,8 +600,12 @@ def config_lines(stack_file: Path, registrations: Sequence[Registration]) -> dic
     return lines
 
 
+PACK_START_TIMEOUT = 60.0
+"""Seconds a pack gets to print its port (the first start of a pack can compile its bytecode)."""
+
+
 @contextmanager
-def pack_processes() -> Iterator[Any]:
+def pack_processes(timeout: float = PACK_START_TIMEOUT) -> Iterator[Any]:
     """A function `start(pack_dir) -> Analyzer` that starts each pack once and stops them all on exit."""
     with ExitStack() as stack:
         started: dict[Path, Analyzer] = {}
@@ -582,7 +613,7 @@ def pack_processes() -> Iterator[Any]:
         def start(directory: Path) -> Analyzer:
             if directory not in started:
                 try:
-                    started[directory] = stack.enter_context(pack_process(directory))
+                    started[directory] = stack.enter_context(pack_process(directory, timeout=timeout))
                 except RuntimeError as error:
                     raise CheckError(f"policy pack {directory} failed to start: {error}") from None
             return started[directory]
@@ -613,10 +644,7 @@ def check_stack(
         CheckError, PlatformConfigError, pulumi.InputPropertiesError: the check could not run.
     """
     project_dir = project_dir.resolve()
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        known = ", ".join(stack_names(project_dir)) or "none"
-        raise CheckError(f"unknown stack {stack!r}: {project_dir} has no {stack_file.name} (stacks: {known})")
+    stack_file = _require_stack_file(stack, project_dir)
     synthesis = _synthesize(stack, project_dir, preview)
     stack_config, _ = pulumi_config_for(stack, project_dir)
     requests = analyzer_requests(synthesis, stack_config)

@@ -6,7 +6,9 @@ tests assert is what the preview shows and what the policy packs replay.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gc
 import json
 import os
 import runpy
@@ -488,3 +490,19 @@ def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:
 def run_program(build: Any) -> None:
     """Run `build()` as a Pulumi program under the installed mocks and wait until every registration is done."""
     _sync_await(pulumi.runtime.stack.run_pulumi_func(build))
+
+
+def close_event_loops() -> None:
+    """Close the event loops the mock runtime leaves behind, before the interpreter shuts down.
+
+    Pulumi's mock monitor runs `_sync_await` on executor threads, each of which opens an event loop nobody
+    closes. Collected during shutdown, after their self-pipe sockets, they print "Exception ignored ... Invalid
+    file descriptor" under a command's output; closing them first keeps that output clean.
+    """
+    for candidate in gc.get_objects():
+        if (
+            isinstance(candidate, asyncio.AbstractEventLoop)
+            and not candidate.is_running()
+            and not candidate.is_closed()
+        ):
+            candidate.close()
