@@ -829,11 +829,11 @@ def _render_exemptions(check: StackCheck, out: TextIO) -> None:
         return
     out.write("\nExemptions and exclusions in the stack's policy pack config:\n")
     for exemption in check.exemptions:
-        hides = ", ".join(exemption.resources) if exemption.resources else "nothing in this stack"
+        hides = f"hides violations on {', '.join(exemption.resources)}" if exemption.resources else "hides no violation"
         if exemption.kind == "excludeFor":
             head = f"{exemption.policy}: excludeFor {exemption.target!r} (permanent: no reason, no expiry)"
         else:
             head = f"{exemption.policy}: {exemption.target!r}, {exemption.status}, expires {exemption.expires or '?'}"
-        out.write(_wrap(f"[{exemption.pack}] {head}; hides violations on {hides}", "  ", "  ") + "\n")
+        out.write(_wrap(f"[{exemption.pack}] {head}; {hides}", "  ", "  ") + "\n")
         if exemption.reason:
             out.write(_wrap(f"reason: {exemption.reason}", "    ") + "\n")

@@ -204,7 +204,8 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
 
     Each result points at the stack file (the line of the config entry that names the resource, else the
     `mlplatform:platform` key) so GitHub shows it on the diff, and names the resource URN as a logical location.
-    A finding reported by several packs is one result; its level is the strictest.
+    One result per policy and resource: the packs that share the policy, and the several problems one rule may
+    find on one resource, are merged into it, at the strictest level.
     """
     variants: dict[str, list[Policy]] = {}
     for pack in check.packs:
@@ -212,23 +213,24 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
             variants.setdefault(policy.name, []).append(policy)
     rule_ids = sorted(variants)
     index = {name: position for position, name in enumerate(rule_ids)}
-    grouped: dict[tuple[str, str, str], list[Finding]] = {}
+    grouped: dict[tuple[str, str], list[Finding]] = {}
     for finding in check.findings:
-        grouped.setdefault(finding.key, []).append(finding)
+        grouped.setdefault((finding.policy.name, finding.resource.urn), []).append(finding)
     uri = display_path(check.stack_file)
     results = []
-    for (policy_name, urn, message), findings in grouped.items():
+    for (policy_name, urn), findings in grouped.items():
         resource = findings[0].resource
         unverified = all(finding.unverified for finding in findings)
         level = "note" if unverified else _sarif_level("mandatory" if any(f.mandatory for f in findings) else "")
         controls = sorted({f.policy.control for f in findings if f.policy.control})
         where = f"{resource.type} '{resource.name}'" if urn else "the stack"
         prefix = "Not verifiable offline: " if unverified else ""
+        messages = " ".join(dict.fromkeys(finding.message for finding in findings))
         result: dict[str, Any] = {
             "ruleId": policy_name,
             "ruleIndex": index[policy_name],
             "level": level,
-            "message": {"text": f"{prefix}{where}: {message} [{', '.join(controls)}]"},
+            "message": {"text": f"{prefix}{where}: {messages} [{', '.join(controls)}]"},
             "locations": [
                 {
                     "physicalLocation": {

@@ -136,12 +136,12 @@ def _resource(resource: Resource) -> str:
 
 
 def _exemption_text(exemption: Exemption) -> str:
-    hides = ", ".join(exemption.resources) or "nothing in this stack"
+    hides = f"hides violations on {', '.join(exemption.resources)}" if exemption.resources else "hides no violation"
     if exemption.kind == "excludeFor":
-        return f"{exemption.policy}: excludeFor {exemption.target} (permanent, no reason or expiry); hides {hides}"
+        return f"{exemption.policy}: excludeFor {exemption.target} (permanent, no reason or expiry); {hides}"
     return (
         f"{exemption.policy}: {exemption.target}, {exemption.status}, expires {exemption.expires or 'never set'}; "
-        f"reason: {exemption.reason or 'none'}; hides violations on {hides}"
+        f"reason: {exemption.reason or 'none'}; {hides}"
     )
 
 
@@ -213,7 +213,7 @@ def markdown_report(check: StackCheck) -> str:
         ]
         lines += [
             f"| {_md(e.pack)} | {_md(e.policy)} | {e.kind} | {_md(e.target)} | {_md(e.reason or '-')} | "
-            f"{_md(e.expires or '-')} | {e.status} | {_md(', '.join(e.resources) or 'nothing in this stack')} |"
+            f"{_md(e.expires or '-')} | {e.status} | {_md(', '.join(e.resources) or 'none')} |"
             for e in check.exemptions
         ]
     else:
@@ -340,7 +340,7 @@ def html_report(check: StackCheck) -> str:
         parts += [
             f"<tr><td>{_e(e.pack)}</td><td>{_e(e.policy)}</td><td>{_e(e.kind)}</td><td><code>{_e(e.target)}</code>"
             f"</td><td>{_e(e.reason or '-')}</td><td>{_e(e.expires or '-')}</td><td>{_e(e.status)}</td>"
-            f"<td>{_e(', '.join(e.resources) or 'nothing in this stack')}</td></tr>"
+            f"<td>{_e(', '.join(e.resources) or 'none')}</td></tr>"
             for e in check.exemptions
         ]
         parts.append("</table>")

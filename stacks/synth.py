@@ -493,15 +493,26 @@ def run_program(build: Any) -> None:
 
 
 def close_event_loops() -> None:
-    """Close the event loops the mock runtime leaves behind, before the interpreter shuts down.
+    """Stop the mock runtime's executor threads and close every event loop it opened, before the interpreter exits.
 
-    Pulumi's mock monitor runs `_sync_await` on executor threads, each of which opens an event loop nobody
-    closes. Collected during shutdown, after their self-pipe sockets, they print "Exception ignored ... Invalid
-    file descriptor" under a command's output; closing them first keeps that output clean.
+    Pulumi's mock monitor runs `_sync_await` on the default executor's threads, each of which opens an event loop
+    nobody closes. Collected during shutdown, after their self-pipe sockets, they print "Exception ignored ...
+    Invalid file descriptor" under a command's output. The calling thread gets a fresh loop (with a fresh
+    executor), so a later synthesis in the same process still runs.
     """
+    policy = asyncio.get_event_loop_policy()
+    own = policy.get_event_loop()
+    if own.is_running():
+        return
+    if not own.is_closed():
+        own.run_until_complete(own.shutdown_default_executor())
+        own.close()
+    policy.set_event_loop(policy.new_event_loop())
+    fresh = policy.get_event_loop()
     for candidate in gc.get_objects():
         if (
             isinstance(candidate, asyncio.AbstractEventLoop)
+            and candidate is not fresh
             and not candidate.is_running()
             and not candidate.is_closed()
         ):
