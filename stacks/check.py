@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -161,6 +163,14 @@ class PackResult:
     policies: list[Policy]
     verdict: Verdict
 
+    @cached_property
+    def skipped(self) -> dict[str, dict[str, str]]:
+        """Policy -> URN ('' for the stack) -> why the policy did not apply to it."""
+        index: dict[str, dict[str, str]] = {}
+        for item in self.verdict.not_applicable:
+            index.setdefault(item.policy, {})[item.urn] = item.reason
+        return index
+
     @property
     def framework(self) -> str:
         """The compliance framework the pack's policies declare (the pack's display name without one)."""
@@ -274,10 +284,7 @@ class StackCheck:
         """The resources `policy` of `pack` evaluated, or why it applied to nothing."""
         if policy.enforcement == "disabled":
             return Coverage((), "disabled by the stack's policy pack config")
-        skipped: dict[str, str] = {}
-        for item in pack.verdict.not_applicable:
-            if item.policy == policy.name:
-                skipped[item.urn] = item.reason
+        skipped = pack.skipped.get(policy.name, {})
         if policy.stack_wide:
             if "" in skipped:
                 return Coverage((), skipped[""])
@@ -389,8 +396,8 @@ def config_problems(info: Any, config: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     for key, value in config.items():
         if key != "all" and key not in names:
-            close = [name for name in names if name.startswith(key.split("-")[0])]
-            hint = f" (did you mean {sorted(close)[0]!r}?)" if len(close) == 1 else ""
+            close = difflib.get_close_matches(key, sorted(names), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(f"{key}: {info.name} has no such policy{hint}")
             continue
         level = value if isinstance(value, str) else value.get("enforcementLevel") if isinstance(value, dict) else None
@@ -605,7 +612,7 @@ PACK_START_TIMEOUT = 60.0
 
 
 @contextmanager
-def pack_processes(timeout: float = PACK_START_TIMEOUT) -> Iterator[Any]:
+def pack_processes(timeout: float = PACK_START_TIMEOUT) -> Iterator[Callable[[Path], Analyzer]]:
     """A function `start(pack_dir) -> Analyzer` that starts each pack once and stops them all on exit."""
     with ExitStack() as stack:
         started: dict[Path, Analyzer] = {}
@@ -624,7 +631,7 @@ def pack_processes(timeout: float = PACK_START_TIMEOUT) -> Iterator[Any]:
 def check_stack(
     stack: str,
     project_dir: Path,
-    start: Any,
+    start: Callable[[Path], Analyzer],
     *,
     pack_dirs: Sequence[Path] = (),
     pack_configs: Sequence[Path] = (),

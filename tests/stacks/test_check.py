@@ -383,9 +383,10 @@ def test_a_pack_config_that_breaks_the_schema_exits_2_listing_every_problem(tmp_
     )
     assert run.code == 2
     assert f"error: invalid policy pack config {config}" in run.err
-    assert "kubernetes-workload-image-pined: mlplatform-kubernetes-baseline has no such policy" in run.err, (
-        "a misspelt policy would silently do nothing, so it is an error"
-    )
+    assert (
+        "kubernetes-workload-image-pined: mlplatform-kubernetes-baseline has no such policy "
+        "(did you mean 'kubernetes-workload-image-pinned'?)"
+    ) in run.err, "a misspelt policy would silently do nothing, so it is an error"
     assert "'strict' is not an enforcement level" in run.err
 
 
@@ -519,3 +520,62 @@ def test_make_check_covers_every_shipped_stack() -> None:
     assert command.split("-m stacks check ")[1].split()[: len(stack_names())] == stack_names(), (
         "the stack list comes from the Pulumi.<stack>.yaml files"
     )
+
+
+PROBE_PROGRAM = '''"""A key whose policy names a role's unique ID, which only the cloud computes."""
+
+import json
+
+import pulumi_aws as aws
+
+role = aws.iam.Role("reader", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+aws.kms.Key(
+    "data-key",
+    enable_key_rotation=True,
+    policy=role.unique_id.apply(
+        lambda principal: json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "kms:Decrypt", "Resource": "*"}]}
+        )
+    ),
+)
+'''
+
+
+def test_a_value_only_the_cloud_computes_is_reported_as_not_verifiable_not_as_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: probe\nruntime:\n  name: python\n")
+    (tmp_path / "Pulumi.probe.yaml").write_text("config:\n  aws:region: eu-central-1\n")
+    (tmp_path / "__main__.py").write_text(PROBE_PROGRAM)
+    outputs = [
+        "--json",
+        tmp_path / "probe.json",
+        "--sarif",
+        tmp_path / "probe.sarif",
+        "--report",
+        tmp_path / "probe.md",
+    ]
+    run = _check(
+        tmp_path,
+        "--project-dir",
+        tmp_path,
+        "check",
+        "probe",
+        "--preview",
+        "--policy-pack",
+        PACKS_DIR / "hipaa",
+        *outputs,
+    )
+    assert run.code == 0, "an unknown value blocks nothing"
+    assert "1 check not verifiable offline" in run.text
+    assert (
+        "aws-kms-key-policy-restricted on data-key: the key policy of KMS key 'data-key' is unknown during preview"
+        in run.text
+    )
+    (unverified,) = run.json("probe.json")["notVerifiable"]
+    assert unverified["policy"] == "aws-kms-key-policy-restricted" and not run.json("probe.json")["violations"]
+    (result,) = [
+        r for r in run.json("probe.sarif")["runs"][0]["results"] if r["ruleId"] == "aws-kms-key-policy-restricted"
+    ]
+    assert result["level"] == "note" and result["message"]["text"].startswith("Not verifiable offline: ")
+    report = (tmp_path / "probe.md").read_text()
+    control = report.split('id="mlplatform-hipaa-hipaa-ac-kms-policy"')[1].split("###")[0]
+    assert "- Verdict: **not verifiable offline**" in control, "an auditor is not told the control passed"
