@@ -32,6 +32,8 @@ class RuleRow:
     """Resources it evaluated (-1 for a stack policy, which picks its own resources from the whole stack)."""
     violations: int
     result: str
+    reason: str
+    """Why the result is not applicable, not verifiable or disabled ('' otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,8 @@ def framework_sections(check: StackCheck) -> list[FrameworkSection]:
                 else:
                     resources.update(_label(resource) for resource in coverage.resources if resource.urn)
                 covered = -1 if policy.stack_wide and not coverage.not_applicable else len(coverage.resources)
-                result, _ = check.verdict(pack, policy)
-                rows.append(RuleRow(policy, covered, sum(1 for f in own if not f.unverified), result))
+                result, reason = check.verdict(pack, policy)
+                rows.append(RuleRow(policy, covered, sum(1 for f in own if not f.unverified), result, reason))
             results = {row.result for row in rows}
             verdict = next((v for v in VERDICTS if v in results), NOT_APPLICABLE)
             names = {policy.name for policy in policies}
@@ -250,12 +252,12 @@ def _markdown_control(check: StackCheck, pack: PackResult, control: ControlSecti
         f"- Verdict: **{control.verdict}**",
         f"- Resources covered ({len(control.resources)}): {_md(_covered_text(check, control))}",
         "",
-        "| Rule | Enforcement | Severity | Resources covered | Violations | Result |",
-        "|---|---|---|---|---|---|",
+        "| Rule | Enforcement | Severity | Resources covered | Violations | Result | Why |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {_md(row.policy.name)} | {row.policy.enforcement} | {_md(row.policy.severity or '-')} | "
-        f"{_covered(row)} | {row.violations} | {row.result} |"
+        f"{_covered(row)} | {row.violations} | {row.result} | {_md(row.reason)} |"
         for row in control.rules
     ]
     if control.violations:
@@ -371,11 +373,11 @@ def _html_control(check: StackCheck, pack: PackResult, control: ControlSection) 
         f'<h3 id="{_e(_anchor(pack, control))}">{_e(control.control)}: {_e(control.title)}</h3>',
         f"<p>Clauses: {_e(', '.join(control.clauses) or '-')}. Verdict: {_verdict(control.verdict)}</p>",
         "<table><tr><th>Rule</th><th>Enforcement</th><th>Severity</th><th>Resources covered</th><th>Violations</th>"
-        "<th>Result</th></tr>",
+        "<th>Result</th><th>Why</th></tr>",
         *(
             f"<tr><td><code>{_e(row.policy.name)}</code></td><td>{_e(row.policy.enforcement)}</td>"
             f"<td>{_e(row.policy.severity or '-')}</td><td>{_e(_covered(row))}</td><td>{row.violations}</td>"
-            f"<td>{_verdict(row.result)}</td></tr>"
+            f"<td>{_verdict(row.result)}</td><td>{_e(row.reason)}</td></tr>"
             for row in control.rules
         ),
         "</table>",
