@@ -2,9 +2,12 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACK ?= dev
+# Every shipped stack: one Pulumi.<stack>.yaml each. `make check STACKS=prod` checks one.
+STACKS ?= $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+CHECK_OUT ?= out/check
 BOOTSTRAP_PYTHON ?= python3
 
-.PHONY: venv preview validate lint format test clean
+.PHONY: venv preview validate check lint format test clean
 
 venv: $(VENV)/.installed
 
@@ -14,11 +17,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-preview: venv  ## Offline preview of a stack (STACK=dev by default)
+preview: venv  ## Offline preview of a stack (STACK=dev by default), then its policy verdict in one line
 	$(PYTHON) -m stacks preview $(STACK)
+	@echo
+	$(PYTHON) -m stacks check $(STACK) --summary
 
 validate: venv  ## Validate every Pulumi.<stack>.yaml
 	$(PYTHON) -m stacks validate
+
+check: venv  ## Offline policy check of every stack; JSON, SARIF, JUnit and compliance reports in $(CHECK_OUT)/
+	$(PYTHON) -m stacks check $(STACKS) \
+		--json '$(CHECK_OUT)/{stack}.json' --sarif '$(CHECK_OUT)/{stack}.sarif' --junit '$(CHECK_OUT)/junit.xml' \
+		--report '$(CHECK_OUT)/{stack}-compliance.md' --report '$(CHECK_OUT)/{stack}-compliance.html'
 
 lint: venv
 	$(PYTHON) -m ruff check .

@@ -1,4 +1,4 @@
-"""`python -m stacks`: validate a stack file and preview a stack offline, without the Pulumi CLI or a cloud."""
+"""`python -m stacks`: validate, preview and policy-check stacks offline, without the Pulumi CLI or a cloud."""
 
 from __future__ import annotations
 
@@ -11,8 +11,18 @@ from typing import Any, TextIO
 
 import pulumi
 
+from stacks.check import (
+    PACK_START_TIMEOUT,
+    CheckError,
+    check_stack,
+    pack_processes,
+    pulumi_policy_arguments,
+    render_text,
+)
+from stacks.check_formats import json_document, junit_document, sarif_document
 from stacks.load import PlatformConfigError, platform_config_from_stack_file
-from stacks.synth import PROJECT_ROOT, Registration, Synthesis, stack_names, synthesize
+from stacks.report import write_report
+from stacks.synth import PROJECT_ROOT, Registration, Synthesis, close_event_loops, stack_names, synthesize
 
 OFFLINE_LIMITS = (
     "Offline synthesis runs the real program under Pulumi's mock runtime: it cannot see provider-side defaults\n"
@@ -22,7 +32,7 @@ OFFLINE_LIMITS = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point. Returns the process exit code (0 ok, 2 the stack could not be synthesized)."""
+    """Entry point. Returns the process exit code (0 ok, 1 mandatory policy violations, 2 could not run)."""
     parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__)
     parser.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, help="directory holding Pulumi.yaml")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,17 +48,81 @@ def main(argv: list[str] | None = None) -> int:
         "--as-preview", action="store_true", help="leave cloud-computed values unknown, as `pulumi preview` does"
     )
 
+    check = commands.add_parser(
+        "check",
+        help="replay stacks through their policy packs over the Analyzer protocol (exit 1 on mandatory violations)",
+        description=CHECK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("stacks", nargs="*", metavar="stack", help="stack names; all stacks when omitted")
+    check.add_argument("--project-dir", type=Path, default=argparse.SUPPRESS, help="directory holding Pulumi.yaml")
+    check.add_argument(
+        "--policy-pack",
+        dest="policy_packs",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="run this pack (repeatable) instead of the stack's compliance profiles plus the Kubernetes baseline",
+    )
+    check.add_argument(
+        "--policy-pack-config",
+        dest="policy_pack_configs",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="config of the --policy-pack in the same position (as the Pulumi CLI); "
+        "default policies/config/<stack>/<pack>.json",
+    )
+    check.add_argument("--preview", action="store_true", help="synthesize as a preview: cloud-computed values unknown")
+    check.add_argument("--json", type=Path, metavar="FILE", help="write the verdict as JSON")
+    check.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 for GitHub code scanning")
+    check.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (a testsuite per stack and pack)")
+    check.add_argument(
+        "--report",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="write the compliance report, Markdown or HTML by suffix (repeatable)",
+    )
+    check.add_argument("--summary", action="store_true", help="print only the one-line verdict per stack")
+    check.add_argument(
+        "--pack-timeout",
+        type=float,
+        default=PACK_START_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long a pack may take to start (default {PACK_START_TIMEOUT:.0f})",
+    )
+
+    policy_args = commands.add_parser(
+        "policy-args",
+        help="print the --policy-pack/--policy-pack-config flags `pulumi preview` needs for a stack, one per line",
+    )
+    policy_args.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
             return _validate(args.project_dir, [args.stack] if args.stack else stack_names(args.project_dir))
+        if args.command == "check":
+            return _check(args)
+        if args.command == "policy-args":
+            print("\n".join(pulumi_policy_arguments(args.stack, args.project_dir)))
+            return 0
         return _preview(args)
+    except CheckError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except PlatformConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except pulumi.InputPropertiesError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        close_event_loops()
 
 
 def _validate(project_dir: Path, stacks: list[str]) -> int:
@@ -74,6 +148,70 @@ def _preview(args: argparse.Namespace) -> int:
         args.mermaid.write_text(mermaid(synthesis))
         print(f"Wrote the component graph to {args.mermaid}")
     return 0
+
+
+CHECK_HELP = """Synthesize each stack offline and replay it through policy packs as the Pulumi CLI does: each pack
+runs as its own process, gets the stack's pack config (policies/config/<stack>/<pack>.json) and receives
+Analyze for every resource and AnalyzeStack once. Violations print by framework and control.
+
+FILE arguments may contain {stack}; they must when several stacks are checked (one file per stack,
+except --junit, which holds every stack).
+
+Exit codes: 0 no mandatory violations, 1 mandatory violations, 2 the check could not run."""
+
+
+def _check(args: argparse.Namespace) -> int:
+    stacks = args.stacks or stack_names(args.project_dir)
+    if args.policy_pack_configs and len(args.policy_pack_configs) != len(args.policy_packs):
+        raise CheckError("the number of --policy-pack-config flags must match the number of --policy-pack flags")
+    per_stack = [("json", args.json), ("sarif", args.sarif), *(("report", path) for path in args.report)]
+    for option, path in per_stack:
+        if path and len(stacks) > 1 and "{stack}" not in str(path):
+            raise CheckError(f"--{option} {path}: put {{stack}} in the file name when checking several stacks")
+    exit_code = 0
+    checks = []
+    with pack_processes(args.pack_timeout) as start:
+        for stack in stacks:
+            result = check_stack(
+                stack,
+                args.project_dir,
+                start,
+                pack_dirs=args.policy_packs,
+                pack_configs=args.policy_pack_configs,
+                preview=args.preview,
+            )
+            checks.append(result)
+            exit_code = max(exit_code, result.exit_code)
+            if args.summary:
+                print(result.summary())
+            else:
+                render_text(result, sys.stdout)
+                if stack != stacks[-1]:
+                    print()
+            _write_stack_outputs(args, result)
+    if args.junit:
+        _write(args.junit, junit_document(checks))
+    return exit_code
+
+
+def _output_path(template: Path, stack: str) -> Path:
+    return Path(str(template).replace("{stack}", stack))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _write_stack_outputs(args: argparse.Namespace, result: Any) -> None:
+    if args.json:
+        _write(_output_path(args.json, result.stack), json.dumps(json_document(result), indent=2) + "\n")
+    if args.sarif:
+        _write(_output_path(args.sarif, result.stack), json.dumps(sarif_document(result), indent=2) + "\n")
+    for template in args.report:
+        path = _output_path(template, result.stack)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_report(result, path)
 
 
 def render_tree(synthesis: Synthesis, out: TextIO) -> None:

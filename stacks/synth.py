@@ -6,7 +6,9 @@ tests assert is what the preview shows and what the policy packs replay.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gc
 import json
 import os
 import runpy
@@ -494,3 +496,30 @@ def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:
 def run_program(build: Any) -> None:
     """Run `build()` as a Pulumi program under the installed mocks and wait until every registration is done."""
     _sync_await(pulumi.runtime.stack.run_pulumi_func(build))
+
+
+def close_event_loops() -> None:
+    """Stop the mock runtime's executor threads and close every event loop it opened, before the interpreter exits.
+
+    Pulumi's mock monitor runs `_sync_await` on the default executor's threads, each of which opens an event loop
+    nobody closes. Collected during shutdown, after their self-pipe sockets, they print "Exception ignored ...
+    Invalid file descriptor" under a command's output. The calling thread gets a fresh loop (with a fresh
+    executor), so a later synthesis in the same process still runs.
+    """
+    policy = asyncio.get_event_loop_policy()
+    own = policy.get_event_loop()
+    if own.is_running():
+        return
+    if not own.is_closed():
+        own.run_until_complete(own.shutdown_default_executor())
+        own.close()
+    policy.set_event_loop(policy.new_event_loop())
+    fresh = policy.get_event_loop()
+    for candidate in gc.get_objects():
+        if (
+            isinstance(candidate, asyncio.AbstractEventLoop)
+            and candidate is not fresh
+            and not candidate.is_running()
+            and not candidate.is_closed()
+        ):
+            candidate.close()
