@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 STACK ?= dev
 BOOTSTRAP_PYTHON ?= python3
 
-.PHONY: venv preview validate lint format test clean
+.PHONY: venv preview validate lint format test bench clean
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,9 @@ format: venv
 
 test: lint  ## Lint, then the whole test suite
 	$(PYTHON) -m pytest
+
+bench: venv  ## Benchmarks: rewrite docs/benchmarks.md (about 8 minutes; see benchmarks/)
+	$(PYTHON) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
