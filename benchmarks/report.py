@@ -164,9 +164,16 @@ def _targets(results: Results, largest: Case, overhead: Spread) -> list[str]:
         ],
         [
             f"Ours / baseline ≤ {OVERHEAD_TARGET}x at {largest.namespaces} namespaces",
-            f"{overhead.show()}x (automatic GC off during synthesis)"
-            + (f"; up to {gc_ratio:.2f}x with the default GC at smaller sizes" if gc_ratio else ""),
-            "met" if overhead.median <= OVERHEAD_TARGET else "missed: see Overhead",
+            f"{overhead.show()}x with automatic GC off; smaller stacks: "
+            + ", ".join(
+                f"{ratios(case).median:.2f}x at {case.namespaces}"
+                for case in sorted(scaled, key=lambda case: case.nodes)
+                if case.gpu_pools == largest.gpu_pools and case is not largest
+            )
+            + (f"; up to {gc_ratio:.2f}x with the default GC" if gc_ratio else ""),
+            "met at 500; see Scaling for why the ratio falls with size"
+            if overhead.median <= OVERHEAD_TARGET
+            else "missed: see Scaling",
         ],
         [
             "No needless edge on a critical path",
@@ -338,12 +345,14 @@ def _overhead(cases: Sequence[Case]) -> list[str]:
 
     return [
         f"Overhead: ours / baseline falls from {ratios(small).median:.2f}x at {small.namespaces} namespaces to "
-        f"{ratios(large).median:.2f}x at {large.namespaces}. Our extra cost over the baseline is "
-        f"{extra(small):.2f} ms per resource at {small.namespaces} namespaces and {extra(large):.2f} ms at "
-        f"{large.namespaces} (components, Outputs and the typed SDK classes), while the baseline's own cost per "
-        f"resource grows from {per_resource(small, small.baseline.seconds):.2f} to "
-        f"{per_resource(large, large.baseline.seconds):.2f} ms: Pulumi's runtime itself gets slower per resource as "
-        "the graph grows (the baseline runs no code of ours), so the same absolute overhead weighs less.",
+        f"{ratios(large).median:.2f}x at {large.namespaces}, and not because our code gets cheaper: our cost per "
+        f"resource stays at {per_resource(small, small.ours.seconds):.2f}-{per_resource(large, large.ours.seconds):.2f} "
+        f"ms while the flat baseline's grows from {per_resource(small, small.baseline.seconds):.2f} to "
+        f"{per_resource(large, large.baseline.seconds):.2f} ms. The runtime's cost per resource depends on the "
+        "program's shape as well as its size (the baseline runs no code of ours and registers everything from one "
+        "function), so the extra cost of components, Outputs and the typed SDK classes is best read at small "
+        f"sizes: {extra(small):.2f} ms per resource at {small.namespaces} namespaces ({extra(large):.2f} ms at "
+        f"{large.namespaces}).",
     ]
 
 
