@@ -29,6 +29,8 @@ class Measure:
     """One program's measurements for one stack: per-process costs and one entry per timed run."""
 
     import_seconds: float
+    warm_up_stack: str
+    """The shipped stack the process synthesized first, untimed, to load the SDK modules Pulumi imports lazily."""
     warm_up_seconds: float
     seconds: list[float] = field(default_factory=list)
     peak_rss_mib: list[float] = field(default_factory=list)
@@ -119,6 +121,7 @@ class _Child:
 def _measure(ready: dict[str, Any], runs: list[dict[str, Any]]) -> Measure:
     return Measure(
         import_seconds=ready["import_seconds"],
+        warm_up_stack=ready["warm_up_stack"],
         warm_up_seconds=ready["warm_up_seconds"],
         seconds=[run["seconds"] for run in runs],
         peak_rss_mib=[run["peak_rss_mib"] for run in runs],

@@ -129,7 +129,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
     synthesize(WARM_UP_STACK[args.cloud])
     warm_up_seconds = time.perf_counter() - warm_up_started
     runner = Runner(args.stack, args.record)
-    print(json.dumps({"import_seconds": IMPORTED - STARTED, "warm_up_seconds": warm_up_seconds}), flush=True)
+    ready = {
+        "import_seconds": IMPORTED - STARTED,
+        "warm_up_stack": WARM_UP_STACK[args.cloud],
+        "warm_up_seconds": warm_up_seconds,
+    }
+    print(json.dumps(ready), flush=True)
     for line in sys.stdin:
         command, *arguments = line.split()
         if command == "load":
