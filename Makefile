@@ -7,7 +7,7 @@ STACKS ?= $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 CHECK_OUT ?= out/check
 BOOTSTRAP_PYTHON ?= python3
 
-.PHONY: venv preview validate check lint format test clean
+.PHONY: venv preview validate check lint format test bench clean
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,9 @@ format: venv
 
 test: lint  ## Lint, then the whole test suite
 	$(PYTHON) -m pytest
+
+bench: venv  ## Benchmarks: rewrite docs/benchmarks.md (about 8 minutes; see benchmarks/)
+	$(PYTHON) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Performance measurements of the library: synthesis cost and scaling, deployment critical path, policy throughput."""

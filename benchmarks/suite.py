@@ -1,0 +1,260 @@
+"""Runs every benchmark in fresh processes and collects the results `benchmarks.report` renders."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from benchmarks.baseline import Node, graph_digest, write_baseline_project
+from benchmarks.critical_path import Analysis, analyze
+from benchmarks.scaling import GPU_POOL_COUNTS, NAMESPACE_COUNTS, write_scaled_project
+from stacks.load import platform_config_from_stack_file
+from stacks.synth import PROJECT_ROOT, stack_names
+
+GC_CHECK = ("prod", (10, 1), (100, 1))
+"""Stacks (shipped by name, scaled by (namespaces, GPU pools)) also measured with the default garbage collection."""
+
+
+@dataclass
+class Measure:
+    """One program's measurements for one stack: per-process costs and one entry per timed run."""
+
+    import_seconds: float
+    warm_up_stack: str
+    """The shipped stack the process synthesized first, untimed, to load the SDK modules Pulumi imports lazily."""
+    warm_up_seconds: float
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mib: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    """Our program and its baseline on one stack in one GC mode, runs interleaved."""
+
+    stack: str
+    gc: str
+    namespaces: int | None
+    gpu_pools: int | None
+    registrations: int
+    nodes: int
+    floor_rss_mib: float
+    """Our process's resident set size after imports and warm-up, before the first run."""
+    ours: Measure
+    baseline: Measure
+
+
+@dataclass
+class Results:
+    """Everything the report shows."""
+
+    runs: int
+    cases: list[Case] = field(default_factory=list)
+    critical_paths: list[Analysis] = field(default_factory=list)
+    scaled_paths: list[Analysis] = field(default_factory=list)
+    policy: dict[str, Any] = field(default_factory=dict)
+    policy_stack: str = ""
+
+
+class _Child:
+    """A `benchmarks.synthesis` process: a ready line after its warm-up, then one answer per command."""
+
+    def __init__(self, arguments: list[str], log: IO[str]) -> None:
+        self._log = log
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.synthesis", *arguments],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self._ready: dict[str, Any] | None = None
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        """Import and warm-up seconds (waits until the warm-up is over)."""
+        if self._ready is None:
+            self._ready = self._answer()
+        return self._ready
+
+    def _answer(self) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            self._process.wait()
+            self._log.seek(0)
+            raise RuntimeError(f"benchmark process exited with {self._process.returncode}:\n{self._log.read()}")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        return answer
+
+    def ask(self, command: str) -> dict[str, Any]:
+        """Send one command and return its answer."""
+        assert self._process.stdin is not None
+        _ = self.ready
+        self._process.stdin.write(command + "\n")
+        self._process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        """End the process: it exits when its stdin closes."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+
+    def wait(self) -> None:
+        """Wait for the process to exit after `close`."""
+        self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()
+
+
+def _measure(ready: dict[str, Any], runs: list[dict[str, Any]]) -> Measure:
+    return Measure(
+        import_seconds=ready["import_seconds"],
+        warm_up_stack=ready["warm_up_stack"],
+        warm_up_seconds=ready["warm_up_seconds"],
+        seconds=[run["seconds"] for run in runs],
+        peak_rss_mib=[run["peak_rss_mib"] for run in runs],
+    )
+
+
+class Suite:
+    """The whole benchmark run, in a scratch directory that `close` removes."""
+
+    def __init__(self, runs: int, progress: IO[str] = sys.stderr) -> None:
+        self.results = Results(runs=runs)
+        self._progress = progress
+        self._started = time.monotonic()
+        self._scratch = tempfile.TemporaryDirectory(prefix="mlplatform-bench-")
+        self.scratch = Path(self._scratch.name)
+        self.records: dict[str, dict[str, Any]] = {}
+        self._scaled: list[str] = []
+
+    def say(self, message: str) -> None:
+        """Progress on stderr, with the elapsed time."""
+        print(f"[{time.monotonic() - self._started:6.1f} s] {message}", file=self._progress, flush=True)
+
+    def close(self) -> None:
+        """Remove the scratch directory (generated projects, baselines, records)."""
+        self._scratch.cleanup()
+
+    # --- synthesis ---
+
+    def synthesis(self, namespace_counts: Sequence[int] = NAMESPACE_COUNTS) -> None:
+        """Shipped stacks, then the scaled ones: namespaces at one GPU pool, pools at the fewest namespaces."""
+        for stack in stack_names(PROJECT_ROOT):
+            cloud = platform_config_from_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml").cloud
+            self.measure(stack, PROJECT_ROOT, cloud, gc_modes=_gc_modes(stack))
+        sizes = [(namespaces, GPU_POOL_COUNTS[0]) for namespaces in namespace_counts]
+        sizes += [(namespace_counts[0], pools) for pools in GPU_POOL_COUNTS[1:]]
+        for namespaces, pools in sizes:
+            directory, stack = write_scaled_project(self.scratch / f"ns{namespaces}-gpu{pools}", namespaces, pools)
+            self._scaled.append(stack)
+            self.measure(
+                stack, directory, "aws", gc_modes=_gc_modes((namespaces, pools)), namespaces=namespaces, gpu_pools=pools
+            )
+
+    def measure(
+        self,
+        stack: str,
+        project_dir: Path,
+        cloud: str,
+        *,
+        gc_modes: Sequence[str],
+        namespaces: int | None = None,
+        gpu_pools: int | None = None,
+    ) -> None:
+        """Our program and its generated baseline, `runs` times each per GC mode, alternating.
+
+        Both processes warm up at the same time (nothing is timed then); afterwards only one works at a time.
+        Our first run records the graph, from which the baseline program is generated.
+        """
+        runs = self.results.runs
+        record_path = self.scratch / f"{stack}.record"
+        arguments = ["--stack", stack, "--cloud", cloud]
+        results: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        with tempfile.TemporaryFile("w+") as ours_log, tempfile.TemporaryFile("w+") as baseline_log:
+            ours = _Child([*arguments, "--record", str(record_path)], ours_log)
+            baseline = _Child(arguments, baseline_log)
+            floor = ours.ask(f"load {project_dir} {PROJECT_ROOT / '__main__.py'}")["floor_rss_mib"]
+            _ = baseline.ready
+            for gc in gc_modes:
+                ours_runs, baseline_runs = results.setdefault(gc, ([], []))
+                for _index in range(runs):
+                    ours_runs.append(ours.ask(f"run {gc}"))
+                    if stack not in self.records:
+                        self.records[stack] = pickle.loads(record_path.read_bytes())
+                        directory = write_baseline_project(
+                            self.scratch / f"baseline-{stack}", self.records[stack]["nodes"], project_dir, stack
+                        )
+                        baseline.ask(f"load {directory} {directory / '__main__.py'}")
+                    baseline_runs.append(baseline.ask(f"run {gc}"))
+            for child in (ours, baseline):
+                child.close()
+            for child in (ours, baseline):
+                child.wait()
+        first_ours, first_baseline = results[gc_modes[0]][0][0], results[gc_modes[0]][1][0]
+        if not first_ours["digest"] == first_baseline["digest"] == graph_digest(self.records[stack]["nodes"]):
+            raise RuntimeError(f"the baseline of {stack} does not register the same graph as our program")
+        for gc, (ours_runs, baseline_runs) in results.items():
+            case = Case(
+                stack=stack,
+                gc=gc,
+                namespaces=namespaces,
+                gpu_pools=gpu_pools,
+                registrations=first_ours["registrations"],
+                nodes=first_ours["nodes"],
+                floor_rss_mib=floor,
+                ours=_measure(ours.ready, ours_runs),
+                baseline=_measure(baseline.ready, baseline_runs),
+            )
+            self.results.cases.append(case)
+            self.say(
+                f"{stack} (GC {gc}): {case.nodes} resources, ours {statistics.median(case.ours.seconds):.2f} s, "
+                f"baseline {statistics.median(case.baseline.seconds):.2f} s (medians of {runs})"
+            )
+
+    # --- critical path and policies ---
+
+    def critical_paths(self) -> None:
+        """Critical paths of every shipped stack (in full) and of the scaled ones (their lengths)."""
+        for stack in stack_names(PROJECT_ROOT):
+            self.results.critical_paths.append(analyze(stack, self._nodes(stack)))
+        for stack in self._scaled:
+            self.results.scaled_paths.append(analyze(stack, self._nodes(stack)))
+        self.say("critical paths analysed")
+
+    def _nodes(self, stack: str) -> list[Node]:
+        return list(self.records[stack]["nodes"])
+
+    def policy_throughput(self, stack: str) -> None:
+        """Resources per second through each pack, for the recorded Analyze requests of `stack`."""
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.policy_throughput",
+            "--record",
+            str(self.scratch / f"{stack}.record"),
+        ]
+        command += ["--policy-stack", stack, "--runs", str(self.results.runs)]
+        result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+        if result.returncode:
+            raise RuntimeError(f"policy throughput failed:\n{result.stderr}")
+        self.results.policy = json.loads(result.stdout)
+        self.results.policy_stack = stack
+        self.say(f"policy throughput on {stack} measured")
+
+
+def _gc_modes(case: str | tuple[int, int]) -> tuple[str, ...]:
+    """Default collection first (a fresh process's memory is not yet inflated by runs without collection)."""
+    return ("default", "off") if case in GC_CHECK else ("off",)
