@@ -17,6 +17,7 @@ from policies.rules.base import (
     as_list,
     as_number,
     kubernetes_labels,
+    must_be_true,
     parse_json,
     resource_rule,
 )
@@ -403,11 +404,11 @@ def aks_entra_rbac(cluster: Resource, config: dict[str, Any]) -> Iterator[Findin
     types=("azure-native:containerservice:ManagedCluster",),
 )
 def aks_azure_rbac(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    value = as_bool(cluster.get("aadProfile.enableAzureRBAC"))
-    if value is UNKNOWN:
-        yield Unverified(f"aad_profile.enable_azure_rbac of AKS cluster '{cluster.name}'")
-    elif value is not True:
-        yield f"AKS cluster '{cluster.name}' does not authorize with Azure RBAC; set aad_profile.enable_azure_rbac=True."
+    yield from must_be_true(
+        cluster.get("aadProfile.enableAzureRBAC"),
+        f"aad_profile.enable_azure_rbac of AKS cluster '{cluster.name}'",
+        f"AKS cluster '{cluster.name}' does not authorize with Azure RBAC; set aad_profile.enable_azure_rbac=True.",
+    )
 
 
 @resource_rule(
@@ -439,11 +440,11 @@ def acr_local_auth(registry: Resource, config: dict[str, Any]) -> Iterator[Findi
     types=("azure-native:keyvault:Vault",),
 )
 def key_vault_rbac(vault: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    value = as_bool(vault.get("properties.enableRbacAuthorization"))
-    if value is UNKNOWN:
-        yield Unverified(f"properties.enable_rbac_authorization of key vault '{vault.name}'")
-    elif value is not True:
-        yield f"Key vault '{vault.name}' uses access policies; set properties.enable_rbac_authorization=True."
+    yield from must_be_true(
+        vault.get("properties.enableRbacAuthorization"),
+        f"properties.enable_rbac_authorization of key vault '{vault.name}'",
+        f"Key vault '{vault.name}' uses access policies; set properties.enable_rbac_authorization=True.",
+    )
 
 
 # --- Kubernetes ------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -185,6 +185,21 @@ class NotApplicable(Exception):  # noqa: N818 - mirrors the SDK's not_applicable
 
 Finding = str | Unverified
 """What a resource check yields: a violation message, or a check it could not decide."""
+
+
+def must_be_true(value: Any, subject: str, violation: str) -> Iterator[Finding]:
+    """The finding for a flag that must be true: unverifiable while unknown, `violation` unless it is True.
+
+    Args:
+        value: the flag as read from the props (a boolean, a boolean string, None or `UNKNOWN`).
+        subject: what cannot be verified while the value is unknown, e.g. "require_x of storage account 'a'".
+        violation: the message naming the resource and the fix.
+    """
+    flag = as_bool(value)
+    if flag is UNKNOWN:
+        yield Unverified(subject)
+    elif flag is not True:
+        yield violation
 
 
 # --- Views of resources and stacks ------------------------------------------------------------------------

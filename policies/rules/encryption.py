@@ -30,6 +30,7 @@ from policies.rules.base import (
     dicts,
     dig,
     is_set,
+    must_be_true,
     parse_json,
     resource_rule,
     stack_rule,
@@ -555,11 +556,11 @@ def storage_cmk(account: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     types=(STORAGE_ACCOUNT,),
 )
 def storage_infrastructure_encryption(account: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    value = as_bool(account.get("encryption.requireInfrastructureEncryption"))
-    if value is UNKNOWN:
-        yield Unverified(f"require_infrastructure_encryption of storage account '{account.name}'")
-    elif value is not True:
-        yield f"Storage account '{account.name}' has no infrastructure encryption; set encryption.require_infrastructure_encryption=True."
+    yield from must_be_true(
+        account.get("encryption.requireInfrastructureEncryption"),
+        f"require_infrastructure_encryption of storage account '{account.name}'",
+        f"Storage account '{account.name}' has no infrastructure encryption; set encryption.require_infrastructure_encryption=True.",
+    )
 
 
 @resource_rule(
@@ -616,11 +617,11 @@ def aks_encryption_at_host(resource: Resource, config: dict[str, Any]) -> Iterat
     if unknown:
         yield Unverified(f"the agent pools of '{resource.name}'")
     for pool in pools:
-        value = as_bool(pool.get("enableEncryptionAtHost"))
-        if value is UNKNOWN:
-            yield Unverified(f"enable_encryption_at_host of node pool '{pool.get('name')}' in '{resource.name}'")
-        elif value is not True:
-            yield f"AKS node pool '{pool.get('name')}' of '{resource.name}' does not encrypt at host; set enable_encryption_at_host=True."
+        yield from must_be_true(
+            pool.get("enableEncryptionAtHost"),
+            f"enable_encryption_at_host of node pool '{pool.get('name')}' in '{resource.name}'",
+            f"AKS node pool '{pool.get('name')}' of '{resource.name}' does not encrypt at host; set enable_encryption_at_host=True.",
+        )
 
 
 @resource_rule(

@@ -17,6 +17,7 @@ from policies.rules.base import (
     as_list,
     as_number,
     dig,
+    must_be_true,
     resource_rule,
 )
 from policies.rules.kubernetes_common import (
@@ -266,12 +267,12 @@ def read_only_root_filesystem(workload: Resource, config: dict[str, Any]) -> Ite
         yield checked
         return
     for container in checked[1]:
-        value = as_bool(dig_context(_security_context(container), "readOnlyRootFilesystem"))
         label = container_label(workload, container)
-        if value is UNKNOWN:
-            yield Unverified(f"read_only_root_filesystem of {label}")
-        elif value is not True:
-            yield f"{label} can write to its root filesystem; set security_context.read_only_root_filesystem=True."
+        yield from must_be_true(
+            dig_context(_security_context(container), "readOnlyRootFilesystem"),
+            f"read_only_root_filesystem of {label}",
+            f"{label} can write to its root filesystem; set security_context.read_only_root_filesystem=True.",
+        )
 
 
 _GPU = "nvidia.com/gpu"

@@ -19,6 +19,7 @@ from policies.rules.base import (
     as_list,
     dicts,
     is_set,
+    must_be_true,
     resource_rule,
     stack_rule,
 )
@@ -136,11 +137,11 @@ def cloudtrail_trail(trail: Resource, config: dict[str, Any]) -> Iterator[Findin
         ("isMultiRegionTrail", "is_multi_region_trail"),
         ("enableLogFileValidation", "enable_log_file_validation"),
     ):
-        value = as_bool(trail.props.get(field_name))
-        if value is UNKNOWN:
-            yield Unverified(f"{argument} of CloudTrail trail '{trail.name}'")
-        elif value is not True:
-            yield f"CloudTrail trail '{trail.name}' does not set {argument}; set {argument}=True."
+        yield from must_be_true(
+            trail.props.get(field_name),
+            f"{argument} of CloudTrail trail '{trail.name}'",
+            f"CloudTrail trail '{trail.name}' does not set {argument}; set {argument}=True.",
+        )
     for field_name, argument in (("kmsKeyId", "kms_key_id"), ("cloudWatchLogsGroupArn", "cloud_watch_logs_group_arn")):
         if not is_set(trail.props.get(field_name)):
             yield f"CloudTrail trail '{trail.name}' has no {argument}; set {argument}."
