@@ -63,6 +63,13 @@ KUBE_PROMETHEUS_STACK = ChartRef(
     version="88.5.3",
     source="REFERENCE.md: prometheus-community/helm-charts charts/kube-prometheus-stack 88.5.3 (app v0.93.1)",
 )
+PROMETHEUS_OPERATOR_CRDS = ChartRef(
+    repo="https://prometheus-community.github.io/helm-charts",
+    chart="prometheus-operator-crds",
+    version="31.0.1",
+    source="prometheus-community/helm-charts charts/prometheus-operator-crds/Chart.yaml 31.0.1 (app v0.93.1, the "
+    "operator version kube-prometheus-stack 88.5.3 ships)",
+)
 ECK_OPERATOR = ChartRef(
     repo="https://helm.elastic.co",
     chart="eck-operator",
@@ -81,6 +88,7 @@ CHARTS: tuple[ChartRef, ...] = (
     NVIDIA_DEVICE_PLUGIN,
     DCGM_EXPORTER,
     KUBE_PROMETHEUS_STACK,
+    PROMETHEUS_OPERATOR_CRDS,
     ECK_OPERATOR,
     FLUENT_BIT,
 )

@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+import pulumi
+
 from components.kubernetes._values import volume_claim_template
 
 ES_HTTP_PORT = 9200
@@ -46,7 +48,7 @@ def elasticsearch_spec(
     *,
     version: str,
     nodes: int,
-    storage_class_name: str | None,
+    storage_class_name: pulumi.Input[str] | None,
     volume_size: str,
     cpu: str,
     memory: str,

@@ -163,10 +163,14 @@ def open_selectors() -> dict[str, Any]:
     return values
 
 
-def volume_claim_template(storage_class_name: str | None, size: str) -> dict[str, Any]:
-    """A ReadWriteOnce volume claim template on `storage_class_name` (None: the cluster default class)."""
+def volume_claim_template(storage_class_name: pulumi.Input[str] | None, size: str) -> dict[str, Any]:
+    """A ReadWriteOnce volume claim template on `storage_class_name` (None: the cluster default class).
+
+    An Output name (e.g. `EncryptedStorageClass.class_name`) carries its dependency: only the objects whose
+    volumes use the class wait for it.
+    """
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
-    if storage_class_name:
+    if storage_class_name is not None:
         spec["storageClassName"] = storage_class_name
     return {"spec": spec}
 
@@ -237,7 +241,7 @@ def kube_prometheus_stack_values(
     retention_size: str,
     volume_size: str,
     alertmanager_volume_size: str,
-    storage_class_name: str | None,
+    storage_class_name: pulumi.Input[str] | None,
     alertmanager: Mapping[str, Any],
     alertmanager_secrets: list[str],
     grafana_enabled: bool,
@@ -272,7 +276,9 @@ def kube_prometheus_stack_values(
     }
     return {
         "fullnameOverride": fullname,
-        "crds": {"enabled": True},
+        # The CRDs come from the prometheus-operator-crds chart, installed first (see `Monitoring`): whatever
+        # needs only a CRD (ServiceMonitors, PrometheusRules) then waits seconds, not for this chart's rollout.
+        "crds": {"enabled": False},
         "defaultRules": {"create": True},
         "prometheusOperator": {
             # The webhook's certificate comes from Helm hook Jobs, which helm.v4.Chart applies as ordinary
@@ -416,6 +422,7 @@ def fluent_bit_values(
     ca_secret: str,
     credentials_secret: str,
     service_monitor: bool,
+    service_monitor_labels: Labels | None = None,
 ) -> dict[str, Any]:
     """Values of the fluent-bit chart: a DaemonSet on every node, GPU nodes included.
 
@@ -425,6 +432,7 @@ def fluent_bit_values(
         ca_secret: the ECK Secret with the HTTP CA (`<name>-es-http-certs-public`, key `ca.crt`).
         credentials_secret: the basic-auth Secret of the dedicated log-writer user.
         service_monitor: create a ServiceMonitor for Fluent Bit's own metrics (needs the Prometheus CRDs).
+        service_monitor_labels: extra labels on that ServiceMonitor (the chart's `serviceMonitor.selector`).
     """
 
     def secret_env(name: str, key: str) -> dict[str, Any]:
@@ -438,6 +446,9 @@ def fluent_bit_values(
         "extraVolumes": [{"name": "es-ca", "secret": {"secretName": ca_secret}}],
         "extraVolumeMounts": [{"name": "es-ca", "mountPath": FLUENT_BIT_CA_DIR, "readOnly": True}],
         "config": fluent_bit_config(es_host=es_host, data_stream=data_stream),
-        "serviceMonitor": {"enabled": service_monitor},
+        "serviceMonitor": {
+            "enabled": service_monitor,
+            **({"selector": service_monitor_labels} if service_monitor_labels is not None else {}),
+        },
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
     }

@@ -18,6 +18,7 @@ from components.kubernetes._checks import (
     check_object_name,
     check_quantity,
     check_release_names,
+    check_string_map,
 )
 from components.kubernetes._namespaces import check_extra_labels, check_namespace_name, create_namespace
 
@@ -67,8 +68,9 @@ class LoggingArgs(TypedDict, total=False):
     nodes: int
     """Elasticsearch nodes (each holds every role); 1 means no replica shards. Defaults to 3."""
 
-    storage_class_name: str
-    """Storage class of the Elasticsearch data volumes; must be encrypted (see `Monitoring`). Defaults to the
+    storage_class_name: pulumi.Input[str]
+    """Storage class of the Elasticsearch data volumes; must be encrypted (see `Monitoring`). Pass
+    `EncryptedStorageClass.class_name` so that only Elasticsearch waits for the class. Defaults to the
     cluster's default class."""
 
     volume_size: str
@@ -92,8 +94,14 @@ class LoggingArgs(TypedDict, total=False):
     Defaults to container-logs."""
 
     fluent_bit_service_monitor: bool
-    """Create a ServiceMonitor for Fluent Bit's own metrics (needs the Prometheus operator CRDs: create
-    `Monitoring` first). Defaults to false."""
+    """Create a ServiceMonitor for Fluent Bit's own metrics. Needs the Prometheus operator CRDs before Fluent
+    Bit's chart renders (it leaves the ServiceMonitor out otherwise): pass `Monitoring.service_monitor_labels`
+    as `service_monitor_labels`, which resolves once they exist. Defaults to false."""
+
+    service_monitor_labels: pulumi.Input[dict[str, str]]
+    """Extra labels on Fluent Bit's ServiceMonitor, so a Prometheus that selects by label picks it up. Pass
+    `Monitoring.service_monitor_labels`: only Fluent Bit then waits for the Prometheus operator CRDs. Defaults
+    to none."""
 
     protect: bool
     """Protect the Elasticsearch resource (and so its volumes) against `pulumi destroy` and keep it in the
@@ -161,6 +169,7 @@ class Logging(pulumi.ComponentResource):
         retention_days = args.get("retention_days", DEFAULT_RETENTION_DAYS)
         data_stream = args.get("data_stream", DEFAULT_DATA_STREAM)
         fluent_bit_monitor = args.get("fluent_bit_service_monitor", DEFAULT_FLUENT_BIT_SERVICE_MONITOR)
+        monitor_labels = args.get("service_monitor_labels")
         protect = args.get("protect", DEFAULT_PROTECT)
         namespace_labels = args.get("namespace_labels", {})
 
@@ -177,7 +186,10 @@ class Logging(pulumi.ComponentResource):
         if not isinstance(version, str) or not _VERSION.match(version):
             problems.add("version", f"must be an exact version such as '{DEFAULT_VERSION}' (got {version!r})")
         check_int(problems, "nodes", nodes, minimum=1, maximum=15)
-        if storage_class_name is not None and not (isinstance(storage_class_name, str) and storage_class_name):
+        if storage_class_name is not None and not (
+            isinstance(storage_class_name, pulumi.Output)
+            or (isinstance(storage_class_name, str) and storage_class_name)
+        ):
             problems.add("storageClassName", "must be a storage class name")
         check_quantity(problems, "volumeSize", volume_size)
         check_quantity(problems, "elasticsearchCpu", es_cpu)
@@ -189,6 +201,8 @@ class Logging(pulumi.ComponentResource):
                 "dataStream", f"{data_stream!r} is not a valid Elasticsearch name (lower case, digits, '.', '_', '-')"
             )
         check_bool(problems, "fluentBitServiceMonitor", fluent_bit_monitor)
+        if monitor_labels is not None and not isinstance(monitor_labels, pulumi.Output):
+            check_string_map(problems, "serviceMonitorLabels", monitor_labels)
         check_bool(problems, "protect", protect)
         check_extra_labels(problems, "namespaceLabels", namespace_labels)
         problems.raise_if_any(f"Logging '{name}'")
@@ -273,7 +287,8 @@ class Logging(pulumi.ComponentResource):
                 kind="Kibana",
                 metadata={"name": es_name, "namespace": ns.metadata.name},
                 spec=_elastic.kibana_spec(version=version, elasticsearch_name=es_name, memory=DEFAULT_KIBANA_MEMORY),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, elasticsearch]),
+                # The Kibana CRD comes with the operator; ECK itself waits for the referenced Elasticsearch.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[operator]),
             )
 
         setup_job = self._lifecycle_setup(
@@ -300,6 +315,7 @@ class Logging(pulumi.ComponentResource):
                 ca_secret=_elastic.es_ca_secret(es_name),
                 credentials_secret=writer_secret_name,
                 service_monitor=fluent_bit_monitor,
+                service_monitor_labels=monitor_labels,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, writer_secret, setup_job]),
         )

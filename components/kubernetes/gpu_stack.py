@@ -53,12 +53,15 @@ class GpuStackArgs(TypedDict, total=False):
     in device-plugin mode. Defaults to false."""
 
     dcgm_service_monitor: bool
-    """Create the DCGM exporter's ServiceMonitor. Needs the Prometheus operator CRDs: create `Monitoring`
-    first (pass it in `depends_on`). Defaults to true."""
+    """Create the DCGM exporter's ServiceMonitor. Needs the Prometheus operator CRDs before the chart renders:
+    pass `Monitoring.service_monitor_labels` as `service_monitor_labels`, which resolves once they exist (no
+    `depends_on` on all of `Monitoring`, which would hold the GPU stack back for its whole rollout). Defaults
+    to true."""
 
     service_monitor_labels: pulumi.Input[dict[str, str]]
     """Extra labels on the DCGM ServiceMonitor, so a Prometheus that selects by label (kube-prometheus-stack's
-    default `release: <release>`) picks it up too. Pass `Monitoring.service_monitor_labels`. Defaults to
+    default `release: <release>`) picks it up too. Pass `Monitoring.service_monitor_labels`: the NVIDIA charts
+    then wait for the Prometheus operator CRDs and nothing else of `Monitoring`. Defaults to
     {"release": "monitoring"}."""
 
     namespace_labels: dict[str, str]

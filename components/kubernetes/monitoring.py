@@ -58,10 +58,11 @@ class MonitoringArgs(TypedDict, total=False):
     """Namespace of the node exporter DaemonSet, Pod Security `privileged` (host network, PID and paths).
     Defaults to node-exporter."""
 
-    storage_class_name: str
+    storage_class_name: pulumi.Input[str]
     """Storage class of the Prometheus and Alertmanager volumes; must be an encrypted class (EBS CSI with
-    `encrypted: "true"` and a KMS key, Azure Disk CSI with a disk encryption set). Defaults to the cluster's
-    default class."""
+    `encrypted: "true"` and a KMS key, Azure Disk CSI with a disk encryption set). Pass
+    `EncryptedStorageClass.class_name` so that only the volumes' chart waits for the class. Defaults to the
+    cluster's default class."""
 
     retention: str
     """How long Prometheus keeps samples (Prometheus duration, e.g. `15d`). Defaults to 15d."""
@@ -114,6 +115,9 @@ class Monitoring(pulumi.ComponentResource):
     Creates:
     - the monitoring namespace (Pod Security `baseline`, `restricted` audited) and a `privileged` namespace
       for the node exporter alone;
+    - the Prometheus operator CRDs (prometheus-operator-crds, the operator version kube-prometheus-stack
+      ships), first and on their own: ServiceMonitors and rules elsewhere wait seconds for them, not minutes
+      for the whole stack's rollout, and Pulumi, not Helm's `crds/` directory, upgrades them;
     - kube-prometheus-stack (helm.v4.Chart) whose Prometheus selects ServiceMonitors, PodMonitors, rules and
       probes from every namespace whatever their labels, keeps `retention`/`retention_size` on a persistent
       volume of `storage_class_name`, and whose node exporter tolerates the GPU taints;
@@ -138,7 +142,10 @@ class Monitoring(pulumi.ComponentResource):
 
     service_monitor_labels: pulumi.Output[dict[str, str]]
     """Labels that make a ServiceMonitor visible to a label-selecting Prometheus of this release; this
-    Prometheus selects every ServiceMonitor anyway. Pass to `GpuStack(service_monitor_labels=...)`."""
+    Prometheus selects every ServiceMonitor anyway. Resolves once the Prometheus operator CRDs exist, so a
+    chart that takes these labels is rendered after them (charts such as Fluent Bit's leave out their
+    ServiceMonitor when the cluster lacks its API). Pass to `GpuStack` and `Logging` as
+    `service_monitor_labels`."""
 
     prometheus_url: pulumi.Output[str]
     """In-cluster URL of Prometheus."""
@@ -184,7 +191,10 @@ class Monitoring(pulumi.ComponentResource):
         check_namespace_name(problems, "nodeExporterNamespace", node_exporter_namespace)
         if namespace == node_exporter_namespace:
             problems.add("nodeExporterNamespace", "must differ from namespace (it is privileged; monitoring is not)")
-        if storage_class_name is not None and not (isinstance(storage_class_name, str) and storage_class_name):
+        if storage_class_name is not None and not (
+            isinstance(storage_class_name, pulumi.Output)
+            or (isinstance(storage_class_name, str) and storage_class_name)
+        ):
             problems.add("storageClassName", "must be a storage class name")
         if not isinstance(retention, str) or not is_duration(retention):
             problems.add("retention", f"{retention!r} is not a Prometheus duration like '15d' or '12h'")
@@ -227,7 +237,18 @@ class Monitoring(pulumi.ComponentResource):
             extra_labels=namespace_labels,
             parent=self,
         )
-        chart_dependencies: list[pulumi.Resource] = [ns, node_exporter_ns]
+        # Cluster-scoped and shared by every namespace's ServiceMonitors and rules: deleting them would delete
+        # every such object in the cluster, so in prod they stay when this component goes.
+        crds = _charts.helm_chart(
+            f"{name}-operator-crds",
+            _charts.PROMETHEUS_OPERATOR_CRDS,
+            release_name=f"{name}-operator-crds",
+            namespace=namespace,
+            values={},
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+        )
+        # The Prometheus and Alertmanager objects of the chart need the CRDs.
+        chart_dependencies: list[pulumi.Resource] = [ns, node_exporter_ns, crds]
 
         grafana_secret_name = f"{name}-grafana-admin"
         if grafana_enabled:
@@ -295,6 +316,8 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         service_monitor_labels = {"release": name}
+        # What needs only the CRDs (ServiceMonitors, rules) waits for them alone, through this output.
+        labels_after_crds = crds.urn.apply(lambda _: service_monitor_labels)
         if grafana_enabled:
             k8s.core.v1.ConfigMap(
                 f"{name}-gpu-dashboard",
@@ -314,14 +337,14 @@ class Monitoring(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata={"name": f"{name}-mlplatform", "namespace": ns.metadata.name, "labels": service_monitor_labels},
             spec={"groups": groups},
-            # The PrometheusRule CRD comes with the chart.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._chart]),
+            # The PrometheusRule CRD comes first; the operator picks the rule up whenever it starts.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds]),
         )
 
         self.namespace = ns.metadata.name
         self.node_exporter_namespace = node_exporter_ns.metadata.name
         self.release_name = pulumi.Output.from_input(name)
-        self.service_monitor_labels = pulumi.Output.from_input(service_monitor_labels)
+        self.service_monitor_labels = labels_after_crds
         self.prometheus_url = ns.metadata.name.apply(lambda n: f"http://{name}-prometheus.{n}.svc:9090")
         self.alertmanager_url = ns.metadata.name.apply(lambda n: f"http://{name}-alertmanager.{n}.svc:9093")
         self.rule_names = pulumi.Output.from_input(

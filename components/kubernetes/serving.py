@@ -371,12 +371,13 @@ class ModelServingNamespace(pulumi.ComponentResource):
             rules=TEAM_ROLE_RULES,
             opts=child,
         )
+        # No ordering needed: RBAC resolves `roleRef` at each request, so the binding may come first.
         k8s.rbac.v1.RoleBinding(
             f"{name}-team-binding",
             metadata={"name": "serving-team", "namespace": ns_name},
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "serving-team"},
             subjects=[{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": team_group}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+            opts=child,
         )
 
         self.namespace = ns_name

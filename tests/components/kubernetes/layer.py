@@ -30,9 +30,18 @@ def build_whole_layer(opts: pulumi.ResourceOptions) -> dict[str, Any]:
             "toolkit_preinstalled": True,
             "service_monitor_labels": monitoring.service_monitor_labels,
         },
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[monitoring])),
+        opts=opts,
     )
-    logging = Logging("logging", {"storage_class_name": "encrypted-gp3", "nodes": 1}, opts=opts)
+    logging = Logging(
+        "logging",
+        {
+            "storage_class_name": "encrypted-gp3",
+            "nodes": 1,
+            "fluent_bit_service_monitor": True,
+            "service_monitor_labels": monitoring.service_monitor_labels,
+        },
+        opts=opts,
+    )
     serving = ModelServingNamespace(
         "fraud",
         {

@@ -101,7 +101,7 @@ def test_the_dcgm_service_monitor_is_selected_by_the_platforms_prometheus(run, m
                 "toolkit_preinstalled": True,
                 "service_monitor_labels": monitoring.service_monitor_labels,
             },
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[monitoring])),
+            opts=opts,
         )
 
     recorder = run_with_provider(run, build)
@@ -124,6 +124,10 @@ def test_the_dcgm_service_monitor_is_selected_by_the_platforms_prometheus(run, m
     # Belt and braces: even kube-prometheus-stack's default selector (release label only) would pick it up.
     default_selector = prometheus_selector({}, "serviceMonitor", release)
     assert selector_matches(default_selector, monitor["additionalLabels"]), "the release label is set too"
+    exporter = chart(recorder, "gpu-operator" if mode == "operator" else "dcgm-exporter")
+    waits_for = {urn for urns in exporter.property_dependencies.values() for urn in urns} | set(exporter.dependencies)
+    assert chart(recorder, "prometheus-operator-crds").urn in waits_for, "the ServiceMonitor's CRD comes first"
+    assert kps.urn not in waits_for, "the NVIDIA stack does not wait for kube-prometheus-stack to roll out"
 
 
 def test_the_dcgm_service_monitor_can_be_left_out_when_there_is_no_prometheus_operator(run) -> None:

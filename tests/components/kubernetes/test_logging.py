@@ -6,9 +6,10 @@ import hashlib
 import json
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 
-from components.kubernetes import Logging
+from components.kubernetes import Logging, Monitoring
 from components.kubernetes import _charts as charts
 from components.kubernetes._elastic import WRITER_ROLE
 from tests.components.kubernetes.helpers import (
@@ -163,6 +164,51 @@ def test_fluent_bit_starts_only_after_the_index_template_exists(run) -> None:
     assert job.urn in chart(recorder, "fluent-bit").dependencies, (
         "a first write without the template would create a plain index no lifecycle policy governs"
     )
+
+
+def test_fluent_bits_service_monitor_carries_the_labels_and_waits_only_for_the_crds(run) -> None:
+    def program(opts: pulumi.ResourceOptions) -> None:
+        monitoring = Monitoring("monitoring", {}, opts=opts)
+        Logging(
+            "logging",
+            {"fluent_bit_service_monitor": True, "service_monitor_labels": monitoring.service_monitor_labels},
+            opts=opts,
+        )
+
+    recorder = run_with_provider(run, program)
+    monitor = chart_values(recorder, "fluent-bit")["serviceMonitor"]
+    assert monitor == {"enabled": True, "selector": {"release": "monitoring"}}, (
+        "the chart puts `selector` on the ServiceMonitor's labels"
+    )
+    fluent_bit = chart(recorder, "fluent-bit")
+    assert chart(recorder, "prometheus-operator-crds").urn in fluent_bit.property_dependencies["values"], (
+        "the chart renders its ServiceMonitor only when the CRD exists, so it must wait for it"
+    )
+    logging_resources = [r for r in recorder.registrations if r.name.startswith("logging-")]
+    kps = chart(recorder, "kube-prometheus-stack").urn
+    assert all(kps not in r.dependencies for r in logging_resources), "nothing of Logging waits for the whole stack"
+    namespace = recorder.one("kubernetes:core/v1:Namespace", "logging-namespace")
+    assert not namespace.dependencies, "Logging's namespaces and operator start at once"
+
+
+def test_an_output_storage_class_name_reaches_elasticsearch_as_its_only_storage_dependency(run) -> None:
+    def program(opts: pulumi.ResourceOptions) -> None:
+        storage_class = k8s.storage.v1.StorageClass(
+            "encrypted", metadata={"name": "encrypted-gp3"}, provisioner="ebs.csi.aws.com", opts=opts
+        )
+        Logging("logging", {"storage_class_name": storage_class.metadata.name}, opts=opts)
+
+    recorder = run_with_provider(run, program)
+    elasticsearch = recorder.one("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch")
+    (claim,) = elasticsearch.inputs["spec"]["nodeSets"][0]["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "encrypted-gp3"
+    storage_class = recorder.one("kubernetes:storage.k8s.io/v1:StorageClass").urn
+    assert storage_class in elasticsearch.property_dependencies["spec"], "volumes come after their class"
+    others = [r for r in recorder.registrations if r.name.startswith("logging-") and r is not elasticsearch]
+    assert all(
+        storage_class not in {*r.dependencies, *(urn for urns in r.property_dependencies.values() for urn in urns)}
+        for r in others
+    ), "nothing else in Logging waits for the class"
 
 
 @pytest.mark.parametrize("protect", [True, False])

@@ -119,7 +119,48 @@ def test_the_gpu_and_serving_rules_ship_as_a_prometheus_rule_after_the_crds(run)
     assert rule.inputs["spec"]["groups"] == json.loads(
         json.dumps(alert_rule_groups(latency_p99_seconds=0.5, availability_objective=0.999))
     ), "the objectives given reach the rules"
-    assert chart(recorder, "kube-prometheus-stack").urn in rule.dependencies, "the PrometheusRule CRD comes first"
+    assert chart(recorder, "prometheus-operator-crds").urn in rule.dependencies, "the PrometheusRule CRD comes first"
+    assert chart(recorder, "kube-prometheus-stack").urn not in rule.dependencies, (
+        "the rule needs only its CRD, not the whole stack's rollout"
+    )
+
+
+def test_the_operator_crds_come_first_from_their_own_chart_of_the_same_operator_version(run) -> None:
+    recorder, _ = build(run)
+    crds = chart(recorder, "prometheus-operator-crds")
+    assert crds.inputs["version"] == charts.PROMETHEUS_OPERATOR_CRDS.version
+    assert crds.inputs["repositoryOpts"]["repo"] == charts.KUBE_PROMETHEUS_STACK.repo, "same project, same repo"
+    assert "v0.93.1" in charts.PROMETHEUS_OPERATOR_CRDS.source and "v0.93.1" in charts.KUBE_PROMETHEUS_STACK.source, (
+        "the CRDs must match the operator kube-prometheus-stack runs"
+    )
+    assert chart_values(recorder, "kube-prometheus-stack")["crds"] == {"enabled": False}, (
+        "kube-prometheus-stack must not ship a second copy of the CRDs"
+    )
+    assert crds.urn in chart(recorder, "kube-prometheus-stack").dependencies, (
+        "the chart's Prometheus and Alertmanager objects need the CRDs"
+    )
+    assert not crds.dependencies and not any(crds.property_dependencies.values()), (
+        "cluster-scoped CRDs wait for nothing, not even the namespace"
+    )
+
+
+def test_service_monitor_labels_resolve_only_after_the_crds(run) -> None:
+    """A chart given these labels is rendered after the CRDs (charts drop ServiceMonitors the cluster lacks)."""
+    holder: dict[str, object] = {}
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        monitoring = Monitoring("monitoring", {}, opts=opts)
+        holder["labels"] = monitoring.service_monitor_labels
+        pulumi.CustomResource(
+            "test:index:Consumer", "consumer", {"labels": monitoring.service_monitor_labels}, opts=opts
+        )
+
+    recorder = run_with_provider(run, program)
+    consumer = recorder.one("test:index:Consumer")
+    assert consumer.inputs["labels"] == {"release": "monitoring"}
+    assert consumer.property_dependencies["labels"] == [chart(recorder, "prometheus-operator-crds").urn], (
+        "the labels carry the CRDs as their only dependency"
+    )
 
 
 def test_without_grafana_there_is_no_password_and_no_dashboard(run) -> None:
@@ -134,6 +175,10 @@ def test_protect_keeps_the_prometheus_volume_holder_from_being_destroyed(run, pr
     recorder, _ = build(run, {"protect": protect})
     kps = chart(recorder, "kube-prometheus-stack")
     assert kps.protect is protect and kps.retain_on_delete is protect, "prod must not lose metrics to a destroy"
+    crds = chart(recorder, "prometheus-operator-crds")
+    assert crds.protect is protect and crds.retain_on_delete is protect, (
+        "deleting the CRDs deletes every ServiceMonitor and rule in the cluster; prod keeps them"
+    )
 
 
 def test_bad_retention_sizes_and_objectives_are_reported_together(run) -> None:
