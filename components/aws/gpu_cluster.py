@@ -554,7 +554,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
     certificate_authority: pulumi.Output[str]
     """Base64 certificate authority data of the API server."""
     kubeconfig: pulumi.Output[str]
-    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret."""
+    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Resolves once the cluster can
+    run workloads: control plane, admin access entries and policies, system node group and every add-on
+    (CNI, DNS, EBS CSI). A Kubernetes provider built from it needs no `depends_on`, and does not wait for the
+    GPU node groups."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL of the cluster (service account tokens)."""
     oidc_provider_arn: pulumi.Output[str]
@@ -689,6 +692,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
             # An assumed-role session ARN cannot own an access entry; its issuer (the IAM role) can.
             session = aws.iam.get_session_context_output(arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self))
             admins.append((DEPLOYER_SLUG, session.issuer_arn))
+        access_grants: list[pulumi.Resource] = []
         for slug, principal_arn in admins:
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{slug}",
@@ -698,7 +702,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{slug}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
@@ -706,6 +710,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=child,
             )
+            access_grants.append(association)
 
         # --- IRSA ---
         oidc_issuer_url = cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
@@ -786,17 +791,31 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 depends_on=[*node_policies, *early_addons],
             )
         after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[node_groups[plan.system.key], ebs_csi_key_access])
-        for addon in ADDONS_AFTER_NODES:
+        late_addons = [
             self._addon(name, addon, cluster, addon_versions, addon_settings.get(addon, {}), tags, after_nodes)
+            for addon in ADDONS_AFTER_NODES
+        ]
+        # What the Kubernetes layer needs before its first object: the deployer's access, nodes for its pods,
+        # networking, DNS and volumes. The GPU node groups are not part of it.
+        api_ready: list[pulumi.CustomResource] = [
+            *access_grants,
+            node_groups[plan.system.key],
+            *early_addons,
+            *late_addons,
+        ]
 
         # --- Outputs ---
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
         self.certificate_authority = cluster.certificate_authority.apply(lambda authority: authority.data)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority, account.region).apply(
-                lambda values: json.dumps(kubeconfig_document(*values))
-            )
+            pulumi.Output.all(
+                cluster.name,
+                cluster.endpoint,
+                self.certificate_authority,
+                account.region,
+                *(resource.id for resource in api_ready),
+            ).apply(lambda values: json.dumps(kubeconfig_document(*values[:4])))
         )
         self.oidc_issuer_url = oidc_issuer_url
         self.oidc_provider_arn = oidc_provider.arn

@@ -18,7 +18,7 @@ def private_endpoint(
     group_id: str,
     private_dns_zone_id: pulumi.Input[str],
     tags: pulumi.Input[dict[str, str]] | None = None,
-) -> network.PrivateEndpoint:
+) -> pulumi.Output[str]:
     """Create a private endpoint for `target_id` (sub-resource `group_id`) and register it in its private DNS zone.
 
     The DNS zone group makes Azure write and remove the `privatelink` A records itself, so clients in the
@@ -34,6 +34,10 @@ def private_endpoint(
         group_id: the target sub-resource (`vault`, `registry`, `blob`).
         private_dns_zone_id: the `privatelink.*` zone linked to the VNet.
         tags: resource tags.
+
+    Returns:
+        The endpoint's resource ID, resolving once its DNS records are registered: a client that must reach
+        the service privately (e.g. the AKS KMS plugin and its vault) can wait for exactly this.
     """
     endpoint = network.PrivateEndpoint(
         name,
@@ -46,7 +50,7 @@ def private_endpoint(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    network.PrivateDnsZoneGroup(
+    dns = network.PrivateDnsZoneGroup(
         f"{name}-dns",
         resource_group_name=resource_group_name,
         private_endpoint_name=endpoint.name,
@@ -56,7 +60,7 @@ def private_endpoint(
         ],
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return endpoint
+    return pulumi.Output.all(endpoint.id, dns.id).apply(lambda ids: ids[0])
 
 
 def diagnostic_setting(

@@ -439,7 +439,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     """Resource ID of the AKS cluster."""
     kubeconfig: pulumi.Output[str]
-    """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format)."""
+    """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format). Resolves once the
+    cluster (system pool and add-ons included) and the admin groups' Kubernetes RBAC grants exist: a Kubernetes
+    provider built from it needs no `depends_on`, and does not wait for the GPU pools."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL for workload identity federation."""
     kubelet_identity_object_id: pulumi.Output[str]
@@ -678,9 +680,11 @@ class AzureGpuCluster(pulumi.ComponentResource):
             categories=AUDIT_LOG_CATEGORIES,
             metrics=("AllMetrics",),
         )
-        for index, group in enumerate(args["admin_group_object_ids"]):
-            grant(f"admins-{index}-rbac-admin", AKS_RBAC_CLUSTER_ADMIN, cluster.id, group, "Group")
-            grant(f"admins-{index}-cluster-user", AKS_CLUSTER_USER, cluster.id, group, "Group")
+        admin_grants = [
+            grant(f"admins-{index}-{suffix}", role_id, cluster.id, group, "Group")
+            for index, group in enumerate(args["admin_group_object_ids"])
+            for suffix, role_id in (("rbac-admin", AKS_RBAC_CLUSTER_ADMIN), ("cluster-user", AKS_CLUSTER_USER))
+        ]
 
         previous: list[pulumi.Resource] = []
         pool_names: list[str] = []
@@ -717,8 +721,12 @@ class AzureGpuCluster(pulumi.ComponentResource):
 
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
+        # The admin groups (the deployer among them) reach the API through these grants.
+        kubeconfig = credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
         self.kubeconfig = pulumi.Output.secret(
-            credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
+            pulumi.Output.all(kubeconfig, *(assignment.id for assignment in admin_grants)).apply(
+                lambda values: values[0]
+            )
         )
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(
             lambda profile: profile.issuer_url if profile else None

@@ -201,6 +201,10 @@ class AzureKeyVault(pulumi.ComponentResource):
     """Client IDs of the per-key identities by key name."""
     identity_principal_ids: pulumi.Output[dict[str, str]]
     """Principal (object) IDs of the per-key identities by key name."""
+    private_endpoint_id: pulumi.Output[str]
+    """Resource ID of the vault's private endpoint (empty without one). Resolves once the endpoint's DNS records
+    are registered: a consumer that reaches the vault only privately (the AKS KMS plugin) carries it in its key
+    input instead of waiting for the whole vault component."""
 
     def __init__(self, name: str, args: AzureKeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args).raise_if_any(f"mlplatform:index:AzureKeyVault '{name}'")
@@ -244,8 +248,9 @@ class AzureKeyVault(pulumi.ComponentResource):
             opts=stateful,
         )
 
+        endpoint_id: pulumi.Output[str] = pulumi.Output.from_input("")
         if args.get("private_endpoint_subnet_id") is not None:
-            private_endpoint(
+            endpoint_id = private_endpoint(
                 self,
                 f"{name}-pe",
                 resource_group_name=resource_group_name,
@@ -331,6 +336,7 @@ class AzureKeyVault(pulumi.ComponentResource):
         self.identity_ids = _as_dict(identity_ids)
         self.identity_client_ids = _as_dict(client_ids)
         self.identity_principal_ids = _as_dict(principal_ids)
+        self.private_endpoint_id = endpoint_id
         self.register_outputs(
             {
                 "vaultId": self.vault_id,
@@ -342,6 +348,7 @@ class AzureKeyVault(pulumi.ComponentResource):
                 "identityIds": self.identity_ids,
                 "identityClientIds": self.identity_client_ids,
                 "identityPrincipalIds": self.identity_principal_ids,
+                "privateEndpointId": self.private_endpoint_id,
             }
         )
 

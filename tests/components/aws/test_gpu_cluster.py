@@ -204,6 +204,33 @@ def test_the_kubeconfig_output_is_a_secret(run) -> None:
     )
 
 
+def test_the_kubeconfig_resolves_once_the_api_can_run_workloads_not_after_the_gpu_node_groups(run) -> None:
+    """A provider built from it needs no `depends_on`, and the Kubernetes layer does not wait for GPU nodes."""
+
+    def program() -> None:
+        cluster = AwsGpuCluster(
+            "gpu",
+            {
+                "subnet_ids": SUBNETS,
+                "admin_principal_arns": [ADMIN],
+                "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge"]}],
+            },
+        )
+        aws.ssm.Parameter("kubeconfig", type="SecureString", value=cluster.kubeconfig)
+
+    recorder = run(program)
+    waits = set(recorder.one("aws:ssm/parameter:Parameter").property_dependencies["value"])
+    names = {recorder.by_urn(urn).name for urn in waits}
+    addons = {recorder.by_urn(urn).inputs["addonName"] for urn in waits if "eks/addon:Addon" in urn}
+    assert addons == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}, (
+        "pods need networking, DNS and volumes before the first object is applied"
+    )
+    assert "gpu-system" in names, "the layer's pods run on the system nodes"
+    associations = {r.urn for r in recorder.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    assert associations and associations <= waits, "the admins' cluster-admin access comes first"
+    assert "gpu-gpu-a10g" not in names, "the GPU node groups keep nothing waiting"
+
+
 def test_the_storage_class_contract_is_encrypted_gp3_under_the_cluster_key(run) -> None:
     recorder = _cluster(run)
     key = recorder.one("aws:kms/key:Key")

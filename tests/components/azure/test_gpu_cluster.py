@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
 from components._common import gpu
@@ -208,6 +209,21 @@ def test_admin_groups_get_cluster_admin_and_kubeconfig_access_through_azure_rbac
         (grant,) = _roles(recorder, role_id)
         assert (grant.inputs["principalId"], grant.inputs["principalType"]) == (ADMIN_GROUP, "Group")
         assert grant.property_dependencies["scope"] == [recorder.one(CLUSTER).urn], "scoped to this cluster only"
+
+
+def test_the_kubeconfig_resolves_after_the_admin_grants_and_not_after_the_gpu_pools(run) -> None:
+    """A provider built from it needs no `depends_on`; AKS creates GPU pools one by one, nobody waits for them."""
+
+    def program() -> None:
+        cluster = AzureGpuCluster("gpu", cluster_args())
+        pulumi.CustomResource("test:index:Consumer", "consumer", {"kubeconfig": cluster.kubeconfig})
+
+    recorder = run(program)
+    waits = set(recorder.one("test:index:Consumer").property_dependencies["kubeconfig"])
+    grants = {r.urn for role_id in (AKS_RBAC_CLUSTER_ADMIN, AKS_CLUSTER_USER) for r in _roles(recorder, role_id)}
+    assert grants and grants <= waits, "the admin groups reach the API through these grants"
+    assert recorder.one(CLUSTER).urn in waits, "the cluster brings its system pool and add-ons"
+    assert not {r.urn for r in recorder.by_type(POOL)} & waits, "the GPU pools keep nothing waiting"
 
 
 def test_the_outputs_are_registered_camel_case(run) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pulumi
+
 from components.azure import AzureKeyVault
 from components.azure._shared import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
 from components.azure.key_vault import key_rotation_policy, key_type
@@ -83,6 +85,28 @@ def test_a_private_endpoint_is_registered_in_the_vault_dns_zone(run) -> None:
     assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
     group = recorder.one("azure-native:network:PrivateDnsZoneGroup")
     assert group.inputs["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == "zone-id"
+
+
+def test_the_private_endpoint_output_resolves_once_its_dns_records_exist(run) -> None:
+    """The AKS KMS plugin reaches the vault privately: the cluster waits for this, not for the whole vault."""
+
+    def program() -> None:
+        vault = _vault(private_endpoint_subnet_id="subnet-id", private_dns_zone_id="zone-id")()
+        pulumi.CustomResource("test:index:Consumer", "consumer", {"endpoint": vault.private_endpoint_id})
+
+    recorder = run(program)
+    consumer = recorder.one("test:index:Consumer")
+    endpoint = recorder.one("azure-native:network:PrivateEndpoint")
+    assert consumer.inputs["endpoint"], "the endpoint's resource ID"
+    assert set(consumer.property_dependencies["endpoint"]) == {
+        endpoint.urn,
+        recorder.one("azure-native:network:PrivateDnsZoneGroup").urn,
+    }, "resolving the vault's name privately needs the DNS records too"
+
+
+def test_without_a_private_endpoint_the_output_is_empty(run) -> None:
+    outputs = run(_vault()).one("mlplatform:index:AzureKeyVault").outputs
+    assert outputs["privateEndpointId"] == ""
 
 
 def test_protect_covers_the_vault_keys_and_identities(run) -> None:
