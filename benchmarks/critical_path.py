@@ -95,6 +95,9 @@ CHART_SECONDS: dict[str, Duration] = {
         3 * MINUTE,
         "CRDs, operator, Grafana, kube-state-metrics: the provider awaits each Deployment's rollout; 2-4 min",
     ),
+    _charts.PROMETHEUS_OPERATOR_CRDS.chart: Duration(
+        10, "ten CustomResourceDefinitions, no workload: the provider awaits each CRD's Established condition"
+    ),
     _charts.GPU_OPERATOR.chart: Duration(2 * MINUTE, "GPU operator Deployment and NFD: 1-2 min"),
     _charts.NVIDIA_DEVICE_PLUGIN.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
     _charts.DCGM_EXPORTER.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
@@ -387,9 +390,12 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the setup job calls Elasticsearch's API"),
     Ordering("kubernetes:batch/v1:Job", "kubernetes:core/v1:ConfigMap", "the setup job runs the script it mounts"),
     Ordering("kubernetes:batch/v1:Job", "kubernetes:core/v1:ServiceAccount", "the setup job runs as this account"),
+    Ordering(CHART, CHART, "the chart's Prometheus and Alertmanager objects need the Prometheus operator CRDs",
+             lambda dependent, dependency: chart_name(dependent) == _charts.KUBE_PROMETHEUS_STACK.chart
+             and chart_name(dependency) == _charts.PROMETHEUS_OPERATOR_CRDS.chart),
     Ordering("kubernetes:monitoring.coreos.com/v1:PrometheusRule", CHART,
-             "the PrometheusRule CRD comes with kube-prometheus-stack",
-             lambda dependent, dependency: chart_name(dependency) == _charts.KUBE_PROMETHEUS_STACK.chart),
+             "the PrometheusRule CRD comes with the Prometheus operator CRDs chart",
+             lambda dependent, dependency: chart_name(dependency) == _charts.PROMETHEUS_OPERATOR_CRDS.chart),
 )  # fmt: skip
 """Orderings the code documents and the services require. Any other `depends_on` (own or inherited from an
 ancestor component) is needless: it only delays the dependent."""

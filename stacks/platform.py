@@ -90,8 +90,6 @@ class KubernetesLayerInputs:
     """Whether GPU nodes ship the NVIDIA driver and container toolkit (EKS NVIDIA AMIs, AKS driver Install)."""
     install_gpu_stack: bool = True
     """Whether to install the NVIDIA stack (clusters without GPU pools skip it)."""
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
-    """Resources the layer waits for (the cluster and its node groups)."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -286,11 +284,9 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
-    # The Kubernetes provider waits for the whole cluster component, node groups included, so charts whose
-    # pods need nodes are not installed into an empty cluster.
-    provider = k8s.Provider(
-        "eks-kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
-    )
+    # The kubeconfig resolves once the API can run the layer (control plane, system nodes, add-ons, admin
+    # access): the provider waits for exactly that, not for the GPU node groups (see AwsGpuCluster.kubeconfig).
+    provider = k8s.Provider("eks-kubernetes", kubeconfig=cluster.kubeconfig)
     _build_kubernetes_layer(
         config,
         platform,
@@ -389,7 +385,12 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             },
             "gpu_node_pools": [_aks_gpu_pool(pool) for pool in cluster_config.gpu_pools],
             "key_vault_id": vault.vault_id,
-            "kms_key_id": vault.key_versioned_uris.apply(lambda uris: uris["etcd"]),
+            # The KMS plugin reaches the vault only through its private endpoint: the key's URI resolves once
+            # the endpoint's DNS records exist, so the cluster alone waits for them (its identity, grants and
+            # disk encryption set do not).
+            "kms_key_id": pulumi.Output.all(vault.key_versioned_uris, vault.private_endpoint_id).apply(
+                lambda values: values[0]["etcd"]
+            ),
             "kms_key_resource_id": vault.key_ids.apply(lambda ids: ids["etcd"]),
             "disk_encryption_key_url": vault.key_versioned_uris.apply(lambda uris: uris["disks"]),
             "disk_encryption_key_resource_id": vault.key_ids.apply(lambda ids: ids["disks"]),
@@ -397,8 +398,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "protect": protect,
             "tags": tags,
         },
-        # The KMS plugin reaches the vault through its private endpoint, which must exist before the cluster.
-        pulumi.ResourceOptions(providers=[provider], depends_on=[vault]),
+        opts,
     )
     registry = AzureContainerRegistry(
         f"{base}-acr",
@@ -497,9 +497,9 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
-    provider = k8s.Provider(
-        "aks-kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
-    )
+    # As on EKS: the kubeconfig resolves once the cluster (with its system pool and add-ons) and the admin
+    # groups' grants exist; the GPU pools, created one after another, keep nothing else waiting.
+    provider = k8s.Provider("aks-kubernetes", kubeconfig=cluster.kubeconfig)
     _build_kubernetes_layer(
         config,
         platform,
@@ -563,9 +563,12 @@ def _build_existing_cluster(config: PlatformConfig, platform: Platform) -> None:
 
 def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: KubernetesLayerInputs) -> None:
     """Install the cloud-agnostic layer: storage class, monitoring, NVIDIA stack, logging, serving namespaces."""
-    opts = pulumi.ResourceOptions(providers={"kubernetes": layer.provider}, depends_on=layer.depends_on)
+    # Each component waits only for what it uses, through its inputs: the storage class's name (the charts
+    # with volumes), the Prometheus CRDs (the charts with ServiceMonitors). A `depends_on` on a whole component
+    # would hold back every resource below it (docs/benchmarks.md, *Deployment critical path*).
+    opts = pulumi.ResourceOptions(providers={"kubernetes": layer.provider})
     labels = _namespace_labels(config, classification="internal", retention_days=config.logging.elk.retention_days)
-    storage_class_name: str | None = layer.existing_class
+    storage_class_name: pulumi.Input[str] | None = layer.existing_class
     if layer.storage_class is not None:
         contract = pulumi.Output.from_input(layer.storage_class)
         storage_class = EncryptedStorageClass(
@@ -578,9 +581,8 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             },
             opts,
         )
-        storage_class_name = ENCRYPTED_STORAGE_CLASS
-        # The name is known up front (the components validate it); the dependency keeps volumes after the class.
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[storage_class]))
+        # Always ENCRYPTED_STORAGE_CLASS; the output carries the dependency, so volumes come after the class.
+        storage_class_name = storage_class.class_name
 
     monitoring: Monitoring | None = None
     if config.monitoring.enabled:
@@ -614,11 +616,6 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             }
         )
 
-    after_monitoring = (
-        opts
-        if monitoring is None
-        else pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[monitoring]))
-    )
     if layer.install_gpu_stack:
         gpu_args: dict[str, Any] = {
             "driver_preinstalled": layer.gpu_driver_preinstalled,
@@ -628,7 +625,7 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         if monitoring is not None:
             gpu_args["service_monitor_labels"] = monitoring.service_monitor_labels
-        GpuStack("nvidia", gpu_args, after_monitoring)  # type: ignore[arg-type]
+        GpuStack("nvidia", gpu_args, opts)  # type: ignore[arg-type]
 
     elk = config.logging.elk
     if elk.enabled:
@@ -642,7 +639,9 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         if storage_class_name is not None:
             logging_args["storage_class_name"] = storage_class_name
-        logging = Logging("logging", logging_args, after_monitoring)  # type: ignore[arg-type]
+        if monitoring is not None:
+            logging_args["service_monitor_labels"] = monitoring.service_monitor_labels
+        logging = Logging("logging", logging_args, opts)  # type: ignore[arg-type]
         platform.outputs.update({"elasticsearchUrl": logging.elasticsearch_url, "kibanaUrl": logging.kibana_url})
 
     models = next(bucket for bucket in config.storage.buckets if bucket.name == config.storage.models_bucket)
