@@ -18,26 +18,12 @@ from benchmarks.suite import Case, Results
 OVERHEAD_TARGET = 1.25
 """Ours / baseline synthesis time at 500 namespaces must not exceed this."""
 
-CAUSES: dict[str, str] = {
-    "mlplatform:index:GpuStack": "stacks/platform.py makes GpuStack depend on the whole Monitoring component "
-    "(`after_monitoring`) for one thing, the ServiceMonitor CRD its DCGM exporter needs, so the NVIDIA stack waits "
-    "for kube-prometheus-stack to roll out. Proposed: install the Prometheus operator CRDs on their own (a "
-    "CRD-only chart that kube-prometheus-stack then skips) and depend on those.",
-    "mlplatform:index:Logging": "stacks/platform.py makes all of Logging depend on the whole Monitoring component "
-    "(`after_monitoring`), although only Fluent Bit's ServiceMonitor needs something from it, the CRD. Proposed: "
-    "depend on the Prometheus operator CRDs only, installed on their own (see GpuStack).",
-    "pulumi:providers:kubernetes": "stacks/platform.py creates the Kubernetes provider with `depends_on=[cluster]`: "
-    "every Kubernetes resource waits for every GPU pool. On AKS the pools are created one after another (one "
-    "operation per cluster), so monitoring, logging and serving wait 5 more minutes per pool. Proposed: the "
-    "provider waits for the control plane, system pool, add-ons and access grants only; GpuStack alone waits for "
-    "the GPU pools.",
-    "mlplatform:index:AzureGpuCluster": "stacks/platform.py gives the whole AzureGpuCluster `depends_on=[vault]`, so "
-    "its identities, disk encryption set and grants wait for the vault's private endpoint, which only the "
-    "ManagedCluster (its KMS plugin) needs. Proposed: carry that dependency in the cluster's KMS key input.",
-    "mlplatform:index:Monitoring": "The storage class dependency stacks/platform.py puts on every Kubernetes "
-    "component holds back their namespaces too (seconds).",
-}
-"""Why each declaration seen making needless waits does so, and the fix proposed (not applied by the benchmarks)."""
+NEEDLESS_FIX = (
+    "a wait no input, provider, parent or documented ordering explains. Pass the output the dependent uses "
+    "instead of a `depends_on` on a whole component, or, when the service really needs the order, add it to "
+    "`DOCUMENTED_ORDERINGS` in benchmarks/critical_path.py with its reason."
+)
+"""What to do about a declaration that makes resources wait needlessly (the report names it and its edges)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +175,6 @@ def _targets(results: Results, largest: Case, overhead: Spread) -> list[str]:
     if needless:
         lines += ["", "Causes of the needless waits (see *Deployment critical path*):", ""]
         for declared_by in sorted({item.declared_by for _, item in needless}):
-            type_token = declared_by.rsplit("(", 1)[-1].rstrip(")")
             saves = max(
                 max(item.saves_total, item.saves_gpu) for _, item in needless if item.declared_by == declared_by
             )
@@ -197,7 +182,7 @@ def _targets(results: Results, largest: Case, overhead: Spread) -> list[str]:
             lines.append(
                 f"- {declared_by}, {'up to ' + format(saves / 60, '.1f') if saves >= 6 else 'under 0.1'} min "
                 f"on {', '.join(stacks)}: "
-                f"{CAUSES.get(type_token, 'no cause recorded yet: read the declaring code.')}"
+                f"{NEEDLESS_FIX}"
             )
     return lines
 
@@ -214,12 +199,13 @@ def _method() -> list[str]:
         "- **Memory** is the peak resident set size of the process during a run (VmHWM, reset before each run "
         "through /proc/self/clear_refs): Python and native allocations together, including the ~200 MiB of "
         "imported SDKs present before the run (the *floor*).",
-        "- **Garbage collection**: automatic collection is off during each timed run of the main tables (one "
-        "full collection runs before it). With the interpreter's defaults, CPython's collector repeatedly "
-        "traverses every object a synthesis keeps alive (Pulumi keeps the whole graph until the program ends), "
-        "so its cost depends on the interpreter's thresholds and on everything imported before the program, and "
-        "grows faster than the graph: the section *Garbage collection* measures the default on three sizes. "
-        "Turning it off during synthesis is a fix proposed for `stacks/synth.py`.",
+        "- **Garbage collection**: `stacks.synth.synthesize` turns CPython's automatic collection off while the "
+        "program runs (what `python -m stacks`, the tests and every table here use; one full collection runs "
+        "before each timed run). With the interpreter's defaults the collector repeatedly traverses every "
+        "object a synthesis keeps alive (Pulumi keeps the whole graph until the program ends), so its cost "
+        "depends on the interpreter's thresholds and on everything imported before the program, and grows "
+        "faster than the graph: the section *Garbage collection* measures the default "
+        "(`synthesize(collect_garbage=True)`) on three sizes.",
         "- **Baseline**: `benchmarks.baseline` generates, from the graph our program recorded, a program that "
         "registers the same custom resources and Helm charts directly (`pulumi.CustomResource`, "
         "`pulumi.ProviderResource`, remote `pulumi.ComponentResource`) with the same wire inputs, secrets, "
@@ -409,8 +395,9 @@ def _garbage_collection(results: Results) -> list[str]:
     return [
         "## Garbage collection",
         "",
-        "The same runs with the interpreter's default collection (what `python -m stacks` and the tests pay "
-        "today) next to collection off. Times in seconds, memory in MiB.",
+        "The same runs with the interpreter's default collection (`synthesize(collect_garbage=True)`) next to "
+        "collection off (the default of `stacks.synth.synthesize`, hence of `python -m stacks` and the tests). "
+        "Times in seconds, memory in MiB.",
         "",
         *_table(
             [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+import pytest
 
 from stacks.synth import PROJECT_ROOT, RecordingMonitor, stack_names, synthesize
 
@@ -92,3 +94,31 @@ def test_stack_references_are_served_the_outputs_of_another_synthesized_stack() 
 
     run_program(program)
     assert seen["registryUrl"] == "registry.example", "a consuming program reads the platform's outputs offline"
+
+
+def _gc_probe_project(directory: Path) -> Path:
+    (directory / "Pulumi.yaml").write_text("name: probe\nruntime: python\n")
+    (directory / "Pulumi.probe.yaml").write_text("config: {}\n")
+    program = directory / "__main__.py"
+    program.write_text("import gc\n\nimport pulumi\n\npulumi.export('collecting', gc.isenabled())\n")
+    return program
+
+
+def test_automatic_garbage_collection_is_off_during_a_synthesis_and_restored_after(tmp_path: Path) -> None:
+    program = _gc_probe_project(tmp_path)
+    assert gc.isenabled(), "precondition: the test process collects automatically"
+    assert synthesize("probe", tmp_path, program=program).outputs == {"collecting": False}, (
+        "the collector would traverse the whole growing graph again and again (docs/benchmarks.md)"
+    )
+    assert gc.isenabled(), "collection is back on once the synthesis ends"
+    assert synthesize("probe", tmp_path, program=program, collect_garbage=True).outputs == {"collecting": True}, (
+        "benchmarks can measure the interpreter's default"
+    )
+
+
+def test_a_failing_program_still_restores_garbage_collection(tmp_path: Path) -> None:
+    program = _gc_probe_project(tmp_path)
+    program.write_text("raise RuntimeError('broken program')\n")
+    with pytest.raises(Exception, match="broken program"):
+        synthesize("probe", tmp_path, program=program)
+    assert gc.isenabled(), "a failed synthesis must not leave the process without garbage collection"
