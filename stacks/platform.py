@@ -286,7 +286,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
     )
     # The kubeconfig resolves once the API can run the layer (control plane, system nodes, add-ons, admin
     # access): the provider waits for exactly that, not for the GPU node groups (see AwsGpuCluster.kubeconfig).
-    provider = k8s.Provider("eks-kubernetes", kubeconfig=cluster.kubeconfig)
+    provider = _cluster_provider("eks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url)
     _build_kubernetes_layer(
         config,
         platform,
@@ -499,7 +499,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
     )
     # As on EKS: the kubeconfig resolves once the cluster (with its system pool and add-ons) and the admin
     # groups' grants exist; the GPU pools, created one after another, keep nothing else waiting.
-    provider = k8s.Provider("aks-kubernetes", kubeconfig=cluster.kubeconfig)
+    provider = _cluster_provider("aks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url)
     _build_kubernetes_layer(
         config,
         platform,
@@ -512,6 +512,19 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             install_gpu_stack=bool(config.cluster.gpu_pools),
         ),
     )
+
+
+def _cluster_provider(name: str, kubeconfig: pulumi.Output[str], issuer_url: pulumi.Output[str]) -> k8s.Provider:
+    """The Kubernetes provider of a cluster the platform created, replaced only when the cluster is.
+
+    The kubeconfig carries the cluster's readiness (admin grants, system nodes, add-ons), so a change to one of
+    those, e.g. a new admin principal, leaves it unknown during a preview, and a provider whose kubeconfig is
+    unknown is planned as a replacement, and with it every Kubernetes object (pulumi-kubernetes DiffConfig).
+    `clusterIdentifier` makes the provider replace only when the identifier changes. The OIDC issuer URL is
+    unique to one cluster and fixed for its life (a new cluster of the same name gets a new one), unlike the
+    name-based ARN or resource ID.
+    """
+    return k8s.Provider(name, kubeconfig=kubeconfig, cluster_identifier=issuer_url)
 
 
 def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:

@@ -557,7 +557,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
     """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Resolves once the cluster can
     run workloads: control plane, admin access entries and policies, system node group and every add-on
     (CNI, DNS, EBS CSI). A Kubernetes provider built from it needs no `depends_on`, and does not wait for the
-    GPU node groups."""
+    GPU node groups. Give that provider `cluster_identifier=oidc_issuer_url`: a change to one of those resources
+    leaves the kubeconfig unknown in a preview, which would otherwise plan the provider, and every object it
+    manages, as a replacement."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL of the cluster (service account tokens)."""
     oidc_provider_arn: pulumi.Output[str]

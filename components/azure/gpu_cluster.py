@@ -441,7 +441,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format). Resolves once the
     cluster (system pool and add-ons included) and the admin groups' Kubernetes RBAC grants exist: a Kubernetes
-    provider built from it needs no `depends_on`, and does not wait for the GPU pools."""
+    provider built from it needs no `depends_on`, and does not wait for the GPU pools. Give that provider
+    `cluster_identifier=oidc_issuer_url`: a new grant leaves the kubeconfig unknown in a preview, which would
+    otherwise plan the provider, and every object it manages, as a replacement."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL for workload identity federation."""
     kubelet_identity_object_id: pulumi.Output[str]

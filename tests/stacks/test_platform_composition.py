@@ -101,6 +101,19 @@ def test_the_kubernetes_layer_talks_only_to_the_platforms_cluster(stack: str, re
             assert registration.provider.startswith(provider.urn), f"{registration.name} must use the cluster provider"
 
 
+@pytest.mark.parametrize("stack", ["prod", "azure-prod"])
+def test_the_kubernetes_provider_is_replaced_only_with_its_cluster(stack: str, request: pytest.FixtureRequest) -> None:
+    """A kubeconfig left unknown in a preview (e.g. a new admin grant) must not replace every Kubernetes object."""
+    synthesis: Synthesis = request.getfixturevalue(stack.replace("-", "_"))
+    provider = synthesis.monitor.one("pulumi:providers:kubernetes")
+    issuer = synthesis.outputs["oidcIssuerUrl"]
+    assert provider.inputs.get("clusterIdentifier") == issuer, (
+        "pulumi-kubernetes replaces a provider whose kubeconfig is unknown unless clusterIdentifier is set and "
+        "unchanged; the OIDC issuer URL is unique to the cluster and fixed for its life"
+    )
+    assert issuer.startswith("https://")
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "azure-prod", "local"])
 def test_credentials_in_the_stack_outputs_are_secret(stack: str) -> None:
     synthesis = synthesize(stack)
