@@ -284,9 +284,11 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
-    # The kubeconfig resolves once the API can run the layer (control plane, system nodes, add-ons, admin
-    # access): the provider waits for exactly that, not for the GPU node groups (see AwsGpuCluster.kubeconfig).
-    provider = _cluster_provider("eks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url)
+    # The provider waits for what the API needs to take the layer (admin access, system nodes, add-ons), not for
+    # the GPU node groups.
+    provider = _cluster_provider(
+        "eks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url, cluster.api_prerequisites
+    )
     _build_kubernetes_layer(
         config,
         platform,
@@ -497,9 +499,11 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
-    # As on EKS: the kubeconfig resolves once the cluster (with its system pool and add-ons) and the admin
-    # groups' grants exist; the GPU pools, created one after another, keep nothing else waiting.
-    provider = _cluster_provider("aks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url)
+    # As on EKS: the cluster (with its system pool and add-ons) and the admin groups' grants; the GPU pools,
+    # created one after another, keep nothing else waiting.
+    provider = _cluster_provider(
+        "aks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url, cluster.api_prerequisites
+    )
     _build_kubernetes_layer(
         config,
         platform,
@@ -514,17 +518,25 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
     )
 
 
-def _cluster_provider(name: str, kubeconfig: pulumi.Output[str], issuer_url: pulumi.Output[str]) -> k8s.Provider:
-    """The Kubernetes provider of a cluster the platform created, replaced only when the cluster is.
+def _cluster_provider(
+    name: str, kubeconfig: pulumi.Output[str], issuer_url: pulumi.Output[str], prerequisites: list[pulumi.Resource]
+) -> k8s.Provider:
+    """The Kubernetes provider of a cluster the platform created: after its prerequisites, replaced with it only.
 
-    The kubeconfig carries the cluster's readiness (admin grants, system nodes, add-ons), so a change to one of
-    those, e.g. a new admin principal, leaves it unknown during a preview, and a provider whose kubeconfig is
-    unknown is planned as a replacement, and with it every Kubernetes object (pulumi-kubernetes DiffConfig).
-    `clusterIdentifier` makes the provider replace only when the identifier changes. The OIDC issuer URL is
-    unique to one cluster and fixed for its life (a new cluster of the same name gets a new one), unlike the
-    name-based ARN or resource ID.
+    `prerequisites` (the cluster component's `api_prerequisites`) are waited for with `depends_on`, not folded
+    into the kubeconfig: an Output carrying them would be unknown in a preview whenever one changes, and
+    pulumi-kubernetes plans a provider with an unknown kubeconfig as a replacement of every object it manages
+    (DiffConfig). `clusterIdentifier` narrows replacement further to a new cluster: whatever else changes in the
+    kubeconfig (kubelogin format, certificate rotation) is an update. The OIDC issuer URL is unique to one
+    cluster and fixed for its life (a new cluster of the same name gets a new one), unlike the name-based ARN
+    or resource ID.
     """
-    return k8s.Provider(name, kubeconfig=kubeconfig, cluster_identifier=issuer_url)
+    return k8s.Provider(
+        name,
+        kubeconfig=kubeconfig,
+        cluster_identifier=issuer_url,
+        opts=pulumi.ResourceOptions(depends_on=prerequisites),
+    )
 
 
 def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:

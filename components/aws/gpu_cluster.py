@@ -554,12 +554,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
     certificate_authority: pulumi.Output[str]
     """Base64 certificate authority data of the API server."""
     kubeconfig: pulumi.Output[str]
-    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Resolves once the cluster can
-    run workloads: control plane, admin access entries and policies, system node group and every add-on
-    (CNI, DNS, EBS CSI). A Kubernetes provider built from it needs no `depends_on`, and does not wait for the
-    GPU node groups. Give that provider `cluster_identifier=oidc_issuer_url`: a change to one of those resources
-    leaves the kubeconfig unknown in a preview, which would otherwise plan the provider, and every object it
-    manages, as a replacement."""
+    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Build the Kubernetes provider
+    with `depends_on=api_prerequisites` (Python), or after the whole component from other languages."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL of the cluster (service account tokens)."""
     oidc_provider_arn: pulumi.Output[str]
@@ -811,14 +807,15 @@ class AwsGpuCluster(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         self.certificate_authority = cluster.certificate_authority.apply(lambda authority: authority.data)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(
-                cluster.name,
-                cluster.endpoint,
-                self.certificate_authority,
-                account.region,
-                *(resource.id for resource in api_ready),
-            ).apply(lambda values: json.dumps(kubeconfig_document(*values[:4])))
+            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority, account.region).apply(
+                lambda values: json.dumps(kubeconfig_document(*values))
+            )
         )
+        # A plain list, not an Output: a Kubernetes provider's `depends_on`, so that its kubeconfig stays known
+        # in a preview even when one of these changes (an unknown kubeconfig makes a preview blind).
+        self.api_prerequisites: list[pulumi.Resource] = list(api_ready)
+        """Resources the Kubernetes API needs before it can take workloads: admin access, system nodes, every
+        add-on (CNI, DNS, EBS CSI), not the GPU node groups. Python only; pass as the provider's `depends_on`."""
         self.oidc_issuer_url = oidc_issuer_url
         self.oidc_provider_arn = oidc_provider.arn
         self.cluster_security_group_id = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)

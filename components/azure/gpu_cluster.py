@@ -439,11 +439,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     """Resource ID of the AKS cluster."""
     kubeconfig: pulumi.Output[str]
-    """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format). Resolves once the
-    cluster (system pool and add-ons included) and the admin groups' Kubernetes RBAC grants exist: a Kubernetes
-    provider built from it needs no `depends_on`, and does not wait for the GPU pools. Give that provider
-    `cluster_identifier=oidc_issuer_url`: a new grant leaves the kubeconfig unknown in a preview, which would
-    otherwise plan the provider, and every object it manages, as a replacement."""
+    """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format). Build the
+    Kubernetes provider with `depends_on=api_prerequisites` (Python), or after the whole component from other
+    languages."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL for workload identity federation."""
     kubelet_identity_object_id: pulumi.Output[str]
@@ -723,13 +721,15 @@ class AzureGpuCluster(pulumi.ComponentResource):
 
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
-        # The admin groups (the deployer among them) reach the API through these grants.
-        kubeconfig = credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(kubeconfig, *(assignment.id for assignment in admin_grants)).apply(
-                lambda values: values[0]
-            )
+            credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
         )
+        # A plain list, not an Output: a Kubernetes provider's `depends_on`, so that its kubeconfig stays known
+        # in a preview even when a grant changes (an unknown kubeconfig makes a preview blind).
+        self.api_prerequisites: list[pulumi.Resource] = [cluster, *admin_grants]
+        """Resources the Kubernetes API needs before it can take workloads: the cluster (system pool and add-ons
+        included) and the admin groups' RBAC grants, through which the deployer calls it; not the GPU pools.
+        Python only; pass as the provider's `depends_on`."""
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(
             lambda profile: profile.issuer_url if profile else None
         )

@@ -112,6 +112,20 @@ def test_the_kubernetes_provider_is_replaced_only_with_its_cluster(stack: str, r
         "unchanged; the OIDC issuer URL is unique to the cluster and fixed for its life"
     )
     assert issuer.startswith("https://")
+    through_inputs = {
+        synthesis.monitor.by_urn(urn).type for urns in provider.property_dependencies.values() for urn in urns
+    }
+    prerequisites = {synthesis.monitor.by_urn(urn).type for urn in provider.dependencies}
+    changeable = {
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "azure-native:authorization:RoleAssignment",
+    }
+    assert not through_inputs & changeable, (
+        "grants, nodes and add-ons must not reach the kubeconfig: a change to one would leave it unknown in a preview"
+    )
+    assert prerequisites & changeable, "they are waited for with depends_on instead"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "azure-prod", "local"])

@@ -204,8 +204,8 @@ def test_the_kubeconfig_output_is_a_secret(run) -> None:
     )
 
 
-def test_the_kubeconfig_resolves_once_the_api_can_run_workloads_not_after_the_gpu_node_groups(run) -> None:
-    """A provider built from it needs no `depends_on`, and the Kubernetes layer does not wait for GPU nodes."""
+def test_the_api_prerequisites_are_admin_access_system_nodes_and_add_ons_not_the_gpu_node_groups(run) -> None:
+    """A provider that depends on them can take workloads, and the Kubernetes layer does not wait for GPU nodes."""
 
     def program() -> None:
         cluster = AwsGpuCluster(
@@ -216,10 +216,19 @@ def test_the_kubeconfig_resolves_once_the_api_can_run_workloads_not_after_the_gp
                 "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge"]}],
             },
         )
-        aws.ssm.Parameter("kubeconfig", type="SecureString", value=cluster.kubeconfig)
+        aws.ssm.Parameter(
+            "kubeconfig",
+            type="SecureString",
+            value=cluster.kubeconfig,
+            opts=pulumi.ResourceOptions(depends_on=cluster.api_prerequisites),
+        )
 
     recorder = run(program)
-    waits = set(recorder.one("aws:ssm/parameter:Parameter").property_dependencies["value"])
+    parameter = recorder.one("aws:ssm/parameter:Parameter")
+    assert set(parameter.property_dependencies["value"]) == {recorder.one("aws:eks/cluster:Cluster").urn}, (
+        "the kubeconfig itself depends on the cluster only, so it stays known in a preview"
+    )
+    waits = set(parameter.dependencies)
     names = {recorder.by_urn(urn).name for urn in waits}
     addons = {recorder.by_urn(urn).inputs["addonName"] for urn in waits if "eks/addon:Addon" in urn}
     assert addons == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}, (

@@ -211,15 +211,24 @@ def test_admin_groups_get_cluster_admin_and_kubeconfig_access_through_azure_rbac
         assert grant.property_dependencies["scope"] == [recorder.one(CLUSTER).urn], "scoped to this cluster only"
 
 
-def test_the_kubeconfig_resolves_after_the_admin_grants_and_not_after_the_gpu_pools(run) -> None:
-    """A provider built from it needs no `depends_on`; AKS creates GPU pools one by one, nobody waits for them."""
+def test_the_api_prerequisites_are_the_cluster_and_the_admin_grants_not_the_gpu_pools(run) -> None:
+    """AKS creates GPU pools one by one: a provider that depends on these does not wait for them."""
 
     def program() -> None:
         cluster = AzureGpuCluster("gpu", cluster_args())
-        pulumi.CustomResource("test:index:Consumer", "consumer", {"kubeconfig": cluster.kubeconfig})
+        pulumi.CustomResource(
+            "test:index:Consumer",
+            "consumer",
+            {"kubeconfig": cluster.kubeconfig},
+            opts=pulumi.ResourceOptions(depends_on=cluster.api_prerequisites),
+        )
 
     recorder = run(program)
-    waits = set(recorder.one("test:index:Consumer").property_dependencies["kubeconfig"])
+    consumer = recorder.one("test:index:Consumer")
+    assert set(consumer.property_dependencies["kubeconfig"]) == {recorder.one(CLUSTER).urn}, (
+        "the kubeconfig itself depends on the cluster only, so it stays known in a preview"
+    )
+    waits = set(consumer.dependencies)
     grants = {r.urn for role_id in (AKS_RBAC_CLUSTER_ADMIN, AKS_CLUSTER_USER) for r in _roles(recorder, role_id)}
     assert grants and grants <= waits, "the admin groups reach the API through these grants"
     assert recorder.one(CLUSTER).urn in waits, "the cluster brings its system pool and add-ons"
