@@ -156,6 +156,8 @@ class GpuInstance:
     accelerator: str
     gpus: int
     architecture: Literal["x86_64", "arm64"] = "x86_64"
+    vcpus: int | None = None
+    """vCPUs per instance, what EC2 and Azure vCPU quotas count; None when the catalog does not know the size."""
 
 
 # EKS NVIDIA GPU families -> accelerator (REFERENCE.md "EKS GPU instance families"; AWS docs).
@@ -193,6 +195,30 @@ _AWS_MULTI_GPU: dict[str, int] = {
     "p6-b200.48xlarge": 8,
 }  # fmt: skip
 
+# vCPUs per instance (AWS "Accelerated computing instance specifications",
+# https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html). EC2 vCPU quotas count these, so preflight
+# compares a pool's minSize/maxSize times this number with the quota of its family.
+_AWS_VCPUS_BY_SIZE: dict[str, dict[str, int]] = {
+    "g4dn": {"xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64, "metal": 96},
+    "g5": {"xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64, "24xlarge": 96,
+           "48xlarge": 192},
+    "g5g": {"xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "16xlarge": 64, "metal": 64},
+    "g6": {"xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64, "24xlarge": 96,
+           "48xlarge": 192},
+    "gr6": {"4xlarge": 16, "8xlarge": 32},
+    "g6e": {"xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64, "24xlarge": 96,
+            "48xlarge": 192},
+    "g7e": {"2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "24xlarge": 96, "48xlarge": 192},
+    "p3": {"2xlarge": 8, "8xlarge": 32, "16xlarge": 64},
+    "p3dn": {"24xlarge": 96},
+    "p4d": {"24xlarge": 96},
+    "p4de": {"24xlarge": 96},
+    "p5": {"4xlarge": 16, "48xlarge": 192},
+    "p5e": {"48xlarge": 192},
+    "p5en": {"48xlarge": 192},
+    "p6-b200": {"48xlarge": 192},
+}  # fmt: skip
+
 _AWS_INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
 
 
@@ -202,7 +228,8 @@ def aws_gpu_instance(instance_type: str) -> GpuInstance | None:
     if not match or match["family"] not in AWS_GPU_FAMILIES:
         return None
     accelerator, architecture = AWS_GPU_FAMILIES[match["family"]]
-    return GpuInstance(match["family"], accelerator, _AWS_MULTI_GPU.get(instance_type, 1), architecture)
+    vcpus = _AWS_VCPUS_BY_SIZE.get(match["family"], {}).get(match["size"])
+    return GpuInstance(match["family"], accelerator, _AWS_MULTI_GPU.get(instance_type, 1), architecture, vcpus)
 
 
 # AKS NVIDIA sizes: the NC and ND series (Microsoft "GPU-optimized VM sizes"). NV (visualization, NVv4 is
@@ -242,7 +269,26 @@ def azure_gpu_instance(vm_size: str) -> GpuInstance | None:
             accelerator = "nvidia-a100"
         else:
             return None
-    return GpuInstance(f"{match['series']}{match['rest']}", accelerator, _AZURE_MULTI_GPU.get(vm_size, 1))
+    return GpuInstance(
+        f"{match['series']}{match['rest']}",
+        accelerator,
+        _AZURE_MULTI_GPU.get(vm_size, 1),
+        vcpus=azure_vm_vcpus(vm_size),
+    )
+
+
+_AZURE_VM_SIZE = re.compile(r"^Standard_[A-Z]+(?P<vcpus>\d+)(-(?P<constrained>\d+))?[a-z]*(_[A-Za-z0-9]+)*$")
+
+
+def azure_vm_vcpus(vm_size: str) -> int | None:
+    """vCPUs of an Azure VM size, read from its name; None when the name does not follow the convention.
+
+    Microsoft's naming convention puts the vCPU count right after the family letters ("Standard_NC24ads_A100_v4"
+    has 24; https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions). For a constrained-vCPU
+    size ("Standard_E8-4ds_v5") this is the first number, the size it is cut down from.
+    """
+    match = _AZURE_VM_SIZE.match(vm_size)
+    return int(match["vcpus"]) if match else None
 
 
 def gpu_instance(cloud: Cloud, instance_type: str) -> GpuInstance | None:

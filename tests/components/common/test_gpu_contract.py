@@ -100,3 +100,27 @@ def test_only_bottlerocket_images_switch_off_an_operator_operand() -> None:
     assert gpu.node_image_labels("bottlerocket") == {"nvidia.com/gpu.deploy.device-plugin": "false"}
     assert gpu.node_image_labels("al2023") == {}, "AL2023 NVIDIA nodes need the operator's device plugin"
     assert gpu.node_image_labels(None) == {}
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "vcpus"),
+    [("g4dn.xlarge", 4), ("g4dn.metal", 96), ("g5.2xlarge", 8), ("g5g.metal", 64), ("p4d.24xlarge", 96),
+     ("p5.48xlarge", 192), ("p6-b200.48xlarge", 192)],
+)  # fmt: skip
+def test_aws_gpu_instances_know_their_vcpus_for_the_quota_check(instance_type: str, vcpus: int) -> None:
+    info = gpu.aws_gpu_instance(instance_type)
+    assert info is not None and info.vcpus == vcpus, "EC2 vCPU quotas count these; preflight multiplies by pool size"
+
+
+def test_an_aws_size_missing_from_the_catalog_has_unknown_vcpus_rather_than_a_guess() -> None:
+    info = gpu.aws_gpu_instance("g5.3xlarge")
+    assert info is not None and info.vcpus is None
+
+
+@pytest.mark.parametrize(
+    ("vm_size", "vcpus"),
+    [("Standard_NC4as_T4_v3", 4), ("Standard_NC24ads_A100_v4", 24), ("Standard_ND96isr_H100_v5", 96),
+     ("Standard_D4ds_v5", 4), ("Standard_E8-4ds_v5", 8), ("not-a-size", None)],
+)  # fmt: skip
+def test_azure_vcpus_come_from_the_size_name(vm_size: str, vcpus: int | None) -> None:
+    assert gpu.azure_vm_vcpus(vm_size) == vcpus
