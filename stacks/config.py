@@ -1167,11 +1167,57 @@ def _is_placeholder_principal(value: str) -> bool:
     return bool(_GUID.match(value)) and len(set(value.replace("-", "").lower())) == 1
 
 
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.IPv4Network(network) for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+"""RFC 1918 and the RFC 6598 shared address space: where a deployer reaching a private endpoint lives."""
+
+
 def _private_network(cidr: ipaddress.IPv4Network) -> bool:
-    return cidr.is_private and not cidr.is_loopback and not cidr.is_link_local or cidr.subnet_of(_SHARED_ADDRESS_SPACE)
+    return any(cidr.subnet_of(network) for network in _PRIVATE_NETWORKS)
 
 
-_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
+def foundation_mismatches(foundation: PlatformConfig, layer: PlatformConfig, foundation_file: str) -> list[str]:
+    """What a cluster-layer stack says differently from the foundation stack it reads: each as `key: message`.
+
+    The two files share the sections both stacks act on: the environment and compliance profiles (policies),
+    governance and storage (the namespaces' record-of-processing labels), and the serving namespaces and their
+    team groups (identities in one stack, namespaces in the other).
+    """
+    problems: list[str] = []
+    reference = layer.foundation
+    assert reference is not None
+    if foundation.cloud != reference.cloud:
+        problems.append(f"target.foundation.cloud: {reference.cloud}, but {foundation_file} is on {foundation.cloud}")
+    if foundation.deployment.kubernetes_layer != "clusterStack":
+        problems.append(
+            f"target.foundation: {foundation_file} installs its Kubernetes layer itself; set "
+            "deployment.kubernetesLayer: clusterStack there"
+        )
+    if reference.gpu_pools != bool(foundation.cluster.gpu_pools):
+        problems.append(
+            f"target.foundation.gpuPools: {str(reference.gpu_pools).lower()}, but {foundation_file} has "
+            f"{len(foundation.cluster.gpu_pools)} GPU pool(s)"
+        )
+    shared = {
+        "environment": (foundation.environment, layer.environment),
+        "compliance.profiles": (sorted(foundation.compliance.profiles), sorted(layer.compliance.profiles)),
+        "governance": (foundation.governance.model_dump(), layer.governance.model_dump()),
+        "storage": (foundation.storage.model_dump(), layer.storage.model_dump()),
+        "serving.namespaces": (
+            [(namespace.name, namespace.team_group) for namespace in foundation.serving.namespaces],
+            [(namespace.name, namespace.team_group) for namespace in layer.serving.namespaces],
+        ),
+    }
+    for key, (theirs, ours) in shared.items():
+        if theirs != ours:
+            problems.append(f"{key}: differs from {foundation_file} ({_brief(ours)} here, {_brief(theirs)} there)")
+    return problems
+
+
+def _brief(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
