@@ -21,6 +21,8 @@ from stacks.check import (
 )
 from stacks.check_formats import json_document, junit_document, sarif_document
 from stacks.load import PlatformConfigError, check_against_foundation, platform_config_from_stack_file
+from stacks.preflight import PreflightError, SubprocessRunner, run_preflight
+from stacks.preflight import render_text as render_preflight
 from stacks.report import write_report
 from stacks.synth import PROJECT_ROOT, Registration, Synthesis, close_event_loops, stack_names, synthesize
 
@@ -102,6 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     policy_args.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
 
+    preflight = commands.add_parser(
+        "preflight",
+        help="what must exist in the account/subscription before the first `pulumi up`, checked read-only",
+        description=PREFLIGHT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    preflight.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
+    preflight.add_argument("--json", type=Path, metavar="FILE", help="also write the checklist as JSON")
+    preflight.add_argument(
+        "--offline", action="store_true", help="run nothing: print the checklist with the commands that check it"
+    )
+
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
@@ -111,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "policy-args":
             print("\n".join(pulumi_policy_arguments(args.stack, args.project_dir)))
             return 0
+        if args.command == "preflight":
+            return _preflight(args)
         return _preview(args)
-    except CheckError as error:
+    except (CheckError, PreflightError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except PlatformConfigError as error:
@@ -140,6 +156,36 @@ def _validate(project_dir: Path, stacks: list[str]) -> int:
             for key, hint in config.placeholders():
                 print(f"  note: {key} is an example value; `pulumi up` refuses it until you put {hint} there")
     return 2 if failures else 0
+
+
+PREFLIGHT_HELP = """List what must exist in the AWS account or Azure subscription before the stack's first `pulumi up`:
+vCPU quotas for the GPU pools, instance types or VM sizes in the configured zones, service-linked roles and
+principals (AWS), feature and provider registrations and the deployer's right to create role assignments (Azure),
+the tools the Kubernetes layer's kubeconfig runs, and example values left in the stack file.
+
+Where the cloud CLI is installed and signed in (`aws sts get-caller-identity` / `az account show` succeed), each
+item is checked with read-only commands (get/describe/list/show, `--output json`); nothing is created or changed.
+Otherwise, and with --offline, the checklist prints with the command that checks each item.
+
+Marks: ✓ ok, ✗ failed, ? not checked (offline or no credentials), ! manual (preflight cannot see it).
+Exit codes: 0 nothing failed (items not checked do not fail), 1 an item failed, 2 preflight could not run."""
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    stack_file = args.project_dir / f"Pulumi.{args.stack}.yaml"
+    if not stack_file.exists():
+        known = ", ".join(stack_names(args.project_dir)) or "none"
+        raise PreflightError(
+            f"unknown stack {args.stack!r}: {args.project_dir} has no {stack_file.name} (stacks: {known})"
+        )
+    config = platform_config_from_stack_file(stack_file)
+    check_against_foundation(config, args.project_dir, args.stack)
+    report = run_preflight(config, args.stack, SubprocessRunner(), offline=args.offline)
+    render_preflight(report, sys.stdout)
+    if args.json:
+        _write(args.json, json.dumps(report.document(), indent=2, ensure_ascii=False) + "\n")
+        print(f"\nWrote the checklist to {args.json}")
+    return report.exit_code
 
 
 def _preview(args: argparse.Namespace) -> int:
