@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TextIO
 
 from components._common import gpu
-from stacks.config import AwsTarget, AzureTarget, KubernetesTarget, PlatformConfig
+from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
 
 Status = Literal["ok", "failed", "not-checked", "manual"]
 SYMBOLS: dict[Status, str] = {"ok": "✓", "failed": "✗", "not-checked": "?", "manual": "!"}
@@ -83,8 +83,8 @@ def is_read_only(command: Sequence[str]) -> bool:
     if rest == ["--version"]:
         return tool in ("aws", "az", "kubelogin", "pulumi")
     if tool == "aws":
-        verbs = [part for part in rest if not part.startswith("-")]
-        return len(verbs) >= 2 and bool(_READ_ONLY_AWS.match(verbs[1]))
+        # `aws <service> <operation> ...`, nothing before the operation.
+        return len(rest) >= 2 and not rest[0].startswith("-") and bool(_READ_ONLY_AWS.match(rest[1]))
     if tool == "az":
         # The verb is the last word before the first option: `az vm list-skus --location ...`, `az feature show ...`.
         words = []
@@ -227,7 +227,7 @@ def detect_identity(cloud: Literal["aws", "azure"], runner: Runner) -> Identity:
     return Identity(cloud, account=document.get("id"), principal=user.get("name"), principal_type=user.get("type"))
 
 
-# --- Placeholders in the stack file ---------------------------------------------------------------------
+# --- Principals and example values in the stack file --------------------------------------------------------
 
 _IAM_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)$")
 
@@ -318,7 +318,7 @@ def _unreadable(result: CommandResult, command: Sequence[str]) -> Verdict:
     return Verdict("not-checked", f"`{_shell(command)}` failed: {result.error_line()}")
 
 
-def _pool_zones(pool: Any, target: AwsTarget | AzureTarget) -> list[str]:
+def _pool_zones(pool: GpuPoolConfig, target: AwsTarget | AzureTarget) -> list[str]:
     return list(pool.zones or target.zones or [])
 
 
@@ -333,7 +333,7 @@ class _PoolNeed:
     detail: str
 
 
-def _pool_need(pool: Any, path: str, vcpus_of: Callable[[str], int | None]) -> _PoolNeed:
+def _pool_need(pool: GpuPoolConfig, path: str, vcpus_of: Callable[[str], int | None]) -> _PoolNeed:
     known = {instance_type: vcpus_of(instance_type) for instance_type in pool.instance_types}
     sized = {instance_type: vcpus for instance_type, vcpus in known.items() if vcpus is not None}
     if len(sized) < len(known):
@@ -433,6 +433,10 @@ AUTOSCALING_SERVICE_LINKED_ROLE = "AWSServiceRoleForAutoScaling"
 _AWS_QUOTA_DOC = "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html"
 
 
+AWS_QUOTA_CLASS_PATTERNS = {"G": ("g*", "vt*"), "P": ("p*",)}
+"""Instance-type name patterns of each quota class ("G and VT", "P"), to find the instances already counted."""
+
+
 def _aws_quota_class(instance_type: str) -> str | None:
     info = gpu.aws_gpu_instance(instance_type)
     return info.family[0].upper() if info and info.family[0] in "gp" else None
@@ -450,32 +454,57 @@ def _aws_get_quota_command(code: str, region: str) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+def _aws_running_instances_command(quota_class: str, region: str) -> tuple[str, ...]:
+    return (
+        "aws", "ec2", "describe-instances", "--filters", "Name=instance-state-name,Values=pending,running",
+        f"Name=instance-type,Values={','.join(AWS_QUOTA_CLASS_PATTERNS[quota_class])}",
+        "--region", region, "--output", "json",
+    )  # fmt: skip
+
+
 def _quota_value(result: CommandResult) -> float:
     return float(result.json()["Quota"]["Value"])
+
+
+def _vcpus_in_use(result: CommandResult, spot: bool) -> int:
+    """vCPUs of the listed instances of one market (spot or not): what the quota already counts."""
+    total = 0
+    for reservation in result.json().get("Reservations", []):
+        for instance in reservation.get("Instances", []):
+            if (instance.get("InstanceLifecycle") == "spot") != spot:
+                continue
+            cpu = instance.get("CpuOptions") or {}
+            total += int(cpu.get("CoreCount", 0)) * int(cpu.get("ThreadsPerCore", 1))
+    return total
 
 
 def aws_quota_items(config: PlatformConfig, target: AwsTarget) -> list[Item]:
     """One item per EC2 vCPU quota the GPU pools draw on, summing every pool that shares it."""
     groups: dict[tuple[str, str], list[_PoolNeed]] = {}
     for index, pool in enumerate(config.cluster.gpu_pools):
-        classes = {_aws_quota_class(t) for t in pool.instance_types}
-        quota_class = next(iter(classes)) if len(classes) == 1 else None
-        if quota_class is None:
-            continue
         path = _key_path("cluster", "gpuPools", index)
-        groups.setdefault((quota_class, pool.capacity_type or "on-demand"), []).append(
-            _pool_need(pool, path, _aws_vcpus)
-        )
+        for quota_class in sorted({c for c in map(_aws_quota_class, pool.instance_types) if c}):
+            # A pool mixing classes may launch either: count it against each, with that class's types.
+            types = [t for t in pool.instance_types if _aws_quota_class(t) == quota_class]
+            need = _pool_need(pool.model_copy(update={"instance_types": types}), path, _aws_vcpus)
+            groups.setdefault((quota_class, pool.capacity_type or "on-demand"), []).append(need)
     items = []
     for (quota_class, capacity_type), needs in groups.items():
         code, name = AWS_VCPU_QUOTAS[(quota_class, capacity_type)]
-        command = _aws_get_quota_command(code, target.region)
+        commands = (
+            _aws_get_quota_command(code, target.region),
+            _aws_running_instances_command(quota_class, target.region),
+        )
 
-        def evaluate(results: list[CommandResult], needs: list[_PoolNeed] = needs, command=command) -> Verdict:
-            (result,) = results
-            if not result.ok:
-                return _unreadable(result, command)
-            return _quota_verdict(_quota_value(result), needs, "quota")
+        def evaluate(
+            results: list[CommandResult], needs: list[_PoolNeed] = needs, commands=commands, spot=capacity_type
+        ) -> Verdict:
+            for result, command in zip(results, commands, strict=True):
+                if not result.ok:
+                    return _unreadable(result, command)
+            limit = _quota_value(results[0])
+            used = _vcpus_in_use(results[1], spot == "spot")
+            return _quota_verdict(limit - used, needs, f"quota {limit:g} − {used} in use =")
 
         pools = ", ".join(need.pool for need in needs)
         needed = sum(need.max_vcpus or 0 for need in needs)
@@ -484,17 +513,17 @@ def aws_quota_items(config: PlatformConfig, target: AwsTarget) -> list[Item]:
                 key=f"aws.quota.{code}",
                 title=f"EC2 quota '{name}' ({code}) in {target.region} covers {pools}",
                 why=(
-                    "EC2 counts running vCPUs per instance class against this quota (new accounts often have 0); "
-                    "a node group that cannot launch its minSize ends CREATE_FAILED with VcpuLimitExceeded. "
-                    "Instances already running in the account use part of it"
+                    "EC2 counts the vCPUs of running instances per instance class against this quota (new accounts "
+                    "often have 0); a node group that cannot launch its minSize ends CREATE_FAILED with "
+                    "VcpuLimitExceeded"
                 ),
                 doc_url=_AWS_QUOTA_DOC,
                 fix=(
                     f"request an increase before `pulumi up`: aws service-quotas request-service-quota-increase "
-                    f"--service-code ec2 --quota-code {code} --desired-value {needed} --region {target.region} "
-                    "(approval can take days; P quotas longer)"
+                    f"--service-code ec2 --quota-code {code} --desired-value <in use + {needed}> "
+                    f"--region {target.region} (approval can take days; P quotas longer)"
                 ),
-                commands=(command,),
+                commands=commands,
                 evaluate=evaluate,
                 config_path=needs[0].path,
             )

@@ -105,6 +105,7 @@ def aws_cloud(**quotas: float) -> FakeCloud:
     cloud.answer("describe-instance-type-offerings", result=ok({"InstanceTypeOfferings": offerings(
         {"g5.xlarge", "g5.2xlarge", "p5.48xlarge"}, ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-central-1a", "eu-central-1b"]
     )}))  # fmt: skip
+    cloud.answer("describe-instances", result=ok({"Reservations": []}))
     cloud.answer("iam", "get-role", result=ok({"Role": {"RoleName": "any"}}))
     cloud.answer("describe-addresses", result=ok({"Addresses": []}))
     cloud.answer("aws", "--version", result=CommandResult(0, "aws-cli/2.17.0 Python/3.12.6 Linux/6.1 exe/x86_64\n"))
@@ -200,6 +201,20 @@ def test_aws_a_quota_covering_max_size_passes() -> None:
     items = by_key(report.items)
     assert items["aws.quota.L-DB2E81BA"].status == "ok", items["aws.quota.L-DB2E81BA"].detail
     assert items["aws.quota.L-417A185B"].status == "ok", "2 × p5.48xlarge = 384 vCPUs of the P quota"
+
+
+def test_aws_vcpus_already_running_in_the_class_count_against_the_quota_spot_ones_only_against_spot() -> None:
+    running = {
+        "Reservations": [
+            {"Instances": [{"InstanceType": "g5.4xlarge", "CpuOptions": {"CoreCount": 8, "ThreadsPerCore": 2}}]},
+            {"Instances": [{"InstanceType": "g5.xlarge", "InstanceLifecycle": "spot",
+                            "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 2}}]},
+        ]
+    }  # fmt: skip
+    cloud = aws_cloud(L_DB2E81BA=72).answer("describe-instances", result=ok(running))
+    item = by_key(run_preflight(aws_prod(), "prod", cloud).items)["aws.quota.L-DB2E81BA"]
+    assert item.status == "failed", "72 − 16 on-demand vCPUs in use = 56 < 64 at maxSize; the spot g5 does not count"
+    assert "72 − 16 in use = 56 vCPUs" in item.detail, item.detail
 
 
 def test_aws_pools_that_share_a_quota_are_summed() -> None:
@@ -531,8 +546,10 @@ def test_the_cli_writes_the_json_checklist_and_exits_1_on_example_values(
     item = next(item for item in document["items"] if item["key"] == "aws.quota.L-417A185B")
     assert set(item) == {"key", "status", "title", "why", "docUrl", "commands", "fix", "detail", "configPath"}
     assert item["commands"] == [
-        "aws service-quotas get-service-quota --service-code ec2 --quota-code L-417A185B --region eu-west-1 --output json"
-    ]
+        "aws service-quotas get-service-quota --service-code ec2 --quota-code L-417A185B --region eu-west-1 --output json",
+        "aws ec2 describe-instances --filters Name=instance-state-name,Values=pending,running "
+        "'Name=instance-type,Values=p*' --region eu-west-1 --output json",
+    ], "commands print ready to paste into a shell"
     assert "✗" in capsys.readouterr().out
 
 
