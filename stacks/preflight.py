@@ -430,7 +430,10 @@ AWS_VCPU_QUOTAS: dict[tuple[str, str], tuple[str, str]] = {
 AWS_ELASTIC_IP_QUOTA = ("L-0263D0A3", "EC2-VPC Elastic IPs")
 AUTOSCALING_SERVICE_LINKED_ROLE = "AWSServiceRoleForAutoScaling"
 
-_AWS_QUOTA_DOC = "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html"
+_AWS_QUOTA_DOCS = {
+    "on-demand": "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html",
+    "spot": "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html",
+}
 
 
 AWS_QUOTA_CLASS_PATTERNS = {"G": ("g*", "vt*"), "P": ("p*",)}
@@ -517,7 +520,7 @@ def aws_quota_items(config: PlatformConfig, target: AwsTarget) -> list[Item]:
                     "often have 0); a node group that cannot launch its minSize ends CREATE_FAILED with "
                     "VcpuLimitExceeded"
                 ),
-                doc_url=_AWS_QUOTA_DOC,
+                doc_url=_AWS_QUOTA_DOCS[capacity_type],
                 fix=(
                     f"request an increase before `pulumi up`: aws service-quotas request-service-quota-increase "
                     f"--service-code ec2 --quota-code {code} --desired-value <in use + {needed}> "
@@ -551,7 +554,7 @@ def aws_offering_items(config: PlatformConfig, target: AwsTarget) -> list[Item]:
             partial = [f"{t} not in {zone}" for zone in zones for t in pool.instance_types if (t, zone) not in offered]
             if empty:
                 return Verdict("failed", f"no instance type of the pool is offered in {', '.join(empty)}")
-            note = f" (the other types cover: {'; '.join(partial)})" if partial else ""
+            note = f" (other types of the pool cover the gaps: {'; '.join(partial)})" if partial else ""
             return Verdict("ok", f"offered in {', '.join(zones)}{note}")
 
         items.append(
@@ -562,7 +565,7 @@ def aws_offering_items(config: PlatformConfig, target: AwsTarget) -> list[Item]:
                     "the node group spans a subnet in every zone; a zone that offers none of its instance types "
                     "cannot launch nodes there (large GPU types such as p5 are offered in few zones)"
                 ),
-                doc_url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-discovery.html",
+                doc_url="https://docs.aws.amazon.com/cli/latest/reference/ec2/describe-instance-type-offerings.html",
                 fix=(
                     f"set {_key_path('cluster', 'gpuPools', index, 'zones')} to zones that offer the type, "
                     "pick another type, or use a capacity reservation"
