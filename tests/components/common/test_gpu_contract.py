@@ -124,3 +124,10 @@ def test_an_aws_size_missing_from_the_catalog_has_unknown_vcpus_rather_than_a_gu
 )  # fmt: skip
 def test_azure_vcpus_come_from_the_size_name(vm_size: str, vcpus: int | None) -> None:
     assert gpu.azure_vm_vcpus(vm_size) == vcpus
+
+
+def test_every_supported_aws_gpu_family_and_multi_gpu_size_has_a_vcpu_count() -> None:
+    assert set(gpu._AWS_VCPUS_BY_SIZE) == set(gpu.AWS_GPU_FAMILIES), "a family without vCPUs cannot be quota-checked"
+    for instance_type in gpu._AWS_MULTI_GPU:
+        info = gpu.aws_gpu_instance(instance_type)
+        assert info is not None and info.vcpus, f"{instance_type} has a GPU count but no vCPU count"
