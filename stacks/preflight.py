@@ -199,8 +199,6 @@ class Identity:
     """AWS account ID or Azure subscription ID."""
     principal: str | None = None
     """AWS caller ARN, or the Azure user / service principal name."""
-    principal_type: str | None = None
-    """Azure `user` or `servicePrincipal`."""
     problem: str | None = None
     """Why no identity is available (CLI missing, not signed in); None when signed in."""
 
@@ -224,7 +222,7 @@ def detect_identity(cloud: Literal["aws", "azure"], runner: Runner) -> Identity:
     if cloud == "aws":
         return Identity(cloud, account=document.get("Account"), principal=document.get("Arn"))
     user = document.get("user") or {}
-    return Identity(cloud, account=document.get("id"), principal=user.get("name"), principal_type=user.get("type"))
+    return Identity(cloud, account=document.get("id"), principal=user.get("name"))
 
 
 # --- Principals and example values in the stack file --------------------------------------------------------
@@ -850,7 +848,8 @@ def azure_quota_items(config: PlatformConfig, target: AzureTarget) -> list[Item]
             for result, command in zip(results, commands, strict=True):
                 if not result.ok:
                     return _unreadable(result, command)
-            sku = next((s for result, size in zip(results, sizes, strict=False) if (s := _sku(result, size))), None)
+            found = (_sku(result, size) for result, size in zip(results[:-1], sizes, strict=True))
+            sku = next((entry for entry in found if entry), None)
             if sku is None:
                 return Verdict("failed", f"{', '.join(sizes)} not offered in {target.location}")
             entry = _usage(results[-1], sku.get("family", ""))
@@ -872,8 +871,8 @@ def azure_quota_items(config: PlatformConfig, target: AzureTarget) -> list[Item]
                 ),
                 doc_url=_AZURE_QUOTA_DOC,
                 fix=(
-                    f"request at least {needed} vCPUs for the family in {target.location}: Azure portal > Quotas > "
-                    "Compute, or `az quota update` (quota extension)"
+                    f"request at least {needed} vCPUs (plus what already runs) for the family in {target.location}: "
+                    "Azure portal > Quotas > Compute, or a support request"
                 ),
                 commands=commands,
                 evaluate=evaluate,
