@@ -331,19 +331,19 @@ class _PoolNeed:
     detail: str
 
 
-def _pool_need(pool: GpuPoolConfig, path: str, vcpus_of: Callable[[str], int | None]) -> _PoolNeed:
-    known = {instance_type: vcpus_of(instance_type) for instance_type in pool.instance_types}
+def _pool_need(
+    name: str, path: str, instance_types: list[str], sizes: tuple[int, int], vcpus_of: Callable[[str], int | None]
+) -> _PoolNeed:
+    """What a pool of `sizes` (minSize, maxSize) nodes asks of a quota, counting its largest instance type."""
+    known = {instance_type: vcpus_of(instance_type) for instance_type in instance_types}
     sized = {instance_type: vcpus for instance_type, vcpus in known.items() if vcpus is not None}
-    if len(sized) < len(known):
-        unknown = ", ".join(instance_type for instance_type in known if instance_type not in sized)
-        return _PoolNeed(pool.name, path, None, None, f"vCPUs of {unknown} unknown to the catalog")
+    if len(sized) < len(known) or not sized:
+        unknown = ", ".join(instance_type for instance_type in known if instance_type not in sized) or "none"
+        return _PoolNeed(name, path, None, None, f"vCPUs of {unknown} unknown")
     largest_type, largest = max(sized.items(), key=lambda entry: entry[1])
+    low, high = sizes
     return _PoolNeed(
-        pool.name,
-        path,
-        pool.min_size * largest,
-        pool.max_size * largest,
-        f"{pool.name}: {pool.min_size}..{pool.max_size} × {largest_type} ({largest} vCPUs)",
+        name, path, low * largest, high * largest, f"{name}: {low}..{high} × {largest_type} ({largest} vCPUs)"
     )
 
 
@@ -487,7 +487,7 @@ def aws_quota_items(config: PlatformConfig, target: AwsTarget) -> list[Item]:
         for quota_class in sorted({c for c in map(_aws_quota_class, pool.instance_types) if c}):
             # A pool mixing classes may launch either: count it against each, with that class's types.
             types = [t for t in pool.instance_types if _aws_quota_class(t) == quota_class]
-            need = _pool_need(pool.model_copy(update={"instance_types": types}), path, _aws_vcpus)
+            need = _pool_need(pool.name, path, types, (pool.min_size, pool.max_size), _aws_vcpus)
             groups.setdefault((quota_class, pool.capacity_type or "on-demand"), []).append(need)
     items = []
     for (quota_class, capacity_type), needs in groups.items():
@@ -710,8 +710,67 @@ def aws_elastic_ip_item(config: PlatformConfig, target: AwsTarget) -> Item:
     )
 
 
+AWS_STANDARD_QUOTA = ("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances")
+_OWN_QUOTA_PREFIXES = ("dl", "inf", "trn", "hpc", "mac", "u-")
+"""Families whose first letter is a Standard one but which have quotas of their own (DL, Inf, Trn, HPC, Mac, U)."""
+
+
+def _is_standard_class(instance_type: str) -> bool:
+    family = instance_type.split(".", 1)[0]
+    return family[:1] in "acdhimrtz" and not family.startswith(_OWN_QUOTA_PREFIXES)
+
+
+def aws_system_pool_quota_item(config: PlatformConfig, target: AwsTarget) -> Item:
+    """The Standard On-Demand vCPU quota covers the system node group (new accounts may have as few as 5 vCPUs)."""
+    system = config.cluster.system_pool
+    types = list(system.instance_types or [])
+    code, name = AWS_STANDARD_QUOTA
+    commands = (
+        _aws_get_quota_command(code, target.region),
+        ("aws", "ec2", "describe-instance-types", "--instance-types", *types, "--region", target.region,
+         "--output", "json"),
+        ("aws", "ec2", "describe-instances", "--filters", "Name=instance-state-name,Values=pending,running",
+         "--region", target.region, "--output", "json"),
+    )  # fmt: skip
+    path = _key_path("cluster", "systemPool")
+
+    def evaluate(results: list[CommandResult]) -> Verdict:
+        for result, command in zip(results, commands, strict=True):
+            if not result.ok:
+                return _unreadable(result, command)
+        limit = _quota_value(results[0])
+        vcpus = {t["InstanceType"]: int(t["VCpuInfo"]["DefaultVCpus"]) for t in results[1].json()["InstanceTypes"]}
+        used = sum(
+            int((instance.get("CpuOptions") or {}).get("CoreCount", 0))
+            * int((instance.get("CpuOptions") or {}).get("ThreadsPerCore", 1))
+            for reservation in results[2].json().get("Reservations", [])
+            for instance in reservation.get("Instances", [])
+            if instance.get("InstanceLifecycle") != "spot" and _is_standard_class(instance.get("InstanceType", ""))
+        )
+        need = _pool_need("system", path, types, (system.min_size, system.max_size), vcpus.get)
+        return _quota_verdict(limit - used, [need], f"quota {limit:g} − {used} in use =")
+
+    return Item(
+        key=f"aws.quota.{code}",
+        title=f"EC2 quota '{name}' ({code}) in {target.region} covers the system node group",
+        why=(
+            "the system node group launches minSize nodes during `pulumi up` and EKS waits for them; new accounts "
+            "can have a Standard quota below two nodes' vCPUs, which ends the node group in CREATE_FAILED"
+        ),
+        doc_url=_AWS_QUOTA_DOCS["on-demand"],
+        fix=(
+            f"aws service-quotas request-service-quota-increase --service-code ec2 --quota-code {code} "
+            f"--desired-value <in use + the system pool's maxSize × vCPUs> --region {target.region}"
+        ),
+        commands=commands,
+        evaluate=evaluate,
+        config_path=path,
+    )
+
+
 def aws_items(config: PlatformConfig, target: AwsTarget, identity: Identity | None) -> list[Item]:
     items = [
+        aws_system_pool_quota_item(config, target),
         *aws_quota_items(config, target),
         *aws_offering_items(config, target),
         aws_service_linked_role_item(config),

@@ -106,6 +106,10 @@ def aws_cloud(**quotas: float) -> FakeCloud:
         {"g5.xlarge", "g5.2xlarge", "p5.48xlarge"}, ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-central-1a", "eu-central-1b"]
     )}))  # fmt: skip
     cloud.answer("describe-instances", result=ok({"Reservations": []}))
+    cloud.answer(
+        "describe-instance-types",
+        result=ok({"InstanceTypes": [{"InstanceType": "m6i.xlarge", "VCpuInfo": {"DefaultVCpus": 4}}]}),
+    )
     cloud.answer("iam", "get-role", result=ok({"Role": {"RoleName": "any"}}))
     cloud.answer("describe-addresses", result=ok({"Addresses": []}))
     cloud.answer("aws", "--version", result=CommandResult(0, "aws-cli/2.17.0 Python/3.12.6 Linux/6.1 exe/x86_64\n"))
@@ -215,6 +219,29 @@ def test_aws_vcpus_already_running_in_the_class_count_against_the_quota_spot_one
     item = by_key(run_preflight(aws_prod(), "prod", cloud).items)["aws.quota.L-DB2E81BA"]
     assert item.status == "failed", "72 − 16 on-demand vCPUs in use = 56 < 64 at maxSize; the spot g5 does not count"
     assert "72 − 16 in use = 56 vCPUs" in item.detail, item.detail
+
+
+def test_aws_a_fresh_account_s_standard_quota_of_5_vcpus_cannot_start_two_system_nodes() -> None:
+    item = by_key(run_preflight(aws_prod(), "prod", aws_cloud(L_1216C47A=5)).items)["aws.quota.L-1216C47A"]
+    assert item.status == "failed" and "< 8 vCPUs the pools start with" in item.detail, (
+        f"2 × m6i.xlarge (4 vCPUs, read with describe-instance-types); got {item.detail}"
+    )
+
+
+def test_aws_only_on_demand_standard_instances_count_against_the_standard_quota() -> None:
+    running = {
+        "Reservations": [
+            {"Instances": [
+                {"InstanceType": "m5.large", "CpuOptions": {"CoreCount": 1, "ThreadsPerCore": 2}},
+                {"InstanceType": "c6i.xlarge", "InstanceLifecycle": "spot", "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 2}},
+                {"InstanceType": "g5.xlarge", "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 2}},
+                {"InstanceType": "inf2.xlarge", "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 2}},
+            ]}
+        ]
+    }  # fmt: skip
+    cloud = aws_cloud(L_1216C47A=18).answer("describe-instances", result=ok(running))
+    item = by_key(run_preflight(aws_prod(), "prod", cloud).items)["aws.quota.L-1216C47A"]
+    assert item.status == "ok" and "18 − 2 in use = 16 vCPUs" in item.detail, item.detail
 
 
 def test_aws_pools_that_share_a_quota_are_summed() -> None:
