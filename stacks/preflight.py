@@ -1349,8 +1349,3 @@ def render_text(report: Report, out: TextIO) -> None:
         "Preflight only reads (get/describe/list/show); it cannot see capacity at launch time, quota taken by other "
         "workloads between now and `pulumi up`, or provider-side validation.\n"
     )
-
-
-def foundation_stack_file(foundation: str) -> str:
-    """The stack file name a foundation reference points to (`org/project/prod` -> `Pulumi.prod.yaml`)."""
-    return f"Pulumi.{foundation.rsplit('/', 1)[-1]}.yaml"
