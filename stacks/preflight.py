@@ -1146,6 +1146,52 @@ def azure_deployer_role_item(config: PlatformConfig, target: AzureTarget, identi
     return item
 
 
+def _entra_principals(config: PlatformConfig) -> list[tuple[str, str, str]]:
+    """(stack key, object ID, kind) of every Entra principal the stack assigns roles to."""
+    found = [(f"cluster.adminPrincipals[{i}]", p, "Group") for i, p in enumerate(config.cluster.admin_principals)]
+    deployer = config.deployment.deployer
+    if deployer.principal:
+        found.append(("deployment.deployer.principal", deployer.principal, deployer.principal_type))
+    found += [
+        (f"serving.namespaces[{i}].teamGroup", n.team_group, "Group") for i, n in enumerate(config.serving.namespaces)
+    ]
+    return found
+
+
+def azure_principal_items(config: PlatformConfig) -> list[Item]:
+    """Each Entra group, user or service principal the stack assigns roles to exists in the tenant."""
+    placeholders = {key for key, _ in config.placeholders()}
+    items = []
+    for key_path, object_id, kind in _entra_principals(config):
+        if key_path in placeholders:
+            continue
+        noun = {"Group": "group", "User": "user", "ServicePrincipal": "sp"}[kind]
+        command = ("az", "ad", noun, "show", "--id" if noun != "group" else "--group", object_id, "--output", "json")
+
+        def evaluate(results: list[CommandResult], command=command, kind=kind) -> Verdict:
+            (result,) = results
+            if result.ok:
+                name = result.json().get("displayName")
+                return Verdict("ok", f"{kind} '{name}' exists" if name else f"{kind} exists")
+            if "does not exist" in result.stderr or "ResourceNotFound" in result.stderr:
+                return Verdict("failed", f"no {kind} with this object ID in the tenant")
+            return _unreadable(result, command)
+
+        items.append(
+            Item(
+                key=f"azure.principal.{key_path}",
+                title=f"Entra {kind} {object_id} exists ({key_path})",
+                why="role assignments to an object ID that is not in the tenant fail with PrincipalNotFound",
+                doc_url="https://learn.microsoft.com/azure/role-based-access-control/troubleshooting",
+                fix=f"put the object ID of an existing {kind} at {_key_path()}.{key_path}",
+                commands=(command,),
+                evaluate=evaluate,
+                config_path=f"{_key_path()}.{key_path}",
+            )
+        )
+    return items
+
+
 def azure_items(config: PlatformConfig, target: AzureTarget, identity: Identity | None) -> list[Item]:
     items = [
         *azure_quota_items(config, target),
@@ -1153,6 +1199,7 @@ def azure_items(config: PlatformConfig, target: AzureTarget, identity: Identity 
         azure_feature_item(),
         *azure_provider_items(),
         azure_deployer_role_item(config, target, identity),
+        *azure_principal_items(config),
     ]
     if config.deployment.kubernetes_layer == "thisStack":
         items.append(kubelogin_item())

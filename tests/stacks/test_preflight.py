@@ -421,6 +421,8 @@ def azure_cloud(t4_limit: int = 100, spot_limit: int = 100) -> FakeCloud:
     cloud.answer("feature", "show", result=ok({"properties": {"state": "Registered"}}))
     cloud.answer("provider", "show", result=ok({"registrationState": "Registered"}))
     cloud.answer("role", "assignment", "list", result=ok([{"roleDefinitionName": "Owner", "condition": None}]))
+    cloud.answer("ad", "group", "show", result=ok({"displayName": "platform-admins"}))
+    cloud.answer("ad", "sp", "show", result=ok({"displayName": "runners-hub-identity"}))
     cloud.answer("kubelogin", "--version", result=CommandResult(0, "kubelogin version\ngit hash: v0.2.10/abc\n"))
     return cloud
 
@@ -510,6 +512,17 @@ def test_azure_the_deployer_must_be_able_to_create_role_assignments(assignments:
     call = next(call for call in cloud.calls if "assignment" in call)
     assert "ci@example.org" in call, "the foundation's role assignments are made by whoever runs its pulumi up"
     assert f"/subscriptions/{SUBSCRIPTION}" in call
+
+
+def test_azure_a_group_missing_from_the_tenant_fails_before_its_role_assignment_would() -> None:
+    missing = "Resource '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d' does not exist or one of its queried reference-property objects are not present."
+    cloud = azure_cloud().answer("ad", "group", "show", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", result=error(missing))
+    items = by_key(run_preflight(azure_prod(), "azure-prod", cloud).items)
+    assert items["azure.principal.serving.namespaces[0].teamGroup"].status == "failed"
+    assert items["azure.principal.cluster.adminPrincipals[0]"].status == "ok"
+    assert items["azure.principal.deployment.deployer.principal"].commands[0][:4] == ("az", "ad", "sp", "show"), (
+        "the deployer is a service principal (principalType default)"
+    )
 
 
 def test_azure_example_guids_fail_naming_their_stack_keys() -> None:
