@@ -746,8 +746,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
     certificate_authority: pulumi.Output[str]
     """Base64 certificate authority data of the API server."""
     kubeconfig: pulumi.Output[str]
-    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Build the Kubernetes provider
-    with `depends_on=api_prerequisites` (Python), or after the whole component from other languages."""
+    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Whatever uses it (the Pulumi
+    runner of the Kubernetes layer) needs AWS CLI v2 on its PATH and credentials for a principal with an access
+    entry (the deployer's). Build the Kubernetes provider with `depends_on=api_prerequisites` (Python), or after
+    the whole component from other languages."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL of the cluster (service account tokens)."""
     oidc_provider_arn: pulumi.Output[str]
