@@ -393,7 +393,7 @@ def aws_cli_item() -> Item:
         "aws",
         "AWS CLI v2 on the machine that runs `pulumi up` for the Kubernetes layer",
         "the EKS kubeconfig authenticates with `aws eks get-token`; without the CLI every Kubernetes resource fails "
-        'with `exec: "aws": executable file not found`',
+        'with `exec: "aws": executable file not found` (AWS CLI v1 is announced for end of support: install v2)',
         "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
         "install AWS CLI v2 (see the link) on the deployer machine or CI runner, with the same credentials as Pulumi",
         r"aws-cli/(\d+)\.",
