@@ -147,6 +147,8 @@ def test_every_command_preflight_would_run_for_a_shipped_stack_is_read_only(stac
         ["az", "provider", "register", "--namespace", "Microsoft.KeyVault"],
         ["az", "role", "assignment", "create", "--role", "Owner"],
         ["pulumi", "up", "--yes"],
+        ["aws", "--region", "eu-west-1", "iam", "get-role"],
+        ["az", "--subscription", "x", "vm", "list"],
         ["sh", "-c", "aws --version"],
     ],
 )
