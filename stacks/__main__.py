@@ -20,7 +20,7 @@ from stacks.check import (
     render_text,
 )
 from stacks.check_formats import json_document, junit_document, sarif_document
-from stacks.load import PlatformConfigError, platform_config_from_stack_file
+from stacks.load import PlatformConfigError, check_against_foundation, platform_config_from_stack_file
 from stacks.report import write_report
 from stacks.synth import PROJECT_ROOT, Registration, Synthesis, close_event_loops, stack_names, synthesize
 from stacks.topology import TopologyError, load_topology, render_table
@@ -145,11 +145,15 @@ def _validate(project_dir: Path, stacks: list[str]) -> int:
     for stack in stacks:
         try:
             config = platform_config_from_stack_file(project_dir / f"Pulumi.{stack}.yaml")
+            check_against_foundation(config, project_dir, stack)
         except PlatformConfigError as error:
             failures += 1
             print(f"{stack}: {error}", file=sys.stderr)
         else:
-            print(f"{stack}: valid ({config.environment}, {config.cloud})")
+            layer = f", Kubernetes layer from {config.foundation.stack}" if config.foundation else ""
+            print(f"{stack}: valid ({config.environment}, {config.cloud}{layer})")
+            for key, hint in config.placeholders():
+                print(f"  note: {key} is an example value; `pulumi up` refuses it until you put {hint} there")
     return 2 if failures else 0
 
 

@@ -93,6 +93,16 @@ _AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
+_STACK_NAME_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):(role|user)/[\w+=,.@/-]+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+_TRANSIT_GATEWAY_ID = re.compile(r"^tgw-[0-9a-f]{8}([0-9a-f]{9})?$")
+_VNET_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})/resourceGroups/[^/]+/providers/"
+    r"Microsoft\.Network/virtualNetworks/[^/]+$",
+    re.IGNORECASE,
+)
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _RETENTION_SIZE = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>B|KB|MB|GB|TB|PB|EB)$")
 _RETENTION_UNITS = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, "PB": 2**50, "EB": 2**60}
@@ -251,13 +261,45 @@ class LocalRegistryConfig(_Model):
     """Host port of the local registry. Defaults to 5001."""
 
 
+class FoundationConfig(_Model):
+    """The foundation stack a cluster-layer stack reads: the cloud resources, deployed by another stack."""
+
+    stack: str
+    """Fully qualified name of the foundation stack, `<organization>/<project>/<stack>`, e.g.
+    `organization/mlplatform/prod` (self-managed backends name every organization `organization`)."""
+    cloud: Literal["aws", "azure"]
+    """The foundation's cloud: decides the workload identity of serving accounts (IRSA or workload identity)."""
+    gpu_pools: bool = True
+    """Whether the foundation has GPU pools, i.e. whether to install the NVIDIA stack. Defaults to true."""
+
+    @field_validator("stack")
+    @classmethod
+    def _qualified(cls, stack: str) -> str:
+        parts = stack.split("/")
+        if len(parts) != 3 or not all(_STACK_NAME_PART.match(part) for part in parts):
+            raise ValueError(
+                f"'{stack}' is not a fully qualified stack name like organization/mlplatform/prod "
+                "(<organization>/<project>/<stack>; `pulumi stack ls --all` shows it)"
+            )
+        return stack
+
+    @property
+    def stack_name(self) -> str:
+        """The stack's own name, the last part of `stack` (its stack file is `Pulumi.<stack_name>.yaml`)."""
+        return self.stack.rsplit("/", 1)[-1]
+
+
 class KubernetesTarget(_Model):
-    """Use an existing cluster reached through a kubeconfig context; no cloud resources are created."""
+    """Deploy the Kubernetes layer only, into an existing cluster: reached through a kubeconfig context, or the
+    cluster of a foundation stack (a cluster-layer stack, run from inside the cluster's network)."""
 
     cloud: Literal["kubernetes"]
     """Discriminator: `kubernetes`."""
-    kubeconfig_context: str = Field(min_length=1)
-    """The kubeconfig context naming the cluster, e.g. `kind-mlplatform`."""
+    kubeconfig_context: str | None = Field(None, min_length=1)
+    """The kubeconfig context naming the cluster, e.g. `kind-mlplatform`. Required unless `foundation` is set."""
+    foundation: FoundationConfig | None = None
+    """Read the cluster (kubeconfig, OIDC issuer, storage-class contract, serving identities) from this foundation
+    stack's outputs through a StackReference, instead of a kubeconfig context."""
     kubeconfig_path: str | None = None
     """Path of the kubeconfig file. Defaults to `$KUBECONFIG` or `~/.kube/config`."""
     distribution: Literal["kind", "minikube", "docker-desktop", "generic"] = "generic"
@@ -268,6 +310,28 @@ class KubernetesTarget(_Model):
     """An existing StorageClass for persistent volumes (should be encrypted). Defaults to the cluster default."""
     local_registry: LocalRegistryConfig = LocalRegistryConfig()
     """The local registry container."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> KubernetesTarget:
+        issues = _Issues()
+        if self.foundation is None and self.kubeconfig_context is None:
+            issues.add(
+                ("kubeconfigContext",),
+                "required: the kubeconfig context of the cluster, or `foundation` for a cluster-layer stack",
+            )
+        if self.foundation is not None:
+            if self.kubeconfig_context is not None:
+                issues.add(("kubeconfigContext",), "not used with `foundation`: the foundation stack's kubeconfig is")
+            for field in ("kubeconfig_path", "distribution", "gpu_driver_preinstalled", "storage_class"):
+                if field in self.model_fields_set:
+                    issues.add(
+                        (to_camel(field),),
+                        "comes from the foundation stack with `foundation`; remove it from this stack file",
+                    )
+            if "local_registry" in self.model_fields_set:
+                issues.add(("localRegistry",), "a cloud cluster uses the foundation's registry; remove it")
+        issues.raise_if_any()
+        return self
 
 
 Target = Annotated[AwsTarget | AzureTarget | KubernetesTarget, Field(discriminator="cloud")]
@@ -306,10 +370,11 @@ class EndpointConfig(_Model):
     def _cidrs_with_public_access(self, info: ValidationInfo) -> EndpointConfig:
         issues = _Issues()
         context = _context(info)
-        if context and context.environment == "prod" and self.public_access:
+        if context and context.environment in ("staging", "prod") and self.public_access:
             issues.add(
                 ("publicAccess",),
-                "prod clusters are private: set publicAccess: false and reach the API through the VPC/VNet",
+                f"{context.environment} clusters are private: set publicAccess: false and deploy the Kubernetes layer "
+                "from inside the network (deployment.kubernetesLayer: clusterStack, README *Deployment topology*)",
             )
         if self.public_access and not self.public_access_cidrs:
             issues.add(
@@ -777,6 +842,10 @@ class ServingNamespaceConfig(_Model):
     """Resource quota."""
     allowed_ingress_namespaces: list[str] | None = None
     """Namespaces allowed to send traffic in. Defaults to [serving.ingressNamespace]."""
+    team_principals: list[str] = []
+    """AWS only: the team's IAM role ARNs, mapped to the Kubernetes group `teamGroup` by EKS access entries, so the
+    namespace RoleBinding on that group applies to them. Defaults to none (on Azure, `teamGroup` is the Entra group
+    itself and gets the AKS Cluster User role)."""
 
     @field_validator("name")
     @classmethod
@@ -866,6 +935,77 @@ class GovernanceConfig(_Model):
     """Extra tags for every cloud resource."""
 
 
+# --- Deployment topology --------------------------------------------------------------------------------
+
+
+class DeployerNetworkConfig(_Model):
+    """The network `pulumi up` of the Kubernetes layer runs from when the API server is private (a self-hosted CI
+    runner, a bastion, a VPN): it gets HTTPS to the API server and nothing else."""
+
+    cidrs: list[ipaddress.IPv4Network] = []
+    """Private address ranges of the deployer (e.g. the runner subnet); each gets TCP 443 to the API server
+    (EKS cluster security group rule; AKS API-server subnet NSG rule). Never 0.0.0.0/0."""
+    security_group_ids: list[str] = []
+    """AWS only: security groups of the deployer (in this VPC or a peered one); each gets TCP 443 to the API
+    server."""
+    transit_gateway_id: str | None = None
+    """AWS only: the transit gateway the deployer's network is attached to. The VPC's private subnets are attached
+    and every private route table routes `cidrs` to it, so replies find their way back."""
+    virtual_network_ids: list[str] = []
+    """Azure only: resource IDs of the deployer's virtual networks (e.g. a hub with the runners). Each gets this
+    VNet's side of a peering and a link to the cluster's private DNS zone, so the API server's name resolves there;
+    the remote side of the peering belongs to that network's owner."""
+
+    @property
+    def declared(self) -> bool:
+        """Whether any deployer network is declared."""
+        return bool(self.cidrs or self.security_group_ids or self.virtual_network_ids)
+
+
+class DeployerConfig(_Model):
+    """Who deploys the Kubernetes layer, from where, and how it signs in: never interactively."""
+
+    principal: str | None = None
+    """The identity that runs the Kubernetes layer's `pulumi up` (the in-network CI runner's): an IAM role ARN (AWS)
+    or an Entra object ID (Azure). It gets cluster-admin (EKS access entry / AKS RBAC Cluster Admin), and stays the
+    same whoever runs the foundation. Defaults to none: in dev, the identity running `pulumi up` gets it when
+    `cluster.deployerAdminAccess` is on; staging and prod require it."""
+    principal_type: Literal["ServicePrincipal", "User", "Group"] = "ServicePrincipal"
+    """Azure only: what `principal` is. Defaults to ServicePrincipal (a CI identity)."""
+    kubelogin: Literal["azurecli", "workloadidentity", "spn", "msi"] | None = None
+    """Azure only: how kubelogin signs the deployer in, never with a device code: `azurecli` (after `az login` or
+    the `azure/login` action), `workloadidentity` (federated token in the environment), `spn` (client secret in
+    the environment) or `msi` (the runner VM's managed identity). Defaults to azurecli."""
+    runner_label: str | None = None
+    """The self-hosted CI runner label of the in-network deployer; `python -m stacks topology` gives it to the
+    workflow. Defaults to none (the stack is not deployed from CI inside the network)."""
+    network: DeployerNetworkConfig = DeployerNetworkConfig()
+    """Where the deployer runs, when the API server is private."""
+
+    @field_validator("runner_label")
+    @classmethod
+    def _label(cls, label: str | None) -> str | None:
+        if label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", label):
+            raise ValueError(f"'{label}' is not a runner label (letters, digits, '-', '_', '.')")
+        return label
+
+
+class DeploymentConfig(_Model):
+    """Where each layer of the platform is deployed from. README *Deployment topology* explains the choices."""
+
+    kubernetes_layer: Literal["thisStack", "clusterStack"] = "thisStack"
+    """`thisStack`: this stack also installs the Kubernetes layer, so `pulumi up` must reach the API server (a
+    public endpoint limited to `publicAccessCidrs`, or a deployer inside the network). `clusterStack`: this stack
+    is the foundation (cloud resources only); a cluster-layer stack (`target.cloud: kubernetes` with `foundation`)
+    installs the layer from inside the network. Defaults to thisStack."""
+    create_service_linked_roles: bool = False
+    """AWS only: create the EC2 Auto Scaling service-linked role, which the cluster key policy names, for a fresh
+    account that has none yet (creating it fails where it exists; `python -m stacks preflight` tells). Defaults to
+    false."""
+    deployer: DeployerConfig = DeployerConfig()
+    """The deployer of the Kubernetes layer."""
+
+
 # --- The whole platform ---------------------------------------------------------------------------------
 
 
@@ -896,11 +1036,25 @@ class PlatformConfig(_Model):
     """Model-serving namespaces."""
     protection: ProtectionConfig = ProtectionConfig()
     """Deletion protection."""
+    deployment: DeploymentConfig = DeploymentConfig()
+    """Deployment topology: which stack installs the Kubernetes layer, and who deploys it from where."""
 
     @property
     def cloud(self) -> Literal["aws", "azure", "kubernetes"]:
         """The target cloud."""
         return self.target.cloud
+
+    @property
+    def identity_cloud(self) -> Literal["aws", "azure"] | None:
+        """The cloud whose identities the cluster uses: the target's, or a cluster-layer stack's foundation's."""
+        if isinstance(self.target, KubernetesTarget):
+            return self.target.foundation.cloud if self.target.foundation else None
+        return self.target.cloud
+
+    @property
+    def foundation(self) -> FoundationConfig | None:
+        """The foundation stack of a cluster-layer stack; None for every other stack."""
+        return self.target.foundation if isinstance(self.target, KubernetesTarget) else None
 
     @property
     def protect(self) -> bool:
@@ -938,6 +1092,282 @@ class PlatformConfig(_Model):
         if self.protection.stateful_resources is None:
             self.protection.stateful_resources = preset["protect_stateful_resources"]
         return self
+
+    @model_validator(mode="after")
+    def _deployment_topology(self) -> PlatformConfig:
+        """Refuse the combinations of endpoint, layer placement and deployer that cannot be deployed."""
+        issues = _Issues()
+        target = self.target
+        if isinstance(target, KubernetesTarget):
+            _check_cluster_layer(self, target, issues)
+        else:
+            _check_foundation_topology(self, issues)
+            _check_principals(self, issues)
+        issues.raise_if_any()
+        return self
+
+    def placeholders(self) -> list[tuple[str, str]]:
+        """Values that are documentation examples, not real: `(stack key, what to put there)`.
+
+        The shipped stack files use them so that everything works offline; a real `pulumi up` refuses them
+        (`stacks/load.py`) before anything reaches the cloud.
+        """
+        found: list[tuple[str, str]] = []
+        principal_hint = (
+            "the IAM role ARN of your account's role (`aws iam get-role --role-name <name>`)"
+            if self.identity_cloud == "aws"
+            else "the Entra object ID (`az ad group show -g <name> --query id`, `az ad sp show --id <app> --query id`)"
+        )
+        for index, principal in enumerate(self.cluster.admin_principals):
+            if _is_placeholder_principal(principal):
+                found.append((f"cluster.adminPrincipals[{index}]", principal_hint))
+        deployer = self.deployment.deployer
+        if deployer.principal and _is_placeholder_principal(deployer.principal):
+            found.append(("deployment.deployer.principal", principal_hint))
+        for index, namespace in enumerate(self.serving.namespaces):
+            for position, principal in enumerate(namespace.team_principals):
+                if _is_placeholder_principal(principal):
+                    found.append((f"serving.namespaces[{index}].teamPrincipals[{position}]", principal_hint))
+            if self.identity_cloud == "azure" and _is_placeholder_principal(namespace.team_group):
+                found.append((f"serving.namespaces[{index}].teamGroup", principal_hint))
+        cidr_hint = "the real network (e.g. your VPN egress /32 or the runner subnet)"
+        for index, cidr in enumerate(self.cluster.endpoint.public_access_cidrs):
+            if any(cidr.subnet_of(example) for example in _DOCUMENTATION_NETWORKS):
+                found.append((f"cluster.endpoint.publicAccessCidrs[{index}]", cidr_hint))
+        for index, cidr in enumerate(deployer.network.cidrs):
+            if any(cidr.subnet_of(example) for example in _DOCUMENTATION_NETWORKS):
+                found.append((f"deployment.deployer.network.cidrs[{index}]", cidr_hint))
+        for index, group in enumerate(deployer.network.security_group_ids):
+            if group in _EXAMPLE_RESOURCE_IDS:
+                found.append((f"deployment.deployer.network.securityGroupIds[{index}]", "the runner's security group"))
+        if deployer.network.transit_gateway_id in _EXAMPLE_RESOURCE_IDS:
+            found.append(("deployment.deployer.network.transitGatewayId", "your transit gateway's ID"))
+        for index, vnet in enumerate(deployer.network.virtual_network_ids):
+            match = _VNET_ID.match(vnet)
+            if match and _is_placeholder_principal(match["subscription"]):
+                found.append((f"deployment.deployer.network.virtualNetworkIds[{index}]", "the runner VNet's ID"))
+        return found
+
+
+_DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.IPv4Network(network) for network in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+"""RFC 5737's documentation ranges: an address here is an example in a stack file, never a real network."""
+_EXAMPLE_ACCOUNTS = frozenset({"123456789012", "111122223333", "444455556666", "777788889999"})
+"""The account IDs AWS documentation uses in examples."""
+_EXAMPLE_RESOURCE_IDS = frozenset({"sg-0123456789abcdef0", "sg-12345678", "tgw-0123456789abcdef0", "tgw-12345678"})
+"""Resource IDs AWS documentation uses in examples."""
+
+
+def _is_placeholder_principal(value: str) -> bool:
+    """An example AWS account's ARN, or a GUID made of one repeated digit (00000000-..., 11111111-...)."""
+    arn = _IAM_PRINCIPAL_ARN.match(value)
+    if arn:
+        return arn["account"] in _EXAMPLE_ACCOUNTS
+    return bool(_GUID.match(value)) and len(set(value.replace("-", "").lower())) == 1
+
+
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.IPv4Network(network) for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+"""RFC 1918 and the RFC 6598 shared address space: where a deployer reaching a private endpoint lives."""
+
+
+def _private_network(cidr: ipaddress.IPv4Network) -> bool:
+    return any(cidr.subnet_of(network) for network in _PRIVATE_NETWORKS)
+
+
+def foundation_mismatches(foundation: PlatformConfig, layer: PlatformConfig, foundation_file: str) -> list[str]:
+    """What a cluster-layer stack says differently from the foundation stack it reads: each as `key: message`.
+
+    The two files share the sections both stacks act on: the environment and compliance profiles (policies),
+    governance and storage (the namespaces' record-of-processing labels), and the serving namespaces and their
+    team groups (identities in one stack, namespaces in the other).
+    """
+    problems: list[str] = []
+    reference = layer.foundation
+    assert reference is not None
+    if foundation.cloud != reference.cloud:
+        problems.append(f"target.foundation.cloud: {reference.cloud}, but {foundation_file} is on {foundation.cloud}")
+    if foundation.deployment.kubernetes_layer != "clusterStack":
+        problems.append(
+            f"target.foundation: {foundation_file} installs its Kubernetes layer itself; set "
+            "deployment.kubernetesLayer: clusterStack there"
+        )
+    if reference.gpu_pools != bool(foundation.cluster.gpu_pools):
+        problems.append(
+            f"target.foundation.gpuPools: {str(reference.gpu_pools).lower()}, but {foundation_file} has "
+            f"{len(foundation.cluster.gpu_pools)} GPU pool(s)"
+        )
+    shared = {
+        "environment": (foundation.environment, layer.environment),
+        "compliance.profiles": (sorted(foundation.compliance.profiles), sorted(layer.compliance.profiles)),
+        "governance": (foundation.governance.model_dump(), layer.governance.model_dump()),
+        "storage": (foundation.storage.model_dump(), layer.storage.model_dump()),
+        "serving.namespaces": (
+            [(namespace.name, namespace.team_group) for namespace in foundation.serving.namespaces],
+            [(namespace.name, namespace.team_group) for namespace in layer.serving.namespaces],
+        ),
+    }
+    for key, (theirs, ours) in shared.items():
+        if theirs != ours:
+            problems.append(f"{key}: differs from {foundation_file} ({_brief(ours)} here, {_brief(theirs)} there)")
+    return problems
+
+
+def _brief(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
+    """A cluster the platform creates: can the Kubernetes layer be reached from where it is deployed?"""
+    deployment = config.deployment
+    deployer = deployment.deployer
+    network = deployer.network
+    private = not config.cluster.endpoint.public_access
+    base = ("deployment",)
+    if private and deployment.kubernetes_layer == "thisStack" and not network.declared:
+        dev_option = (
+            ", or (dev only) cluster.endpoint.publicAccess: true with publicAccessCidrs limited to your VPN"
+            if config.environment == "dev"
+            else ""
+        )
+        issues.add(
+            (*base, "kubernetesLayer"),
+            "the API server is private (cluster.endpoint.publicAccess is false), so the Kubernetes layer this stack "
+            "installs can only be deployed from inside the network, and no deployer network is declared: set "
+            "deployment.kubernetesLayer: clusterStack and install the layer from a cluster-layer stack run inside "
+            "the network (README, *Deployment topology*), or declare the network `pulumi up` runs in under "
+            f"deployment.deployer.network (cidrs, securityGroupIds or virtualNetworkIds){dev_option}",
+        )
+    if deployment.kubernetes_layer == "clusterStack" and private and not network.declared:
+        issues.add(
+            (*base, "deployer", "network"),
+            "required with kubernetesLayer: clusterStack on a private cluster: the network of the in-network runner "
+            "that deploys the cluster-layer stack (cidrs, securityGroupIds or virtualNetworkIds), given HTTPS to the "
+            "API server",
+        )
+    if config.cluster.deployer_admin_access and deployer.principal is None:
+        if deployment.kubernetes_layer == "clusterStack":
+            issues.add(
+                (*base, "deployer", "principal"),
+                "required with kubernetesLayer: clusterStack: the identity of the in-network runner that deploys "
+                "the cluster-layer stack (it gets cluster-admin); or set cluster.deployerAdminAccess: false when "
+                "that identity is one of cluster.adminPrincipals",
+            )
+        elif config.environment != "dev":
+            issues.add(
+                (*base, "deployer", "principal"),
+                f"{config.environment} gives cluster-admin to a configured, stable principal (the CI role), not to "
+                "whoever runs `pulumi up` last: set deployment.deployer.principal, or cluster.deployerAdminAccess: "
+                "false when the deployer is one of cluster.adminPrincipals",
+            )
+    for index, cidr in enumerate(network.cidrs):
+        if cidr.prefixlen == 0 or not _private_network(cidr):
+            issues.add(
+                (*base, "deployer", "network", "cidrs", index),
+                f"{cidr} is not a private range: a private API server only sees private sources (RFC 1918 or "
+                "100.64.0.0/10); list the runner's subnet",
+            )
+        elif (network.transit_gateway_id or network.virtual_network_ids) and cidr.overlaps(config.network.cidr):
+            issues.add(
+                (*base, "deployer", "network", "cidrs", index),
+                f"{cidr} overlaps network.cidr ({config.network.cidr}): a peered or routed network needs its own range",
+            )
+    aws_only = {"securityGroupIds": network.security_group_ids, "transitGatewayId": network.transit_gateway_id}
+    azure_only = {"virtualNetworkIds": network.virtual_network_ids}
+    wrong_cloud = azure_only if config.cloud == "aws" else aws_only
+    for key, value in wrong_cloud.items():
+        if value:
+            issues.add((*base, "deployer", "network", key), f"not used on {config.cloud}; remove it")
+    if config.cloud == "aws":
+        if deployer.kubelogin is not None:
+            issues.add((*base, "deployer", "kubelogin"), "Azure only (EKS signs in with `aws eks get-token`)")
+        if "principal_type" in deployer.model_fields_set:
+            issues.add((*base, "deployer", "principalType"), "Azure only; remove it")
+        for index, group in enumerate(network.security_group_ids):
+            if not _SECURITY_GROUP_ID.match(group):
+                issues.add(
+                    (*base, "deployer", "network", "securityGroupIds", index), f"'{group}' is not a security group ID"
+                )
+        if network.transit_gateway_id is not None:
+            if not _TRANSIT_GATEWAY_ID.match(network.transit_gateway_id):
+                issues.add(
+                    (*base, "deployer", "network", "transitGatewayId"),
+                    f"'{network.transit_gateway_id}' is not a transit gateway ID (tgw-...)",
+                )
+            if not network.cidrs:
+                issues.add(
+                    (*base, "deployer", "network", "cidrs"),
+                    "required with transitGatewayId: the ranges to route to the transit gateway",
+                )
+    else:
+        if deployment.create_service_linked_roles:
+            issues.add((*base, "createServiceLinkedRoles"), "AWS only; remove it")
+        for index, vnet in enumerate(network.virtual_network_ids):
+            if not _VNET_ID.match(vnet):
+                issues.add(
+                    (*base, "deployer", "network", "virtualNetworkIds", index),
+                    f"'{vnet}' is not a virtual network resource ID (/subscriptions/<id>/resourceGroups/<group>/"
+                    "providers/Microsoft.Network/virtualNetworks/<name>)",
+                )
+
+
+def _check_principals(config: PlatformConfig, issues: _Issues) -> None:
+    """Principal formats per cloud: IAM ARNs on AWS, Entra object IDs on Azure."""
+    aws = config.cloud == "aws"
+    kind = "an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)" if aws else "an Entra object ID (a GUID)"
+    pattern = _IAM_PRINCIPAL_ARN if aws else _GUID
+    for index, principal in enumerate(config.cluster.admin_principals):
+        if not pattern.match(principal):
+            issues.add(("cluster", "adminPrincipals", index), f"'{principal}' is not {kind}")
+    principal = config.deployment.deployer.principal
+    if principal is not None and not pattern.match(principal):
+        issues.add(("deployment", "deployer", "principal"), f"'{principal}' is not {kind}")
+    for index, namespace in enumerate(config.serving.namespaces):
+        path = ("serving", "namespaces", index)
+        if not aws and not _GUID.match(namespace.team_group):
+            issues.add(
+                (*path, "teamGroup"),
+                f"'{namespace.team_group}' is not an Entra group object ID: on AKS the team's Entra group gets the "
+                "Cluster User role and the namespace RoleBinding (`az ad group show -g <name> --query id`)",
+            )
+        if namespace.team_principals and not aws:
+            issues.add((*path, "teamPrincipals"), "AWS only: on Azure, teamGroup is the Entra group itself")
+        for position, team_principal in enumerate(namespace.team_principals):
+            if aws and not _IAM_PRINCIPAL_ARN.match(team_principal):
+                issues.add((*path, "teamPrincipals", position), f"'{team_principal}' is not {kind}")
+
+
+def _check_cluster_layer(config: PlatformConfig, target: KubernetesTarget, issues: _Issues) -> None:
+    """A Kubernetes-only stack: the foundation's sections and the deployer's cloud settings are not its own."""
+    deployment = config.deployment
+    if deployment.kubernetes_layer == "clusterStack":
+        issues.add(
+            ("deployment", "kubernetesLayer"),
+            "a cloud: kubernetes stack is the Kubernetes layer itself; clusterStack is set on its foundation stack",
+        )
+    if deployment.create_service_linked_roles:
+        issues.add(("deployment", "createServiceLinkedRoles"), "AWS only; set it on the foundation stack")
+    deployer = deployment.deployer
+    for key in ("principal", "principal_type", "kubelogin", "network"):
+        if key in deployer.model_fields_set:
+            issues.add(
+                ("deployment", "deployer", to_camel(key)),
+                "set on the foundation stack, which grants the cluster access; only runnerLabel belongs here",
+            )
+    for index, namespace in enumerate(config.serving.namespaces):
+        if namespace.team_principals:
+            issues.add(
+                ("serving", "namespaces", index, "teamPrincipals"),
+                "set on the foundation stack: the access entries that map them to teamGroup are cloud resources",
+            )
+    if target.foundation is None:
+        return
+    for section in ("network", "cluster", "registry"):
+        if section in config.model_fields_set:
+            issues.add((section,), f"belongs to the foundation stack ({target.foundation.stack}); remove it here")
 
 
 def _default_zones(target: AwsTarget | AzureTarget, environment: str) -> list[str]:

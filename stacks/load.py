@@ -12,7 +12,7 @@ import pulumi
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from stacks.config import PlatformConfig
+from stacks.config import PlatformConfig, foundation_mismatches
 
 CONFIG_NAMESPACE = "mlplatform"
 CONFIG_KEY = "platform"
@@ -44,7 +44,24 @@ def load_platform_config(config: pulumi.Config | None = None) -> PlatformConfig:
         data = json.loads(raw)
     except json.JSONDecodeError:
         raise PlatformConfigError([f"{FULL_KEY}: must be a YAML mapping, got the string {raw!r}"]) from None
-    return validate_platform_config(data)
+    platform = validate_platform_config(data)
+    if not _offline():
+        placeholders = platform.placeholders()
+        if placeholders:
+            raise PlatformConfigError(
+                [
+                    f"{FULL_KEY}.{key}: is an example value from the shipped stack file, not yours; put {hint} there"
+                    for key, hint in placeholders
+                ]
+            )
+    return platform
+
+
+def _offline() -> bool:
+    """Whether the program runs under Pulumi's mock runtime (the offline preview and checks), not against a cloud."""
+    from pulumi.runtime import mocks, settings
+
+    return isinstance(settings.get_monitor(), mocks.MockMonitor)
 
 
 def validate_platform_config(data: Any) -> PlatformConfig:
@@ -91,6 +108,31 @@ def platform_config_from_stack_file(path: Path) -> PlatformConfig:
     if FULL_KEY not in config:
         raise PlatformConfigError([f"{path.name}: missing `{FULL_KEY}`"], source=str(path))
     return validate_platform_config(config[FULL_KEY])
+
+
+def foundation_stack_file(config: PlatformConfig, project_dir: Path) -> Path | None:
+    """The stack file of a cluster-layer stack's foundation in this project, or None (not a cluster layer, or the
+    foundation is another project's)."""
+    if config.foundation is None:
+        return None
+    path = project_dir / f"Pulumi.{config.foundation.stack_name}.yaml"
+    return path if path.exists() else None
+
+
+def check_against_foundation(config: PlatformConfig, project_dir: Path, stack: str) -> PlatformConfig | None:
+    """Compare a cluster-layer stack with its foundation's stack file; return the foundation's config.
+
+    Raises:
+        PlatformConfigError: the foundation's file is invalid, or the two disagree on what they share.
+    """
+    path = foundation_stack_file(config, project_dir)
+    if path is None:
+        return None
+    foundation = platform_config_from_stack_file(path)
+    mismatches = foundation_mismatches(foundation, config, path.name)
+    if mismatches:
+        raise PlatformConfigError([f"{FULL_KEY}.{problem}" for problem in mismatches], source=f"Pulumi.{stack}.yaml")
+    return foundation
 
 
 # --- Error rendering -----------------------------------------------------------------------------------

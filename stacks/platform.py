@@ -43,6 +43,7 @@ from components.kubernetes import (
     Monitoring,
 )
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
+from stacks.load import PlatformConfigError
 
 _CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
 _AKS_OS_SKUS = {"ubuntu": "Ubuntu", "azurelinux": "AzureLinux"}
@@ -100,7 +101,10 @@ def build_platform(config: PlatformConfig) -> Platform:
         "kubernetes": _build_existing_cluster,
     }
     platform = Platform(outputs=_common_outputs(config))
-    builders[config.cloud](config, platform)
+    if config.foundation is not None:
+        _build_cluster_layer(config, platform)
+    else:
+        builders[config.cloud](config, platform)
     return platform
 
 
@@ -111,6 +115,7 @@ def _common_outputs(config: PlatformConfig) -> dict[str, Any]:
         "complianceProfiles": list(config.compliance.profiles),
         "servingNamespaces": [namespace.name for namespace in config.serving.namespaces],
         "stackName": pulumi.get_stack(),
+        "kubernetesLayer": config.deployment.kubernetes_layer if config.cloud != "kubernetes" else "thisStack",
     }
 
 
@@ -131,6 +136,9 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
     opts = pulumi.ResourceOptions(providers={"aws": provider})
 
     log_retention = config.logging.retention_days  # a CloudWatch value: stacks/config.py checks it
+    deployer = config.deployment.deployer
+    deployer_network = deployer.network
+    deployer_cidrs = [str(cidr) for cidr in deployer_network.cidrs]
 
     network = AwsNetwork(
         "network",
@@ -140,6 +148,11 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "nat_gateways": config.network.nat_gateways or "perZone",
             "flow_log_retention_days": log_retention,
             "protect": protect,
+            **(
+                {"transit_gateway_id": deployer_network.transit_gateway_id, "transit_gateway_cidrs": deployer_cidrs}
+                if deployer_network.transit_gateway_id
+                else {}
+            ),
         },
         opts,
     )
@@ -175,7 +188,17 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "control_plane_log_types": list(config.cluster.control_plane_logs or []),
             "log_retention_days": log_retention,
             "admin_principal_arns": list(config.cluster.admin_principals),
-            "grant_deployer_admin": config.cluster.deployer_admin_access,
+            # The configured deployer (staging and prod require one); in dev without one, whoever runs `pulumi up`.
+            **(
+                {"deployer_principal_arn": deployer.principal}
+                if config.cluster.deployer_admin_access and deployer.principal
+                else {"grant_deployer_admin": config.cluster.deployer_admin_access}
+            ),
+            "team_access": _aws_team_access(config),
+            # The in-network deployer reaches the private endpoint on 443, and nothing else does.
+            "api_access_cidrs": deployer_cidrs,
+            "api_access_security_group_ids": list(deployer_network.security_group_ids),
+            "create_autoscaling_service_linked_role": config.deployment.create_service_linked_roles,
             "system_node_pool": {
                 "instance_types": list(system_pool.instance_types or []),
                 "min_size": system_pool.min_size,
@@ -284,6 +307,8 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
+    if config.deployment.kubernetes_layer == "clusterStack":
+        return  # the cluster-layer stack installs it from inside the network, from the outputs above
     # The provider waits for what the API needs to take the layer (admin access, system nodes, add-ons), not for
     # the GPU node groups.
     provider = _cluster_provider(
@@ -315,6 +340,8 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
     # A public one (dev only) lets the same allow-listed networks through each service's firewall.
     public_cidrs = [str(cidr) for cidr in endpoint.public_access_cidrs] if endpoint.public_access else []
     public_services = endpoint.public_access
+    deployer = config.deployment.deployer
+    deployer_cidrs = [str(cidr) for cidr in deployer.network.cidrs]
     tags = platform_tags(
         environment=config.environment,
         stack=stack,
@@ -331,7 +358,10 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "location": location,
             **({"resource_group_name": target.resource_group_name} if target.resource_group_name else {}),
             "address_space": str(config.network.cidr),
-            "api_server_allowed_cidrs": public_cidrs,
+            # HTTPS to the API server subnet: the allow-listed networks of a public API server, or the in-network
+            # deployer of a private one.
+            "api_server_allowed_cidrs": public_cidrs or deployer_cidrs,
+            "peer_virtual_network_ids": list(deployer.network.virtual_network_ids),
             "tags": tags,
         },
         opts,
@@ -378,6 +408,15 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "private_cluster": not endpoint.public_access,
             "authorized_ip_ranges": public_cidrs,
             "admin_group_object_ids": list(cluster_config.admin_principals),
+            "grant_deployer_admin": cluster_config.deployer_admin_access,
+            **(
+                {"deployer_principal_id": deployer.principal, "deployer_principal_type": deployer.principal_type}
+                if deployer.principal
+                else {}
+            ),
+            "kubelogin_mode": deployer.kubelogin or "azurecli",
+            "team_group_object_ids": sorted({namespace.team_group for namespace in config.serving.namespaces}),
+            "deployer_virtual_network_ids": list(deployer.network.virtual_network_ids),
             "zones": list(target.zones or []),
             "system_pool": {
                 "vm_size": (cluster_config.system_pool.instance_types or ["Standard_D4ds_v5"])[0],
@@ -499,6 +538,8 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
         }
     )
+    if config.deployment.kubernetes_layer == "clusterStack":
+        return  # the cluster-layer stack installs it from inside the network, from the outputs above
     # As on EKS: the cluster (with its system pool and add-ons) and the admin groups' grants; the GPU pools,
     # created one after another, keep nothing else waiting.
     provider = _cluster_provider(
@@ -516,6 +557,82 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             install_gpu_stack=bool(config.cluster.gpu_pools),
         ),
     )
+
+
+def _aws_team_access(config: PlatformConfig) -> list[dict[str, Any]]:
+    """EKS access entries for the teams: each team principal in its namespace's Kubernetes group."""
+    groups: dict[str, list[str]] = {}
+    for namespace in config.serving.namespaces:
+        for principal in namespace.team_principals:
+            groups.setdefault(principal, [])
+            if namespace.team_group not in groups[principal]:
+                groups[principal].append(namespace.team_group)
+    return [{"principal_arn": principal, "kubernetes_groups": names} for principal, names in groups.items()]
+
+
+FOUNDATION_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "aws": (
+        "region", "clusterName", "clusterEndpoint", "oidcIssuerUrl", "oidcProviderArn", "registryUrl",
+        "registryRepositoryUrls", "bucketNames", "modelsBucketName", "servingIdentities", "servingServiceAccount",
+    ),
+    "azure": (
+        "location", "resourceGroupName", "clusterName", "oidcIssuerUrl", "registryLoginServer", "storageAccountName",
+        "blobEndpoint", "containerNames", "modelsContainer", "servingIdentities", "servingServiceAccount",
+    ),
+}  # fmt: skip
+"""Foundation outputs a cluster-layer stack exports again, so a team program needs one StackReference only."""
+
+
+def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
+    """The Kubernetes layer of a foundation stack's cluster, read through a StackReference.
+
+    Run from inside the cluster's network by the identity the foundation made cluster-admin. The Kubernetes
+    provider has the same name as in a one-stack deployment, so the layer's resources are the same.
+    """
+    foundation = config.foundation
+    assert foundation is not None
+    reference = pulumi.StackReference("foundation", stack_name=foundation.stack)
+    cloud = foundation.cloud
+    stack = foundation.stack
+    identities = reference.require_output("servingIdentities")
+    provider = k8s.Provider(
+        "eks-kubernetes" if cloud == "aws" else "aks-kubernetes",
+        kubeconfig=reference.require_output("kubeconfig"),
+        cluster_identifier=reference.require_output("oidcIssuerUrl"),
+    )
+    platform.outputs["foundationStack"] = stack
+    for key in FOUNDATION_OUTPUTS[cloud]:
+        platform.outputs[key] = reference.get_output(key)
+    _build_kubernetes_layer(
+        config,
+        platform,
+        KubernetesLayerInputs(
+            provider=provider,
+            identity_kind=cloud,
+            serving_identities={
+                namespace.name: identities.apply(
+                    lambda ids, name=namespace.name: _foundation_identity(ids, name, stack)
+                )
+                for namespace in config.serving.namespaces
+            },
+            storage_class=reference.require_output("storageClass"),
+            gpu_driver_preinstalled=True,  # EKS NVIDIA AMIs and AKS driver Install, as in the one-stack builders
+            install_gpu_stack=foundation.gpu_pools,
+        ),
+    )
+
+
+def _foundation_identity(identities: dict[str, str] | None, namespace: str, stack: str) -> str:
+    """The serving identity the foundation created for `namespace`; a namespace it does not know is a config error."""
+    if not identities or namespace not in identities:
+        raise PlatformConfigError(
+            [
+                f"mlplatform:platform.serving.namespaces: '{namespace}' has no serving identity in the foundation "
+                f"stack {stack} (it has {', '.join(sorted(identities or {})) or 'none'}): add the namespace to the "
+                "foundation's serving.namespaces and run its `pulumi up` first"
+            ]
+        )
+    return identities[namespace]
 
 
 def _cluster_provider(

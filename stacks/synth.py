@@ -27,7 +27,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import reset_options
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks.load import stack_config_from_file
+from stacks.load import check_against_foundation, platform_config_from_stack_file, stack_config_from_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -348,16 +348,22 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             (e.g. a platform stack's synthesized outputs, for a team program that consumes them).
     """
 
-    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        stack_outputs: dict[str, dict[str, Any]] | None = None,
+        stack_secret_outputs: dict[str, list[str]] | None = None,
+    ) -> None:
         super().__init__()
         self.stack_outputs = stack_outputs or {}
+        self.stack_secret_outputs = stack_secret_outputs or {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
             name = args.inputs.get("name", args.name)
             if name not in self.stack_outputs:
                 raise KeyError(f"no outputs given for stack reference '{name}' (pass stack_outputs=...)")
-            return name, {"name": name, "outputs": self.stack_outputs[name], "secretOutputNames": []}
+            secret_names = self.stack_secret_outputs.get(name, [])
+            return name, {"name": name, "outputs": self.stack_outputs[name], "secretOutputNames": secret_names}
         outputs = {**args.inputs, **plausible_outputs(args.typ, args.name, args.inputs)}
         resource_id = outputs.get("id") if args.typ.startswith("azure-native:") else f"{args.name}-id"
         return str(resource_id), outputs
@@ -374,10 +380,11 @@ def install_recording_mocks(
     stack: str = "test",
     preview: bool = False,
     stack_outputs: dict[str, dict[str, Any]] | None = None,
+    stack_secret_outputs: dict[str, list[str]] | None = None,
 ) -> RecordingMonitor:
     """Reset the Pulumi runtime and install a fresh `RecordingMonitor`. Returns it for assertions."""
     reset_options(project=project, stack=stack, preview=preview)
-    mocks = PlausibleMocks(stack_outputs)
+    mocks = PlausibleMocks(stack_outputs, stack_secret_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     return monitor
@@ -491,8 +498,17 @@ def synthesize(
     """
     project_dir = project_dir.resolve()
     project = project_name(project_dir)
+    stack_secret_outputs: dict[str, list[str]] = {}
+    if stack_outputs is None:
+        stack_outputs, stack_secret_outputs = foundation_outputs(stack, project_dir)
     config, secret_keys = pulumi_config_for(stack, project_dir)
-    monitor = install_recording_mocks(project=project, stack=stack, preview=preview, stack_outputs=stack_outputs)
+    monitor = install_recording_mocks(
+        project=project,
+        stack=stack,
+        preview=preview,
+        stack_outputs=stack_outputs,
+        stack_secret_outputs=stack_secret_outputs,
+    )
     pulumi.runtime.set_all_config(config, secret_keys)
     entry = program or project_dir / "__main__.py"
 
@@ -500,6 +516,28 @@ def synthesize(
         _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__")))
         outputs, secret_outputs = _resolve_stack_outputs()
     return Synthesis(project, stack, monitor, outputs, secret_outputs)
+
+
+def foundation_outputs(stack: str, project_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """For a cluster-layer stack whose foundation's stack file is in the project: the foundation synthesized
+    offline, its outputs (and secret output names) under the name the StackReference asks for.
+
+    The foundation runs as an update, not a preview: a StackReference reads a deployed stack, whose outputs are
+    known. Empty for every other stack.
+
+    Raises:
+        PlatformConfigError: either file is invalid, or the cluster layer disagrees with its foundation.
+    """
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}, {}
+    config = platform_config_from_stack_file(path)
+    if check_against_foundation(config, project_dir, stack) is None:
+        return {}, {}
+    assert config.foundation is not None
+    foundation = synthesize(config.foundation.stack_name, project_dir)
+    name = config.foundation.stack
+    return {name: foundation.outputs}, {name: foundation.secret_outputs}
 
 
 def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:
