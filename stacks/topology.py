@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from stacks.config import PlatformConfig
+from stacks.config import FoundationConfig, PlatformConfig
 from stacks.load import FULL_KEY, PlatformConfigError, platform_config_from_stack_file
 from stacks.synth import PROJECT_ROOT, project_name, stack_names
 
@@ -19,6 +19,9 @@ SELF_HOSTED = "self-hosted"
 """The label every self-hosted runner carries; the stack's `runnerLabel` picks the one inside its network."""
 LOCAL_DISTRIBUTIONS = ("kind", "minikube", "docker-desktop")
 """Kubeconfig-context targets that live on a workstation: never deployed from CI."""
+
+DEFAULT_KUBELOGIN_MODE = "azurecli"
+"""kubelogin's mode when `deployment.deployer.kubelogin` is unset (stacks/config.py documents the same default)."""
 
 KUBERNETES_LAYER_KEY = f"{FULL_KEY}.deployment.kubernetesLayer"
 RUNNER_LABEL_KEY = f"{FULL_KEY}.deployment.deployer.runnerLabel"
@@ -67,6 +70,8 @@ class StackTopology:
     """The cloud CI signs in to for this stack (aws, azure), or None when it needs no cloud."""
     kubeconfig_exec: str | None
     """The credential plugin the stack's kubeconfig runs (aws for `aws eks get-token`, kubelogin), if any."""
+    kubelogin_mode: str | None
+    """With kubelogin: how it signs in (`deployment.deployer.kubelogin` of the stack that creates the cluster)."""
     runs_on: str | list[str] | None
     """GitHub Actions `runs-on`, or None when CI cannot deploy the stack (see `reason`)."""
     reason: str
@@ -101,6 +106,7 @@ class StackTopology:
             "region": self.region,
             "credentials": self.credentials,
             "kubeconfigExec": self.kubeconfig_exec,
+            "kubeloginMode": self.kubelogin_mode,
             "foundation": (
                 {"stack": self.foundation.stack, "name": self.foundation.name, "cloud": self.foundation.cloud}
                 if self.foundation
@@ -165,9 +171,9 @@ def load_topology(stacks: Iterable[str] | None = None, project_dir: Path = PROJE
     for stack in requested:
         read(stack)
     for stack in list(configs):
-        foundation = _foundation_of(configs[stack])
+        foundation = configs[stack].foundation
         if foundation is not None:
-            read(foundation.stack.rsplit("/", 1)[-1], referenced_by=stack)
+            read(foundation.stack_name, referenced_by=stack)
     if problems:
         raise TopologyError(problems)
     others: dict[str, PlatformConfig] = {}
@@ -191,7 +197,7 @@ def build_topology(configs: Mapping[str, PlatformConfig], project: str, requeste
     problems: list[str] = []
     references: dict[str, FoundationReference] = {}
     for stack, config in configs.items():
-        foundation = _foundation_of(config)
+        foundation = config.foundation
         if foundation is None:
             continue
         # Only the requested stacks' problems count; the others are read to find a foundation's cluster layers.
@@ -221,24 +227,16 @@ def build_topology(configs: Mapping[str, PlatformConfig], project: str, requeste
     return Topology(project=project, stacks=placed)
 
 
-def _foundation_of(config: PlatformConfig) -> Any:
-    return getattr(config.target, "foundation", None) if config.cloud == "kubernetes" else None
-
-
 def _reference(
     stack: str,
     config: PlatformConfig,
-    foundation: Any,
+    foundation: FoundationConfig,
     configs: Mapping[str, PlatformConfig],
     project: str,
     problems: list[str],
 ) -> FoundationReference | None:
     where = f"Pulumi.{stack}.yaml"
-    parts = str(foundation.stack).split("/")
-    if len(parts) != 3 or not all(parts):
-        problems.append(f"{where}: {FOUNDATION_STACK_KEY}: '{foundation.stack}' must be <org>/{project}/<stack>")
-        return None
-    _org, foundation_project, name = parts
+    _organization, foundation_project, name = foundation.stack.split("/")  # FoundationConfig checked the form
     if foundation_project != project:
         problems.append(
             f"{where}: {FOUNDATION_STACK_KEY}: '{foundation.stack}' is in project '{foundation_project}'; a cluster "
@@ -273,13 +271,19 @@ def _reference(
             f"'{target.environment}'; a cluster layer follows the rules of its cluster's environment"
         )
         return None
-    return FoundationReference(stack=str(foundation.stack), name=name, cloud=target.cloud)
+    return FoundationReference(stack=foundation.stack, name=name, cloud=target.cloud)
 
 
 def _role(config: PlatformConfig) -> Role:
     if config.cloud == "kubernetes":
-        return "cluster-layer" if _foundation_of(config) is not None else "existing-cluster"
+        return "cluster-layer" if config.foundation is not None else "existing-cluster"
     return "foundation" if config.deployment.kubernetes_layer == "clusterStack" else "single"
+
+
+def _kubelogin_mode(cluster_config: PlatformConfig) -> str | None:
+    if cluster_config.cloud != "azure":
+        return None
+    return cluster_config.deployment.deployer.kubelogin or DEFAULT_KUBELOGIN_MODE
 
 
 def _region(config: PlatformConfig) -> str | None:
@@ -312,6 +316,7 @@ def _place(
             region=_region(config),
             credentials=config.cloud,
             kubeconfig_exec=None,
+            kubelogin_mode=None,
             runs_on=HOSTED_RUNNER,
             reason=reason,
             cluster_layers=cluster_layers,
@@ -330,6 +335,7 @@ def _place(
             region=_region(configs[reference.name]),
             credentials=reference.cloud,
             kubeconfig_exec=_KUBECONFIG_EXEC[reference.cloud],
+            kubelogin_mode=_kubelogin_mode(configs[reference.name]),
             runs_on=in_network,
             reason=reason,
             foundation=reference,
@@ -360,6 +366,7 @@ def _place(
         region=_region(config),
         credentials=config.cloud,
         kubeconfig_exec=_KUBECONFIG_EXEC[config.cloud],
+        kubelogin_mode=_kubelogin_mode(config),
         runs_on=runs_on,
         reason=reason,
     )
@@ -389,6 +396,7 @@ def _place_existing_cluster(stack: str, config: PlatformConfig, in_network: list
         region=None,
         credentials=None,
         kubeconfig_exec=None,
+        kubelogin_mode=None,
         runs_on=runs_on,
         reason=reason,
     )
