@@ -390,7 +390,10 @@ def test_up_goes_through_the_stack_s_environment_and_is_never_cancelled_halfway(
     assert job["environment"] == (
         "${{ inputs.operation == 'up' && inputs.stack || format('{0}-preview', inputs.stack) }}"
     ), "required reviewers and the main-only rule of environment <stack> guard up; previews use <stack>-preview"
-    assert job["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {
+        "group": "pulumi-${{ inputs.stack }}-${{ inputs.operation == 'up' && 'up' || github.ref }}",
+        "cancel-in-progress": False,
+    }, "updates of a stack queue; a pull request's preview never displaces a waiting update (one pending per group)"
     assert _workflow()["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}", (
         "a push to main never cancels the run that is deploying"
     )
