@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACK ?= dev
 # Every shipped stack: one Pulumi.<stack>.yaml each. `make check STACKS=prod` checks one.
-STACKS ?= $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+STACKS ?= $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
 CHECK_OUT ?= out/check
 BOOTSTRAP_PYTHON ?= python3
 

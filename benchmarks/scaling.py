@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from stacks.load import FULL_KEY, stack_config_from_file, validate_platform_config
-from stacks.synth import PROJECT_ROOT
+from stacks.load import FULL_KEY, validate_platform_config
+from stacks.synth import PROJECT_ROOT, whole_platform_config
 
 BASE_STACK = "prod"
 """The shipped stack the scaled ones grow from: AWS, prod presets, gdpr and hipaa (the largest shipped graph)."""
@@ -84,7 +84,8 @@ def write_project(directory: Path, stack: str, platform: dict[str, Any]) -> Path
 
 def write_scaled_project(directory: Path, namespaces: int, gpu_pools: int) -> tuple[Path, str]:
     """Write the scaled configuration into `directory` after validating it; returns (project dir, stack name)."""
-    base = stack_config_from_file(PROJECT_ROOT / f"Pulumi.{BASE_STACK}.yaml")[FULL_KEY]
+    # prod ships as a foundation and a cluster-layer stack; the whole platform as one stack is the largest graph.
+    base = whole_platform_config(BASE_STACK)[FULL_KEY]
     platform = scaled_platform(base, namespaces, gpu_pools)
     validate_platform_config(copy.deepcopy(platform))
     stack = scaled_name(namespaces, gpu_pools)

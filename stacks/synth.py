@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import gc
 import json
 import os
 import runpy
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import reset_options
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks.load import check_against_foundation, platform_config_from_stack_file, stack_config_from_file
+from stacks.load import FULL_KEY, check_against_foundation, platform_config_from_stack_file, stack_config_from_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -531,6 +534,10 @@ def foundation_outputs(stack: str, project_dir: Path) -> tuple[dict[str, dict[st
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}, {}
+    platform = stack_config_from_file(path).get(FULL_KEY)
+    target = platform.get("target") if isinstance(platform, dict) else None
+    if not (isinstance(target, dict) and target.get("foundation")):
+        return {}, {}  # not a cluster-layer stack (or another program's stack file)
     config = platform_config_from_stack_file(path)
     if check_against_foundation(config, project_dir, stack) is None:
         return {}, {}
@@ -538,6 +545,62 @@ def foundation_outputs(stack: str, project_dir: Path) -> tuple[dict[str, dict[st
     foundation = synthesize(config.foundation.stack_name, project_dir)
     name = config.foundation.stack
     return {name: foundation.outputs}, {name: foundation.secret_outputs}
+
+
+def cluster_layer_of(foundation_stack: str, project_dir: Path = PROJECT_ROOT) -> str | None:
+    """The stack in this project whose Kubernetes layer reads `foundation_stack`, or None."""
+    for stack in stack_names(project_dir):
+        platform = stack_config_from_file(project_dir / f"Pulumi.{stack}.yaml").get(FULL_KEY) or {}
+        foundation = (platform.get("target") or {}).get("foundation") or {}
+        if isinstance(foundation, dict) and str(foundation.get("stack", "")).rsplit("/", 1)[-1] == foundation_stack:
+            return stack
+    return None
+
+
+def whole_platform_config(foundation_stack: str, project_dir: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The config of a split environment as one stack: the foundation's file with its cluster layer's sections
+    merged in and `kubernetesLayer: thisStack`, i.e. what one stack deployed from inside the network would hold.
+
+    The cluster layer's sections win where both set one (monitoring, logging, the namespaces' quotas); namespaces
+    are merged by name. Used to show that the split produces the same platform as one stack.
+    """
+    layer_stack = cluster_layer_of(foundation_stack, project_dir)
+    foundation_config = stack_config_from_file(project_dir / f"Pulumi.{foundation_stack}.yaml")
+    if layer_stack is None:
+        return foundation_config
+    layer_config = stack_config_from_file(project_dir / f"Pulumi.{layer_stack}.yaml")
+    whole = copy.deepcopy(foundation_config[FULL_KEY])
+    layer = copy.deepcopy(layer_config[FULL_KEY])
+    layer.pop("target", None)
+    layer.pop("deployment", None)
+    layer_namespaces = {
+        namespace["name"]: namespace for namespace in (layer.pop("serving", {}) or {}).get("namespaces", [])
+    }
+    for key, value in layer.items():
+        whole[key] = _merged(whole.get(key), value)
+    for namespace in (whole.get("serving") or {}).get("namespaces", []):
+        namespace.update({k: v for k, v in layer_namespaces.get(namespace["name"], {}).items() if k != "name"})
+    whole.setdefault("deployment", {})["kubernetesLayer"] = "thisStack"
+    return {**foundation_config, **{k: v for k, v in layer_config.items() if k != FULL_KEY}, FULL_KEY: whole}
+
+
+def _merged(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{key: _merged(base.get(key), value) for key, value in override.items()}}
+    return copy.deepcopy(override)
+
+
+def synthesize_whole(foundation_stack: str, project_dir: Path = PROJECT_ROOT, *, preview: bool = False) -> Synthesis:
+    """Synthesize a split environment as one stack of the same name (see `whole_platform_config`); any other
+    stack as it is."""
+    if cluster_layer_of(foundation_stack, project_dir) is None:
+        return synthesize(foundation_stack, project_dir, preview=preview)
+    with tempfile.TemporaryDirectory(prefix="mlplatform-whole-") as directory:
+        whole_dir = Path(directory)
+        shutil.copy(project_dir / "Pulumi.yaml", whole_dir / "Pulumi.yaml")
+        document = {"config": whole_platform_config(foundation_stack, project_dir)}
+        (whole_dir / f"Pulumi.{foundation_stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+        return synthesize(foundation_stack, whole_dir, preview=preview, program=project_dir / "__main__.py")
 
 
 def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:

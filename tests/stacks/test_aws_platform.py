@@ -8,7 +8,7 @@ import pytest
 
 from stacks.config import PlatformConfig
 from stacks.load import platform_config_from_stack_file
-from stacks.synth import PROJECT_ROOT, Registration, Synthesis, synthesize
+from stacks.synth import PROJECT_ROOT, Registration, Synthesis, synthesize, synthesize_whole
 
 DATA_STORES = (
     "aws:kms/key:Key",
@@ -21,7 +21,7 @@ EKS_CLUSTER = "aws:eks/cluster:Cluster"
 
 @pytest.fixture(scope="module")
 def prod() -> Synthesis:
-    return synthesize("prod")
+    return synthesize_whole("prod")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from components.azure._shared import ACR_PULL, STORAGE_BLOB_DATA_READER, blob_co
 from stacks.config import PlatformConfig
 from stacks.load import PlatformConfigError
 from stacks.platform import build_platform
-from stacks.synth import PROJECT_ROOT, Synthesis, synthesize
+from stacks.synth import PROJECT_ROOT, Synthesis, synthesize, synthesize_whole
 
 PRIVATE_DNS = ("azure-native:privatedns:PrivateZone", "azure-native:privatedns:VirtualNetworkLink")
 """Global-only types: Azure accepts no location but `global` for them."""
@@ -19,7 +19,7 @@ PRIVATE_DNS = ("azure-native:privatedns:PrivateZone", "azure-native:privatedns:V
 
 @pytest.fixture(scope="module")
 def azure_prod() -> Synthesis:
-    return synthesize("azure-prod")
+    return synthesize_whole("azure-prod")
 
 
 def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:

@@ -14,7 +14,11 @@ VALID_AWS: dict[str, Any] = {
     "environment": "dev",
     "target": {"cloud": "aws", "region": "eu-central-1"},
     "compliance": {"profiles": ["gdpr"]},
-    "cluster": {"gpuPools": [{"name": "a10g", "instanceTypes": ["g5.xlarge"], "maxSize": 4}]},
+    "cluster": {
+        # One stack from a laptop on the VPN: the API answers the VPN's egress only.
+        "endpoint": {"publicAccess": True, "publicAccessCidrs": ["198.51.100.7/32"]},
+        "gpuPools": [{"name": "a10g", "instanceTypes": ["g5.xlarge"], "maxSize": 4}],
+    },
     "serving": {"namespaces": [{"name": "fraud", "teamGroup": "ml-fraud", "quota": {"gpu": 2}}]},
 }
 VALID_AZURE: dict[str, Any] = {
@@ -22,6 +26,11 @@ VALID_AZURE: dict[str, Any] = {
     "target": {"cloud": "azure", "location": "westeurope"},
     "compliance": {"profiles": ["gdpr", "hipaa"]},
     "cluster": {"gpuPools": [{"name": "t4", "instanceTypes": ["Standard_NC4as_T4_v3"]}]},
+    # The foundation of a private cluster; its Kubernetes layer is a cluster-layer stack run from the hub.
+    "deployment": {
+        "kubernetesLayer": "clusterStack",
+        "deployer": {"principal": "5b6f2d1e-8c3a-4f1b-9e2d-7a6c5b4d3e21", "network": {"cidrs": ["10.100.8.0/24"]}},
+    },
 }
 
 
@@ -300,8 +309,22 @@ def test_dev_preset_makes_gpu_pools_spot_with_one_nat_and_no_protection() -> Non
     assert config.target.zones == ["eu-central-1a", "eu-central-1b"], "dev defaults to two zones"
 
 
+def as_prod(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` as a prod foundation: private API, the layer in a cluster-layer stack, a stable deployer."""
+    prod = with_change(data, "environment", "prod")
+    prod["cluster"].pop("endpoint", None)
+    prod["deployment"] = {
+        "kubernetesLayer": "clusterStack",
+        "deployer": {
+            "principal": "arn:aws:iam::210987654321:role/cluster-deployer",
+            "network": {"cidrs": ["10.100.8.0/24"]},
+        },
+    }
+    return prod
+
+
 def test_prod_preset_makes_gpu_pools_on_demand_with_nat_per_zone_protection_and_all_logs() -> None:
-    config = validate_platform_config(with_change(VALID_AWS, "environment", "prod"))
+    config = validate_platform_config(as_prod(VALID_AWS))
     assert config.cluster.gpu_pools[0].capacity_type == "on-demand"
     assert config.network.nat_gateways == "perZone"
     assert config.protect is True
@@ -315,7 +338,7 @@ def test_an_explicit_value_wins_over_the_preset() -> None:
 
 
 def test_presets_do_not_leak_between_configurations() -> None:
-    prod = validate_platform_config(with_change(VALID_AWS, "environment", "prod"))
+    prod = validate_platform_config(as_prod(VALID_AWS))
     dev = validate_platform_config(VALID_AWS)
     assert prod.network.nat_gateways == "perZone" and dev.network.nat_gateways == "single", (
         "shared default objects would carry one stack's preset into another"
@@ -328,7 +351,15 @@ def test_azure_locations_are_normalized() -> None:
 
 
 def test_the_models_carry_every_default_so_a_minimal_file_is_complete() -> None:
-    config = PlatformConfig.from_data({"environment": "dev", "target": {"cloud": "aws", "region": "eu-west-1"}})
+    config = PlatformConfig.from_data(
+        {
+            "environment": "dev",
+            "target": {"cloud": "aws", "region": "eu-west-1"},
+            # The one thing a private dev cluster cannot do without: where its Kubernetes layer is deployed from.
+            "deployment": {"deployer": {"network": {"cidrs": ["10.100.0.0/24"]}}},
+        }
+    )
+    assert config.deployment.kubernetes_layer == "thisStack", "one stack by default"
     assert [bucket.name for bucket in config.storage.buckets] == ["datasets", "models", "artifacts"]
     assert config.registry.scan_on_push is True, "image scanning is on by default"
     assert config.cluster.endpoint.public_access is False, "the API endpoint is private by default"

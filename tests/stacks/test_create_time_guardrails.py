@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.synth import Synthesis, synthesize
+from stacks.synth import Synthesis, synthesize_whole
 
 
 @pytest.fixture(scope="module")
 def prod() -> Synthesis:
-    return synthesize("prod")
+    return synthesize_whole("prod")
 
 
 @pytest.fixture(scope="module")
 def azure_prod() -> Synthesis:
-    return synthesize("azure-prod")
+    return synthesize_whole("azure-prod")
 
 
 def test_changing_the_eks_secrets_key_is_planned_as_a_cluster_replacement(prod: Synthesis) -> None:

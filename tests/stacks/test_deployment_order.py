@@ -11,7 +11,7 @@ import pytest
 from benchmarks.baseline import node_from
 from benchmarks.critical_path import Graph, build_graph, is_gpu_pool, needed_because
 from components.kubernetes import _charts
-from stacks.synth import synthesize
+from stacks.synth import synthesize_whole
 
 STACKS = ("dev", "prod", "azure-prod", "local")
 CLOUD_STACKS = ("dev", "prod", "azure-prod")
@@ -19,7 +19,7 @@ CLOUD_STACKS = ("dev", "prod", "azure-prod")
 
 @pytest.fixture(scope="module", params=STACKS)
 def graph(request: pytest.FixtureRequest) -> tuple[str, Graph]:
-    synthesis = synthesize(request.param)
+    synthesis = synthesize_whole(request.param)
     return request.param, build_graph(node_from(registration) for registration in synthesis.registrations)
 
 
@@ -108,7 +108,7 @@ def test_volumes_wait_for_the_encrypted_class_and_nothing_else_does(graph: tuple
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_eks_kubernetes_provider_waits_for_system_nodes_add_ons_and_admin_access(stack: str) -> None:
-    engine = build_graph(node_from(registration) for registration in synthesize(stack).registrations)
+    engine = build_graph(node_from(registration) for registration in synthesize_whole(stack).registrations)
     provider = _named(engine, "eks-kubernetes")
     waits = [engine.nodes[urn] for urn in engine.waits_for[provider]]
     assert {node.wire_inputs.get("addonName") for node in waits if node.type == "aws:eks/addon:Addon"} >= {
@@ -123,7 +123,7 @@ def test_the_eks_kubernetes_provider_waits_for_system_nodes_add_ons_and_admin_ac
 
 
 def test_the_aks_kubernetes_provider_waits_for_the_cluster_and_the_admin_grants() -> None:
-    engine = build_graph(node_from(registration) for registration in synthesize("azure-prod").registrations)
+    engine = build_graph(node_from(registration) for registration in synthesize_whole("azure-prod").registrations)
     waits = {engine.nodes[urn].name for urn in engine.waits_for[_named(engine, "aks-kubernetes")]}
     assert "mlp-azure-prod-aks-cluster" in waits
     assert {"mlp-azure-prod-aks-admins-0-rbac-admin", "mlp-azure-prod-aks-admins-0-cluster-user"} <= waits, (
@@ -132,7 +132,7 @@ def test_the_aks_kubernetes_provider_waits_for_the_cluster_and_the_admin_grants(
 
 
 def test_only_the_aks_cluster_waits_for_the_vaults_private_endpoint() -> None:
-    engine = build_graph(node_from(registration) for registration in synthesize("azure-prod").registrations)
+    engine = build_graph(node_from(registration) for registration in synthesize_whole("azure-prod").registrations)
     dns = _named(engine, "mlp-azure-prod-kv-pe-dns")
     assert dns in engine.waits_for[_named(engine, "mlp-azure-prod-aks-cluster")], (
         "the KMS plugin reaches the vault only through its private endpoint"

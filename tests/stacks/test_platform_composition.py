@@ -8,17 +8,17 @@ import pytest
 
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from stacks.platform import ENCRYPTED_STORAGE_CLASS
-from stacks.synth import Registration, Synthesis, synthesize
+from stacks.synth import Registration, Synthesis, synthesize, synthesize_whole
 
 
 @pytest.fixture(scope="module")
 def prod() -> Synthesis:
-    return synthesize("prod")
+    return synthesize_whole("prod")
 
 
 @pytest.fixture(scope="module")
 def azure_prod() -> Synthesis:
-    return synthesize("azure-prod")
+    return synthesize_whole("azure-prod")
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_the_kubernetes_provider_is_replaced_only_with_its_cluster(stack: str, r
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "azure-prod", "local"])
 def test_credentials_in_the_stack_outputs_are_secret(stack: str) -> None:
-    synthesis = synthesize(stack)
+    synthesis = synthesize_whole(stack)
     for key in ("kubeconfig", "grafanaAdminPassword"):
         if key in synthesis.outputs:
             assert key in synthesis.secret_outputs, f"{key} must be exported as a secret"
