@@ -191,3 +191,26 @@ def test_the_cli_prints_json_for_the_workflow_and_exits_2_on_a_problem(
     assert "prod" in table and "not from CI" in table and "azure-prod" not in table
     assert main(["--project-dir", str(project), "topology", "staging"]) == 2
     assert "Pulumi.staging.yaml: no such stack file" in capsys.readouterr().err
+
+
+def test_the_json_keys_are_the_contract_the_workflow_reads() -> None:
+    document = load_topology().document()
+    assert set(document) == {"project", "order", "stacks"}
+    assert {key for entry in document["stacks"] for key in entry} == {
+        "stack",
+        "stackFile",
+        "role",
+        "cloud",
+        "environment",
+        "region",
+        "credentials",
+        "kubeconfigExec",
+        "kubeloginMode",
+        "foundation",
+        "clusterLayers",
+        "deployable",
+        "runsOn",
+        "reason",
+        "wave",
+        "after",
+    }, "ci.yml's plan step and docs/deploying.md read these keys; renaming one is a breaking change"
