@@ -351,6 +351,8 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the deployer calls the Kubernetes API through its access entry"),
     Ordering("pulumi:providers:kubernetes", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
              "the deployer calls the Kubernetes API with the cluster-admin access policy"),
+    Ordering("pulumi:providers:kubernetes", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+             "the in-network deployer reaches the private API endpoint through this rule"),
     # Azure
     Ordering("azure-native:containerservice:ManagedCluster", "azure-native:authorization:RoleAssignment",
              "AKS checks the control-plane identity's grants (subnet, disk encryption set, Key Vault) at creation"),

@@ -24,6 +24,7 @@ from components.aws import (
     AwsServingIdentity,
     AwsServingIdentityArgs,
     AwsSystemNodePoolArgs,
+    AwsTeamAccessArgs,
 )
 from components.azure import (
     AzureBlobContainerArgs,
@@ -79,6 +80,7 @@ __all__: list[str] = [
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsSystemNodePoolArgs",
+    "AwsTeamAccessArgs",
     "AzureBlobContainerArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",

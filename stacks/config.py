@@ -545,9 +545,10 @@ class ClusterConfig(_Model):
     admin_principals: list[str] = []
     """Cluster administrators: IAM role ARNs (EKS access entries) or Entra group object IDs (AKS)."""
     deployer_admin_access: bool = True
-    """Give the identity running `pulumi up` cluster-admin through an explicit, visible access entry (EKS), so the
-    same program can install the Kubernetes layer. Set false when that identity is listed in adminPrincipals or
-    the Kubernetes layer is deployed by someone else. Defaults to true."""
+    """Give the deployer of the Kubernetes layer cluster-admin through an explicit, visible grant (EKS access
+    entry; AKS RBAC Cluster Admin and Cluster User roles): `deployment.deployer.principal`, or in dev without one,
+    the identity running `pulumi up`. A deployer that is also in adminPrincipals keeps one entry. Set false when
+    the deployer is one of adminPrincipals anyway. Defaults to true."""
     system_pool: SystemPoolConfig = SystemPoolConfig()
     """The system node pool."""
     gpu_pools: list[GpuPoolConfig] = []

@@ -572,15 +572,16 @@ def _aws_team_access(config: PlatformConfig) -> list[dict[str, Any]]:
 
 FOUNDATION_OUTPUTS: dict[str, tuple[str, ...]] = {
     "aws": (
-        "region", "clusterName", "clusterEndpoint", "oidcIssuerUrl", "oidcProviderArn", "registryUrl",
+        "kubeconfig", "region", "clusterName", "clusterEndpoint", "oidcIssuerUrl", "oidcProviderArn", "registryUrl",
         "registryRepositoryUrls", "bucketNames", "modelsBucketName", "servingIdentities", "servingServiceAccount",
     ),
     "azure": (
-        "location", "resourceGroupName", "clusterName", "oidcIssuerUrl", "registryLoginServer", "storageAccountName",
+        "kubeconfig", "location", "resourceGroupName", "clusterName", "oidcIssuerUrl", "registryLoginServer", "storageAccountName",
         "blobEndpoint", "containerNames", "modelsContainer", "servingIdentities", "servingServiceAccount",
     ),
 }  # fmt: skip
-"""Foundation outputs a cluster-layer stack exports again, so a team program needs one StackReference only."""
+"""Foundation outputs a cluster-layer stack exports again, so a team program needs one StackReference only (to
+the cluster-layer stack, which also has the namespaces); the kubeconfig stays secret through the reference."""
 
 
 def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:

@@ -263,6 +263,11 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
     },
     "aws:iam/policy:Policy": lambda n, i: {"arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/{i.get('name', n)}"},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1, "defaultVersion": 1},
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": lambda n, i: {
+        "name": "AWSServiceRoleForAutoScaling" if i.get("awsServiceName") == "autoscaling.amazonaws.com" else n,
+        "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/aws-service-role/{i.get('awsServiceName', n)}/"
+        + ("AWSServiceRoleForAutoScaling" if i.get("awsServiceName") == "autoscaling.amazonaws.com" else n),
+    },
     "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {
         "name": i.get("name", n),
         "arn": f"arn:aws:logs:{_REGION}:{FAKE_ACCOUNT_ID}:log-group:{i.get('name', n)}",
@@ -317,15 +322,35 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
 }
 
 
+OFFLINE_DEPLOYER_ROLE_ARN = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/offline-deployer"
+"""The IAM role the offline caller's session comes from: a plausible deployer that no shipped stack lists as admin."""
+OFFLINE_CALLER_ARN = f"arn:aws:sts::{FAKE_ACCOUNT_ID}:assumed-role/offline-deployer/offline-session"
+"""What `get_caller_identity` answers offline: an assumed-role session, as CI runners and SSO users have."""
+
+
+def _session_context(arguments: dict[str, Any]) -> dict[str, Any]:
+    """`get_session_context`: the role behind an assumed-role session ARN; any other ARN passes through."""
+    arn = str(arguments.get("arn", ""))
+    issuer, session = arn, ""
+    prefix, _, rest = arn.partition(":assumed-role/")
+    if rest:
+        role, _, session = rest.partition("/")
+        account = prefix.rsplit(":", 1)[-1]
+        partition = prefix.split(":")[1]
+        issuer = f"arn:{partition}:iam::{account}:role/{role}"
+    return {
+        "arn": arn, "issuerArn": issuer, "issuerId": "AROAOFFLINE", "issuerName": issuer.rsplit("/", 1)[-1],
+        "sessionName": session, "id": arn,
+    }  # fmt: skip
+
+
 _CALL_RESULTS: dict[str, Any] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
-        "accountId": FAKE_ACCOUNT_ID, "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:user/offline", "userId": "OFFLINE", "id": FAKE_ACCOUNT_ID,
+        "accountId": FAKE_ACCOUNT_ID, "arn": OFFLINE_CALLER_ARN, "userId": "AROAOFFLINE:offline-session", "id": FAKE_ACCOUNT_ID,
     },
     "aws:index/getRegion:getRegion": lambda a: {"name": _REGION, "region": _REGION, "id": _REGION},
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
-    "aws:iam/getSessionContext:getSessionContext": lambda a: {
-        "arn": a.get("arn", ""), "issuerArn": a.get("arn", ""), "issuerName": "offline", "sessionName": "", "id": a.get("arn", ""),
-    },
+    "aws:iam/getSessionContext:getSessionContext": _session_context,
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": "offline-client", "objectId": "offline-object", "subscriptionId": FAKE_SUBSCRIPTION_ID, "tenantId": FAKE_TENANT_ID,
     },

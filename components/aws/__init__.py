@@ -14,6 +14,7 @@ from components.aws.gpu_cluster import (
     AwsGpuNodePoolArgs,
     AwsNodeTaintArgs,
     AwsSystemNodePoolArgs,
+    AwsTeamAccessArgs,
 )
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.serving_identity import AwsServingIdentity, AwsServingIdentityArgs
@@ -36,4 +37,5 @@ __all__ = [
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsSystemNodePoolArgs",
+    "AwsTeamAccessArgs",
 ]

@@ -1,7 +1,7 @@
 """Internal helpers shared by the AWS components: account facts, options and tags for stateful resources, keys."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +72,12 @@ def customer_managed_key(
     policy: pulumi.Input[str],
     tags: pulumi.Input[Mapping[str, str]],
     protect: bool,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> aws.kms.Key:
-    """A symmetric customer-managed key with yearly rotation, a 30-day deletion window and an explicit policy."""
+    """A symmetric customer-managed key with yearly rotation, a 30-day deletion window and an explicit policy.
+
+    `depends_on` names what must exist before the key, e.g. a principal its policy names but does not read.
+    """
     return aws.kms.Key(
         name,
         description=description,
@@ -85,5 +89,5 @@ def customer_managed_key(
         bypass_policy_lockout_safety_check=False,
         policy=policy,
         tags=tags,
-        opts=stateful(parent, protect),
+        opts=stateful(parent, protect, depends_on=list(depends_on) or None),
     )

@@ -15,6 +15,7 @@ from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import data_tags
 from components._common.validation import DNS1123_LABEL, Problems
 from components.aws import iam
+from components.aws._addresses import cidr_slug, private_cidr
 from components.aws._resources import (
     AccountFacts,
     account_facts,
@@ -34,6 +35,7 @@ DEFAULT_CONTROL_PLANE_LOG_TYPES: tuple[ControlPlaneLogType, ...] = ("api", "audi
 DEFAULT_LOG_RETENTION_DAYS = 365
 DEFAULT_PROTECT = False
 DEFAULT_GRANT_DEPLOYER_ADMIN = False
+DEFAULT_CREATE_AUTOSCALING_SERVICE_LINKED_ROLE = False
 DEFAULT_SYSTEM_INSTANCE_TYPES: tuple[str, ...] = ("m6i.xlarge",)
 DEFAULT_SYSTEM_MIN_SIZE = 2
 DEFAULT_SYSTEM_MAX_SIZE = 4
@@ -66,6 +68,12 @@ ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 DEPLOYER_SLUG = "deployer"
+KUBERNETES_API_PORT = 443
+AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
+RESERVED_GROUP_PREFIX = "system:"
+"""EKS refuses access entries whose Kubernetes groups start with it ("InvalidParameterException: The kubernetes
+group name system:masters is invalid, it cannot start with system:", terraform-aws-modules/terraform-aws-eks#2915;
+the EKS user guide's access-entry page states the same rule, awsdocs/amazon-eks-user-guide#985)."""
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
 AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
 NODE_TEMPLATE_PREFIX = f"{AUTOSCALER_TAG_PREFIX}/node-template"
@@ -73,6 +81,7 @@ AWS_TAG_KEY_MAX = 128
 
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 _IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+_SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
@@ -135,6 +144,16 @@ class AwsGpuNodePoolArgs(TypedDict, total=False):
     """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
 
 
+class AwsTeamAccessArgs(TypedDict, total=False):
+    """A team's IAM principal and the Kubernetes groups it signs in with; RoleBindings on the groups grant rights."""
+
+    principal_arn: Required[str]
+    """ARN of the team's IAM role or user."""
+    kubernetes_groups: Required[list[str]]
+    """Kubernetes group names the principal belongs to, as the subjects of the namespace RoleBindings; none may
+    start with `system:`."""
+
+
 class AwsGpuClusterArgs(TypedDict, total=False):
     """Arguments of `AwsGpuCluster`."""
 
@@ -156,9 +175,32 @@ class AwsGpuClusterArgs(TypedDict, total=False):
     """Days control-plane logs are kept; one of the values CloudWatch Logs accepts. Defaults to 365."""
     admin_principal_arns: list[str]
     """IAM role or user ARNs given cluster-admin through access entries. Defaults to none."""
+    deployer_principal_arn: str
+    """IAM role or user ARN that deploys the Kubernetes layer (e.g. the in-network CI runner's role); it gets
+    cluster-admin through an access entry. Listing it in admin_principal_arns too is fine: it keeps one entry.
+    Excludes grant_deployer_admin. Defaults to none."""
     grant_deployer_admin: bool
-    """Also give the identity running Pulumi cluster-admin through an explicit access entry, for programs that
-    deploy into the cluster; it must not also be in admin_principal_arns. Defaults to false."""
+    """Give the identity running Pulumi cluster-admin through an access entry, resolved when the program runs
+    (the IAM role behind an assumed-role session); nothing is added when it is already an admin principal. For
+    dev: the entry follows whoever runs `pulumi up`, so stacks with a fixed deployer set deployer_principal_arn
+    instead. Excludes deployer_principal_arn. Defaults to false."""
+    team_access: list[AwsTeamAccessArgs]
+    """IAM principals of teams and their Kubernetes groups: one access entry each, with the groups and no access
+    policy, so namespace RoleBindings on the groups decide what they may do. Teams sharing a principal share its
+    entry (with every group); an admin or the deployer keeps its admin access and gains the groups. Defaults to
+    none."""
+    api_access_cidrs: list[str]
+    """Private networks (RFC 1918 or 100.64.0.0/10, never /0) allowed to reach the private API endpoint on TCP
+    443 through the cluster security group, e.g. a deployer's VPC behind a transit gateway; the network path
+    itself (attachment, routes) is the network's. Defaults to none (only the cluster's own security group)."""
+    api_access_security_group_ids: list[pulumi.Input[str]]
+    """Security groups (in this VPC, or one that can reference it) whose members may reach the private API
+    endpoint on TCP 443, e.g. the in-network CI runner's group. Defaults to none."""
+    create_autoscaling_service_linked_role: bool
+    """Create the account's EC2 Auto Scaling service-linked role (AWSServiceRoleForAutoScaling) before the
+    cluster key, whose policy names it: a fresh account has none until its first Auto Scaling group, and KMS
+    rejects a policy naming a missing principal. Opt-in, because creating it fails when the role already
+    exists; it is kept when the stack is destroyed (other groups in the account use it). Defaults to false."""
     system_node_pool: AwsSystemNodePoolArgs
     """The system node group. Defaults to two to four m6i.xlarge nodes."""
     gpu_node_pools: list[AwsGpuNodePoolArgs]
@@ -263,9 +305,68 @@ class _PoolPlan:
 
 
 @dataclass(frozen=True)
-class _AdminPlan:
-    slug: str
+class AccessEntryPlan:
+    """One IAM principal's access entry: its logical name, whether it is cluster-admin, its Kubernetes groups."""
+
+    suffix: str
+    """Logical-name suffix: `admin-<name>` (admin principals), `admin-deployer` (the deployer when it is not an
+    admin principal) or `team-<name>` (team principals only)."""
     principal_arn: str
+    cluster_admin: bool
+    kubernetes_groups: tuple[str, ...]
+
+    @property
+    def previous_suffix(self) -> str | None:
+        """The name the same principal has in the other role (admin <-> team), so a change is an update."""
+        prefix, _, key = self.suffix.partition("-")
+        if key == DEPLOYER_SLUG:
+            return None
+        return f"{'team' if prefix == 'admin' else 'admin'}-{key}"
+
+
+def principal_slug(arn: str) -> str:
+    """The access-entry name of a principal: the last segment of its ARN, lower-cased, e.g. `platform-admins`."""
+    return re.sub(r"[^a-z0-9-]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")
+
+
+def access_entry_plans(
+    admin_principal_arns: Sequence[str],
+    deployer_principal_arn: str | None,
+    team_access: Sequence[tuple[str, Sequence[str]]],
+) -> list[AccessEntryPlan]:
+    """Exactly one access entry per IAM principal, however many roles it has.
+
+    EKS allows one access entry per principal: a second `CreateAccessEntry` for the same ARN fails with 409
+    `ResourceInUseException` ("The specified access entry resource is already in use on this cluster";
+    CreateAccessEntry API reference: "You can't specify the same ARN in more than one access entry",
+    https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessEntry.html; seen in
+    terraform-aws-modules/terraform-aws-eks#3293). So the deployer folds into an admin principal's entry, and
+    teams fold into an admin's or the deployer's entry or share one entry with the union of their groups.
+    """
+    groups: dict[str, set[str]] = {}
+    for principal_arn, kubernetes_groups in team_access:
+        groups.setdefault(principal_arn, set()).update(kubernetes_groups)
+    plans = [
+        AccessEntryPlan(f"admin-{principal_slug(arn)}", arn, True, tuple(sorted(groups.get(arn, ()))))
+        for arn in dict.fromkeys(admin_principal_arns)
+    ]
+    privileged = set(admin_principal_arns)
+    if deployer_principal_arn is not None and deployer_principal_arn not in privileged:
+        plans.append(
+            AccessEntryPlan(
+                f"admin-{DEPLOYER_SLUG}",
+                deployer_principal_arn,
+                True,
+                tuple(sorted(groups.get(deployer_principal_arn, ()))),
+            )
+        )
+        privileged.add(deployer_principal_arn)
+    plans.extend(
+        AccessEntryPlan(f"team-{principal_slug(arn)}", arn, False, tuple(sorted(team_groups)))
+        for arn, team_groups in groups.items()
+        if arn not in privileged
+    )
+    return plans
 
 
 def _check_sizes(problems: Problems, path: str, min_size: int, max_size: int, desired: int | None) -> None:
@@ -425,10 +526,6 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
     )
 
 
-def _admin_slug(arn: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")
-
-
 @dataclass(frozen=True)
 class _Plan:
     cluster_name: str
@@ -437,7 +534,10 @@ class _Plan:
     log_types: list[str]
     system: _PoolPlan
     gpu_pools: list[_PoolPlan]
-    admins: list[_AdminPlan]
+    admin_principal_arns: list[str]
+    deployer_principal_arn: str | None
+    team_access: list[tuple[str, list[str]]]
+    api_access_cidrs: list[ipaddress.IPv4Network]
 
 
 def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
@@ -489,20 +589,8 @@ def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
             "logRetentionDays", f"{retention} is not a CloudWatch retention; use one of {CLOUDWATCH_RETENTION_DAYS}"
         )
 
-    admins: list[_AdminPlan] = []
-    for index, arn in enumerate(args.get("admin_principal_arns") or []):
-        if not isinstance(arn, str) or not _IAM_PRINCIPAL_ARN.match(arn):
-            problems.add(f"adminPrincipalArns[{index}]", f"'{arn}' is not an IAM role or user ARN")
-            continue
-        slug = _admin_slug(arn)
-        if slug in {admin.slug for admin in admins}:
-            problems.add(f"adminPrincipalArns[{index}]", f"'{arn}' repeats the principal name '{slug}'")
-        if slug == DEPLOYER_SLUG and args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
-            problems.add(
-                f"adminPrincipalArns[{index}]",
-                f"'{arn}' would share the access entry name of the deployer; drop it or set grantDeployerAdmin false",
-            )
-        admins.append(_AdminPlan(slug, arn))
+    admins, deployer, teams = _validate_access(args, problems)
+    api_access_cidrs = _validate_api_access(args, problems)
 
     system = _system_plan(args.get("system_node_pool") or {}, problems)
     gpu_pools: list[_PoolPlan] = []
@@ -520,7 +608,106 @@ def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
             gpu_pools.append(plan)
 
     problems.raise_if_any(f"AwsGpuCluster '{name}'")
-    return _Plan(cluster_name, public, cidrs, log_types, system, gpu_pools, admins)
+    return _Plan(cluster_name, public, cidrs, log_types, system, gpu_pools, admins, deployer, teams, api_access_cidrs)
+
+
+def _validate_access(
+    args: AwsGpuClusterArgs, problems: Problems
+) -> tuple[list[str], str | None, list[tuple[str, list[str]]]]:
+    """Check the admin, deployer and team principals; every distinct principal needs a distinct entry name."""
+    grant_caller = args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN)
+    deployer = args.get("deployer_principal_arn")
+    if deployer is not None:
+        if not isinstance(deployer, str) or not _IAM_PRINCIPAL_ARN.match(deployer):
+            problems.add("deployerPrincipalArn", f"'{deployer}' is not an IAM role or user ARN")
+            deployer = None
+        elif grant_caller:
+            problems.add(
+                "deployerPrincipalArn",
+                "set either deployerPrincipalArn (a fixed deployer) or grantDeployerAdmin (whoever runs Pulumi), "
+                "not both",
+            )
+            deployer = None
+
+    # Entry names by principal: the deployer's is fixed ("deployer"), reserved for the caller when it is granted.
+    names: dict[str, str | None] = {DEPLOYER_SLUG: None} if grant_caller else {}
+
+    def claim(path: str, arn: str, name: str) -> None:
+        owner = names.setdefault(name, arn)
+        if owner != arn:
+            holder = "the deployer" if name == DEPLOYER_SLUG else f"'{owner}'"
+            problems.add(
+                path, f"'{arn}' repeats the principal name '{name}' of {holder}; access entries need distinct names"
+            )
+
+    admins: list[str] = []
+    for index, arn in enumerate(args.get("admin_principal_arns") or []):
+        path = f"adminPrincipalArns[{index}]"
+        if not isinstance(arn, str) or not _IAM_PRINCIPAL_ARN.match(arn):
+            problems.add(path, f"'{arn}' is not an IAM role or user ARN")
+            continue
+        if arn in admins:
+            problems.add(path, f"'{arn}' is listed twice")
+            continue
+        claim(path, arn, principal_slug(arn))
+        admins.append(arn)
+    if deployer is not None and deployer not in admins:
+        claim("deployerPrincipalArn", deployer, DEPLOYER_SLUG)
+
+    teams: list[tuple[str, list[str]]] = []
+    for index, team in enumerate(args.get("team_access") or []):
+        path = f"teamAccess[{index}]"
+        arn = team.get("principal_arn")
+        groups = team.get("kubernetes_groups")
+        valid = True
+        if not isinstance(arn, str) or not _IAM_PRINCIPAL_ARN.match(arn):
+            problems.add(f"{path}.principalArn", f"'{arn}' is not an IAM role or user ARN")
+            valid = False
+        elif arn not in admins and arn != deployer:
+            claim(f"{path}.principalArn", arn, principal_slug(arn))
+        if not groups:
+            problems.add(f"{path}.kubernetesGroups", "list at least one group; without one the entry grants nothing")
+            valid = False
+        for group_index, group in enumerate(groups or []):
+            group_path = f"{path}.kubernetesGroups[{group_index}]"
+            if not isinstance(group, str) or not group.strip():
+                problems.add(group_path, "must be a non-empty group name")
+                valid = False
+            elif group.startswith(RESERVED_GROUP_PREFIX):
+                problems.add(
+                    group_path,
+                    f"'{group}' starts with '{RESERVED_GROUP_PREFIX}', which EKS reserves and refuses in access "
+                    "entries; bind your own group name",
+                )
+                valid = False
+        if valid:
+            teams.append((str(arn), list(groups or [])))
+    return admins, deployer, teams
+
+
+def _validate_api_access(args: AwsGpuClusterArgs, problems: Problems) -> list[ipaddress.IPv4Network]:
+    """Check the sources allowed to reach the private API endpoint: private networks and security group IDs."""
+    networks: list[ipaddress.IPv4Network] = []
+    for index, cidr in enumerate(args.get("api_access_cidrs") or []):
+        path = f"apiAccessCidrs[{index}]"
+        network, problem = private_cidr(cidr)
+        if network is None:
+            problems.add(path, problem or "not a private IPv4 CIDR block")
+        elif network in networks:
+            problems.add(path, f"{cidr} is listed twice")
+        else:
+            networks.append(network)
+    seen: set[str] = set()
+    for index, group in enumerate(args.get("api_access_security_group_ids") or []):
+        if not isinstance(group, str):
+            continue  # an output of another resource: checked by EC2 when the rule is created
+        path = f"apiAccessSecurityGroupIds[{index}]"
+        if not _SECURITY_GROUP_ID.match(group):
+            problems.add(path, f"'{group}' is not a security group ID (sg-...)")
+        elif group in seen:
+            problems.add(path, f"{group} is listed twice")
+        seen.add(group)
+    return networks
 
 
 # --- The component --------------------------------------------------------------------------------------
@@ -534,14 +721,19 @@ class AwsGpuCluster(pulumi.ComponentResource):
       launch encrypted node volumes) for Kubernetes secrets, node volumes and control-plane logs;
     - the control-plane log group `/aws/eks/<cluster>/cluster`, encrypted, with retention, created before the cluster;
     - the cluster role, the EKS cluster (secrets envelope encryption, API authentication mode, control-plane logs);
-    - access entries with `AmazonEKSClusterAdminPolicy` for the admin principals (and the deployer when asked);
+    - optionally the account's EC2 Auto Scaling service-linked role, before the key whose policy names it;
+    - one access entry per IAM principal: `AmazonEKSClusterAdminPolicy` (cluster scope) for the admin principals
+      and the deployer, Kubernetes groups and no access policy for team principals;
+    - optionally ingress rules for TCP 443 on the cluster security group from the given private networks and
+      security groups, so a deployer outside the cluster reaches the private API endpoint;
     - the IAM OIDC provider for IRSA;
     - managed add-ons vpc-cni (network policy enforcement on, own IRSA role), kube-proxy, eks-pod-identity-agent,
       coredns and aws-ebs-csi-driver (own IRSA role with grants on the cluster key);
     - the node role, a system node group, and one managed node group per GPU pool, each with its own launch template,
       plus the cluster-autoscaler node-template tags on the GPU pools' Auto Scaling groups for scale-from-zero.
 
-    Security defaults: private API endpoint (public only with explicit CIDRs, never 0.0.0.0/0); secrets encrypted
+    Security defaults: private API endpoint (public only with explicit CIDRs, never 0.0.0.0/0; private access
+    only from the listed private networks and groups, on 443 only); teams get no EKS access policy; secrets encrypted
     with the customer-managed key; api, audit and authenticator logs always on; no implicit cluster-creator admin;
     IMDSv2 required with hop limit 1 so pods cannot use the node role; no public IPs; root volumes gp3 encrypted
     with the cluster key; no SSH; the CNI and EBS CSI driver use their own IRSA roles instead of the node role.
@@ -554,8 +746,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
     certificate_authority: pulumi.Output[str]
     """Base64 certificate authority data of the API server."""
     kubeconfig: pulumi.Output[str]
-    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Build the Kubernetes provider
-    with `depends_on=api_prerequisites` (Python), or after the whole component from other languages."""
+    """Kubeconfig (JSON) that authenticates with `aws eks get-token`; a secret. Whatever uses it (the Pulumi
+    runner of the Kubernetes layer) needs AWS CLI v2 on its PATH and credentials for a principal with an access
+    entry (the deployer's). Build the Kubernetes provider with `depends_on=api_prerequisites` (Python), or after
+    the whole component from other languages."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL of the cluster (service account tokens)."""
     oidc_provider_arn: pulumi.Output[str]
@@ -600,6 +794,18 @@ class AwsGpuCluster(pulumi.ComponentResource):
         )
         # Secrets and audit logs can hold personal data: confidential, kept as long as the logs.
         data_store_tags = merged_tags(tags, data_tags("confidential", retention))
+        key_prerequisites: list[pulumi.Resource] = []
+        if args.get("create_autoscaling_service_linked_role", DEFAULT_CREATE_AUTOSCALING_SERVICE_LINKED_ROLE):
+            # KMS refuses a key policy naming a principal that does not exist yet (MalformedPolicyDocumentException
+            # in a fresh account, review B3), and the role is account-wide: other Auto Scaling groups keep using it
+            # after this stack is gone, so it is retained on delete.
+            key_prerequisites.append(
+                aws.iam.ServiceLinkedRole(
+                    f"{name}-autoscaling-service-linked-role",
+                    aws_service_name=AUTOSCALING_SERVICE,
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                )
+            )
         key = customer_managed_key(
             f"{name}-key",
             parent=self,
@@ -611,6 +817,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
             ),
             tags=data_store_tags,
             protect=protect,
+            depends_on=key_prerequisites,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
@@ -684,24 +891,33 @@ class AwsGpuCluster(pulumi.ComponentResource):
         admin_policy_arn = account.partition.apply(
             lambda partition: f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
         )
-        admins: list[tuple[str, pulumi.Input[str]]] = [(admin.slug, admin.principal_arn) for admin in plan.admins]
+        deployer = plan.deployer_principal_arn
         if args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
-            caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            # An assumed-role session ARN cannot own an access entry; its issuer (the IAM role) can.
-            session = aws.iam.get_session_context_output(arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self))
-            admins.append((DEPLOYER_SLUG, session.issuer_arn))
+            deployer = self._caller_principal(name)
         access_grants: list[pulumi.Resource] = []
-        for slug, principal_arn in admins:
+        for entry_plan in access_entry_plans(plan.admin_principal_arns, deployer, plan.team_access):
+            previous = entry_plan.previous_suffix
+            # Team entries carry only groups: EKS then authorizes through the RoleBindings on those groups
+            # (CreateAccessEntry `kubernetesGroups`: "The value for name that you've specified for kind: Group as a
+            # subject in a Kubernetes RoleBinding or ClusterRoleBinding object",
+            # https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessEntry.html).
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{slug}",
+                f"{name}-{entry_plan.suffix}",
                 cluster_name=cluster.name,
-                principal_arn=principal_arn,
+                principal_arn=entry_plan.principal_arn,
                 type="STANDARD",
+                kubernetes_groups=list(entry_plan.kubernetes_groups) or None,
                 tags=tags,
-                opts=child,
+                # A principal moving between admin and team keeps its entry (an update): a new name would create
+                # the second entry before deleting the first, and EKS answers that with 409.
+                opts=pulumi.ResourceOptions(
+                    parent=self, aliases=[pulumi.Alias(name=f"{name}-{previous}")] if previous else None
+                ),
             )
+            if not entry_plan.cluster_admin:
+                continue
             association = aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{slug}",
+                f"{name}-{entry_plan.suffix}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
                 policy_arn=admin_policy_arn,
@@ -709,6 +925,44 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 opts=child,
             )
             access_grants.append(association)
+
+        # --- API access from outside the cluster's security group ---
+        # The private endpoint's interfaces carry the EKS-managed cluster security group, which admits only its own
+        # members; a connected network needs "rules to allow ingress traffic on port 443" on it (EKS user guide,
+        # Cluster API server endpoint, "Accessing a private only API server",
+        # https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html; review B1).
+        cluster_security_group_id = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)
+        api_sources: list[tuple[str, dict[str, pulumi.Input[str]]]] = [
+            (
+                cidr_slug(network),
+                {"cidr_ipv4": str(network), "description": f"Kubernetes API from the private network {network}"},
+            )
+            for network in plan.api_access_cidrs
+        ]
+        for index, group in enumerate(args.get("api_access_security_group_ids") or []):
+            # Named by the group ID when it is known, so reordering the list replaces nothing.
+            api_sources.append(
+                (
+                    group if isinstance(group, str) else f"sg-{index}",
+                    {
+                        "referenced_security_group_id": group,
+                        "description": "Kubernetes API from a deployer security group",
+                    },
+                )
+            )
+        api_access_rules = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{source}",
+                security_group_id=cluster_security_group_id,
+                ip_protocol="tcp",
+                from_port=KUBERNETES_API_PORT,
+                to_port=KUBERNETES_API_PORT,
+                tags=tags,
+                opts=child,
+                **rule,
+            )
+            for source, rule in api_sources
+        ]
 
         # --- IRSA ---
         oidc_issuer_url = cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
@@ -795,8 +1049,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
         ]
         # What the Kubernetes layer needs before its first object: the deployer's access, nodes for its pods,
         # networking, DNS and volumes. The GPU node groups are not part of it.
-        api_ready: list[pulumi.CustomResource] = [
+        api_ready: list[pulumi.Resource] = [
             *access_grants,
+            *api_access_rules,
             node_groups[plan.system.key],
             *early_addons,
             *late_addons,
@@ -814,11 +1069,12 @@ class AwsGpuCluster(pulumi.ComponentResource):
         # A plain list, not an Output: a Kubernetes provider's `depends_on`, so that its kubeconfig stays known
         # in a preview even when one of these changes (an unknown kubeconfig makes a preview blind).
         self.api_prerequisites: list[pulumi.Resource] = list(api_ready)
-        """Resources the Kubernetes API needs before it can take workloads: admin access, system nodes, every
-        add-on (CNI, DNS, EBS CSI), not the GPU node groups. Python only; pass as the provider's `depends_on`."""
+        """Resources the Kubernetes API needs before it can take workloads: admin access, the API access rules for
+        outside deployers, system nodes, every add-on (CNI, DNS, EBS CSI), not the GPU node groups. Python only;
+        pass as the provider's `depends_on`."""
         self.oidc_issuer_url = oidc_issuer_url
         self.oidc_provider_arn = oidc_provider.arn
-        self.cluster_security_group_id = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)
+        self.cluster_security_group_id = cluster_security_group_id
         self.node_role_arn = node_role.arn
         self.node_role_name = node_role.name
         self.kms_key_arn = key.arn
@@ -844,6 +1100,25 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 "controlPlaneLogGroupName": self.control_plane_log_group_name,
             }
         )
+
+    def _caller_principal(self, name: str) -> str:
+        """The IAM role or user running Pulumi, resolved now so that it can be compared with the admins.
+
+        An assumed-role session ARN cannot own an access entry (the CreateAccessEntry reference: "You can't use
+        the STS session principal type with access entries"); the role that issued the session can.
+        """
+        caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
+        session = aws.iam.get_session_context(arn=caller.arn, opts=pulumi.InvokeOptions(parent=self))
+        if not _IAM_PRINCIPAL_ARN.match(session.issuer_arn or ""):
+            reason = (
+                f"the identity running Pulumi ({caller.arn}) is no IAM role or user and cannot own an access entry; "
+                "set deployerPrincipalArn to the role that deploys the Kubernetes layer instead"
+            )
+            raise pulumi.InputPropertiesError(
+                f"invalid arguments for AwsGpuCluster '{name}': grantDeployerAdmin: {reason}",
+                errors=[{"property_path": "grantDeployerAdmin", "reason": reason}],
+            )
+        return session.issuer_arn
 
     def _irsa_role(
         self,

@@ -1,6 +1,7 @@
 """The AWS network for an EKS platform: a VPC with private node subnets, NAT egress and encrypted flow logs."""
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
@@ -12,6 +13,7 @@ from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import data_tags
 from components._common.validation import Problems
 from components.aws import iam
+from components.aws._addresses import private_cidr
 from components.aws._resources import account_facts, customer_managed_key, merged_tags, stateful, to_json
 
 NatGateways = Literal["single", "perZone"]
@@ -25,6 +27,8 @@ MAX_ZONES = 7
 
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
+
+_TRANSIT_GATEWAY_ID = re.compile(r"^tgw-[0-9a-f]{8,17}$")
 
 
 class AwsNetworkArgs(TypedDict):
@@ -40,6 +44,15 @@ class AwsNetworkArgs(TypedDict):
     """Days VPC flow logs are kept; one of the values CloudWatch Logs accepts. Defaults to 365."""
     flow_log_kms_key_arn: NotRequired[pulumi.Input[str]]
     """An existing KMS key for the flow log group; its policy must allow CloudWatch Logs. Defaults to a new key."""
+    transit_gateway_id: NotRequired[str]
+    """An existing transit gateway (`tgw-...`) to attach the private subnets to, so that networks behind it (a
+    deployer's VPC, an on-premises network) reach the private EKS API endpoint and get answers back. Required
+    with transit_gateway_cidrs. A gateway shared from another account without auto-accept needs its owner to
+    accept the attachment; the gateway's own route tables stay with its owner. Defaults to no attachment."""
+    transit_gateway_cidrs: NotRequired[list[str]]
+    """Private IPv4 ranges (RFC 1918 or 100.64.0.0/10) behind the transit gateway; every private route table
+    routes them to it (the return path of API calls). Must not overlap the VPC. Required with
+    transit_gateway_id. Defaults to none."""
     protect: NotRequired[bool]
     """Protect and retain the flow log group and its key on delete. Defaults to false."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
@@ -77,14 +90,15 @@ def _validate(args: AwsNetworkArgs, name: str) -> None:
     if len(set(zones)) != len(zones):
         problems.add("availabilityZones", "zones must be unique")
     cidr = args.get("cidr_block", DEFAULT_CIDR_BLOCK)
+    vpc_network: ipaddress.IPv4Network | None = None
     try:
-        network = ipaddress.IPv4Network(cidr)
+        vpc_network = ipaddress.IPv4Network(cidr)
     except ValueError as error:
         problems.add("cidrBlock", f"'{cidr}' is not an IPv4 network: {error}")
     else:
-        if not 16 <= network.prefixlen <= 20:
-            problems.add("cidrBlock", f"prefix length must be between /16 and /20 (got /{network.prefixlen})")
-        if not network.is_private:
+        if not 16 <= vpc_network.prefixlen <= 20:
+            problems.add("cidrBlock", f"prefix length must be between /16 and /20 (got /{vpc_network.prefixlen})")
+        if not vpc_network.is_private:
             problems.add("cidrBlock", f"{cidr} is not a private (RFC 1918) range")
     if args.get("nat_gateways", DEFAULT_NAT_GATEWAYS) not in ("single", "perZone"):
         problems.add("natGateways", "must be 'single' or 'perZone'")
@@ -93,7 +107,37 @@ def _validate(args: AwsNetworkArgs, name: str) -> None:
         problems.add(
             "flowLogRetentionDays", f"{retention} is not a CloudWatch retention; use one of {CLOUDWATCH_RETENTION_DAYS}"
         )
+    _validate_transit_gateway(args, problems, vpc_network)
     problems.raise_if_any(f"AwsNetwork '{name}'")
+
+
+def _validate_transit_gateway(args: AwsNetworkArgs, problems: Problems, vpc: ipaddress.IPv4Network | None) -> None:
+    gateway = args.get("transit_gateway_id")
+    cidrs = args.get("transit_gateway_cidrs")
+    if gateway is None and cidrs is None:
+        return
+    if gateway is None:
+        problems.add("transitGatewayId", "required with transitGatewayCidrs: the gateway those networks sit behind")
+    elif not isinstance(gateway, str) or not _TRANSIT_GATEWAY_ID.match(gateway):
+        problems.add("transitGatewayId", f"'{gateway}' is not a transit gateway ID (tgw-...)")
+    if not cidrs:
+        problems.add(
+            "transitGatewayCidrs",
+            "required with transitGatewayId: list the networks behind the gateway that must reach the cluster",
+        )
+        return
+    seen: set[ipaddress.IPv4Network] = set()
+    for index, cidr in enumerate(cidrs):
+        path = f"transitGatewayCidrs[{index}]"
+        network, problem = private_cidr(cidr)
+        if network is None:
+            problems.add(path, problem or "not a CIDR block")
+            continue
+        if vpc is not None and network.overlaps(vpc):
+            problems.add(path, f"{cidr} overlaps the VPC ({vpc}); its traffic would never leave the VPC")
+        if network in seen:
+            problems.add(path, f"{cidr} is listed twice")
+        seen.add(network)
 
 
 class AwsNetwork(pulumi.ComponentResource):
@@ -104,6 +148,8 @@ class AwsNetwork(pulumi.ComponentResource):
     - per zone a private subnet (tagged for internal load balancers) and a public subnet (NAT and internet-facing
       load balancers only, tagged for them), with route tables;
     - an internet gateway, NAT gateways (one per zone, or one in total) and an S3 gateway endpoint;
+    - optionally a transit gateway attachment of the private subnets, with routes to the networks behind the
+      gateway in every private route table (how a deployer outside the VPC reaches the private EKS API);
     - VPC flow logs of ALL traffic into a CloudWatch log group encrypted with a customer-managed key, with retention.
 
     Security defaults: no subnet assigns public IPs on launch, nodes live only in private subnets, the default
@@ -125,6 +171,9 @@ class AwsNetwork(pulumi.ComponentResource):
     """Name of the CloudWatch log group receiving the VPC flow logs."""
     flow_log_kms_key_arn: pulumi.Output[str]
     """ARN of the KMS key encrypting the flow log group."""
+    transit_gateway_attachment_id: pulumi.Output[str | None]
+    """ID of the transit gateway VPC attachment (`tgw-attach-...`), or None without `transitGatewayId`; the
+    gateway's owner associates it with a gateway route table and propagates its routes."""
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args, name)
@@ -203,13 +252,40 @@ class AwsNetwork(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[internet_gateway]),
             )
 
+        # A deployer behind a transit gateway reaches the private API endpoint through this attachment, and the
+        # answers find their way back through the routes below. Attaching the private subnets puts an
+        # attachment interface in every zone the cluster's endpoint interfaces live in.
+        attachment: aws.ec2transitgateway.VpcAttachment | None = None
+        transit_routes: list[aws.ec2.RouteTableRouteArgs] = []
+        if "transit_gateway_id" in args:
+            attachment = aws.ec2transitgateway.VpcAttachment(
+                f"{name}-tgw-attachment",
+                transit_gateway_id=args["transit_gateway_id"],
+                vpc_id=vpc.id,
+                subnet_ids=[private_subnets[zone].id for zone in zones],
+                dns_support="enable",
+                tags=named("tgw-attachment"),
+                opts=child,
+            )
+            # The gateway ID read from the attachment, not the argument: the routes wait for the attachment,
+            # as EC2 refuses a route to a gateway the VPC is not attached to.
+            transit_routes = [
+                aws.ec2.RouteTableRouteArgs(cidr_block=cidr, transit_gateway_id=attachment.transit_gateway_id)
+                for cidr in args.get("transit_gateway_cidrs") or []
+            ]
+
         private_route_tables: list[aws.ec2.RouteTable] = []
         for zone in zones:
             nat = nat_gateways.get(zone, nat_gateways[nat_zones[0]])
+            # Routes stay inline: the provider cannot mix inline routes with separate aws.ec2.Route resources
+            # on one table (each overwrites the other), so the transit gateway routes join the list here.
             routes = aws.ec2.RouteTable(
                 f"{name}-private-routes-{zone}",
                 vpc_id=vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                routes=[
+                    aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id),
+                    *transit_routes,
+                ],
                 tags=named(f"private-routes-{zone}"),
                 opts=child,
             )
@@ -301,6 +377,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[public_subnets[zone].id for zone in zones])
         self.flow_log_group_name = log_group.name
         self.flow_log_kms_key_arn = pulumi.Output.from_input(key_arn)
+        self.transit_gateway_attachment_id = attachment.id if attachment is not None else pulumi.Output.from_input(None)
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -310,5 +387,6 @@ class AwsNetwork(pulumi.ComponentResource):
                 "publicSubnetIds": self.public_subnet_ids,
                 "flowLogGroupName": self.flow_log_group_name,
                 "flowLogKmsKeyArn": self.flow_log_kms_key_arn,
+                "transitGatewayAttachmentId": self.transit_gateway_attachment_id,
             }
         )

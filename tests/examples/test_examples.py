@@ -51,3 +51,19 @@ def test_the_direct_components_program_binds_its_identity_to_its_own_bucket() ->
         "the role reads only its namespace's prefix of the team's bucket"
     )
     assert synthesis.monitor.by_type("mlplatform:index:ModelDeployment"), "the model is deployed"
+
+
+def test_the_team_program_deploys_on_prod_through_the_cluster_layer_stack_alone() -> None:
+    platform = synthesize("prod-cluster")
+    team = synthesize(
+        "dev",
+        project_dir=EXAMPLES / "team-model",
+        stack_outputs={"acme/mlplatform/dev": platform.outputs},
+    )
+    deployment = team.monitor.one("kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["metadata"]["namespace"] == "fraud-detection", (
+        "the cluster-layer stack exports the namespaces, the registry and the kubeconfig a team needs"
+    )
+    image = team.monitor.one("docker:index/image:Image")
+    assert image.inputs["imageName"].startswith(platform.outputs["registryRepositoryUrls"]["models"])
+    assert "kubeconfig" in platform.secret_outputs, "the kubeconfig passed on by the cluster layer stays secret"

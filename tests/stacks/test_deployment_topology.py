@@ -379,3 +379,74 @@ def test_the_whole_platform_config_merges_the_layer_into_its_foundation() -> Non
     assert whole.monitoring.prometheus.volume_size == "200Gi", "the layer's monitoring settings"
     assert [n.quota.gpu for n in whole.serving.namespaces] == [4, 2], "the layer's quotas"
     assert whole.serving.namespaces[0].team_principals, "the foundation's team principals"
+
+
+# --- Who can reach and call the API server, on the synthesized prod foundation ------------------------------
+
+
+@pytest.fixture(scope="module")
+def prod_foundation() -> Synthesis:
+    return synthesize("prod")
+
+
+def test_every_principal_of_prod_has_exactly_one_eks_access_entry(prod_foundation: Synthesis) -> None:
+    entries = [
+        r.inputs["principalArn"] for r in prod_foundation.registrations if r.type == "aws:eks/accessEntry:AccessEntry"
+    ]
+    assert len(entries) == len(set(entries)), f"a second entry for one principal fails with 409: {entries}"
+    config = stack_config("prod")
+    expected = {
+        *config.cluster.admin_principals,
+        config.deployment.deployer.principal,
+        *(p for namespace in config.serving.namespaces for p in namespace.team_principals),
+    }
+    assert set(entries) == expected, "admins, the configured deployer and the teams; never whoever ran `up` last"
+
+
+def test_eks_team_principals_are_mapped_to_their_namespace_group(prod_foundation: Synthesis) -> None:
+    config = stack_config("prod")
+    groups = {
+        r.inputs["principalArn"]: r.inputs.get("kubernetesGroups")
+        for r in prod_foundation.registrations
+        if r.type == "aws:eks/accessEntry:AccessEntry"
+    }
+    for namespace in config.serving.namespaces:
+        for principal in namespace.team_principals:
+            assert groups[principal] == [namespace.team_group], (
+                f"{principal} is in the Kubernetes group {namespace.team_group}, which the RoleBinding of "
+                f"{namespace.name} names; without it the binding never applies"
+            )
+    associated = {
+        r.inputs["principalArn"]
+        for r in prod_foundation.registrations
+        if r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+    }
+    assert not associated & {p for n in config.serving.namespaces for p in n.team_principals}, (
+        "teams get no cluster-wide access policy: their rights are the namespace RoleBinding"
+    )
+
+
+def test_only_the_in_network_deployer_reaches_the_private_endpoint_and_only_on_443(prod_foundation: Synthesis) -> None:
+    rules = [
+        r.inputs
+        for r in prod_foundation.registrations
+        if r.type.endswith("securityGroupIngressRule:SecurityGroupIngressRule")
+    ]
+    assert rules, "the cluster security group admits the declared deployer network"
+    assert {(rule.get("cidrIpv4"), rule["fromPort"], rule["toPort"], rule["ipProtocol"]) for rule in rules} == {
+        ("10.100.8.0/24", 443, 443, "tcp")
+    }
+    cluster = next(r for r in prod_foundation.registrations if r.type == "aws:eks/cluster:Cluster")
+    assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
+
+
+def test_replies_to_the_deployer_route_through_the_transit_gateway(prod_foundation: Synthesis) -> None:
+    attachments = [r for r in prod_foundation.registrations if r.type.endswith("vpcAttachment:VpcAttachment")]
+    assert [a.inputs["transitGatewayId"] for a in attachments] == ["tgw-0123456789abcdef0"]
+    private_tables = [
+        r for r in prod_foundation.registrations if r.type == "aws:ec2/routeTable:RouteTable" and "private" in r.name
+    ]
+    assert private_tables
+    for table in private_tables:
+        destinations = {route.get("cidrBlock") for route in table.inputs.get("routes", [])}
+        assert "10.100.8.0/24" in destinations, f"{table.name} routes the runner subnet back to the transit gateway"

@@ -12,13 +12,16 @@ import pytest
 from components._common import gpu
 from components.aws import AwsGpuCluster, AwsGpuClusterArgs
 from components.aws.gpu_cluster import (
+    AccessEntryPlan,
+    access_entry_plans,
     gpu_ami_type,
     instance_architecture,
     kubeconfig_document,
     node_template_tags,
     storage_class_contract,
 )
-from stacks.synth import RecordingMonitor, run_program
+from stacks import synth
+from stacks.synth import OFFLINE_DEPLOYER_ROLE_ARN, RecordingMonitor, run_program
 
 from ._support import SUBNETS, error_paths, nothing_registered, policy
 
@@ -125,9 +128,300 @@ def test_the_deployer_gets_an_explicit_access_entry_only_when_asked(run) -> None
 def test_the_deployer_access_entry_names_the_iam_role_behind_the_session(run) -> None:
     recorder = _cluster(run, grant_deployer_admin=True)
     entry = recorder.one("aws:eks/accessEntry:AccessEntry", "gpu-admin-deployer")
-    assert entry.inputs["principalArn"] == "arn:aws:iam::123456789012:user/offline", (
-        "the issuer of the caller's session, as access entries take IAM roles, not STS sessions"
+    assert entry.inputs["principalArn"] == OFFLINE_DEPLOYER_ROLE_ARN, (
+        "the issuer of the caller's assumed-role session, as access entries take IAM roles, not STS sessions"
     )
+
+
+# --- Access entries: admins, the deployer and teams ------------------------------------------------------
+
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+CI_ROLE = "arn:aws:iam::123456789012:role/ci-runner"
+OPERATORS = "arn:aws:iam::123456789012:role/operators"
+TEAM_A = "arn:aws:iam::123456789012:role/team-a"
+TEAM_B = "arn:aws:iam::123456789012:role/team-b"
+
+
+def _entries_by_principal(recorder: RecordingMonitor) -> dict[str, list[Any]]:
+    entries: dict[str, list[Any]] = {}
+    for entry in recorder.by_type(ACCESS_ENTRY):
+        entries.setdefault(entry.inputs["principalArn"], []).append(entry)
+    return entries
+
+
+def _admin_principals(recorder: RecordingMonitor) -> list[str]:
+    return sorted(association.inputs["principalArn"] for association in recorder.by_type(ASSOCIATION))
+
+
+def test_every_principal_has_exactly_one_access_entry_whatever_its_roles(run) -> None:
+    recorder = _cluster(
+        run,
+        admin_principal_arns=[ADMIN, OPERATORS],
+        deployer_principal_arn=OPERATORS,
+        team_access=[
+            {"principal_arn": TEAM_A, "kubernetes_groups": ["team-a-editors"]},
+            {"principal_arn": ADMIN, "kubernetes_groups": ["platform"]},
+            {"principal_arn": TEAM_A, "kubernetes_groups": ["team-a-viewers"]},
+            {"principal_arn": TEAM_B, "kubernetes_groups": ["team-b-editors"]},
+        ],
+    )
+    counts = {principal: len(entries) for principal, entries in _entries_by_principal(recorder).items()}
+    assert counts == {ADMIN: 1, OPERATORS: 1, TEAM_A: 1, TEAM_B: 1}, (
+        "EKS allows one access entry per principal; a second one fails with 409 ResourceInUseException"
+    )
+    assert _admin_principals(recorder) == sorted([ADMIN, OPERATORS]), "one admin association per admin principal"
+
+
+def test_an_explicit_deployer_gets_cluster_admin_under_the_deployer_entry_name(run) -> None:
+    recorder = _cluster(run, admin_principal_arns=[ADMIN], deployer_principal_arn=CI_ROLE)
+    entry = recorder.one(ACCESS_ENTRY, "gpu-admin-deployer")
+    association = recorder.one(ASSOCIATION, "gpu-admin-deployer")
+    assert entry.inputs["principalArn"] == CI_ROLE, "the reviewed ARN from the stack, not whoever runs Pulumi"
+    assert association.inputs["accessScope"] == {"type": "cluster"}
+    assert association.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy"), (
+        "the deployer installs cluster-wide objects (CRDs, namespaces, ClusterRoles)"
+    )
+    assert entry.urn in association.dependencies
+
+
+def test_a_deployer_that_is_also_an_admin_gets_one_entry_and_one_association(run) -> None:
+    recorder = _cluster(run, admin_principal_arns=[ADMIN], deployer_principal_arn=ADMIN)
+    assert [entry.name for entry in recorder.by_type(ACCESS_ENTRY)] == ["gpu-admin-platform-admins"], (
+        "the admin's existing entry serves the deployer too; a second entry for the ARN would fail with 409"
+    )
+    assert [association.name for association in recorder.by_type(ASSOCIATION)] == ["gpu-admin-platform-admins"]
+
+
+def test_a_caller_that_is_already_an_admin_gets_no_second_entry(run) -> None:
+    recorder = _cluster(run, admin_principal_arns=[OFFLINE_DEPLOYER_ROLE_ARN], grant_deployer_admin=True)
+    assert [entry.inputs["principalArn"] for entry in recorder.by_type(ACCESS_ENTRY)] == [OFFLINE_DEPLOYER_ROLE_ARN], (
+        "the caller is resolved at program time and compared with the admins (review B4)"
+    )
+    assert len(recorder.by_type(ASSOCIATION)) == 1
+
+
+def test_team_entries_carry_their_kubernetes_groups_and_no_access_policy(run) -> None:
+    recorder = _cluster(
+        run,
+        admin_principal_arns=[ADMIN],
+        team_access=[{"principal_arn": TEAM_A, "kubernetes_groups": ["team-a-editors", "team-a-viewers"]}],
+    )
+    entry = recorder.one(ACCESS_ENTRY, "gpu-team-team-a")
+    assert entry.inputs["principalArn"] == TEAM_A and entry.inputs["type"] == "STANDARD"
+    assert sorted(entry.inputs["kubernetesGroups"]) == ["team-a-editors", "team-a-viewers"], (
+        "the RoleBindings in the team's namespaces name these groups; without them the bindings match nobody"
+    )
+    assert TEAM_A not in _admin_principals(recorder), "a team is authorized by its RoleBindings only, never by EKS"
+    assert "kubernetesGroups" not in recorder.one(ACCESS_ENTRY, "gpu-admin-platform-admins").inputs, (
+        "admin entries stay as they were, so existing stacks see no change"
+    )
+
+
+def test_teams_sharing_a_principal_share_one_entry_with_every_group(run) -> None:
+    recorder = _cluster(
+        run,
+        team_access=[
+            {"principal_arn": TEAM_A, "kubernetes_groups": ["serving-editors"]},
+            {"principal_arn": TEAM_A, "kubernetes_groups": ["training-editors", "serving-editors"]},
+        ],
+    )
+    entry = recorder.one(ACCESS_ENTRY)
+    assert sorted(entry.inputs["kubernetesGroups"]) == ["serving-editors", "training-editors"], (
+        "one entry per principal, carrying the union of its teams' groups"
+    )
+
+
+def test_an_admin_or_deployer_in_a_team_keeps_admin_access_and_gains_the_groups(run) -> None:
+    recorder = _cluster(
+        run,
+        admin_principal_arns=[ADMIN],
+        deployer_principal_arn=CI_ROLE,
+        team_access=[
+            {"principal_arn": ADMIN, "kubernetes_groups": ["platform"]},
+            {"principal_arn": CI_ROLE, "kubernetes_groups": ["deployers"]},
+        ],
+    )
+    assert len(recorder.by_type(ACCESS_ENTRY)) == 2
+    assert recorder.one(ACCESS_ENTRY, "gpu-admin-platform-admins").inputs["kubernetesGroups"] == ["platform"]
+    assert recorder.one(ACCESS_ENTRY, "gpu-admin-deployer").inputs["kubernetesGroups"] == ["deployers"]
+    assert _admin_principals(recorder) == sorted([ADMIN, CI_ROLE]), "joining a team takes no admin rights away"
+
+
+def test_a_principal_moving_between_admin_and_team_keeps_its_access_entry(run) -> None:
+    recorder = _cluster(
+        run,
+        admin_principal_arns=[ADMIN],
+        team_access=[{"principal_arn": TEAM_A, "kubernetes_groups": ["team-a-editors"]}],
+    )
+    aliases = {
+        entry.name: [alias.spec.name for alias in entry.request.aliases] for entry in recorder.by_type(ACCESS_ENTRY)
+    }
+    assert aliases == {
+        "gpu-admin-platform-admins": ["gpu-team-platform-admins"],
+        "gpu-team-team-a": ["gpu-admin-team-a"],
+    }, "a new name would create the second entry before deleting the first, which EKS refuses with 409"
+
+
+def test_the_pure_access_plan_folds_roles_into_one_entry_per_principal() -> None:
+    plans = access_entry_plans([ADMIN], CI_ROLE, [(TEAM_A, ["b", "a"]), (CI_ROLE, ["x"]), (TEAM_A, ["a"])])
+    assert plans == [
+        AccessEntryPlan("admin-platform-admins", ADMIN, True, ()),
+        AccessEntryPlan("admin-deployer", CI_ROLE, True, ("x",)),
+        AccessEntryPlan("team-team-a", TEAM_A, False, ("a", "b")),
+    ]
+    assert access_entry_plans([ADMIN], ADMIN, []) == [AccessEntryPlan("admin-platform-admins", ADMIN, True, ())]
+
+
+def test_a_caller_that_is_no_iam_role_or_user_is_rejected_naming_grant_deployer_admin(recorder, monkeypatch) -> None:
+    root = {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root", "userId": "123456789012"}
+    monkeypatch.setitem(synth._CALL_RESULTS, "aws:index/getCallerIdentity:getCallerIdentity", lambda _: root)
+    with pytest.raises(pulumi.InputPropertiesError) as error:
+        run_program(lambda: AwsGpuCluster("gpu", {"subnet_ids": SUBNETS, "grant_deployer_admin": True}))
+    assert error_paths(error.value) == ["grantDeployerAdmin"], "the account root cannot own an access entry"
+    assert "deployerPrincipalArn" in str(error.value), "the error says what to set instead"
+    assert recorder.by_type(ACCESS_ENTRY) == []
+
+
+# --- API access from a connected network ------------------------------------------------------------------
+
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def test_api_access_rules_allow_exactly_443_from_exactly_the_declared_sources_onto_the_cluster_security_group(
+    run,
+) -> None:
+    def program() -> None:
+        runner = aws.ec2.SecurityGroup("ci-runner", vpc_id="vpc-1")
+        AwsGpuCluster(
+            "gpu",
+            {
+                "subnet_ids": SUBNETS,
+                "api_access_cidrs": ["10.20.0.0/16", "100.64.8.0/22"],
+                "api_access_security_group_ids": ["sg-0123456789abcdef0", runner.id],
+            },
+        )
+
+    recorder = run(program)
+    cluster = recorder.one("aws:eks/cluster:Cluster")
+    rules = recorder.by_type(INGRESS_RULE)
+    sources = sorted(rule.inputs.get("cidrIpv4") or rule.inputs["referencedSecurityGroupId"] for rule in rules)
+    assert sources == ["10.20.0.0/16", "100.64.8.0/22", "ci-runner-id", "sg-0123456789abcdef0"], (
+        "one rule per declared source, and no other"
+    )
+    for rule in rules:
+        assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 443, 443), (
+            f"{rule.name}: the API server's port only, nothing else on the nodes' security group"
+        )
+        assert rule.inputs["securityGroupId"] == "sg-gpu-cluster", f"{rule.name}: the EKS-managed cluster group"
+        assert rule.property_dependencies["securityGroupId"] == [cluster.urn]
+        assert rule.inputs["description"], f"{rule.name}: a reviewer sees why the port is open"
+    names = {rule.name for rule in rules}
+    assert {"gpu-api-from-10-20-0-0-16", "gpu-api-from-sg-0123456789abcdef0", "gpu-api-from-sg-1"} <= names, (
+        "rules are named by their source where it is known, so reordering the list replaces nothing"
+    )
+
+
+def test_api_access_rules_are_api_prerequisites(run) -> None:
+    def program() -> None:
+        cluster = AwsGpuCluster("gpu", {"subnet_ids": SUBNETS, "api_access_cidrs": ["10.20.0.0/16"]})
+        aws.ssm.Parameter(
+            "kubeconfig",
+            type="SecureString",
+            value=cluster.kubeconfig,
+            opts=pulumi.ResourceOptions(depends_on=cluster.api_prerequisites),
+        )
+
+    recorder = run(program)
+    rule = recorder.one(INGRESS_RULE)
+    assert rule.urn in recorder.one("aws:ssm/parameter:Parameter").dependencies, (
+        "a Kubernetes provider in the same program must not call the private API before its port is open"
+    )
+
+
+def test_no_api_access_rule_exists_unless_sources_are_declared(run) -> None:
+    assert _cluster(run).by_type(INGRESS_RULE) == [], "the cluster security group admits only its own members"
+
+
+# --- Fresh-account bootstrap ------------------------------------------------------------------------------
+
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+
+
+def test_the_autoscaling_service_linked_role_is_created_before_the_key_when_asked(run) -> None:
+    recorder = _cluster(run, create_autoscaling_service_linked_role=True)
+    role = recorder.one(SERVICE_LINKED_ROLE)
+    key = recorder.one("aws:kms/key:Key")
+    assert role.inputs["awsServiceName"] == "autoscaling.amazonaws.com"
+    assert role.urn in key.dependencies, (
+        "KMS rejects a key policy naming AWSServiceRoleForAutoScaling before the role exists (review B3)"
+    )
+    assert role.retain_on_delete, "the role is account-wide; other Auto Scaling groups keep using it"
+
+
+def test_the_autoscaling_service_linked_role_is_opt_in(run) -> None:
+    assert _cluster(run).by_type(SERVICE_LINKED_ROLE) == [], "creating it fails where it already exists"
+
+
+# --- Validation of access inputs --------------------------------------------------------------------------
+
+
+def test_a_fixed_deployer_and_the_caller_fallback_exclude_each_other(recorder) -> None:
+    paths = _invalid(recorder, deployer_principal_arn=CI_ROLE, grant_deployer_admin=True)
+    assert paths == ["deployerPrincipalArn"], "one deployer: the reviewed ARN or, for dev, whoever runs Pulumi"
+
+
+def test_a_deployer_that_is_no_iam_principal_arn_is_rejected(recorder) -> None:
+    assert _invalid(recorder, deployer_principal_arn="arn:aws:sts::123456789012:assumed-role/ci/session") == [
+        "deployerPrincipalArn"
+    ], "an STS session cannot own an access entry; its role can"
+
+
+def test_team_access_with_reserved_empty_or_missing_groups_or_a_bad_arn_is_rejected(recorder) -> None:
+    paths = _invalid(
+        recorder,
+        team_access=[
+            {"principal_arn": TEAM_A, "kubernetes_groups": ["system:masters", ""]},
+            {"principal_arn": TEAM_B, "kubernetes_groups": []},
+            {"principal_arn": "team-c", "kubernetes_groups": ["editors"]},
+        ],
+    )
+    assert paths == [
+        "teamAccess[0].kubernetesGroups[0]",
+        "teamAccess[0].kubernetesGroups[1]",
+        "teamAccess[1].kubernetesGroups",
+        "teamAccess[2].principalArn",
+    ], "EKS refuses groups starting with system:, and an entry without groups grants nothing"
+
+
+def test_distinct_principals_with_the_same_entry_name_are_rejected(recorder) -> None:
+    other_admins = "arn:aws:iam::210987654321:role/platform-admins"
+    paths = _invalid(
+        recorder,
+        admin_principal_arns=[ADMIN],
+        team_access=[{"principal_arn": other_admins, "kubernetes_groups": ["editors"]}],
+    )
+    assert paths == ["teamAccess[0].principalArn"], "entry names derive from the role name and must not collide"
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "reason"),
+    [
+        (["0.0.0.0/0"], "the whole internet"),
+        (["203.0.113.0/24"], "a public range the private endpoint never sees"),
+        (["10.0.0.1/16"], "host bits set: not a network"),
+        (["fd00::/8"], "IPv6: the cluster is IPv4"),
+        (["10.20.0.0/16", "10.20.0.0/16"], "a duplicate would be a second identical rule"),
+    ],
+)
+def test_api_access_cidrs_must_be_distinct_private_ipv4_networks(recorder, cidrs: list[str], reason: str) -> None:
+    paths = _invalid(recorder, api_access_cidrs=cidrs)
+    assert paths == [f"apiAccessCidrs[{len(cidrs) - 1}]"], reason
+
+
+def test_api_access_security_groups_must_be_security_group_ids(recorder) -> None:
+    paths = _invalid(recorder, api_access_security_group_ids=["sg-0123456789abcdef0", "vpc-0123456789abcdef0"])
+    assert paths == ["apiAccessSecurityGroupIds[1]"]
 
 
 def test_irsa_has_an_oidc_provider_for_the_sts_audience(run) -> None:

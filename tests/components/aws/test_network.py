@@ -118,3 +118,73 @@ def test_bad_arguments_are_reported_together_before_anything_is_created(recorder
         )
     assert error_paths(error.value) == ["availabilityZones", "cidrBlock", "flowLogRetentionDays"]
     assert nothing_registered(recorder), "validation runs before any resource is registered"
+
+
+# --- Transit gateway ------------------------------------------------------------------------------------
+
+TGW = "tgw-0123456789abcdef0"
+DEPLOYER_NETWORKS = ["10.20.0.0/16", "192.168.10.0/24"]
+
+
+def test_a_transit_gateway_attaches_the_private_subnets(run) -> None:
+    recorder = _network(run, transit_gateway_id=TGW, transit_gateway_cidrs=DEPLOYER_NETWORKS)
+    attachment = recorder.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    private = [subnet.urn for subnet in recorder.by_type("aws:ec2/subnet:Subnet") if "-private-" in subnet.name]
+    assert attachment.inputs["transitGatewayId"] == TGW
+    assert sorted(attachment.property_dependencies["subnetIds"]) == sorted(private), (
+        "the attachment puts an interface in every zone's private subnet, where the API endpoint lives"
+    )
+    assert attachment.property_dependencies["vpcId"] == [recorder.one("aws:ec2/vpc:Vpc").urn]
+    outputs = recorder.one("mlplatform:index:AwsNetwork").outputs
+    assert outputs["transitGatewayAttachmentId"] == f"{attachment.name}-id", (
+        "the gateway's owner needs the attachment ID to associate and propagate it"
+    )
+
+
+def test_every_private_route_table_routes_the_deployer_networks_to_the_transit_gateway(run) -> None:
+    recorder = _network(run, transit_gateway_id=TGW, transit_gateway_cidrs=DEPLOYER_NETWORKS)
+    attachment = recorder.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    private_tables = [t for t in recorder.by_type("aws:ec2/routeTable:RouteTable") if "private" in t.name]
+    assert len(private_tables) == len(ZONES)
+    for table in private_tables:
+        to_gateway = {route["cidrBlock"] for route in table.inputs["routes"] if route.get("transitGatewayId") == TGW}
+        assert to_gateway == set(DEPLOYER_NETWORKS), (
+            f"{table.name}: without a route back, the API's answers to the deployer go to the NAT gateway and die"
+        )
+        assert attachment.urn in table.dependencies, f"{table.name}: EC2 refuses a route to an unattached gateway"
+    public = recorder.one("aws:ec2/routeTable:RouteTable", "net-public-routes")
+    assert all("transitGatewayId" not in route for route in public.inputs["routes"]), "only private subnets"
+
+
+def test_without_a_transit_gateway_nothing_is_attached(run) -> None:
+    recorder = _network(run)
+    assert recorder.by_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment") == []
+    assert recorder.one("mlplatform:index:AwsNetwork").outputs.get("transitGatewayAttachmentId") is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "paths"),
+    [
+        ({"transit_gateway_id": TGW}, ["transitGatewayCidrs"]),
+        ({"transit_gateway_cidrs": ["10.20.0.0/16"]}, ["transitGatewayId"]),
+        ({"transit_gateway_id": "vpc-123", "transit_gateway_cidrs": ["10.20.0.0/16"]}, ["transitGatewayId"]),
+        (
+            {"transit_gateway_id": TGW, "transit_gateway_cidrs": ["0.0.0.0/0", "8.8.8.0/24", "10.0.128.0/20", "nope"]},
+            [
+                "transitGatewayCidrs[0]",
+                "transitGatewayCidrs[1]",
+                "transitGatewayCidrs[2]",
+                "transitGatewayCidrs[3]",
+            ],
+        ),
+    ],
+    ids=["cidrs-missing", "gateway-missing", "not-a-gateway", "public-overlapping-or-malformed"],
+)
+def test_transit_gateway_inputs_are_checked_before_anything_is_created(recorder, overrides, paths) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as error:
+        run_program(lambda: AwsNetwork("net", {"availability_zones": ZONES, **overrides}))
+    assert error_paths(error.value) == paths, (
+        "a gateway needs its networks and vice versa; the networks are private, never the whole internet, and "
+        "outside the VPC (10.0.0.0/16)"
+    )
+    assert nothing_registered(recorder)
