@@ -25,6 +25,7 @@ from stacks.preflight import PreflightError, SubprocessRunner, run_preflight
 from stacks.preflight import render_text as render_preflight
 from stacks.report import write_report
 from stacks.synth import PROJECT_ROOT, Registration, Synthesis, close_event_loops, stack_names, synthesize
+from stacks.topology import TopologyError, load_topology, render_table
 
 OFFLINE_LIMITS = (
     "Offline synthesis runs the real program under Pulumi's mock runtime: it cannot see provider-side defaults\n"
@@ -115,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     preflight.add_argument(
         "--offline", action="store_true", help="run nothing: print the checklist with the commands that check it"
     )
+    topology = commands.add_parser(
+        "topology",
+        help="each stack's role, the foundation it reads, where CI runs it and the deploy order",
+        description=TOPOLOGY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    topology.add_argument("stacks", nargs="*", metavar="stack", help="stack names; all stacks when omitted")
+    topology.add_argument("--json", action="store_true", help="print JSON (the CI workflow builds its jobs from it)")
 
     args = parser.parse_args(argv)
     try:
@@ -127,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "preflight":
             return _preflight(args)
+        if args.command == "topology":
+            return _topology(args)
         return _preview(args)
     except (CheckError, PreflightError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -135,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except pulumi.InputPropertiesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TopologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
@@ -197,6 +211,29 @@ def _preview(args: argparse.Namespace) -> int:
     if args.mermaid:
         args.mermaid.write_text(mermaid(synthesis))
         print(f"Wrote the component graph to {args.mermaid}")
+    return 0
+
+
+TOPOLOGY_HELP = """Place each stack in the deployment, from its stack file alone (no Pulumi CLI, no cloud):
+
+  single            cluster and Kubernetes layer in one stack
+  foundation        cloud resources only; its Kubernetes layer is another stack (deployment.kubernetesLayer)
+  cluster-layer     the Kubernetes layer of a foundation's cluster, read through a StackReference
+                    (target.cloud: kubernetes with target.foundation)
+  existing-cluster  the Kubernetes layer on a cluster reached through a kubeconfig context
+
+and where CI runs it: foundation stacks and single stacks with a public (allow-listed) API on a GitHub-hosted
+runner; cluster layers and private single stacks on [self-hosted, <deployment.deployer.runnerLabel>]; local
+clusters and stacks without the runner label they need not from CI, with the reason. A cluster layer deploys after
+its foundation. Exit codes: 0 ok, 2 a stack file or a reference between them is wrong (every problem is listed)."""
+
+
+def _topology(args: argparse.Namespace) -> int:
+    topology = load_topology(args.stacks or None, args.project_dir)
+    if args.json:
+        print(json.dumps(topology.document(), indent=2))
+    else:
+        sys.stdout.write(render_table(topology))
     return 0
 
 
