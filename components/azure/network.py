@@ -9,7 +9,7 @@ import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 
 from components._common.validation import Problems
-from components.azure._shared import check_bool, check_cidrs, check_location
+from components.azure._shared import PRIVATE_DNS_LOCATION, check_bool, check_cidrs, check_location
 
 DEFAULT_ADDRESS_SPACE = "10.0.0.0/16"
 DEFAULT_CREATE_API_SERVER_SUBNET = True
@@ -20,9 +20,6 @@ DEFAULT_PRIVATE_DNS_ZONES: tuple[str, ...] = (
 )
 AKS_DELEGATION = "Microsoft.ContainerService/managedClusters"
 """The subnet delegation AKS API Server VNet Integration requires."""
-
-PRIVATE_DNS_LOCATION = "global"
-"""Private DNS zones and their VNet links are global resources; Azure accepts no other location."""
 
 
 class AzureNetworkArgs(TypedDict, total=False):
