@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
 import pulumiverse_time
 
 from components._common.validation import Problems
@@ -35,7 +34,7 @@ def check_role_propagation_wait(problems: Problems, value: object, path: str = "
 def role_propagation_wait(
     parent: pulumi.Resource,
     name: str,
-    grants: Mapping[str, authorization.RoleAssignment],
+    grants: Mapping[str, pulumi.CustomResource],
     duration: str,
 ) -> pulumiverse_time.Sleep:
     """A Sleep of `duration` after `grants` exist, replaced (and so waited again) whenever one of them changes.
@@ -43,7 +42,8 @@ def role_propagation_wait(
     Args:
         parent: the component that owns the grants.
         name: the Sleep's logical name, derived from the component name.
-        grants: the role assignments by a stable key (the trigger names).
+        grants: the role assignments by a stable key (the trigger names); other resources Azure enforces late
+            (a private DNS zone's VNet link) may join them.
         duration: how long to wait, e.g. `10m`.
 
     Returns:

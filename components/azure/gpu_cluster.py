@@ -11,7 +11,6 @@ import pulumi_azure_native.compute as compute
 import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.privatedns as privatedns
-import pulumiverse_time
 
 from components._common import gpu, naming
 from components._common.validation import Problems
@@ -845,22 +844,13 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 args.get("deployer_principal_id") or client.object_id,
                 args.get("deployer_principal_type", DEFAULT_DEPLOYER_PRINCIPAL_TYPE),
             )
-        access = {
-            access_grant.suffix: (
-                access_grant,
-                grant(
-                    access_grant.suffix,
-                    access_grant.role,
-                    cluster.id,
-                    access_grant.principal_id,
-                    access_grant.principal_type,
-                ),
-            )
-            for access_grant in cluster_access_grants(
+        access = [
+            (spec, grant(spec.suffix, spec.role, cluster.id, spec.principal_id, spec.principal_type))
+            for spec in cluster_access_grants(
                 list(args["admin_group_object_ids"]), list(args.get("team_group_object_ids") or []), deployer
             )
-        }
-        api_grants = {suffix: assignment for suffix, (spec, assignment) in access.items() if spec.api_access}
+        ]
+        api_grants = {spec.suffix: assignment for spec, assignment in access if spec.api_access}
 
         # A deployer in a peered VNet resolves the private API server only through a link to the AKS-managed zone,
         # which AKS creates in the node resource group and links to the cluster's own VNet only.
@@ -881,14 +871,11 @@ class AzureGpuCluster(pulumi.ComponentResource):
                     )
                 )
         # Microsoft: "It takes a few minutes for the DNS zone link to become available"; the same wait covers it.
-        api_access_propagated = pulumiverse_time.Sleep(
+        api_access_propagated = role_propagation_wait(
+            self,
             f"{name}-api-access-propagation",
-            create_duration=propagation,
-            triggers={
-                **{suffix: assignment.id for suffix, assignment in api_grants.items()},
-                **{f"deployer-dns-{index}": link.id for index, link in enumerate(deployer_dns_links)},
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*api_grants.values(), *deployer_dns_links]),
+            {**api_grants, **{f"deployer-dns-{index}": link for index, link in enumerate(deployer_dns_links)}},
+            propagation,
         )
 
         previous: list[pulumi.Resource] = []
