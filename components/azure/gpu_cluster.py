@@ -194,13 +194,15 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     `spn` (a service principal's client credential from the environment) or `msi` (the runner VM's managed
     identity). kubelogin must be on the PATH of whatever runs Pulumi. Defaults to azurecli."""
     deployer_virtual_network_ids: list[pulumi.Input[str]]
-    """VNets peered with the cluster's from which a deployer reaches the private API server (e.g. a hub with
-    self-hosted runners): each gets a link to the AKS-managed private DNS zone, so the server's private name
-    resolves there. Only with `privateCluster`. Defaults to none."""
+    """VNets peered with the cluster's (see `AzureNetwork.peerVirtualNetworkIds`) from which a deployer reaches the
+    private API server, e.g. a hub with self-hosted runners: each gets a link (registration off) to the AKS-managed
+    private DNS zone in the node resource group, so the server's private name resolves there. VNets using custom
+    DNS servers must forward to Azure DNS instead. Only with `privateCluster`. Defaults to none."""
     run_command: bool
     """Allow `az aks command invoke` (run-command), the break-glass path to a private API server from outside its
-    network. Risk: anyone holding the runCommand action can run kubectl as the cluster's admin from anywhere. Keep
-    it off where an in-network path exists (`deployerVirtualNetworkIds`, a runner in the VNet). Defaults to false."""
+    network. Risk: the private API server becomes reachable through Azure Resource Manager from any network, for
+    every principal allowed `managedClusters/runCommand/action`. Keep it off where an in-network path exists
+    (`deployerVirtualNetworkIds`, a runner in the VNet). Defaults to false."""
     role_propagation_wait: str
     """How long new role assignments are given to take effect (Go duration) before what relies on them: the
     cluster waits for its identity's and disk encryption set's grants, `apiPrerequisites` for the admin and
@@ -852,8 +854,11 @@ class AzureGpuCluster(pulumi.ComponentResource):
         ]
         api_grants = {spec.suffix: assignment for spec, assignment in access if spec.api_access}
 
-        # A deployer in a peered VNet resolves the private API server only through a link to the AKS-managed zone,
-        # which AKS creates in the node resource group and links to the cluster's own VNet only.
+        # A deployer in a peered VNet resolves the private API server only through a link to the AKS-managed zone:
+        # "a private endpoint (1) and a private DNS zone (2) are created in the cluster-managed resource group ...
+        # The private DNS zone is linked only to the VNet that the cluster nodes are attached to", and "To use
+        # virtual network peering, you need to set up a link between the virtual network and the private DNS zone"
+        # (https://learn.microsoft.com/azure/aks/private-clusters, hub and spoke; virtual network peering).
         deployer_dns_links: list[privatedns.VirtualNetworkLink] = []
         if private:
             zone_name = cluster.private_fqdn.apply(private_dns_zone_name)
