@@ -177,8 +177,9 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     to take effect. Risk of leaving it on: the CI identity stays cluster-admin; turn it off once the deployer is a
     member of an admin group. Defaults to false."""
     deployer_principal_id: pulumi.Input[str]
-    """Object ID of the deployer given admin with `grantDeployerAdmin`. Defaults to the identity running Pulumi
-    (`az account show` / the OIDC service principal); required for a Group deployer."""
+    """Object ID of the deployer given admin with `grantDeployerAdmin`. Defaults to the identity the azure-native
+    provider runs as (its client config's object ID: the `az login` user, or the OIDC service principal in CI);
+    required for a Group deployer."""
     deployer_principal_type: str
     """Kind of the deployer principal: ServicePrincipal (CI, managed identity), User (a person after `az login`) or
     Group. Must match the principal: Azure rejects a role assignment whose type differs. A Group already in
@@ -484,6 +485,9 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
     if not admins:
         problems.add("adminGroupObjectIds", "at least one Entra group is required: local accounts are disabled")
     check_guids(problems, "adminGroupObjectIds", admins)
+    plain_admins = [group.lower() for group in admins if isinstance(group, str)]
+    if len(set(plain_admins)) != len(plain_admins):
+        problems.add("adminGroupObjectIds", "groups must be unique (Azure rejects a second identical role assignment)")
     teams = args.get("team_group_object_ids") or []
     check_guids(problems, "teamGroupObjectIds", teams)
     for index, group in enumerate(teams if isinstance(teams, list | tuple) else []):

@@ -474,3 +474,8 @@ def test_bad_access_args_are_rejected_with_paths(run, recorder) -> None:
 def test_a_group_deployer_must_be_named(run, recorder) -> None:
     problems = rejected(run, recorder, _cluster(grant_deployer_admin=True, deployer_principal_type="Group"))
     assert set(problems) == {"deployerPrincipalId"}, problems
+
+
+def test_an_admin_group_listed_twice_is_rejected(run, recorder) -> None:
+    problems = rejected(run, recorder, _cluster(admin_group_object_ids=[ADMIN_GROUP, ADMIN_GROUP.upper()]))
+    assert set(problems) == {"adminGroupObjectIds"}, problems
