@@ -172,22 +172,6 @@ def _azure_id(type_token: str, name: str) -> str:
     )
 
 
-def fake_kubeconfig(cluster: str, server: str) -> str:
-    """A syntactically valid kubeconfig for offline runs (never used to connect)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": cluster, "cluster": {"server": server, "certificate-authority-data": "LS0tLS1CRUdJTg=="}}
-            ],
-            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
-            "current-context": cluster,
-            "users": [{"name": cluster, "user": {"token": "offline"}}],
-        }
-    )
-
-
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The Entra server application of every AKS-managed Entra cluster (kubelogin's `--server-id`)."""
 
