@@ -175,19 +175,42 @@ def _azure_id(type_token: str, name: str) -> str:
     )
 
 
-def fake_kubeconfig(cluster: str, server: str) -> str:
-    """A syntactically valid kubeconfig for offline runs (never used to connect)."""
-    return json.dumps(
+AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+"""The Entra server application of every AKS-managed Entra cluster (kubelogin's `--server-id`)."""
+
+
+def fake_aks_user_kubeconfig(cluster: str, server: str) -> str:
+    """An AKS Entra user kubeconfig as `listClusterUserCredential` returns it with `format=exec`: kubelogin with
+    the device-code login, which the cluster component rewrites to a non-interactive mode."""
+    return yaml.safe_dump(
         {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
                 {"name": cluster, "cluster": {"server": server, "certificate-authority-data": "LS0tLS1CRUdJTg=="}}
             ],
-            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}],
             "current-context": cluster,
-            "users": [{"name": cluster, "user": {"token": "offline"}}],
-        }
+            "users": [
+                {
+                    "name": f"clusterUser_{cluster}",
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "kubelogin",
+                            "args": (
+                                f"get-token --environment AzurePublicCloud --server-id {AKS_SERVER_ID} "
+                                f"--client-id 80faf920-1908-4b52-b5ef-a8e7bedfc67a --tenant-id {FAKE_TENANT_ID} "
+                                "--login devicecode"
+                            ).split(),
+                            "env": None,
+                            "provideClusterInfo": False,
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=False,
     )
 
 
@@ -355,8 +378,8 @@ _CALL_RESULTS: dict[str, Any] = {
         "clientId": "offline-client", "objectId": "offline-object", "subscriptionId": FAKE_SUBSCRIPTION_ID, "tenantId": FAKE_TENANT_ID,
     },
     "azure-native:containerservice:listManagedClusterUserCredentials": lambda a: {
-        "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(
-            fake_kubeconfig(a.get("resourceName", "aks"), "https://aks.offline").encode()).decode()}],
+        "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(fake_aks_user_kubeconfig(
+            a.get("resourceName", "aks"), "https://aks.privatelink.offline:443").encode()).decode()}],
     },
     "azure-native:containerregistry:listRegistryCredentials": lambda a: {
         "username": "offline", "passwords": [{"name": "password", "value": OFFLINE_SECRET}],

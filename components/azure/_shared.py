@@ -43,8 +43,14 @@ ROLE_NAMES: dict[str, str] = {
 }
 """Display names of the built-in roles above, for descriptions and error messages."""
 
+PRIVATE_DNS_LOCATION = "global"
+"""Private DNS zones and their VNet links are global resources; Azure accepts no other location."""
+
 _ISO_DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_VIRTUAL_NETWORK_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$", re.IGNORECASE
+)
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:
@@ -99,6 +105,40 @@ def iso_duration_days(value: str) -> int | None:
 def is_guid(value: str) -> bool:
     """True when `value` is a GUID (Entra object IDs, tenant IDs)."""
     return bool(_GUID.match(value))
+
+
+def check_guids(problems: Problems, path: str, values: object, what: str = "an Entra object ID") -> None:
+    """Record a problem unless `values` is a list whose plain strings are GUIDs (Outputs are accepted)."""
+    if values is None:
+        return
+    if not isinstance(values, list | tuple):
+        problems.add(path, "must be a list of GUIDs")
+        return
+    for index, value in enumerate(values):
+        if isinstance(value, str) and not is_guid(value):
+            problems.add(f"{path}[{index}]", f"'{value}' is not {what} (a GUID)")
+
+
+def check_virtual_network_ids(problems: Problems, path: str, values: object) -> None:
+    """Record a problem unless `values` lists distinct VNet resource IDs (Outputs are accepted unchecked)."""
+    if values is None:
+        return
+    if not isinstance(values, list | tuple):
+        problems.add(path, "must be a list of virtual network resource IDs")
+        return
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            continue
+        if not _VIRTUAL_NETWORK_ID.match(value):
+            problems.add(
+                f"{path}[{index}]",
+                f"'{value}' is not a virtual network ID "
+                "(/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)",
+            )
+        elif value.lower() in seen:
+            problems.add(f"{path}[{index}]", f"duplicate virtual network '{value}'")
+        seen.add(value.lower())
 
 
 def check_location(problems: Problems, location: object, path: str = "location") -> None:

@@ -3,17 +3,24 @@
 import base64
 import ipaddress
 import re
-from typing import Any, NotRequired, Required, TypedDict
+from typing import Any, NamedTuple, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.compute as compute
 import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_azure_native.privatedns as privatedns
 
 from components._common import gpu, naming
 from components._common.validation import Problems
+from components.azure._kubelogin import KUBELOGIN_MODES, with_kubelogin_mode
 from components.azure._private_link import diagnostic_setting
+from components.azure._role_propagation import (
+    DEFAULT_ROLE_PROPAGATION_WAIT,
+    check_role_propagation_wait,
+    role_propagation_wait,
+)
 from components.azure._shared import (
     AKS_CLUSTER_USER,
     AKS_RBAC_CLUSTER_ADMIN,
@@ -21,12 +28,15 @@ from components.azure._shared import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_VAULT_CRYPTO_USER,
     NETWORK_CONTRIBUTOR,
+    PRIVATE_DNS_LOCATION,
     READER,
     ROLE_NAMES,
     check_bool,
     check_cidrs,
+    check_guids,
     check_location,
     check_required,
+    check_virtual_network_ids,
     is_guid,
     role_definition_id,
 )
@@ -58,6 +68,11 @@ DEFAULT_GPU_SPOT = False
 DEFAULT_GPU_OS_DISK_GB = 200
 DEFAULT_GPU_OS_SKU = "Ubuntu"
 DEFAULT_IMAGE_CLEANER_HOURS = 168
+DEFAULT_KUBELOGIN_MODE = "azurecli"
+DEFAULT_GRANT_DEPLOYER_ADMIN = False
+DEFAULT_DEPLOYER_PRINCIPAL_TYPE = "ServicePrincipal"
+DEPLOYER_PRINCIPAL_TYPES: tuple[str, ...] = ("ServicePrincipal", "User", "Group")
+DEFAULT_RUN_COMMAND = False
 
 SYSTEM_POOL_NAME = "system"
 GPU_DRIVER = "Install"
@@ -156,6 +171,43 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     admin_group_object_ids: Required[list[str]]
     """Entra group object IDs given cluster-admin (adminGroupObjectIDs, plus Azure Kubernetes Service RBAC Cluster
     Admin and Cluster User on the cluster). Required: local accounts are disabled."""
+    grant_deployer_admin: bool
+    """Give the identity that deploys the Kubernetes layer Azure Kubernetes Service RBAC Cluster Admin and Cluster
+    User Role on this cluster (as `deployerAdminAccess` does on EKS), and make `apiPrerequisites` wait for the grants
+    to take effect. Risk of leaving it on: the CI identity stays cluster-admin; turn it off once the deployer is a
+    member of an admin group. Defaults to false."""
+    deployer_principal_id: pulumi.Input[str]
+    """Object ID of the deployer given admin with `grantDeployerAdmin`. Defaults to the identity the azure-native
+    provider runs as (its client config's object ID: the `az login` user, or the OIDC service principal in CI);
+    required for a Group deployer."""
+    deployer_principal_type: str
+    """Kind of the deployer principal: ServicePrincipal (CI, managed identity), User (a person after `az login`) or
+    Group. Must match the principal: Azure rejects a role assignment whose type differs. A Group already in
+    `adminGroupObjectIds` gets no second grant. Defaults to ServicePrincipal."""
+    team_group_object_ids: list[str]
+    """Entra groups of the teams that use the cluster; each gets Azure Kubernetes Service Cluster User Role on it so
+    its members can fetch the Entra kubeconfig (`az aks get-credentials`). Their rights inside the cluster come from
+    Kubernetes RoleBindings to the group's object ID (the token's group claim): with Azure RBAC on, "Azure will team
+    with Kubernetes RBAC to authorize the request". Duplicates and admin groups are granted once. Defaults to none."""
+    kubelogin_mode: str
+    """How the user kubeconfig's kubelogin authenticates, non-interactively: `azurecli` (`az login` on a laptop,
+    `azure/login` with OIDC in GitHub Actions), `workloadidentity` (AZURE_FEDERATED_TOKEN_FILE and friends),
+    `spn` (a service principal's client credential from the environment) or `msi` (the runner VM's managed
+    identity). kubelogin must be on the PATH of whatever runs Pulumi. Defaults to azurecli."""
+    deployer_virtual_network_ids: list[pulumi.Input[str]]
+    """VNets peered with the cluster's (see `AzureNetwork.peerVirtualNetworkIds`) from which a deployer reaches the
+    private API server, e.g. a hub with self-hosted runners: each gets a link (registration off) to the AKS-managed
+    private DNS zone in the node resource group, so the server's private name resolves there. VNets using custom
+    DNS servers must forward to Azure DNS instead. Only with `privateCluster`. Defaults to none."""
+    run_command: bool
+    """Allow `az aks command invoke` (run-command), the break-glass path to a private API server from outside its
+    network. Risk: the private API server becomes reachable through Azure Resource Manager from any network, for
+    every principal allowed `managedClusters/runCommand/action`. Keep it off where an in-network path exists
+    (`deployerVirtualNetworkIds`, a runner in the VNet). Defaults to false."""
+    role_propagation_wait: str
+    """How long new role assignments are given to take effect (Go duration) before what relies on them: the
+    cluster waits for its identity's and disk encryption set's grants, `apiPrerequisites` for the admin and
+    deployer grants. Defaults to 10m, Microsoft's documented upper bound for role assignments."""
     zones: list[str]
     """Availability zones of the pools. Defaults to 1, 2 and 3."""
     system_pool: AzureSystemPoolArgs
@@ -243,6 +295,67 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
     return settings
 
 
+class AccessGrant(NamedTuple):
+    """One Azure RBAC grant on the cluster for a person, team or deployer (no resource references)."""
+
+    suffix: str
+    """Logical-name suffix of the role assignment (stable per principal and role)."""
+    role: str
+    """Built-in role definition ID."""
+    principal_id: Any
+    """Entra object ID (a string, or an Output for the deploying identity)."""
+    principal_type: str
+    """`Group`, `User` or `ServicePrincipal`."""
+    api_access: bool
+    """True when the Kubernetes layer's deployer may call the API through it (it belongs in `apiPrerequisites`)."""
+
+
+def cluster_access_grants(
+    admin_group_object_ids: list[str],
+    team_group_object_ids: list[str],
+    deployer: tuple[Any, str] | None,
+) -> list[AccessGrant]:
+    """The Azure RBAC grants on the cluster, each principal and role once.
+
+    Admin groups get RBAC Cluster Admin and Cluster User Role; the deployer (object ID and principal type, or
+    None) the same, unless it is a Group already among the admins; each team group Cluster User Role, unless it
+    is an admin group or the deployer already holds it. Admin grant names keep their index (existing stacks).
+    """
+    grants: list[AccessGrant] = []
+    covered: set[str] = set()
+    for index, group in enumerate(admin_group_object_ids):
+        for suffix, role in (("rbac-admin", AKS_RBAC_CLUSTER_ADMIN), ("cluster-user", AKS_CLUSTER_USER)):
+            grants.append(AccessGrant(f"admins-{index}-{suffix}", role, group, "Group", True))
+        if isinstance(group, str):
+            covered.add(group.lower())
+    if deployer is not None:
+        principal_id, principal_type = deployer
+        known = principal_id.lower() if isinstance(principal_id, str) else None
+        if not (principal_type == "Group" and known in covered):
+            for suffix, role in (("rbac-admin", AKS_RBAC_CLUSTER_ADMIN), ("cluster-user", AKS_CLUSTER_USER)):
+                grants.append(AccessGrant(f"deployer-{suffix}", role, principal_id, principal_type, True))
+            if principal_type == "Group" and known is not None:
+                covered.add(known)
+    for group in team_group_object_ids:
+        if group.lower() in covered:
+            continue
+        covered.add(group.lower())
+        grants.append(AccessGrant(f"team-{group.lower()}-cluster-user", AKS_CLUSTER_USER, group, "Group", False))
+    return grants
+
+
+def private_dns_zone_name(private_fqdn: str) -> str:
+    """The AKS-managed private DNS zone of a private cluster: its private FQDN without the first label.
+
+    Raises:
+        ValueError: when `private_fqdn` has no zone part.
+    """
+    host, _, zone = private_fqdn.rstrip(".").partition(".")
+    if not host or not zone:
+        raise ValueError(f"'{private_fqdn}' is not a private cluster FQDN such as <host>.<zone>.azmk8s.io")
+    return zone
+
+
 def storage_class_contract(disk_encryption_set_id: str, zone_count: int) -> dict[str, Any]:
     """The StorageClass the Kubernetes layer creates for persistent volumes: Azure Disk CSI with the cluster's CMK."""
     return {
@@ -313,6 +426,35 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
                 problems.add(f"{path}.labels.{key}", f"'{key}' is set by the GPU contract and cannot be overridden")
 
 
+def _validate_access(args: AzureGpuClusterArgs, problems: Problems, private: bool) -> None:
+    grant_deployer = args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN)
+    deployer_id = args.get("deployer_principal_id")
+    deployer_type = args.get("deployer_principal_type", DEFAULT_DEPLOYER_PRINCIPAL_TYPE)
+    if deployer_id is not None and not grant_deployer:
+        problems.add("deployerPrincipalId", "only used with grantDeployerAdmin: true")
+    if isinstance(deployer_id, str) and not is_guid(deployer_id):
+        problems.add("deployerPrincipalId", f"'{deployer_id}' is not an Entra object ID (a GUID)")
+    if deployer_type not in DEPLOYER_PRINCIPAL_TYPES:
+        problems.add("deployerPrincipalType", f"'{deployer_type}' must be one of {', '.join(DEPLOYER_PRINCIPAL_TYPES)}")
+    elif grant_deployer and deployer_type == "Group" and deployer_id is None:
+        problems.add(
+            "deployerPrincipalId", "required for a Group deployer (the identity running Pulumi is never a group)"
+        )
+    if args.get("kubelogin_mode", DEFAULT_KUBELOGIN_MODE) not in KUBELOGIN_MODES:
+        problems.add(
+            "kubeloginMode",
+            f"'{args.get('kubelogin_mode')}' must be one of {', '.join(KUBELOGIN_MODES)} "
+            "(device code and browser logins block a non-interactive pulumi up)",
+        )
+    networks = args.get("deployer_virtual_network_ids") or []
+    check_virtual_network_ids(problems, "deployerVirtualNetworkIds", networks)
+    if networks and not private:
+        problems.add(
+            "deployerVirtualNetworkIds", "only used with privateCluster: true (a public API server has a public name)"
+        )
+    check_role_propagation_wait(problems, args.get("role_propagation_wait", DEFAULT_ROLE_PROPAGATION_WAIT))
+
+
 def _validate(args: AzureGpuClusterArgs) -> Problems:
     problems = Problems()
     check_required(
@@ -328,7 +470,7 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
         "disk_encryption_key_resource_id",
     )
     check_location(problems, args.get("location"))
-    check_bool(problems, args, "private_cluster", "defender", "protect")
+    check_bool(problems, args, "private_cluster", "defender", "protect", "grant_deployer_admin", "run_command")
     private = args.get("private_cluster", DEFAULT_PRIVATE_CLUSTER)
     ranges = args.get("authorized_ip_ranges") or []
     check_cidrs(problems, "authorizedIpRanges", ranges)
@@ -342,9 +484,18 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
     admins = args.get("admin_group_object_ids") or []
     if not admins:
         problems.add("adminGroupObjectIds", "at least one Entra group is required: local accounts are disabled")
-    for index, group in enumerate(admins):
-        if isinstance(group, str) and not is_guid(group):
-            problems.add(f"adminGroupObjectIds[{index}]", f"'{group}' is not an Entra object ID (a GUID)")
+    check_guids(problems, "adminGroupObjectIds", admins)
+    plain_admins = [group.lower() for group in admins if isinstance(group, str)]
+    if len(set(plain_admins)) != len(plain_admins):
+        problems.add("adminGroupObjectIds", "groups must be unique (Azure rejects a second identical role assignment)")
+    teams = args.get("team_group_object_ids") or []
+    check_guids(problems, "teamGroupObjectIds", teams)
+    for index, group in enumerate(teams if isinstance(teams, list | tuple) else []):
+        if not isinstance(group, str):
+            problems.add(
+                f"teamGroupObjectIds[{index}]", "must be a plain string (it names the group's role assignment)"
+            )
+    _validate_access(args, problems, private)
     zones = list(args.get("zones", DEFAULT_ZONES))
     if not zones or any(zone not in ("1", "2", "3") for zone in zones) or len(set(zones)) != len(zones):
         problems.add("zones", "must be distinct values among 1, 2 and 3")
@@ -412,11 +563,16 @@ class AzureGpuCluster(pulumi.ComponentResource):
     - a Log Analytics workspace (unless `logAnalyticsWorkspaceId` is given) and a diagnostic setting for
       kube-audit, kube-audit-admin, guard and cluster-autoscaler;
     - the managed cluster with a system pool (`CriticalAddonsOnly=true:NoSchedule`) and one user pool per GPU
-      pool; Azure RBAC role assignments for the admin groups.
+      pool, created only after the identity and disk-encryption grants had `rolePropagationWait` to take effect;
+    - Azure RBAC role assignments on the cluster: RBAC Cluster Admin and Cluster User Role for the admin groups
+      (and for the deployer with `grantDeployerAdmin`), Cluster User Role for each team group, then a wait for the
+      admin and deployer grants to take effect;
+    - for a private cluster, a link from the AKS-managed private DNS zone to each of `deployerVirtualNetworkIds`.
 
     Security defaults: Entra ID integration with Azure RBAC and local accounts disabled; private API server
     with API Server VNet Integration (authorized IP ranges when public; 0.0.0.0/0 rejected) and run-command
-    disabled; OIDC issuer and workload identity; Azure CNI Overlay with a network policy engine; KMS etcd
+    disabled (`runCommand` is the documented break-glass opt-in); a user kubeconfig whose kubelogin never prompts
+    (`kubeloginMode`); OIDC issuer and workload identity; Azure CNI Overlay with a network policy engine; KMS etcd
     encryption through a private vault; disk encryption set on OS and data disks plus encryption at host on
     every pool; no node public IPs; Azure Policy, Defender, image cleaner and the Key Vault CSI driver; automatic
     patch and node-image upgrades.
@@ -439,9 +595,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     """Resource ID of the AKS cluster."""
     kubeconfig: pulumi.Output[str]
-    """User kubeconfig (secret); authenticates through Entra with kubelogin (`exec` format). Build the
-    Kubernetes provider with `depends_on=api_prerequisites` (Python), or after the whole component from other
-    languages."""
+    """User kubeconfig (secret, YAML); authenticates through Entra with kubelogin (`exec` format) in the
+    non-interactive `kubeloginMode`, so kubelogin must be on the PATH of whatever runs Pulumi. Build the Kubernetes
+    provider with `depends_on=api_prerequisites` (Python), or after the whole component from other languages."""
     oidc_issuer_url: pulumi.Output[str]
     """OIDC issuer URL for workload identity federation."""
     kubelet_identity_object_id: pulumi.Output[str]
@@ -452,6 +608,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
     """Principal ID of the cluster's control-plane identity."""
     node_resource_group: pulumi.Output[str]
     """Name of the AKS-managed node resource group."""
+    private_fqdn: pulumi.Output[str | None]
+    """Private FQDN of the API server (what the kubeconfig's server resolves to inside linked VNets), or None for
+    a public cluster."""
     disk_encryption_set_id: pulumi.Output[str]
     """Resource ID of the disk encryption set for node disks and persistent volumes."""
     log_analytics_workspace_id: pulumi.Output[str]
@@ -472,6 +631,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
         zones = list(args.get("zones", DEFAULT_ZONES))
         private = args.get("private_cluster", DEFAULT_PRIVATE_CLUSTER)
         kms_access = args.get("kms_key_vault_network_access", DEFAULT_KMS_NETWORK_ACCESS)
+        propagation = args.get("role_propagation_wait", DEFAULT_ROLE_PROPAGATION_WAIT)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
@@ -500,15 +660,18 @@ class AzureGpuCluster(pulumi.ComponentResource):
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity", resource_group_name=resource_group_name, location=location, tags=tags, opts=stateful
         )
-        grants = [
-            grant("node-subnet-network", NETWORK_CONTRIBUTOR, args["node_subnet_id"], identity.principal_id),
-            grant("api-subnet-network", NETWORK_CONTRIBUTOR, args["api_server_subnet_id"], identity.principal_id),
-            grant("kms-crypto-user", KEY_VAULT_CRYPTO_USER, args["kms_key_resource_id"], identity.principal_id),
-        ]
+        grants = {
+            suffix: grant(suffix, role_id, scope, identity.principal_id)
+            for suffix, role_id, scope in (
+                ("node-subnet-network", NETWORK_CONTRIBUTOR, args["node_subnet_id"]),
+                ("api-subnet-network", NETWORK_CONTRIBUTOR, args["api_server_subnet_id"]),
+                ("kms-crypto-user", KEY_VAULT_CRYPTO_USER, args["kms_key_resource_id"]),
+            )
+        }
         if kms_access == "Private":
             # AKS documents Key Vault Contributor on the vault for KMS with a private vault (it manages the link).
-            grants.append(
-                grant("kms-vault-contributor", KEY_VAULT_CONTRIBUTOR, args["key_vault_id"], identity.principal_id)
+            grants["kms-vault-contributor"] = grant(
+                "kms-vault-contributor", KEY_VAULT_CONTRIBUTOR, args["key_vault_id"], identity.principal_id
             )
 
         disk_encryption_set = compute.DiskEncryptionSet(
@@ -525,17 +688,17 @@ class AzureGpuCluster(pulumi.ComponentResource):
             tags=tags,
             opts=stateful,
         )
-        grants.append(
-            grant(
-                "des-encryption-user",
-                KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
-                args["disk_encryption_key_resource_id"],
-                disk_encryption_set.identity.apply(
-                    lambda des_identity: des_identity.principal_id if des_identity else None
-                ),
-            )
+        grants["des-encryption-user"] = grant(
+            "des-encryption-user",
+            KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+            args["disk_encryption_key_resource_id"],
+            disk_encryption_set.identity.apply(
+                lambda des_identity: des_identity.principal_id if des_identity else None
+            ),
         )
-        grants.append(grant("des-reader", READER, disk_encryption_set.id, identity.principal_id))
+        grants["des-reader"] = grant("des-reader", READER, disk_encryption_set.id, identity.principal_id)
+        # AKS uses every one of these while it creates the cluster (subnets, KMS, disks): Azure must enforce them.
+        grants_propagated = role_propagation_wait(self, f"{name}-identity-grants-propagation", grants, propagation)
 
         workspace_id: pulumi.Input[str]
         if args.get("log_analytics_workspace_id") is not None:
@@ -562,7 +725,8 @@ class AzureGpuCluster(pulumi.ComponentResource):
             enable_private_cluster_public_fqdn=False if private else None,
             private_dns_zone="system" if private else None,
             authorized_ip_ranges=None if private else list(args.get("authorized_ip_ranges") or []),
-            disable_run_command=True,
+            # Run-command is the out-of-network break-glass path; off unless the stack opts in (see `runCommand`).
+            disable_run_command=not args.get("run_command", DEFAULT_RUN_COMMAND),
         )
         cluster = containerservice.ManagedCluster(
             f"{name}-cluster",
@@ -661,7 +825,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=grants,
+                depends_on=[*grants.values(), grants_propagated],
                 # AKS reads the inline pool only at creation; the autoscaler owns its count afterwards.
                 ignore_changes=["agentPoolProfiles"],
                 # The disk encryption set is fixed at creation; the cluster name is fixed, so delete first.
@@ -680,11 +844,48 @@ class AzureGpuCluster(pulumi.ComponentResource):
             categories=AUDIT_LOG_CATEGORIES,
             metrics=("AllMetrics",),
         )
-        admin_grants = [
-            grant(f"admins-{index}-{suffix}", role_id, cluster.id, group, "Group")
-            for index, group in enumerate(args["admin_group_object_ids"])
-            for suffix, role_id in (("rbac-admin", AKS_RBAC_CLUSTER_ADMIN), ("cluster-user", AKS_CLUSTER_USER))
+        deployer: tuple[Any, str] | None = None
+        if args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
+            deployer = (
+                args.get("deployer_principal_id") or client.object_id,
+                args.get("deployer_principal_type", DEFAULT_DEPLOYER_PRINCIPAL_TYPE),
+            )
+        access = [
+            (spec, grant(spec.suffix, spec.role, cluster.id, spec.principal_id, spec.principal_type))
+            for spec in cluster_access_grants(
+                list(args["admin_group_object_ids"]), list(args.get("team_group_object_ids") or []), deployer
+            )
         ]
+        api_grants = {spec.suffix: assignment for spec, assignment in access if spec.api_access}
+
+        # A deployer in a peered VNet resolves the private API server only through a link to the AKS-managed zone:
+        # "a private endpoint (1) and a private DNS zone (2) are created in the cluster-managed resource group ...
+        # The private DNS zone is linked only to the VNet that the cluster nodes are attached to", and "To use
+        # virtual network peering, you need to set up a link between the virtual network and the private DNS zone"
+        # (https://learn.microsoft.com/azure/aks/private-clusters, hub and spoke; virtual network peering).
+        deployer_dns_links: list[privatedns.VirtualNetworkLink] = []
+        if private:
+            zone_name = cluster.private_fqdn.apply(private_dns_zone_name)
+            for index, network_id in enumerate(args.get("deployer_virtual_network_ids") or []):
+                deployer_dns_links.append(
+                    privatedns.VirtualNetworkLink(
+                        f"{name}-deployer-dns-{index}",
+                        resource_group_name=cluster.node_resource_group,
+                        private_zone_name=zone_name,
+                        location=PRIVATE_DNS_LOCATION,
+                        virtual_network=privatedns.SubResourceArgs(id=network_id),
+                        registration_enabled=False,
+                        tags=tags,
+                        opts=child,
+                    )
+                )
+        # Microsoft: "It takes a few minutes for the DNS zone link to become available"; the same wait covers it.
+        api_access_propagated = role_propagation_wait(
+            self,
+            f"{name}-api-access-propagation",
+            {**api_grants, **{f"deployer-dns-{index}": link for index, link in enumerate(deployer_dns_links)}},
+            propagation,
+        )
 
         previous: list[pulumi.Resource] = []
         pool_names: list[str] = []
@@ -721,15 +922,24 @@ class AzureGpuCluster(pulumi.ComponentResource):
 
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
+        kubelogin_mode = args.get("kubelogin_mode", DEFAULT_KUBELOGIN_MODE)
         self.kubeconfig = pulumi.Output.secret(
-            credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
+            credentials.kubeconfigs.apply(
+                lambda configs: with_kubelogin_mode(base64.b64decode(configs[0].value).decode(), kubelogin_mode)
+            )
         )
         # A plain list, not an Output: a Kubernetes provider's `depends_on`, so that its kubeconfig stays known
         # in a preview even when a grant changes (an unknown kubeconfig makes a preview blind).
-        self.api_prerequisites: list[pulumi.Resource] = [cluster, *admin_grants]
-        """Resources the Kubernetes API needs before it can take workloads: the cluster (system pool and add-ons
-        included) and the admin groups' RBAC grants, through which the deployer calls it; not the GPU pools.
-        Python only; pass as the provider's `depends_on`."""
+        self.api_prerequisites: list[pulumi.Resource] = [
+            cluster,
+            *api_grants.values(),
+            *deployer_dns_links,
+            api_access_propagated,
+        ]
+        """Resources the Kubernetes API needs before the deployer can use it: the cluster (system pool and add-ons
+        included), the admin and deployer RBAC grants it calls through, the deployer VNets' DNS links, and the wait
+        for those to take effect; not the GPU pools nor the team grants. Python only; pass as the provider's
+        `depends_on`."""
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(
             lambda profile: profile.issuer_url if profile else None
         )
@@ -737,6 +947,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
         self.kubelet_identity_client_id = kubelet.apply(lambda identity_: identity_.client_id if identity_ else None)
         self.control_plane_identity_principal_id = identity.principal_id
         self.node_resource_group = cluster.node_resource_group
+        self.private_fqdn = cluster.private_fqdn if private else pulumi.Output.from_input(None)
         self.disk_encryption_set_id = disk_encryption_set.id
         self.log_analytics_workspace_id = pulumi.Output.from_input(workspace_id)
         self.gpu_node_pool_names = pulumi.Output.from_input(pool_names)
@@ -751,6 +962,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 "kubeletIdentityClientId": self.kubelet_identity_client_id,
                 "controlPlaneIdentityPrincipalId": self.control_plane_identity_principal_id,
                 "nodeResourceGroup": self.node_resource_group,
+                "privateFqdn": self.private_fqdn,
                 "diskEncryptionSetId": self.disk_encryption_set_id,
                 "logAnalyticsWorkspaceId": self.log_analytics_workspace_id,
                 "gpuNodePoolNames": self.gpu_node_pool_names,

@@ -10,6 +10,11 @@ import pulumi_azure_native.managedidentity as managedidentity
 
 from components._common.validation import Problems
 from components.azure._private_link import diagnostic_setting, private_endpoint
+from components.azure._role_propagation import (
+    DEFAULT_ROLE_PROPAGATION_WAIT,
+    check_role_propagation_wait,
+    role_propagation_wait,
+)
 from components.azure._shared import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_NAMES,
@@ -94,6 +99,10 @@ class AzureKeyVaultArgs(TypedDict, total=False):
     log_analytics_workspace_id: pulumi.Input[str]
     """Workspace receiving the vault's audit events (every key use and access decision). Defaults to no
     diagnostic setting."""
+    role_propagation_wait: str
+    """How long each key identity's new Key Vault grant is given to take effect before its identity ID resolves
+    (Go duration, e.g. `10m`): a storage account or registry validates its key at creation and fails on a grant
+    Azure has not applied yet. Defaults to 10m, Microsoft's documented upper bound for role assignments."""
     protect: bool
     """Protect the vault, its keys and their identities from deletion (`protect` + `retainOnDelete`): losing a
     key makes everything encrypted with it unreadable. Defaults to false."""
@@ -129,6 +138,7 @@ def _validate(args: AzureKeyVaultArgs) -> Problems:
     check_cidrs(problems, "allowedIpRanges", args.get("allowed_ip_ranges"))
     if args.get("allowed_ip_ranges") and not args.get("public_network_access", DEFAULT_PUBLIC_NETWORK_ACCESS):
         problems.add("allowedIpRanges", "only used with publicNetworkAccess: true")
+    check_role_propagation_wait(problems, args.get("role_propagation_wait", DEFAULT_ROLE_PROPAGATION_WAIT))
     vault_name = args.get("vault_name")
     if vault_name is not None and not re.fullmatch(r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", vault_name):
         problems.add(
@@ -173,7 +183,7 @@ class AzureKeyVault(pulumi.ComponentResource):
     - one key per entry of `keys` (RSA-HSM 3072 on Premium, RSA 3072 on Standard) with a rotation policy
       (rotate after `rotateAfter`, versions expire after `keyExpiry`, notify 30 days before expiry);
     - per key (unless `identity: false`), a user-assigned identity with Key Vault Crypto Service Encryption User
-      on that key's scope only;
+      on that key's scope only, and a wait (`rolePropagationWait`) for that grant to take effect;
     - optionally a private endpoint registered in the `privatelink.vaultcore.azure.net` zone, and a diagnostic
       setting sending audit events to Log Analytics.
 
@@ -195,8 +205,8 @@ class AzureKeyVault(pulumi.ComponentResource):
     key_versioned_uris: pulumi.Output[dict[str, str]]
     """Versioned key URIs by key name: AKS KMS and disk encryption sets require a version."""
     identity_ids: pulumi.Output[dict[str, str]]
-    """Resource IDs of the per-key identities by key name. Each resolves only after its key grant exists, so a
-    consumer using it never races the role assignment."""
+    """Resource IDs of the per-key identities by key name. Each resolves only after its key grant exists and has
+    had `rolePropagationWait` to take effect, so a consumer using it never races the role assignment."""
     identity_client_ids: pulumi.Output[dict[str, str]]
     """Client IDs of the per-key identities by key name."""
     identity_principal_ids: pulumi.Output[dict[str, str]]
@@ -323,7 +333,14 @@ class AzureKeyVault(pulumi.ComponentResource):
                     description=f"{ROLE_NAMES[KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER]} on key {key_name} only.",
                     opts=pulumi.ResourceOptions(parent=self),
                 )
-                identity_ids[key_name] = pulumi.Output.all(identity.id, grant.id).apply(lambda ids: ids[0])
+                propagated = role_propagation_wait(
+                    self,
+                    f"{name}-{key_name}-encryption-user-propagation",
+                    {"encryptionUser": grant},
+                    args.get("role_propagation_wait", DEFAULT_ROLE_PROPAGATION_WAIT),
+                )
+                # One wait per key: a new key's grant does not make the other keys' consumers wait again.
+                identity_ids[key_name] = pulumi.Output.all(identity.id, propagated.id).apply(lambda ids: ids[0])
                 client_ids[key_name] = identity.client_id
                 principal_ids[key_name] = identity.principal_id
 

@@ -9,7 +9,13 @@ import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 
 from components._common.validation import Problems
-from components.azure._shared import check_bool, check_cidrs, check_location
+from components.azure._shared import (
+    PRIVATE_DNS_LOCATION,
+    check_bool,
+    check_cidrs,
+    check_location,
+    check_virtual_network_ids,
+)
 
 DEFAULT_ADDRESS_SPACE = "10.0.0.0/16"
 DEFAULT_CREATE_API_SERVER_SUBNET = True
@@ -20,9 +26,6 @@ DEFAULT_PRIVATE_DNS_ZONES: tuple[str, ...] = (
 )
 AKS_DELEGATION = "Microsoft.ContainerService/managedClusters"
 """The subnet delegation AKS API Server VNet Integration requires."""
-
-PRIVATE_DNS_LOCATION = "global"
-"""Private DNS zones and their VNet links are global resources; Azure accepts no other location."""
 
 
 class AzureNetworkArgs(TypedDict, total=False):
@@ -37,8 +40,14 @@ class AzureNetworkArgs(TypedDict, total=False):
     api_server_subnet: bool
     """Create the delegated /28 subnet for AKS API Server VNet Integration. Defaults to true."""
     api_server_allowed_cidrs: list[str]
-    """Networks allowed to reach a public API server through the API-server subnet NSG (only with authorized IP
-    ranges on a non-private cluster); never 0.0.0.0/0. Defaults to none."""
+    """Networks allowed to reach the API server on TCP 443 through the API-server subnet's NSG; never 0.0.0.0/0.
+    For a public cluster, the clients also listed in its authorized IP ranges; for a private cluster, the
+    deployer's networks inside or peered with this VNet (e.g. a hub's runner subnet), whose traffic reaches the
+    API server's internal load balancer in that subnet. Defaults to none."""
+    peer_virtual_network_ids: list[pulumi.Input[str]]
+    """VNets to peer with (e.g. a hub with self-hosted runners), so a deployer there reaches private endpoints and a
+    private API server. Creates this VNet's side of each peering only: whoever owns the remote VNet creates the
+    other side, and traffic flows once both exist. Address spaces must not overlap. Defaults to none."""
     private_dns_zones: list[str]
     """`privatelink.*` DNS zones to create and link to the VNet, one per private-endpoint service. Defaults to
     the Key Vault, ACR and Blob zones."""
@@ -93,6 +102,7 @@ def _validate(args: AzureNetworkArgs) -> Problems:
     except ValueError as error:
         problems.add("addressSpace", str(error))
     check_cidrs(problems, "apiServerAllowedCidrs", args.get("api_server_allowed_cidrs"))
+    check_virtual_network_ids(problems, "peerVirtualNetworkIds", args.get("peer_virtual_network_ids"))
     zones = args.get("private_dns_zones", list(DEFAULT_PRIVATE_DNS_ZONES))
     for index, zone in enumerate(zones):
         if not zone.startswith("privatelink."):
@@ -110,7 +120,9 @@ class AzureNetwork(pulumi.ComponentResource):
     - a VNet with a node subnet, a private-endpoint subnet and (by default) a /28 subnet delegated to AKS for
       API Server VNet Integration;
     - one network security group per subnet, associated with it;
-    - one private DNS zone per private-endpoint service, linked to the VNet.
+    - one private DNS zone per private-endpoint service, linked to the VNet;
+    - this VNet's side of a peering to each of `peerVirtualNetworkIds` (VNet access only: no forwarded or gateway
+      traffic).
 
     Security defaults: every NSG denies inbound traffic from the internet explicitly (only the API-server subnet
     admits the listed `apiServerAllowedCidrs` on 443); subnets have no default outbound access (AKS egress goes
@@ -135,6 +147,8 @@ class AzureNetwork(pulumi.ComponentResource):
     """Resource ID of the AKS-delegated API-server subnet, or None when `apiServerSubnet` is false."""
     private_dns_zone_ids: pulumi.Output[dict[str, str]]
     """Resource IDs of the private DNS zones, by zone name (e.g. `privatelink.azurecr.io`)."""
+    peering_ids: pulumi.Output[list[str]]
+    """Resource IDs of this VNet's peerings, in the order of `peerVirtualNetworkIds`."""
 
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args).raise_if_any(f"mlplatform:index:AzureNetwork '{name}'")
@@ -158,8 +172,9 @@ class AzureNetwork(pulumi.ComponentResource):
             location=location,
             address_space=network.AddressSpaceArgs(address_prefixes=[address_space]),
             tags=tags,
-            # Subnets are separate resources below; without this the VNet would delete them on its next update.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+            # Subnets and peerings are separate resources below; without this the VNet would delete them on its
+            # next update.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets", "virtualNetworkPeerings"]),
         )
 
         subnets: dict[str, network.Subnet] = {}
@@ -190,6 +205,24 @@ class AzureNetwork(pulumi.ComponentResource):
                 ),
                 # Subnets of one VNet are updated one at a time; parallel updates fail with AnotherOperationInProgress.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(subnets.values())),
+            )
+
+        peerings: list[network.VirtualNetworkPeering] = []
+        for index, remote_id in enumerate(args.get("peer_virtual_network_ids") or []):
+            peerings.append(
+                network.VirtualNetworkPeering(
+                    f"{name}-peer-{index}",
+                    resource_group_name=resource_group_name,
+                    virtual_network_name=vnet.name,
+                    remote_virtual_network=network.SubResourceArgs(id=remote_id),
+                    allow_virtual_network_access=True,
+                    # Nothing transits this VNet and it uses no remote gateway: the peer reaches this VNet only.
+                    allow_forwarded_traffic=False,
+                    allow_gateway_transit=False,
+                    use_remote_gateways=False,
+                    # A peering updates the VNet like a subnet does: one operation at a time.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*subnets.values(), *peerings[-1:]]),
+                )
             )
 
         zone_ids: dict[str, pulumi.Output[str]] = {}
@@ -226,6 +259,7 @@ class AzureNetwork(pulumi.ComponentResource):
             subnets["apiServer"].id if "apiServer" in subnets else pulumi.Output.from_input(None)
         )
         self.private_dns_zone_ids = pulumi.Output.all(**zone_ids) if zone_ids else pulumi.Output.from_input({})
+        self.peering_ids = pulumi.Output.all(*(peering.id for peering in peerings))
         self.register_outputs(
             {
                 "resourceGroupName": self.resource_group_name,
@@ -237,6 +271,7 @@ class AzureNetwork(pulumi.ComponentResource):
                 "privateEndpointSubnetId": self.private_endpoint_subnet_id,
                 "apiServerSubnetId": self.api_server_subnet_id,
                 "privateDnsZoneIds": self.private_dns_zone_ids,
+                "peeringIds": self.peering_ids,
             }
         )
 
@@ -247,7 +282,7 @@ class AzureNetwork(pulumi.ComponentResource):
             rules.append(
                 network.SecurityRuleArgs(
                     name="allow-api-clients",
-                    description="Authorized networks may reach the Kubernetes API server on 443.",
+                    description="Deployers and authorized networks may reach the Kubernetes API server on 443.",
                     priority=100,
                     direction="Inbound",
                     access="Allow",

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from stacks.synth import RecordingMonitor
+from stacks.synth import RecordingMonitor, Registration
 
 LOCATION = "westeurope"
 RG = "rg-test"
@@ -76,3 +76,43 @@ def rejected(run: Any, recorder: RecordingMonitor, build: Any) -> dict[str, str]
     registered = [r.type for r in recorder.registrations if r.type != "pulumi:pulumi:Stack"]
     assert registered == [], f"validation must fail before any registration, got {registered}"
     return {error["property_path"]: error["reason"] for error in caught.value.errors or []}
+
+
+SLEEP = "time:index/sleep:Sleep"
+
+
+def reachable(recorder: RecordingMonitor, start: Registration) -> list[Registration]:
+    """Every resource `start` waits for, transitively, through its recorded dependencies and property dependencies."""
+    seen: set[str] = set()
+    pending = [start.urn]
+    found: list[Registration] = []
+    while pending:
+        registration = recorder.by_urn(pending.pop())
+        for urn in [
+            *registration.dependencies,
+            *(u for urns in registration.property_dependencies.values() for u in urns),
+        ]:
+            if urn not in seen and urn in recorder._by_urn:
+                seen.add(urn)
+                found.append(recorder.by_urn(urn))
+                pending.append(urn)
+    return found
+
+
+def assert_waits_for_propagation(
+    recorder: RecordingMonitor, consumer: Registration, grants: list[Registration]
+) -> None:
+    """`consumer` relies on `grants`: it must wait, transitively, for a Sleep whose triggers carry each of them.
+
+    A grant only created before the consumer may not be enforced yet (Azure documents up to 10 minutes); a Sleep
+    triggered by the grant's ID waits that long, and again whenever the grant is replaced.
+    """
+    assert grants, f"{consumer.name}: the test names no grant it relies on"
+    sleeps = [r for r in reachable(recorder, consumer) if r.type == SLEEP]
+    for grant in grants:
+        covering = [s for s in sleeps if grant.urn in s.property_dependencies.get("triggers", [])]
+        assert covering, (
+            f"{consumer.name} relies on role assignment {grant.name} but waits for no Sleep triggered by it "
+            f"(reachable Sleeps: {[s.name for s in sleeps]}): Azure may not enforce the grant yet"
+        )
+        assert all(s.inputs.get("createDuration") for s in covering), f"{grant.name}: the Sleep must wait"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pulumi
+import pytest
+import yaml
 from pulumi.runtime.sync_await import _sync_await
 
 from components._common import gpu
@@ -14,12 +16,20 @@ from components.azure._shared import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_VAULT_CRYPTO_USER,
 )
-from components.azure.gpu_cluster import SPOT_TAINT, aks_taints, gpu_pool_settings, storage_class_contract
-from tests.components.azure._fixtures import ADMIN_GROUP, cluster_args, rejected
+from components.azure.gpu_cluster import (
+    SPOT_TAINT,
+    aks_taints,
+    cluster_access_grants,
+    gpu_pool_settings,
+    private_dns_zone_name,
+    storage_class_contract,
+)
+from tests.components.azure._fixtures import ADMIN_GROUP, SUB, cluster_args, rejected
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 POOL = "azure-native:containerservice:AgentPool"
 ROLE = "azure-native:authorization:RoleAssignment"
+COMPONENT = "mlplatform:index:AzureGpuCluster"
 
 
 def _cluster(**overrides):
@@ -237,7 +247,10 @@ def test_the_api_prerequisites_are_the_cluster_and_the_admin_grants_not_the_gpu_
 
 def test_the_outputs_are_registered_camel_case(run) -> None:
     outputs = run(_cluster()).one("mlplatform:index:AzureGpuCluster").outputs
-    assert outputs["kubeconfig"].startswith("{"), "the base64 kubeconfig is decoded"
+    kubeconfig = yaml.safe_load(outputs["kubeconfig"])
+    assert kubeconfig["kind"] == "Config", "the base64 kubeconfig is decoded"
+    args = kubeconfig["users"][0]["user"]["exec"]["args"]
+    assert args[args.index("--login") + 1] == "azurecli", "non-interactive by default: device code blocks pulumi up"
     assert outputs["oidcIssuerUrl"].startswith("https://")
     assert outputs["kubeletIdentityObjectId"] and outputs["nodeResourceGroup"]
     assert outputs["storageClass"]["parameters"]["diskEncryptionSetID"] == outputs["diskEncryptionSetId"]
@@ -296,3 +309,173 @@ def test_bad_cluster_args_are_rejected_with_paths_before_anything_is_created(run
 def test_a_public_cluster_without_authorized_ranges_is_rejected(run, recorder) -> None:
     problems = rejected(run, recorder, _cluster(private_cluster=False, admin_group_object_ids=[]))
     assert "authorizedIpRanges" in problems and "adminGroupObjectIds" in problems, problems
+
+
+DEPLOYER = "44444444-4444-4444-4444-444444444444"
+TEAM_A = "55555555-5555-5555-5555-555555555555"
+TEAM_B = "66666666-6666-6666-6666-666666666666"
+HUB_VNET = f"{SUB}/Microsoft.Network/virtualNetworks/hub"
+RUNNER_VNET = f"{SUB}/Microsoft.Network/virtualNetworks/runners"
+LINK = "azure-native:privatedns:VirtualNetworkLink"
+
+
+def _api_consumer(**overrides):
+    """A cluster and a resource that waits for its `api_prerequisites`, as the Kubernetes provider does."""
+
+    def program() -> None:
+        cluster = AzureGpuCluster("gpu", cluster_args(**overrides))
+        pulumi.CustomResource(
+            "test:index:Consumer", "consumer", {}, opts=pulumi.ResourceOptions(depends_on=cluster.api_prerequisites)
+        )
+
+    return program
+
+
+@pytest.mark.parametrize("mode", ["azurecli", "workloadidentity", "spn", "msi"])
+def test_the_kubeconfig_logs_in_with_the_chosen_non_interactive_mode(run, mode) -> None:
+    kubeconfig = yaml.safe_load(run(_cluster(kubelogin_mode=mode)).one(COMPONENT).outputs["kubeconfig"])
+    args = kubeconfig["users"][0]["user"]["exec"]["args"]
+    assert args[args.index("--login") + 1] == mode
+    assert "devicecode" not in args and "--server-id" in args, "the AKS server ID stays, the device code goes"
+
+
+def test_run_command_stays_disabled_unless_the_stack_opts_into_the_break_glass(run) -> None:
+    access = run(_cluster()).one(CLUSTER).inputs["apiServerAccessProfile"]
+    assert access["disableRunCommand"] is True, "run-command reaches a private API server from anywhere"
+
+
+def test_run_command_can_be_enabled_as_a_documented_break_glass(run) -> None:
+    access = run(_cluster(run_command=True)).one(CLUSTER).inputs["apiServerAccessProfile"]
+    assert access["disableRunCommand"] is False
+
+
+def test_the_deployer_gets_no_admin_grant_unless_asked(run) -> None:
+    recorder = run(_cluster())
+    assert not [r for r in recorder.by_type(ROLE) if "deployer" in r.name], "the deployer grant is opt-in"
+
+
+def test_the_deploying_identity_becomes_cluster_admin_when_asked_as_on_eks(run) -> None:
+    recorder = run(_api_consumer(grant_deployer_admin=True))
+    deployer = [r for r in recorder.by_type(ROLE) if "deployer" in r.name]
+    assert {r.inputs["roleDefinitionId"].rsplit("/", 1)[1] for r in deployer} == {
+        AKS_RBAC_CLUSTER_ADMIN,
+        AKS_CLUSTER_USER,
+    }, "admin inside the cluster, and the right to fetch its kubeconfig"
+    for grant in deployer:
+        assert grant.inputs["principalId"] == "offline-object", "defaults to the identity running Pulumi"
+        assert grant.inputs["principalType"] == "ServicePrincipal"
+        assert grant.property_dependencies["scope"] == [recorder.one(CLUSTER).urn], "this cluster only"
+        assert grant.urn in recorder.one("test:index:Consumer").dependencies, "the Kubernetes layer needs it first"
+
+
+def test_an_explicit_deployer_keeps_its_principal_type(run) -> None:
+    recorder = run(_cluster(grant_deployer_admin=True, deployer_principal_id=DEPLOYER, deployer_principal_type="User"))
+    deployer = [r for r in recorder.by_type(ROLE) if "deployer" in r.name]
+    assert len(deployer) == 2
+    assert {(r.inputs["principalId"], r.inputs["principalType"]) for r in deployer} == {(DEPLOYER, "User")}
+
+
+def test_a_deployer_group_that_is_already_an_admin_group_is_not_granted_twice(run) -> None:
+    recorder = run(
+        _cluster(grant_deployer_admin=True, deployer_principal_id=ADMIN_GROUP, deployer_principal_type="Group")
+    )
+    for role_id in (AKS_RBAC_CLUSTER_ADMIN, AKS_CLUSTER_USER):
+        principals = [r.inputs["principalId"] for r in _roles(recorder, role_id)]
+        assert principals == [ADMIN_GROUP], f"Azure rejects a second identical assignment: {principals}"
+
+
+def test_team_groups_can_fetch_the_kubeconfig_once_each_and_keep_nothing_waiting(run) -> None:
+    recorder = run(_api_consumer(team_group_object_ids=[TEAM_A, TEAM_B, TEAM_A.upper(), ADMIN_GROUP]))
+    users = {r.inputs["principalId"].lower(): r for r in _roles(recorder, AKS_CLUSTER_USER)}
+    assert set(users) == {ADMIN_GROUP, TEAM_A, TEAM_B}, "one Cluster User Role per group, admins included once"
+    assert len(_roles(recorder, AKS_CLUSTER_USER)) == 3, "duplicates and admin groups are granted once"
+    assert not [r for r in _roles(recorder, AKS_RBAC_CLUSTER_ADMIN) if r.inputs["principalId"] in (TEAM_A, TEAM_B)], (
+        "teams get no Azure admin role: their namespace rights are Kubernetes RoleBindings to the group"
+    )
+    waits = set(recorder.one("test:index:Consumer").dependencies)
+    for team in (TEAM_A, TEAM_B):
+        assert users[team].inputs["principalType"] == "Group"
+        assert users[team].property_dependencies["scope"] == [recorder.one(CLUSTER).urn]
+        assert users[team].urn not in waits, "the deployer does not wait for team grants"
+
+
+def test_access_grants_are_deduplicated_per_principal_and_role() -> None:
+    grants = cluster_access_grants([ADMIN_GROUP], [TEAM_A, DEPLOYER, TEAM_A], (DEPLOYER, "Group"))
+    pairs = [(grant.principal_id.lower(), grant.role) for grant in grants]
+    assert len(pairs) == len(set(pairs)), pairs
+    assert (DEPLOYER, AKS_CLUSTER_USER) in pairs and (TEAM_A, AKS_CLUSTER_USER) in pairs
+    assert [grant.suffix for grant in grants if grant.api_access] == [
+        "admins-0-rbac-admin",
+        "admins-0-cluster-user",
+        "deployer-rbac-admin",
+        "deployer-cluster-user",
+    ], "admin grant names are unchanged for existing stacks; team grants keep nothing waiting"
+
+
+def test_the_private_dns_zone_is_the_private_fqdn_without_its_host_label() -> None:
+    assert (
+        private_dns_zone_name("gpu-abc123.0f1e2d3c.privatelink.westeurope.azmk8s.io")
+        == "0f1e2d3c.privatelink.westeurope.azmk8s.io"
+    )
+    with pytest.raises(ValueError, match="private cluster FQDN"):
+        private_dns_zone_name("localhost")
+
+
+def test_deployer_vnets_are_linked_to_the_aks_private_dns_zone_before_the_api_is_used(run) -> None:
+    recorder = run(_api_consumer(deployer_virtual_network_ids=[HUB_VNET, RUNNER_VNET]))
+    links = recorder.by_type(LINK)
+    assert {link.name: link.inputs["virtualNetwork"]["id"] for link in links} == {
+        "gpu-deployer-dns-0": HUB_VNET,
+        "gpu-deployer-dns-1": RUNNER_VNET,
+    }
+    cluster = recorder.one(CLUSTER)
+    outputs = recorder.one(COMPONENT).outputs
+    for link in links:
+        assert link.inputs["registrationEnabled"] is False, "the deployer's VMs must not write into the AKS zone"
+        assert link.inputs["location"] == "global"
+        assert link.inputs["resourceGroupName"] == outputs["nodeResourceGroup"], "AKS keeps the zone there"
+        assert link.inputs["privateZoneName"] == private_dns_zone_name(outputs["privateFqdn"])
+        assert set(link.property_dependencies["privateZoneName"]) == {cluster.urn}
+        assert link.urn in recorder.one("test:index:Consumer").dependencies, "resolution before the first API call"
+
+
+def test_a_public_cluster_has_no_private_fqdn_to_link(run) -> None:
+    recorder = run(_cluster(private_cluster=False, authorized_ip_ranges=["203.0.113.0/24"]))
+    assert not recorder.by_type(LINK)
+    assert recorder.one(COMPONENT).outputs.get("privateFqdn") is None
+
+
+def test_bad_access_args_are_rejected_with_paths(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        _cluster(
+            private_cluster=False,
+            authorized_ip_ranges=["203.0.113.0/24"],
+            kubelogin_mode="devicecode",
+            deployer_principal_id="ci",
+            deployer_principal_type="Robot",
+            team_group_object_ids=["vision-team"],
+            deployer_virtual_network_ids=[HUB_VNET, "hub"],
+            role_propagation_wait="soon",
+        ),
+    )
+    assert set(problems) == {
+        "kubeloginMode",
+        "deployerPrincipalId",
+        "deployerPrincipalType",
+        "teamGroupObjectIds[0]",
+        "deployerVirtualNetworkIds",
+        "deployerVirtualNetworkIds[1]",
+        "rolePropagationWait",
+    }, problems
+
+
+def test_a_group_deployer_must_be_named(run, recorder) -> None:
+    problems = rejected(run, recorder, _cluster(grant_deployer_admin=True, deployer_principal_type="Group"))
+    assert set(problems) == {"deployerPrincipalId"}, problems
+
+
+def test_an_admin_group_listed_twice_is_rejected(run, recorder) -> None:
+    problems = rejected(run, recorder, _cluster(admin_group_object_ids=[ADMIN_GROUP, ADMIN_GROUP.upper()]))
+    assert set(problems) == {"adminGroupObjectIds"}, problems

@@ -6,7 +6,7 @@ import pytest
 
 from components.azure import AzureNetwork
 from components.azure.network import AKS_DELEGATION, subnet_layout
-from tests.components.azure._fixtures import LOCATION, rejected
+from tests.components.azure._fixtures import LOCATION, SUB, rejected
 
 SUBNET = "azure-native:network:Subnet"
 NSG = "azure-native:network:NetworkSecurityGroup"
@@ -93,3 +93,68 @@ def test_bad_network_args_are_rejected_with_paths_before_anything_is_created(run
         ),
     )
     assert set(problems) == {"location", "addressSpace", "apiServerAllowedCidrs[0]", "privateDnsZones[0]"}, problems
+
+
+HUB_VNET = f"{SUB}/Microsoft.Network/virtualNetworks/hub"
+PEERING = "azure-native:network:VirtualNetworkPeering"
+
+
+def test_this_side_of_a_peering_is_created_per_remote_vnet_and_admits_no_transit(run) -> None:
+    runners = f"{SUB}/Microsoft.Network/virtualNetworks/runners"
+    recorder = run(lambda: AzureNetwork("net", {"location": LOCATION, "peer_virtual_network_ids": [HUB_VNET, runners]}))
+    peerings = {peering.name: peering for peering in recorder.by_type(PEERING)}
+    assert {name: p.inputs["remoteVirtualNetwork"]["id"] for name, p in peerings.items()} == {
+        "net-peer-0": HUB_VNET,
+        "net-peer-1": runners,
+    }, "one local peering per remote VNet; the remote side belongs to that VNet's owner"
+    vnet = recorder.one("azure-native:network:VirtualNetwork")
+    for peering in peerings.values():
+        inputs = peering.inputs
+        assert inputs["allowVirtualNetworkAccess"] is True
+        assert (inputs["allowForwardedTraffic"], inputs["allowGatewayTransit"], inputs["useRemoteGateways"]) == (
+            False,
+            False,
+            False,
+        ), "the peer reaches this VNet only; nothing transits it"
+        assert peering.property_dependencies["virtualNetworkName"] == [vnet.urn]
+    assert peerings["net-peer-0"].urn in peerings["net-peer-1"].dependencies, "VNet updates run one at a time"
+    assert {s.urn for s in recorder.by_type(SUBNET)} <= set(peerings["net-peer-0"].dependencies)
+    assert "virtualNetworkPeerings" in vnet.ignore_changes, "a VNet update must not delete the separate peerings"
+    outputs = recorder.one("mlplatform:index:AzureNetwork").outputs
+    assert len(outputs["peeringIds"]) == 2
+
+
+def test_a_vnet_without_peers_has_no_peering(run) -> None:
+    recorder = run(lambda: AzureNetwork("net", {"location": LOCATION}))
+    assert recorder.by_type(PEERING) == []
+    assert recorder.one("mlplatform:index:AzureNetwork").outputs["peeringIds"] == []
+
+
+def test_a_peered_deployer_may_reach_a_private_api_server_on_443(run) -> None:
+    """The same allow rule serves a private cluster: the runner subnet of a peered hub reaches the API server ILB."""
+    recorder = run(
+        lambda: AzureNetwork(
+            "net",
+            {
+                "location": LOCATION,
+                "peer_virtual_network_ids": [HUB_VNET],
+                "api_server_allowed_cidrs": ["10.99.1.0/24"],
+            },
+        )
+    )
+    (allow,) = [r for r in recorder.one(NSG, "net-apiserver-nsg").inputs["securityRules"] if r["access"] == "Allow"]
+    assert (allow["sourceAddressPrefixes"], allow["protocol"], allow["destinationPortRange"]) == (
+        ["10.99.1.0/24"],
+        "Tcp",
+        "443",
+    )
+    assert allow["priority"] < 4096, "evaluated before the internet deny"
+
+
+def test_bad_peer_vnet_ids_are_rejected_with_paths(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        lambda: AzureNetwork("net", {"location": LOCATION, "peer_virtual_network_ids": ["hub", HUB_VNET, HUB_VNET]}),
+    )
+    assert set(problems) == {"peerVirtualNetworkIds[0]", "peerVirtualNetworkIds[2]"}, problems
