@@ -36,6 +36,9 @@ class Duration:
 
 MINUTE = 60.0
 
+SLEEP = "time:index/sleep:Sleep"
+"""pulumiverse-time's Sleep: the Azure components wait with it for role assignments to take effect."""
+
 CREATION_SECONDS: dict[str, Duration] = {
     # AWS: long-running provisioning
     "aws:eks/cluster:Cluster": Duration(
@@ -80,6 +83,7 @@ CREATION_SECONDS: dict[str, Duration] = {
     "azure-native:authorization:RoleAssignment": Duration(
         30, "role assignment plus Entra ID propagation: ~30 s before the grantee can use it"
     ),
+    SLEEP: Duration(10 * MINUTE, "role-propagation wait: the components' default rolePropagationWait (10m)"),
     # Kubernetes: the provider waits for readiness of what it creates
     "kubernetes:batch/v1:Job": Duration(
         3 * MINUTE, "the provider waits for the Job to complete; the ILM setup Job waits for Elasticsearch to answer"
@@ -372,6 +376,16 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the blob service must exist as a diagnostics target"),
     Ordering("pulumi:providers:kubernetes", "azure-native:authorization:RoleAssignment",
              "the admin groups the deployer belongs to call the Kubernetes API through these grants"),
+    Ordering("azure-native:containerservice:ManagedCluster", SLEEP,
+             "Azure enforces the identity and disk encryption set grants up to 10 minutes after their creation"),
+    Ordering("pulumi:providers:kubernetes", SLEEP,
+             "Azure enforces the admin and deployer grants (and DNS links) up to 10 minutes after their creation"),
+    Ordering("pulumi:providers:kubernetes", "azure-native:privatedns:VirtualNetworkLink",
+             "a deployer in a peered VNet resolves the private API server through the AKS zone's link"),
+    Ordering("azure-native:network:VirtualNetworkPeering", "azure-native:network:Subnet",
+             "ARM serializes operations on one virtual network (AnotherOperationInProgress)"),
+    Ordering("azure-native:network:VirtualNetworkPeering", "azure-native:network:VirtualNetworkPeering",
+             "ARM serializes operations on one virtual network (AnotherOperationInProgress)"),
     # Kubernetes
     Ordering(CHART, "kubernetes:core/v1:Namespace", "the chart's objects live in the namespace"),
     Ordering(CHART, "kubernetes:core/v1:Secret", "the chart's pods mount the secret; their readiness is awaited"),

@@ -411,7 +411,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "grant_deployer_admin": cluster_config.deployer_admin_access,
             **(
                 {"deployer_principal_id": deployer.principal, "deployer_principal_type": deployer.principal_type}
-                if deployer.principal
+                if deployer.principal and cluster_config.deployer_admin_access
                 else {}
             ),
             "kubelogin_mode": deployer.kubelogin or "azurecli",
