@@ -971,8 +971,16 @@ class DeployerConfig(_Model):
     or an Entra object ID (Azure). It gets cluster-admin (EKS access entry / AKS RBAC Cluster Admin), and stays the
     same whoever runs the foundation. Defaults to none: in dev, the identity running `pulumi up` gets it when
     `cluster.deployerAdminAccess` is on; staging and prod require it."""
-    principal_type: Literal["ServicePrincipal", "User", "Group"] = "ServicePrincipal"
-    """Azure only: what `principal` is. Defaults to ServicePrincipal (a CI identity)."""
+    principal_type: Literal["ServicePrincipal", "User", "Group"] | None = None
+    """Azure only: what the deployer is (Azure refuses a role assignment of the wrong type). Defaults to
+    ServicePrincipal with `principal` (a CI or runner identity), and to User without it: in dev, the person who runs
+    `pulumi up` after `az login` (set ServicePrincipal when that is CI)."""
+
+    @property
+    def azure_principal_type(self) -> str:
+        """The principal type of the deployer's Azure role assignments, with the defaults above."""
+        return self.principal_type or ("ServicePrincipal" if self.principal else "User")
+
     kubelogin: Literal["azurecli", "workloadidentity", "spn", "msi"] | None = None
     """Azure only: how kubelogin signs the deployer in, never with a device code: `azurecli` (after `az login` or
     the `azure/login` action), `workloadidentity` (federated token in the environment), `spn` (client secret in

@@ -410,10 +410,11 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "admin_group_object_ids": list(cluster_config.admin_principals),
             "grant_deployer_admin": cluster_config.deployer_admin_access,
             **(
-                {"deployer_principal_id": deployer.principal, "deployer_principal_type": deployer.principal_type}
+                {"deployer_principal_id": deployer.principal}
                 if deployer.principal and cluster_config.deployer_admin_access
                 else {}
             ),
+            "deployer_principal_type": deployer.azure_principal_type,
             "kubelogin_mode": deployer.kubelogin or "azurecli",
             "team_group_object_ids": sorted({namespace.team_group for namespace in config.serving.namespaces}),
             "deployer_virtual_network_ids": list(deployer.network.virtual_network_ids),

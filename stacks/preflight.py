@@ -1151,7 +1151,7 @@ def _entra_principals(config: PlatformConfig) -> list[tuple[str, str, str]]:
     found = [(f"cluster.adminPrincipals[{i}]", p, "Group") for i, p in enumerate(config.cluster.admin_principals)]
     deployer = config.deployment.deployer
     if deployer.principal:
-        found.append(("deployment.deployer.principal", deployer.principal, deployer.principal_type))
+        found.append(("deployment.deployer.principal", deployer.principal, deployer.azure_principal_type))
     found += [
         (f"serving.namespaces[{i}].teamGroup", n.team_group, "Group") for i, n in enumerate(config.serving.namespaces)
     ]

@@ -183,8 +183,8 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     deployer_principal_type: str
     """Kind of the deployer principal: ServicePrincipal (CI, managed identity), User (a person after `az login`) or
     Group. Must match the principal: Azure rejects a role assignment whose type differs. A Group already in
-    `adminGroupObjectIds` gets no second grant. Defaults to ServicePrincipal for `deployerPrincipalId`; for the
-    caller (no id) it is left for Azure to infer."""
+    `adminGroupObjectIds` gets no second grant (the SDK would default an unset type to User, so it is always
+    set). Defaults to ServicePrincipal."""
     team_group_object_ids: list[str]
     """Entra groups of the teams that use the cluster; each gets Azure Kubernetes Service Cluster User Role on it so
     its members can fetch the Entra kubeconfig (`az aks get-credentials`). Their rights inside the cluster come from
@@ -305,8 +305,8 @@ class AccessGrant(NamedTuple):
     """Built-in role definition ID."""
     principal_id: Any
     """Entra object ID (a string, or an Output for the deploying identity)."""
-    principal_type: str | None
-    """`Group`, `User` or `ServicePrincipal`; None lets Azure infer it (the caller as deployer)."""
+    principal_type: str
+    """`Group`, `User` or `ServicePrincipal`."""
     api_access: bool
     """True when the Kubernetes layer's deployer may call the API through it (it belongs in `apiPrerequisites`)."""
 
@@ -314,7 +314,7 @@ class AccessGrant(NamedTuple):
 def cluster_access_grants(
     admin_group_object_ids: list[str],
     team_group_object_ids: list[str],
-    deployer: tuple[Any, str | None] | None,
+    deployer: tuple[Any, str] | None,
 ) -> list[AccessGrant]:
     """The Azure RBAC grants on the cluster, each principal and role once.
 
@@ -645,7 +645,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
             role_id: str,
             scope: pulumi.Input[str],
             principal: pulumi.Input[str],
-            kind: str | None = "ServicePrincipal",
+            kind: str = "ServicePrincipal",
         ) -> authorization.RoleAssignment:
             return authorization.RoleAssignment(
                 f"{name}-{suffix}",
@@ -845,14 +845,11 @@ class AzureGpuCluster(pulumi.ComponentResource):
             categories=AUDIT_LOG_CATEGORIES,
             metrics=("AllMetrics",),
         )
-        deployer: tuple[Any, str | None] | None = None
+        deployer: tuple[Any, str] | None = None
         if args.get("grant_deployer_admin", DEFAULT_GRANT_DEPLOYER_ADMIN):
-            explicit = args.get("deployer_principal_id")
-            # The caller may be a person after `az login` (User) or CI's service principal: Azure infers its type
-            # when none is given, whereas a wrong type fails the assignment.
             deployer = (
-                explicit or client.object_id,
-                args.get("deployer_principal_type", DEFAULT_DEPLOYER_PRINCIPAL_TYPE) if explicit else None,
+                args.get("deployer_principal_id") or client.object_id,
+                args.get("deployer_principal_type", DEFAULT_DEPLOYER_PRINCIPAL_TYPE),
             )
         access = [
             (spec, grant(spec.suffix, spec.role, cluster.id, spec.principal_id, spec.principal_type))

@@ -363,10 +363,7 @@ def test_the_deploying_identity_becomes_cluster_admin_when_asked_as_on_eks(run) 
     }, "admin inside the cluster, and the right to fetch its kubeconfig"
     for grant in deployer:
         assert grant.inputs["principalId"] == "offline-object", "defaults to the identity running Pulumi"
-        assert "principalType" not in grant.inputs, (
-            "the caller may be a user after `az login` or CI's service principal: Azure infers the type, a wrong "
-            "one fails the assignment"
-        )
+        assert grant.inputs["principalType"] == "ServicePrincipal"
         assert grant.property_dependencies["scope"] == [recorder.one(CLUSTER).urn], "this cluster only"
         assert grant.urn in recorder.one("test:index:Consumer").dependencies, "the Kubernetes layer needs it first"
 
