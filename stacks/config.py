@@ -956,6 +956,10 @@ class DeployerNetworkConfig(_Model):
     """Azure only: resource IDs of the deployer's virtual networks (e.g. a hub with the runners). Each gets this
     VNet's side of a peering and a link to the cluster's private DNS zone, so the API server's name resolves there;
     the remote side of the peering belongs to that network's owner."""
+    link_private_dns_zones: bool = True
+    """Azure only: also link the platform's private DNS zones (Key Vault, registry, blob) to `virtualNetworkIds`, so
+    a runner there can push images and upload models through the private endpoints. Set false when those networks
+    already link zones of the same names (Azure allows one per name). Defaults to true."""
 
     @property
     def declared(self) -> bool:
@@ -1285,7 +1289,10 @@ def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
                 f"{cidr} overlaps network.cidr ({config.network.cidr}): a peered or routed network needs its own range",
             )
     aws_only = {"securityGroupIds": network.security_group_ids, "transitGatewayId": network.transit_gateway_id}
-    azure_only = {"virtualNetworkIds": network.virtual_network_ids}
+    azure_only = {
+        "virtualNetworkIds": network.virtual_network_ids,
+        "linkPrivateDnsZones": "link_private_dns_zones" in network.model_fields_set,
+    }
     wrong_cloud = azure_only if config.cloud == "aws" else aws_only
     for key, value in wrong_cloud.items():
         if value:

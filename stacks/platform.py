@@ -362,6 +362,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             # deployer of a private one.
             "api_server_allowed_cidrs": public_cidrs or deployer_cidrs,
             "peer_virtual_network_ids": list(deployer.network.virtual_network_ids),
+            "link_private_dns_zones_to_peers": deployer.network.link_private_dns_zones,
             "tags": tags,
         },
         opts,

@@ -19,6 +19,7 @@ from components.azure._shared import (
 
 DEFAULT_ADDRESS_SPACE = "10.0.0.0/16"
 DEFAULT_CREATE_API_SERVER_SUBNET = True
+DEFAULT_LINK_PRIVATE_DNS_ZONES_TO_PEERS = True
 DEFAULT_PRIVATE_DNS_ZONES: tuple[str, ...] = (
     "privatelink.vaultcore.azure.net",
     "privatelink.azurecr.io",
@@ -48,6 +49,11 @@ class AzureNetworkArgs(TypedDict, total=False):
     """VNets to peer with (e.g. a hub with self-hosted runners), so a deployer there reaches private endpoints and a
     private API server. Creates this VNet's side of each peering only: whoever owns the remote VNet creates the
     other side, and traffic flows once both exist. Address spaces must not overlap. Defaults to none."""
+    link_private_dns_zones_to_peers: bool
+    """Also link this VNet's private DNS zones (Key Vault, registry, blob) to each peered VNet, so the registry,
+    storage and vault resolve to their private endpoints there and a runner in the peer can push images and upload
+    models. Turn off when the peer already links zones of the same names (Azure refuses a second one); then add
+    these private endpoints' records to those zones. Defaults to true."""
     private_dns_zones: list[str]
     """`privatelink.*` DNS zones to create and link to the VNet, one per private-endpoint service. Defaults to
     the Key Vault, ACR and Blob zones."""
@@ -92,7 +98,7 @@ def deny_internet_inbound_rule(priority: int = 4096) -> network.SecurityRuleArgs
 def _validate(args: AzureNetworkArgs) -> Problems:
     problems = Problems()
     check_location(problems, args.get("location"))
-    check_bool(problems, args, "api_server_subnet")
+    check_bool(problems, args, "api_server_subnet", "link_private_dns_zones_to_peers")
     address_space = args.get("address_space", DEFAULT_ADDRESS_SPACE)
     try:
         network_range = ipaddress.IPv4Network(address_space)
@@ -246,6 +252,18 @@ class AzureNetwork(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+            if args.get("link_private_dns_zones_to_peers", DEFAULT_LINK_PRIVATE_DNS_ZONES_TO_PEERS):
+                for index, remote_id in enumerate(args.get("peer_virtual_network_ids") or []):
+                    privatedns.VirtualNetworkLink(
+                        f"{name}-{label}-peer-{index}-link",
+                        resource_group_name=resource_group_name,
+                        private_zone_name=zone.name,
+                        location=PRIVATE_DNS_LOCATION,
+                        virtual_network=privatedns.SubResourceArgs(id=remote_id),
+                        registration_enabled=False,
+                        tags=tags,
+                        opts=child,
+                    )
             zone_ids[zone_name] = zone.id
 
         self.resource_group_name = pulumi.Output.from_input(resource_group_name)

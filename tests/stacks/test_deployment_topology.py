@@ -450,3 +450,89 @@ def test_replies_to_the_deployer_route_through_the_transit_gateway(prod_foundati
     for table in private_tables:
         destinations = {route.get("cidrBlock") for route in table.inputs.get("routes", [])}
         assert "10.100.8.0/24" in destinations, f"{table.name} routes the runner subnet back to the transit gateway"
+
+
+# --- Azure: non-interactive sign-in, grants and waits, on the synthesized azure-prod ------------------------
+
+
+@pytest.fixture(scope="module")
+def azure_whole() -> Synthesis:
+    return synthesize_whole("azure-prod")
+
+
+def test_the_aks_kubeconfig_signs_in_without_a_person() -> None:
+    kubeconfig = yaml.safe_load(synthesize("azure-prod").outputs["kubeconfig"])
+    for user in kubeconfig["users"]:
+        args = user["user"]["exec"]["args"]
+        assert args[args.index("--login") + 1] == "azurecli", "the mode the stack file names (azurecli by default)"
+        assert not {"devicecode", "interactive", "ropc"} & set(args), f"no interactive login: {args}"
+
+
+def test_every_azure_role_assignment_a_later_resource_relies_on_is_waited_for(azure_whole: Synthesis) -> None:
+    """A grant is enforced up to 10 minutes after it exists: whatever waits for one also waits for its Sleep."""
+    by_urn = {r.urn: r for r in azure_whole.registrations}
+
+    def upstream(start: str) -> set[str]:
+        seen: set[str] = set()
+        pending = [start]
+        while pending:
+            registration = by_urn[pending.pop()]
+            edges = [*registration.dependencies, *(u for us in registration.property_dependencies.values() for u in us)]
+            for urn in edges:
+                if urn in by_urn and urn not in seen:
+                    seen.add(urn)
+                    pending.append(urn)
+        return seen
+
+    grants = {r.urn for r in azure_whole.registrations if r.type == "azure-native:authorization:RoleAssignment"}
+    relied_on: dict[str, list[str]] = {}
+    for registration in azure_whole.registrations:
+        if registration.type.startswith(("mlplatform:", "pulumi:", "time:")):
+            continue
+        direct = {*registration.dependencies, *(u for us in registration.property_dependencies.values() for u in us)}
+        for grant in direct & grants:
+            relied_on.setdefault(grant, []).append(registration.urn)
+    assert relied_on, "the cluster, storage, registry and the Kubernetes API rely on grants"
+    sleeps = [r for r in azure_whole.registrations if r.type == "time:index/sleep:Sleep"]
+    for grant, consumers in relied_on.items():
+        covering = {s.urn for s in sleeps if grant in s.property_dependencies.get("triggers", [])}
+        for consumer in consumers:
+            assert upstream(consumer) & covering, (
+                f"{by_urn[consumer].name} relies on {by_urn[grant].name} without waiting for its propagation"
+            )
+    provider = next(r for r in azure_whole.registrations if r.type == "pulumi:providers:kubernetes")
+    api_sleeps = {s.urn for s in sleeps if "api-access" in s.name}
+    assert upstream(provider.urn) & api_sleeps, "the Kubernetes layer waits until the deployer's grants apply"
+
+
+def test_azure_prod_grants_the_deployer_teams_and_runner_network_exactly_what_they_need(
+    azure_whole: Synthesis,
+) -> None:
+    config = stack_config("azure-prod")
+    assignments = [r for r in azure_whole.registrations if r.type == "azure-native:authorization:RoleAssignment"]
+    on_cluster = [a for a in assignments if "managedClusters" in str(a.inputs.get("scope", ""))]
+    roles = {}
+    for assignment in on_cluster:
+        roles.setdefault(assignment.inputs["principalId"], set()).add(
+            assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        )
+    cluster_admin, cluster_user = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
+    assert roles[config.deployment.deployer.principal] == {cluster_admin, cluster_user}, "the runner's identity"
+    assert roles[config.serving.namespaces[0].team_group] == {cluster_user}, (
+        "the team fetches credentials; its rights in the namespace come from the RoleBinding"
+    )
+    links = [r for r in azure_whole.registrations if r.type == "azure-native:privatedns:VirtualNetworkLink"]
+    hub = config.deployment.deployer.network.virtual_network_ids[0]
+    linked = {link.inputs.get("privateZoneName") for link in links if link.inputs["virtualNetwork"]["id"] == hub}
+    assert any(str(zone).endswith(".azmk8s.io") for zone in linked), "the API server's name resolves in the hub"
+    assert len(linked) == 4, "and so do the vault, registry and blob endpoints the runner uses"
+    nsgs = [r for r in azure_whole.registrations if r.type == "azure-native:network:NetworkSecurityGroup"]
+    allows = [
+        rule
+        for nsg in nsgs
+        for rule in nsg.inputs.get("securityRules", [])
+        if rule.get("access") == "Allow" and "10.100.8.0/24" in (rule.get("sourceAddressPrefixes") or [])
+    ]
+    assert [(rule["destinationPortRange"], rule["protocol"]) for rule in allows] == [("443", "Tcp")], (
+        "the runner subnet reaches the API server subnet on HTTPS only"
+    )

@@ -124,6 +124,29 @@ def test_this_side_of_a_peering_is_created_per_remote_vnet_and_admits_no_transit
     assert len(outputs["peeringIds"]) == 2
 
 
+def test_a_peered_runner_network_resolves_the_platforms_private_endpoints(run) -> None:
+    recorder = run(lambda: AzureNetwork("net", {"location": LOCATION, "peer_virtual_network_ids": [HUB_VNET]}))
+    zones = {zone.name: zone for zone in recorder.by_type("azure-native:privatedns:PrivateZone")}
+    links = [link for link in recorder.by_type("azure-native:privatedns:VirtualNetworkLink") if "peer" in link.name]
+    linked = {(link.property_dependencies["privateZoneName"][0], link.inputs["virtualNetwork"]["id"]) for link in links}
+    assert linked == {(zone.urn, HUB_VNET) for zone in zones.values()}, (
+        "every private DNS zone (vault, registry, blob) is linked to the peer, so a runner there pushes images and "
+        "uploads models through the private endpoints"
+    )
+    assert all(link.inputs["registrationEnabled"] is False for link in links)
+
+
+def test_peer_dns_links_can_be_left_to_a_hub_that_has_its_own_zones(run) -> None:
+    recorder = run(
+        lambda: AzureNetwork(
+            "net",
+            {"location": LOCATION, "peer_virtual_network_ids": [HUB_VNET], "link_private_dns_zones_to_peers": False},
+        )
+    )
+    links = [link for link in recorder.by_type("azure-native:privatedns:VirtualNetworkLink") if "peer" in link.name]
+    assert not links, "Azure allows one linked zone per name: a hub with its own privatelink zones opts out"
+
+
 def test_a_vnet_without_peers_has_no_peering(run) -> None:
     recorder = run(lambda: AzureNetwork("net", {"location": LOCATION}))
     assert recorder.by_type(PEERING) == []
