@@ -940,16 +940,6 @@ def azure_quota_items(config: PlatformConfig, target: AzureTarget) -> list[Item]
         )
     spot = [pool for pool in pools if pool.spot]
     if spot:
-
-        def evaluate_spot(results: list[CommandResult], spot=spot) -> Verdict:
-            (result,) = results
-            if not result.ok:
-                return _unreadable(result, usage)
-            entry = _usage(result, "lowPriorityCores")
-            if entry is None:
-                return Verdict("not-checked", "no lowPriorityCores entry in the usage list")
-            return _quota_verdict(_available(entry), [_azure_need(p) for p in spot], "Total Regional Spot vCPUs: free")
-
         items.append(
             Item(
                 key="azure.quota.spot",
@@ -958,21 +948,11 @@ def azure_quota_items(config: PlatformConfig, target: AzureTarget) -> list[Item]
                 doc_url=_AZURE_SPOT_DOC,
                 fix=f"request a higher 'Total Regional Spot vCPUs' quota in {target.location} (portal > Quotas)",
                 commands=(usage,),
-                evaluate=evaluate_spot,
+                evaluate=_regional_usage(usage, "lowPriorityCores", spot, "Total Regional Spot vCPUs"),
                 config_path=spot[0].path,
             )
         )
     regular = [pool for pool in pools if not pool.spot]
-
-    def evaluate_total(results: list[CommandResult]) -> Verdict:
-        (result,) = results
-        if not result.ok:
-            return _unreadable(result, usage)
-        entry = _usage(result, "cores")
-        if entry is None:
-            return Verdict("not-checked", "no 'cores' entry in the usage list")
-        return _quota_verdict(_available(entry), [_azure_need(p) for p in regular], "Total Regional vCPUs: free")
-
     items.append(
         Item(
             key="azure.quota.regional",
@@ -981,10 +961,25 @@ def azure_quota_items(config: PlatformConfig, target: AzureTarget) -> list[Item]
             doc_url=_AZURE_QUOTA_DOC,
             fix=f"request a higher 'Total Regional vCPUs' quota in {target.location} (portal > Quotas)",
             commands=(usage,),
-            evaluate=evaluate_total,
+            evaluate=_regional_usage(usage, "cores", regular, "Total Regional vCPUs"),
         )
     )
     return items
+
+
+def _regional_usage(usage: tuple[str, ...], entry_name: str, pools: list[Any], quota: str) -> Any:
+    """The verdict of one regional quota (`az vm list-usage` entry `entry_name`) against what `pools` need."""
+
+    def evaluate(results: list[CommandResult]) -> Verdict:
+        (result,) = results
+        if not result.ok:
+            return _unreadable(result, usage)
+        entry = _usage(result, entry_name)
+        if entry is None:
+            return Verdict("not-checked", f"no '{entry_name}' entry in the usage list")
+        return _quota_verdict(_available(entry), [_azure_need(pool) for pool in pools], f"{quota}: free")
+
+    return evaluate
 
 
 def azure_sku_items(config: PlatformConfig, target: AzureTarget) -> list[Item]:
