@@ -10,8 +10,9 @@ AKS `sku=gpu:NoSchedule`, device plugin node affinity on `nvidia.com/gpu.present
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Cloud = Literal["aws", "azure", "kubernetes"]
 
@@ -32,6 +33,18 @@ ACCELERATOR_LABEL = "mlplatform.io/accelerator"
 
 AKS_ACCELERATOR_LABEL = "kubernetes.azure.com/accelerator"
 """Label AKS itself sets on GPU nodes (value `nvidia`); informational, never relied on alone."""
+
+WORKLOAD_LABEL = "mlplatform.io/workload"
+"""Node label (and training taint key) saying which kind of work a GPU pool is for: `training` or `serving`."""
+
+TRAINING_WORKLOAD = "training"
+"""`WORKLOAD_LABEL` value of pools reserved for training: serving pods never land on them or scale them up."""
+
+SERVING_WORKLOAD = "serving"
+"""`WORKLOAD_LABEL` value of pools for model serving (the default kind of GPU pool)."""
+
+WORKLOADS = (TRAINING_WORKLOAD, SERVING_WORKLOAD)
+"""The kinds of work a GPU pool can be reserved for."""
 
 SERVING_SERVICE_ACCOUNT = "model-server"
 """The service account serving pods run as in each serving namespace; cloud identities trust exactly this one."""
@@ -69,6 +82,23 @@ class Taint:
         """A toleration matching exactly this taint."""
         return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
 
+    def tolerated_by(self, toleration: Mapping[str, Any]) -> bool:
+        """Whether `toleration` tolerates this taint, by Kubernetes' rule (`Toleration.ToleratesTaint`).
+
+        An empty effect matches every effect, an empty key with `Exists` every taint; `Equal` (the default
+        operator) compares values, `Exists` ignores them.
+        """
+        effect = toleration.get("effect") or ""
+        if effect and effect != self.effect:
+            return False
+        key = toleration.get("key") or ""
+        if key and key != self.key:
+            return False
+        operator = toleration.get("operator") or "Equal"
+        if operator == "Exists":
+            return True
+        return operator == "Equal" and (toleration.get("value") or "") == self.value
+
 
 NVIDIA_GPU_TAINT = Taint(GPU_RESOURCE, "true", "NoSchedule")
 """The taint EKS GPU pools carry (terraform-aws-eks and pulumi examples use the same)."""
@@ -91,10 +121,43 @@ AKS_SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSched
 CRITICAL_ADDONS_TAINT = Taint("CriticalAddonsOnly", "true", "NoSchedule")
 """Taint on the AKS system pool (AKS baseline) so only critical add-ons land there."""
 
+TRAINING_TAINT = Taint(WORKLOAD_LABEL, TRAINING_WORKLOAD, "NoSchedule")
+"""Taint on training pools: only pods that ask for training capacity (and the GPU agents) tolerate it."""
+
+SPOT_TAINTS: dict[Cloud, tuple[Taint, ...]] = {
+    "aws": (),  # EKS managed node groups put no taint on spot capacity.
+    "azure": (AKS_SPOT_TAINT,),
+    "kubernetes": (),
+}
+"""The taints a cloud adds to a spot GPU pool by itself."""
+
 
 def gpu_taints(cloud: Cloud) -> tuple[Taint, ...]:
     """The taints every GPU pool of `cloud` carries."""
     return GPU_TAINTS[cloud]
+
+
+def gpu_pool_taints(
+    cloud: Cloud, *, spot: bool = False, workload: str | None = None, extra: Iterable[Taint] = ()
+) -> tuple[Taint, ...]:
+    """Every taint one GPU pool of `cloud` carries: the contract's, the cloud's spot taint, training, extras.
+
+    Args:
+        cloud: the pool's cloud.
+        spot: the pool runs on spot capacity (AKS then adds its own taint).
+        workload: `training` reserves the pool for training (adds `TRAINING_TAINT`); `serving` or None adds none.
+        extra: the pool's own extra taints (e.g. `workload=training:NoSchedule` from a stack file).
+    """
+    taints = [*GPU_TAINTS[cloud], *(SPOT_TAINTS[cloud] if spot else ())]
+    if workload == TRAINING_WORKLOAD:
+        taints.append(TRAINING_TAINT)
+    taints.extend(extra)
+    return tuple(dict.fromkeys(taints))
+
+
+def workload_labels(workload: str | None) -> dict[str, str]:
+    """The node labels of a GPU pool reserved for `workload` (`training` or `serving`); none for None."""
+    return {WORKLOAD_LABEL: workload} if workload else {}
 
 
 def gpu_tolerations() -> list[dict[str, str]]:
@@ -110,9 +173,34 @@ def gpu_tolerations() -> list[dict[str, str]]:
     ]
 
 
-def agent_tolerations() -> list[dict[str, str]]:
-    """Tolerations for node agents (exporters, log shippers) that must run on every node, GPU or system."""
-    return [*gpu_tolerations(), {"key": CRITICAL_ADDONS_TAINT.key, "operator": "Exists", "effect": "NoSchedule"}]
+def gpu_agent_tolerations(pool_taints: Iterable[Taint] = ()) -> list[dict[str, str]]:
+    """Tolerations every GPU agent (GPU operator operands, device plugin, DCGM exporter) carries.
+
+    The GPU contract decides them, not each caller: the GPU and spot taints of every cloud, the training taint,
+    and one exact toleration for each taint in `pool_taints` (every taint of every GPU pool of the cluster,
+    e.g. from `gpu_pool_taints`) that those do not already cover. No keyless `Exists`: an agent reaches every
+    GPU pool without tolerating taints nobody declared.
+
+    Args:
+        pool_taints: the taints of the cluster's GPU pools; the contract's own may be among them.
+    """
+    tolerations = [*gpu_tolerations(), TRAINING_TAINT.toleration()]
+    for taint in pool_taints:
+        if not any(taint.tolerated_by(toleration) for toleration in tolerations):
+            tolerations.append(taint.toleration())
+    return tolerations
+
+
+def agent_tolerations(pool_taints: Iterable[Taint] = ()) -> list[dict[str, str]]:
+    """Tolerations for node agents (exporters, log shippers) that must run on every node, GPU or system.
+
+    Args:
+        pool_taints: the taints of the cluster's GPU pools, as for `gpu_agent_tolerations`.
+    """
+    return [
+        *gpu_agent_tolerations(pool_taints),
+        {"key": CRITICAL_ADDONS_TAINT.key, "operator": "Exists", "effect": "NoSchedule"},
+    ]
 
 
 def gpu_node_selector() -> dict[str, str]:
@@ -120,13 +208,40 @@ def gpu_node_selector() -> dict[str, str]:
     return {GPU_PRESENT_LABEL: "true"}
 
 
-def gpu_pool_labels(pool_name: str, accelerator: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Node labels every GPU pool carries: presence, pool name, accelerator model, plus user extras.
+def serving_node_affinity(*, gpus: bool) -> dict[str, Any]:
+    """Required node affinity of serving pods: never a training pool; GPU nodes only when `gpus`.
+
+    `NotIn` also matches nodes without the workload label, so unlabelled pools (existing clusters, CPU pools)
+    stay eligible; only pools labelled `mlplatform.io/workload=training` are excluded, by label rather than
+    by taint, so the autoscaler never scales a training pool up for a serving pod either.
+    """
+    expressions: list[dict[str, Any]] = [
+        {"key": WORKLOAD_LABEL, "operator": "NotIn", "values": [TRAINING_WORKLOAD]},
+    ]
+    if gpus:
+        expressions.insert(0, {"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]})
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": expressions}]}
+        }
+    }
+
+
+def gpu_pool_labels(
+    pool_name: str, accelerator: str | None, extra: dict[str, str] | None = None, *, workload: str | None = None
+) -> dict[str, str]:
+    """Node labels every GPU pool carries: presence, pool name, accelerator model, workload, plus user extras.
 
     User extras cannot override the contract labels (they would break scheduling of the GPU agents).
+
+    Args:
+        pool_name: the pool's name.
+        accelerator: the accelerator model, e.g. `nvidia-a10g`; None when the instance types disagree.
+        extra: the user's extra labels.
+        workload: `training` or `serving` to label the pool with `WORKLOAD_LABEL`; None leaves it unlabelled.
     """
     labels = dict(extra or {})
-    labels.update({GPU_PRESENT_LABEL: "true", GPU_POOL_LABEL: pool_name})
+    labels.update({GPU_PRESENT_LABEL: "true", GPU_POOL_LABEL: pool_name, **workload_labels(workload)})
     if accelerator:
         labels[ACCELERATOR_LABEL] = accelerator
     return labels
@@ -138,6 +253,26 @@ NODE_IMAGE_OPERANDS: dict[str, dict[str, str]] = {
     "bottlerocket": {"nvidia.com/gpu.deploy.device-plugin": "false"},
 }
 """Node labels telling the NVIDIA GPU operator which operands a node image already provides, by OS family."""
+
+
+PREINSTALLED_RUNTIME_CLASS: dict[Cloud, str] = {
+    # EKS AL2023 and Bottlerocket NVIDIA AMIs register the toolkit's handler under the operator's default name.
+    "aws": "nvidia",
+    # AKS GPU images (gpuProfile.driver=Install) register `nvidia-container-runtime`; NVIDIA's advice for them
+    # is `operator.runtimeClass=nvidia-container-runtime` (https://github.com/NVIDIA/gpu-operator/issues/525).
+    "azure": "nvidia-container-runtime",
+    # Existing clusters: `nvidia-ctk runtime configure`, the toolkit's own setup, names it `nvidia`.
+    "kubernetes": "nvidia",
+}
+"""The containerd runtime handler the node image's preinstalled NVIDIA toolkit registers, by cloud."""
+
+OPERATOR_RUNTIME_CLASS = "nvidia"
+"""The runtime handler the GPU operator's own toolkit registers (and its chart's `operator.runtimeClass`)."""
+
+
+def preinstalled_runtime_class(cloud: Cloud) -> str:
+    """The runtime class GPU operands use on `cloud` when the node image ships driver and toolkit."""
+    return PREINSTALLED_RUNTIME_CLASS[cloud]
 
 
 def node_image_labels(os_family: str | None) -> dict[str, str]:

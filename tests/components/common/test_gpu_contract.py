@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from components._common import gpu
+from components._common import gpu, scheduling
 
 
 def tolerates(tolerations: list[dict[str, str]], taint: gpu.Taint) -> bool:
-    """Kubernetes' toleration matching rule for NoSchedule taints."""
-    for toleration in tolerations:
-        if toleration.get("effect") not in (None, "", taint.effect):
-            continue
-        if toleration.get("operator") == "Exists" and toleration.get("key") in (None, "", taint.key):
-            return True
-        if toleration.get("key") == taint.key and toleration.get("value") == taint.value:
-            return True
-    return False
+    """Kubernetes' rule: some toleration of the pod tolerates the taint."""
+    return any(scheduling.tolerates(toleration, taint) for toleration in tolerations)
 
 
 @pytest.mark.parametrize("cloud", ["aws", "azure", "kubernetes"])
@@ -37,6 +30,88 @@ def test_agents_also_tolerate_the_aks_system_pool_taint() -> None:
 
 def test_gpu_tolerations_do_not_tolerate_unrelated_sku_taints() -> None:
     assert not tolerates(gpu.gpu_tolerations(), gpu.Taint("sku", "Windows")), "sku=Windows must still repel GPU pods"
+
+
+EXTRA_TAINT = gpu.Taint("workload", "training", "NoSchedule")
+"""The extra taint of prod's `h100-training` pool (Pulumi.prod.yaml), which the GPU agents once ignored."""
+
+# One pool per shape a GPU pool can take: every cloud, spot, the contract's training workload, a stack's extras.
+POOLS = {
+    "eks h100-training (extra taint)": gpu.gpu_pool_taints("aws", extra=[EXTRA_TAINT]),
+    "eks spot": gpu.gpu_pool_taints("aws", spot=True),
+    "aks a100train (training workload)": gpu.gpu_pool_taints("azure", workload=gpu.TRAINING_WORKLOAD),
+    "aks t4 spot with extras": gpu.gpu_pool_taints(
+        "azure", spot=True, extra=[gpu.Taint("team", "fraud", "NoExecute"), gpu.Taint("tier", "", "NoSchedule")]
+    ),
+    "existing cluster": gpu.gpu_pool_taints("kubernetes", extra=[gpu.Taint("dedicated", "ml", "NoSchedule")]),
+}
+EVERY_POOL_TAINT = [taint for taints in POOLS.values() for taint in taints]
+
+
+@pytest.mark.parametrize("pool", sorted(POOLS))
+def test_every_gpu_agent_tolerates_every_taint_of_every_gpu_pool(pool: str) -> None:
+    for agent, tolerations in (
+        ("GPU-only agents (operands, DCGM)", gpu.gpu_agent_tolerations(EVERY_POOL_TAINT)),
+        ("node agents (NFD worker, device plugin)", gpu.agent_tolerations(EVERY_POOL_TAINT)),
+    ):
+        assert scheduling.untolerated_taints(tolerations, POOLS[pool]) == [], f"{agent} would never reach {pool}"
+        assert not scheduling.unschedulable_reasons(
+            {"tolerations": tolerations, "nodeSelector": gpu.gpu_node_selector()},
+            gpu.gpu_pool_labels("p", None, workload=gpu.TRAINING_WORKLOAD),
+            POOLS[pool],
+        ), f"{agent} must be placeable on {pool}, training pools included"
+
+
+def test_gpu_agents_need_no_blanket_toleration_to_reach_every_pool() -> None:
+    for tolerations in (gpu.gpu_agent_tolerations(EVERY_POOL_TAINT), gpu.agent_tolerations(EVERY_POOL_TAINT)):
+        blanket = [t for t in tolerations if t.get("operator") == "Exists" and not t.get("key")]
+        assert blanket == [], "a keyless Exists would also tolerate taints that mean 'keep away' (e.g. node problems)"
+        assert not tolerates(tolerations, gpu.Taint("node.kubernetes.io/unreachable", "", "NoExecute")), (
+            "agents tolerate the declared taints only"
+        )
+
+
+def test_the_contract_covers_its_own_taints_without_being_told() -> None:
+    for taint in (*gpu.GPU_TAINTS["aws"], *gpu.GPU_TAINTS["azure"], gpu.AKS_SPOT_TAINT, gpu.TRAINING_TAINT):
+        assert tolerates(gpu.gpu_agent_tolerations(), taint), f"the contract's own {taint} needs no declaration"
+
+
+def test_pool_taints_already_covered_add_no_duplicate_tolerations() -> None:
+    declared = gpu.gpu_agent_tolerations([*gpu.gpu_pool_taints("azure", spot=True), EXTRA_TAINT, EXTRA_TAINT])
+    assert declared == [*gpu.gpu_agent_tolerations(), EXTRA_TAINT.toleration()]
+
+
+def test_a_pool_carries_its_clouds_spot_taint_only_where_the_cloud_adds_one() -> None:
+    assert gpu.AKS_SPOT_TAINT in gpu.gpu_pool_taints("azure", spot=True)
+    assert gpu.gpu_pool_taints("aws", spot=True) == gpu.gpu_taints("aws"), "EKS spot node groups carry no taint"
+    assert gpu.TRAINING_TAINT in gpu.gpu_pool_taints("aws", workload=gpu.TRAINING_WORKLOAD)
+    assert gpu.TRAINING_TAINT not in gpu.gpu_pool_taints("aws", workload=gpu.SERVING_WORKLOAD)
+
+
+def test_training_pools_are_labelled_so_serving_pods_can_exclude_them() -> None:
+    labels = gpu.gpu_pool_labels("a100train", "nvidia-a100", workload=gpu.TRAINING_WORKLOAD)
+    assert labels[gpu.WORKLOAD_LABEL] == "training"
+    assert gpu.WORKLOAD_LABEL not in gpu.gpu_pool_labels("t4serve", "nvidia-t4"), "unlabelled pools stay serving"
+
+
+@pytest.mark.parametrize("gpus", [True, False])
+def test_serving_affinity_never_admits_a_training_pool(gpus: bool) -> None:
+    spec = {"affinity": gpu.serving_node_affinity(gpus=gpus)}
+    training = gpu.gpu_pool_labels("a100train", "nvidia-a100", workload=gpu.TRAINING_WORKLOAD)
+    serving = gpu.gpu_pool_labels("t4serve", "nvidia-t4", workload=gpu.SERVING_WORKLOAD)
+    assert not scheduling.node_affinity_admits(spec, training)
+    assert scheduling.node_affinity_admits(spec, serving)
+    assert scheduling.node_affinity_admits(spec, gpu.gpu_pool_labels("unlabelled", None)), "NotIn admits no label"
+    assert scheduling.node_affinity_admits(spec, {"kubernetes.io/os": "linux"}) is not gpus, (
+        "GPU pods need GPU nodes; CPU pods may run anywhere but a training pool"
+    )
+
+
+def test_each_cloud_names_the_runtime_handler_its_preinstalled_toolkit_registers() -> None:
+    assert gpu.preinstalled_runtime_class("azure") == "nvidia-container-runtime", (
+        "AKS driver=Install (gpu-operator#525)"
+    )
+    assert gpu.preinstalled_runtime_class("aws") == gpu.OPERATOR_RUNTIME_CLASS == "nvidia"
 
 
 def test_eks_taint_uses_the_eks_api_enum_and_aks_the_string_form() -> None:
