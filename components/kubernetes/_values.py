@@ -6,7 +6,7 @@ taints, a device plugin that ignores AKS's `sku=gpu` taint, `storageSpec: {}` (n
 Fluent Bit's `tolerations: []`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pulumi
@@ -85,6 +85,9 @@ def gpu_operator_values(
     toolkit_preinstalled: bool,
     service_monitor_labels: Labels,
     service_monitor: bool = True,
+    pool_taints: Sequence[gpu.Taint] = (),
+    runtime_class: str = gpu.OPERATOR_RUNTIME_CLASS,
+    cdi: bool = True,
 ) -> dict[str, Any]:
     """Values of the NVIDIA GPU operator chart.
 
@@ -94,50 +97,60 @@ def gpu_operator_values(
         toolkit_preinstalled: the node image ships the NVIDIA container toolkit.
         service_monitor_labels: extra labels on the DCGM ServiceMonitor.
         service_monitor: create that ServiceMonitor (needs the Prometheus operator CRDs).
+        pool_taints: every taint of the cluster's GPU pools; operands and the NFD worker tolerate each.
+        runtime_class: the containerd runtime handler the operands run with (`operator.runtimeClass`):
+            `nvidia` (the operator's toolkit, EKS NVIDIA AMIs) or `nvidia-container-runtime` (AKS's toolkit).
+        cdi: let the operator switch the device plugin to CDI (`cdi.enabled`); off with AKS's toolkit.
     """
     return {
         "driver": {"enabled": not driver_preinstalled},
         "toolkit": {"enabled": not toolkit_preinstalled},
+        # The operator sets `runtimeClassName` on every operand pod from this (controllers/object_controls.go
+        # `setRuntimeClassName` at v26.7.0); a handler the node's containerd does not know fails sandbox creation.
+        "operator": {"runtimeClass": runtime_class},
         "devicePlugin": {"enabled": True},
-        "cdi": {"enabled": True},
+        "cdi": {"enabled": cdi},
         # The exporter embeds its own host engine; a separate DCGM DaemonSet would only add a privileged pod.
         "dcgm": {"enabled": False},
         "dcgmExporter": {
             "enabled": True,
             "serviceMonitor": dcgm_service_monitor(service_monitor_labels, enabled=service_monitor),
         },
-        # Operands (device plugin, DCGM exporter, GFD, validator, MIG manager) land on nodes the operator
-        # labels `nvidia.com/gpu.present=true`; the chart's default tolerates only `nvidia.com/gpu`, which
-        # misses AKS's `sku=gpu` taint.
-        "daemonsets": {"tolerations": gpu.gpu_tolerations()},
+        # The operator copies these onto every operand DaemonSet (device plugin, DCGM exporter, GFD, validator,
+        # MIG manager), which land on nodes labelled `nvidia.com/gpu.present=true`. The chart's default tolerates
+        # only `nvidia.com/gpu`: it misses AKS's `sku=gpu`, spot and every pool's own taints.
+        "daemonsets": {"tolerations": gpu.gpu_agent_tolerations(pool_taints)},
         # Node Feature Discovery finds the GPUs (PCI vendor 10de) the operator keys off; its worker must
-        # reach the tainted GPU nodes, and the system pool.
-        "node-feature-discovery": {"worker": {"tolerations": gpu.agent_tolerations()}},
+        # reach every tainted GPU node, and the system pool.
+        "node-feature-discovery": {"worker": {"tolerations": gpu.agent_tolerations(pool_taints)}},
     }
 
 
-def device_plugin_values() -> dict[str, Any]:
+def device_plugin_values(pool_taints: Sequence[gpu.Taint] = ()) -> dict[str, Any]:
     """Values of the plain NVIDIA device plugin chart (for node images that ship driver and toolkit).
 
     The chart's affinity already requires `nvidia.com/gpu.present=true` (or the NFD PCI label); the node
-    selector makes the GPU contract explicit, and the tolerations add AKS's `sku=gpu`, which the chart's
-    defaults do not tolerate.
+    selector makes the GPU contract explicit, and the tolerations add AKS's `sku=gpu` and every pool's own
+    taints (`pool_taints`), which the chart's defaults do not tolerate.
     """
     return {
-        "tolerations": gpu.agent_tolerations(),
+        "tolerations": gpu.agent_tolerations(pool_taints),
         "nodeSelector": gpu.gpu_node_selector(),
         # GPU feature discovery needs Node Feature Discovery, which this mode deliberately does not install.
         "gfd": {"enabled": False},
     }
 
 
-def dcgm_exporter_values(service_monitor_labels: Labels, *, service_monitor: bool = True) -> dict[str, Any]:
+def dcgm_exporter_values(
+    service_monitor_labels: Labels, *, service_monitor: bool = True, pool_taints: Sequence[gpu.Taint] = ()
+) -> dict[str, Any]:
     """Values of the standalone DCGM exporter chart (device-plugin mode).
 
-    Its defaults tolerate only the control plane and select no nodes, so it would never reach a GPU.
+    Its defaults tolerate only the control plane and select no nodes, so it would never reach a GPU; it
+    tolerates every GPU pool's taints (`pool_taints` included) and selects GPU nodes.
     """
     return {
-        "tolerations": gpu.gpu_tolerations(),
+        "tolerations": gpu.gpu_agent_tolerations(pool_taints),
         "nodeSelector": gpu.gpu_node_selector(),
         "serviceMonitor": dcgm_service_monitor(service_monitor_labels, enabled=service_monitor),
     }

@@ -1,10 +1,13 @@
 """`GpuStack`: makes NVIDIA GPUs schedulable and observable (GPU operator or device plugin, DCGM exporter)."""
 
-from typing import Literal, TypedDict
+import re
+from collections.abc import Mapping
+from typing import Literal, NotRequired, TypedDict
 
 import pulumi
 
-from components._common.validation import Problems
+from components._common import gpu
+from components._common.validation import Problems, dns1123_label_problem
 from components.kubernetes import _charts, _values
 from components.kubernetes._checks import (
     check_bool,
@@ -23,11 +26,34 @@ DEFAULT_OPERATOR_NAMESPACE = "gpu-operator"
 DEFAULT_DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 DEFAULT_DRIVER_PREINSTALLED = False
 DEFAULT_TOOLKIT_PREINSTALLED = False
+DEFAULT_RUNTIME_CLASS = gpu.OPERATOR_RUNTIME_CLASS
 DEFAULT_DCGM_SERVICE_MONITOR = True
 DEFAULT_SERVICE_MONITOR_LABELS: dict[str, str] = {"release": "monitoring"}
 """Matches the Helm release of `Monitoring("monitoring")`; see `Monitoring.service_monitor_labels`."""
 
 GPU_TIER = "gpu"
+
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+class GpuPoolTaintArgs(TypedDict):
+    """A taint of a GPU pool in Kubernetes form."""
+
+    key: str
+    """Taint key, a Kubernetes label key (e.g. `workload`)."""
+
+    value: NotRequired[str]
+    """Taint value (e.g. `training`). Defaults to empty."""
+
+    effect: NotRequired[str]
+    """NoSchedule, PreferNoSchedule or NoExecute. Defaults to NoSchedule."""
+
+
+DEFAULT_GPU_POOL_TAINTS: list[GpuPoolTaintArgs] = []
 
 
 class GpuStackArgs(TypedDict, total=False):
@@ -51,6 +77,26 @@ class GpuStackArgs(TypedDict, total=False):
     toolkit_preinstalled: bool
     """The node image already ships the NVIDIA container toolkit (same images as above). Required to be true
     in device-plugin mode. Defaults to false."""
+
+    gpu_pool_taints: list[GpuPoolTaintArgs]
+    """Every taint the cluster's GPU pools carry, in Kubernetes form (`{key, value, effect}`), e.g. each pool's
+    `gpu.gpu_pool_taints(...)` as `Taint.kubernetes()`. Every GPU agent (the operator's operands through the
+    ClusterPolicy, the Node Feature Discovery worker, the device plugin and DCGM exporter) tolerates each one
+    exactly, on top of the GPU contract's own taints (`nvidia.com/gpu`, `sku=gpu`, AKS spot,
+    `mlplatform.io/workload=training`), so no pool's GPUs stay invisible. Defaults to none (the contract's
+    taints only)."""
+
+    runtime_class: str
+    """The containerd runtime handler the operator's operands run with (chart `operator.runtimeClass`):
+    `nvidia` where the operator installs the toolkit or the node image registers that name (EKS AL2023 and
+    Bottlerocket NVIDIA AMIs); `nvidia-container-runtime` for AKS pools with gpuProfile.driver=Install
+    (`gpu.preinstalled_runtime_class(cloud)` gives the right one). Any other name needs
+    `toolkit_preinstalled`. Operator mode only. Defaults to nvidia."""
+
+    cdi: bool
+    """Let the operator switch the device plugin to the Container Device Interface (chart `cdi.enabled`). Must
+    be false with AKS's toolkit (`runtime_class` other than nvidia): NVIDIA's recipe for it is runtime class
+    and CDI off together. Operator mode only. Defaults to true, or false when `runtime_class` is not nvidia."""
 
     dcgm_service_monitor: bool
     """Create the DCGM exporter's ServiceMonitor. Needs the Prometheus operator CRDs before the chart renders:
@@ -79,7 +125,7 @@ class GpuStack(pulumi.ComponentResource):
     - device-plugin mode: the NVIDIA device plugin chart and the standalone DCGM exporter chart.
 
     Security defaults: GPU operands tolerate exactly the GPU contract's taints (`nvidia.com/gpu`, AKS
-    `sku=gpu`) and run only on GPU nodes (Node Feature Discovery's worker also visits the system pool to find
+    `sku=gpu`, spot, training) and the declared taints of the GPU pools, never every taint, and run only on GPU nodes (Node Feature Discovery's worker also visits the system pool to find
     them); chart versions pinned in `_charts.py`; the privileged namespace holds nothing but NVIDIA agents.
     """
 
@@ -101,6 +147,9 @@ class GpuStack(pulumi.ComponentResource):
         service_monitor = args.get("dcgm_service_monitor", DEFAULT_DCGM_SERVICE_MONITOR)
         monitor_labels = args.get("service_monitor_labels", DEFAULT_SERVICE_MONITOR_LABELS)
         namespace_labels = args.get("namespace_labels", {})
+        pool_taints = args.get("gpu_pool_taints", DEFAULT_GPU_POOL_TAINTS)
+        runtime_class = args.get("runtime_class", DEFAULT_RUNTIME_CLASS)
+        cdi = args.get("cdi", runtime_class == gpu.OPERATOR_RUNTIME_CLASS)
 
         problems = Problems()
         check_known_arguments(problems, args, GpuStackArgs)
@@ -113,6 +162,8 @@ class GpuStack(pulumi.ComponentResource):
         if not isinstance(monitor_labels, pulumi.Output):
             check_string_map(problems, "serviceMonitorLabels", monitor_labels)
         check_extra_labels(problems, "namespaceLabels", namespace_labels)
+        taints = check_pool_taints(problems, "gpuPoolTaints", pool_taints)
+        check_runtime(problems, args, mode=mode, runtime_class=runtime_class, cdi=cdi, toolkit=toolkit_preinstalled)
         if mode == "device-plugin":
             # The plain device plugin cannot install anything on the node: without a driver and toolkit in
             # the image the plugin crash-loops and the GPUs never appear.
@@ -145,6 +196,9 @@ class GpuStack(pulumi.ComponentResource):
                 toolkit_preinstalled=toolkit_preinstalled,
                 service_monitor_labels=monitor_labels,
                 service_monitor=service_monitor,
+                pool_taints=taints,
+                runtime_class=runtime_class,
+                cdi=cdi,
             )
             self._operator = _charts.helm_chart(
                 f"{name}-gpu-operator",
@@ -160,7 +214,7 @@ class GpuStack(pulumi.ComponentResource):
                 _charts.NVIDIA_DEVICE_PLUGIN,
                 release_name=f"{name}-device-plugin",
                 namespace=ns.metadata.name,
-                values=_values.device_plugin_values(),
+                values=_values.device_plugin_values(taints),
                 opts=chart_opts,
             )
             self._dcgm_exporter = _charts.helm_chart(
@@ -168,7 +222,9 @@ class GpuStack(pulumi.ComponentResource):
                 _charts.DCGM_EXPORTER,
                 release_name=f"{name}-dcgm-exporter",
                 namespace=ns.metadata.name,
-                values=_values.dcgm_exporter_values(monitor_labels, service_monitor=service_monitor),
+                values=_values.dcgm_exporter_values(
+                    monitor_labels, service_monitor=service_monitor, pool_taints=taints
+                ),
                 opts=chart_opts,
             )
 
@@ -181,4 +237,66 @@ class GpuStack(pulumi.ComponentResource):
                 "mode": self.mode,
                 "dcgmServiceMonitorLabels": self.dcgm_service_monitor_labels,
             }
+        )
+
+
+def check_pool_taints(problems: Problems, path: str, value: object) -> list[gpu.Taint]:
+    """Record a problem for every malformed GPU pool taint; return the well-formed ones."""
+    if not isinstance(value, list):
+        problems.add(path, "must be a list of taints ({key, value, effect})")
+        return []
+    taints: list[gpu.Taint] = []
+    for index, taint in enumerate(value):
+        item = f"{path}[{index}]"
+        if not isinstance(taint, Mapping):
+            problems.add(item, "must be a taint ({key, value, effect})")
+            continue
+        unknown = set(taint) - {"key", "value", "effect"}
+        if unknown:
+            problems.add(item, f"unknown fields {', '.join(sorted(map(str, unknown)))}; known: effect, key, value")
+        key, taint_value, effect = taint.get("key"), taint.get("value", ""), taint.get("effect", "NoSchedule")
+        well_formed = True
+        if not isinstance(key, str) or len(key) > 316 or not _LABEL_KEY.match(key):
+            problems.add(f"{item}.key", f"{key!r} is not a valid taint key (a Kubernetes label key)")
+            well_formed = False
+        if not isinstance(taint_value, str) or not _LABEL_VALUE.match(taint_value):
+            problems.add(f"{item}.value", f"{taint_value!r} is not a valid taint value (a Kubernetes label value)")
+            well_formed = False
+        if effect not in _TAINT_EFFECTS:
+            problems.add(f"{item}.effect", f"must be one of {', '.join(_TAINT_EFFECTS)} (got {effect!r})")
+            well_formed = False
+        if well_formed:
+            taints.append(gpu.Taint(key, taint_value, effect))
+    return taints
+
+
+def check_runtime(
+    problems: Problems, args: Mapping[str, object], *, mode: object, runtime_class: object, cdi: object, toolkit: object
+) -> None:
+    """Record a problem when the runtime class and CDI settings cannot work on the nodes described."""
+    if mode == "device-plugin":
+        for key, path in (("runtime_class", "runtimeClass"), ("cdi", "cdi")):
+            if key in args:
+                problems.add(
+                    path, "applies to operator mode only; the device-plugin charts use the node's default runtime"
+                )
+        return
+    check_bool(problems, "cdi", cdi)
+    problem = dns1123_label_problem(runtime_class) if isinstance(runtime_class, str) else "must be a string"
+    if problem:
+        problems.add("runtimeClass", problem)
+        return
+    if runtime_class == gpu.OPERATOR_RUNTIME_CLASS:
+        return
+    if toolkit is False:
+        problems.add(
+            "runtimeClass",
+            f"'{runtime_class}' is a handler only a preinstalled toolkit registers; the operator's own toolkit "
+            f"registers '{gpu.OPERATOR_RUNTIME_CLASS}' (set toolkitPreinstalled or keep the default)",
+        )
+    if cdi is True:
+        problems.add(
+            "cdi",
+            f"must be false with runtimeClass '{runtime_class}': with the node image's toolkit NVIDIA's recipe is the "
+            "image's runtime handler and CDI off together (https://github.com/NVIDIA/gpu-operator/issues/525)",
         )

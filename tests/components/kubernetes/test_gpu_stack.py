@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from components._common import gpu, scheduling
 from components._common.tags import TIER_LABEL
 from components.kubernetes import GpuStack, Monitoring
 from components.kubernetes import _charts as charts
@@ -143,3 +144,105 @@ def test_outputs_name_the_namespace_mode_and_monitor_labels(run) -> None:
         "mode": "operator",
         "dcgmServiceMonitorLabels": {"release": "monitoring"},
     }
+
+
+# Prod's H100 pool as the cloud layer taints it: the contract's GPU taint plus the stack file's extra taint.
+H100_TRAINING = gpu.gpu_pool_taints("aws", extra=[gpu.Taint("workload", "training", "NoSchedule")])
+AKS_SPOT_POOL = gpu.gpu_pool_taints("azure", spot=True, extra=[gpu.Taint("team", "fraud", "NoExecute")])
+DECLARED = [taint.kubernetes() for taint in dict.fromkeys([*H100_TRAINING, *AKS_SPOT_POOL])]
+
+
+def gpu_agent_tolerations(recorder, mode: str) -> dict[str, list[dict]]:
+    """Every agent of `mode` that must run on GPU nodes, with the tolerations its rendered values give it."""
+    if mode == "operator":
+        values = chart_values(recorder, "gpu-operator")
+        return {
+            "ClusterPolicy daemonsets (device plugin, DCGM exporter, GFD, validator)": values["daemonsets"][
+                "tolerations"
+            ],
+            "Node Feature Discovery worker": values["node-feature-discovery"]["worker"]["tolerations"],
+        }
+    return {
+        "device plugin": chart_values(recorder, "nvidia-device-plugin")["tolerations"],
+        "DCGM exporter": chart_values(recorder, "dcgm-exporter")["tolerations"],
+    }
+
+
+@pytest.mark.parametrize("mode", ["operator", "device-plugin"])
+@pytest.mark.parametrize(("pool", "taints"), [("h100-training", H100_TRAINING), ("aks spot", AKS_SPOT_POOL)])
+def test_every_gpu_agent_tolerates_every_taint_of_a_pool_with_extra_taints(run, mode, pool, taints) -> None:
+    arguments = {"mode": mode, "driver_preinstalled": True, "toolkit_preinstalled": True, "gpu_pool_taints": DECLARED}
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", arguments, opts=opts))
+    for agent, tolerations in gpu_agent_tolerations(recorder, mode).items():
+        missing = scheduling.untolerated_taints(tolerations, taints)
+        assert missing == [], f"{agent} would never run on {pool}, whose GPUs would stay invisible: {missing}"
+        assert not [t for t in tolerations if t.get("operator") == "Exists" and not t.get("key")], (
+            f"{agent} reaches the pool through the declared taints, not a blanket toleration"
+        )
+
+
+def test_an_undeclared_extra_taint_is_not_tolerated(run) -> None:
+    recorder = run_with_provider(run, lambda opts: GpuStack("nvidia", {}, opts=opts))
+    for agent, tolerations in gpu_agent_tolerations(recorder, "operator").items():
+        assert scheduling.untolerated_taints(tolerations, H100_TRAINING), (
+            f"{agent}: the pools' taints must be declared (gpuPoolTaints); nothing tolerates every taint"
+        )
+        assert not scheduling.untolerated_taints(tolerations, gpu.gpu_pool_taints("azure", spot=True)), (
+            f"{agent}: the contract's own taints need no declaration"
+        )
+
+
+@pytest.mark.parametrize(
+    ("cloud", "runtime_class", "cdi"),
+    [("aws", "nvidia", True), ("azure", "nvidia-container-runtime", False), ("kubernetes", "nvidia", True)],
+)
+def test_operands_run_with_the_runtime_handler_of_each_clouds_preinstalled_toolkit(
+    run, cloud: str, runtime_class: str, cdi: bool
+) -> None:
+    arguments = {
+        "driver_preinstalled": True,
+        "toolkit_preinstalled": True,
+        "runtime_class": gpu.preinstalled_runtime_class(cloud),  # type: ignore[arg-type]
+    }
+    values = chart_values(run_with_provider(run, lambda opts: GpuStack("nvidia", arguments, opts=opts)), "gpu-operator")
+    assert values["operator"]["runtimeClass"] == runtime_class, (
+        "operand pods get runtimeClassName from this; a handler containerd lacks fails every sandbox (review M1)"
+    )
+    assert values["cdi"]["enabled"] is cdi, "with AKS's toolkit NVIDIA's recipe is CDI off (gpu-operator#525)"
+    assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
+
+
+def test_the_operators_own_toolkit_keeps_the_charts_runtime_and_cdi(run) -> None:
+    values = chart_values(run_with_provider(run, lambda opts: GpuStack("nvidia", {}, opts=opts)), "gpu-operator")
+    assert values["operator"]["runtimeClass"] == "nvidia" and values["cdi"]["enabled"] is True
+
+
+def test_runtime_and_taint_arguments_that_cannot_work_are_named(run, recorder) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(
+            lambda: GpuStack(
+                "nvidia",
+                {
+                    "runtime_class": "nvidia-container-runtime",
+                    "cdi": True,
+                    "gpu_pool_taints": [
+                        {"key": "bad key!", "value": "training"},
+                        {"key": "workload", "value": "training", "effect": "NO_SCHEDULE"},
+                        "workload=training:NoSchedule",
+                    ],
+                },
+            )
+        )
+    errors = errors_of(raised)
+    assert {"runtimeClass", "cdi", "gpuPoolTaints[0].key", "gpuPoolTaints[1].effect", "gpuPoolTaints[2]"} <= set(
+        errors
+    ), errors
+    assert "toolkitPreinstalled" in errors["runtimeClass"], "only a preinstalled toolkit registers that handler"
+    assert not recorder.by_type("mlplatform:index:GpuStack")
+
+
+def test_runtime_settings_are_refused_in_device_plugin_mode(run) -> None:
+    arguments = {"mode": "device-plugin", "driver_preinstalled": True, "toolkit_preinstalled": True}
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(lambda: GpuStack("nvidia", {**arguments, "runtime_class": "nvidia-container-runtime", "cdi": False}))
+    assert set(errors_of(raised)) == {"runtimeClass", "cdi"}, "the device-plugin charts would silently ignore them"
