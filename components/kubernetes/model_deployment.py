@@ -33,6 +33,8 @@ DEFAULT_RUN_AS_USER = 1000
 DEFAULT_TMP_SIZE = "1Gi"
 DEFAULT_SHM_SIZE = "1Gi"
 DEFAULT_SERVICE_MONITOR = True
+DEFAULT_NAMESPACE_GPU_QUOTA: int | None = None
+"""Unknown: the rollout surges by one pod, as when the quota has room for it."""
 
 PROBE_PERIOD_SECONDS = 10
 IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
@@ -64,6 +66,14 @@ class ModelDeploymentArgs(TypedDict, total=False):
 
     gpus: int
     """GPUs per pod (`nvidia.com/gpu`, limits equal to requests); 0 runs on CPU nodes. Defaults to 1."""
+
+    namespace_gpu_quota: int
+    """GPUs of the namespace's quota (`requests.nvidia.com/gpu`) this deployment may use: the serving
+    namespace's `quota_gpus` when it is the only GPU workload there. The rolling update adds a surge pod
+    (maxSurge 1, maxUnavailable 0: no capacity lost) only when `(replicas + 1) × gpus` fits; otherwise it
+    replaces one pod at a time (maxSurge 0, maxUnavailable 1), since a surge pod the quota rejects stalls the
+    rollout forever. `replicas × gpus` above it is an error. Defaults to unknown: the rollout surges, which
+    needs one pod's GPUs of headroom in the quota."""
 
     cpu: str
     """CPU request per pod (Kubernetes quantity). Defaults to 2."""
@@ -122,8 +132,9 @@ class ModelDeployment(pulumi.ComponentResource):
     """A model server on GPUs in a serving namespace, hardened to Pod Security `restricted`.
 
     Creates:
-    - a Deployment: GPU tolerations and node selector from the GPU contract, GPU limits equal to requests,
-      startup/readiness/liveness probes, zero-downtime rolling updates;
+    - a Deployment: GPU tolerations and required node affinity from the GPU contract (GPU nodes, never a
+      training pool), GPU limits equal to requests, startup/readiness/liveness probes, rolling updates that
+      fit the namespace's GPU quota (zero-downtime when it has room for a surge pod);
     - a ClusterIP Service;
     - a ServiceMonitor (and scrape annotations) for the serving SLO rules;
     - a PodDisruptionBudget when there is more than one replica.
@@ -164,6 +175,7 @@ class ModelDeployment(pulumi.ComponentResource):
         tmp_size = args.get("tmp_size", DEFAULT_TMP_SIZE)
         shm_size = args.get("shm_size", DEFAULT_SHM_SIZE)
         service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
+        gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
 
         problems = Problems()
         check_known_arguments(problems, args, ModelDeploymentArgs)
@@ -184,6 +196,9 @@ class ModelDeployment(pulumi.ComponentResource):
             check_string_map(problems, "podLabels", pod_labels)
         check_int(problems, "replicas", replicas, minimum=1, maximum=1000)
         check_int(problems, "gpus", gpus, minimum=0, maximum=16)
+        if gpu_quota is not None:
+            check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
+            check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
         cpu_request = check_quantity(problems, "cpu", cpu)
         cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
         if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
@@ -243,9 +258,10 @@ class ModelDeployment(pulumi.ComponentResource):
                 {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
             ],
         }
+        # Required, not preferred: a serving pod on a training pool takes (and scales up) training capacity.
+        pod_spec["affinity"] = gpu.serving_node_affinity(gpus=gpus > 0)
         if gpus > 0:
             pod_spec["tolerations"] = gpu.gpu_tolerations()
-            pod_spec["nodeSelector"] = gpu.gpu_node_selector()
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -253,8 +269,7 @@ class ModelDeployment(pulumi.ComponentResource):
             spec={
                 "replicas": replicas,
                 "selector": {"matchLabels": selector},
-                # A surge pod needs one spare GPU in the quota; in exchange no request is dropped on rollout.
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling_update(replicas, gpus, gpu_quota)},
                 "template": {
                     "metadata": {
                         "labels": template_labels,
@@ -310,6 +325,36 @@ class ModelDeployment(pulumi.ComponentResource):
                 "serviceName": self.service_name,
                 "serviceUrl": self.service_url,
             }
+        )
+
+
+def rolling_update(replicas: int, gpus: int, namespace_gpu_quota: int | None) -> dict[str, int]:
+    """The Deployment's rollingUpdate: surge one pod when the GPU quota has room for it, else replace in place.
+
+    A surge pod the quota cannot admit is never created (the ReplicaSet's pod creation is refused), and with
+    maxUnavailable 0 no old pod is removed either: the rollout waits forever. Replacing one pod at a time
+    needs no headroom, at the price of one pod's capacity during the rollout.
+
+    Args:
+        replicas: pods of the Deployment.
+        gpus: GPUs per pod.
+        namespace_gpu_quota: GPUs of the quota the pods count against; None when unknown (surge).
+    """
+    if gpus > 0 and namespace_gpu_quota is not None and (replicas + 1) * gpus > namespace_gpu_quota:
+        return {"maxSurge": 0, "maxUnavailable": 1}
+    return {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def check_fits_quota(problems: Problems, *, replicas: object, gpus: object, quota: object) -> None:
+    """Record a problem when the pods alone need more GPUs than the namespace's quota admits."""
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (replicas, gpus, quota)):
+        return  # Their own checks name the wrong type.
+    needed = replicas * gpus  # type: ignore[operator]
+    if gpus and needed > quota:  # type: ignore[operator]
+        problems.add(
+            "replicas",
+            f"replicas × gpus = {replicas} × {gpus} = {needed} GPUs exceed namespaceGpuQuota ({quota}): the quota "
+            "admits fewer pods, and no rollout can fit; lower replicas or gpus, or raise the namespace's quota",
         )
 
 

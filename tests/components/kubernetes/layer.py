@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 
+from components._common import gpu
 from components.kubernetes import GpuStack, Logging, ModelDeployment, ModelServingNamespace, Monitoring
 
 DIGEST_IMAGE = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/models/fraud@sha256:" + "ab" * 32
@@ -28,6 +29,10 @@ def build_whole_layer(opts: pulumi.ResourceOptions) -> dict[str, Any]:
         {
             "driver_preinstalled": True,
             "toolkit_preinstalled": True,
+            "runtime_class": gpu.preinstalled_runtime_class("azure"),
+            "gpu_pool_taints": [
+                taint.kubernetes() for taint in gpu.gpu_pool_taints("azure", spot=True, workload=gpu.TRAINING_WORKLOAD)
+            ],
             "service_monitor_labels": monitoring.service_monitor_labels,
         },
         opts=opts,
@@ -62,6 +67,7 @@ def build_whole_layer(opts: pulumi.ResourceOptions) -> dict[str, Any]:
             "service_account_name": serving.service_account_name,
             "pod_labels": serving.pod_labels,
             "replicas": 2,
+            "namespace_gpu_quota": 2,
         },
         opts=opts,
     )

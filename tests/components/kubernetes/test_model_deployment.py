@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components._common import gpu
+from components._common import gpu, scheduling
 from components.kubernetes import ModelDeployment
 from tests.components.kubernetes.helpers import every_gpu_taint, objects_of_kind, run_with_provider, tolerates
 from tests.components.kubernetes.layer import DIGEST_IMAGE
@@ -60,7 +60,8 @@ def test_the_pod_is_restricted_non_root_read_only_and_without_an_api_token(run) 
 
 def test_gpu_pods_land_on_gpu_nodes_of_every_cloud_with_gpu_limits_equal_to_requests(run) -> None:
     spec = pod_spec(build(run, gpus=2))
-    assert spec["nodeSelector"] == gpu.gpu_node_selector()
+    assert scheduling.node_affinity_admits(spec, gpu.gpu_pool_labels("a10g", "nvidia-a10g"))
+    assert not scheduling.node_affinity_admits(spec, {"kubernetes.io/os": "linux"}), "a GPU pod needs a GPU node"
     for cloud, taint in every_gpu_taint():
         assert tolerates(spec["tolerations"], taint), f"the model would stay Pending on {cloud} GPU nodes"
     resources = spec["containers"][0]["resources"]
@@ -72,6 +73,7 @@ def test_gpu_pods_land_on_gpu_nodes_of_every_cloud_with_gpu_limits_equal_to_requ
 def test_cpu_models_do_not_reserve_gpu_nodes(run) -> None:
     spec = pod_spec(build(run, gpus=0))
     assert "nodeSelector" not in spec and "tolerations" not in spec
+    assert scheduling.node_affinity_admits(spec, {"kubernetes.io/os": "linux"}), "CPU models run on CPU nodes"
     assert gpu.GPU_RESOURCE not in spec["containers"][0]["resources"]["requests"]
 
 
@@ -103,6 +105,78 @@ def test_the_namespace_identity_reaches_the_pods(run) -> None:
     assert template["metadata"]["labels"]["app.kubernetes.io/name"] == "fraud-model", "extras cannot break the selector"
 
 
+# GPU pools as the cloud layer creates them: (labels, taints). Training pools in each form a stack can give them.
+TRAINING_POOLS = {
+    "labelled and tainted training (contract)": (
+        gpu.gpu_pool_labels("a100train", "nvidia-a100", workload=gpu.TRAINING_WORKLOAD),
+        gpu.gpu_pool_taints("azure", workload=gpu.TRAINING_WORKLOAD),
+    ),
+    "labelled training only (same taints as serving, review M7)": (
+        gpu.gpu_pool_labels("a100train", "nvidia-a100", workload=gpu.TRAINING_WORKLOAD),
+        gpu.gpu_pool_taints("azure"),
+    ),
+    "tainted by the stack file only (prod h100-training)": (
+        gpu.gpu_pool_labels("h100-training", "nvidia-h100"),
+        gpu.gpu_pool_taints("aws", extra=[gpu.Taint("workload", "training", "NoSchedule")]),
+    ),
+}
+SERVING_POOLS = {
+    "eks a10g-serving": (gpu.gpu_pool_labels("a10g-serving", "nvidia-a10g"), gpu.gpu_pool_taints("aws")),
+    "aks t4serve on spot, labelled serving": (
+        gpu.gpu_pool_labels("t4serve", "nvidia-t4", workload=gpu.SERVING_WORKLOAD),
+        gpu.gpu_pool_taints("azure", spot=True, workload=gpu.SERVING_WORKLOAD),
+    ),
+}
+
+
+@pytest.mark.parametrize("pool", sorted(TRAINING_POOLS))
+def test_serving_pods_cannot_schedule_on_a_training_pool(run, pool: str) -> None:
+    labels, taints = TRAINING_POOLS[pool]
+    assert scheduling.unschedulable_reasons(pod_spec(build(run)), labels, taints), (
+        f"a serving pod on {pool} would take (and make the autoscaler add) training capacity"
+    )
+
+
+@pytest.mark.parametrize("pool", sorted(SERVING_POOLS))
+def test_serving_pods_schedule_on_serving_pools(run, pool: str) -> None:
+    labels, taints = SERVING_POOLS[pool]
+    assert scheduling.unschedulable_reasons(pod_spec(build(run)), labels, taints) == []
+
+
+def rolling_update(recorder) -> dict:
+    (deployment,) = objects_of_kind(recorder, "Deployment")
+    return deployment["spec"]["strategy"]["rollingUpdate"]
+
+
+def test_the_default_model_under_the_default_one_gpu_quota_rolls_without_a_surge_pod(run) -> None:
+    assert rolling_update(build(run, namespace_gpu_quota=1)) == {"maxSurge": 0, "maxUnavailable": 1}, (
+        "1 replica x 1 GPU + a 1-GPU surge pod exceeds a 1-GPU quota: the surge pod is refused and the rollout stalls"
+    )
+
+
+@pytest.mark.parametrize(("replicas", "gpus", "quota"), [(1, 1, 4), (3, 1, 4), (2, 2, 6)])
+def test_a_quota_with_room_for_one_more_pod_rolls_with_a_surge(run, replicas: int, gpus: int, quota: int) -> None:
+    recorder = build(run, replicas=replicas, gpus=gpus, namespace_gpu_quota=quota)
+    assert rolling_update(recorder) == {"maxSurge": 1, "maxUnavailable": 0}, "headroom: no capacity lost on rollout"
+
+
+def test_a_quota_without_room_for_a_surge_pod_replaces_one_pod_at_a_time(run) -> None:
+    assert rolling_update(build(run, replicas=2, gpus=2, namespace_gpu_quota=5)) == {"maxSurge": 0, "maxUnavailable": 1}
+
+
+def test_cpu_models_surge_whatever_the_gpu_quota(run) -> None:
+    assert rolling_update(build(run, gpus=0, namespace_gpu_quota=0)) == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+@pytest.mark.parametrize(("replicas", "gpus", "quota"), [(3, 1, 2), (1, 2, 1), (1, 1, 0)])
+def test_pods_that_alone_exceed_the_quota_are_refused_naming_the_arguments(run, replicas, gpus, quota) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        build(run, replicas=replicas, gpus=gpus, namespace_gpu_quota=quota)
+    errors = errors_of(raised)
+    assert set(errors) == {"replicas"}, errors
+    assert "namespaceGpuQuota" in errors["replicas"] and "gpus" in errors["replicas"]
+
+
 def test_several_replicas_get_a_disruption_budget_and_rollouts_never_drop_capacity(run) -> None:
     recorder = build(run, replicas=3)
     (budget,) = objects_of_kind(recorder, "PodDisruptionBudget")
@@ -124,7 +198,10 @@ def test_bad_arguments_are_reported_together_with_their_paths(run) -> None:
                     "port": 80,
                     "readiness_path": "ready",
                     "run_as_user": 0,
+                    "namespace_gpu_quota": -1,
                 },
             )
         )
-    assert {"namespace", "gpus", "cpuLimit", "port", "readinessPath", "runAsUser"} <= set(errors_of(raised))
+    assert {"namespace", "gpus", "cpuLimit", "port", "readinessPath", "runAsUser", "namespaceGpuQuota"} <= set(
+        errors_of(raised)
+    )
