@@ -50,6 +50,7 @@ from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, Mode
 from components.kubernetes import (
     EncryptedStorageClass,
     EncryptedStorageClassArgs,
+    GpuPoolTaintArgs,
     GpuStack,
     GpuStackArgs,
     Logging,
@@ -101,6 +102,7 @@ __all__: list[str] = [
     "AzureWorkloadIdentityArgs",
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
+    "GpuPoolTaintArgs",
     "GpuStack",
     "GpuStackArgs",
     "LocalRegistry",

@@ -5,7 +5,7 @@ arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})
 """
 
 from components.kubernetes.elk import Logging, LoggingArgs
-from components.kubernetes.gpu_stack import GpuStack, GpuStackArgs
+from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
 from components.kubernetes.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
@@ -14,6 +14,7 @@ from components.kubernetes.storage_class import EncryptedStorageClass, Encrypted
 __all__ = [
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
+    "GpuPoolTaintArgs",
     "GpuStack",
     "GpuStackArgs",
     "Logging",
