@@ -1,4 +1,4 @@
-"""The GPU contract every layer agrees on: taints, labels, tolerations, node selectors and instance catalogs.
+"""The GPU contract every layer agrees on: taints, labels, tolerations, placement, runtimes and instance catalogs.
 
 The cloud layer (EKS managed node groups, AKS agent pools) puts these taints and labels on GPU nodes; the
 Kubernetes layer (device plugin / GPU operator, DCGM exporter, node exporter, log shipper, serving pods)
@@ -212,8 +212,10 @@ def serving_node_affinity(*, gpus: bool) -> dict[str, Any]:
     """Required node affinity of serving pods: never a training pool; GPU nodes only when `gpus`.
 
     `NotIn` also matches nodes without the workload label, so unlabelled pools (existing clusters, CPU pools)
-    stay eligible; only pools labelled `mlplatform.io/workload=training` are excluded, by label rather than
-    by taint, so the autoscaler never scales a training pool up for a serving pod either.
+    stay eligible; pools labelled `mlplatform.io/workload=training` are excluded even when they carry the same
+    taints as serving pools, and the cluster autoscaler, which simulates pending pods against each pool's
+    labels, never scales one up for a serving pod. Callers learn no taint: serving pods simply do not
+    tolerate the training taint.
     """
     expressions: list[dict[str, Any]] = [
         {"key": WORKLOAD_LABEL, "operator": "NotIn", "values": [TRAINING_WORKLOAD]},
