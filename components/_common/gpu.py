@@ -43,9 +43,6 @@ TRAINING_WORKLOAD = "training"
 SERVING_WORKLOAD = "serving"
 """`WORKLOAD_LABEL` value of pools for model serving (the default kind of GPU pool)."""
 
-WORKLOADS = (TRAINING_WORKLOAD, SERVING_WORKLOAD)
-"""The kinds of work a GPU pool can be reserved for."""
-
 SERVING_SERVICE_ACCOUNT = "model-server"
 """The service account serving pods run as in each serving namespace; cloud identities trust exactly this one."""
 
