@@ -40,7 +40,7 @@ FULLNAME_MAX = 26
 
 GRAFANA_ADMIN_USER = "admin"
 RECEIVER_SECRET_KEY = "credential"
-DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_LABEL = _values.GRAFANA_DASHBOARD_LABEL
 MONITORING_TIER = "monitoring"
 
 _RETENTION_SIZE = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>B|KB|MB|GB|TB|PB|EB)$")
@@ -123,11 +123,14 @@ class Monitoring(pulumi.ComponentResource):
       volume of `storage_class_name`, and whose node exporter tolerates the GPU taints;
     - a random Grafana admin password in a Kubernetes Secret (`admin.existingSecret`);
     - the alert receiver's URL/key in a Kubernetes Secret mounted into Alertmanager (`*_file` settings);
-    - the GPU fleet dashboard as a ConfigMap labelled `grafana_dashboard: "1"`;
-    - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts.
+    - the GPU fleet dashboard as a ConfigMap labelled `grafana_dashboard: "1"` in the monitoring namespace,
+      where Grafana's sidecar searches;
+    - a Role that lets Grafana's sidecars read that namespace's ConfigMaps (the chart binds it);
+    - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts;
 
-    Security defaults: no credential in Helm values; admission webhooks off (their certificates come from Helm
-    hooks, which helm.v4.Chart does not order) with the rules checked by promtool in tests; Prometheus volume
+    Security defaults: no credential in Helm values; Grafana reads no Secret and nothing outside its namespace;
+    admission webhooks off (their certificates come from Helm hooks, which helm.v4.Chart drops) with the
+    rules checked by promtool in tests; every container with requests and a memory limit; Prometheus volume
     retained when its StatefulSet goes; node exporter isolated in its own privileged namespace.
     """
 
@@ -251,7 +254,17 @@ class Monitoring(pulumi.ComponentResource):
         chart_dependencies: list[pulumi.Resource] = [ns, node_exporter_ns, crds]
 
         grafana_secret_name = f"{name}-grafana-admin"
+        grafana_sidecar_role = f"{name}-grafana-sidecar"
         if grafana_enabled:
+            # Grafana's sidecars read dashboard and datasource ConfigMaps of this namespace, nothing else; the
+            # chart binds this Role (`rbac.useExistingRole`) instead of its own, which also grants Secrets.
+            role = k8s.rbac.v1.Role(
+                f"{name}-grafana-sidecar",
+                metadata={"name": grafana_sidecar_role, "namespace": ns.metadata.name},
+                rules=[dict(rule) for rule in _values.GRAFANA_SIDECAR_ROLE_RULES],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            chart_dependencies.append(role)
             password = random.RandomPassword(
                 f"{name}-grafana-admin-password",
                 length=32,
@@ -301,6 +314,8 @@ class Monitoring(pulumi.ComponentResource):
             alertmanager_secrets=alertmanager_secrets,
             grafana_enabled=grafana_enabled,
             grafana_admin_secret=grafana_secret_name,
+            grafana_sidecar_role=grafana_sidecar_role,
+            namespace=namespace,
             node_exporter_namespace=node_exporter_namespace,
             scrape_control_plane=scrape_control_plane,
         )

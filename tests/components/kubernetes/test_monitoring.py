@@ -110,6 +110,18 @@ def test_the_gpu_dashboard_ships_as_a_sidecar_configmap(run) -> None:
     assert metadata["namespace"] == "monitoring"
     (document,) = config_map.inputs["data"].values()
     assert json.loads(document) == gpu_dashboard()
+    dashboards = chart_values(recorder, "kube-prometheus-stack")["grafana"]["sidecar"]["dashboards"]
+    assert metadata["namespace"] in dashboards["searchNamespace"], "the sidecar searches where the dashboard is"
+
+
+def test_grafana_sidecars_are_bound_to_a_configmap_only_role_in_the_monitoring_namespace(run) -> None:
+    recorder, _ = build(run)
+    role = recorder.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "monitoring-grafana-sidecar")
+    assert role.inputs["metadata"] == {"name": "monitoring-grafana-sidecar", "namespace": "monitoring"}
+    assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    grafana = chart_values(recorder, "kube-prometheus-stack")["grafana"]
+    assert grafana["rbac"]["useExistingRole"] == role.inputs["metadata"]["name"], "the chart binds this Role"
+    assert grafana["rbac"]["namespaced"] is True, "no ClusterRole: Secrets elsewhere stay unreadable"
 
 
 def test_the_gpu_and_serving_rules_ship_as_a_prometheus_rule_after_the_crds(run) -> None:

@@ -31,6 +31,8 @@ def kps_values(**overrides) -> dict:
         "alertmanager_secrets": [],
         "grafana_enabled": True,
         "grafana_admin_secret": "monitoring-grafana-admin",
+        "grafana_sidecar_role": "monitoring-grafana-sidecar",
+        "namespace": "monitoring",
         "node_exporter_namespace": "node-exporter",
         "scrape_control_plane": False,
     }
@@ -131,11 +133,50 @@ def test_grafana_reads_its_admin_password_from_a_secret_and_loads_labelled_dashb
     }
     assert "adminPassword" not in grafana, "the chart's default password must never be used or replaced in values"
     dashboards = grafana["sidecar"]["dashboards"]
-    assert (dashboards["label"], dashboards["labelValue"], dashboards["searchNamespace"]) == (
-        "grafana_dashboard",
-        "1",
-        "ALL",
-    )
+    assert (dashboards["label"], dashboards["labelValue"]) == ("grafana_dashboard", "1")
+
+
+def test_grafana_sidecars_read_only_configmaps_of_the_monitoring_namespace() -> None:
+    grafana = kps_values()["grafana"]
+    # grafana 12.11.1: rbac.namespaced renders a Role + RoleBinding per namespace instead of the ClusterRole
+    # (templates/clusterrole.yaml renders only when `not rbac.namespaced`); useExistingRole binds our Role.
+    assert grafana["rbac"] == {"namespaced": True, "useExistingRole": "monitoring-grafana-sidecar"}
+    for sidecar in ("dashboards", "datasources"):
+        settings = grafana["sidecar"][sidecar]
+        assert settings["searchNamespace"] == ["monitoring"], f"{sidecar}: 'ALL' needs cluster-wide read"
+        assert settings["resource"] == "configmap", f"{sidecar}: the chart default 'both' also watches Secrets"
+    assert _values.GRAFANA_SIDECAR_ROLE_RULES == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+    ], "the sidecars' Role grants no Secret and no write"
+
+
+PLATFORM_CONTAINER_RESOURCES = {
+    "Grafana": lambda: kps_values()["grafana"]["resources"],
+    "Grafana sidecars": lambda: kps_values()["grafana"]["sidecar"]["resources"],
+    "node exporter": lambda: kps_values()["prometheus-node-exporter"]["resources"],
+    "kube-state-metrics": lambda: kps_values()["kube-state-metrics"]["resources"],
+    "Prometheus operator": lambda: kps_values()["prometheusOperator"]["resources"],
+    "config reloader": lambda: kps_values()["prometheusOperator"]["prometheusConfigReloader"]["resources"],
+    "Prometheus": lambda: kps_values()["prometheus"]["prometheusSpec"]["resources"],
+    "Alertmanager": lambda: kps_values()["alertmanager"]["alertmanagerSpec"]["resources"],
+    "ECK operator": lambda: _values.eck_operator_values(["logging"])["resources"],
+    "Fluent Bit": lambda: FLUENT_BIT["resources"],
+    "GPU operator": lambda: _values.gpu_operator_hardening_values()["operator"]["resources"],
+}
+
+
+@pytest.mark.parametrize("container", PLATFORM_CONTAINER_RESOURCES)
+def test_every_platform_container_has_requests_and_a_memory_limit(container: str) -> None:
+    resources = PLATFORM_CONTAINER_RESOURCES[container]()
+    assert {"cpu", "memory"} <= set(resources["requests"]), f"{container}: the scheduler needs both requests"
+    assert "memory" in resources["limits"], f"{container}: a leaking container must not starve its node"
+
+
+def test_the_gpu_operator_fragment_sets_only_what_the_chart_exposes() -> None:
+    # gpu-operator v26.7.0 templates/operator.yaml reads `operator.resources` and no security context value;
+    # the security contexts come from the transform in _charts.py.
+    assert set(_values.gpu_operator_hardening_values()) == {"operator"}
+    assert set(_values.gpu_operator_hardening_values()["operator"]) == {"resources"}
 
 
 def test_kube_state_metrics_exports_the_gpu_pool_and_tier_labels() -> None:
