@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components._common.validation import Problems, is_duration
-from components.kubernetes import _charts, _values
+from components.kubernetes import _charts, _platform_policies, _values
 from components.kubernetes._alerts import alert_rule_groups
 from components.kubernetes._checks import (
     check_bool,
@@ -80,8 +80,9 @@ class MonitoringArgs(TypedDict, total=False):
 
     alert_receiver_secret: pulumi.Input[str]
     """The webhook URL, Slack incoming-webhook URL or PagerDuty routing key (a Pulumi secret). It is stored in
-    a Kubernetes Secret mounted into Alertmanager, never in Helm values. Required unless `alert_receiver` is
-    none."""
+    a Kubernetes Secret mounted into Alertmanager, never in Helm values; the NetworkPolicy lets Alertmanager
+    reach HTTPS on port 443 only, so a webhook URL must be `https://` on the default port. Required unless
+    `alert_receiver` is none."""
 
     slack_channel: str
     """Slack channel, e.g. `#ml-alerts`. Required when `alert_receiver` is slack."""
@@ -127,6 +128,8 @@ class Monitoring(pulumi.ComponentResource):
       where Grafana's sidecar searches;
     - a Role that lets Grafana's sidecars read that namespace's ConfigMaps (the chart binds it);
     - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts;
+    - NetworkPolicies in both namespaces: default deny, then DNS, the API server for the pods that watch it,
+      Prometheus's scrapes of every platform exporter, Grafana's queries, Alertmanager's receiver.
 
     Security defaults: no credential in Helm values; Grafana reads no Secret and nothing outside its namespace;
     admission webhooks off (their certificates come from Helm hooks, which helm.v4.Chart drops) with the
@@ -238,6 +241,18 @@ class Monitoring(pulumi.ComponentResource):
             tier=MONITORING_TIER,
             enforce="privileged",
             extra_labels=namespace_labels,
+            parent=self,
+        )
+        _platform_policies.create_network_policies(
+            f"{name}-netpol",
+            ns.metadata.name,
+            _platform_policies.monitoring_network_policies(namespace=namespace, alert_receiver=receiver != "none"),
+            parent=self,
+        )
+        _platform_policies.create_network_policies(
+            f"{name}-node-exporter-netpol",
+            node_exporter_ns.metadata.name,
+            _platform_policies.node_exporter_network_policies(monitoring_namespace=namespace),
             parent=self,
         )
         # Cluster-scoped and shared by every namespace's ServiceMonitors and rules: deleting them would delete

@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from components._common.tags import TIER_LABEL
-from components.kubernetes import Monitoring
+from components.kubernetes import Monitoring, _platform_policies
 from components.kubernetes import _charts as charts
 from components.kubernetes._alerts import alert_rule_groups
 from components.kubernetes._dashboards import gpu_dashboard
@@ -224,3 +224,22 @@ def test_outputs_give_in_cluster_urls_and_the_labels_for_service_monitors(run) -
     assert outputs["grafanaUrl"] == "http://monitoring-grafana.monitoring.svc"
     assert outputs["serviceMonitorLabels"] == {"release": "monitoring"}
     assert "GpuAllocatedButIdle" in outputs["ruleNames"]
+
+
+def test_both_namespaces_get_the_platform_network_policies(run) -> None:
+    recorder, _ = build(run, {"alert_receiver": "slack", "alert_receiver_secret": SLACK_URL, "slack_channel": "#a"})
+    policies = {
+        (policy["metadata"]["namespace"], policy["metadata"]["name"]): policy["spec"]
+        for policy in objects_of_kind(recorder, "NetworkPolicy")
+    }
+    expected = {
+        ("monitoring", name): spec
+        for name, spec in _platform_policies.monitoring_network_policies(
+            namespace="monitoring", alert_receiver=True
+        ).items()
+    } | {
+        ("node-exporter", name): spec
+        for name, spec in _platform_policies.node_exporter_network_policies(monitoring_namespace="monitoring").items()
+    }
+    assert policies == expected
+    assert ("monitoring", "allow-alertmanager-receiver") in policies, "a receiver needs HTTPS out"
