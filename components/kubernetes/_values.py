@@ -292,7 +292,9 @@ the alert receiver's URL or key and Alertmanager's configuration, which Grafana 
 caller creates this Role and the chart binds it (`rbac.useExistingRole`)."""
 
 
-def grafana_values(*, enabled: bool, admin_secret: str, sidecar_role: str, namespace: str) -> dict[str, Any]:
+def grafana_values(
+    *, enabled: bool, admin_secret: str, sidecar_role: pulumi.Input[str], namespace: str
+) -> dict[str, Any]:
     """Values of kube-prometheus-stack's Grafana subchart (grafana-community grafana 12.11.1).
 
     The sidecars search ConfigMaps of `namespace` alone (kube-prometheus-stack's default `ALL` makes the chart
@@ -334,7 +336,7 @@ def kube_prometheus_stack_values(
     alertmanager_secrets: list[str],
     grafana_enabled: bool,
     grafana_admin_secret: str,
-    grafana_sidecar_role: str,
+    grafana_sidecar_role: pulumi.Input[str],
     namespace: str,
     node_exporter_namespace: str,
     scrape_control_plane: bool,
@@ -439,6 +441,9 @@ def eck_operator_values(managed_namespaces: list[str]) -> dict[str, Any]:
 FLUENT_BIT_CA_DIR = "/fluent-bit/es-ca"
 """Where the Elasticsearch HTTP CA is mounted in Fluent Bit."""
 
+FLUENT_BIT_CA_ANNOTATION = "mlplatform.io/es-ca-sha256"
+"""Pod annotation carrying the CA's digest, so a renewed CA restarts Fluent Bit."""
+
 
 def fluent_bit_config(*, es_host: str, data_stream: str) -> dict[str, str]:
     """Fluent Bit's pipeline: container logs, Kubernetes metadata, Elasticsearch over verified TLS.
@@ -516,31 +521,34 @@ def fluent_bit_values(
     *,
     es_host: str,
     data_stream: str,
-    ca_secret: str,
+    ca_config_map: pulumi.Input[str],
     credentials_secret: str,
     service_monitor: bool,
     service_monitor_labels: Labels | None = None,
+    ca_digest: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
     """Values of the fluent-bit chart: a DaemonSet on every node, GPU nodes included.
 
     Args:
         es_host: DNS name of the Elasticsearch HTTP service.
         data_stream: the data stream logs are written to.
-        ca_secret: the ECK Secret with the HTTP CA (`<name>-es-http-certs-public`, key `ca.crt`).
-        credentials_secret: the basic-auth Secret of the dedicated log-writer user.
+        ca_config_map: the ConfigMap in Fluent Bit's namespace with the Elasticsearch HTTP CA (key `ca.crt`).
+        credentials_secret: the basic-auth Secret of the dedicated log-writer user, in Fluent Bit's namespace.
         service_monitor: create a ServiceMonitor for Fluent Bit's own metrics (needs the Prometheus CRDs).
         service_monitor_labels: extra labels on that ServiceMonitor (the chart's `serviceMonitor.selector`).
+        ca_digest: a digest of the CA, as a pod annotation: Fluent Bit reads `tls.ca_file` at start, so a
+            renewed CA rolls the DaemonSet.
     """
 
     def secret_env(name: str, key: str) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": credentials_secret, "key": key}}}
 
-    return {
+    values: dict[str, Any] = {
         "kind": "DaemonSet",
         # The chart's default is `tolerations: []`: no logs from any tainted (GPU or system) node.
         "tolerations": node_agent_tolerations(),
         "env": [secret_env("ES_USER", "username"), secret_env("ES_PASSWORD", "password")],
-        "extraVolumes": [{"name": "es-ca", "secret": {"secretName": ca_secret}}],
+        "extraVolumes": [{"name": "es-ca", "configMap": {"name": ca_config_map}}],
         "extraVolumeMounts": [{"name": "es-ca", "mountPath": FLUENT_BIT_CA_DIR, "readOnly": True}],
         "config": fluent_bit_config(es_host=es_host, data_stream=data_stream),
         "serviceMonitor": {
@@ -549,3 +557,6 @@ def fluent_bit_values(
         },
         "resources": container_resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
     }
+    if ca_digest is not None:
+        values["podAnnotations"] = {FLUENT_BIT_CA_ANNOTATION: ca_digest}
+    return values

@@ -269,7 +269,7 @@ class Monitoring(pulumi.ComponentResource):
         chart_dependencies: list[pulumi.Resource] = [ns, node_exporter_ns, crds]
 
         grafana_secret_name = f"{name}-grafana-admin"
-        grafana_sidecar_role = f"{name}-grafana-sidecar"
+        grafana_sidecar_role: pulumi.Input[str] = f"{name}-grafana-sidecar"
         if grafana_enabled:
             # Grafana's sidecars read dashboard and datasource ConfigMaps of this namespace, nothing else; the
             # chart binds this Role (`rbac.useExistingRole`) instead of its own, which also grants Secrets.
@@ -279,7 +279,8 @@ class Monitoring(pulumi.ComponentResource):
                 rules=[dict(rule) for rule in _values.GRAFANA_SIDECAR_ROLE_RULES],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            chart_dependencies.append(role)
+            # The chart's RoleBinding names the Role; through this output the chart waits for it.
+            grafana_sidecar_role = role.metadata.name
             password = random.RandomPassword(
                 f"{name}-grafana-admin-password",
                 length=32,

@@ -44,7 +44,7 @@ OPERATOR = gpu_operator_values(driver_preinstalled=True, toolkit_preinstalled=Tr
 FLUENT_BIT = fluent_bit_values(
     es_host="logs-es-http.logging.svc",
     data_stream="container-logs",
-    ca_secret="logs-es-http-certs-public",
+    ca_config_map="logs-es-http-ca",
     credentials_secret="logs-log-writer",
     service_monitor=False,
 )
@@ -228,7 +228,7 @@ def test_fluent_bit_ships_to_the_eck_service_over_verified_tls_with_the_writer_c
     assert "Host logs-es-http.logging.svc" in outputs, "the chart's default host elasticsearch-master does not exist"
     assert "tls.verify On" in outputs and "tls On" in outputs
     assert f"tls.ca_file {_values.FLUENT_BIT_CA_DIR}/ca.crt" in outputs
-    assert {"name": "es-ca", "secret": {"secretName": "logs-es-http-certs-public"}} in FLUENT_BIT["extraVolumes"]
+    assert {"name": "es-ca", "configMap": {"name": "logs-es-http-ca"}} in FLUENT_BIT["extraVolumes"]
     references = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in FLUENT_BIT["env"]}
     assert references["ES_USER"] == {"name": "logs-log-writer", "key": "username"}
     assert references["ES_PASSWORD"] == {"name": "logs-log-writer", "key": "password"}
