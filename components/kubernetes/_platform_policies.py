@@ -10,6 +10,8 @@ Two kinds of peer are not pods and have no selector:
   own endpoints, whose addresses differ per cluster (EKS/AKS control-plane ENIs or tunnel, a kind control
   node); the Kubernetes documentation gives no selector for it, so these rules allow the API server ports
   (443 on EKS/AKS, 6443 on self-managed and kind clusters) to any address, for the pods that need it only.
+  Node Feature Discovery's own chart does the same (v0.19.0 `master.networkPolicy.egress`: ports 443 and
+  6443 with no peer, "API server").
 - nodes: the kubelet (10250) and the host-network node exporter (9100) answer on node addresses, which
   only an `ipBlock` of the node subnets could name; the same applies, for Prometheus alone. Policies do
   not reliably apply to host-network pods at all (Kubernetes documentation, NetworkPolicy, "pods with
@@ -55,7 +57,7 @@ FLUENT_BIT_PODS = {"app.kubernetes.io/name": "fluent-bit"}
 DCGM_EXPORTER_PODS = {"app": "nvidia-dcgm-exporter"}
 """The DCGM exporter the GPU operator deploys (gpu-operator v26.7.0 `assets/state-dcgm-exporter`)."""
 STANDALONE_DCGM_EXPORTER_PODS = {"app.kubernetes.io/name": "dcgm-exporter"}
-"""The standalone dcgm-exporter chart's pods (device-plugin mode)."""
+"""The standalone dcgm-exporter chart's pods (device-plugin mode; 4.8.2 `dcgm-exporter.selectorLabels`)."""
 COREDNS_PODS = {"k8s-app": "kube-dns"}
 """CoreDNS on EKS and AKS (and kube-prometheus-stack's `coreDns.service.selector`)."""
 
