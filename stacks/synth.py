@@ -334,6 +334,13 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
     "azure-native:operationalinsights:Workspace": lambda n, i: {"customerId": f"workspace-{n}"},
     # Kubernetes / Docker / random
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"offline-password-{n}"},
+    "tls:index/privateKey:PrivateKey": lambda n, i: {
+        "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\noffline-{n}\n-----END RSA PRIVATE KEY-----\n",
+        "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\noffline-{n}\n-----END PUBLIC KEY-----\n",
+    },
+    "tls:index/selfSignedCert:SelfSignedCert": lambda n, i: {
+        "certPem": f"-----BEGIN CERTIFICATE-----\noffline-{n}\n-----END CERTIFICATE-----\n",
+    },
     "docker:index/image:Image": lambda n, i: {
         "repoDigest": f"{_untagged(i.get('imageName', n))}@sha256:{'0' * 64}",
         "imageName": i.get("imageName", n),

@@ -31,6 +31,7 @@ PLATFORM_SYSTEM_NAMESPACES: tuple[str, ...] = (
     "node-exporter",
     "logging",
     "elastic-system",
+    "fluent-bit",
 )
 """Namespaces the platform's node agents run in (device plugin, DCGM, node exporter, log shipper): the only ones
 allowed host access and a privileged Pod Security level."""

@@ -10,8 +10,17 @@ Why `helm.v4.Chart` and not `helm.v3.Release`, for every chart here:
   client-side apply (prometheus-community/helm-charts#4756).
 - Pulumi orders CRDs and namespaces before the objects that use them and awaits readiness, so a
   Prometheus, ClusterPolicy or Elasticsearch object never races its CRD.
-- The price: Helm hooks become ordinary resources without hook ordering. Charts whose hooks matter are
-  configured not to need them (kube-prometheus-stack's admission-webhook certificate Jobs are switched off).
+- The price: Helm hooks are dropped, never applied. Chart v4 takes only the rendered manifest, not the
+  release's hooks (pulumi-kubernetes `provider/pkg/provider/helm/v4/chart.go`; pulumi/pulumi-kubernetes#3284,
+  "The helm.v4.Chart resource skips the hooks"). What that means for each chart here:
+  - kube-prometheus-stack: its admission-webhook certificate Jobs are hooks, so the webhook is switched off
+    (`_values.kube_prometheus_stack_values`); the rules are checked by promtool in the tests instead.
+  - gpu-operator: `gpu-operator-upgrade-crd` (pre-upgrade) is not needed, Pulumi applies the chart's CRDs
+    itself; `gpu-operator-cleanup-gpucluster` (pre-delete) does not run, and Node Feature Discovery's
+    post-delete `…-node-feature-discovery-prune` Job does not either: after `pulumi destroy` the nodes keep
+    NFD's `feature.node.kubernetes.io/*` labels (and the operator's `nvidia.com/*` labels). README,
+    *Removing the GPU stack*, gives NFD's own documented prune command to run once the chart is gone.
+  - grafana and fluent-bit: only their `helm test` Pods are hooks; nothing is lost.
 
 Versions were current when gathered in ../shared/REFERENCE.md; each entry names its source. Upgrade by
 changing one line here and re-running the tests (the values builders are tested against these charts' keys).
@@ -23,6 +32,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.kubernetes import _values
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,71 @@ CURL_IMAGE_USER = 100
 
 IMAGES: tuple[str, ...] = (CURL_IMAGE,)
 """Images the layer references directly (chart images are pinned by the chart versions above)."""
+
+
+def security_context_transform(
+    *, kind: str, name: str, pod_security_context: Mapping[str, Any], container_security_context: Mapping[str, Any]
+) -> pulumi.ResourceTransform:
+    """A `transforms` entry that sets the security contexts of one workload a chart renders without them.
+
+    For charts that expose no value for it (the GPU operator's Deployment). The transform runs for every
+    object the chart registers (Pulumi applies a component's `transforms` to the objects of a helm.v4.Chart
+    too) and changes only the `kind` object named `name`: the pod's `securityContext` and that of each of
+    its containers, merged over whatever the chart set.
+    """
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if not args.type_.endswith(f":{kind}"):
+            return None
+        props = harden_workload(
+            args.props,
+            name=name,
+            pod_security_context=pod_security_context,
+            container_security_context=container_security_context,
+        )
+        if props is None:
+            return None
+        return pulumi.ResourceTransformResult(props=props, opts=args.opts)
+
+    return transform
+
+
+def harden_workload(
+    props: Mapping[str, Any],
+    *,
+    name: str,
+    pod_security_context: Mapping[str, Any],
+    container_security_context: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """`props` of a workload named `name` with the security contexts merged in; None for any other object."""
+    metadata = props.get("metadata") or {}
+    if metadata.get("name") != name:
+        return None
+    spec = dict(props.get("spec") or {})
+    template = dict(spec.get("template") or {})
+    pod = dict(template.get("spec") or {})
+    pod["securityContext"] = {**(pod.get("securityContext") or {}), **pod_security_context}
+    pod["containers"] = [
+        {**container, "securityContext": {**(container.get("securityContext") or {}), **container_security_context}}
+        for container in pod.get("containers") or []
+    ]
+    template["spec"] = pod
+    spec["template"] = template
+    return {**props, "spec": spec}
+
+
+def gpu_operator_hardening_transform() -> pulumi.ResourceTransform:
+    """The transform that runs the GPU operator Deployment non-root, read-only, without capabilities.
+
+    Pass in the GPU operator chart's `transforms`, with `_values.gpu_operator_hardening_values()` merged
+    into its values (its resources).
+    """
+    return security_context_transform(
+        kind="Deployment",
+        name="gpu-operator",
+        pod_security_context=_values.GPU_OPERATOR_POD_SECURITY_CONTEXT,
+        container_security_context=_values.GPU_OPERATOR_CONTAINER_SECURITY_CONTEXT,
+    )
 
 
 def helm_chart(

@@ -34,6 +34,17 @@ def es_ca_secret(name: str) -> str:
     return f"{name}-es-http-certs-public"
 
 
+def es_http_ca_secret(name: str) -> str:
+    """The Secret with the platform's HTTP CA (`ca.crt`, `ca.key`) from which ECK issues and rotates the
+    HTTP certificate of Elasticsearch `name` (`spec.http.tls.certificate`)."""
+    return f"{name}-es-http-ca"
+
+
+def es_http_ca_config_map(name: str) -> str:
+    """The ConfigMap with that CA's certificate (`ca.crt`) in the log shippers' namespace."""
+    return f"{name}-es-http-ca"
+
+
 def es_elastic_user_secret(name: str) -> str:
     """The Secret in which ECK stores the `elastic` superuser's password (key `elastic`)."""
     return f"{name}-es-elastic-user"
@@ -54,6 +65,7 @@ def elasticsearch_spec(
     memory: str,
     roles_secret: str,
     users_secret: str,
+    http_ca_secret: str,
 ) -> dict[str, Any]:
     """The `spec` of the Elasticsearch resource.
 
@@ -66,14 +78,18 @@ def elasticsearch_spec(
         memory: memory request and limit per node (quantity); ECK sizes the heap to half of it.
         roles_secret: Secret with `roles.yml` defining the log writer's role.
         users_secret: basic-auth Secret of the dedicated log writer user (file realm).
+        http_ca_secret: Secret with the CA (`ca.crt`, `ca.key`) ECK issues the HTTP certificate from.
     """
     return {
         "version": version,
         # ECK's default also deletes the data volumes when the Elasticsearch resource is deleted; logs are
         # records a regulator may ask for, so only an explicit scale-down may delete a volume.
         "volumeClaimDeletePolicy": "DeleteOnScaledownOnly",
-        # TLS on the HTTP layer with ECK's self-signed CA (the default, stated so nobody turns it off unseen).
-        "http": {"tls": {"selfSignedCertificate": {"disabled": False}}},
+        # TLS on the HTTP layer (stated so nobody turns it off unseen). ECK issues and rotates the certificate
+        # from the platform's CA (ECK v3.5.0 `certificates.ReconcileCAAndHTTPCerts`: a `certificate` Secret with
+        # `ca.crt` and `ca.key` is used as the CA), whose certificate the platform can hand to clients in other
+        # namespaces without any of them reading ECK's Secrets.
+        "http": {"tls": {"selfSignedCertificate": {"disabled": False}, "certificate": {"secretName": http_ca_secret}}},
         "auth": {"roles": [{"secretName": roles_secret}], "fileRealm": [{"secretName": users_secret}]},
         "nodeSets": [
             {

@@ -65,6 +65,16 @@ def node_agent_tolerations() -> list[dict[str, str]]:
     return [*gpu.agent_tolerations(), {"operator": "Exists", "effect": "NoSchedule"}]
 
 
+def container_resources(*, cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    """Requests plus a memory limit, no CPU limit.
+
+    The memory limit bounds what a leaking container can take from its node's other pods (memory cannot be
+    reclaimed without killing); a CPU limit would only throttle a busy operator or scrape while the node
+    has idle cores, and CPU requests already guarantee each container its share.
+    """
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
 # --- NVIDIA ---------------------------------------------------------------------------------------------
 
 
@@ -107,7 +117,7 @@ def gpu_operator_values(
         "toolkit": {"enabled": not toolkit_preinstalled},
         # The operator sets `runtimeClassName` on every operand pod from this (controllers/object_controls.go
         # `setRuntimeClassName` at v26.7.0); a handler the node's containerd does not know fails sandbox creation.
-        "operator": {"runtimeClass": runtime_class},
+        "operator": {"runtimeClass": runtime_class, **gpu_operator_hardening_values()["operator"]},
         "devicePlugin": {"enabled": True},
         "cdi": {"enabled": cdi},
         # The exporter embeds its own host engine; a separate DCGM DaemonSet would only add a privileged pod.
@@ -124,6 +134,40 @@ def gpu_operator_values(
         # reach every tainted GPU node, and the system pool.
         "node-feature-discovery": {"worker": {"tolerations": gpu.agent_tolerations(pool_taints)}},
     }
+
+
+GPU_OPERATOR_UID = 1000
+"""The uid:gid the GPU operator image runs as (gpu-operator v26.7.0 `docker/Dockerfile`: `USER 1000:1000`)."""
+
+GPU_OPERATOR_POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": GPU_OPERATOR_UID,
+    "runAsGroup": GPU_OPERATOR_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod security context of the GPU operator Deployment (the controller only talks to the API server)."""
+
+GPU_OPERATOR_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    # NVIDIA runs the same image under OpenShift's `restricted-readonly` SCC (readOnlyRootFilesystem: true,
+    # arbitrary uid), which the chart's `operator.annotations` default selects.
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+}
+"""Container security context of the GPU operator (`gpu-operator` container)."""
+
+
+def gpu_operator_hardening_values() -> dict[str, Any]:
+    """The GPU operator chart values that harden its own Deployment: requests and a memory limit.
+
+    The chart at v26.7.0 has no security-context value for the operator Deployment
+    (`deployments/gpu-operator/templates/operator.yaml` renders no `securityContext`, and `values.yaml`
+    has no such key under `operator`), so the security contexts above are applied by
+    `_charts.gpu_operator_hardening_transform()` to the rendered Deployment; only `operator.resources`
+    is a chart value. Merge this fragment into `gpu_operator_values()`.
+    """
+    return {"operator": {"resources": container_resources(cpu="200m", memory="128Mi", memory_limit="350Mi")}}
 
 
 def device_plugin_values(pool_taints: Sequence[gpu.Taint] = ()) -> dict[str, Any]:
@@ -247,6 +291,52 @@ def alertmanager_config(
     }
 
 
+GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"
+"""Label (value "1") of the ConfigMaps whose dashboards Grafana's sidecar loads."""
+
+GRAFANA_SIDECAR_ROLE_RULES: list[dict[str, Any]] = [
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+]
+"""What Grafana's dashboard and datasource sidecars may do, in the monitoring namespace only: read ConfigMaps.
+
+The chart's own Role (and, with `rbac.namespaced: false`, its ClusterRole) hard-codes `configmaps` and
+`secrets` (grafana 12.11.1 `templates/role.yaml`, `templates/clusterrole.yaml`); the monitoring namespace holds
+the alert receiver's URL or key and Alertmanager's configuration, which Grafana has no business reading. So the
+caller creates this Role and the chart binds it (`rbac.useExistingRole`)."""
+
+
+def grafana_values(
+    *, enabled: bool, admin_secret: str, sidecar_role: pulumi.Input[str], namespace: str
+) -> dict[str, Any]:
+    """Values of kube-prometheus-stack's Grafana subchart (grafana-community grafana 12.11.1).
+
+    The sidecars search ConfigMaps of `namespace` alone (kube-prometheus-stack's default `ALL` makes the chart
+    grant cluster-wide read of every ConfigMap and Secret). The dashboards kube-prometheus-stack ships, its
+    datasource ConfigMap and the platform's GPU dashboard are all created in that namespace.
+    """
+    sidecar_search = {"searchNamespace": [namespace], "resource": "configmap"}
+    return {
+        "enabled": enabled,
+        # The password never enters the values: Grafana reads it from this Secret.
+        "admin": {"existingSecret": admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
+        "defaultDashboardsTimezone": "utc",
+        # A Role and RoleBinding in the release namespace instead of a ClusterRole; the Role is ours.
+        "rbac": {"namespaced": True, "useExistingRole": sidecar_role},
+        "sidecar": {
+            "dashboards": {
+                "enabled": True,
+                "label": GRAFANA_DASHBOARD_LABEL,
+                "labelValue": "1",
+                **sidecar_search,
+            },
+            "datasources": dict(sidecar_search),
+            # Every sidecar container (dashboards, datasources).
+            "resources": container_resources(cpu="50m", memory="64Mi", memory_limit="128Mi"),
+        },
+        "resources": container_resources(cpu="100m", memory="256Mi", memory_limit="512Mi"),
+    }
+
+
 def kube_prometheus_stack_values(
     *,
     fullname: str,
@@ -259,6 +349,8 @@ def kube_prometheus_stack_values(
     alertmanager_secrets: list[str],
     grafana_enabled: bool,
     grafana_admin_secret: str,
+    grafana_sidecar_role: pulumi.Input[str],
+    namespace: str,
     node_exporter_namespace: str,
     scrape_control_plane: bool,
 ) -> dict[str, Any]:
@@ -275,6 +367,9 @@ def kube_prometheus_stack_values(
         alertmanager_secrets: Secrets mounted into Alertmanager under /etc/alertmanager/secrets/<name>.
         grafana_enabled: install Grafana.
         grafana_admin_secret: the Secret holding Grafana's `admin-user` and `admin-password`.
+        grafana_sidecar_role: the Role (in `namespace`) that lets Grafana's sidecars read ConfigMaps there;
+            created by the caller (`grafana_sidecar_role_rules`), bound by the chart.
+        namespace: the namespace of the release; Grafana's sidecars search it, and only it.
         node_exporter_namespace: the (privileged) namespace of the node exporter DaemonSet.
         scrape_control_plane: scrape etcd, scheduler, controller-manager and kube-proxy.
     """
@@ -284,7 +379,7 @@ def kube_prometheus_stack_values(
         "storageSpec": {"volumeClaimTemplate": volume_claim_template(storage_class_name, volume_size)},
         # The TSDB outlives a deleted or scaled-down StatefulSet; deleting it is a deliberate act.
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+        "resources": container_resources(cpu="500m", memory="2Gi", memory_limit="4Gi"),
         **open_selectors(),
     }
     return {
@@ -294,11 +389,16 @@ def kube_prometheus_stack_values(
         "crds": {"enabled": False},
         "defaultRules": {"create": True},
         "prometheusOperator": {
-            # The webhook's certificate comes from Helm hook Jobs, which helm.v4.Chart applies as ordinary
-            # resources without hook ordering; rules are checked offline by promtool in our tests instead.
+            # The webhook's certificate comes from Helm hook Jobs, which helm.v4.Chart drops (it applies no
+            # hooks at all); rules are checked offline by promtool in our tests instead.
             "admissionWebhooks": {"enabled": False},
             # The operator's TLS listener serves that webhook certificate; without the webhook it has none.
             "tls": {"enabled": False},
+            "resources": container_resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
+            # The config-reloader sidecar the operator adds to every Prometheus and Alertmanager pod.
+            "prometheusConfigReloader": {
+                "resources": container_resources(cpu="10m", memory="32Mi", memory_limit="64Mi")
+            },
         },
         "prometheus": {"prometheusSpec": prometheus_spec},
         "alertmanager": {
@@ -307,28 +407,25 @@ def kube_prometheus_stack_values(
             "alertmanagerSpec": {
                 "secrets": list(alertmanager_secrets),
                 "storage": {"volumeClaimTemplate": volume_claim_template(storage_class_name, alertmanager_volume_size)},
+                "resources": container_resources(cpu="50m", memory="128Mi", memory_limit="256Mi"),
             },
         },
-        "grafana": {
-            "enabled": grafana_enabled,
-            # The password never enters the values: Grafana reads it from this Secret.
-            "admin": {"existingSecret": grafana_admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
-            "defaultDashboardsTimezone": "utc",
-            "sidecar": {
-                "dashboards": {
-                    "enabled": True,
-                    "label": "grafana_dashboard",
-                    "labelValue": "1",
-                    "searchNamespace": "ALL",
-                }
-            },
+        "grafana": grafana_values(
+            enabled=grafana_enabled,
+            admin_secret=grafana_admin_secret,
+            sidecar_role=grafana_sidecar_role,
+            namespace=namespace,
+        ),
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": list(KUBE_STATE_METRICS_LABEL_ALLOWLIST),
+            "resources": container_resources(cpu="50m", memory="128Mi", memory_limit="256Mi"),
         },
-        "kube-state-metrics": {"metricLabelsAllowlist": list(KUBE_STATE_METRICS_LABEL_ALLOWLIST)},
         "prometheus-node-exporter": {
             # Host network, host PID and host paths need a privileged namespace; keeping the exporter out of
             # the monitoring namespace lets Prometheus, Alertmanager and Grafana stay under `baseline`.
             "namespaceOverride": node_exporter_namespace,
             "tolerations": node_agent_tolerations(),
+            "resources": container_resources(cpu="50m", memory="64Mi", memory_limit="128Mi"),
         },
         # Managed control planes (EKS, AKS) do not expose these endpoints; scraping them only produces
         # permanently firing TargetDown alerts.
@@ -349,11 +446,16 @@ def eck_operator_values(managed_namespaces: list[str]) -> dict[str, Any]:
         "createClusterScopedResources": True,
         "webhook": {"enabled": True},
         "managedNamespaces": list(managed_namespaces),
+        # The chart's default requests 100m/150Mi with a 1Gi limit; stated so the limit is tested, not assumed.
+        "resources": container_resources(cpu="100m", memory="150Mi", memory_limit="1Gi"),
     }
 
 
 FLUENT_BIT_CA_DIR = "/fluent-bit/es-ca"
 """Where the Elasticsearch HTTP CA is mounted in Fluent Bit."""
+
+FLUENT_BIT_CA_ANNOTATION = "mlplatform.io/es-ca-sha256"
+"""Pod annotation carrying the CA's digest, so a renewed CA restarts Fluent Bit."""
 
 
 def fluent_bit_config(*, es_host: str, data_stream: str) -> dict[str, str]:
@@ -432,36 +534,42 @@ def fluent_bit_values(
     *,
     es_host: str,
     data_stream: str,
-    ca_secret: str,
+    ca_config_map: pulumi.Input[str],
     credentials_secret: str,
     service_monitor: bool,
     service_monitor_labels: Labels | None = None,
+    ca_digest: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
     """Values of the fluent-bit chart: a DaemonSet on every node, GPU nodes included.
 
     Args:
         es_host: DNS name of the Elasticsearch HTTP service.
         data_stream: the data stream logs are written to.
-        ca_secret: the ECK Secret with the HTTP CA (`<name>-es-http-certs-public`, key `ca.crt`).
-        credentials_secret: the basic-auth Secret of the dedicated log-writer user.
+        ca_config_map: the ConfigMap in Fluent Bit's namespace with the Elasticsearch HTTP CA (key `ca.crt`).
+        credentials_secret: the basic-auth Secret of the dedicated log-writer user, in Fluent Bit's namespace.
         service_monitor: create a ServiceMonitor for Fluent Bit's own metrics (needs the Prometheus CRDs).
         service_monitor_labels: extra labels on that ServiceMonitor (the chart's `serviceMonitor.selector`).
+        ca_digest: a digest of the CA, as a pod annotation: Fluent Bit reads `tls.ca_file` at start, so a
+            renewed CA rolls the DaemonSet.
     """
 
     def secret_env(name: str, key: str) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": credentials_secret, "key": key}}}
 
-    return {
+    values: dict[str, Any] = {
         "kind": "DaemonSet",
         # The chart's default is `tolerations: []`: no logs from any tainted (GPU or system) node.
         "tolerations": node_agent_tolerations(),
         "env": [secret_env("ES_USER", "username"), secret_env("ES_PASSWORD", "password")],
-        "extraVolumes": [{"name": "es-ca", "secret": {"secretName": ca_secret}}],
+        "extraVolumes": [{"name": "es-ca", "configMap": {"name": ca_config_map}}],
         "extraVolumeMounts": [{"name": "es-ca", "mountPath": FLUENT_BIT_CA_DIR, "readOnly": True}],
         "config": fluent_bit_config(es_host=es_host, data_stream=data_stream),
         "serviceMonitor": {
             "enabled": service_monitor,
             **({"selector": service_monitor_labels} if service_monitor_labels is not None else {}),
         },
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "resources": container_resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
     }
+    if ca_digest is not None:
+        values["podAnnotations"] = {FLUENT_BIT_CA_ANNOTATION: ca_digest}
+    return values

@@ -8,9 +8,10 @@ from typing import TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+import pulumi_tls as tls
 
 from components._common.validation import Problems
-from components.kubernetes import _charts, _elastic, _values
+from components.kubernetes import _charts, _elastic, _platform_policies, _values
 from components.kubernetes._checks import (
     check_bool,
     check_int,
@@ -24,6 +25,7 @@ from components.kubernetes._namespaces import check_extra_labels, check_namespac
 
 DEFAULT_NAMESPACE = "logging"
 DEFAULT_OPERATOR_NAMESPACE = "elastic-system"
+DEFAULT_AGENT_NAMESPACE = "fluent-bit"
 DEFAULT_ELASTICSEARCH_NAME = "logs"
 DEFAULT_VERSION = _charts.ELASTIC_STACK_VERSION
 DEFAULT_NODES = 3
@@ -39,6 +41,10 @@ DEFAULT_FLUENT_BIT_SERVICE_MONITOR = False
 DEFAULT_PROTECT = False
 
 LOGGING_TIER = "logging"
+CA_VALIDITY_HOURS = 10 * 365 * 24
+"""Lifetime of the Elasticsearch HTTP CA; ECK issues and rotates the short-lived server certificate from it."""
+CA_EARLY_RENEWAL_HOURS = 365 * 24
+"""A `pulumi up` in the CA's last year renews it (ECK reissues the certificate, Fluent Bit restarts)."""
 ILM_SETUP_TIMEOUT = "30m"
 """How long `pulumi up` waits for the lifecycle setup Job (Elasticsearch may take minutes to form)."""
 
@@ -51,12 +57,15 @@ class LoggingArgs(TypedDict, total=False):
     """Arguments of `Logging`."""
 
     namespace: str
-    """Namespace of Elasticsearch, Kibana, the lifecycle Job and Fluent Bit. Pod Security `privileged`, because
-    Fluent Bit reads node log files and must live next to the Secrets ECK creates (its CA and credentials);
-    `restricted` stays audited. Defaults to logging."""
+    """Namespace of Elasticsearch, Kibana and the lifecycle Job (Pod Security `baseline` enforced,
+    `restricted` audited and warned). Defaults to logging."""
 
     operator_namespace: str
     """Namespace of the ECK operator (Pod Security `baseline`). Defaults to elastic-system."""
+
+    agent_namespace: str
+    """Namespace of Fluent Bit, Pod Security `privileged` (it reads the nodes' log files); it holds nothing
+    else, and gets its own copies of the CA certificate and the writer's credentials. Defaults to fluent-bit."""
 
     elasticsearch_name: str
     """Name of the Elasticsearch and Kibana resources; ECK derives `<name>-es-http`, `<name>-es-elastic-user`
@@ -117,28 +126,36 @@ class Logging(pulumi.ComponentResource):
 
     Creates:
     - the ECK operator (helm.v4.Chart, CRDs and validating webhook) in its own `baseline` namespace;
-    - an Elasticsearch cluster (ECK custom resource): TLS with ECK's self-signed CA, encrypted persistent
-      volumes of `storage_class_name`, `node.store.allow_mmap: false` instead of a privileged sysctl
-      init container, volumes kept when the resource is deleted;
+    - an Elasticsearch cluster (ECK custom resource) in a `baseline` namespace: TLS from the platform's HTTP CA
+      (ECK issues and rotates the certificate), encrypted persistent volumes of `storage_class_name`,
+      `node.store.allow_mmap: false` instead of a privileged sysctl init container, volumes kept when the
+      resource is deleted;
     - Kibana (ECK custom resource) with TLS;
     - a dedicated log-writer user (random password, file realm) whose role may only append to the data stream;
     - a lifecycle policy (rollover daily, delete after `retention_days`) and the index template that binds it
       to the data stream, applied by a Job (pinned curl image, restricted security context, verified TLS);
-    - Fluent Bit as a DaemonSet on every node, GPU nodes included, shipping to `<name>-es-http` over TLS
-      verified against ECK's CA.
+    - Fluent Bit as a DaemonSet on every node, GPU nodes included, in its own `privileged` namespace, shipping
+      to `<name>-es-http` over TLS verified against the CA certificate, with copies of that certificate and
+      of the writer's credentials in its namespace;
+    - NetworkPolicies in the three namespaces: default deny, then DNS, the API server for the operator and
+      Fluent Bit, Elasticsearch's clients (Fluent Bit, Kibana, the Job, the operator), ECK's webhook.
 
     Security defaults: TLS verified end to end; no superuser password outside Elasticsearch's own Secret;
-    the writer cannot read, delete or create other indices; no privileged pod except Fluent Bit.
+    the writer cannot read, delete or create other indices; no privileged pod except Fluent Bit, and nothing
+    else in its namespace; no pod reads another namespace's Secrets.
     """
 
     namespace: pulumi.Output[str]
-    """Namespace of Elasticsearch, Kibana and Fluent Bit."""
+    """Namespace of Elasticsearch and Kibana."""
 
     operator_namespace: pulumi.Output[str]
     """Namespace of the ECK operator."""
 
+    agent_namespace: pulumi.Output[str]
+    """Namespace of Fluent Bit."""
+
     elasticsearch_url: pulumi.Output[str]
-    """In-cluster HTTPS URL of Elasticsearch (self-signed CA in `<name>-es-http-certs-public`)."""
+    """In-cluster HTTPS URL of Elasticsearch (its CA certificate in `<name>-es-http-certs-public`)."""
 
     kibana_url: pulumi.Output[str]
     """In-cluster HTTPS URL of Kibana (empty when Kibana is off)."""
@@ -158,6 +175,7 @@ class Logging(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         namespace = args.get("namespace", DEFAULT_NAMESPACE)
         operator_namespace = args.get("operator_namespace", DEFAULT_OPERATOR_NAMESPACE)
+        agent_namespace = args.get("agent_namespace", DEFAULT_AGENT_NAMESPACE)
         es_name = args.get("elasticsearch_name", DEFAULT_ELASTICSEARCH_NAME)
         version = args.get("version", DEFAULT_VERSION)
         nodes = args.get("nodes", DEFAULT_NODES)
@@ -178,9 +196,12 @@ class Logging(pulumi.ComponentResource):
         check_release_names(problems, name, ("eck-operator", "fluent-bit"))
         check_namespace_name(problems, "namespace", namespace)
         check_namespace_name(problems, "operatorNamespace", operator_namespace)
+        check_namespace_name(problems, "agentNamespace", agent_namespace)
         if namespace == operator_namespace:
+            problems.add("operatorNamespace", "must differ from namespace (the operator gets its own)")
+        if agent_namespace in (namespace, operator_namespace):
             problems.add(
-                "operatorNamespace", "must differ from namespace (the operator stays out of the privileged one)"
+                "agentNamespace", "must differ from namespace and operatorNamespace (it is privileged; they are not)"
             )
         check_object_name(problems, "elasticsearchName", es_name)
         if not isinstance(version, str) or not _VERSION.match(version):
@@ -217,14 +238,46 @@ class Logging(pulumi.ComponentResource):
             extra_labels=namespace_labels,
             parent=self,
         )
+        # Same resource and name as when Fluent Bit lived here: the namespace, and Elasticsearch's volumes in
+        # it, stay; only its Pod Security labels tighten.
         ns = create_namespace(
             f"{name}-namespace",
             namespace,
+            tier=LOGGING_TIER,
+            enforce="baseline",
+            extra_labels=namespace_labels,
+            parent=self,
+        )
+        agent_ns = create_namespace(
+            f"{name}-agent-namespace",
+            agent_namespace,
             tier=LOGGING_TIER,
             enforce="privileged",
             extra_labels=namespace_labels,
             parent=self,
         )
+        for prefix, policy_namespace, policies in (
+            (
+                f"{name}-netpol",
+                ns.metadata.name,
+                _platform_policies.elasticsearch_network_policies(
+                    operator_namespace=operator_namespace, agent_namespace=agent_namespace
+                ),
+            ),
+            (
+                f"{name}-operator-netpol",
+                operator_ns.metadata.name,
+                _platform_policies.eck_operator_network_policies(managed_namespaces=[namespace]),
+            ),
+            (
+                f"{name}-agent-netpol",
+                agent_ns.metadata.name,
+                _platform_policies.log_agent_network_policies(
+                    elasticsearch_namespace=namespace, metrics_scrape=fluent_bit_monitor
+                ),
+            ),
+        ):
+            _platform_policies.create_network_policies(prefix, policy_namespace, policies, parent=self)
         operator = _charts.helm_chart(
             f"{name}-eck-operator",
             _charts.ECK_OPERATOR,
@@ -250,6 +303,17 @@ class Logging(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # Fluent Bit's copy, in its own namespace: pods read only Secrets of their namespace.
+        agent_writer_secret = k8s.core.v1.Secret(
+            f"{name}-agent-log-writer",
+            metadata={"name": writer_secret_name, "namespace": agent_ns.metadata.name},
+            type="kubernetes.io/basic-auth",
+            string_data={"username": "log-writer", "password": writer_password.result},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        http_ca_secret, http_ca_config_map, ca_digest = self._http_ca(
+            name, es_name=es_name, namespace=ns.metadata.name, agent_namespace=agent_ns.metadata.name
+        )
         roles_secret = k8s.core.v1.Secret(
             f"{name}-roles",
             metadata={"name": f"{es_name}-roles", "namespace": ns.metadata.name},
@@ -272,10 +336,11 @@ class Logging(pulumi.ComponentResource):
                 memory=es_memory,
                 roles_secret=f"{es_name}-roles",
                 users_secret=writer_secret_name,
+                http_ca_secret=_elastic.es_http_ca_secret(es_name),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[operator, writer_secret, roles_secret],
+                depends_on=[operator, writer_secret, roles_secret, http_ca_secret],
                 protect=protect,
                 retain_on_delete=protect,
             ),
@@ -308,20 +373,23 @@ class Logging(pulumi.ComponentResource):
             f"{name}-fluent-bit",
             _charts.FLUENT_BIT,
             release_name=f"{name}-fluent-bit",
-            namespace=ns.metadata.name,
+            namespace=agent_ns.metadata.name,
             values=_values.fluent_bit_values(
                 es_host=_elastic.es_http_host(es_name, namespace),
                 data_stream=data_stream,
-                ca_secret=_elastic.es_ca_secret(es_name),
+                # Through the ConfigMap's output, the chart waits for it.
+                ca_config_map=http_ca_config_map.metadata.name,
                 credentials_secret=writer_secret_name,
                 service_monitor=fluent_bit_monitor,
                 service_monitor_labels=monitor_labels,
+                ca_digest=ca_digest,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, writer_secret, setup_job]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[agent_ns, agent_writer_secret, setup_job]),
         )
 
         self.namespace = ns.metadata.name
         self.operator_namespace = operator_ns.metadata.name
+        self.agent_namespace = agent_ns.metadata.name
         self.elasticsearch_url = pulumi.Output.from_input(
             f"https://{_elastic.es_http_host(es_name, namespace)}:{_elastic.ES_HTTP_PORT}"
         )
@@ -338,6 +406,7 @@ class Logging(pulumi.ComponentResource):
             {
                 "namespace": self.namespace,
                 "operatorNamespace": self.operator_namespace,
+                "agentNamespace": self.agent_namespace,
                 "elasticsearchUrl": self.elasticsearch_url,
                 "kibanaUrl": self.kibana_url,
                 "elasticUserSecretName": self.elastic_user_secret_name,
@@ -346,6 +415,52 @@ class Logging(pulumi.ComponentResource):
                 "ilmPolicyName": self.ilm_policy_name,
             }
         )
+
+    def _http_ca(
+        self,
+        name: str,
+        *,
+        es_name: str,
+        namespace: pulumi.Input[str],
+        agent_namespace: pulumi.Input[str],
+    ) -> tuple[k8s.core.v1.Secret, k8s.core.v1.ConfigMap, pulumi.Output[str]]:
+        """The HTTP CA: its key pair for ECK in Elasticsearch's namespace, its certificate in Fluent Bit's.
+
+        ECK's own self-signed CA lives only in Secrets of Elasticsearch's namespace, which a pod in another
+        namespace cannot mount; copying it at deploy time would go stale when ECK rotates it. A CA the platform
+        owns is known to both sides: ECK issues and rotates the server certificate from it, Fluent Bit trusts
+        its certificate. Returns the Secret, the ConfigMap and the certificate's SHA-256.
+        """
+        key = tls.PrivateKey(
+            f"{name}-es-http-ca-key", algorithm="RSA", rsa_bits=4096, opts=pulumi.ResourceOptions(parent=self)
+        )
+        certificate = tls.SelfSignedCert(
+            f"{name}-es-http-ca",
+            private_key_pem=key.private_key_pem,
+            is_ca_certificate=True,
+            subject=tls.SelfSignedCertSubjectArgs(
+                common_name=f"{es_name} Elasticsearch HTTP CA", organization="mlplatform"
+            ),
+            validity_period_hours=CA_VALIDITY_HOURS,
+            early_renewal_hours=CA_EARLY_RENEWAL_HOURS,
+            allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        secret = k8s.core.v1.Secret(
+            f"{name}-es-http-ca",
+            metadata={"name": _elastic.es_http_ca_secret(es_name), "namespace": namespace},
+            type="Opaque",
+            string_data={"ca.crt": certificate.cert_pem, "ca.key": pulumi.Output.secret(key.private_key_pem)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-agent-es-http-ca",
+            metadata={"name": _elastic.es_http_ca_config_map(es_name), "namespace": agent_namespace},
+            data={"ca.crt": certificate.cert_pem},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        digest = certificate.cert_pem.apply(lambda pem: hashlib.sha256(pem.encode()).hexdigest())
+        return secret, config_map, digest
 
     def _lifecycle_setup(
         self,

@@ -8,7 +8,7 @@ import pulumi
 
 from components._common import gpu
 from components._common.validation import Problems, dns1123_label_problem
-from components.kubernetes import _charts, _values
+from components.kubernetes import _charts, _platform_policies, _values
 from components.kubernetes._checks import (
     check_bool,
     check_choice,
@@ -16,7 +16,6 @@ from components.kubernetes._checks import (
     check_release_names,
     check_string_map,
 )
-from components.kubernetes._namespaces import check_extra_labels, check_namespace_name, create_namespace
 
 GpuStackMode = Literal["operator", "device-plugin"]
 GPU_STACK_MODES: tuple[GpuStackMode, ...] = ("operator", "device-plugin")
@@ -206,7 +205,10 @@ class GpuStack(pulumi.ComponentResource):
                 release_name=f"{name}-gpu-operator",
                 namespace=ns.metadata.name,
                 values=operator_values,
-                opts=chart_opts,
+                # The chart has no value for the operator Deployment's security context: a transform sets it.
+                opts=pulumi.ResourceOptions.merge(
+                    chart_opts, pulumi.ResourceOptions(transforms=[_charts.gpu_operator_hardening_transform()])
+                ),
             )
         else:
             self._device_plugin = _charts.helm_chart(
@@ -228,6 +230,15 @@ class GpuStack(pulumi.ComponentResource):
                 opts=chart_opts,
             )
 
+        # Default deny in the NVIDIA namespace, then the API server, DNS and Prometheus's scrape of DCGM.
+        _platform_policies.create_network_policies(
+            f"{name}-netpol",
+            ns.metadata.name,
+            _platform_policies.gpu_network_policies(
+                operator_installs_software=mode == "operator" and not (driver_preinstalled and toolkit_preinstalled)
+            ),
+            parent=self,
+        )
         self.namespace = ns.metadata.name
         self.mode = pulumi.Output.from_input(mode)
         self.dcgm_service_monitor_labels = pulumi.Output.from_input(monitor_labels)

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components._common.validation import Problems, is_duration
-from components.kubernetes import _charts, _values
+from components.kubernetes import _charts, _platform_policies, _values
 from components.kubernetes._alerts import alert_rule_groups
 from components.kubernetes._checks import (
     check_bool,
@@ -40,7 +40,7 @@ FULLNAME_MAX = 26
 
 GRAFANA_ADMIN_USER = "admin"
 RECEIVER_SECRET_KEY = "credential"
-DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_LABEL = _values.GRAFANA_DASHBOARD_LABEL
 MONITORING_TIER = "monitoring"
 
 _RETENTION_SIZE = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>B|KB|MB|GB|TB|PB|EB)$")
@@ -80,8 +80,9 @@ class MonitoringArgs(TypedDict, total=False):
 
     alert_receiver_secret: pulumi.Input[str]
     """The webhook URL, Slack incoming-webhook URL or PagerDuty routing key (a Pulumi secret). It is stored in
-    a Kubernetes Secret mounted into Alertmanager, never in Helm values. Required unless `alert_receiver` is
-    none."""
+    a Kubernetes Secret mounted into Alertmanager, never in Helm values; the NetworkPolicy lets Alertmanager
+    reach HTTPS on port 443 only, so a webhook URL must be `https://` on the default port. Required unless
+    `alert_receiver` is none."""
 
     slack_channel: str
     """Slack channel, e.g. `#ml-alerts`. Required when `alert_receiver` is slack."""
@@ -123,11 +124,16 @@ class Monitoring(pulumi.ComponentResource):
       volume of `storage_class_name`, and whose node exporter tolerates the GPU taints;
     - a random Grafana admin password in a Kubernetes Secret (`admin.existingSecret`);
     - the alert receiver's URL/key in a Kubernetes Secret mounted into Alertmanager (`*_file` settings);
-    - the GPU fleet dashboard as a ConfigMap labelled `grafana_dashboard: "1"`;
-    - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts.
+    - the GPU fleet dashboard as a ConfigMap labelled `grafana_dashboard: "1"` in the monitoring namespace,
+      where Grafana's sidecar searches;
+    - a Role that lets Grafana's sidecars read that namespace's ConfigMaps (the chart binds it);
+    - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts;
+    - NetworkPolicies in both namespaces: default deny, then DNS, the API server for the pods that watch it,
+      Prometheus's scrapes of every platform exporter, Grafana's queries, Alertmanager's receiver.
 
-    Security defaults: no credential in Helm values; admission webhooks off (their certificates come from Helm
-    hooks, which helm.v4.Chart does not order) with the rules checked by promtool in tests; Prometheus volume
+    Security defaults: no credential in Helm values; Grafana reads no Secret and nothing outside its namespace;
+    admission webhooks off (their certificates come from Helm hooks, which helm.v4.Chart drops) with the
+    rules checked by promtool in tests; every container with requests and a memory limit; Prometheus volume
     retained when its StatefulSet goes; node exporter isolated in its own privileged namespace.
     """
 
@@ -237,6 +243,18 @@ class Monitoring(pulumi.ComponentResource):
             extra_labels=namespace_labels,
             parent=self,
         )
+        _platform_policies.create_network_policies(
+            f"{name}-netpol",
+            ns.metadata.name,
+            _platform_policies.monitoring_network_policies(namespace=namespace, alert_receiver=receiver != "none"),
+            parent=self,
+        )
+        _platform_policies.create_network_policies(
+            f"{name}-node-exporter-netpol",
+            node_exporter_ns.metadata.name,
+            _platform_policies.node_exporter_network_policies(monitoring_namespace=namespace),
+            parent=self,
+        )
         # Cluster-scoped and shared by every namespace's ServiceMonitors and rules: deleting them would delete
         # every such object in the cluster, so in prod they stay when this component goes.
         crds = _charts.helm_chart(
@@ -251,7 +269,18 @@ class Monitoring(pulumi.ComponentResource):
         chart_dependencies: list[pulumi.Resource] = [ns, node_exporter_ns, crds]
 
         grafana_secret_name = f"{name}-grafana-admin"
+        grafana_sidecar_role: pulumi.Input[str] = f"{name}-grafana-sidecar"
         if grafana_enabled:
+            # Grafana's sidecars read dashboard and datasource ConfigMaps of this namespace, nothing else; the
+            # chart binds this Role (`rbac.useExistingRole`) instead of its own, which also grants Secrets.
+            role = k8s.rbac.v1.Role(
+                f"{name}-grafana-sidecar",
+                metadata={"name": grafana_sidecar_role, "namespace": ns.metadata.name},
+                rules=[dict(rule) for rule in _values.GRAFANA_SIDECAR_ROLE_RULES],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # The chart's RoleBinding names the Role; through this output the chart waits for it.
+            grafana_sidecar_role = role.metadata.name
             password = random.RandomPassword(
                 f"{name}-grafana-admin-password",
                 length=32,
@@ -301,6 +330,8 @@ class Monitoring(pulumi.ComponentResource):
             alertmanager_secrets=alertmanager_secrets,
             grafana_enabled=grafana_enabled,
             grafana_admin_secret=grafana_secret_name,
+            grafana_sidecar_role=grafana_sidecar_role,
+            namespace=namespace,
             node_exporter_namespace=node_exporter_namespace,
             scrape_control_plane=scrape_control_plane,
         )

@@ -168,7 +168,7 @@ def test_host_access_is_confined_to_the_node_agent_namespaces(run) -> None:
         if registration.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     )
     # The NVIDIA agents, the node exporter and the log shipper read the host; nothing else may.
-    assert privileged == ["gpu-operator", "logging", "node-exporter"], privileged
+    assert privileged == ["fluent-bit", "gpu-operator", "node-exporter"], privileged
 
 
 def test_every_namespace_carries_psa_labels_and_a_tier(run) -> None:

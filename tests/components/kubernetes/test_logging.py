@@ -50,8 +50,63 @@ def test_only_the_log_shippers_namespace_is_privileged(run) -> None:
     recorder = build(run)
     labels = {ns["metadata"]["name"]: ns["metadata"]["labels"] for ns in objects_of_kind(recorder, "Namespace")}
     assert labels["elastic-system"][f"{PSA}enforce"] == "baseline"
-    assert labels["logging"][f"{PSA}enforce"] == "privileged", "Fluent Bit reads /var/log on every node"
+    assert labels["logging"][f"{PSA}enforce"] == "baseline", "Elasticsearch and Kibana need no host access"
     assert labels["logging"][f"{PSA}audit"] == "restricted"
+    assert labels["fluent-bit"][f"{PSA}enforce"] == "privileged", "Fluent Bit reads /var/log on every node"
+    workloads = {
+        registration.inputs["metadata"]["namespace"]
+        for registration in recorder.registrations
+        if registration.type.startswith("kubernetes:")
+        and registration.type.split(":")[-1] in ("Elasticsearch", "Kibana", "Job")
+    }
+    assert workloads == {"logging"}, "nothing but Fluent Bit in the privileged namespace"
+
+
+def test_elasticsearch_keeps_its_namespace_and_resource_names_so_existing_volumes_stay(run) -> None:
+    recorder = build(run)
+    namespace = recorder.one("kubernetes:core/v1:Namespace", "logging-namespace")
+    assert namespace.inputs["metadata"]["name"] == "logging", "only the namespace's labels change"
+    elasticsearch = recorder.one("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch", "logging-elasticsearch")
+    assert elasticsearch.inputs["metadata"] == {"name": "logs", "namespace": "logging"}
+
+
+def test_fluent_bit_trusts_the_platform_ca_and_uses_its_own_namespaces_copies_only(run) -> None:
+    recorder = build(run)
+    ca_secret = recorder.one("kubernetes:core/v1:Secret", "logging-es-http-ca")
+    assert ca_secret.inputs["metadata"] == {"name": "logs-es-http-ca", "namespace": "logging"}
+    assert set(ca_secret.inputs["stringData"]) == {"ca.crt", "ca.key"}, "ECK issues the HTTP certificate from it"
+    spec = only(recorder, "Elasticsearch")["spec"]
+    assert spec["http"]["tls"]["certificate"] == {"secretName": "logs-es-http-ca"}
+    ca_copy = recorder.one("kubernetes:core/v1:ConfigMap", "logging-agent-es-http-ca")
+    assert ca_copy.inputs["metadata"] == {"name": "logs-es-http-ca", "namespace": "fluent-bit"}
+    assert ca_copy.inputs["data"]["ca.crt"] == ca_secret.inputs["stringData"]["ca.crt"], "the same certificate"
+    writer = recorder.one("kubernetes:core/v1:Secret", "logging-agent-log-writer")
+    assert writer.inputs["metadata"] == {"name": "logs-log-writer", "namespace": "fluent-bit"}
+    assert set(writer.inputs["stringData"]) == {"username", "password"}
+    values = chart_values(recorder, "fluent-bit")
+    assert values["podAnnotations"]["mlplatform.io/es-ca-sha256"], "a renewed CA restarts Fluent Bit"
+    # Every Secret and ConfigMap Fluent Bit mounts or reads is one that exists in its own namespace.
+    in_agent_namespace = {
+        (registration.type.split(":")[-1], registration.inputs["metadata"]["name"])
+        for registration in recorder.registrations
+        if registration.type in ("kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap")
+        and registration.inputs["metadata"]["namespace"] == "fluent-bit"
+    }
+    used = {("ConfigMap", volume["configMap"]["name"]) for volume in values["extraVolumes"]}
+    used |= {("Secret", item["valueFrom"]["secretKeyRef"]["name"]) for item in values["env"]}
+    assert used <= in_agent_namespace, used - in_agent_namespace
+
+
+def test_the_three_namespaces_get_the_platform_network_policies(run) -> None:
+    recorder = build(run)
+    names = {
+        (policy["metadata"]["namespace"], policy["metadata"]["name"])
+        for policy in objects_of_kind(recorder, "NetworkPolicy")
+    }
+    for namespace in ("logging", "elastic-system", "fluent-bit"):
+        assert (namespace, "default-deny-all") in names, namespace
+    assert ("fluent-bit", "allow-fluent-bit-to-elasticsearch") in names
+    assert ("elastic-system", "allow-webhook-from-api-server") in names
 
 
 def test_elasticsearch_has_tls_encrypted_volumes_resources_and_no_privileged_sysctl(run) -> None:
@@ -102,8 +157,8 @@ def test_fluent_bit_ships_to_the_eck_http_service_verifying_ecks_ca(run) -> None
     values = chart_values(recorder, "fluent-bit")
     assert "Host logs-es-http.logging.svc" in values["config"]["outputs"]
     assert "tls.verify On" in values["config"]["outputs"]
-    assert values["extraVolumes"] == [{"name": "es-ca", "secret": {"secretName": "logs-es-http-certs-public"}}]
-    assert chart(recorder, "fluent-bit").inputs["namespace"] == "logging", "the ECK Secrets live in this namespace"
+    assert values["extraVolumes"] == [{"name": "es-ca", "configMap": {"name": "logs-es-http-ca"}}]
+    assert chart(recorder, "fluent-bit").inputs["namespace"] == "fluent-bit", "the node agent's own namespace"
 
 
 def test_fluent_bit_runs_on_every_clouds_gpu_nodes(run) -> None:

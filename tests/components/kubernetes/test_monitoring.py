@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from components._common.tags import TIER_LABEL
-from components.kubernetes import Monitoring
+from components.kubernetes import Monitoring, _platform_policies
 from components.kubernetes import _charts as charts
 from components.kubernetes._alerts import alert_rule_groups
 from components.kubernetes._dashboards import gpu_dashboard
@@ -110,6 +110,18 @@ def test_the_gpu_dashboard_ships_as_a_sidecar_configmap(run) -> None:
     assert metadata["namespace"] == "monitoring"
     (document,) = config_map.inputs["data"].values()
     assert json.loads(document) == gpu_dashboard()
+    dashboards = chart_values(recorder, "kube-prometheus-stack")["grafana"]["sidecar"]["dashboards"]
+    assert metadata["namespace"] in dashboards["searchNamespace"], "the sidecar searches where the dashboard is"
+
+
+def test_grafana_sidecars_are_bound_to_a_configmap_only_role_in_the_monitoring_namespace(run) -> None:
+    recorder, _ = build(run)
+    role = recorder.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "monitoring-grafana-sidecar")
+    assert role.inputs["metadata"] == {"name": "monitoring-grafana-sidecar", "namespace": "monitoring"}
+    assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    grafana = chart_values(recorder, "kube-prometheus-stack")["grafana"]
+    assert grafana["rbac"]["useExistingRole"] == role.inputs["metadata"]["name"], "the chart binds this Role"
+    assert grafana["rbac"]["namespaced"] is True, "no ClusterRole: Secrets elsewhere stay unreadable"
 
 
 def test_the_gpu_and_serving_rules_ship_as_a_prometheus_rule_after_the_crds(run) -> None:
@@ -212,3 +224,22 @@ def test_outputs_give_in_cluster_urls_and_the_labels_for_service_monitors(run) -
     assert outputs["grafanaUrl"] == "http://monitoring-grafana.monitoring.svc"
     assert outputs["serviceMonitorLabels"] == {"release": "monitoring"}
     assert "GpuAllocatedButIdle" in outputs["ruleNames"]
+
+
+def test_both_namespaces_get_the_platform_network_policies(run) -> None:
+    recorder, _ = build(run, {"alert_receiver": "slack", "alert_receiver_secret": SLACK_URL, "slack_channel": "#a"})
+    policies = {
+        (policy["metadata"]["namespace"], policy["metadata"]["name"]): policy["spec"]
+        for policy in objects_of_kind(recorder, "NetworkPolicy")
+    }
+    expected = {
+        ("monitoring", name): spec
+        for name, spec in _platform_policies.monitoring_network_policies(
+            namespace="monitoring", alert_receiver=True
+        ).items()
+    } | {
+        ("node-exporter", name): spec
+        for name, spec in _platform_policies.node_exporter_network_policies(monitoring_namespace="monitoring").items()
+    }
+    assert policies == expected
+    assert ("monitoring", "allow-alertmanager-receiver") in policies, "a receiver needs HTTPS out"

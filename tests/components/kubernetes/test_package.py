@@ -14,7 +14,7 @@ import components.kubernetes as layer
 
 PACKAGE = Path(layer.__file__).parent
 FORBIDDEN = ("pulumi_aws", "pulumi_azure_native", "pulumi_azure", "pulumi_docker", "pulumi_gcp", "boto3", "azure")
-ALLOWED_THIRD_PARTY = {"pulumi", "pulumi_kubernetes", "pulumi_random"}
+ALLOWED_THIRD_PARTY = {"pulumi", "pulumi_kubernetes", "pulumi_random", "pulumi_tls"}
 COMPONENTS = [getattr(layer, name) for name in layer.__all__ if not name.endswith("Args")]
 
 

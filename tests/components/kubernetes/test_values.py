@@ -31,6 +31,8 @@ def kps_values(**overrides) -> dict:
         "alertmanager_secrets": [],
         "grafana_enabled": True,
         "grafana_admin_secret": "monitoring-grafana-admin",
+        "grafana_sidecar_role": "monitoring-grafana-sidecar",
+        "namespace": "monitoring",
         "node_exporter_namespace": "node-exporter",
         "scrape_control_plane": False,
     }
@@ -42,7 +44,7 @@ OPERATOR = gpu_operator_values(driver_preinstalled=True, toolkit_preinstalled=Tr
 FLUENT_BIT = fluent_bit_values(
     es_host="logs-es-http.logging.svc",
     data_stream="container-logs",
-    ca_secret="logs-es-http-certs-public",
+    ca_config_map="logs-es-http-ca",
     credentials_secret="logs-log-writer",
     service_monitor=False,
 )
@@ -131,11 +133,50 @@ def test_grafana_reads_its_admin_password_from_a_secret_and_loads_labelled_dashb
     }
     assert "adminPassword" not in grafana, "the chart's default password must never be used or replaced in values"
     dashboards = grafana["sidecar"]["dashboards"]
-    assert (dashboards["label"], dashboards["labelValue"], dashboards["searchNamespace"]) == (
-        "grafana_dashboard",
-        "1",
-        "ALL",
-    )
+    assert (dashboards["label"], dashboards["labelValue"]) == ("grafana_dashboard", "1")
+
+
+def test_grafana_sidecars_read_only_configmaps_of_the_monitoring_namespace() -> None:
+    grafana = kps_values()["grafana"]
+    # grafana 12.11.1: rbac.namespaced renders a Role + RoleBinding per namespace instead of the ClusterRole
+    # (templates/clusterrole.yaml renders only when `not rbac.namespaced`); useExistingRole binds our Role.
+    assert grafana["rbac"] == {"namespaced": True, "useExistingRole": "monitoring-grafana-sidecar"}
+    for sidecar in ("dashboards", "datasources"):
+        settings = grafana["sidecar"][sidecar]
+        assert settings["searchNamespace"] == ["monitoring"], f"{sidecar}: 'ALL' needs cluster-wide read"
+        assert settings["resource"] == "configmap", f"{sidecar}: the chart default 'both' also watches Secrets"
+    assert _values.GRAFANA_SIDECAR_ROLE_RULES == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+    ], "the sidecars' Role grants no Secret and no write"
+
+
+PLATFORM_CONTAINER_RESOURCES = {
+    "Grafana": lambda: kps_values()["grafana"]["resources"],
+    "Grafana sidecars": lambda: kps_values()["grafana"]["sidecar"]["resources"],
+    "node exporter": lambda: kps_values()["prometheus-node-exporter"]["resources"],
+    "kube-state-metrics": lambda: kps_values()["kube-state-metrics"]["resources"],
+    "Prometheus operator": lambda: kps_values()["prometheusOperator"]["resources"],
+    "config reloader": lambda: kps_values()["prometheusOperator"]["prometheusConfigReloader"]["resources"],
+    "Prometheus": lambda: kps_values()["prometheus"]["prometheusSpec"]["resources"],
+    "Alertmanager": lambda: kps_values()["alertmanager"]["alertmanagerSpec"]["resources"],
+    "ECK operator": lambda: _values.eck_operator_values(["logging"])["resources"],
+    "Fluent Bit": lambda: FLUENT_BIT["resources"],
+    "GPU operator": lambda: _values.gpu_operator_hardening_values()["operator"]["resources"],
+}
+
+
+@pytest.mark.parametrize("container", PLATFORM_CONTAINER_RESOURCES)
+def test_every_platform_container_has_requests_and_a_memory_limit(container: str) -> None:
+    resources = PLATFORM_CONTAINER_RESOURCES[container]()
+    assert {"cpu", "memory"} <= set(resources["requests"]), f"{container}: the scheduler needs both requests"
+    assert "memory" in resources["limits"], f"{container}: a leaking container must not starve its node"
+
+
+def test_the_gpu_operator_fragment_sets_only_what_the_chart_exposes() -> None:
+    # gpu-operator v26.7.0 templates/operator.yaml reads `operator.resources` and no security context value;
+    # the security contexts come from the transform in _charts.py.
+    assert set(_values.gpu_operator_hardening_values()) == {"operator"}
+    assert set(_values.gpu_operator_hardening_values()["operator"]) == {"resources"}
 
 
 def test_kube_state_metrics_exports_the_gpu_pool_and_tier_labels() -> None:
@@ -187,7 +228,7 @@ def test_fluent_bit_ships_to_the_eck_service_over_verified_tls_with_the_writer_c
     assert "Host logs-es-http.logging.svc" in outputs, "the chart's default host elasticsearch-master does not exist"
     assert "tls.verify On" in outputs and "tls On" in outputs
     assert f"tls.ca_file {_values.FLUENT_BIT_CA_DIR}/ca.crt" in outputs
-    assert {"name": "es-ca", "secret": {"secretName": "logs-es-http-certs-public"}} in FLUENT_BIT["extraVolumes"]
+    assert {"name": "es-ca", "configMap": {"name": "logs-es-http-ca"}} in FLUENT_BIT["extraVolumes"]
     references = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in FLUENT_BIT["env"]}
     assert references["ES_USER"] == {"name": "logs-log-writer", "key": "username"}
     assert references["ES_PASSWORD"] == {"name": "logs-log-writer", "key": "password"}

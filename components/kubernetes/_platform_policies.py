@@ -1,0 +1,357 @@
+"""NetworkPolicies of the platform's own namespaces: default deny, then exactly the flows each component needs.
+
+Peers are chosen by what the platform sets and Kubernetes guarantees: namespaces by their tier label
+(`mlplatform.io/tier`, set by `create_namespace`) or their immutable `kubernetes.io/metadata.name`, pods by
+the labels their chart or operator puts on them (checked at the pinned chart tags, see each constant).
+
+Two kinds of peer are not pods and have no selector:
+- the Kubernetes API server (operators, Prometheus service discovery, sidecars, Fluent Bit's metadata
+  filter). Policies see the connection after the `kubernetes` Service is translated to the API server's
+  own endpoints, whose addresses differ per cluster (EKS/AKS control-plane ENIs or tunnel, a kind control
+  node); the Kubernetes documentation gives no selector for it, so these rules allow the API server ports
+  (443 on EKS/AKS, 6443 on self-managed and kind clusters) to any address, for the pods that need it only.
+  Node Feature Discovery's own chart does the same (v0.19.0 `master.networkPolicy.egress`: ports 443 and
+  6443 with no peer, "API server").
+- nodes: the kubelet (10250) and the host-network node exporter (9100) answer on node addresses, which
+  only an `ipBlock` of the node subnets could name; the same applies, for Prometheus alone. Policies do
+  not reliably apply to host-network pods at all (Kubernetes documentation, NetworkPolicy, "pods with
+  hostNetwork"), so the node exporter's own ingress rule only documents the intent.
+Admission webhooks are called by the API server, so the ECK webhook port is open to any address.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components._common.tags import TIER_LABEL
+from components.kubernetes._namespaces import NAMESPACE_NAME_LABEL
+
+DEFAULT_DENY_POLICY = "default-deny-all"
+
+# --- Pods, by the labels their chart or operator sets -----------------------------------------------------
+
+PROMETHEUS_PODS = {"app.kubernetes.io/name": "prometheus"}
+"""Prometheus pods (the Prometheus operator labels the StatefulSet's pods)."""
+ALERTMANAGER_PODS = {"app.kubernetes.io/name": "alertmanager"}
+"""Alertmanager pods (the Prometheus operator)."""
+GRAFANA_PODS = {"app.kubernetes.io/name": "grafana"}
+"""grafana 12.11.1 `grafana.selectorLabels`."""
+KUBE_STATE_METRICS_PODS = {"app.kubernetes.io/name": "kube-state-metrics"}
+"""kube-state-metrics 8.4.0 `kube-state-metrics.selectorLabels`."""
+PROMETHEUS_OPERATOR_PODS = {"app.kubernetes.io/name": "kube-prometheus-stack-prometheus-operator"}
+"""kube-prometheus-stack 88.5.3 `kube-prometheus-stack.prometheus-operator.labels`."""
+NODE_EXPORTER_PODS = {"app.kubernetes.io/name": "prometheus-node-exporter"}
+"""prometheus-node-exporter 4.56.1 `prometheus-node-exporter.selectorLabels`."""
+ECK_OPERATOR_PODS = {"app.kubernetes.io/name": "elastic-operator"}
+"""eck-operator 3.5.0 `eck-operator.selectorLabels`."""
+ELASTICSEARCH_PODS = {"common.k8s.elastic.co/type": "elasticsearch"}
+"""Pods ECK creates for an Elasticsearch resource."""
+KIBANA_PODS = {"common.k8s.elastic.co/type": "kibana"}
+"""Pods ECK creates for a Kibana resource."""
+ILM_SETUP_PODS = {"app.kubernetes.io/name": "ilm-setup"}
+"""The lifecycle-policy Job of `Logging`."""
+FLUENT_BIT_PODS = {"app.kubernetes.io/name": "fluent-bit"}
+"""fluent-bit 0.58.1 `fluent-bit.selectorLabels`."""
+DCGM_EXPORTER_PODS = {"app": "nvidia-dcgm-exporter"}
+"""The DCGM exporter the GPU operator deploys (gpu-operator v26.7.0 `assets/state-dcgm-exporter`)."""
+STANDALONE_DCGM_EXPORTER_PODS = {"app.kubernetes.io/name": "dcgm-exporter"}
+"""The standalone dcgm-exporter chart's pods (device-plugin mode; 4.8.2 `dcgm-exporter.selectorLabels`)."""
+COREDNS_PODS = {"k8s-app": "kube-dns"}
+"""CoreDNS on EKS and AKS (and kube-prometheus-stack's `coreDns.service.selector`)."""
+
+# --- Ports ------------------------------------------------------------------------------------------------
+
+DNS_PORT = 53
+KUBE_API_PORTS = (443, 6443)
+PROMETHEUS_PORT = 9090
+CONFIG_RELOADER_PORT = 8080
+"""`reloader-web` of the config-reloader sidecar in Prometheus and Alertmanager pods."""
+ALERTMANAGER_PORT = 9093
+GRAFANA_PORT = 3000
+KUBE_STATE_METRICS_PORT = 8080
+PROMETHEUS_OPERATOR_PORT = 8080
+"""The operator's plain HTTP port (`prometheusOperator.tls.enabled: false`)."""
+NODE_EXPORTER_PORT = 9100
+KUBELET_PORT = 10250
+COREDNS_METRICS_PORT = 9153
+DCGM_EXPORTER_PORT = 9400
+FLUENT_BIT_METRICS_PORT = 2020
+ELASTICSEARCH_HTTP_PORT = 9200
+ELASTICSEARCH_TRANSPORT_PORT = 9300
+ECK_WEBHOOK_PORT = 9443
+"""eck-operator 3.5.0 `webhook.port`."""
+HTTPS_PORT = 443
+HTTP_PORT = 80
+
+MONITORING_TIER = "monitoring"
+LOGGING_TIER = "logging"
+GPU_TIER = "gpu"
+SERVING_TIER = "serving"
+
+Spec = dict[str, Any]
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def _pods(labels: Mapping[str, str]) -> dict[str, Any]:
+    return {"podSelector": {"matchLabels": dict(labels)}}
+
+
+def _namespace(name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
+    peer["podSelector"] = {"matchLabels": dict(labels)} if labels is not None else {}
+    return peer
+
+
+def _tier(tier: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {TIER_LABEL: tier}}}
+    peer["podSelector"] = {"matchLabels": dict(labels)} if labels is not None else {}
+    return peer
+
+
+def _default_deny() -> Spec:
+    return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def _dns() -> Spec:
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {
+                "to": [_namespace("kube-system")],
+                "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
+            }
+        ],
+    }
+
+
+def _kube_api(pods: Mapping[str, str] | None) -> Spec:
+    """Egress to the API server ports, any address (see the module docstring)."""
+    return {
+        "podSelector": {"matchLabels": dict(pods)} if pods is not None else {},
+        "policyTypes": ["Egress"],
+        "egress": [{"ports": _tcp(*KUBE_API_PORTS)}],
+    }
+
+
+def _ingress(pods: Mapping[str, str], peers: Sequence[dict[str, Any]], ports: Sequence[int]) -> Spec:
+    return {
+        "podSelector": {"matchLabels": dict(pods)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": list(peers), "ports": _tcp(*ports)}],
+    }
+
+
+def _egress(pods: Mapping[str, str], rules: Sequence[tuple[dict[str, Any], Sequence[int]]]) -> Spec:
+    return {
+        "podSelector": {"matchLabels": dict(pods)},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [peer], "ports": _tcp(*ports)} for peer, ports in rules],
+    }
+
+
+def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict[str, Spec]:
+    """Policies of the monitoring namespace (Prometheus, Alertmanager, Grafana, kube-state-metrics, operator).
+
+    Args:
+        namespace: the monitoring namespace.
+        alert_receiver: Alertmanager sends to a receiver (webhook, Slack, PagerDuty): HTTPS out.
+    """
+
+    def local(labels: Mapping[str, str]) -> dict[str, Any]:
+        return _namespace(namespace, labels)
+
+    prometheus_targets: list[tuple[dict[str, Any], Sequence[int]]] = [
+        (local(PROMETHEUS_PODS), (PROMETHEUS_PORT, CONFIG_RELOADER_PORT)),
+        (local(ALERTMANAGER_PODS), (ALERTMANAGER_PORT, CONFIG_RELOADER_PORT)),
+        (local(GRAFANA_PODS), (GRAFANA_PORT,)),
+        (local(KUBE_STATE_METRICS_PODS), (KUBE_STATE_METRICS_PORT,)),
+        (local(PROMETHEUS_OPERATOR_PODS), (PROMETHEUS_OPERATOR_PORT,)),
+        (_namespace("kube-system", COREDNS_PODS), (COREDNS_METRICS_PORT,)),
+        (_tier(GPU_TIER), (DCGM_EXPORTER_PORT,)),
+        (_tier(LOGGING_TIER, FLUENT_BIT_PODS), (FLUENT_BIT_METRICS_PORT,)),
+    ]
+    prometheus_egress = _egress(PROMETHEUS_PODS, prometheus_targets)
+    prometheus_egress["egress"] += [
+        # Model servers choose their ports; their namespaces admit Prometheus on any (serving.py).
+        {"to": [_tier(SERVING_TIER)]},
+        # The kubelet (cAdvisor, probes) and the host-network node exporter answer on node addresses.
+        {"ports": _tcp(NODE_EXPORTER_PORT, KUBELET_PORT)},
+    ]
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        # Service discovery and the apiserver target; the operator, kube-state-metrics and Grafana's sidecars
+        # watch the API.
+        "allow-prometheus-kube-api": _kube_api(PROMETHEUS_PODS),
+        "allow-operator-kube-api": _kube_api(PROMETHEUS_OPERATOR_PODS),
+        "allow-kube-state-metrics-kube-api": _kube_api(KUBE_STATE_METRICS_PODS),
+        "allow-grafana-kube-api": _kube_api(GRAFANA_PODS),
+        "allow-prometheus-scrape-egress": prometheus_egress,
+        "allow-prometheus-ingress": _ingress(
+            PROMETHEUS_PODS, [_pods(PROMETHEUS_PODS)], (PROMETHEUS_PORT, CONFIG_RELOADER_PORT)
+        ),
+        "allow-prometheus-from-grafana": _ingress(PROMETHEUS_PODS, [_pods(GRAFANA_PODS)], (PROMETHEUS_PORT,)),
+        "allow-alertmanager-ingress": _ingress(
+            ALERTMANAGER_PODS, [_pods(PROMETHEUS_PODS)], (ALERTMANAGER_PORT, CONFIG_RELOADER_PORT)
+        ),
+        "allow-alertmanager-from-grafana": _ingress(ALERTMANAGER_PODS, [_pods(GRAFANA_PODS)], (ALERTMANAGER_PORT,)),
+        "allow-grafana-scrape": _ingress(GRAFANA_PODS, [_pods(PROMETHEUS_PODS)], (GRAFANA_PORT,)),
+        "allow-kube-state-metrics-scrape": _ingress(
+            KUBE_STATE_METRICS_PODS, [_pods(PROMETHEUS_PODS)], (KUBE_STATE_METRICS_PORT,)
+        ),
+        "allow-operator-scrape": _ingress(
+            PROMETHEUS_OPERATOR_PODS, [_pods(PROMETHEUS_PODS)], (PROMETHEUS_OPERATOR_PORT,)
+        ),
+        "allow-grafana-queries": _egress(
+            GRAFANA_PODS,
+            [(local(PROMETHEUS_PODS), (PROMETHEUS_PORT,)), (local(ALERTMANAGER_PODS), (ALERTMANAGER_PORT,))],
+        ),
+    }
+    if alert_receiver:
+        # Slack and PagerDuty are HTTPS endpoints on the internet; a webhook receiver must be HTTPS on 443 too.
+        policies["allow-alertmanager-receiver"] = {
+            "podSelector": {"matchLabels": dict(ALERTMANAGER_PODS)},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": _tcp(HTTPS_PORT)}],
+        }
+    return policies
+
+
+def node_exporter_network_policies(*, monitoring_namespace: str) -> dict[str, Spec]:
+    """Policies of the node exporter's namespace: nothing in or out but Prometheus's scrape."""
+    return {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-prometheus-scrape": _ingress(
+            NODE_EXPORTER_PODS, [_namespace(monitoring_namespace, PROMETHEUS_PODS)], (NODE_EXPORTER_PORT,)
+        ),
+    }
+
+
+def elasticsearch_network_policies(*, operator_namespace: str, agent_namespace: str) -> dict[str, Spec]:
+    """Policies of the Elasticsearch namespace (Elasticsearch, Kibana, the lifecycle Job).
+
+    Args:
+        operator_namespace: the ECK operator's namespace (it calls Elasticsearch's API).
+        agent_namespace: Fluent Bit's namespace (it writes to Elasticsearch).
+    """
+    return {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-elasticsearch-http": _ingress(
+            ELASTICSEARCH_PODS,
+            [
+                _namespace(agent_namespace, FLUENT_BIT_PODS),
+                _pods(KIBANA_PODS),
+                _pods(ILM_SETUP_PODS),
+                _namespace(operator_namespace, ECK_OPERATOR_PODS),
+            ],
+            (ELASTICSEARCH_HTTP_PORT,),
+        ),
+        "allow-elasticsearch-transport": {
+            "podSelector": {"matchLabels": dict(ELASTICSEARCH_PODS)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [_pods(ELASTICSEARCH_PODS)], "ports": _tcp(ELASTICSEARCH_TRANSPORT_PORT)}],
+            "egress": [{"to": [_pods(ELASTICSEARCH_PODS)], "ports": _tcp(ELASTICSEARCH_TRANSPORT_PORT)}],
+        },
+        "allow-kibana-to-elasticsearch": _egress(
+            KIBANA_PODS, [(_pods(ELASTICSEARCH_PODS), (ELASTICSEARCH_HTTP_PORT,))]
+        ),
+        "allow-ilm-setup-to-elasticsearch": _egress(
+            ILM_SETUP_PODS, [(_pods(ELASTICSEARCH_PODS), (ELASTICSEARCH_HTTP_PORT,))]
+        ),
+    }
+
+
+def eck_operator_network_policies(*, managed_namespaces: Sequence[str]) -> dict[str, Spec]:
+    """Policies of the ECK operator's namespace: the API server, its webhook, the Elasticsearch it manages."""
+    return {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-operator-kube-api": _kube_api(ECK_OPERATOR_PODS),
+        # The API server calls the validating webhook; it is not a pod (see the module docstring).
+        "allow-webhook-from-api-server": {
+            "podSelector": {"matchLabels": dict(ECK_OPERATOR_PODS)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": _tcp(ECK_WEBHOOK_PORT)}],
+        },
+        "allow-operator-to-elasticsearch": _egress(
+            ECK_OPERATOR_PODS,
+            [(_namespace(name, ELASTICSEARCH_PODS), (ELASTICSEARCH_HTTP_PORT,)) for name in managed_namespaces],
+        ),
+    }
+
+
+def log_agent_network_policies(*, elasticsearch_namespace: str, metrics_scrape: bool) -> dict[str, Spec]:
+    """Policies of Fluent Bit's namespace: Elasticsearch and the API server out, Prometheus's scrape in.
+
+    Args:
+        elasticsearch_namespace: where Elasticsearch runs.
+        metrics_scrape: Prometheus scrapes Fluent Bit's metrics (its ServiceMonitor is on).
+    """
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        # The kubernetes filter reads pod metadata from the API server.
+        "allow-fluent-bit-kube-api": _kube_api(FLUENT_BIT_PODS),
+        "allow-fluent-bit-to-elasticsearch": _egress(
+            FLUENT_BIT_PODS, [(_namespace(elasticsearch_namespace, ELASTICSEARCH_PODS), (ELASTICSEARCH_HTTP_PORT,))]
+        ),
+    }
+    if metrics_scrape:
+        policies["allow-prometheus-scrape"] = _ingress(
+            FLUENT_BIT_PODS, [_tier(MONITORING_TIER, PROMETHEUS_PODS)], (FLUENT_BIT_METRICS_PORT,)
+        )
+    return policies
+
+
+def gpu_network_policies(*, operator_installs_software: bool) -> dict[str, Spec]:
+    """Policies of the NVIDIA namespace (GPU operator and its operands, or device plugin and DCGM exporter).
+
+    Every pod there is a controller or node agent that talks to the API server (the operator, Node Feature
+    Discovery, GPU feature discovery, the device plugin's config manager, the validator, the DCGM exporter's
+    pod mapping); Prometheus scrapes the DCGM exporter.
+
+    Args:
+        operator_installs_software: the operator installs the driver or container toolkit on the nodes; the
+            driver container then downloads kernel headers and packages over HTTP(S) from the distribution's
+            mirrors, which have no fixed addresses.
+    """
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-kube-api": _kube_api(None),
+        "allow-prometheus-scrape": _ingress(
+            DCGM_EXPORTER_PODS, [_tier(MONITORING_TIER, PROMETHEUS_PODS)], (DCGM_EXPORTER_PORT,)
+        ),
+        "allow-prometheus-scrape-standalone": _ingress(
+            STANDALONE_DCGM_EXPORTER_PODS, [_tier(MONITORING_TIER, PROMETHEUS_PODS)], (DCGM_EXPORTER_PORT,)
+        ),
+    }
+    if operator_installs_software:
+        policies["allow-package-downloads"] = {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": _tcp(HTTP_PORT, HTTPS_PORT)}],
+        }
+    return policies
+
+
+def create_network_policies(
+    resource_prefix: str, namespace: pulumi.Input[str], policies: Mapping[str, Spec], *, parent: pulumi.Resource
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Create `policies` (name -> spec) in `namespace` as children of `parent`, named `<prefix>-<policy>`."""
+    return [
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_prefix}-{policy_name}",
+            metadata={"name": policy_name, "namespace": namespace},
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for policy_name, spec in policies.items()
+    ]
