@@ -16,6 +16,7 @@ from components.kubernetes._checks import (
     check_release_names,
     check_string_map,
 )
+from components.kubernetes._namespaces import check_extra_labels, check_namespace_name, create_namespace
 
 GpuStackMode = Literal["operator", "device-plugin"]
 GPU_STACK_MODES: tuple[GpuStackMode, ...] = ("operator", "device-plugin")
