@@ -246,3 +246,48 @@ def test_runtime_settings_are_refused_in_device_plugin_mode(run) -> None:
     with pytest.raises(pulumi.InputPropertiesError) as raised:
         run(lambda: GpuStack("nvidia", {**arguments, "runtime_class": "nvidia-container-runtime", "cdi": False}))
     assert set(errors_of(raised)) == {"runtimeClass", "cdi"}, "the device-plugin charts would silently ignore them"
+
+
+@pytest.mark.parametrize(("preinstalled", "downloads"), [(True, False), (False, True)])
+def test_the_gpu_namespace_denies_by_default_and_allows_downloads_only_when_the_operator_installs_software(
+    run, preinstalled: bool, downloads: bool
+) -> None:
+    recorder = run_with_provider(
+        run,
+        lambda opts: GpuStack(
+            "nvidia", {"driver_preinstalled": preinstalled, "toolkit_preinstalled": preinstalled}, opts=opts
+        ),
+    )
+    policies = {
+        p.inputs["metadata"]["name"]
+        for p in recorder.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p.inputs["metadata"]["namespace"] == "gpu-operator"
+    }
+    assert {"default-deny-all", "allow-dns", "allow-kube-api", "allow-prometheus-scrape"} <= policies, policies
+    assert ("allow-package-downloads" in policies) is downloads, (
+        "the driver container fetches packages only when the operator installs the driver or toolkit"
+    )
+
+
+def test_the_gpu_operator_deployment_is_hardened_although_its_chart_has_no_value_for_it(run) -> None:
+    values = chart_values(run_with_provider(run, lambda opts: GpuStack("nvidia", {}, opts=opts)), "gpu-operator")
+    assert values["operator"]["resources"]["limits"]["memory"], "requests and a memory limit through values"
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "gpu-operator"},
+        "spec": {"template": {"spec": {"containers": [{"name": "gpu-operator"}]}}},
+    }
+    transform = charts.gpu_operator_hardening_transform()
+    result = transform(
+        pulumi.ResourceTransformArgs(
+            custom=True,
+            type_="kubernetes:apps/v1:Deployment",
+            name="nvidia-gpu-operator",
+            props=deployment,
+            opts=pulumi.ResourceOptions(),
+        )
+    )
+    pod = result.props["spec"]["template"]["spec"]
+    container = pod["containers"][0]["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and container["allowPrivilegeEscalation"] is False
+    assert container["capabilities"] == {"drop": ["ALL"]} and container["readOnlyRootFilesystem"] is True
