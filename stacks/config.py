@@ -547,14 +547,8 @@ class GpuPoolConfig(_PoolSizing):
     """Extra taints; the GPU taint of the GPU contract is always added."""
     labels: dict[str, str] = {}
     """Extra node labels; the GPU contract labels are always added and cannot be overridden. A `workload=<kind>`
-    taint adds `mlplatform.io/workload: <kind>` (see `nodeLabels`)."""
-
-    @property
-    def node_labels(self) -> dict[str, str]:
-        """`labels` plus `mlplatform.io/workload: <kind>` when the pool has a `workload=<kind>` taint: the label is
-        derived from the taint, never written beside it, so the selector a training job uses and the taint it
-        tolerates cannot disagree."""
-        return {**self.labels, **pools.workload_labels([(taint.key, taint.value) for taint in self.taints])}
+    taint adds `mlplatform.io/workload: <kind>`: the label is derived from the taint (by the cluster components),
+    never written beside it, so the selector a training job uses and the taint it tolerates cannot disagree."""
 
     @field_validator("name")
     @classmethod

@@ -167,7 +167,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "disk_size_gb": pool.disk_size_gb,
             "os_family": "bottlerocket" if pool.os_family == "bottlerocket" else "al2023",
             "taints": [{"key": taint.key, "value": taint.value, "effect": taint.effect} for taint in pool.taints],
-            "labels": pool.node_labels,
+            "labels": dict(pool.labels),
         }
         if pool.desired_size is not None:
             args["desired_size"] = pool.desired_size
@@ -681,7 +681,7 @@ def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:
         "os_disk_size_gb": pool.disk_size_gb,
         "os_sku": _AKS_OS_SKUS[pool.os_family or "ubuntu"],  # type: ignore[typeddict-item]
         "extra_taints": [f"{taint.key}={taint.value}:{taint.effect}" for taint in pool.taints],
-        "labels": pool.node_labels,
+        "labels": dict(pool.labels),
     }
     if pool.zones:
         aks_pool["zones"] = list(pool.zones)

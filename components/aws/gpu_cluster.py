@@ -139,9 +139,11 @@ class AwsGpuNodePoolArgs(TypedDict, total=False):
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Subnets for this pool (e.g. the private subnets of some zones). Defaults to the cluster's node subnets."""
     taints: list[AwsNodeTaintArgs]
-    """Extra taints; the GPU contract taint `nvidia.com/gpu=true:NoSchedule` is always added. Defaults to none."""
+    """Extra taints; the GPU contract taint `nvidia.com/gpu=true:NoSchedule` is always added. A `workload=<kind>`
+    taint (e.g. training) also labels the nodes `mlplatform.io/workload: <kind>`. Defaults to none."""
     labels: dict[str, str]
-    """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
+    """Extra node labels; the GPU contract labels (and the label of a `workload` taint) are always added and cannot
+    be overridden. Defaults to none."""
 
 
 class AwsTeamAccessArgs(TypedDict, total=False):
@@ -513,13 +515,21 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
 
     extra_labels = dict(pool.get("labels") or {})
     contract = {gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL}
+    workload = pools.workload_labels([(taint.key, taint.value) for taint in taints])
     for key in extra_labels:
         if not _LABEL_KEY.match(key):
             problems.add(f'{path}.labels["{key}"]', f"'{key}' is not a valid Kubernetes label key")
         elif key in contract:
             problems.add(f'{path}.labels["{key}"]', f"'{key}' is set by the GPU contract and cannot be overridden")
+        elif key == pools.WORKLOAD_LABEL and extra_labels[key] != workload.get(key):
+            problems.add(f'{path}.labels["{key}"]', _workload_label_problem(workload))
     accelerator = accelerators.pop() if len(accelerators) == 1 else None
-    labels = {**gpu.gpu_pool_labels(name, accelerator, extra_labels), **gpu.node_image_labels(os_family)}
+    labels = {
+        **gpu.gpu_pool_labels(name, accelerator, extra_labels),
+        **gpu.node_image_labels(os_family),
+        # The pods that tolerate a `workload=<kind>` taint select the pool by this label (scale-from-zero included).
+        **workload,
+    }
     for tag_key in node_template_tags(labels, taints, 1):
         if len(tag_key) > AWS_TAG_KEY_MAX:
             problems.add(f"{path}.labels", f"the autoscaler tag '{tag_key}' exceeds {AWS_TAG_KEY_MAX} characters")
@@ -540,6 +550,14 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
         taints=tuple(taints),
         gpus=min(info.gpus for info in catalog),
         subnet_ids=pool.get("subnet_ids"),
+    )
+
+
+def _workload_label_problem(workload: dict[str, str]) -> str:
+    derived = workload.get(pools.WORKLOAD_LABEL)
+    return (
+        f"'{pools.WORKLOAD_LABEL}' comes from the pool's `{pools.WORKLOAD_TAINT_KEY}` taint "
+        f"({derived or 'none here'}); set the taint instead"
     )
 
 

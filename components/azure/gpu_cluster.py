@@ -184,9 +184,11 @@ class AzureGpuNodePoolArgs(TypedDict):
     zones: NotRequired[list[str]]
     """Availability zones, a subset of the cluster's. Defaults to the cluster's zones."""
     extra_taints: NotRequired[list[str]]
-    """Taints beyond the GPU contract's, as `key=value:Effect`. Defaults to none. Changing them replaces the pool."""
+    """Taints beyond the GPU contract's, as `key=value:Effect`; a `workload=<kind>` taint (e.g. training) also labels
+    the nodes `mlplatform.io/workload: <kind>`. Defaults to none. Changing them replaces the pool."""
     labels: NotRequired[dict[str, str]]
-    """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
+    """Extra node labels; the GPU contract labels (and the label of a `workload` taint) are always added and cannot
+    be overridden. Defaults to none."""
 
 
 class AzureGpuClusterArgs(TypedDict, total=False):
@@ -320,6 +322,7 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
     min_count = pool.get("min_count", DEFAULT_GPU_MIN_COUNT)
     spot = pool.get("spot", DEFAULT_GPU_SPOT)
     taints = aks_taints(pool.get("extra_taints"))
+    workload = pools.workload_labels(_taint_pairs(pool.get("extra_taints")))
     settings: dict[str, Any] = {
         "mode": "User",
         "os_type": "Linux",
@@ -336,7 +339,11 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
         "enable_node_public_ip": False,
         "enable_fips": False,
         "node_taints": taints + ([SPOT_TAINT] if spot else []),
-        "node_labels": gpu.gpu_pool_labels(pool["name"], info.accelerator if info else None, pool.get("labels")),
+        # The pods that tolerate a `workload=<kind>` taint select the pool by its label.
+        "node_labels": {
+            **gpu.gpu_pool_labels(pool["name"], info.accelerator if info else None, pool.get("labels")),
+            **workload,
+        },
         "gpu_profile": {"driver": GPU_DRIVER},
         # One node at a time: GPU capacity is scarce, and a surge of several GPU VMs often fails on quota.
         "upgrade_settings": {"max_surge": "1"},
@@ -344,6 +351,12 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
     if spot:
         settings.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
     return settings
+
+
+def _taint_pairs(taints: list[str] | None) -> list[tuple[str, str]]:
+    """`(key, value)` of each well-formed `key=value:Effect` taint."""
+    matches = [_AKS_TAINT.match(taint) for taint in taints or []]
+    return [(match["key"], match["value"]) for match in matches if match]
 
 
 def platform_pool_settings(pool: AzurePlatformPoolArgs, cluster_zones: list[str]) -> dict[str, Any]:
@@ -540,9 +553,16 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
                 problems.add(
                     f"{path}.extraTaints[{taint_index}]", f"'{taint}' is not a taint like 'team=vision:NoSchedule'"
                 )
-        for key in pool.get("labels") or {}:
+        workload = pools.workload_labels(_taint_pairs(pool.get("extra_taints")))
+        for key, value in (pool.get("labels") or {}).items():
             if key in (gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL):
                 problems.add(f"{path}.labels.{key}", f"'{key}' is set by the GPU contract and cannot be overridden")
+            elif key == pools.WORKLOAD_LABEL and value != workload.get(key):
+                problems.add(
+                    f"{path}.labels.{key}",
+                    f"'{key}' comes from the pool's `{pools.WORKLOAD_TAINT_KEY}` taint "
+                    f"({workload.get(key) or 'none here'}); set the taint instead",
+                )
 
 
 def _validate_access(args: AzureGpuClusterArgs, problems: Problems, private: bool) -> None:

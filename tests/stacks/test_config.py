@@ -410,11 +410,10 @@ def test_an_explicit_platform_minimum_above_the_preset_maximum_raises_the_maximu
     assert (platform.min_size_per_zone, platform.max_size_per_zone) == (3, 3), "the preset maximum (2) follows it"
 
 
-def test_a_workload_taint_labels_the_pool_for_the_pods_that_tolerate_it() -> None:
+def test_a_workload_label_that_matches_the_pool_s_taint_is_accepted() -> None:
     data = with_change(VALID_AWS, "cluster.gpuPools.0.taints", [{"key": "workload", "value": "training"}])
-    pool = validate_platform_config(data).cluster.gpu_pools[0]
-    assert pool.node_labels == {"mlplatform.io/workload": "training"}, "derived from the taint, never written beside it"
-    assert validate_platform_config(VALID_AWS).cluster.gpu_pools[0].node_labels == {}, "no taint, no label"
+    data = with_change(data, "cluster.gpuPools.0.labels", {"mlplatform.io/workload": "training"})
+    assert validate_platform_config(data).cluster.gpu_pools[0].labels == {"mlplatform.io/workload": "training"}
 
 
 def test_an_explicit_value_wins_over_the_preset() -> None:

@@ -878,3 +878,22 @@ def test_the_platform_node_groups_refuse_gpu_instances_and_need_the_zone_map(rec
         "platformNodePool.instanceTypes[0]",
         "nodeSubnetIdsByZone",
     ], "an untainted GPU group would let any pod take the GPUs; without zones there are no platform groups"
+
+
+def test_a_workload_taint_labels_the_pool_so_its_jobs_select_it_and_scale_it_from_zero(run) -> None:
+    pool = {
+        "name": "h100",
+        "instance_types": ["p5.48xlarge"],
+        "taints": [{"key": "workload", "value": "training", "effect": "NoSchedule"}],
+    }
+    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-h100").inputs
+    assert group["labels"][pools.WORKLOAD_LABEL] == "training", "derived from the taint, never written beside it"
+    template = "k8s.io/cluster-autoscaler/node-template/label/" + pools.WORKLOAD_LABEL
+    assert group["tags"][template] == "training", "a pending training job selecting the label scales the pool from 0"
+    serving = _cluster(run, gpu_node_pools=[{"name": "a10g", "instance_types": ["g5.xlarge"]}])
+    assert pools.WORKLOAD_LABEL not in serving.one(NODE_GROUP, "gpu-gpu-a10g").inputs["labels"], "no taint, no label"
+
+
+def test_a_workload_label_that_contradicts_the_pool_s_taint_is_rejected(recorder) -> None:
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "labels": {pools.WORKLOAD_LABEL: "training"}}
+    assert _invalid(recorder, gpu_node_pools=[pool]) == [f'gpuNodePools[0].labels["{pools.WORKLOAD_LABEL}"]']

@@ -589,3 +589,27 @@ def test_bad_platform_pool_and_autoscaler_args_are_rejected_with_paths(run, reco
         "gpuNodePools[0].name",
     }, problems
     assert "GPU size" in problems["platformPool.vmSize"], "an untainted GPU pool would let any pod take the GPUs"
+
+
+def test_a_workload_taint_labels_the_pool_so_training_jobs_can_select_it() -> None:
+    training = gpu_pool_settings(
+        {"name": "a100", "vm_size": "Standard_NC24ads_A100_v4", "extra_taints": ["workload=training:NoSchedule"]},
+        ["1"],
+    )
+    assert "workload=training:NoSchedule" in training["node_taints"], "serving pods neither land on nor scale it"
+    assert training["node_labels"][pools.WORKLOAD_LABEL] == "training", "derived from the taint (review M7)"
+    serving = gpu_pool_settings({"name": "t4", "vm_size": "Standard_NC4as_T4_v3"}, ["1"])
+    assert pools.WORKLOAD_LABEL not in serving["node_labels"], "no taint, no label"
+
+
+def test_a_workload_label_that_contradicts_the_pool_s_taint_is_rejected(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        _cluster(
+            gpu_node_pools=[
+                {"name": "t4", "vm_size": "Standard_NC4as_T4_v3", "labels": {pools.WORKLOAD_LABEL: "training"}}
+            ]
+        ),
+    )
+    assert list(problems) == [f"gpuNodePools[0].labels.{pools.WORKLOAD_LABEL}"], problems
