@@ -1116,9 +1116,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
         # zones may leave a zone without a node after a rolling replacement. AWS: "If you are running a stateful
         # application across multiple Availability Zones that is backed by Amazon EBS volumes and using the
         # Kubernetes Cluster Autoscaler, you should configure multiple node groups, each scoped to a single
-        # Availability Zone" (EKS user guide, managed node groups). The first zone's group and the shared launch
-        # template carry the names of the former single system group as aliases, so a stack deployed before
-        # replaces that group (created first, then deleted) and updates its template, instead of deleting both.
+        # Availability Zone" (EKS user guide, https://github.com/awsdocs/amazon-eks-user-guide/pull/298).
+        # The first zone's group and the shared launch template carry the names of the former single system group
+        # as aliases, so a stack deployed before replaces that group (created first, then deleted) and updates its
+        # template, instead of deleting both.
         platform_template = launch_template(plan.platform, [pulumi.Alias(name=f"{name}-system-launch-template")])
         zone_subnets = args["node_subnet_ids_by_zone"]
         platform_groups = [
