@@ -453,7 +453,8 @@ class _PoolSizing(_Model):
 
 
 class SystemPoolConfig(_PoolSizing):
-    """The pool for cluster add-ons, monitoring and logging (no GPUs)."""
+    """AKS only: the System-mode pool for the critical add-ons, tainted CriticalAddonsOnly (no GPUs; monitoring and
+    logging run on the platform pool)."""
 
     instance_types: list[str] | None = None
     """EC2 instance types or one Azure VM size. Defaults to m6i.xlarge (AWS) / Standard_D4ds_v5 (Azure)."""

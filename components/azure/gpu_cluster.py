@@ -116,7 +116,8 @@ _AKS_TAINT = re.compile(
 
 
 class AzureSystemPoolArgs(TypedDict, total=False):
-    """The AKS system pool (add-ons, monitoring, logging; no GPUs)."""
+    """The AKS system pool, tainted `CriticalAddonsOnly=true:NoSchedule`: the critical add-ons only (the platform
+    pool runs monitoring and logging); no GPUs."""
 
     vm_size: str
     """VM size. Defaults to Standard_D4ds_v5."""
