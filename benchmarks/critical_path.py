@@ -330,7 +330,7 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              lambda dependent, dependency: dependency.wire_inputs.get("addonName")
              in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")),
     Ordering("aws:eks/addon:Addon", "aws:eks/nodeGroup:NodeGroup",
-             "coredns and the EBS CSI controller are Deployments: they need the system nodes",
+             "coredns and the EBS CSI controller are Deployments: they need the platform nodes",
              lambda dependent, dependency: not is_gpu_pool(dependency)),
     Ordering("aws:eks/addon:Addon", "aws:iam/rolePolicy:RolePolicy",
              "the EBS CSI controller needs its KMS grant to create encrypted volumes"),
@@ -347,7 +347,7 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
     Ordering("aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
              "S3 rejects concurrent configuration changes of one bucket (OperationAborted)"),
     Ordering("pulumi:providers:kubernetes", "aws:eks/nodeGroup:NodeGroup",
-             "the Kubernetes layer's pods need the system nodes",
+             "the Kubernetes layer's pods need the platform nodes of every zone",
              lambda dependent, dependency: not is_gpu_pool(dependency)),
     Ordering("pulumi:providers:kubernetes", "aws:eks/addon:Addon",
              "the Kubernetes layer's pods need DNS, the CNI and the CSI driver"),
@@ -374,6 +374,10 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "version-based lifecycle rules need blob versioning"),
     Ordering("azure-native:monitor:DiagnosticSetting", "azure-native:storage:BlobServiceProperties",
              "the blob service must exist as a diagnostics target"),
+    Ordering("pulumi:providers:kubernetes", "azure-native:containerservice:AgentPool",
+             "the Kubernetes layer's Deployments and StatefulSets run on the untainted platform pool (the system "
+             "pool admits CriticalAddonsOnly pods only)",
+             lambda dependent, dependency: not is_gpu_pool(dependency)),
     Ordering("pulumi:providers:kubernetes", "azure-native:authorization:RoleAssignment",
              "the admin groups the deployer belongs to call the Kubernetes API through these grants"),
     Ordering("azure-native:containerservice:ManagedCluster", SLEEP,

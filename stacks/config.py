@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components._common import gpu
+from components._common import gpu, pools
 from components._common.limits import (
     CLOUDWATCH_RETENTION_DAYS,
     DEFAULT_MAX_LOG_RETENTION_DAYS,
@@ -68,6 +68,9 @@ ENVIRONMENT_PRESETS: dict[str, dict[str, Any]] = {
         "protect_stateful_resources": False,
         "zone_count": 2,
         "elasticsearch_nodes": 1,
+        "platform_instance_types": {"aws": ["m6i.xlarge"], "azure": ["Standard_D4ds_v5"]},
+        "platform_min_size_per_zone": 1,
+        "platform_max_size_per_zone": 2,
     },
     "staging": {
         "nat_gateways": "perZone",
@@ -76,6 +79,9 @@ ENVIRONMENT_PRESETS: dict[str, dict[str, Any]] = {
         "protect_stateful_resources": False,
         "zone_count": 3,
         "elasticsearch_nodes": 3,
+        "platform_instance_types": {"aws": ["m6i.2xlarge"], "azure": ["Standard_D8ds_v5"]},
+        "platform_min_size_per_zone": 1,
+        "platform_max_size_per_zone": 3,
     },
     "prod": {
         "nat_gateways": "perZone",
@@ -84,10 +90,15 @@ ENVIRONMENT_PRESETS: dict[str, dict[str, Any]] = {
         "protect_stateful_resources": True,
         "zone_count": 3,
         "elasticsearch_nodes": 3,
+        "platform_instance_types": {"aws": ["m6i.2xlarge"], "azure": ["Standard_D8ds_v5"]},
+        "platform_min_size_per_zone": 1,
+        "platform_max_size_per_zone": 3,
     },
 }
 """What each environment sets when the stack file leaves a field unset. The only place presets live."""
 
+_AWS_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_AZURE_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_-]+$")
 _ECR_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _LABEL_KEY = re.compile(
@@ -442,7 +453,8 @@ class _PoolSizing(_Model):
 
 
 class SystemPoolConfig(_PoolSizing):
-    """The pool for cluster add-ons, monitoring and logging (no GPUs)."""
+    """AKS only: the System-mode pool for the critical add-ons, tainted CriticalAddonsOnly (no GPUs; monitoring and
+    logging run on the platform pool)."""
 
     instance_types: list[str] | None = None
     """EC2 instance types or one Azure VM size. Defaults to m6i.xlarge (AWS) / Standard_D4ds_v5 (Azure)."""
@@ -459,7 +471,62 @@ class SystemPoolConfig(_PoolSizing):
             issues.add(("instanceTypes",), "an AKS pool has exactly one VM size")
 
 
-DEFAULT_SYSTEM_INSTANCE_TYPES = {"aws": ["m6i.xlarge"], "azure": ["Standard_D4ds_v5"]}
+DEFAULT_SYSTEM_INSTANCE_TYPES = {"azure": ["Standard_D4ds_v5"]}
+
+
+class PlatformPoolConfig(_Model):
+    """The untainted CPU pool the platform's own workloads run on (operators, Prometheus, Alertmanager, Grafana,
+    Elasticsearch, Kibana), labelled `mlplatform.io/pool-role: platform`. Sized per zone: on EKS one node group
+    per zone, so a pod whose EBS volume is in a zone always has a node there; on AKS one zonal agent pool whose
+    minCount and maxCount are these sizes times the number of zones. Unset fields come from the environment
+    preset (`ENVIRONMENT_PRESETS`)."""
+
+    instance_types: list[str] | None = None
+    """EC2 instance types of one architecture, or exactly one Azure VM size; general-purpose, no GPUs. Preset:
+    m6i.xlarge / Standard_D4ds_v5 in dev, m6i.2xlarge / Standard_D8ds_v5 in staging and prod."""
+    min_size_per_zone: int | None = Field(None, ge=1, le=100)
+    """Fewest nodes in each zone; at least 1. Preset: 1."""
+    max_size_per_zone: int | None = Field(None, ge=1, le=100)
+    """Most nodes in each zone. Preset: 2 in dev, 3 in staging and prod."""
+    disk_size_gb: int = Field(100, ge=30, le=16384)
+    """Root (EKS) or OS (AKS) disk size in GiB. Defaults to 100. Changing it replaces the AKS pool and rolls the
+    EKS nodes."""
+
+    @model_validator(mode="after")
+    def _validate_pool(self, info: ValidationInfo) -> PlatformPoolConfig:
+        issues = _Issues()
+        context = _context(info)
+        preset = ENVIRONMENT_PRESETS.get(context.environment or "") if context else None
+        # An explicit maximum below the minimum is a mistake; a preset maximum below an explicit minimum follows it.
+        if self.max_size_per_zone is not None:
+            min_size = self.min_size_per_zone or (preset["platform_min_size_per_zone"] if preset else 1)
+            if self.max_size_per_zone < min_size:
+                source = "" if self.min_size_per_zone else f", from the {context.environment} preset"  # type: ignore[union-attr]
+                issues.add(("maxSizePerZone",), f"must be >= minSizePerZone ({min_size}{source})")
+        if self.instance_types is not None and not self.instance_types:
+            issues.add(("instanceTypes",), "list at least one instance type, or remove the key for the preset")
+        cloud = context.cloud if context else None
+        if cloud in ("aws", "azure"):
+            self._check_for_cloud(cloud, issues)
+        issues.raise_if_any()
+        return self
+
+    def _check_for_cloud(self, cloud: str, issues: _Issues) -> None:
+        pattern, example = (
+            (_AWS_INSTANCE_TYPE, "m6i.2xlarge") if cloud == "aws" else (_AZURE_VM_SIZE, "Standard_D8ds_v5")
+        )
+        for index, instance_type in enumerate(self.instance_types or []):
+            if not pattern.match(instance_type):
+                kind = "an EC2 instance type" if cloud == "aws" else "an Azure VM size"
+                issues.add(("instanceTypes", index), f"'{instance_type}' is not {kind} like {example}")
+            elif gpu.gpu_instance(cloud, instance_type) is not None:  # type: ignore[arg-type]
+                issues.add(
+                    ("instanceTypes", index),
+                    f"'{instance_type}' has GPUs: the platform pool is untainted, so any pod could take them; use a "
+                    f"general-purpose size like {example} and put GPUs in cluster.gpuPools",
+                )
+        if cloud == "azure" and self.instance_types is not None and len(self.instance_types) != 1:
+            issues.add(("instanceTypes",), "an AKS pool has exactly one VM size")
 
 
 class GpuPoolConfig(_PoolSizing):
@@ -480,7 +547,9 @@ class GpuPoolConfig(_PoolSizing):
     taints: list[TaintConfig] = []
     """Extra taints; the GPU taint of the GPU contract is always added."""
     labels: dict[str, str] = {}
-    """Extra node labels; the GPU contract labels are always added and cannot be overridden."""
+    """Extra node labels; the GPU contract labels are always added and cannot be overridden. A `workload=<kind>`
+    taint adds `mlplatform.io/workload: <kind>`: the label is derived from the taint (by the cluster components),
+    never written beside it, so the selector a training job uses and the taint it tolerates cannot disagree."""
 
     @field_validator("name")
     @classmethod
@@ -503,6 +572,16 @@ class GpuPoolConfig(_PoolSizing):
                 issues.add(("labels", key), f"'{key}' is set by the GPU contract and cannot be overridden")
             if not _LABEL_VALUE.match(value) or len(value) > 63:
                 issues.add(("labels", key), f"'{value}' is not a valid Kubernetes label value")
+        derived = pools.workload_labels([(taint.key, taint.value) for taint in self.taints])
+        if pools.WORKLOAD_LABEL in self.labels and self.labels[pools.WORKLOAD_LABEL] != derived.get(
+            pools.WORKLOAD_LABEL
+        ):
+            issues.add(
+                ("labels", pools.WORKLOAD_LABEL),
+                f"comes from the pool's `{pools.WORKLOAD_TAINT_KEY}` taint "
+                f"({derived.get(pools.WORKLOAD_LABEL) or 'none here'}); set the taint "
+                f"{{key: {pools.WORKLOAD_TAINT_KEY}, value: <kind>}} instead",
+            )
 
     def _check_for_cloud(self, context: _Context, issues: _Issues) -> None:
         cloud = context.cloud
@@ -550,7 +629,10 @@ class ClusterConfig(_Model):
     the identity running `pulumi up`. A deployer that is also in adminPrincipals keeps one entry. Set false when
     the deployer is one of adminPrincipals anyway. Defaults to true."""
     system_pool: SystemPoolConfig = SystemPoolConfig()
-    """The system node pool."""
+    """AKS only: the System-mode pool, tainted `CriticalAddonsOnly` for the cluster's critical add-ons. (On EKS the
+    platform node groups run the add-ons.)"""
+    platform_pool: PlatformPoolConfig = PlatformPoolConfig()
+    """The untainted CPU pool for the platform's own workloads, sized per zone (presets per environment)."""
     gpu_pools: list[GpuPoolConfig] = []
     """GPU node pools. Empty means a cluster without GPUs."""
 
@@ -573,6 +655,18 @@ class ClusterConfig(_Model):
                 ("gpuPools",),
                 "an existing cluster's node pools are managed outside this stack; remove gpuPools for cloud: kubernetes",
             )
+        # A cluster-layer stack is told once that the whole `cluster` section is its foundation's.
+        layer = context and isinstance(context.target, KubernetesTarget) and context.target.foundation is not None
+        if context and context.cloud == "kubernetes" and not layer:
+            for key in ("system_pool", "platform_pool"):
+                if key in self.model_fields_set:
+                    issues.add((to_camel(key),), "an existing cluster's node pools are managed outside this stack")
+        if context and context.cloud == "aws" and "system_pool" in self.model_fields_set:
+            issues.add(
+                ("systemPool",),
+                "AKS only: on EKS the platform node groups (one per zone) also run the cluster add-ons; size them "
+                "under cluster.platformPool",
+            )
         seen: dict[str, int] = {}
         for index, pool in enumerate(self.gpu_pools):
             if pool.name in seen:
@@ -580,6 +674,10 @@ class ClusterConfig(_Model):
                     ("gpuPools", index, "name"), f"duplicate pool name '{pool.name}' (also gpuPools[{seen[pool.name]}])"
                 )
             seen.setdefault(pool.name, index)
+            if context and context.cloud == "azure" and pool.name in ("system", pools.PLATFORM_POOL_NAME):
+                issues.add(
+                    ("gpuPools", index, "name"), f"'{pool.name}' is the name of the cluster's own {pool.name} pool"
+                )
         if self.control_plane_logs is not None:
             missing = [log for log in REQUIRED_CONTROL_PLANE_LOGS if log not in self.control_plane_logs]
             if missing:
@@ -1095,6 +1193,13 @@ class PlatformConfig(_Model):
             self.cluster.control_plane_logs = list(preset["control_plane_logs"])
         if self.cluster.system_pool.instance_types is None and self.cloud in DEFAULT_SYSTEM_INSTANCE_TYPES:
             self.cluster.system_pool.instance_types = list(DEFAULT_SYSTEM_INSTANCE_TYPES[self.cloud])
+        platform_pool = self.cluster.platform_pool
+        if platform_pool.instance_types is None and self.cloud in preset["platform_instance_types"]:
+            platform_pool.instance_types = list(preset["platform_instance_types"][self.cloud])
+        if platform_pool.min_size_per_zone is None:
+            platform_pool.min_size_per_zone = preset["platform_min_size_per_zone"]
+        if platform_pool.max_size_per_zone is None:
+            platform_pool.max_size_per_zone = max(preset["platform_max_size_per_zone"], platform_pool.min_size_per_zone)
         for pool in self.cluster.gpu_pools:
             if pool.capacity_type is None:
                 pool.capacity_type = preset["gpu_capacity_type"]

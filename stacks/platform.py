@@ -176,7 +176,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             args["subnet_ids"] = network.private_subnet_ids_by_zone.apply(lambda by_zone: [by_zone[z] for z in zones])
         return args
 
-    system_pool = config.cluster.system_pool
+    platform_pool = config.cluster.platform_pool
     cluster = AwsGpuCluster(
         "eks",
         {
@@ -199,12 +199,16 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "api_access_cidrs": deployer_cidrs,
             "api_access_security_group_ids": list(deployer_network.security_group_ids),
             "create_autoscaling_service_linked_role": config.deployment.create_service_linked_roles,
-            "system_node_pool": {
-                "instance_types": list(system_pool.instance_types or []),
-                "min_size": system_pool.min_size,
-                "max_size": system_pool.max_size,
-                "desired_size": system_pool.initial_size,
-                "disk_size_gb": system_pool.disk_size_gb,
+            # One platform node group per zone: the zones are plain config, the subnet IDs outputs of the network.
+            "node_subnet_ids_by_zone": {
+                zone: network.private_subnet_ids_by_zone.apply(lambda by_zone, zone=zone: by_zone[zone])
+                for zone in target.zones or []
+            },
+            "platform_node_pool": {
+                "instance_types": list(platform_pool.instance_types or []),
+                "min_size_per_zone": platform_pool.min_size_per_zone or 1,
+                "max_size_per_zone": platform_pool.max_size_per_zone or 1,
+                "disk_size_gb": platform_pool.disk_size_gb,
             },
             "gpu_node_pools": [gpu_pool(pool) for pool in config.cluster.gpu_pools],
             "protect": protect,
@@ -309,8 +313,8 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
     )
     if config.deployment.kubernetes_layer == "clusterStack":
         return  # the cluster-layer stack installs it from inside the network, from the outputs above
-    # The provider waits for what the API needs to take the layer (admin access, system nodes, add-ons), not for
-    # the GPU node groups.
+    # The provider waits for what the API needs to take the layer (admin access, the platform nodes of every zone,
+    # add-ons), not for the GPU node groups.
     provider = _cluster_provider(
         "eks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url, cluster.api_prerequisites
     )
@@ -425,6 +429,12 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
                 "min_count": cluster_config.system_pool.min_size,
                 "max_count": cluster_config.system_pool.max_size,
                 "os_disk_size_gb": cluster_config.system_pool.disk_size_gb,
+            },
+            "platform_pool": {
+                "vm_size": (cluster_config.platform_pool.instance_types or ["Standard_D4ds_v5"])[0],
+                "min_count_per_zone": cluster_config.platform_pool.min_size_per_zone or 1,
+                "max_count_per_zone": cluster_config.platform_pool.max_size_per_zone or 1,
+                "os_disk_size_gb": cluster_config.platform_pool.disk_size_gb,
             },
             "gpu_node_pools": [_aks_gpu_pool(pool) for pool in cluster_config.gpu_pools],
             "key_vault_id": vault.vault_id,
@@ -542,8 +552,8 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
     )
     if config.deployment.kubernetes_layer == "clusterStack":
         return  # the cluster-layer stack installs it from inside the network, from the outputs above
-    # As on EKS: the cluster (with its system pool and add-ons) and the admin groups' grants; the GPU pools,
-    # created one after another, keep nothing else waiting.
+    # As on EKS: the cluster (with its system pool and add-ons), the platform pool the layer's workloads run on
+    # and the admin groups' grants; the GPU pools, created one after another after it, keep nothing else waiting.
     provider = _cluster_provider(
         "aks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url, cluster.api_prerequisites
     )

@@ -720,10 +720,13 @@ def _is_standard_class(instance_type: str) -> bool:
     return family[:1] in "acdhimrtz" and not family.startswith(_OWN_QUOTA_PREFIXES)
 
 
-def aws_system_pool_quota_item(config: PlatformConfig, target: AwsTarget) -> Item:
-    """The Standard On-Demand vCPU quota covers the system node group (new accounts may have as few as 5 vCPUs)."""
-    system = config.cluster.system_pool
-    types = list(system.instance_types or [])
+def aws_platform_pool_quota_item(config: PlatformConfig, target: AwsTarget) -> Item:
+    """The Standard On-Demand vCPU quota covers the platform node groups, one per zone (new accounts may have as few
+    as 5 vCPUs)."""
+    platform = config.cluster.platform_pool
+    zones = len(target.zones or [])
+    sizes = ((platform.min_size_per_zone or 1) * zones, (platform.max_size_per_zone or 1) * zones)
+    types = list(platform.instance_types or [])
     code, name = AWS_STANDARD_QUOTA
     commands = (
         _aws_get_quota_command(code, target.region),
@@ -732,7 +735,7 @@ def aws_system_pool_quota_item(config: PlatformConfig, target: AwsTarget) -> Ite
         ("aws", "ec2", "describe-instances", "--filters", "Name=instance-state-name,Values=pending,running",
          "--region", target.region, "--output", "json"),
     )  # fmt: skip
-    path = _key_path("cluster", "systemPool")
+    path = _key_path("cluster", "platformPool")
 
     def evaluate(results: list[CommandResult]) -> Verdict:
         for result, command in zip(results, commands, strict=True):
@@ -747,20 +750,21 @@ def aws_system_pool_quota_item(config: PlatformConfig, target: AwsTarget) -> Ite
             for instance in reservation.get("Instances", [])
             if instance.get("InstanceLifecycle") != "spot" and _is_standard_class(instance.get("InstanceType", ""))
         )
-        need = _pool_need("system", path, types, (system.min_size, system.max_size), vcpus.get)
+        need = _pool_need("platform", path, types, sizes, vcpus.get)
         return _quota_verdict(limit - used, [need], f"quota {limit:g} − {used} in use =")
 
     return Item(
         key=f"aws.quota.{code}",
-        title=f"EC2 quota '{name}' ({code}) in {target.region} covers the system node group",
+        title=f"EC2 quota '{name}' ({code}) in {target.region} covers the platform node groups",
         why=(
-            "the system node group launches minSize nodes during `pulumi up` and EKS waits for them; new accounts "
-            "can have a Standard quota below two nodes' vCPUs, which ends the node group in CREATE_FAILED"
+            "each zone's platform node group launches minSizePerZone nodes during `pulumi up` and EKS waits for "
+            "them; new accounts can have a Standard quota below a few nodes' vCPUs, which ends a node group in "
+            "CREATE_FAILED"
         ),
         doc_url=_AWS_QUOTA_DOCS["on-demand"],
         fix=(
             f"aws service-quotas request-service-quota-increase --service-code ec2 --quota-code {code} "
-            f"--desired-value <in use + the system pool's maxSize × vCPUs> --region {target.region}"
+            f"--desired-value <in use + maxSizePerZone × zones × vCPUs> --region {target.region}"
         ),
         commands=commands,
         evaluate=evaluate,
@@ -770,7 +774,7 @@ def aws_system_pool_quota_item(config: PlatformConfig, target: AwsTarget) -> Ite
 
 def aws_items(config: PlatformConfig, target: AwsTarget, identity: Identity | None) -> list[Item]:
     items = [
-        aws_system_pool_quota_item(config, target),
+        aws_platform_pool_quota_item(config, target),
         *aws_quota_items(config, target),
         *aws_offering_items(config, target),
         aws_service_linked_role_item(config),
@@ -854,6 +858,16 @@ def _azure_pools(config: PlatformConfig, target: AzureTarget) -> list[_AzurePool
             _AzurePool(
                 "system", _key_path("cluster", "systemPool"), system.instance_types[0], system.min_size,
                 system.max_size, False, list(target.zones or []),
+            )
+        )  # fmt: skip
+    platform = config.cluster.platform_pool
+    zones = list(target.zones or [])
+    if platform.instance_types:
+        pools.append(
+            _AzurePool(
+                "platform", _key_path("cluster", "platformPool"), platform.instance_types[0],
+                (platform.min_size_per_zone or 1) * len(zones), (platform.max_size_per_zone or 1) * len(zones),
+                False, zones,
             )
         )  # fmt: skip
     for index, pool in enumerate(config.cluster.gpu_pools):
@@ -956,7 +970,7 @@ def azure_quota_items(config: PlatformConfig, target: AzureTarget) -> list[Item]
     items.append(
         Item(
             key="azure.quota.regional",
-            title=f"regional vCPU quota in {target.location} covers every regular pool, system pool included",
+            title=f"regional vCPU quota in {target.location} covers every regular pool, system and platform pools included",
             why="besides the family quotas, all regular VMs of a region share the 'Total Regional vCPUs' quota",
             doc_url=_AZURE_QUOTA_DOC,
             fix=f"request a higher 'Total Regional vCPUs' quota in {target.location} (portal > Quotas)",

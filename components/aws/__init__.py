@@ -13,7 +13,7 @@ from components.aws.gpu_cluster import (
     AwsGpuClusterArgs,
     AwsGpuNodePoolArgs,
     AwsNodeTaintArgs,
-    AwsSystemNodePoolArgs,
+    AwsPlatformNodePoolArgs,
     AwsTeamAccessArgs,
 )
 from components.aws.network import AwsNetwork, AwsNetworkArgs
@@ -34,8 +34,8 @@ __all__ = [
     "AwsNetwork",
     "AwsNetworkArgs",
     "AwsNodeTaintArgs",
+    "AwsPlatformNodePoolArgs",
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
-    "AwsSystemNodePoolArgs",
     "AwsTeamAccessArgs",
 ]

@@ -10,7 +10,7 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components._common import gpu
+from components._common import gpu, pools
 from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import data_tags
 from components._common.validation import DNS1123_LABEL, Problems
@@ -36,10 +36,10 @@ DEFAULT_LOG_RETENTION_DAYS = 365
 DEFAULT_PROTECT = False
 DEFAULT_GRANT_DEPLOYER_ADMIN = False
 DEFAULT_CREATE_AUTOSCALING_SERVICE_LINKED_ROLE = False
-DEFAULT_SYSTEM_INSTANCE_TYPES: tuple[str, ...] = ("m6i.xlarge",)
-DEFAULT_SYSTEM_MIN_SIZE = 2
-DEFAULT_SYSTEM_MAX_SIZE = 4
-DEFAULT_SYSTEM_DISK_SIZE_GB = 100
+DEFAULT_PLATFORM_INSTANCE_TYPES: tuple[str, ...] = ("m6i.xlarge",)
+DEFAULT_PLATFORM_MIN_SIZE_PER_ZONE = 1
+DEFAULT_PLATFORM_MAX_SIZE_PER_ZONE = 2
+DEFAULT_PLATFORM_DISK_SIZE_GB = 100
 DEFAULT_GPU_MIN_SIZE = 0
 DEFAULT_GPU_MAX_SIZE = 2
 DEFAULT_GPU_DISK_SIZE_GB = 200
@@ -59,12 +59,12 @@ GPU_AMI_TYPES: dict[tuple[str, str], str] = {
 }
 """EKS AMI type per (OS family, CPU architecture): the NVIDIA variants ship the driver and container toolkit."""
 
-SYSTEM_AMI_TYPES: dict[str, str] = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
+PLATFORM_AMI_TYPES: dict[str, str] = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 
 ADDONS_BEFORE_NODES: tuple[str, ...] = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 """Add-ons nodes need to become Ready (networking); DaemonSets, so they install before any node exists."""
 ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
-"""Add-ons with Deployments: they only become healthy once the system node group has nodes."""
+"""Add-ons with Deployments: they only become healthy once the platform node groups have nodes."""
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 DEPLOYER_SLUG = "deployer"
@@ -100,17 +100,17 @@ class AwsNodeTaintArgs(TypedDict):
     """NoSchedule, PreferNoSchedule or NoExecute. Defaults to NoSchedule."""
 
 
-class AwsSystemNodePoolArgs(TypedDict, total=False):
-    """The node group for cluster add-ons, monitoring and logging (no GPUs, no taints)."""
+class AwsPlatformNodePoolArgs(TypedDict, total=False):
+    """The platform node groups: one per zone, for the cluster add-ons and the platform's own workloads
+    (operators, Prometheus, Alertmanager, Grafana, Elasticsearch, Kibana); no GPUs, no taints."""
 
     instance_types: list[str]
-    """EC2 instance types of one architecture. Defaults to ["m6i.xlarge"]."""
-    min_size: int
-    """Fewest nodes, at least 1 (add-ons always run). Defaults to 2."""
-    max_size: int
-    """Most nodes. Defaults to 4."""
-    desired_size: int
-    """Nodes at creation; later changes are left to the autoscaler. Defaults to min_size."""
+    """EC2 instance types of one architecture, without GPUs. Defaults to ["m6i.xlarge"]."""
+    min_size_per_zone: int
+    """Fewest nodes in each zone's node group, at least 1: a pod whose EBS volume is in a zone always has a node
+    there, also after a rolling replacement. Defaults to 1."""
+    max_size_per_zone: int
+    """Most nodes in each zone's node group. Defaults to 2."""
     disk_size_gb: int
     """Root volume size in GiB (encrypted gp3). Defaults to 100."""
 
@@ -139,9 +139,11 @@ class AwsGpuNodePoolArgs(TypedDict, total=False):
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Subnets for this pool (e.g. the private subnets of some zones). Defaults to the cluster's node subnets."""
     taints: list[AwsNodeTaintArgs]
-    """Extra taints; the GPU contract taint `nvidia.com/gpu=true:NoSchedule` is always added. Defaults to none."""
+    """Extra taints; the GPU contract taint `nvidia.com/gpu=true:NoSchedule` is always added. A `workload=<kind>`
+    taint (e.g. training) also labels the nodes `mlplatform.io/workload: <kind>`. Defaults to none."""
     labels: dict[str, str]
-    """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
+    """Extra node labels; the GPU contract labels (and the label of a `workload` taint) are always added and cannot
+    be overridden. Defaults to none."""
 
 
 class AwsTeamAccessArgs(TypedDict, total=False):
@@ -160,7 +162,11 @@ class AwsGpuClusterArgs(TypedDict, total=False):
     subnet_ids: Required[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Private subnets (two or more zones) for the control plane network interfaces and, by default, the nodes."""
     node_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Subnets for node groups without their own. Defaults to subnet_ids."""
+    """Subnets for GPU node groups without their own. Defaults to subnet_ids."""
+    node_subnet_ids_by_zone: Required[Mapping[str, pulumi.Input[str]]]
+    """The private node subnet of each availability zone, e.g. `{"eu-west-1a": "subnet-..."}` (`AwsNetwork`'s
+    `privateSubnetIdsByZone`): one platform node group per entry. A plain map, since its keys decide the node
+    groups; the subnet IDs may be outputs. Required."""
     cluster_name: str
     """Physical EKS cluster name (also names the control-plane log group and autoscaler tags). Defaults to the component name."""
     kubernetes_version: pulumi.Input[str]
@@ -201,8 +207,9 @@ class AwsGpuClusterArgs(TypedDict, total=False):
     cluster key, whose policy names it: a fresh account has none until its first Auto Scaling group, and KMS
     rejects a policy naming a missing principal. Opt-in, because creating it fails when the role already
     exists; it is kept when the stack is destroyed (other groups in the account use it). Defaults to false."""
-    system_node_pool: AwsSystemNodePoolArgs
-    """The system node group. Defaults to two to four m6i.xlarge nodes."""
+    platform_node_pool: AwsPlatformNodePoolArgs
+    """The platform node groups, one per zone of `nodeSubnetIdsByZone`. Defaults to one to two m6i.xlarge nodes per
+    zone."""
     gpu_node_pools: list[AwsGpuNodePoolArgs]
     """GPU node groups, one per entry. Defaults to none."""
     addon_versions: dict[str, str]
@@ -380,18 +387,30 @@ def _check_sizes(problems: Problems, path: str, min_size: int, max_size: int, de
         problems.add(f"{path}.desiredSize", f"must be between minSize ({min_size}) and maxSize ({max_size})")
 
 
-def _system_plan(args: AwsSystemNodePoolArgs, problems: Problems) -> _PoolPlan:
-    path = "systemNodePool"
-    instance_types = list(args.get("instance_types", DEFAULT_SYSTEM_INSTANCE_TYPES))
-    min_size = args.get("min_size", DEFAULT_SYSTEM_MIN_SIZE)
-    max_size = args.get("max_size", DEFAULT_SYSTEM_MAX_SIZE)
-    desired = args.get("desired_size")
-    disk = args.get("disk_size_gb", DEFAULT_SYSTEM_DISK_SIZE_GB)
-    _check_sizes(problems, path, min_size, max_size, desired)
+def _platform_plan(args: AwsPlatformNodePoolArgs, problems: Problems) -> _PoolPlan:
+    """The plan of each zone's platform node group (the sizes are per group, i.e. per zone)."""
+    path = "platformNodePool"
+    instance_types = list(args.get("instance_types", DEFAULT_PLATFORM_INSTANCE_TYPES))
+    min_size = args.get("min_size_per_zone", DEFAULT_PLATFORM_MIN_SIZE_PER_ZONE)
+    max_size = args.get("max_size_per_zone", DEFAULT_PLATFORM_MAX_SIZE_PER_ZONE)
+    disk = args.get("disk_size_gb", DEFAULT_PLATFORM_DISK_SIZE_GB)
     if min_size < 1:
-        problems.add(f"{path}.minSize", "the system pool runs the cluster add-ons: at least 1 node")
+        problems.add(
+            f"{path}.minSizePerZone",
+            "at least 1: the platform node groups run the cluster add-ons, and a pod whose EBS volume is in a zone "
+            "needs a node in that zone",
+        )
+    if max_size < min_size:
+        problems.add(f"{path}.maxSizePerZone", f"must be >= minSizePerZone ({min_size})")
     if not instance_types:
         problems.add(f"{path}.instanceTypes", "list at least one instance type")
+    for index, instance_type in enumerate(instance_types):
+        if gpu.aws_gpu_instance(instance_type) is not None:
+            problems.add(
+                f"{path}.instanceTypes[{index}]",
+                f"'{instance_type}' has GPUs: the platform node groups are untainted, so any pod could take them; "
+                "use a general-purpose type and add GPUs as a GPU pool",
+            )
     architectures = {instance_architecture(instance_type) for instance_type in instance_types}
     if len(architectures) > 1:
         problems.add(f"{path}.instanceTypes", "mixes x86_64 and arm64 instance types; one AMI serves a pool")
@@ -399,16 +418,16 @@ def _system_plan(args: AwsSystemNodePoolArgs, problems: Problems) -> _PoolPlan:
         problems.add(f"{path}.diskSizeGb", "must be at least 20 GiB")
     architecture = architectures.pop() if len(architectures) == 1 else "x86_64"
     return _PoolPlan(
-        key="system",
+        key=pools.PLATFORM_POOL_NAME,
         instance_types=instance_types,
-        ami_type=SYSTEM_AMI_TYPES[architecture],
+        ami_type=PLATFORM_AMI_TYPES[architecture],
         min_size=min_size,
         max_size=max_size,
-        desired_size=min_size if desired is None else desired,
+        desired_size=min_size,
         capacity_type="ON_DEMAND",
         disk_size_gb=disk,
         bottlerocket=False,
-        labels={},
+        labels=pools.platform_pool_labels(),
         taints=(),
         gpus=0,
         subnet_ids=None,
@@ -496,13 +515,21 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
 
     extra_labels = dict(pool.get("labels") or {})
     contract = {gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL}
+    workload = pools.workload_labels([(taint.key, taint.value) for taint in taints])
     for key in extra_labels:
         if not _LABEL_KEY.match(key):
             problems.add(f'{path}.labels["{key}"]', f"'{key}' is not a valid Kubernetes label key")
         elif key in contract:
             problems.add(f'{path}.labels["{key}"]', f"'{key}' is set by the GPU contract and cannot be overridden")
+        elif key == pools.WORKLOAD_LABEL and extra_labels[key] != workload.get(key):
+            problems.add(f'{path}.labels["{key}"]', _workload_label_problem(workload))
     accelerator = accelerators.pop() if len(accelerators) == 1 else None
-    labels = {**gpu.gpu_pool_labels(name, accelerator, extra_labels), **gpu.node_image_labels(os_family)}
+    labels = {
+        **gpu.gpu_pool_labels(name, accelerator, extra_labels),
+        **gpu.node_image_labels(os_family),
+        # The pods that tolerate a `workload=<kind>` taint select the pool by this label (scale-from-zero included).
+        **workload,
+    }
     for tag_key in node_template_tags(labels, taints, 1):
         if len(tag_key) > AWS_TAG_KEY_MAX:
             problems.add(f"{path}.labels", f"the autoscaler tag '{tag_key}' exceeds {AWS_TAG_KEY_MAX} characters")
@@ -526,13 +553,22 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
     )
 
 
+def _workload_label_problem(workload: dict[str, str]) -> str:
+    derived = workload.get(pools.WORKLOAD_LABEL)
+    return (
+        f"'{pools.WORKLOAD_LABEL}' comes from the pool's `{pools.WORKLOAD_TAINT_KEY}` taint "
+        f"({derived or 'none here'}); set the taint instead"
+    )
+
+
 @dataclass(frozen=True)
 class _Plan:
     cluster_name: str
     public: bool
     public_access_cidrs: list[str]
     log_types: list[str]
-    system: _PoolPlan
+    platform: _PoolPlan
+    platform_zones: list[str]
     gpu_pools: list[_PoolPlan]
     admin_principal_arns: list[str]
     deployer_principal_arn: str | None
@@ -592,7 +628,21 @@ def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
     admins, deployer, teams = _validate_access(args, problems)
     api_access_cidrs = _validate_api_access(args, problems)
 
-    system = _system_plan(args.get("system_node_pool") or {}, problems)
+    platform = _platform_plan(args.get("platform_node_pool") or {}, problems)
+    zone_subnets = args.get("node_subnet_ids_by_zone")
+    platform_zones: list[str] = []
+    if not isinstance(zone_subnets, Mapping) or not zone_subnets:
+        problems.add(
+            "nodeSubnetIdsByZone",
+            "required: a plain map of availability zone to private subnet ID (one platform node group per zone)",
+        )
+    else:
+        platform_zones = [str(zone) for zone in zone_subnets]
+        for zone in platform_zones:
+            if not DNS1123_LABEL.match(zone):
+                problems.add(
+                    f"nodeSubnetIdsByZone.{zone}", f"'{zone}' is not an availability zone name like eu-west-1a"
+                )
     gpu_pools: list[_PoolPlan] = []
     seen: dict[str, int] = {}
     for index, pool in enumerate(args.get("gpu_node_pools") or []):
@@ -608,7 +658,19 @@ def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
             gpu_pools.append(plan)
 
     problems.raise_if_any(f"AwsGpuCluster '{name}'")
-    return _Plan(cluster_name, public, cidrs, log_types, system, gpu_pools, admins, deployer, teams, api_access_cidrs)
+    return _Plan(
+        cluster_name,
+        public,
+        cidrs,
+        log_types,
+        platform,
+        platform_zones,
+        gpu_pools,
+        admins,
+        deployer,
+        teams,
+        api_access_cidrs,
+    )
 
 
 def _validate_access(
@@ -729,8 +791,11 @@ class AwsGpuCluster(pulumi.ComponentResource):
     - the IAM OIDC provider for IRSA;
     - managed add-ons vpc-cni (network policy enforcement on, own IRSA role), kube-proxy, eks-pod-identity-agent,
       coredns and aws-ebs-csi-driver (own IRSA role with grants on the cluster key);
-    - the node role, a system node group, and one managed node group per GPU pool, each with its own launch template,
-      plus the cluster-autoscaler node-template tags on the GPU pools' Auto Scaling groups for scale-from-zero.
+    - the node role; one untainted platform node group per availability zone (label
+      `mlplatform.io/pool-role: platform`, sharing one launch template), so every zone that holds an EBS volume
+      of the platform keeps a node; one managed node group per GPU pool with its own launch template; the
+      cluster-autoscaler discovery tags on every group and the node-template tags on the GPU pools' Auto Scaling
+      groups for scale-from-zero.
 
     Security defaults: private API endpoint (public only with explicit CIDRs, never 0.0.0.0/0; private access
     only from the listed private networks and groups, on 443 only); teams get no EKS access policy; secrets encrypted
@@ -765,7 +830,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
     storage_class: pulumi.Output[dict[str, Any]]
     """The default StorageClass contract: {provisioner: ebs.csi.aws.com, parameters: {type: gp3, encrypted: "true", kmsKeyId}}."""
     node_group_names: pulumi.Output[dict[str, str]]
-    """EKS node group name per pool (`system` and each GPU pool name)."""
+    """EKS node group name per group: `platform-<zone>` for each zone's platform group, and each GPU pool name."""
     control_plane_log_group_name: pulumi.Output[str]
     """Name of the control-plane log group."""
 
@@ -1029,20 +1094,49 @@ class AwsGpuCluster(pulumi.ComponentResource):
         ]
 
         node_groups: dict[str, aws.eks.NodeGroup] = {}
-        node_subnets = args.get("node_subnet_ids", args["subnet_ids"])
-        for pool in [plan.system, *plan.gpu_pools]:
-            node_groups[pool.key] = self._node_group(
-                name,
-                pool,
-                cluster_name=cluster_name,
-                cluster=cluster,
-                node_role=node_role,
-                key=key,
-                subnet_ids=pool.subnet_ids if pool.subnet_ids is not None else node_subnets,
-                tags=tags,
-                depends_on=[*node_policies, *early_addons],
+        node_prerequisites = [*node_policies, *early_addons]
+
+        def launch_template(pool: _PoolPlan, aliases: list[pulumi.Alias] | None = None) -> aws.ec2.LaunchTemplate:
+            return self._launch_template(name, pool, cluster_name, cluster, key, tags, aliases)
+
+        def node_group(
+            pool: _PoolPlan,
+            group_key: str,
+            template: aws.ec2.LaunchTemplate,
+            subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+            aliases: list[pulumi.Alias] | None = None,
+        ) -> aws.eks.NodeGroup:
+            node_groups[group_key] = self._node_group(
+                name, pool, group_key, template, cluster_name, cluster, node_role, subnet_ids, tags,
+                node_prerequisites, aliases,
+            )  # fmt: skip
+            return node_groups[group_key]
+
+        # One platform node group per zone (review M5): EBS volumes are zonal, and an Auto Scaling group spanning
+        # zones may leave a zone without a node after a rolling replacement. AWS: "If you are running a stateful
+        # application across multiple Availability Zones that is backed by Amazon EBS volumes and using the
+        # Kubernetes Cluster Autoscaler, you should configure multiple node groups, each scoped to a single
+        # Availability Zone" (EKS user guide, https://github.com/awsdocs/amazon-eks-user-guide/pull/298).
+        # The first zone's group and the shared launch template carry the names of the former single system group
+        # as aliases, so a stack deployed before replaces that group (created first, then deleted) and updates its
+        # template, instead of deleting both.
+        platform_template = launch_template(plan.platform, [pulumi.Alias(name=f"{name}-system-launch-template")])
+        zone_subnets = args["node_subnet_ids_by_zone"]
+        platform_groups = [
+            node_group(
+                plan.platform,
+                f"{plan.platform.key}-{zone}",
+                platform_template,
+                [zone_subnets[zone]],
+                [pulumi.Alias(name=f"{name}-system")] if index == 0 else None,
             )
-        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[node_groups[plan.system.key], ebs_csi_key_access])
+            for index, zone in enumerate(plan.platform_zones)
+        ]
+        node_subnets = args.get("node_subnet_ids", args["subnet_ids"])
+        for pool in plan.gpu_pools:
+            subnets = pool.subnet_ids if pool.subnet_ids is not None else node_subnets
+            node_group(pool, pool.key, launch_template(pool), subnets)
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[*platform_groups, ebs_csi_key_access])
         late_addons = [
             self._addon(name, addon, cluster, addon_versions, addon_settings.get(addon, {}), tags, after_nodes)
             for addon in ADDONS_AFTER_NODES
@@ -1052,7 +1146,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         api_ready: list[pulumi.Resource] = [
             *access_grants,
             *api_access_rules,
-            node_groups[plan.system.key],
+            *platform_groups,
             *early_addons,
             *late_addons,
         ]
@@ -1070,8 +1164,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
         # in a preview even when one of these changes (an unknown kubeconfig makes a preview blind).
         self.api_prerequisites: list[pulumi.Resource] = list(api_ready)
         """Resources the Kubernetes API needs before it can take workloads: admin access, the API access rules for
-        outside deployers, system nodes, every add-on (CNI, DNS, EBS CSI), not the GPU node groups. Python only;
-        pass as the provider's `depends_on`."""
+        outside deployers, the platform node groups of every zone, every add-on (CNI, DNS, EBS CSI), not the GPU
+        node groups. Python only; pass as the provider's `depends_on`."""
         self.oidc_issuer_url = oidc_issuer_url
         self.oidc_provider_arn = oidc_provider.arn
         self.cluster_security_group_id = cluster_security_group_id
@@ -1170,20 +1264,17 @@ class AwsGpuCluster(pulumi.ComponentResource):
             **settings,
         )
 
-    def _node_group(
+    def _launch_template(
         self,
         name: str,
         pool: _PoolPlan,
-        *,
         cluster_name: str,
         cluster: aws.eks.Cluster,
-        node_role: aws.iam.Role,
         key: aws.kms.Key,
-        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
         tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
-        depends_on: list[pulumi.Resource],
-    ) -> aws.eks.NodeGroup:
-        child = pulumi.ResourceOptions(parent=self)
+        aliases: list[pulumi.Alias] | None,
+    ) -> aws.ec2.LaunchTemplate:
+        """The launch template of a pool's node groups: encrypted volumes, IMDSv2 with one hop, no public IPs."""
         volume = aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
             volume_type="gp3",
             volume_size=pool.disk_size_gb,
@@ -1204,7 +1295,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(device_name="/dev/xvdb", ebs=volume),
             ]
         instance_tags = merged_tags(tags, {"Name": f"{cluster_name}-{pool.key}"})
-        launch_template = aws.ec2.LaunchTemplate(
+        return aws.ec2.LaunchTemplate(
             f"{name}-{pool.key}-launch-template",
             description=f"Nodes of the {pool.key} pool",
             update_default_version=True,
@@ -1230,12 +1321,30 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 for resource_type in ("instance", "volume", "network-interface")
             ],
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
         )
+
+    def _node_group(
+        self,
+        name: str,
+        pool: _PoolPlan,
+        group_key: str,
+        launch_template: aws.ec2.LaunchTemplate,
+        cluster_name: str,
+        cluster: aws.eks.Cluster,
+        node_role: aws.iam.Role,
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
+        depends_on: list[pulumi.Resource],
+        aliases: list[pulumi.Alias] | None,
+    ) -> aws.eks.NodeGroup:
+        """One managed node group of `pool` in `subnet_ids`, named `<name>-<group_key>`."""
+        child = pulumi.ResourceOptions(parent=self)
         template_tags = node_template_tags(pool.labels, pool.taints, pool.gpus) if pool.gpus else {}
-        group_tags = {**autoscaler_tags(cluster_name), **template_tags} if pool.gpus else {}
+        # Every group is discoverable by a cluster autoscaler; GPU groups also describe their nodes for scale-from-zero.
+        group_tags = {**autoscaler_tags(cluster_name), **template_tags}
         node_group = aws.eks.NodeGroup(
-            f"{name}-{pool.key}",
+            f"{name}-{group_key}",
             cluster_name=cluster.name,
             version=cluster.version,
             node_role_arn=node_role.arn,
@@ -1258,6 +1367,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 depends_on=depends_on,
                 # The autoscaler owns the node count once the group exists.
                 ignore_changes=["scalingConfig.desiredSize"],
+                aliases=aliases,
             ),
         )
         if template_tags:
@@ -1265,7 +1375,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
             asg_name = node_group.resources.apply(lambda resources: resources[0].autoscaling_groups[0].name)
             for tag_key, tag_value in template_tags.items():
                 aws.autoscaling.Tag(
-                    f"{name}-{pool.key}-asg-{tag_key.removeprefix(NODE_TEMPLATE_PREFIX + '/').replace('/', '-')}",
+                    f"{name}-{group_key}-asg-{tag_key.removeprefix(NODE_TEMPLATE_PREFIX + '/').replace('/', '-')}",
                     autoscaling_group_name=asg_name,
                     tag=aws.autoscaling.TagTagArgs(key=tag_key, value=tag_value, propagate_at_launch=False),
                     opts=child,

@@ -7,9 +7,11 @@ from components.azure.encrypted_storage import (
     AzureEncryptedStorageArgs,
 )
 from components.azure.gpu_cluster import (
+    AzureAutoscalerProfileArgs,
     AzureGpuCluster,
     AzureGpuClusterArgs,
     AzureGpuNodePoolArgs,
+    AzurePlatformPoolArgs,
     AzureSystemPoolArgs,
 )
 from components.azure.key_vault import AzureKeyVault, AzureKeyVaultArgs, AzureVaultKeyArgs
@@ -18,6 +20,7 @@ from components.azure.network import AzureNetwork, AzureNetworkArgs
 from components.azure.workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
 
 __all__ = [
+    "AzureAutoscalerProfileArgs",
     "AzureBlobContainerArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",
@@ -32,6 +35,7 @@ __all__ = [
     "AzureLogAnalyticsArgs",
     "AzureNetwork",
     "AzureNetworkArgs",
+    "AzurePlatformPoolArgs",
     "AzureSystemPoolArgs",
     "AzureVaultKeyArgs",
     "AzureWorkloadIdentity",

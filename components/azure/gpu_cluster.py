@@ -12,7 +12,7 @@ import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.privatedns as privatedns
 
-from components._common import gpu, naming
+from components._common import gpu, naming, pools
 from components._common.validation import Problems
 from components.azure._kubelogin import KUBELOGIN_MODES, with_kubelogin_mode
 from components.azure._private_link import diagnostic_setting
@@ -62,6 +62,15 @@ DEFAULT_SYSTEM_MAX_COUNT = 4
 DEFAULT_SYSTEM_OS_DISK_GB = 100
 OS_SKUS = ("Ubuntu", "AzureLinux")
 DEFAULT_SYSTEM_OS_SKU = "AzureLinux"
+DEFAULT_PLATFORM_VM_SIZE = "Standard_D4ds_v5"
+DEFAULT_PLATFORM_MIN_COUNT_PER_ZONE = 1
+DEFAULT_PLATFORM_MAX_COUNT_PER_ZONE = 2
+DEFAULT_PLATFORM_OS_DISK_GB = 100
+DEFAULT_PLATFORM_OS_SKU = "AzureLinux"
+DEFAULT_AUTOSCALER_EXPANDER = "least-waste"
+AUTOSCALER_EXPANDERS: tuple[str, ...] = ("least-waste", "most-pods", "random")
+DEFAULT_SCALE_DOWN_UNNEEDED_TIME = "10m"
+DEFAULT_SCALE_DOWN_DELAY_AFTER_ADD = "10m"
 DEFAULT_GPU_MIN_COUNT = 0
 DEFAULT_GPU_MAX_COUNT = 2
 DEFAULT_GPU_SPOT = False
@@ -75,6 +84,8 @@ DEPLOYER_PRINCIPAL_TYPES: tuple[str, ...] = ("ServicePrincipal", "User", "Group"
 DEFAULT_RUN_COMMAND = False
 
 SYSTEM_POOL_NAME = "system"
+RESERVED_POOL_NAMES = frozenset({SYSTEM_POOL_NAME, pools.PLATFORM_POOL_NAME})
+"""Pool names this component gives its own pools; GPU pools take other names."""
 GPU_DRIVER = "Install"
 """AKS installs the NVIDIA driver and container toolkit on GPU nodes (see the class docstring for the contract)."""
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
@@ -93,16 +104,20 @@ GPU_POOL_REPLACE_ON_CHANGES: tuple[str, ...] = (
     "gpuProfile",
     "vnetSubnetID",
 )
-"""Agent-pool properties AKS fixes at creation. Changing one replaces the pool (deleted first: the name is fixed)."""
+"""Agent-pool properties AKS fixes at creation (GPU and platform pools). Changing one replaces the pool (deleted
+first: the name is fixed)."""
 
 _AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_AKS_MINUTES = re.compile(r"^[1-9]\d*m$")
+_AZURE_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_-]+$")
 _AKS_TAINT = re.compile(
     r"^(?P<key>[A-Za-z0-9./_-]{1,316})=(?P<value>[A-Za-z0-9._-]{0,63}):(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)$"
 )
 
 
 class AzureSystemPoolArgs(TypedDict, total=False):
-    """The AKS system pool (add-ons, monitoring, logging; no GPUs)."""
+    """The AKS system pool, tainted `CriticalAddonsOnly=true:NoSchedule`: the critical add-ons only (the platform
+    pool runs monitoring and logging); no GPUs."""
 
     vm_size: str
     """VM size. Defaults to Standard_D4ds_v5."""
@@ -114,6 +129,38 @@ class AzureSystemPoolArgs(TypedDict, total=False):
     """OS disk size in GiB. Defaults to 100."""
     os_sku: str
     """Node image. Defaults to AzureLinux (smaller attack surface, as in the AKS baseline)."""
+
+
+class AzurePlatformPoolArgs(TypedDict, total=False):
+    """The platform pool: an untainted, autoscaled, zonal CPU `User` pool for the platform's own workloads
+    (operators, Prometheus, Grafana, Elasticsearch, Kibana), which the tainted system pool refuses."""
+
+    vm_size: str
+    """General-purpose VM size (no GPU: the pool is untainted). Defaults to Standard_D4ds_v5. Changing it replaces
+    the pool."""
+    min_count_per_zone: int
+    """Fewest nodes in each of the cluster's zones (at least 1: the Kubernetes layer's Deployments wait for it);
+    the pool's AKS minCount is this times the number of zones. Defaults to 1."""
+    max_count_per_zone: int
+    """Most nodes per zone; the pool's AKS maxCount is this times the number of zones. Defaults to 2."""
+    os_disk_size_gb: int
+    """OS disk size in GiB. Defaults to 100. Changing it replaces the pool."""
+    os_sku: str
+    """Node image. Defaults to AzureLinux (as the system pool)."""
+
+
+class AzureAutoscalerProfileArgs(TypedDict, total=False):
+    """The cluster autoscaler profile (one per cluster, for every autoscaled pool)."""
+
+    expander: str
+    """How the autoscaler picks the pool to grow when several fit a pending pod: `least-waste` (the pool left
+    with the least idle CPU, then memory: a one-GPU serving pod grows the small GPU pool, not the large training
+    one), `most-pods` or `random` (the AKS default). Defaults to least-waste."""
+    scale_down_unneeded_time: str
+    """How long a node must be unneeded before it is removed, in minutes (`10m`): idle GPU nodes stop costing
+    after this. Defaults to 10m."""
+    scale_down_delay_after_add: str
+    """How long after a scale-up scale-down evaluation resumes, in minutes. Defaults to 10m."""
 
 
 class AzureGpuNodePoolArgs(TypedDict):
@@ -138,9 +185,11 @@ class AzureGpuNodePoolArgs(TypedDict):
     zones: NotRequired[list[str]]
     """Availability zones, a subset of the cluster's. Defaults to the cluster's zones."""
     extra_taints: NotRequired[list[str]]
-    """Taints beyond the GPU contract's, as `key=value:Effect`. Defaults to none. Changing them replaces the pool."""
+    """Taints beyond the GPU contract's, as `key=value:Effect`; a `workload=<kind>` taint (e.g. training) also labels
+    the nodes `mlplatform.io/workload: <kind>`. Defaults to none. Changing them replaces the pool."""
     labels: NotRequired[dict[str, str]]
-    """Extra node labels; the GPU contract labels are always added and cannot be overridden. Defaults to none."""
+    """Extra node labels; the GPU contract labels (and the label of a `workload` taint) are always added and cannot
+    be overridden. Defaults to none."""
 
 
 class AzureGpuClusterArgs(TypedDict, total=False):
@@ -213,6 +262,10 @@ class AzureGpuClusterArgs(TypedDict, total=False):
     """Availability zones of the pools. Defaults to 1, 2 and 3."""
     system_pool: AzureSystemPoolArgs
     """The system pool. Defaults to 2-4 Standard_D4ds_v5 nodes."""
+    platform_pool: AzurePlatformPoolArgs
+    """The platform pool, always created. Defaults to 1-2 Standard_D4ds_v5 nodes per zone."""
+    autoscaler_profile: AzureAutoscalerProfileArgs
+    """The cluster autoscaler profile. Defaults to the least-waste expander and a 10-minute scale-down."""
     gpu_node_pools: list[AzureGpuNodePoolArgs]
     """GPU user pools. Defaults to none."""
     network_policy: str
@@ -270,6 +323,7 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
     min_count = pool.get("min_count", DEFAULT_GPU_MIN_COUNT)
     spot = pool.get("spot", DEFAULT_GPU_SPOT)
     taints = aks_taints(pool.get("extra_taints"))
+    workload = pools.workload_labels(_taint_pairs(pool.get("extra_taints")))
     settings: dict[str, Any] = {
         "mode": "User",
         "os_type": "Linux",
@@ -286,7 +340,11 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
         "enable_node_public_ip": False,
         "enable_fips": False,
         "node_taints": taints + ([SPOT_TAINT] if spot else []),
-        "node_labels": gpu.gpu_pool_labels(pool["name"], info.accelerator if info else None, pool.get("labels")),
+        # The pods that tolerate a `workload=<kind>` taint select the pool by its label.
+        "node_labels": {
+            **gpu.gpu_pool_labels(pool["name"], info.accelerator if info else None, pool.get("labels")),
+            **workload,
+        },
         "gpu_profile": {"driver": GPU_DRIVER},
         # One node at a time: GPU capacity is scarce, and a surge of several GPU VMs often fails on quota.
         "upgrade_settings": {"max_surge": "1"},
@@ -294,6 +352,59 @@ def gpu_pool_settings(pool: AzureGpuNodePoolArgs, cluster_zones: list[str]) -> d
     if spot:
         settings.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
     return settings
+
+
+def _taint_pairs(taints: list[str] | None) -> list[tuple[str, str]]:
+    """`(key, value)` of each well-formed `key=value:Effect` taint."""
+    matches = [_AKS_TAINT.match(taint) for taint in taints or []]
+    return [(match["key"], match["value"]) for match in matches if match]
+
+
+def platform_pool_settings(pool: AzurePlatformPoolArgs, cluster_zones: list[str]) -> dict[str, Any]:
+    """The AgentPool settings of the platform pool (no resource references), as snake_case `AgentPool` arguments.
+
+    No taints: the platform's Deployments and StatefulSets run here without tolerations, while the system pool
+    keeps `CriticalAddonsOnly` ("schedule your application pods on user node pools",
+    https://learn.microsoft.com/azure/aks/use-system-pools).
+    """
+    zones = list(cluster_zones)
+    min_count = pool.get("min_count_per_zone", DEFAULT_PLATFORM_MIN_COUNT_PER_ZONE) * len(zones)
+    return {
+        "mode": "User",
+        "os_type": "Linux",
+        "os_sku": pool.get("os_sku", DEFAULT_PLATFORM_OS_SKU),
+        "vm_size": pool.get("vm_size", DEFAULT_PLATFORM_VM_SIZE),
+        "os_disk_type": "Managed",
+        "os_disk_size_gb": pool.get("os_disk_size_gb", DEFAULT_PLATFORM_OS_DISK_GB),
+        "enable_auto_scaling": True,
+        "min_count": min_count,
+        "max_count": pool.get("max_count_per_zone", DEFAULT_PLATFORM_MAX_COUNT_PER_ZONE) * len(zones),
+        "count": min_count,
+        "availability_zones": zones,
+        "enable_encryption_at_host": True,
+        "enable_node_public_ip": False,
+        "enable_fips": False,
+        "node_labels": pools.platform_pool_labels(),
+        "upgrade_settings": {"max_surge": "33%"},
+    }
+
+
+def autoscaler_profile(profile: AzureAutoscalerProfileArgs) -> dict[str, str]:
+    """The cluster's `autoScalerProfile` (snake_case arguments of `ManagedClusterPropertiesAutoScalerProfileArgs`).
+
+    AKS's expander defaults to `random` ("If not specified, the default is 'random'", ManagedCluster API,
+    `autoScalerProfile.expander`; the profile's settings: https://learn.microsoft.com/azure/aks/cluster-autoscaler,
+    *Use the cluster autoscaler profile*), so a pending one-GPU serving pod could grow any GPU pool that fits it.
+    `least-waste` "selects the node group that will have the least idle CPU (if tied, unused memory) after
+    scale-up" (cluster-autoscaler FAQ, *What are Expanders?*): the small serving size wins over an A100 node, and
+    pools reserved by a `workload=...` taint are never candidates for pods without the toleration. It needs no
+    in-cluster configuration, unlike `priority` (a ConfigMap in kube-system the Kubernetes layer would have to own).
+    """
+    return {
+        "expander": profile.get("expander", DEFAULT_AUTOSCALER_EXPANDER),
+        "scale_down_unneeded_time": profile.get("scale_down_unneeded_time", DEFAULT_SCALE_DOWN_UNNEEDED_TIME),
+        "scale_down_delay_after_add": profile.get("scale_down_delay_after_add", DEFAULT_SCALE_DOWN_DELAY_AFTER_ADD),
+    }
 
 
 class AccessGrant(NamedTuple):
@@ -383,6 +494,25 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
         problems.add("systemPool.minCount", "must be at least 1 (a system pool cannot scale to zero)")
     if system_max < system_min:
         problems.add("systemPool.maxCount", f"must be >= minCount ({system_min})")
+    platform = args.get("platform_pool") or {}
+    platform_min = platform.get("min_count_per_zone", DEFAULT_PLATFORM_MIN_COUNT_PER_ZONE)
+    platform_max = platform.get("max_count_per_zone", DEFAULT_PLATFORM_MAX_COUNT_PER_ZONE)
+    if platform_min < 1:
+        problems.add(
+            "platformPool.minCountPerZone",
+            "must be at least 1: the Kubernetes layer's Deployments and StatefulSets wait for platform nodes",
+        )
+    if platform_max < platform_min:
+        problems.add("platformPool.maxCountPerZone", f"must be >= minCountPerZone ({platform_min})")
+    platform_size = platform.get("vm_size", DEFAULT_PLATFORM_VM_SIZE)
+    if not _AZURE_VM_SIZE.match(platform_size):
+        problems.add("platformPool.vmSize", f"'{platform_size}' is not an Azure VM size like Standard_D8ds_v5")
+    elif gpu.azure_gpu_instance(platform_size) is not None:
+        problems.add(
+            "platformPool.vmSize",
+            f"'{platform_size}' is a GPU size: the platform pool is untainted, so any pod could take its GPUs; "
+            "use a general-purpose size and add GPUs as a GPU pool",
+        )
     seen: set[str] = set()
     for index, pool in enumerate(args.get("gpu_node_pools", [])):
         path = f"gpuNodePools[{index}]"
@@ -392,7 +522,9 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
                 f"{path}.name",
                 f"'{name}' is not an AKS pool name: 1-12 lower-case letters and digits, starting with a letter",
             )
-        elif name == SYSTEM_POOL_NAME or name in seen:
+        elif name in RESERVED_POOL_NAMES:
+            problems.add(f"{path}.name", f"'{name}' is the name of the cluster's own {name} pool; choose another")
+        elif name in seen:
             problems.add(f"{path}.name", f"duplicate pool name '{name}'")
         seen.add(name)
         vm_size = pool.get("vm_size", "")
@@ -422,9 +554,16 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
                 problems.add(
                     f"{path}.extraTaints[{taint_index}]", f"'{taint}' is not a taint like 'team=vision:NoSchedule'"
                 )
-        for key in pool.get("labels") or {}:
+        workload = pools.workload_labels(_taint_pairs(pool.get("extra_taints")))
+        for key, value in (pool.get("labels") or {}).items():
             if key in (gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL):
                 problems.add(f"{path}.labels.{key}", f"'{key}' is set by the GPU contract and cannot be overridden")
+            elif key == pools.WORKLOAD_LABEL and value != workload.get(key):
+                problems.add(
+                    f"{path}.labels.{key}",
+                    f"'{key}' comes from the pool's `{pools.WORKLOAD_TAINT_KEY}` taint "
+                    f"({workload.get(key) or 'none here'}); set the taint instead",
+                )
 
 
 def _validate_access(args: AzureGpuClusterArgs, problems: Problems, private: bool) -> None:
@@ -543,9 +682,23 @@ def _validate(args: AzureGpuClusterArgs) -> Problems:
         ),
         ("skuTier", args.get("sku_tier", DEFAULT_SKU_TIER), ("Free", "Standard", "Premium")),
         ("systemPool.osSku", (args.get("system_pool") or {}).get("os_sku", DEFAULT_SYSTEM_OS_SKU), OS_SKUS),
+        ("platformPool.osSku", (args.get("platform_pool") or {}).get("os_sku", DEFAULT_PLATFORM_OS_SKU), OS_SKUS),
+        (
+            "autoscalerProfile.expander",
+            (args.get("autoscaler_profile") or {}).get("expander", DEFAULT_AUTOSCALER_EXPANDER),
+            AUTOSCALER_EXPANDERS,
+        ),
     ):
         if value not in choices:
             problems.add(path, f"'{value}' must be one of {', '.join(choices)}")
+    profile = args.get("autoscaler_profile") or {}
+    for path, key, default in (
+        ("autoscalerProfile.scaleDownUnneededTime", "scale_down_unneeded_time", DEFAULT_SCALE_DOWN_UNNEEDED_TIME),
+        ("autoscalerProfile.scaleDownDelayAfterAdd", "scale_down_delay_after_add", DEFAULT_SCALE_DOWN_DELAY_AFTER_ADD),
+    ):
+        value = profile.get(key, default)  # type: ignore[misc]
+        if not _AKS_MINUTES.match(str(value)):
+            problems.add(path, f"'{value}' must be whole minutes like '10m' (AKS accepts no other unit here)")
     for index, pool in enumerate(args.get("gpu_node_pools") or []):
         if pool.get("os_sku", DEFAULT_GPU_OS_SKU) not in OS_SKUS:
             problems.add(f"gpuNodePools[{index}].osSku", f"must be one of {', '.join(OS_SKUS)}")
@@ -563,8 +716,11 @@ class AzureGpuCluster(pulumi.ComponentResource):
       automatic rotation to the latest key version);
     - a Log Analytics workspace (unless `logAnalyticsWorkspaceId` is given) and a diagnostic setting for
       kube-audit, kube-audit-admin, guard and cluster-autoscaler;
-    - the managed cluster with a system pool (`CriticalAddonsOnly=true:NoSchedule`) and one user pool per GPU
-      pool, created only after the identity and disk-encryption grants had `rolePropagationWait` to take effect;
+    - the managed cluster with a system pool (`CriticalAddonsOnly=true:NoSchedule`), created only after the
+      identity and disk-encryption grants had `rolePropagationWait` to take effect, and an autoscaler profile
+      (least-waste expander, 10-minute scale-down);
+    - an untainted, autoscaled, zonal `platform` user pool (label `mlplatform.io/pool-role: platform`) for the
+      platform's own workloads, then one user pool per GPU pool, one after another;
     - Azure RBAC role assignments on the cluster: RBAC Cluster Admin and Cluster User Role for the admin groups
       (and for the deployer with `grantDeployerAdmin`), Cluster User Role for each team group, then a wait for the
       admin and deployer grants to take effect;
@@ -585,8 +741,8 @@ class AzureGpuCluster(pulumi.ComponentResource):
     `kubernetes.azure.com/scalesetpriority=spot:NoSchedule` taint.
 
     Create-time settings: the disk encryption set is fixed at cluster creation (changing it replaces the
-    cluster); a GPU pool's VM size, taints, disk, zones, spot setting and driver mode are fixed at pool creation
-    (changing one replaces that pool, deleting it first). The system pool is defined inline, which AKS only
+    cluster); a GPU or platform pool's VM size, taints, disk, zones, spot setting and driver mode are fixed at pool
+    creation (changing one replaces that pool, deleting it first). The system pool is defined inline, which AKS only
     reads at creation: later changes to it are ignored, add a new System-mode pool instead. The KMS vault
     access mode (Private/Public) cannot change while KMS is on; a new KMS key version is applied in place.
     """
@@ -618,6 +774,8 @@ class AzureGpuCluster(pulumi.ComponentResource):
     """Resource ID of the Log Analytics workspace receiving cluster logs."""
     gpu_node_pool_names: pulumi.Output[list[str]]
     """Names of the GPU pools."""
+    platform_pool_name: pulumi.Output[str]
+    """Name of the platform pool (`platform`)."""
     storage_class: pulumi.Output[dict[str, Any]]
     """StorageClass contract for the Kubernetes layer: `provisioner` (disk.csi.azure.com) and `parameters`
     (`skuName`, `diskEncryptionSetID`, `networkAccessPolicy`)."""
@@ -772,6 +930,9 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 ),
             ),
             disk_encryption_set_id=disk_encryption_set.id,
+            auto_scaler_profile=containerservice.ManagedClusterPropertiesAutoScalerProfileArgs(
+                **autoscaler_profile(args.get("autoscaler_profile") or {})
+            ),
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin="azure",
                 network_plugin_mode="overlay",
@@ -888,7 +1049,26 @@ class AzureGpuCluster(pulumi.ComponentResource):
             propagation,
         )
 
-        previous: list[pulumi.Resource] = []
+        kubernetes_version = args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
+        platform_pool = containerservice.AgentPool(
+            f"{name}-{pools.PLATFORM_POOL_NAME}",
+            resource_group_name=resource_group_name,
+            resource_name_=cluster.name,
+            agent_pool_name=pools.PLATFORM_POOL_NAME,
+            vnet_subnet_id=args["node_subnet_id"],
+            orchestrator_version=kubernetes_version,
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=["count"],
+                replace_on_changes=list(GPU_POOL_REPLACE_ON_CHANGES),
+                delete_before_replace=True,
+            ),
+            **platform_pool_settings(args.get("platform_pool") or {}, zones),
+        )
+        # AKS runs one operation per cluster at a time: the platform pool first (the Kubernetes layer waits for
+        # it), then the GPU pools one after another.
+        previous: list[pulumi.Resource] = [platform_pool]
         pool_names: list[str] = []
         for pool in args.get("gpu_node_pools", []):
             settings = gpu_pool_settings(pool, zones)
@@ -898,7 +1078,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 resource_name_=cluster.name,
                 agent_pool_name=pool["name"],
                 vnet_subnet_id=args["node_subnet_id"],
-                orchestrator_version=args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION),
+                orchestrator_version=kubernetes_version,
                 tags=tags,
                 opts=pulumi.ResourceOptions(
                     parent=self,
@@ -933,14 +1113,15 @@ class AzureGpuCluster(pulumi.ComponentResource):
         # in a preview even when a grant changes (an unknown kubeconfig makes a preview blind).
         self.api_prerequisites: list[pulumi.Resource] = [
             cluster,
+            platform_pool,
             *api_grants.values(),
             *deployer_dns_links,
             api_access_propagated,
         ]
         """Resources the Kubernetes API needs before the deployer can use it: the cluster (system pool and add-ons
-        included), the admin and deployer RBAC grants it calls through, the deployer VNets' DNS links, and the wait
-        for those to take effect; not the GPU pools nor the team grants. Python only; pass as the provider's
-        `depends_on`."""
+        included), the platform pool its workloads run on, the admin and deployer RBAC grants it calls through, the
+        deployer VNets' DNS links, and the wait for those to take effect; not the GPU pools nor the team grants.
+        Python only; pass as the provider's `depends_on`."""
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(
             lambda profile: profile.issuer_url if profile else None
         )
@@ -952,6 +1133,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
         self.disk_encryption_set_id = disk_encryption_set.id
         self.log_analytics_workspace_id = pulumi.Output.from_input(workspace_id)
         self.gpu_node_pool_names = pulumi.Output.from_input(pool_names)
+        self.platform_pool_name = platform_pool.name
         self.storage_class = disk_encryption_set.id.apply(lambda des_id: storage_class_contract(des_id, len(zones)))
         self.register_outputs(
             {
@@ -967,6 +1149,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 "diskEncryptionSetId": self.disk_encryption_set_id,
                 "logAnalyticsWorkspaceId": self.log_analytics_workspace_id,
                 "gpuNodePoolNames": self.gpu_node_pool_names,
+                "platformPoolName": self.platform_pool_name,
                 "storageClass": self.storage_class,
             }
         )

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from stacks.config import PlatformConfig
+from components._common import pools
+from stacks.config import ENVIRONMENT_PRESETS, PlatformConfig
 from stacks.load import platform_config_from_stack_file
 from stacks.synth import PROJECT_ROOT, Registration, Synthesis, synthesize, synthesize_whole
 
@@ -87,7 +88,8 @@ def test_the_aws_stacks_contain_the_whole_foundation(stack: str, request: pytest
         "aws:ec2/flowLog:FlowLog": 1,
         EKS_CLUSTER: 1,
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-        "aws:eks/nodeGroup:NodeGroup": 1 + len(config.cluster.gpu_pools),
+        # One platform node group per zone, one per GPU pool.
+        "aws:eks/nodeGroup:NodeGroup": len(config.target.zones or []) + len(config.cluster.gpu_pools),
         "aws:ec2/launchTemplate:LaunchTemplate": 1 + len(config.cluster.gpu_pools),
         "aws:eks/addon:Addon": 5,
         "aws:ecr/repository:Repository": len(config.registry.repositories),
@@ -103,6 +105,35 @@ def test_the_aws_stacks_contain_the_whole_foundation(stack: str, request: pytest
         assert group.inputs["capacityType"] == ("SPOT" if pool.capacity_type == "spot" else "ON_DEMAND"), (
             f"{stack}: the preset capacity type reaches the node group"
         )
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_every_zone_of_the_cluster_has_a_platform_node_group_of_the_preset_size(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    """Review M5: a Prometheus or Elasticsearch pod whose EBS volume is in a zone needs a node in that zone."""
+    synthesis: Synthesis = request.getfixturevalue(stack)
+    config = _config(stack)
+    preset = ENVIRONMENT_PRESETS[config.environment]
+    monitor = synthesis.monitor
+    # The mocks give every AWS resource the ID `<name>-id`.
+    subnet_zones = {f"{s.name}-id": s.inputs["availabilityZone"] for s in monitor.by_type("aws:ec2/subnet:Subnet")}
+    groups = {g.name: g.inputs for g in monitor.by_type("aws:eks/nodeGroup:NodeGroup")}
+    for zone in config.target.zones or []:
+        group = groups.get(f"eks-platform-{zone}")
+        assert group is not None, f"{stack}: {zone} has no platform node group; its volumes' pods could stay Pending"
+        assert [subnet_zones[subnet] for subnet in group["subnetIds"]] == [zone], f"{stack}: launches only in {zone}"
+        assert group["scalingConfig"]["minSize"] == preset["platform_min_size_per_zone"] >= 1
+        assert group["scalingConfig"]["maxSize"] == preset["platform_max_size_per_zone"], "the preset, per zone"
+        assert group["instanceTypes"] == preset["platform_instance_types"]["aws"], f"{stack}: the preset size"
+        assert group["labels"] == {pools.POOL_ROLE_LABEL: pools.PLATFORM_POOL_ROLE}
+        assert "taints" not in group, "the platform's pods need no tolerations"
+
+
+def test_prod_s_training_pool_is_labelled_for_the_jobs_that_tolerate_its_taint(prod: Synthesis) -> None:
+    group = prod.monitor.one("aws:eks/nodeGroup:NodeGroup", "eks-gpu-h100-training").inputs
+    assert {"key": "workload", "value": "training", "effect": "NO_SCHEDULE"} in group["taints"]
+    assert group["labels"][pools.WORKLOAD_LABEL] == "training", "derived from the workload taint"
 
 
 def test_every_aws_resource_uses_the_stacks_provider_with_its_region_and_record_tags(prod: Synthesis) -> None:

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from components._common import gpu, pools
 from components.azure._shared import ACR_PULL, STORAGE_BLOB_DATA_READER, blob_container_id
-from stacks.config import PlatformConfig
+from stacks.config import ENVIRONMENT_PRESETS, PlatformConfig
 from stacks.load import PlatformConfigError
 from stacks.platform import build_platform
 from stacks.synth import PROJECT_ROOT, Synthesis, synthesize, synthesize_whole
 
+AGENT_POOL = "azure-native:containerservice:AgentPool"
 PRIVATE_DNS = ("azure-native:privatedns:PrivateZone", "azure-native:privatedns:VirtualNetworkLink")
 """Global-only types: Azure accepts no location but `global` for them."""
 
@@ -39,8 +41,8 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "Logging",
         "ModelServingNamespace",
     }, "the Azure foundation and the Kubernetes layer on AKS"
-    pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type("azure-native:containerservice:AgentPool")}
-    assert pools == {"t4serve", "a100train"}, "one AKS user pool per configured GPU pool"
+    agent_pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type(AGENT_POOL)}
+    assert agent_pools == {"platform", "t4serve", "a100train"}, "the platform pool and one per configured GPU pool"
     containers = {r.inputs["containerName"] for r in azure_prod.monitor.by_type("azure-native:storage:BlobContainer")}
     assert containers == {"datasets", "models", "artifacts"}, "each configured bucket is a blob container"
 
@@ -174,8 +176,11 @@ def test_a_public_dev_stack_keeps_every_service_behind_a_deny_firewall(run) -> N
     assert registry["policies"]["exportPolicy"] == {"status": "enabled"}, "ACR cannot disable exports while public"
     account = recorder.one("azure-native:storage:StorageAccount").inputs
     assert account["networkRuleSet"]["defaultAction"] == "Deny"
-    pool = recorder.one("azure-native:containerservice:AgentPool").inputs
+    pool = recorder.one(AGENT_POOL, "mlp-test-aks-t4").inputs
     assert pool["scaleSetPriority"] == "Spot", "dev GPU pools default to spot capacity"
+    platform = recorder.one(AGENT_POOL, "mlp-test-aks-platform").inputs
+    assert platform["vmSize"] == ENVIRONMENT_PRESETS["dev"]["platform_instance_types"]["azure"][0], "dev is small"
+    assert (platform["minCount"], platform["maxCount"]) == (2, 4), "dev: 1-2 nodes in each of its two zones"
     assert not any(r.protect for r in recorder.registrations), "dev stacks are not protected"
     assert all(r.inputs.get("location") in (None, "germanywestcentral", "global") for r in recorder.registrations)
 
@@ -187,3 +192,39 @@ def test_a_gdpr_stack_outside_the_allowed_locations_is_rejected_before_anything_
     with pytest.raises(PlatformConfigError) as caught:
         synthesize("azure-us", tmp_path, program=PROJECT_ROOT / "__main__.py")
     assert "target.location" in str(caught.value) and "allowedLocations" in str(caught.value), str(caught.value)
+
+
+def test_azure_prod_runs_the_platform_on_an_untainted_pool_before_the_gpu_pools(azure_prod: Synthesis) -> None:
+    """Review B1 at stack level: the Kubernetes layer's Deployments need a pool without taints, and the provider
+    that deploys them waits for it; AKS runs one pool operation at a time, so the pools form one chain."""
+    monitor = azure_prod.monitor
+    by_name = {r.inputs["agentPoolName"]: r for r in monitor.by_type(AGENT_POOL)}
+    platform = by_name["platform"]
+    assert not platform.inputs.get("nodeTaints"), "untainted: Prometheus, Grafana, ECK and the GPU operator fit"
+    assert platform.inputs["mode"] == "User" and platform.inputs["enableAutoScaling"] is True
+    assert platform.inputs["vmSize"] == ENVIRONMENT_PRESETS["prod"]["platform_instance_types"]["azure"][0]
+    assert platform.inputs["availabilityZones"] == ["1", "2", "3"], "zonal, like the cluster"
+    assert (platform.inputs["minCount"], platform.inputs["maxCount"]) == (3, 9), "prod: 1-3 nodes per zone"
+    assert platform.inputs["nodeLabels"] == {pools.POOL_ROLE_LABEL: pools.PLATFORM_POOL_ROLE}
+    assert platform.inputs["enableEncryptionAtHost"] is True
+    assert (
+        platform.urn in by_name["t4serve"].dependencies and by_name["t4serve"].urn in by_name["a100train"].dependencies
+    )
+    provider = monitor.one("pulumi:providers:kubernetes", "aks-kubernetes")
+    assert platform.urn in provider.dependencies, "the Kubernetes layer is deployed once its pool exists"
+    assert not {by_name["t4serve"].urn, by_name["a100train"].urn} & set(provider.dependencies)
+    system = monitor.one("azure-native:containerservice:ManagedCluster").inputs["agentPoolProfiles"][0]
+    assert system["nodeTaints"] == [gpu.CRITICAL_ADDONS_TAINT.aks()], "the system pool stays for critical add-ons"
+
+
+def test_azure_prod_keeps_serving_pods_off_the_training_pool(azure_prod: Synthesis) -> None:
+    """Review M7: a100train is tainted and labelled for training, and the autoscaler grows the least wasteful pool."""
+    monitor = azure_prod.monitor
+    training = monitor.one(AGENT_POOL, "mlp-azure-prod-aks-a100train").inputs
+    assert "workload=training:NoSchedule" in training["nodeTaints"], "pods without the toleration stay off"
+    assert training["nodeLabels"][pools.WORKLOAD_LABEL] == "training", "training jobs select it"
+    serving = monitor.one(AGENT_POOL, "mlp-azure-prod-aks-t4serve").inputs
+    assert "workload=training:NoSchedule" not in serving["nodeTaints"]
+    assert pools.WORKLOAD_LABEL not in serving["nodeLabels"]
+    profile = monitor.one("azure-native:containerservice:ManagedCluster").inputs["autoScalerProfile"]
+    assert profile["expander"] == "least-waste" and profile["scaleDownUnneededTime"] == "10m"

@@ -257,6 +257,60 @@ BAD_CONFIGURATIONS = [
         "cluster.gpuPools: an existing cluster's node pools are managed outside this stack",
         id="gpu-pools-on-existing-cluster",
     ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.platformPool", {"instanceTypes": ["g5.xlarge"]}),
+        "cluster.platformPool.instanceTypes[0]: 'g5.xlarge' has GPUs: the platform pool is untainted",
+        id="gpu-in-the-platform-pool",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.platformPool", {"instanceTypes": ["Standard_D8ds_v5", "Standard_D16ds_v5"]}),
+        "cluster.platformPool.instanceTypes: an AKS pool has exactly one VM size",
+        id="two-vm-sizes-in-the-aks-platform-pool",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.platformPool", {"instanceTypes": ["m6i.2xlarge"]}),
+        "cluster.platformPool.instanceTypes[0]: 'm6i.2xlarge' is not an Azure VM size like Standard_D8ds_v5",
+        id="ec2-type-on-azure",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.platformPool", {"instanceTypes": ["Standard_D8ds_v5"]}),
+        "cluster.platformPool.instanceTypes[0]: 'Standard_D8ds_v5' is not an EC2 instance type like m6i.2xlarge",
+        id="vm-size-on-aws",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.platformPool", {"minSizePerZone": 0}),
+        "cluster.platformPool.minSizePerZone: Input should be greater than or equal to 1",
+        id="platform-pool-without-nodes",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.platformPool", {"minSizePerZone": 3, "maxSizePerZone": 2}),
+        "cluster.platformPool.maxSizePerZone: must be >= minSizePerZone (3)",
+        id="platform-max-below-min",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.systemPool", {"minSize": 3}),
+        "cluster.systemPool: AKS only: on EKS the platform node groups",
+        id="system-pool-on-aws",
+    ),
+    pytest.param(
+        {
+            "environment": "dev",
+            "target": {"cloud": "kubernetes", "kubeconfigContext": "kind"},
+            "cluster": {"platformPool": {"minSizePerZone": 2}},
+        },
+        "cluster.platformPool: an existing cluster's node pools are managed outside this stack",
+        id="platform-pool-on-existing-cluster",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.gpuPools.0.name", "platform"),
+        "cluster.gpuPools[0].name: 'platform' is the name of the cluster's own platform pool",
+        id="gpu-pool-named-like-the-aks-platform-pool",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.labels", {"mlplatform.io/workload": "training"}),
+        "cluster.gpuPools[0].labels.mlplatform.io/workload: comes from the pool's `workload` taint (none here)",
+        id="workload-label-without-its-taint",
+    ),
 ]
 
 
@@ -332,6 +386,36 @@ def test_prod_preset_makes_gpu_pools_on_demand_with_nat_per_zone_protection_and_
     assert len(config.target.zones) == 3
 
 
+@pytest.mark.parametrize(
+    ("environment", "aws_type", "azure_size", "max_per_zone"),
+    [("dev", "m6i.xlarge", "Standard_D4ds_v5", 2), ("prod", "m6i.2xlarge", "Standard_D8ds_v5", 3)],
+)
+def test_the_platform_pool_is_sized_by_the_environment_preset(
+    environment: str, aws_type: str, azure_size: str, max_per_zone: int
+) -> None:
+    aws_data = as_prod(VALID_AWS) if environment == "prod" else VALID_AWS
+    azure_data = with_change(VALID_AZURE, "environment", environment)
+    for data, size in ((aws_data, aws_type), (azure_data, azure_size)):
+        platform = validate_platform_config(data).cluster.platform_pool
+        assert platform.instance_types == [size], f"{environment}: the preset's general-purpose size for the cloud"
+        assert (platform.min_size_per_zone, platform.max_size_per_zone) == (1, max_per_zone), (
+            f"{environment}: a node in every zone, room to grow per zone"
+        )
+        assert platform.disk_size_gb == 100
+
+
+def test_an_explicit_platform_minimum_above_the_preset_maximum_raises_the_maximum() -> None:
+    config = validate_platform_config(with_change(VALID_AWS, "cluster.platformPool", {"minSizePerZone": 3}))
+    platform = config.cluster.platform_pool
+    assert (platform.min_size_per_zone, platform.max_size_per_zone) == (3, 3), "the preset maximum (2) follows it"
+
+
+def test_a_workload_label_that_matches_the_pool_s_taint_is_accepted() -> None:
+    data = with_change(VALID_AWS, "cluster.gpuPools.0.taints", [{"key": "workload", "value": "training"}])
+    data = with_change(data, "cluster.gpuPools.0.labels", {"mlplatform.io/workload": "training"})
+    assert validate_platform_config(data).cluster.gpu_pools[0].labels == {"mlplatform.io/workload": "training"}
+
+
 def test_an_explicit_value_wins_over_the_preset() -> None:
     data = with_change(VALID_AWS, "cluster.gpuPools.0.capacityType", "on-demand")
     assert validate_platform_config(data).cluster.gpu_pools[0].capacity_type == "on-demand"
@@ -363,4 +447,5 @@ def test_the_models_carry_every_default_so_a_minimal_file_is_complete() -> None:
     assert [bucket.name for bucket in config.storage.buckets] == ["datasets", "models", "artifacts"]
     assert config.registry.scan_on_push is True, "image scanning is on by default"
     assert config.cluster.endpoint.public_access is False, "the API endpoint is private by default"
-    assert config.cluster.system_pool.instance_types == ["m6i.xlarge"]
+    platform = config.cluster.platform_pool
+    assert (platform.instance_types, platform.min_size_per_zone, platform.max_size_per_zone) == (["m6i.xlarge"], 1, 2)

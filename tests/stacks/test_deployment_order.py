@@ -107,7 +107,7 @@ def test_volumes_wait_for_the_encrypted_class_and_nothing_else_does(graph: tuple
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_eks_kubernetes_provider_waits_for_system_nodes_add_ons_and_admin_access(stack: str) -> None:
+def test_the_eks_kubernetes_provider_waits_for_platform_nodes_add_ons_and_admin_access(stack: str) -> None:
     engine = build_graph(node_from(registration) for registration in synthesize_whole(stack).registrations)
     provider = _named(engine, "eks-kubernetes")
     waits = [engine.nodes[urn] for urn in engine.waits_for[provider]]
@@ -116,7 +116,8 @@ def test_the_eks_kubernetes_provider_waits_for_system_nodes_add_ons_and_admin_ac
         "coredns",
         "aws-ebs-csi-driver",
     }, "pods need networking, DNS and volumes"
-    assert "eks-system" in {node.name for node in waits}, "the layer's pods need the system nodes"
+    zones = {node.name for node in waits if node.name.startswith("eks-platform-")}
+    assert len(zones) >= 2, f"the layer's pods need the platform nodes of every zone: {zones}"
     assert any(node.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation" for node in waits), (
         "the deployer calls the API through its admin access"
     )
@@ -126,6 +127,8 @@ def test_the_aks_kubernetes_provider_waits_for_the_cluster_and_the_admin_grants(
     engine = build_graph(node_from(registration) for registration in synthesize_whole("azure-prod").registrations)
     waits = {engine.nodes[urn].name for urn in engine.waits_for[_named(engine, "aks-kubernetes")]}
     assert "mlp-azure-prod-aks-cluster" in waits
+    assert "mlp-azure-prod-aks-platform" in waits, "the layer's Deployments need the untainted platform pool"
+    assert not {"mlp-azure-prod-aks-t4serve", "mlp-azure-prod-aks-a100train"} & waits, "GPU pools keep nothing waiting"
     assert {"mlp-azure-prod-aks-admins-0-rbac-admin", "mlp-azure-prod-aks-admins-0-cluster-user"} <= waits, (
         "the admin groups reach the API through these grants"
     )

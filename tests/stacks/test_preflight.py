@@ -108,7 +108,14 @@ def aws_cloud(**quotas: float) -> FakeCloud:
     cloud.answer("describe-instances", result=ok({"Reservations": []}))
     cloud.answer(
         "describe-instance-types",
-        result=ok({"InstanceTypes": [{"InstanceType": "m6i.xlarge", "VCpuInfo": {"DefaultVCpus": 4}}]}),
+        result=ok(
+            {
+                "InstanceTypes": [
+                    {"InstanceType": "m6i.xlarge", "VCpuInfo": {"DefaultVCpus": 4}},
+                    {"InstanceType": "m6i.2xlarge", "VCpuInfo": {"DefaultVCpus": 8}},
+                ]
+            }
+        ),
     )
     cloud.answer("iam", "get-role", result=ok({"Role": {"RoleName": "any"}}))
     cloud.answer("describe-addresses", result=ok({"Addresses": []}))
@@ -223,11 +230,13 @@ def test_aws_vcpus_already_running_in_the_class_count_against_the_quota_spot_one
     assert "72 − 16 in use = 56 vCPUs" in item.detail, item.detail
 
 
-def test_aws_a_fresh_account_s_standard_quota_of_5_vcpus_cannot_start_two_system_nodes() -> None:
+def test_aws_a_fresh_account_s_standard_quota_of_5_vcpus_cannot_start_a_platform_node_per_zone() -> None:
     item = by_key(run_preflight(aws_prod(), "prod", aws_cloud(L_1216C47A=5)).items)["aws.quota.L-1216C47A"]
-    assert item.status == "failed" and "< 8 vCPUs the pools start with" in item.detail, (
-        f"2 × m6i.xlarge (4 vCPUs, read with describe-instance-types); got {item.detail}"
+    assert item.status == "failed" and "< 24 vCPUs the pools start with" in item.detail, (
+        f"3 zones × 1 m6i.2xlarge (8 vCPUs, read with describe-instance-types; the prod preset); got {item.detail}"
     )
+    assert "platform: 3..9 × m6i.2xlarge" in item.detail, "minSizePerZone and maxSizePerZone times the zones"
+    assert item.config_path == "mlplatform:platform.cluster.platformPool"
 
 
 def test_aws_only_on_demand_standard_instances_count_against_the_standard_quota() -> None:
@@ -241,9 +250,9 @@ def test_aws_only_on_demand_standard_instances_count_against_the_standard_quota(
             ]}
         ]
     }  # fmt: skip
-    cloud = aws_cloud(L_1216C47A=18).answer("describe-instances", result=ok(running))
+    cloud = aws_cloud(L_1216C47A=74).answer("describe-instances", result=ok(running))
     item = by_key(run_preflight(aws_prod(), "prod", cloud).items)["aws.quota.L-1216C47A"]
-    assert item.status == "ok" and "18 − 2 in use = 16 vCPUs" in item.detail, item.detail
+    assert item.status == "ok" and "74 − 2 in use = 72 vCPUs" in item.detail, item.detail
 
 
 def test_aws_pools_that_share_a_quota_are_summed() -> None:
@@ -400,12 +409,11 @@ def usage(value: str, limit: int, current: int = 0, localized: str = "") -> dict
     return {"currentValue": current, "limit": limit, "name": {"value": value, "localizedValue": localized or value}}
 
 
-def azure_cloud(t4_limit: int = 100, spot_limit: int = 100) -> FakeCloud:
+def azure_cloud(t4_limit: int = 100, spot_limit: int = 100, ddsv5_limit: int = 100) -> FakeCloud:
     cloud = FakeCloud()
     cloud.answer("account", "show", result=ok({"id": SUBSCRIPTION, "user": {"name": "ci@example.org", "type": "user"}}))
-    cloud.answer(
-        "list-skus", "Standard_D4ds_v5", result=ok([sku("Standard_D4ds_v5", "standardDDSv5Family", ["1", "2", "3"])])
-    )
+    for size in ("Standard_D4ds_v5", "Standard_D8ds_v5"):  # the system and the prod platform pool
+        cloud.answer("list-skus", size, result=ok([sku(size, "standardDDSv5Family", ["1", "2", "3"])]))
     cloud.answer("list-skus", "Standard_NC4as_T4_v3", result=ok([
         sku("Standard_NC4as_T4_v3", "standardNCASv3_T4Family", ["1", "2", "3"], LowPriorityCapable="True"),
         sku("Standard_NC4as_T4_v3_Promo", "standardNCASv3_T4Family", ["1"]),
@@ -416,7 +424,7 @@ def azure_cloud(t4_limit: int = 100, spot_limit: int = 100) -> FakeCloud:
     cloud.answer("list-usage", result=ok([
         usage("cores", 350, 10, "Total Regional vCPUs"),
         usage("lowPriorityCores", spot_limit, 0, "Total Regional Spot vCPUs"),
-        usage("standardDDSv5Family", 100, 0, "Standard DDSv5 Family vCPUs"),
+        usage("standardDDSv5Family", ddsv5_limit, 0, "Standard DDSv5 Family vCPUs"),
         usage("standardNCASv3_T4Family", t4_limit, 0, "Standard NCASv3_T4 Family vCPUs"),
         usage("StandardNCADSA100v4Family", 48, 0, "Standard NCADS_A100_v4 Family vCPUs"),
     ]))  # fmt: skip
@@ -440,6 +448,15 @@ def test_azure_a_t4_family_quota_of_zero_fails_because_t4serve_starts_with_one_n
         f"review Azure B4: the AgentPool PUT fails on quota; got {item.detail}"
     )
     assert "Standard NCASv3_T4 Family vCPUs" in item.detail, "the family is matched from list-skus to list-usage"
+
+
+def test_azure_the_platform_pool_shares_the_ddsv5_family_quota_with_the_system_pool() -> None:
+    report = run_preflight(azure_prod(), "azure-prod", azure_cloud(ddsv5_limit=30))
+    (item,) = [item for item in report.items if item.key.startswith("azure.quota.Standard_D")]
+    assert item.status == "failed" and "< 32 vCPUs the pools start with" in item.detail, (
+        f"2 system × 4 + 3 platform (one per zone) × 8 vCPUs; got {item.detail}"
+    )
+    assert "platform: 3..9 × Standard_D8ds_v5" in item.detail, item.detail
 
 
 def test_azure_every_check_passes_on_a_prepared_subscription_and_list_usage_runs_once() -> None:

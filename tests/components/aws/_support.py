@@ -11,6 +11,7 @@ from stacks.synth import RecordingMonitor
 
 OIDC_PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-central-1.amazonaws.com/id/ABC123"
 SUBNETS = ["subnet-a", "subnet-b"]
+ZONE_SUBNETS = {"eu-central-1a": "subnet-a", "eu-central-1b": "subnet-b"}
 
 
 def policy(inputs: dict[str, Any], key: str = "policy") -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components._common import gpu
+from components._common import gpu, pools
 from components.aws import AwsGpuCluster, AwsGpuClusterArgs
 from components.aws.gpu_cluster import (
     AccessEntryPlan,
@@ -23,7 +23,7 @@ from components.aws.gpu_cluster import (
 from stacks import synth
 from stacks.synth import OFFLINE_DEPLOYER_ROLE_ARN, RecordingMonitor, run_program
 
-from ._support import SUBNETS, error_paths, nothing_registered, policy
+from ._support import SUBNETS, ZONE_SUBNETS, error_paths, nothing_registered, policy
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -33,6 +33,7 @@ ADMIN = "arn:aws:iam::123456789012:role/platform-admins"
 def _cluster(run, **overrides: Any) -> RecordingMonitor:
     args: AwsGpuClusterArgs = {
         "subnet_ids": SUBNETS,
+        "node_subnet_ids_by_zone": ZONE_SUBNETS,
         "cluster_name": "ml-test",
         "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge", "g5.2xlarge"]}],
         **overrides,  # type: ignore[typeddict-item]
@@ -41,7 +42,7 @@ def _cluster(run, **overrides: Any) -> RecordingMonitor:
 
 
 def _invalid(recorder: RecordingMonitor, **overrides: Any) -> list[str]:
-    args = {"subnet_ids": SUBNETS, **overrides}
+    args = {"subnet_ids": SUBNETS, "node_subnet_ids_by_zone": ZONE_SUBNETS, **overrides}
     with pytest.raises(pulumi.InputPropertiesError) as error:
         run_program(lambda: AwsGpuCluster("gpu", args))  # type: ignore[arg-type]
     assert nothing_registered(recorder), "validation must fail before any resource, the component included, exists"
@@ -277,7 +278,11 @@ def test_a_caller_that_is_no_iam_role_or_user_is_rejected_naming_grant_deployer_
     root = {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root", "userId": "123456789012"}
     monkeypatch.setitem(synth._CALL_RESULTS, "aws:index/getCallerIdentity:getCallerIdentity", lambda _: root)
     with pytest.raises(pulumi.InputPropertiesError) as error:
-        run_program(lambda: AwsGpuCluster("gpu", {"subnet_ids": SUBNETS, "grant_deployer_admin": True}))
+        run_program(
+            lambda: AwsGpuCluster(
+                "gpu", {"subnet_ids": SUBNETS, "node_subnet_ids_by_zone": ZONE_SUBNETS, "grant_deployer_admin": True}
+            )
+        )
     assert error_paths(error.value) == ["grantDeployerAdmin"], "the account root cannot own an access entry"
     assert "deployerPrincipalArn" in str(error.value), "the error says what to set instead"
     assert recorder.by_type(ACCESS_ENTRY) == []
@@ -297,6 +302,7 @@ def test_api_access_rules_allow_exactly_443_from_exactly_the_declared_sources_on
             "gpu",
             {
                 "subnet_ids": SUBNETS,
+                "node_subnet_ids_by_zone": ZONE_SUBNETS,
                 "api_access_cidrs": ["10.20.0.0/16", "100.64.8.0/22"],
                 "api_access_security_group_ids": ["sg-0123456789abcdef0", runner.id],
             },
@@ -324,7 +330,10 @@ def test_api_access_rules_allow_exactly_443_from_exactly_the_declared_sources_on
 
 def test_api_access_rules_are_api_prerequisites(run) -> None:
     def program() -> None:
-        cluster = AwsGpuCluster("gpu", {"subnet_ids": SUBNETS, "api_access_cidrs": ["10.20.0.0/16"]})
+        cluster = AwsGpuCluster(
+            "gpu",
+            {"subnet_ids": SUBNETS, "node_subnet_ids_by_zone": ZONE_SUBNETS, "api_access_cidrs": ["10.20.0.0/16"]},
+        )
         aws.ssm.Parameter(
             "kubeconfig",
             type="SecureString",
@@ -456,12 +465,13 @@ def test_managed_add_ons_are_installed_with_their_own_irsa_roles(run) -> None:
     assert not [arn for arn in node_policies if "CNI" in arn], "pods must not inherit ENI permissions from the node"
 
 
-def test_add_ons_with_deployments_wait_for_the_system_nodes_and_nodes_wait_for_the_cni(run) -> None:
+def test_add_ons_with_deployments_wait_for_the_platform_nodes_and_nodes_wait_for_the_cni(run) -> None:
     recorder = _cluster(run)
     addons = {addon.inputs["addonName"]: addon for addon in recorder.by_type("aws:eks/addon:Addon")}
-    system = recorder.one(NODE_GROUP, "gpu-system")
-    for addon in ("coredns", "aws-ebs-csi-driver"):
-        assert system.urn in addons[addon].dependencies, f"{addon} would stay degraded without nodes to run on"
+    for zone in ZONE_SUBNETS:
+        platform = recorder.one(NODE_GROUP, f"gpu-platform-{zone}")
+        for addon in ("coredns", "aws-ebs-csi-driver"):
+            assert platform.urn in addons[addon].dependencies, f"{addon} would stay degraded without nodes to run on"
     for group in recorder.by_type(NODE_GROUP):
         assert addons["vpc-cni"].urn in group.dependencies, f"{group.name}: nodes are NotReady without the CNI"
 
@@ -489,7 +499,7 @@ def test_kubeconfig_authenticates_with_aws_eks_get_token(run) -> None:
 
 def test_the_kubeconfig_output_is_a_secret(run) -> None:
     def program() -> None:
-        cluster = AwsGpuCluster("gpu", {"subnet_ids": SUBNETS})
+        cluster = AwsGpuCluster("gpu", {"subnet_ids": SUBNETS, "node_subnet_ids_by_zone": ZONE_SUBNETS})
         aws.ssm.Parameter("kubeconfig", type="SecureString", value=cluster.kubeconfig)
 
     recorder = run(program)
@@ -498,7 +508,7 @@ def test_the_kubeconfig_output_is_a_secret(run) -> None:
     )
 
 
-def test_the_api_prerequisites_are_admin_access_system_nodes_and_add_ons_not_the_gpu_node_groups(run) -> None:
+def test_the_api_prerequisites_are_admin_access_platform_nodes_and_add_ons_not_the_gpu_node_groups(run) -> None:
     """A provider that depends on them can take workloads, and the Kubernetes layer does not wait for GPU nodes."""
 
     def program() -> None:
@@ -506,6 +516,7 @@ def test_the_api_prerequisites_are_admin_access_system_nodes_and_add_ons_not_the
             "gpu",
             {
                 "subnet_ids": SUBNETS,
+                "node_subnet_ids_by_zone": ZONE_SUBNETS,
                 "admin_principal_arns": [ADMIN],
                 "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge"]}],
             },
@@ -528,7 +539,7 @@ def test_the_api_prerequisites_are_admin_access_system_nodes_and_add_ons_not_the
     assert addons == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}, (
         "pods need networking, DNS and volumes before the first object is applied"
     )
-    assert "gpu-system" in names, "the layer's pods run on the system nodes"
+    assert {f"gpu-platform-{zone}" for zone in ZONE_SUBNETS} <= names, "the layer's pods run on the platform nodes"
     associations = {r.urn for r in recorder.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
     assert associations and associations <= waits, "the admins' cluster-admin access comes first"
     assert "gpu-gpu-a10g" not in names, "the GPU node groups keep nothing waiting"
@@ -600,11 +611,14 @@ def test_gpu_pools_use_the_nvidia_ami_of_their_os_family_and_architecture(
     assert group.inputs["amiType"] == ami_type, "the NVIDIA AMIs ship the driver and container toolkit"
 
 
-def test_the_system_pool_uses_the_standard_ami_without_taints(run) -> None:
-    group = _cluster(run).one(NODE_GROUP, "gpu-system")
-    assert group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
-    assert "taints" not in group.inputs, "add-ons, monitoring and logging schedule there freely"
-    assert group.inputs["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+def test_the_platform_node_groups_use_the_standard_ami_without_taints_and_carry_the_platform_label(run) -> None:
+    for group in _cluster(run).by_type(NODE_GROUP):
+        if not group.name.startswith("gpu-platform-"):
+            continue
+        assert group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
+        assert "taints" not in group.inputs, "add-ons, monitoring and logging schedule there freely"
+        assert group.inputs["labels"] == {pools.POOL_ROLE_LABEL: pools.PLATFORM_POOL_ROLE}, "selectable as on AKS"
+        assert group.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 2, "desiredSize": 1}, "per zone"
 
 
 def test_gpu_pools_scale_from_zero_and_leave_the_node_count_to_the_autoscaler(run) -> None:
@@ -700,7 +714,6 @@ def test_pools_may_run_in_their_own_subnets(run) -> None:
     pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "subnet_ids": ["subnet-a"]}
     recorder = _cluster(run, gpu_node_pools=[pool])
     assert recorder.one(NODE_GROUP, "gpu-gpu-a10g").inputs["subnetIds"] == ["subnet-a"]
-    assert recorder.one(NODE_GROUP, "gpu-system").inputs["subnetIds"] == SUBNETS
 
 
 # --- Pure helpers ---------------------------------------------------------------------------------------
@@ -796,14 +809,14 @@ def test_every_problem_is_reported_at_once(recorder) -> None:
         endpoint_public_access=True,
         log_retention_days=42,
         admin_principal_arns=["not-an-arn"],
-        system_node_pool={"min_size": 0},
+        platform_node_pool={"min_size_per_zone": 0},
         gpu_node_pools=[{"name": "Bad_Name", "instance_types": ["t3.large"], "min_size": 2, "max_size": 1}],
     )
     assert paths == [
         "publicAccessCidrs",
         "logRetentionDays",
         "adminPrincipalArns[0]",
-        "systemNodePool.minSize",
+        "platformNodePool.minSizePerZone",
         "gpuNodePools[0].name",
         "gpuNodePools[0].instanceTypes[0]",
         "gpuNodePools[0].maxSize",
@@ -815,3 +828,72 @@ def test_an_admin_named_like_the_deployer_entry_is_rejected_when_the_deployer_is
         recorder, grant_deployer_admin=True, admin_principal_arns=["arn:aws:iam::123456789012:role/deployer"]
     )
     assert paths == ["adminPrincipalArns[0]"]
+
+
+# --- Zone-aware platform capacity -----------------------------------------------------------------------
+
+
+def test_every_zone_has_its_own_platform_node_group_so_zonal_volumes_always_find_a_node(run) -> None:
+    """Review M5: EBS volumes are zonal; a group spanning zones may leave a zone empty after a rolling replacement."""
+    zones = {"eu-west-1a": "subnet-a", "eu-west-1b": "subnet-b", "eu-west-1c": "subnet-c"}
+    recorder = _cluster(run, node_subnet_ids_by_zone=zones, platform_node_pool={"max_size_per_zone": 3})
+    groups = {g.name: g for g in recorder.by_type(NODE_GROUP) if g.name.startswith("gpu-platform-")}
+    assert set(groups) == {f"gpu-platform-{zone}" for zone in zones}, "one platform node group per zone"
+    for zone, subnet in zones.items():
+        group = groups[f"gpu-platform-{zone}"].inputs
+        assert group["subnetIds"] == [subnet], f"{zone}: the group launches only in its own zone"
+        assert group["scalingConfig"]["minSize"] >= 1, f"{zone}: never without a node for its volumes"
+        assert group["scalingConfig"]["maxSize"] == 3, "the maximum from the arguments, per zone"
+        assert group["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true", "an autoscaler can grow each zone"
+    templates = {g.property_dependencies["launchTemplate"][0] for g in groups.values()}
+    assert len(templates) == 1, "the zones share one hardened launch template"
+
+
+def test_the_first_zone_group_takes_over_the_former_system_group_by_alias(run) -> None:
+    """A stack deployed with one system node group replaces it (create first) instead of deleting it."""
+    recorder = _cluster(run)
+    first = recorder.one(NODE_GROUP, "gpu-platform-eu-central-1a")
+    second = recorder.one(NODE_GROUP, "gpu-platform-eu-central-1b")
+    assert _alias_names(first) == ["gpu-system"], "the first zone's group carries the old name as an alias"
+    assert _alias_names(second) == [], "only one resource can take over the old state"
+    template = recorder.one(LAUNCH_TEMPLATE, "gpu-platform-launch-template")
+    assert _alias_names(template) == ["gpu-system-launch-template"], "the template is updated, not replaced"
+
+
+def _alias_names(registration) -> list[str]:
+    """The names a resource's aliases give it (alias specs, or alias URNs from older SDKs)."""
+    request = registration.request
+    names = [alias.spec.name or alias.urn.rsplit("::", 1)[-1] for alias in request.aliases]
+    return names + [urn.rsplit("::", 1)[-1] for urn in request.aliasURNs]
+
+
+def test_the_platform_node_groups_refuse_gpu_instances_and_need_the_zone_map(recorder) -> None:
+    paths = _invalid(
+        recorder,
+        node_subnet_ids_by_zone={},
+        platform_node_pool={"instance_types": ["g5.xlarge"], "min_size_per_zone": 2, "max_size_per_zone": 1},
+    )
+    assert paths == [
+        "platformNodePool.maxSizePerZone",
+        "platformNodePool.instanceTypes[0]",
+        "nodeSubnetIdsByZone",
+    ], "an untainted GPU group would let any pod take the GPUs; without zones there are no platform groups"
+
+
+def test_a_workload_taint_labels_the_pool_so_its_jobs_select_it_and_scale_it_from_zero(run) -> None:
+    pool = {
+        "name": "h100",
+        "instance_types": ["p5.48xlarge"],
+        "taints": [{"key": "workload", "value": "training", "effect": "NoSchedule"}],
+    }
+    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-h100").inputs
+    assert group["labels"][pools.WORKLOAD_LABEL] == "training", "derived from the taint, never written beside it"
+    template = "k8s.io/cluster-autoscaler/node-template/label/" + pools.WORKLOAD_LABEL
+    assert group["tags"][template] == "training", "a pending training job selecting the label scales the pool from 0"
+    serving = _cluster(run, gpu_node_pools=[{"name": "a10g", "instance_types": ["g5.xlarge"]}])
+    assert pools.WORKLOAD_LABEL not in serving.one(NODE_GROUP, "gpu-gpu-a10g").inputs["labels"], "no taint, no label"
+
+
+def test_a_workload_label_that_contradicts_the_pool_s_taint_is_rejected(recorder) -> None:
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "labels": {pools.WORKLOAD_LABEL: "training"}}
+    assert _invalid(recorder, gpu_node_pools=[pool]) == [f'gpuNodePools[0].labels["{pools.WORKLOAD_LABEL}"]']

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from pulumi.runtime.sync_await import _sync_await
 
-from components._common import gpu
+from components._common import gpu, pools
 from components.azure import AzureGpuCluster
 from components.azure._shared import (
     AKS_CLUSTER_USER,
@@ -19,8 +19,10 @@ from components.azure._shared import (
 from components.azure.gpu_cluster import (
     SPOT_TAINT,
     aks_taints,
+    autoscaler_profile,
     cluster_access_grants,
     gpu_pool_settings,
+    platform_pool_settings,
     private_dns_zone_name,
     storage_class_contract,
 )
@@ -34,6 +36,15 @@ COMPONENT = "mlplatform:index:AzureGpuCluster"
 
 def _cluster(**overrides):
     return lambda: AzureGpuCluster("gpu", cluster_args(**overrides))
+
+
+def _gpu_pools(recorder):
+    return [pool for pool in recorder.by_type(POOL) if pool.inputs["agentPoolName"] != pools.PLATFORM_POOL_NAME]
+
+
+def _platform_pool(recorder):
+    (pool,) = [pool for pool in recorder.by_type(POOL) if pool.inputs["agentPoolName"] == pools.PLATFORM_POOL_NAME]
+    return pool
 
 
 def _roles(recorder, role_id):
@@ -162,9 +173,9 @@ def test_the_system_pool_is_tainted_for_critical_addons(run) -> None:
 
 def test_gpu_pools_follow_the_gpu_contract_and_scale_to_zero(run) -> None:
     recorder = run(_cluster())
-    pools = {pool.inputs["agentPoolName"]: pool for pool in recorder.by_type(POOL)}
-    assert set(pools) == {"t4", "a100"}, "one user pool per GPU pool"
-    for name, pool in pools.items():
+    gpu_pools = {pool.inputs["agentPoolName"]: pool for pool in _gpu_pools(recorder)}
+    assert set(gpu_pools) == {"t4", "a100"}, "one user pool per GPU pool"
+    for name, pool in gpu_pools.items():
         inputs = pool.inputs
         assert inputs["mode"] == "User"
         for taint in gpu.gpu_taints("azure"):
@@ -197,7 +208,7 @@ def test_create_time_pool_settings_replace_the_pool_deliberately(run) -> None:
 
 
 def test_gpu_pools_are_created_one_after_another(run) -> None:
-    first, second = run(_cluster()).by_type(POOL)
+    first, second = _gpu_pools(run(_cluster()))
     assert first.urn in second.dependencies, "AKS accepts one agent-pool operation per cluster at a time"
 
 
@@ -242,7 +253,8 @@ def test_the_api_prerequisites_are_the_cluster_and_the_admin_grants_not_the_gpu_
     grants = {r.urn for role_id in (AKS_RBAC_CLUSTER_ADMIN, AKS_CLUSTER_USER) for r in _roles(recorder, role_id)}
     assert grants and grants <= waits, "the admin groups reach the API through these grants"
     assert recorder.one(CLUSTER).urn in waits, "the cluster brings its system pool and add-ons"
-    assert not {r.urn for r in recorder.by_type(POOL)} & waits, "the GPU pools keep nothing waiting"
+    assert _platform_pool(recorder).urn in waits, "the layer's Deployments and StatefulSets run on the platform pool"
+    assert not {r.urn for r in _gpu_pools(recorder)} & waits, "the GPU pools keep nothing waiting"
 
 
 def test_the_outputs_are_registered_camel_case(run) -> None:
@@ -479,3 +491,125 @@ def test_a_group_deployer_must_be_named(run, recorder) -> None:
 def test_an_admin_group_listed_twice_is_rejected(run, recorder) -> None:
     problems = rejected(run, recorder, _cluster(admin_group_object_ids=[ADMIN_GROUP, ADMIN_GROUP.upper()]))
     assert set(problems) == {"adminGroupObjectIds"}, problems
+
+
+# --- The platform pool and the autoscaler ---------------------------------------------------------------
+
+
+def test_at_least_one_pool_is_untainted_so_the_kubernetes_layer_has_somewhere_to_run(run) -> None:
+    """Review B1: a CriticalAddonsOnly system pool plus tainted GPU pools leave Prometheus, Grafana, the GPU
+    operator, ECK, Elasticsearch and Kibana Pending; the untainted platform pool takes them."""
+    recorder = run(_cluster())
+    system = recorder.one(CLUSTER).inputs["agentPoolProfiles"][0]
+    assert system["nodeTaints"] == [gpu.CRITICAL_ADDONS_TAINT.aks()], "the system pool keeps its taint"
+    untainted = [pool.inputs["agentPoolName"] for pool in recorder.by_type(POOL) if not pool.inputs.get("nodeTaints")]
+    assert untainted == [pools.PLATFORM_POOL_NAME], "exactly the platform pool accepts pods without tolerations"
+
+
+def test_the_platform_pool_is_an_autoscaled_zonal_user_pool_labelled_for_selection(run) -> None:
+    inputs = _platform_pool(run(_cluster(zones=["1", "2", "3"]))).inputs
+    assert inputs["mode"] == "User", "a System pool would also take critical add-ons; this one is for workloads"
+    assert inputs["availabilityZones"] == ["1", "2", "3"], "a node in every zone survives a zone outage"
+    assert inputs["enableAutoScaling"] is True
+    assert (inputs["minCount"], inputs["maxCount"]) == (3, 6), "one to two nodes per zone by default"
+    assert inputs["nodeLabels"] == {pools.POOL_ROLE_LABEL: pools.PLATFORM_POOL_ROLE}, "workloads select it by label"
+    assert gpu.azure_gpu_instance(inputs["vmSize"]) is None, "no GPUs on an untainted pool"
+
+
+def test_the_platform_pool_size_is_per_zone(run) -> None:
+    settings = platform_pool_settings(
+        {"vm_size": "Standard_D8ds_v5", "min_count_per_zone": 2, "max_count_per_zone": 3, "os_disk_size_gb": 128},
+        ["1", "2"],
+    )
+    assert (settings["min_count"], settings["max_count"], settings["count"]) == (4, 6, 4), (
+        "AKS minCount/maxCount are pool totals: per zone times the zones"
+    )
+    assert settings["vm_size"] == "Standard_D8ds_v5" and settings["os_disk_size_gb"] == 128
+
+
+def test_the_platform_pool_is_encrypted_like_every_other_pool(run) -> None:
+    recorder = run(_cluster())
+    platform = _platform_pool(recorder)
+    for pool in _gpu_pools(recorder):
+        for key in ("enableEncryptionAtHost", "osDiskType", "enableNodePublicIP", "vnetSubnetID"):
+            assert platform.inputs[key] == pool.inputs[key], f"{key}: the platform pool is no weaker than {pool.name}"
+    assert platform.inputs["enableEncryptionAtHost"] is True, "HIPAA-ENC-AKS-DISK: temp disks and caches too"
+    cluster = recorder.one(CLUSTER)
+    assert cluster.property_dependencies["diskEncryptionSetID"] == [
+        recorder.one("azure-native:compute:DiskEncryptionSet").urn
+    ], "the cluster-wide disk encryption set covers the OS disks of every pool, the platform pool's included"
+    assert {"vmSize", "osDiskSizeGB", "availabilityZones", "enableEncryptionAtHost"} <= set(
+        platform.replace_on_changes
+    ), "AKS fixes these at creation: a change replaces the pool deliberately"
+    assert platform.ignore_changes == ["count"], "the autoscaler owns the node count"
+
+
+def test_the_platform_pool_precedes_the_gpu_pools_one_operation_at_a_time(run) -> None:
+    recorder = run(_cluster())
+    platform = _platform_pool(recorder)
+    first_gpu_pool = _gpu_pools(recorder)[0]
+    assert platform.urn in first_gpu_pool.dependencies, (
+        "AKS accepts one agent-pool operation per cluster at a time: platform, then each GPU pool"
+    )
+    assert not set(platform.dependencies) & {pool.urn for pool in _gpu_pools(recorder)}, "nothing GPU comes first"
+
+
+def test_the_autoscaler_picks_the_least_wasteful_pool_and_removes_idle_nodes_after_ten_minutes(run) -> None:
+    profile = run(_cluster()).one(CLUSTER).inputs["autoScalerProfile"]
+    assert profile["expander"] == "least-waste", (
+        "review M7: AKS defaults to random, which may grow an A100 pool for a one-GPU serving pod"
+    )
+    assert profile["scaleDownUnneededTime"] == "10m", "an idle GPU node is removed after ten minutes"
+    assert profile["scaleDownDelayAfterAdd"] == "10m"
+    assert autoscaler_profile({"expander": "most-pods"})["expander"] == "most-pods"
+
+
+def test_bad_platform_pool_and_autoscaler_args_are_rejected_with_paths(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        _cluster(
+            platform_pool={
+                "vm_size": "Standard_NC4as_T4_v3",
+                "min_count_per_zone": 0,
+                "max_count_per_zone": -1,
+                "os_sku": "Windows",
+            },
+            autoscaler_profile={"expander": "priority", "scale_down_unneeded_time": "600s"},
+            gpu_node_pools=[{"name": "platform", "vm_size": "Standard_NC4as_T4_v3"}],
+        ),
+    )
+    assert set(problems) == {
+        "platformPool.vmSize",
+        "platformPool.minCountPerZone",
+        "platformPool.maxCountPerZone",
+        "platformPool.osSku",
+        "autoscalerProfile.expander",
+        "autoscalerProfile.scaleDownUnneededTime",
+        "gpuNodePools[0].name",
+    }, problems
+    assert "GPU size" in problems["platformPool.vmSize"], "an untainted GPU pool would let any pod take the GPUs"
+
+
+def test_a_workload_taint_labels_the_pool_so_training_jobs_can_select_it() -> None:
+    training = gpu_pool_settings(
+        {"name": "a100", "vm_size": "Standard_NC24ads_A100_v4", "extra_taints": ["workload=training:NoSchedule"]},
+        ["1"],
+    )
+    assert "workload=training:NoSchedule" in training["node_taints"], "serving pods neither land on nor scale it"
+    assert training["node_labels"][pools.WORKLOAD_LABEL] == "training", "derived from the taint (review M7)"
+    serving = gpu_pool_settings({"name": "t4", "vm_size": "Standard_NC4as_T4_v3"}, ["1"])
+    assert pools.WORKLOAD_LABEL not in serving["node_labels"], "no taint, no label"
+
+
+def test_a_workload_label_that_contradicts_the_pool_s_taint_is_rejected(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        _cluster(
+            gpu_node_pools=[
+                {"name": "t4", "vm_size": "Standard_NC4as_T4_v3", "labels": {pools.WORKLOAD_LABEL: "training"}}
+            ]
+        ),
+    )
+    assert list(problems) == [f"gpuNodePools[0].labels.{pools.WORKLOAD_LABEL}"], problems
