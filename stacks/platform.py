@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pulumi_azure_native.provider import Provider as AzureProvider
 
+from components._common import gpu
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from components._common.tags import DataClassification, data_tags, platform_tags
 from components.aws import (
@@ -91,6 +92,10 @@ class KubernetesLayerInputs:
     """Whether GPU nodes ship the NVIDIA driver and container toolkit (EKS NVIDIA AMIs, AKS driver Install)."""
     install_gpu_stack: bool = True
     """Whether to install the NVIDIA stack (clusters without GPU pools skip it)."""
+    gpu_pool_taints: pulumi.Input[list[dict[str, str]]] = field(default_factory=list)
+    """Every taint of the cluster's GPU pools (Kubernetes form): every GPU agent tolerates each one."""
+    gpu_runtime_class: str = gpu.OPERATOR_RUNTIME_CLASS
+    """The runtime handler the GPU operator's operands use (`gpu.preinstalled_runtime_class(cloud)`)."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -309,6 +314,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "accessLogBucketName": access_logs.bucket_name,
             "servingIdentities": {name: identity.role_arn for name, identity in serving.items()},
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
+            "gpuPoolTaints": gpu_pool_taints(config),
         }
     )
     if config.deployment.kubernetes_layer == "clusterStack":
@@ -328,6 +334,8 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             storage_class=cluster.storage_class,
             gpu_driver_preinstalled=True,  # the EKS NVIDIA AMIs (AL2023, Bottlerocket) ship driver and toolkit
             install_gpu_stack=bool(config.cluster.gpu_pools),
+            gpu_pool_taints=gpu_pool_taints(config),
+            gpu_runtime_class=gpu.preinstalled_runtime_class("aws"),
         ),
     )
 
@@ -548,6 +556,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "keyIds": vault.key_uris,
             "servingIdentities": pulumi.Output.all(**serving_identities) if serving_identities else {},
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
+            "gpuPoolTaints": gpu_pool_taints(config),
         }
     )
     if config.deployment.kubernetes_layer == "clusterStack":
@@ -567,8 +576,26 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             storage_class=cluster.storage_class,
             gpu_driver_preinstalled=True,  # AKS GPU pools use gpuProfile.driver=Install (driver and toolkit)
             install_gpu_stack=bool(config.cluster.gpu_pools),
+            gpu_pool_taints=gpu_pool_taints(config),
+            gpu_runtime_class=gpu.preinstalled_runtime_class("azure"),
         ),
     )
+
+
+def gpu_pool_taints(config: PlatformConfig) -> list[dict[str, str]]:
+    """Every taint of the stack's GPU pools, once each, in Kubernetes form (the GPU contract's, spot, extras)."""
+    cloud = config.cloud
+    assert cloud in ("aws", "azure")
+    taints = [
+        taint
+        for pool in config.cluster.gpu_pools
+        for taint in gpu.gpu_pool_taints(
+            cloud,
+            spot=pool.capacity_type == "spot",
+            extra=[gpu.Taint(extra.key, extra.value, extra.effect) for extra in pool.taints],
+        )
+    ]
+    return [taint.kubernetes() for taint in dict.fromkeys(taints)]
 
 
 def _aws_team_access(config: PlatformConfig) -> list[dict[str, Any]]:
@@ -631,6 +658,8 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             storage_class=reference.require_output("storageClass"),
             gpu_driver_preinstalled=True,  # EKS NVIDIA AMIs and AKS driver Install, as in the one-stack builders
             install_gpu_stack=foundation.gpu_pools,
+            gpu_pool_taints=reference.require_output("gpuPoolTaints"),
+            gpu_runtime_class=gpu.preinstalled_runtime_class(cloud),
         ),
     )
 
@@ -777,7 +806,10 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             "toolkit_preinstalled": layer.gpu_driver_preinstalled,
             "dcgm_service_monitor": monitoring is not None,
             "namespace_labels": labels,
+            "gpu_pool_taints": layer.gpu_pool_taints,
         }
+        if layer.gpu_driver_preinstalled:
+            gpu_args["runtime_class"] = layer.gpu_runtime_class
         if monitoring is not None:
             gpu_args["service_monitor_labels"] = monitoring.service_monitor_labels
         GpuStack("nvidia", gpu_args, opts)  # type: ignore[arg-type]
@@ -828,6 +860,8 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             "namespace": created,
             "serviceAccount": SERVING_SERVICE_ACCOUNT,
             "identity": layer.serving_identities.get(name, ""),
+            # A ModelDeployment's `namespace_gpu_quota`: its rollout surges only while the quota has room.
+            "gpuQuota": next(n.quota.gpu for n in config.serving.namespaces if n.name == name),
         }
         for name, created in namespaces.items()
     }

@@ -191,7 +191,7 @@ def helm_chart(
     *,
     release_name: str,
     namespace: pulumi.Input[str],
-    values: Mapping[str, Any],
+    values: pulumi.Input[Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v4.Chart:
     """Install `ref` as a `helm.v4.Chart` (see the module docstring for why v4).
@@ -211,6 +211,6 @@ def helm_chart(
         repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo),
         name=release_name,
         namespace=namespace,
-        values=dict(values),
+        values=values if isinstance(values, pulumi.Output) else dict(values),
         opts=opts,
     )

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Mapping
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
@@ -78,7 +78,7 @@ class GpuStackArgs(TypedDict, total=False):
     """The node image already ships the NVIDIA container toolkit (same images as above). Required to be true
     in device-plugin mode. Defaults to false."""
 
-    gpu_pool_taints: list[GpuPoolTaintArgs]
+    gpu_pool_taints: pulumi.Input[list[GpuPoolTaintArgs]]
     """Every taint the cluster's GPU pools carry, in Kubernetes form (`{key, value, effect}`), e.g. each pool's
     `gpu.gpu_pool_taints(...)` as `Taint.kubernetes()`. Every GPU agent (the operator's operands through the
     ClusterPolicy, the Node Feature Discovery worker, the device plugin and DCGM exporter) tolerates each one
@@ -162,7 +162,12 @@ class GpuStack(pulumi.ComponentResource):
         if not isinstance(monitor_labels, pulumi.Output):
             check_string_map(problems, "serviceMonitorLabels", monitor_labels)
         check_extra_labels(problems, "namespaceLabels", namespace_labels)
-        taints = check_pool_taints(problems, "gpuPoolTaints", pool_taints)
+        # A cluster-layer stack reads the taints from its foundation's outputs: checked when they resolve.
+        taints: pulumi.Input[list[gpu.Taint]] = (
+            pool_taints.apply(_resolved_pool_taints)
+            if isinstance(pool_taints, pulumi.Output)
+            else check_pool_taints(problems, "gpuPoolTaints", pool_taints)
+        )
         check_runtime(problems, args, mode=mode, runtime_class=runtime_class, cdi=cdi, toolkit=toolkit_preinstalled)
         if mode == "device-plugin":
             # The plain device plugin cannot install anything on the node: without a driver and toolkit in
@@ -191,14 +196,22 @@ class GpuStack(pulumi.ComponentResource):
         )
         chart_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         if mode == "operator":
-            operator_values = _values.gpu_operator_values(
-                driver_preinstalled=driver_preinstalled,
-                toolkit_preinstalled=toolkit_preinstalled,
-                service_monitor_labels=monitor_labels,
-                service_monitor=service_monitor,
-                pool_taints=taints,
-                runtime_class=runtime_class,
-                cdi=cdi,
+
+            def operator_values_for(pool_taints: list[gpu.Taint], labels: Any = monitor_labels) -> dict[str, Any]:
+                return _values.gpu_operator_values(
+                    driver_preinstalled=driver_preinstalled,
+                    toolkit_preinstalled=toolkit_preinstalled,
+                    service_monitor_labels=labels,
+                    service_monitor=service_monitor,
+                    pool_taints=pool_taints,
+                    runtime_class=runtime_class,
+                    cdi=cdi,
+                )
+
+            operator_values: pulumi.Input[dict[str, Any]] = (
+                pulumi.Output.all(taints, monitor_labels).apply(lambda both: operator_values_for(both[0], both[1]))
+                if isinstance(taints, pulumi.Output)
+                else operator_values_for(taints)
             )
             self._operator = _charts.helm_chart(
                 f"{name}-gpu-operator",
@@ -217,7 +230,9 @@ class GpuStack(pulumi.ComponentResource):
                 _charts.NVIDIA_DEVICE_PLUGIN,
                 release_name=f"{name}-device-plugin",
                 namespace=ns.metadata.name,
-                values=_values.device_plugin_values(taints),
+                values=pulumi.Output.from_input(taints).apply(_values.device_plugin_values)
+                if isinstance(taints, pulumi.Output)
+                else _values.device_plugin_values(taints),
                 opts=chart_opts,
             )
             self._dcgm_exporter = _charts.helm_chart(
@@ -225,9 +240,13 @@ class GpuStack(pulumi.ComponentResource):
                 _charts.DCGM_EXPORTER,
                 release_name=f"{name}-dcgm-exporter",
                 namespace=ns.metadata.name,
-                values=_values.dcgm_exporter_values(
-                    monitor_labels, service_monitor=service_monitor, pool_taints=taints
-                ),
+                values=pulumi.Output.all(taints, monitor_labels).apply(
+                    lambda both: _values.dcgm_exporter_values(
+                        both[1], service_monitor=service_monitor, pool_taints=both[0]
+                    )
+                )
+                if isinstance(taints, pulumi.Output)
+                else _values.dcgm_exporter_values(monitor_labels, service_monitor=service_monitor, pool_taints=taints),
                 opts=chart_opts,
             )
 
@@ -250,6 +269,14 @@ class GpuStack(pulumi.ComponentResource):
                 "dcgmServiceMonitorLabels": self.dcgm_service_monitor_labels,
             }
         )
+
+
+def _resolved_pool_taints(value: object) -> list[gpu.Taint]:
+    """The GPU pool taints of a resolved Output (a foundation stack's `gpuPoolTaints`), or an error naming them."""
+    problems = Problems()
+    taints = check_pool_taints(problems, "gpuPoolTaints", value)
+    problems.raise_if_any("GpuStack gpuPoolTaints (resolved)")
+    return taints
 
 
 def check_pool_taints(problems: Problems, path: str, value: object) -> list[gpu.Taint]:
