@@ -32,7 +32,8 @@ from typing import Any
 from components._common import allocatable, gpu
 from components._common.validation import parse_quantity
 from components.kubernetes._chart_workloads import chart_workloads
-from stacks.synth import PROJECT_ROOT, UNKNOWN, Registration
+from stacks.load import FULL_KEY, stack_config_from_file
+from stacks.synth import PROJECT_ROOT, UNKNOWN, Registration, Synthesis, cluster_layer_of, synthesize
 
 PLACEMENT, ZONAL_VOLUMES, POD_SECURITY, ROLLOUT_QUOTA, SERVICE_SELECTOR, PROBE = (
     "placement",
@@ -1291,7 +1292,7 @@ def check_deployability(
     """
     pools = None if pool_registrations is None else node_pools(pool_registrations or registrations)
     found, notes = workloads(registrations)
-    context = _Context(list(registrations) + list(pool_registrations or []), pools, found, notes=list(notes))
+    context = _Context(list(registrations), pools, found, notes=list(notes))
     if pools is None:
         for check in (PLACEMENT, ZONAL_VOLUMES):
             context.not_verifiable[check] = f"the node pools are not known offline ({pools_from})"
@@ -1345,3 +1346,51 @@ def render_text(report: DeployabilityReport, out: Any) -> None:
         for note in report.notes:
             out.write(_wrap(note.message, " " * 6, "  ") + "\n")
     out.write(f"{report.summary()}\n{_wrap(LIMITS, '')}\n")
+
+
+def stack_deployability(
+    stack: str, project_dir: Path, synthesis: Synthesis, *, preview: bool = False
+) -> DeployabilityReport:
+    """The deployability of a project stack, with its node pools and workloads wherever the topology puts them.
+
+    A cluster-layer stack (`target.foundation`) runs on the foundation's node pools: the foundation is synthesized
+    too (as deployed, like the StackReference reads it). A foundation whose Kubernetes layer is another stack of the
+    project is judged with that layer's workloads. An existing cluster (`target.cloud: kubernetes` with a
+    kubeconfig context) has pools nobody here knows: placement and zones are not verifiable offline.
+    """
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    platform = stack_config_from_file(path).get(FULL_KEY) if path.is_file() else None
+    platform = platform if isinstance(platform, dict) else {}
+    target = platform.get("target") if isinstance(platform.get("target"), dict) else {}
+    cloud = str(target.get("cloud") or "") or None
+    foundation = target.get("foundation") if isinstance(target.get("foundation"), dict) else None
+    registrations: Sequence[Registration] = synthesis.registrations
+    pool_registrations: Sequence[Registration] | None = ()
+    pools_from, workloads_from = "this stack", "this stack"
+    if foundation:
+        name = str(foundation.get("stack", "")).rsplit("/", 1)[-1]
+        cloud = str(foundation.get("cloud") or "") or None
+        if (project_dir / f"Pulumi.{name}.yaml").is_file():
+            pool_registrations = synthesize(name, project_dir).registrations
+            pools_from = f"foundation stack {name}"
+        else:
+            pool_registrations = None
+            pools_from = f"foundation stack {name}, whose stack file is not in this project"
+    elif cloud == "kubernetes":
+        pool_registrations = None
+        context = target.get("kubeconfigContext")
+        pools_from = f"an existing cluster{f' (kubeconfig context {context})' if context else ''}"
+    else:
+        layer = cluster_layer_of(stack, project_dir)
+        if layer is not None and layer != stack:
+            registrations = synthesize(layer, project_dir, preview=preview).registrations
+            pool_registrations = synthesis.registrations
+            workloads_from = f"its cluster layer stack {layer}"
+    return check_deployability(
+        registrations,
+        stack=stack,
+        pool_registrations=pool_registrations,
+        pools_from=pools_from,
+        workloads_from=workloads_from,
+        cloud=cloud if cloud in ("aws", "azure") else None,
+    )
