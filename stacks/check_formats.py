@@ -1,5 +1,7 @@
 """Machine-readable outputs of `python -m stacks check`: JSON, SARIF 2.1.0 (GitHub code scanning) and JUnit XML.
 
+The deployability verdict rides along in each: a `deployability` member, a SARIF rule per check kind, a JUnit suite.
+
 JSON (`schemaVersion` 1), one document per stack:
 
 - `project`, `stack`, `stackFile`, `mode` (`update` | `preview`), `checkedAt` (ISO 8601, UTC)
@@ -417,7 +419,8 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
 
 
 def junit_document(checks: Sequence[StackCheck]) -> str:
-    """JUnit XML: a testsuite per stack and pack, a testcase per policy.
+    """JUnit XML: a testsuite per stack and pack, a testcase per policy, and a testsuite `<stack>/deployability`
+    with a testcase per deployability check kind.
 
     A mandatory violation is a `<failure>` listing every violating resource; advisory violations and checks not
     verifiable offline are listed in the testcase's `<system-out>` and the test passes (they do not block an
