@@ -770,7 +770,11 @@ def _fit_problem(requests: Mapping[str, Decimal], pool: Pool, overhead: Mapping[
 
 
 def _rejections(
-    workload: Workload, pool: Pool, overhead: Mapping[str, Decimal], defaults: Mapping[str, Any]
+    workload: Workload,
+    pool: Pool,
+    overhead: Mapping[str, Decimal],
+    defaults: Mapping[str, Any],
+    advertising: set[str] | None = None,
 ) -> tuple[list[str], bool]:
     """Why `pool` cannot run the workload's pods (empty: it can), and whether the capacity was unknown."""
     reasons = []
@@ -783,6 +787,8 @@ def _rejections(
     if pool.max_size < 1:
         reasons.append("the pool has maxSize 0")
     requests, _ = pod_resources(workload, defaults)
+    if requests.get(gpu.GPU_RESOURCE) and advertising is not None and pool.name not in advertising:
+        reasons.append(f"no NVIDIA device plugin runs on the pool, so it never advertises {gpu.GPU_RESOURCE}")
     fit = _fit_problem(requests, pool, overhead)
     if fit:
         reasons.append(fit)
@@ -814,6 +820,9 @@ def _check_placement(context: _Context, defaults: Mapping[str, Mapping[str, Any]
         return candidates
     daemons = [w for w in context.workloads if w.is_daemon]
     overhead: dict[str, dict[str, Decimal]] = {pool.name: {} for pool in pools}
+    # Pools where a device plugin runs advertise `nvidia.com/gpu`; judged only when the stack installs one.
+    plugins = [daemon for daemon in daemons if "device-plugin" in daemon.name]
+    advertising: set[str] | None = set() if plugins else None
     for daemon in daemons:
         requests, _ = pod_resources(daemon, defaults.get(daemon.namespace, {}))
         targets = [pool for pool in pools if not selector_mismatch(daemon.pod_spec, pool)]
@@ -831,8 +840,10 @@ def _check_placement(context: _Context, defaults: Mapping[str, Mapping[str, Any]
                 continue
             for resource, value in requests.items():
                 overhead[pool.name][resource] = overhead[pool.name].get(resource, Decimal(0)) + value
+            if advertising is not None and daemon in plugins:
+                advertising.add(pool.name)
     for pool in pools:
-        fit = _fit_problem({}, pool, overhead[pool.name])
+        fit = _fit_problem(overhead[pool.name], pool, {})
         if fit:
             context.problem(PLACEMENT, None, pool.name,
                             f"the DaemonSets that run on pool {pool.name} together exceed one node: {fit}",
@@ -846,7 +857,7 @@ def _check_placement(context: _Context, defaults: Mapping[str, Mapping[str, Any]
         unknown: list[str] = []
         for pool in pools:
             reasons, capacity_unknown = _rejections(
-                workload, pool, overhead[pool.name], defaults.get(workload.namespace, {})
+                workload, pool, overhead[pool.name], defaults.get(workload.namespace, {}), advertising
             )
             if reasons:
                 rejected.append(f"pool {pool.name}: {'; '.join(reasons)}")
@@ -1295,7 +1306,7 @@ def check_deployability(
     context = _Context(list(registrations), pools, found, notes=list(notes))
     if pools is None:
         for check in (PLACEMENT, ZONAL_VOLUMES):
-            context.not_verifiable[check] = f"the node pools are not known offline ({pools_from})"
+            context.not_verifiable[check] = f"the node pools of {pools_from} are not known offline"
     if cloud is None and pools:
         cloud = pools[0].cloud
     defaults = _limit_defaults(registrations)
@@ -1324,7 +1335,12 @@ def render_text(report: DeployabilityReport, out: Any) -> None:
 
     out.write(
         f"\nDeployability of {report.stack}: {len(report.workloads)} workloads (from {report.workloads_from}) on "
-        f"{len(report.pools)} node pools (from {report.pools_from}): {report.status}\n"
+        + (
+            f"the node pools of {report.pools_from}, not known offline"
+            if PLACEMENT in report.not_verifiable and not report.pools
+            else f"{len(report.pools)} node pools (from {report.pools_from})"
+        )
+        + f": {report.status}\n"
     )
     for pool in report.pools:
         taints = ", ".join(map(str, pool.taints)) or "no taints"
@@ -1379,7 +1395,7 @@ def stack_deployability(
     elif cloud == "kubernetes":
         pool_registrations = None
         context = target.get("kubeconfigContext")
-        pools_from = f"an existing cluster{f' (kubeconfig context {context})' if context else ''}"
+        pools_from = f"an existing cluster{f', kubeconfig context {context}' if context else ''}"
     else:
         layer = cluster_layer_of(stack, project_dir)
         if layer is not None and layer != stack:

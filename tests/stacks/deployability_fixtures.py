@@ -141,6 +141,27 @@ def gpu_pool_extra_taint(fixed: bool = False) -> None:
                 taints=[gpu.NVIDIA_GPU_TAINT, *extra], labels=gpu.gpu_pool_labels("h100-training", "nvidia-h100"))  # fmt: skip
     _ebs_class()
     platform_layer(storage_class="encrypted")
+    training_job()
+
+
+def training_job() -> None:
+    """A training Job for the H100 pool: it tolerates every taint and selects the pool by name."""
+    k8s.core.v1.Namespace("training", metadata={"name": "training"})
+    container = {"name": "train", "image": DIGEST_IMAGE, "resources": {"limits": {gpu.GPU_RESOURCE: "8"}}}
+    k8s.batch.v1.Job(
+        "h100-job",
+        metadata={"name": "h100-job", "namespace": "training"},
+        spec={
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [container],
+                    "tolerations": [{"operator": "Exists"}],
+                    "nodeSelector": {gpu.GPU_POOL_LABEL: "h100-training"},
+                }
+            }
+        },
+    )
 
 
 def zone_without_node(fixed: bool = False) -> None:

@@ -99,10 +99,17 @@ def test_gpu_agents_that_do_not_tolerate_a_pool_s_extra_taint_never_reach_its_gp
         "DaemonSet/gpu-operator/nvidia-dcgm-exporter",
         "DaemonSet/gpu-operator/gpu-feature-discovery",
         "DaemonSet/gpu-operator/nvidia-operator-validator",
-    }, "the NFD worker and every operand the ClusterPolicy's tolerations govern (chart-rendering.md §2)"
+        "Job/training/h100-job",
+    }, (
+        "the NFD worker, every operand the ClusterPolicy's tolerations govern (chart-rendering.md §2), and so the GPU job"
+    )
+    job = placement["Job/training/h100-job"]
+    assert "pool h100-training: no NVIDIA device plugin runs on the pool, so it never advertises nvidia.com/gpu" in job
     message = placement["DaemonSet/gpu-operator/nvidia-device-plugin-daemonset"]
     assert "selects pool h100-training" in message and "workload=training:NoSchedule" in message
-    assert {problem.pool for problem in report.problems} == {"h100-training"}
+    assert {problem.pool for problem in report.problems if problem.workload.startswith("DaemonSet/")} == {
+        "h100-training"
+    }
     assert _judge("gpu-pool-extra-taint", fixed=True).problems == []
 
 
@@ -194,7 +201,7 @@ def test_dev_is_deployable() -> None:
 def test_an_existing_cluster_s_placement_is_not_verifiable_but_the_rest_is_judged() -> None:
     report = stack_deployability("local", PROJECT_ROOT, synthesize("local"))
     assert set(report.not_verifiable) == {PLACEMENT, ZONAL_VOLUMES}
-    assert "existing cluster (kubeconfig context kind-mlplatform)" in report.not_verifiable[PLACEMENT]
+    assert "existing cluster, kubeconfig context kind-mlplatform" in report.not_verifiable[PLACEMENT]
     assert report.checked[POD_SECURITY] > 0 and report.problems == []
     assert report.status == "pass (partly not verifiable offline)"
 
