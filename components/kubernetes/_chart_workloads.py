@@ -11,8 +11,6 @@ ClusterPolicy, Prometheus and Alertmanager from their CRs) are listed with the f
 that resource; what an operator adds on its own is not modelled.
 """
 
-from __future__ import annotations
-
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
