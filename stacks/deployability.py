@@ -137,6 +137,18 @@ ZONAL_PROVISIONERS = frozenset({"ebs.csi.aws.com", "kubernetes.io/aws-ebs", "dis
 DEFAULT_CLASS_PROVISIONER = {"aws": ("ebs.csi.aws.com", "gp2"), "azure": ("disk.csi.azure.com", "StandardSSD_LRS")}
 """The storage class a cluster offers by default when the stack does not mark one: EKS `gp2`, AKS `managed-csi`."""
 
+BUILT_IN_CLASSES: dict[str, dict[str, tuple[str, str]]] = {
+    "aws": {"gp2": ("kubernetes.io/aws-ebs", "gp2")},
+    "azure": {
+        "default": ("disk.csi.azure.com", "StandardSSD_LRS"),
+        "managed-csi": ("disk.csi.azure.com", "StandardSSD_LRS"),
+        "managed-csi-premium": ("disk.csi.azure.com", "Premium_LRS"),
+        "managed-premium": ("disk.csi.azure.com", "Premium_LRS"),
+        "azurefile-csi": ("file.csi.azure.com", "Standard_LRS"),
+        "azurefile-csi-premium": ("file.csi.azure.com", "Premium_LRS"),
+    },
+}
+"""Storage classes the cluster itself ships (EKS `gp2`; AKS's built-in classes), by cloud."""
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 _EKS_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule", "NO_EXECUTE": "NoExecute"}
@@ -589,7 +601,25 @@ def workloads(registrations: Sequence[Registration]) -> tuple[list[Workload], li
                              volume_claims=item.volume_claims, source=f"chart {item.source}", run_time=item.run_time,
                              **common)
                 )  # fmt: skip
+    _attach_claims(found, registrations)
     return found, notes
+
+
+def _attach_claims(found: list[Workload], registrations: Sequence[Registration]) -> None:
+    """Add the storage class of each PersistentVolumeClaim a pod mounts by name to its workload's claims."""
+    claims: dict[tuple[str, str], str | None] = {}
+    for registration in registrations:
+        if registration.type == "kubernetes:core/v1:PersistentVolumeClaim":
+            metadata = _metadata(registration.inputs)
+            key = (str(metadata.get("namespace") or "default"), str(metadata.get("name") or registration.name))
+            claims[key] = (registration.inputs.get("spec") or {}).get("storageClassName")
+    for workload in found:
+        mounted = [
+            (workload.namespace, str(volume["persistentVolumeClaim"].get("claimName")))
+            for volume in workload.pod_spec.get("volumes") or []
+            if isinstance(volume, dict) and isinstance(volume.get("persistentVolumeClaim"), dict)
+        ]
+        workload.volume_claims += tuple(claims[key] for key in mounted if key in claims)
 
 
 def _default_memory(pod: dict[str, Any], container: str, memory: str) -> None:
@@ -881,7 +911,7 @@ def _storage_classes(
     registrations: Sequence[Registration], cloud: str | None
 ) -> tuple[dict[str, tuple[str, str]], tuple[str, str] | None]:
     """Class name -> (provisioner, disk SKU/type), and the default class."""
-    classes: dict[str, tuple[str, str]] = {}
+    classes: dict[str, tuple[str, str]] = dict(BUILT_IN_CLASSES.get(cloud or "", {}))
     default = None
     for registration in registrations:
         if registration.type == "kubernetes:storage.k8s.io/v1:StorageClass":

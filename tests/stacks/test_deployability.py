@@ -464,3 +464,42 @@ def test_the_compliance_report_has_a_deployability_section(undeployable: tuple[i
     assert "## Deployability" in markdown and "deployability-placement" in markdown
     html = (undeployable[2] / "report.html").read_text()
     assert "<h2>Deployability</h2>" in html and "monitoring-grafana" in html
+
+
+def test_a_mounted_claim_of_a_built_in_aks_class_is_zonal() -> None:
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    def program(zone_redundant: bool) -> None:
+        pulumi.CustomResource(
+            "azure-native:containerservice:AgentPool",
+            "apps",
+            {"agentPoolName": "apps", "vmSize": "Standard_D4ds_v5", "availabilityZones": ["1", "2", "3"],
+             "enableAutoScaling": True, "minCount": 1, "maxCount": 3},
+        )  # fmt: skip
+        if zone_redundant:
+            k8s.storage.v1.StorageClass("zrs", metadata={"name": "zrs"}, provisioner="disk.csi.azure.com",
+                                        parameters={"skuName": "StandardSSD_ZRS"})  # fmt: skip
+        k8s.core.v1.PersistentVolumeClaim(
+            "data",
+            metadata={"name": "data", "namespace": "apps"},
+            spec={"storageClassName": "zrs" if zone_redundant else "managed-csi", "accessModes": ["ReadWriteOnce"],
+                  "resources": {"requests": {"storage": "1Gi"}}},
+        )  # fmt: skip
+        pod = {"containers": [{"name": "app", "image": DIGEST}], "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]}  # fmt: skip
+        k8s.apps.v1.Deployment(
+            "app",
+            metadata={"name": "app", "namespace": "apps"},
+            spec={"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}, "spec": pod}},
+        )  # fmt: skip
+
+    for zone_redundant, expected in ((False, ["Deployment/apps/app"]), (True, [])):
+        monitor = install_recording_mocks()
+        run_program(lambda zone_redundant=zone_redundant: program(zone_redundant))
+        report = check_deployability(monitor.registrations)
+        assert [p.workload for p in report.by_check(ZONAL_VOLUMES)] == expected, (
+            "managed-csi is StandardSSD_LRS (zonal): one autoscaled pool over 3 zones with 1 node guarantees no zone"
+        )
+
+
+DIGEST = "registry.example/app@sha256:" + "0" * 64
