@@ -149,6 +149,8 @@ BUILT_IN_CLASSES: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 """Storage classes the cluster itself ships (EKS `gp2`; AKS's built-in classes), by cloud."""
+MIG_CAPABLE = ("a100", "a30", "h100", "h200", "b200", "gb200", "gb300")
+"""Accelerators that support MIG (NVIDIA MIG user guide, "Supported GPUs")."""
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 _EKS_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule", "NO_EXECUTE": "NoExecute"}
@@ -367,8 +369,16 @@ def _gpu_runtime_labels(labels: dict[str, set[str]], sizes: Iterable[str], cloud
     labels.setdefault(gpu.GPU_PRESENT_LABEL, {"true"})
     labels.setdefault("feature.node.kubernetes.io/pci-10de.present", {"true"})
     for operand in ("driver", "container-toolkit", "device-plugin", "dcgm-exporter", "dcgm", "gpu-feature-discovery",
-                    "operator-validator", "node-status-exporter", "mig-manager"):  # fmt: skip
+                    "operator-validator", "node-status-exporter"):  # fmt: skip
         labels.setdefault(f"nvidia.com/gpu.deploy.{operand}", {"true"})
+    accelerators = set(labels.get(gpu.ACCELERATOR_LABEL, set())) | {
+        instance.accelerator
+        for size in sizes
+        if (instance := gpu.gpu_instance(cloud, size)) is not None  # type: ignore[arg-type]
+    }
+    # The operator runs the MIG manager only where GFD reports MIG-capable GPUs.
+    if any(model in accelerator for accelerator in accelerators for model in MIG_CAPABLE):
+        labels.setdefault("nvidia.com/gpu.deploy.mig-manager", {"true"})
 
 
 def _pool(

@@ -135,7 +135,9 @@ GPU_OPERATOR_DEFAULTS: dict[str, Any] = {
     "devicePlugin": {"enabled": True},
     "dcgmExporter": {"enabled": True},
     "gfd": {"enabled": True},
+    "migManager": {"enabled": True},
     "validator": {},
+    "nfd": {"enabled": True},
     "node-feature-discovery": {
         # charts/node-feature-discovery/values.yaml (0.19.0) under the operator's overrides in its values.yaml.
         "master": {
@@ -201,9 +203,11 @@ GPU_OPERATOR_OPERANDS: tuple[tuple[str, str, str], ...] = (
     ("dcgmExporter", "nvidia-dcgm-exporter", "nvidia.com/gpu.deploy.dcgm-exporter"),
     ("gfd", "gpu-feature-discovery", "nvidia.com/gpu.deploy.gpu-feature-discovery"),
     ("validator", "nvidia-operator-validator", "nvidia.com/gpu.deploy.operator-validator"),
+    ("migManager", "nvidia-mig-manager", "nvidia.com/gpu.deploy.mig-manager"),
 )
 """Operands the operator runs on every node labelled `nvidia.com/gpu.present=true` (it sets the `deploy.*` label
-there unless the node says `<label>=false`, controllers/state_manager.go `gpuStateLabels`)."""
+there unless the node says `<label>=false`, controllers/state_manager.go `gpuStateLabels`); the MIG manager only on
+nodes with MIG-capable GPUs (assets/state-mig-manager)."""
 
 
 def gpu_operator_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
@@ -220,16 +224,18 @@ def gpu_operator_workloads(release: str, namespace: str, values: Values) -> list
     nfd = effective["node-feature-discovery"]
     nfd_name = helm_fullname(release, "node-feature-discovery")
     source = f"gpu-operator {_charts.GPU_OPERATOR.version}"
-    workloads = [
-        ChartWorkload(
-            "Deployment",
-            "gpu-operator",
-            namespace,
-            1,
-            _pod(effective["operator"], container="gpu-operator", extra={"priorityClassName": "system-node-critical"}),
-            {"app": "gpu-operator", "app.kubernetes.io/component": "gpu-operator"},
-            source=f"{source} templates/operator.yaml",
-        ),
+    operator = ChartWorkload(
+        "Deployment",
+        "gpu-operator",
+        namespace,
+        1,
+        _pod(effective["operator"], container="gpu-operator", extra={"priorityClassName": "system-node-critical"}),
+        {"app": "gpu-operator", "app.kubernetes.io/component": "gpu-operator"},
+        source=f"{source} templates/operator.yaml",
+    )
+    # Chart.yaml: the node-feature-discovery dependency has `condition: nfd.enabled`.
+    workloads = [operator] if not _section(effective, "nfd").get("enabled", True) else [
+        operator,
         ChartWorkload(
             "Deployment",
             f"{nfd_name}-master",
@@ -257,7 +263,7 @@ def gpu_operator_workloads(release: str, namespace: str, values: Values) -> list
             source=f"{source} charts/node-feature-discovery/templates/worker.yaml",
         ),
     ]  # fmt: skip
-    if nfd["gc"].get("enable", True):
+    if len(workloads) > 1 and nfd["gc"].get("enable", True):
         workloads.append(
             ChartWorkload(
                 "Deployment",

@@ -99,6 +99,7 @@ def test_gpu_agents_that_do_not_tolerate_a_pool_s_extra_taint_never_reach_its_gp
         "DaemonSet/gpu-operator/nvidia-dcgm-exporter",
         "DaemonSet/gpu-operator/gpu-feature-discovery",
         "DaemonSet/gpu-operator/nvidia-operator-validator",
+        "DaemonSet/gpu-operator/nvidia-mig-manager",
         "Job/training/h100-job",
     }, (
         "the NFD worker, every operand the ClusterPolicy's tolerations govern (chart-rendering.md §2), and so the GPU job"
