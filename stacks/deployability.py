@@ -154,6 +154,7 @@ MIG_CAPABLE = ("a100", "a30", "h100", "h200", "b200", "gb200", "gb300")
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 _EKS_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule", "NO_EXECUTE": "NoExecute"}
+_AWS_GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")
 _AZURE_ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_")
 MODEL_SERVER_DIR = PROJECT_ROOT / "examples" / "model-server"
 
@@ -420,11 +421,11 @@ def _pool(
     )
 
 
-def _arch(sizes: Iterable[str], cloud: str, ami: str) -> set[str]:
-    if "ARM" in ami.upper():
+def _aws_architectures(sizes: Iterable[str], ami_type: str) -> set[str]:
+    """`kubernetes.io/arch` of an EKS node group: arm64 for ARM AMIs and Graviton families (m6g, c7gn, g5g)."""
+    if "ARM" in ami_type.upper():
         return {"arm64"}
-    arm = {s for s in sizes if cloud == "aws" and s.split(".")[0].endswith("g")}
-    return {"arm64"} if arm and len(arm) == len(list(sizes)) else {"amd64"}
+    return {"arm64" if _AWS_GRAVITON.match(size) else "amd64" for size in sizes} or {"amd64"}
 
 
 def node_pools(registrations: Sequence[Registration]) -> list[Pool]:
@@ -453,15 +454,15 @@ def node_pools(registrations: Sequence[Registration]) -> list[Pool]:
                     taints=taints,
                     labels=inputs.get("labels") or {},
                     sizes=sizes,
-                    zones=zones if subnets and len(zones) == len({subnet_zones.get(s) for s in subnets}) and all(
-                        s in subnet_zones for s in subnets) else None,
+                    # Unknown when a subnet is not in the graph (passed in as an ID, or unknown in a preview).
+                    zones=zones if subnets and all(s in subnet_zones for s in subnets) else None,
                     min_size=_as_int(scaling.get("minSize"), 1),
                     max_size=_as_int(scaling.get("maxSize"), 1),
                     autoscaled=False,
                     implicit={
                         "eks.amazonaws.com/nodegroup": {name},
                         "eks.amazonaws.com/capacityType": {capacity},
-                        "kubernetes.io/arch": _arch(sizes, "aws", str(inputs.get("amiType") or "")),
+                        "kubernetes.io/arch": _aws_architectures(sizes, str(inputs.get("amiType") or "")),
                     },
                 )
             )  # fmt: skip
