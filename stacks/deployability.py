@@ -126,7 +126,7 @@ LIMITS = (
     "the project's values (components/kubernetes/_chart_workloads.py), not from Helm. Operands the GPU operator "
     "creates at run time are modelled from its ClusterPolicy (tolerations, node labels it sets), and what other "
     "operators or admission webhooks add to pods (ECK and Prometheus operator defaults, init containers) is not "
-    "seen. Pods are fitted one at a time against a node; bin packing of many pods, the autoscaler's choices, "
+    "seen. Pods are fitted one at a time to a node and in sum to a pool at its maxSize; bin packing, the autoscaler's choices, "
     "capacity and quota in the cloud account are not judged (`python -m stacks preflight` covers quotas). On an "
     "existing cluster (kubeconfig context) the node pools are unknown, so placement and zones are not verifiable "
     "offline."
@@ -915,7 +915,59 @@ def _check_placement(context: _Context, defaults: Mapping[str, Mapping[str, Any]
             context.problem(PLACEMENT, workload, ", ".join(unknown),
                             f"{workload.label}: the allocatable of {', '.join(unknown)} is not in the size table, so "
                             "whether its requests fit is not verifiable offline", note=True)  # fmt: skip
+    _check_pool_capacity(context, candidates, overhead, defaults)
     return candidates
+
+
+def _check_pool_capacity(
+    context: _Context,
+    candidates: Mapping[str, list[Pool]],
+    overhead: Mapping[str, Mapping[str, Decimal]],
+    defaults: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """The pods that can only run on a set of pools fit those pools at their maxSize (Hall's condition per set of
+    candidate pools, each node counted at its smallest size less its DaemonSets)."""
+    demand: dict[frozenset[str], list[Workload]] = {}
+    for workload in context.workloads:
+        fitting = candidates.get(workload.label)
+        if fitting and not workload.is_daemon and workload.kind not in ("Job", "CronJob"):
+            demand.setdefault(frozenset(pool.name for pool in fitting), []).append(workload)
+    by_name = {pool.name: pool for pool in context.pools or []}
+    for names in demand:
+        members = [w for key, group in demand.items() if key <= names for w in group]
+        sizes = {name: [size for size in by_name[name].node_sizes() if size] for name in names}
+        if any(not known for known in sizes.values()):
+            continue
+        short: list[str] = []
+        for resource in ("cpu", "memory", gpu.GPU_RESOURCE):
+            capacity = Decimal(0)
+            for name in names:
+                smallest = min(
+                    sizes[name], key=lambda size: (size.cpu_allocatable_millis, size.memory_allocatable_bytes)
+                )
+                per_node = {
+                    "cpu": Decimal(smallest.cpu_allocatable_millis) / 1000,
+                    "memory": Decimal(smallest.memory_allocatable_bytes),
+                    gpu.GPU_RESOURCE: Decimal(smallest.gpus),
+                }[resource] - overhead[name].get(resource, Decimal(0))
+                capacity += max(per_node, Decimal(0)) * by_name[name].max_size
+            wanted = sum(
+                (pod_resources(w, defaults.get(w.namespace, {}))[0].get(resource, Decimal(0)) * w.replicas
+                 for w in members),
+                Decimal(0),
+            )  # fmt: skip
+            if wanted > capacity:
+                short.append(f"{resource} {_format(resource, wanted)} of {_format(resource, capacity)}")
+        if short:
+            pools_text = ", ".join(sorted(names))
+            first = by_name[min(names)]
+            context.problem(
+                PLACEMENT, None, pools_text,
+                f"the workloads that can only run on pool(s) {pools_text} request more than those pools offer at "
+                f"their maxSize ({'; '.join(short)}), so some pods stay Pending: "
+                f"{', '.join(sorted(w.label for w in members))}",
+                subject=(f"NodePool/{pools_text}", first.urn, first.type, pools_text),
+            )  # fmt: skip
 
 
 def _storage_classes(

@@ -260,6 +260,15 @@ def oversized_elasticsearch(fixed: bool = False) -> None:
     platform_layer(storage_class="encrypted", elasticsearch_memory="8Gi" if fixed else "32Gi")
 
 
+def pool_too_small(fixed: bool = False) -> None:
+    """Each Elasticsearch node fits one node of the only pool, but the three of them and the rest of the platform do
+    not fit the pool at its maxSize of one node."""
+    subnets = list(_subnets(("eu-west-1a",)).values())
+    _node_group("system", subnets, instance_types=["m6i.xlarge"], minimum=1, maximum=4 if fixed else 1)
+    _ebs_class()
+    platform_layer(storage_class="encrypted", elasticsearch_memory="8Gi")
+
+
 SCENARIOS: dict[str, Callable[[bool], None]] = {
     "tainted-aks-pools": tainted_aks_pools,
     "gpu-pool-extra-taint": gpu_pool_extra_taint,
@@ -269,4 +278,5 @@ SCENARIOS: dict[str, Callable[[bool], None]] = {
     "service-selects-nothing": service_selects_nothing,
     "unserved-probe-path": unserved_probe_path,
     "oversized-elasticsearch": oversized_elasticsearch,
+    "pool-too-small": pool_too_small,
 }

@@ -190,6 +190,15 @@ def test_requests_larger_than_a_node_s_allocatable_fit_no_pool() -> None:
     assert _judge("oversized-elasticsearch", fixed=True).problems == []
 
 
+def test_pods_that_fit_a_node_but_not_the_pool_at_its_max_size_are_reported_on_the_pool() -> None:
+    report = _judge("pool-too-small")
+    (problem,) = report.by_check(PLACEMENT)
+    assert problem.workload == "NodePool/system" and problem.pool == "system"
+    assert "at their maxSize (cpu 4410m of 3815m; memory 27.5Gi of 14.3Gi)" in problem.message
+    assert "Elasticsearch/logging/logs-es-default" in problem.message, "the workloads that need the room are named"
+    assert _judge("pool-too-small", fixed=True).problems == []
+
+
 # --- The shipped stacks ------------------------------------------------------------------------------------
 
 
