@@ -23,11 +23,12 @@ from __future__ import annotations
 import ast
 import math
 import re
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from components._common import allocatable, gpu
 from components._common.validation import parse_quantity
@@ -1422,18 +1423,26 @@ def check_deployability(
     )
 
 
-def render_text(report: DeployabilityReport, out: Any) -> None:
-    """The deployability section of `python -m stacks check`."""
-    from stacks.check import _wrap  # the same layout as the policy verdict
+def _wrap(text: str, indent: str, hanging: str = "", width: int = 118) -> str:
+    """`text` wrapped as the policy verdict is (same width and indents)."""
+    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent + hanging, break_on_hyphens=False)
 
+
+def render_text(report: DeployabilityReport, out: TextIO) -> None:
+    """The deployability section of `python -m stacks check`."""
+    out.write("\n")
     out.write(
-        f"\nDeployability of {report.stack}: {len(report.workloads)} workloads (from {report.workloads_from}) on "
-        + (
-            f"the node pools of {report.pools_from}, not known offline"
-            if PLACEMENT in report.not_verifiable and not report.pools
-            else f"{len(report.pools)} node pools (from {report.pools_from})"
+        _wrap(
+            f"Deployability of {report.stack}: {len(report.workloads)} workloads (from {report.workloads_from}) on "
+            + (
+                f"the node pools of {report.pools_from}, not known offline"
+                if PLACEMENT in report.not_verifiable and not report.pools
+                else f"{len(report.pools)} node pools (from {report.pools_from})"
+            )
+            + f": {report.status}",
+            "",
         )
-        + f": {report.status}\n"
+        + "\n"
     )
     for pool in report.pools:
         taints = ", ".join(map(str, pool.taints)) or "no taints"
@@ -1445,7 +1454,14 @@ def render_text(report: DeployabilityReport, out: Any) -> None:
     for key, kind in CHECK_KINDS.items():
         verdict = report.verdict(key)
         reason = f" ({report.not_verifiable[key]})" if key in report.not_verifiable else ""
-        out.write(f"  {verdict.upper() if verdict == 'fail' else verdict:<22} {kind.rule}: {kind.title}{reason}\n")
+        out.write(
+            _wrap(
+                f"{verdict.upper() if verdict == 'fail' else verdict:<22} {kind.rule}: {kind.title}{reason}",
+                "  ",
+                " " * 23,
+            )
+            + "\n"
+        )
         for problem in report.by_check(key):
             out.write(_wrap(problem.message, " " * 6, "  ") + "\n")
         if report.by_check(key):
