@@ -516,7 +516,8 @@ def _pod_template(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, st
     template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
     pod = template.get("spec") if isinstance(template.get("spec"), dict) else {}
     labels = (template.get("metadata") or {}).get("labels") or {}
-    return pod, {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+    # Labels unknown in a preview (an output) read as UNKNOWN, so a Service check can tell them from "no match".
+    return pod, {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {UNKNOWN: UNKNOWN}
 
 
 _WORKLOAD_TYPES = {
@@ -1276,6 +1277,13 @@ def _check_services(context: _Context) -> None:
             if w.namespace == namespace and all(w.labels.get(str(k)) == str(v) for k, v in selector.items())
         ]  # fmt: skip
         wanted = ", ".join(f"{k}={v}" for k, v in selector.items())
+        unknown = [w for w in context.workloads if w.namespace == namespace and UNKNOWN in w.labels.values()]
+        if not matching and (unknown or any(not _known(v) for v in selector.values())):
+            context.problem(SERVICE_SELECTOR, None, "",
+                            f"Service {namespace}/{name}: its selector or the pod labels of "
+                            f"{', '.join(w.label for w in unknown) or 'its namespace'} are unknown offline, so whether "
+                            "it selects pods is not verifiable", subject=subject, note=True)  # fmt: skip
+            continue
         if not matching:
             context.problem(SERVICE_SELECTOR, None, "",
                             f"Service {namespace}/{name} selects {wanted}, which no workload's pods in namespace "
