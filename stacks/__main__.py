@@ -35,7 +35,8 @@ OFFLINE_LIMITS = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point. Returns the process exit code (0 ok, 1 mandatory policy violations, 2 could not run)."""
+    """Entry point. Returns the process exit code (0 ok, 1 mandatory policy violations or undeployable workloads,
+    2 could not run)."""
     parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__)
     parser.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, help="directory holding Pulumi.yaml")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         help="write the compliance report, Markdown or HTML by suffix (repeatable)",
     )
     check.add_argument("--summary", action="store_true", help="print only the one-line verdict per stack")
+    check.add_argument(
+        "--no-deployability",
+        dest="deployability",
+        action="store_false",
+        help="run the policy packs alone, without judging whether the workloads can run (which, for a split "
+        "environment, also synthesizes the other layer's stack)",
+    )
     check.add_argument(
         "--pack-timeout",
         type=float,
@@ -241,10 +249,18 @@ CHECK_HELP = """Synthesize each stack offline and replay it through policy packs
 runs as its own process, gets the stack's pack config (policies/config/<stack>/<pack>.json) and receives
 Analyze for every resource and AnalyzeStack once. Violations print by framework and control.
 
+Then the deployability check (its own section and status): whether every workload the stack creates, the pods
+of its Helm charts included, has a node pool it can run on (taints, selectors, affinity, allocatable capacity,
+zones of its volumes), whether each namespace's Pod Security level admits its pods, whether rolling updates fit
+the namespaces' quotas, whether every Service selects pods and every probe hits a declared port and a served
+path. A cluster-layer stack is judged on its foundation's node pools, a foundation with its cluster layer's
+workloads; on an existing cluster the pools are unknown and placement is reported as not verifiable offline.
+
 FILE arguments may contain {stack}; they must when several stacks are checked (one file per stack,
 except --junit, which holds every stack).
 
-Exit codes: 0 no mandatory violations, 1 mandatory violations, 2 the check could not run."""
+Exit codes: 0 no mandatory violations and every workload can run, 1 mandatory violations or a workload that
+cannot run, 2 the check could not run."""
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -266,6 +282,7 @@ def _check(args: argparse.Namespace) -> int:
                 pack_dirs=args.policy_packs,
                 pack_configs=args.policy_pack_configs,
                 preview=args.preview,
+                deployability=args.deployability,
             )
             checks.append(result)
             exit_code = max(exit_code, result.exit_code)

@@ -33,6 +33,8 @@ from policies.replay import (
     replay,
     stack_policy_config,
 )
+from stacks.deployability import DeployabilityReport, stack_deployability
+from stacks.deployability import render_text as render_deployability
 from stacks.load import PlatformConfigError
 from stacks.synth import PROJECT_ROOT, Registration, Synthesis, pulumi_config_for, stack_names, synthesize
 
@@ -208,6 +210,8 @@ class StackCheck:
     config_lines: dict[str, int] = field(default_factory=dict)
     """URN -> line of the stack file that configures the resource (when one names it)."""
     checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    deployability: DeployabilityReport | None = None
+    """Whether what the stack registers can run (None when the check was switched off)."""
 
     @property
     def violations(self) -> list[Finding]:
@@ -236,8 +240,8 @@ class StackCheck:
 
     @property
     def exit_code(self) -> int:
-        """1 when a mandatory policy is violated, else 0."""
-        return 1 if self.mandatory else 0
+        """1 when a mandatory policy is violated or a workload cannot run, else 0."""
+        return 1 if self.mandatory or (self.deployability and self.deployability.problems) else 0
 
     def summary(self) -> str:
         """The one-line verdict, e.g. `prod: 3 packs, 190 resources, 0 mandatory, 2 advisory violations, ...`."""
@@ -248,6 +252,8 @@ class StackCheck:
         )
         if self.unverified:
             line += f", {_plural(len(self.unverified), 'check')} not verifiable offline"
+        if self.deployability is not None:
+            line += f"; {self.deployability.summary()}"
         return line
 
     @property
@@ -636,6 +642,7 @@ def check_stack(
     pack_dirs: Sequence[Path] = (),
     pack_configs: Sequence[Path] = (),
     preview: bool = False,
+    deployability: bool = True,
 ) -> StackCheck:
     """Synthesize `stack` offline and replay it through each pack, returning the combined verdict.
 
@@ -646,6 +653,8 @@ def check_stack(
         pack_dirs: packs to run instead of the stack's default selection.
         pack_configs: one `--policy-pack-config` file per entry of `pack_dirs`, instead of `policies/config/`.
         preview: synthesize as a preview (values the cloud computes stay unknown).
+        deployability: also judge whether the workloads can run (`stacks.deployability`); for a cluster layer
+            this synthesizes its foundation, for a foundation its cluster layer.
 
     Raises:
         CheckError, PlatformConfigError, pulumi.InputPropertiesError: the check could not run.
@@ -707,7 +716,20 @@ def check_stack(
         findings=findings,
         exemptions=exemptions,
         config_lines=config_lines(stack_file, synthesis.registrations),
+        deployability=_deployability(stack, project_dir, synthesis, preview) if deployability else None,
     )
+
+
+def _deployability(stack: str, project_dir: Path, synthesis: Synthesis, preview: bool) -> DeployabilityReport:
+    try:
+        return stack_deployability(stack, project_dir, synthesis, preview=preview)
+    except (PlatformConfigError, pulumi.InputPropertiesError):
+        raise
+    except Exception as error:  # the other layer's program could not run offline: the check did not run
+        raise CheckError(
+            f"could not judge the deployability of {stack!r}: {type(error).__name__}: {error} "
+            "(`--no-deployability` runs the policy packs alone)"
+        ) from error
 
 
 def _synthesize(stack: str, project_dir: Path, preview: bool) -> Synthesis:
@@ -772,6 +794,8 @@ def render_text(check: StackCheck, out: TextIO) -> None:
         _render_pack(check, pack, out)
     _render_config_changes(check, out)
     _render_exemptions(check, out)
+    if check.deployability is not None:
+        render_deployability(check.deployability, out)
     if check.unverified:
         out.write(f"\nNot verifiable offline ({len(check.unverified)}): the check met values only the cloud computes\n")
         for finding in check.unverified:
@@ -784,6 +808,13 @@ def render_text(check: StackCheck, out: TextIO) -> None:
             by_resource.setdefault(finding.resource, []).append(finding.policy.name)
         for resource, names in sorted(by_resource.items(), key=lambda item: (item[0].type, item[0].name)):
             out.write(_wrap(f"{_resource_label(resource)}: {', '.join(sorted(set(names)))}", "  ", "    ") + "\n")
+    if check.deployability is not None and check.deployability.problems:
+        out.write("\nWorkloads that cannot run (these fail the check):\n")
+        by_subject: dict[str, list[str]] = {}
+        for problem in check.deployability.problems:
+            by_subject.setdefault(problem.workload, []).append(problem.kind.rule)
+        for subject, rules in sorted(by_subject.items()):
+            out.write(_wrap(f"{subject}: {', '.join(sorted(set(rules)))}", "  ", "    ") + "\n")
     out.write(f"\n{check.summary()}\n\n{_wrap(OFFLINE_LIMITS, '')}\n")
     if check.rendered:
         names = ", ".join(resource.name for resource in check.rendered)

@@ -1,5 +1,7 @@
 """Machine-readable outputs of `python -m stacks check`: JSON, SARIF 2.1.0 (GitHub code scanning) and JUnit XML.
 
+The deployability verdict rides along in each: a `deployability` member, a SARIF rule per check kind, a JUnit suite.
+
 JSON (`schemaVersion` 1), one document per stack:
 
 - `project`, `stack`, `stackFile`, `mode` (`update` | `preview`), `checkedAt` (ISO 8601, UTC)
@@ -19,6 +21,13 @@ JSON (`schemaVersion` 1), one document per stack:
 - `summary`: `packs`, `resources`, `mandatory`, `advisory`, `notVerifiable`, `exemptionsInForce` (distinct
   findings across packs), `passed`, `exitCode`, `line`
 - `offlineLimits`: what the check cannot see
+- `deployability` (null with `--no-deployability`): `status` (`pass` | `fail` |
+  `pass (partly not verifiable offline)`), `poolsFrom`, `workloadsFrom`, `pools[]` (`name`, `type`, `urn`,
+  `sizes[]`, `zones[]` or null when unknown, `minSize`, `maxSize`, `taints[]`, `labels{}`), `workloads[]` (`kind`,
+  `name`, `namespace`, `replicas`, `source`, `resource` {`name`, `type`, `urn`}), `checks[]` (`check`, `rule`,
+  `title`, `verdict`, `checked`, `reason`), `problems[]` and `notVerifiable[]` (`check`, `rule`, `workload`,
+  `pool`, `message`, `fix`, `resource` {`name`, `type`, `urn`}), `summary`, `limits`. The top-level `summary`
+  adds `deployabilityProblems`, and its `exitCode` is 1 when a workload cannot run.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from stacks.check import (
     StackCheck,
     display_path,
 )
+from stacks.deployability import CHECK_KINDS, LIMITS, DeployabilityReport, Problem
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "mlplatform-policy-check"
@@ -149,8 +159,71 @@ def json_document(check: StackCheck) -> dict[str, Any]:
             "passed": check.exit_code == 0,
             "exitCode": check.exit_code,
             "line": check.summary(),
+            "deployabilityProblems": len(check.deployability.problems) if check.deployability else None,
         },
         "offlineLimits": OFFLINE_LIMITS,
+        "deployability": deployability_document(check.deployability) if check.deployability else None,
+    }
+
+
+def _problem_document(problem: Problem) -> dict[str, Any]:
+    return {
+        "check": problem.check,
+        "rule": problem.kind.rule,
+        "workload": problem.workload,
+        "pool": problem.pool,
+        "message": problem.message,
+        "fix": problem.kind.fix,
+        "resource": {"name": problem.resource_name, "type": problem.resource_type, "urn": problem.urn},
+    }
+
+
+def deployability_document(report: DeployabilityReport) -> dict[str, Any]:
+    """The `deployability` member of the JSON verdict (see the module docstring)."""
+    return {
+        "status": report.status,
+        "poolsFrom": report.pools_from,
+        "workloadsFrom": report.workloads_from,
+        "pools": [
+            {
+                "name": pool.name,
+                "type": pool.type,
+                "urn": pool.urn,
+                "sizes": list(pool.sizes),
+                "zones": None if pool.zones is None else list(pool.zones),
+                "minSize": pool.min_size,
+                "maxSize": pool.max_size,
+                "taints": [str(taint) for taint in pool.taints],
+                "labels": {key: sorted(values) for key, values in sorted(pool.labels.items())},
+            }
+            for pool in report.pools
+        ],
+        "workloads": [
+            {
+                "kind": workload.kind,
+                "name": workload.name,
+                "namespace": workload.namespace,
+                "replicas": workload.replicas,
+                "source": workload.source,
+                "resource": {"name": workload.resource_name, "type": workload.resource_type, "urn": workload.urn},
+            }
+            for workload in report.workloads
+        ],
+        "checks": [
+            {
+                "check": key,
+                "rule": kind.rule,
+                "title": kind.title,
+                "verdict": report.verdict(key),
+                "checked": report.checked.get(key, 0),
+                "reason": report.not_verifiable.get(key, ""),
+            }
+            for key, kind in CHECK_KINDS.items()
+        ],
+        "problems": [_problem_document(problem) for problem in report.problems],
+        "notVerifiable": [_problem_document(note) for note in report.notes],
+        "summary": report.summary(),
+        "limits": LIMITS,
     }
 
 
@@ -194,6 +267,19 @@ def _rule(name: str, variants: list[Policy]) -> dict[str, Any]:
     return rule
 
 
+def _deployability_rule(rule_id: str) -> dict[str, Any]:
+    kind = next(kind for kind in CHECK_KINDS.values() if kind.rule == rule_id)
+    return {
+        "id": kind.rule,
+        "name": "".join(part.capitalize() for part in kind.rule.split("-")),
+        "shortDescription": {"text": kind.title},
+        "fullDescription": {"text": kind.description},
+        "help": {"text": f"Fix: {kind.fix}\n{LIMITS}", "markdown": f"**Fix:** {kind.fix}\n\n{LIMITS}"},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["deployability", kind.key], "check": kind.key},
+    }
+
+
 def fingerprint(policy: str, urn: str) -> str:
     """Stable identity of a finding across runs: the policy and the resource URN (messages may reword)."""
     return hashlib.sha256(f"{policy}\0{urn}".encode()).hexdigest()[:32]
@@ -216,6 +302,11 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
     grouped: dict[tuple[str, str], list[Finding]] = {}
     for finding in check.findings:
         grouped.setdefault((finding.policy.name, finding.resource.urn), []).append(finding)
+    rules = [_rule(name, variants[name]) for name in rule_ids]
+    if check.deployability is not None:
+        for kind in CHECK_KINDS.values():
+            index[kind.rule] = len(rules)
+            rules.append(_deployability_rule(kind.rule))
     uri = display_path(check.stack_file)
     results = []
     for (policy_name, urn), findings in grouped.items():
@@ -255,6 +346,48 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
             },
         }
         results.append(result)
+    if check.deployability is not None:
+        report = check.deployability
+        for problem, level in [*((p, "error") for p in report.problems), *((n, "note") for n in report.notes)]:
+            prefix = "Not verifiable offline: " if level == "note" else ""
+            results.append(
+                {
+                    "ruleId": problem.kind.rule,
+                    "ruleIndex": index[problem.kind.rule],
+                    "level": level,
+                    "message": {"text": f"{prefix}{problem.message}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": uri},
+                                "region": {
+                                    "startLine": check.config_lines.get(problem.urn, check.config_lines.get("", 1))
+                                },
+                            },
+                            "logicalLocations": [
+                                {
+                                    "name": problem.workload,
+                                    "fullyQualifiedName": f"{problem.urn}#{problem.workload}"
+                                    if problem.urn
+                                    else problem.workload,
+                                    "kind": "resource",
+                                }
+                            ],
+                        }
+                    ],
+                    "partialFingerprints": {
+                        FINGERPRINT: fingerprint(
+                            problem.kind.rule, f"{problem.urn}\0{problem.workload}\0{problem.pool}"
+                        )
+                    },
+                    "properties": {
+                        "check": problem.check,
+                        "workload": problem.workload,
+                        "pool": problem.pool,
+                        "resourceType": problem.resource_type,
+                    },
+                }
+            )
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -265,7 +398,7 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
                         "name": TOOL_NAME,
                         "fullName": "mlplatform offline policy check (Pulumi CrossGuard packs over the Analyzer protocol)",
                         "semanticVersion": check.packs[0].version if check.packs else "0.0.0",
-                        "rules": [_rule(name, variants[name]) for name in rule_ids],
+                        "rules": rules,
                     },
                     "extensions": [{"name": pack.name, "version": pack.version} for pack in check.packs],
                 },
@@ -286,7 +419,8 @@ def sarif_document(check: StackCheck) -> dict[str, Any]:
 
 
 def junit_document(checks: Sequence[StackCheck]) -> str:
-    """JUnit XML: a testsuite per stack and pack, a testcase per policy.
+    """JUnit XML: a testsuite per stack and pack, a testcase per policy, and a testsuite `<stack>/deployability`
+    with a testcase per deployability check kind.
 
     A mandatory violation is a `<failure>` listing every violating resource; advisory violations and checks not
     verifiable offline are listed in the testcase's `<system-out>` and the test passes (they do not block an
@@ -345,6 +479,8 @@ def junit_document(checks: Sequence[StackCheck]) -> str:
                 suite.set(key, str(counts[key]))
             suite.set("errors", "0")
             totals.update(counts)
+        if check.deployability is not None:
+            totals.update(_deployability_suite(root, check, check.deployability))
     for key in ("tests", "failures", "skipped"):
         root.set(key, str(totals[key]))
     root.set("errors", "0")
@@ -356,3 +492,49 @@ def _finding_line(finding: Finding) -> str:
     resource = finding.resource
     where = f"{resource.type} {resource.name} ({resource.urn})" if resource.urn else "the stack"
     return f"{where}: {finding.message}"
+
+
+def _deployability_suite(root: ElementTree.Element, check: StackCheck, report: DeployabilityReport) -> Counter[str]:
+    """A testsuite `<stack>/deployability` with a testcase per check kind: problems are failures, notes go to
+    `<system-out>`, a kind that could not run or had nothing to judge is skipped."""
+    suite = ElementTree.SubElement(
+        root,
+        "testsuite",
+        name=f"{check.stack}/deployability",
+        timestamp=check.checked_at.replace(tzinfo=None).isoformat(timespec="seconds"),
+    )
+    properties = ElementTree.SubElement(suite, "properties")
+    for key, value in (
+        ("stack", check.stack),
+        ("poolsFrom", report.pools_from),
+        ("workloadsFrom", report.workloads_from),
+    ):
+        ElementTree.SubElement(properties, "property", name=key, value=value)
+    counts: Counter[str] = Counter()
+    for key, kind in CHECK_KINDS.items():
+        counts["tests"] += 1
+        case = ElementTree.SubElement(suite, "testcase", classname=f"{check.stack}.deployability", name=kind.rule)
+        problems = report.by_check(key)
+        if problems:
+            counts["failures"] += 1
+            failure = ElementTree.SubElement(
+                case,
+                "failure",
+                type="deployability",
+                message=f"{len(problems)} problem{'s' if len(problems) != 1 else ''}: {kind.title.lower()}",
+            )
+            failure.text = "\n".join(problem.message for problem in problems) + f"\nFix: {kind.fix}"
+        notes = [note for note in report.notes if note.check == key]
+        if notes:
+            ElementTree.SubElement(case, "system-out").text = "\n".join(
+                f"not verifiable offline: {note.message}" for note in notes
+            )
+        verdict = report.verdict(key)
+        if verdict in ("not verifiable offline", "not applicable"):
+            counts["skipped"] += 1
+            reason = report.not_verifiable.get(key) or "nothing of this kind in the stack"
+            ElementTree.SubElement(case, "skipped", message=f"{verdict}: {reason}")
+    for key in ("tests", "failures", "skipped"):
+        suite.set(key, str(counts[key]))
+    suite.set("errors", "0")
+    return counts

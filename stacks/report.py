@@ -19,6 +19,7 @@ from stacks.check import (
     StackCheck,
     display_path,
 )
+from stacks.deployability import CHECK_KINDS, LIMITS, DeployabilityReport
 
 STACK_WIDE = "the whole stack"
 
@@ -207,6 +208,8 @@ def markdown_report(check: StackCheck) -> str:
         ]
         for control in section.controls:
             lines += _markdown_control(check, pack, control)
+    if check.deployability is not None:
+        lines += _markdown_deployability(check.deployability)
     lines += ["", "## Exemptions", ""]
     if check.exemptions:
         lines += [
@@ -232,6 +235,62 @@ def markdown_report(check: StackCheck) -> str:
         lines += ["", _md(_rendered_text(check))]
     lines.append("")
     return "\n".join(lines)
+
+
+def _markdown_deployability(report: DeployabilityReport) -> list[str]:
+    lines = [
+        "",
+        "## Deployability",
+        "",
+        f"Verdict: **{_md(report.status)}**. {len(report.workloads)} workloads (from {_md(report.workloads_from)}) "
+        f"on {len(report.pools)} node pools (from {_md(report.pools_from)}).",
+        "",
+        "| Check | Description | Judged | Problems | Verdict | Why |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_md(kind.rule)} | {_md(kind.title)} | {report.checked.get(key, 0)} | {len(report.by_check(key))} | "
+        f"**{report.verdict(key)}** | {_md(report.not_verifiable.get(key, ''))} |"
+        for key, kind in CHECK_KINDS.items()
+    ]
+    if report.problems:
+        lines += ["", "Problems:", ""]
+        lines += [f"- **{_md(p.kind.rule)}** {_md(p.message)}" for p in report.problems]
+        fixes = {p.kind.rule: p.kind.fix for p in report.problems}
+        lines += [f"- Fix ({_md(rule)}): {_md(fix)}" for rule, fix in fixes.items()]
+    if report.notes:
+        lines += ["", "Not verifiable offline:", ""]
+        lines += [f"- {_md(note.message)}" for note in report.notes]
+    lines += ["", _md(LIMITS)]
+    return lines
+
+
+def _html_deployability(report: DeployabilityReport) -> list[str]:
+    parts = [
+        "<h2>Deployability</h2>",
+        f"<p>Verdict: {_verdict(report.status)}. {len(report.workloads)} workloads (from {_e(report.workloads_from)}) "
+        f"on {len(report.pools)} node pools (from {_e(report.pools_from)}).</p>",
+        "<table><tr><th>Check</th><th>Description</th><th>Judged</th><th>Problems</th><th>Verdict</th><th>Why</th></tr>",
+        *(
+            f"<tr><td><code>{_e(kind.rule)}</code></td><td>{_e(kind.title)}</td><td>{report.checked.get(key, 0)}</td>"
+            f"<td>{len(report.by_check(key))}</td><td>{_verdict(report.verdict(key))}</td>"
+            f"<td>{_e(report.not_verifiable.get(key, ''))}</td></tr>"
+            for key, kind in CHECK_KINDS.items()
+        ),
+        "</table>",
+    ]
+    if report.problems:
+        parts.append("<p>Problems:</p><ul>")
+        parts += [f"<li><code>{_e(p.kind.rule)}</code> {_e(p.message)}</li>" for p in report.problems]
+        fixes = {p.kind.rule: p.kind.fix for p in report.problems}
+        parts += [f"<li>Fix ({_e(rule)}): {_e(fix)}</li>" for rule, fix in fixes.items()]
+        parts.append("</ul>")
+    if report.notes:
+        parts.append("<p>Not verifiable offline:</p><ul>")
+        parts += [f"<li>{_e(note.message)}</li>" for note in report.notes]
+        parts.append("</ul>")
+    parts.append(f"<p>{_e(LIMITS)}</p>")
+    return parts
 
 
 def _anchor(pack: PackResult, control: ControlSection) -> str:
@@ -333,6 +392,8 @@ def html_report(check: StackCheck) -> str:
         ]
         for control in section.controls:
             parts += _html_control(check, pack, control)
+    if check.deployability is not None:
+        parts += _html_deployability(check.deployability)
     parts.append("<h2>Exemptions</h2>")
     if check.exemptions:
         parts.append(

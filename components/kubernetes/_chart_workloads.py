@@ -1,0 +1,658 @@
+"""The pods each pinned chart creates, computed from the values the project passes (for offline deployability checks).
+
+`helm.v4.Chart` renders its objects inside the provider, so an offline synthesis sees a chart's values, never its
+Deployments and DaemonSets. This table stands in for the rendering: one function per chart in `_charts.py`, from the
+values dict to the pod specs that decide where and whether the pods run (tolerations, node selector, affinity,
+requests, security context, host namespaces and volumes, namespace, persistent volume claims). Each default below
+was read from the chart's `values.yaml` and templates at the pinned tag (named in each function); each values key
+the project sets is read from the values, so a change in `_values.py` changes the table (tests keep the two
+together). Pods that operators create at run time from a custom resource (the GPU operator's operands from its
+ClusterPolicy, Prometheus and Alertmanager from their CRs) are listed with the fields the operator copies from
+that resource; what an operator adds on its own is not modelled.
+"""
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components._common import gpu
+from components.kubernetes import _charts
+
+
+@dataclass(frozen=True)
+class ChartWorkload:
+    """A workload a chart renders (or an operator it installs creates), in Kubernetes form."""
+
+    kind: str
+    """Deployment, StatefulSet, DaemonSet, or the custom resource whose operator runs the pods (Prometheus, ...)."""
+    name: str
+    namespace: str
+    replicas: int
+    """Pods (1 for a DaemonSet: one per node)."""
+    pod_spec: dict[str, Any]
+    """The pod template's spec: containers (name, resources, securityContext, ports), tolerations, nodeSelector,
+    affinity, securityContext, hostNetwork/hostPID/hostIPC, volumes."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """The pod template's labels."""
+    volume_claims: tuple[str | None, ...] = ()
+    """Storage class of each persistent volume claim template (None: the cluster's default class)."""
+    source: str = ""
+    """The chart template (at the pinned tag) or the operator code this workload comes from."""
+    run_time: bool = False
+    """Created by an operator at run time from a custom resource, not rendered by the chart."""
+
+
+Values = Mapping[str, Any]
+
+
+def merged(defaults: Any, override: Any) -> Any:
+    """Helm's values merge: maps merge key by key, anything else (lists included) is replaced."""
+    if isinstance(defaults, Mapping) and isinstance(override, Mapping):
+        result = {key: copy.deepcopy(value) for key, value in defaults.items()}
+        for key, value in override.items():
+            result[key] = merged(defaults.get(key), value)
+        return result
+    return copy.deepcopy(defaults) if override is None else copy.deepcopy(override)
+
+
+def _section(values: Values, *path: str) -> dict[str, Any]:
+    current: Any = values
+    for key in path:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return dict(current) if isinstance(current, Mapping) else {}
+
+
+def helm_fullname(release: str, chart: str, override: str | None = None) -> str:
+    """The `<chart>.fullname` helper every chart here uses: the override, or the release when it contains the
+    chart name, else `<release>-<chart>` (cut to 63 characters)."""
+    if override:
+        return override[:63].rstrip("-")
+    return (release if chart in release else f"{release}-{chart}")[:63].rstrip("-")
+
+
+def _pod(
+    section: Mapping[str, Any],
+    *,
+    container: str,
+    pod_security_key: str = "securityContext",
+    container_security_key: str = "containerSecurityContext",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A pod spec from a chart section holding the usual keys (tolerations, nodeSelector, affinity, resources)."""
+    spec: dict[str, Any] = {
+        "containers": [
+            {
+                "name": container,
+                "resources": copy.deepcopy(section.get("resources") or {}),
+                "securityContext": copy.deepcopy(section.get(container_security_key) or {}),
+            }
+        ],
+        "tolerations": copy.deepcopy(section.get("tolerations") or []),
+        "nodeSelector": copy.deepcopy(section.get("nodeSelector") or {}),
+        "affinity": copy.deepcopy(section.get("affinity") or {}),
+        "securityContext": {
+            key: value for key, value in (section.get(pod_security_key) or {}).items() if key != "enabled"
+        },
+    }
+    spec.update(copy.deepcopy(dict(extra or {})))
+    return spec
+
+
+def _host_paths(*paths: str) -> list[dict[str, Any]]:
+    return [{"name": path.strip("/").replace("/", "-") or "root", "hostPath": {"path": path}} for path in paths]
+
+
+# --- NVIDIA GPU operator (NVIDIA/gpu-operator tag v26.7.0, deployments/gpu-operator) ------------------------
+
+GPU_OPERATOR_DEFAULTS: dict[str, Any] = {
+    "operator": {
+        # values.yaml `operator:`; templates/operator.yaml copies nodeSelector, affinity, tolerations, resources.
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [
+            {"key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule"}
+        ],
+        "affinity": {
+            "nodeAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 1,
+                        "preference": {
+                            "matchExpressions": [
+                                {"key": "node-role.kubernetes.io/control-plane", "operator": "In", "values": [""]}
+                            ]
+                        },
+                    }
+                ]
+            }
+        },
+        "resources": {"limits": {"cpu": "500m", "memory": "350Mi"}, "requests": {"cpu": "200m", "memory": "100Mi"}},
+    },
+    # `daemonsets.tolerations`, copied onto every operand (controllers/object_controls.go:826-827).
+    "daemonsets": {"tolerations": [{"key": gpu.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]},
+    "driver": {"enabled": True},
+    "toolkit": {"enabled": True},
+    "devicePlugin": {"enabled": True},
+    "dcgmExporter": {"enabled": True},
+    "gfd": {"enabled": True},
+    "migManager": {"enabled": True},
+    "validator": {},
+    "nfd": {"enabled": True},
+    "node-feature-discovery": {
+        # charts/node-feature-discovery/values.yaml (0.19.0) under the operator's overrides in its values.yaml.
+        "master": {
+            "tolerations": [
+                {
+                    "key": "node-role.kubernetes.io/control-plane",
+                    "operator": "Equal",
+                    "value": "",
+                    "effect": "NoSchedule",
+                }
+            ],
+            "nodeSelector": {},
+            "affinity": {},
+            "resources": {"limits": {"memory": "4Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+            },
+            "podSecurityContext": {},
+            "replicaCount": 1,
+        },
+        "gc": {
+            "enable": True,
+            "replicaCount": 1,
+            "tolerations": [],
+            "nodeSelector": {},
+            "affinity": {},
+            "resources": {"limits": {"memory": "1Gi"}, "requests": {"cpu": "10m", "memory": "128Mi"}},
+            "podSecurityContext": {},
+        },
+        "worker": {
+            "tolerations": [
+                {
+                    "key": "node-role.kubernetes.io/control-plane",
+                    "operator": "Equal",
+                    "value": "",
+                    "effect": "NoSchedule",
+                },
+                {"key": gpu.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+            ],
+            "nodeSelector": {},
+            "affinity": {},
+            "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "5m", "memory": "64Mi"}},
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+            },
+            "podSecurityContext": {},
+        },
+    },
+}
+"""The defaults of the keys that place the GPU operator's pods (values.yaml at v26.7.0)."""
+
+GPU_OPERATOR_OPERANDS: tuple[tuple[str, str, str], ...] = (
+    # (values key, DaemonSet name, node label the operator selects it by; assets/state-*/…_daemonset.yaml)
+    ("driver", "nvidia-driver-daemonset", "nvidia.com/gpu.deploy.driver"),
+    ("toolkit", "nvidia-container-toolkit-daemonset", "nvidia.com/gpu.deploy.container-toolkit"),
+    ("devicePlugin", "nvidia-device-plugin-daemonset", "nvidia.com/gpu.deploy.device-plugin"),
+    ("dcgmExporter", "nvidia-dcgm-exporter", "nvidia.com/gpu.deploy.dcgm-exporter"),
+    ("gfd", "gpu-feature-discovery", "nvidia.com/gpu.deploy.gpu-feature-discovery"),
+    ("validator", "nvidia-operator-validator", "nvidia.com/gpu.deploy.operator-validator"),
+    ("migManager", "nvidia-mig-manager", "nvidia.com/gpu.deploy.mig-manager"),
+)
+"""Operands the operator runs on every node labelled `nvidia.com/gpu.present=true` (it sets the `deploy.*` label
+there unless the node says `<label>=false`, controllers/state_manager.go `gpuStateLabels`); the MIG manager only on
+nodes with MIG-capable GPUs (assets/state-mig-manager)."""
+
+
+def gpu_operator_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The GPU operator chart: the operator Deployment, Node Feature Discovery (master, gc, worker) and the
+    operand DaemonSets the operator creates from the rendered ClusterPolicy.
+
+    Templates read (tag v26.7.0): `deployments/gpu-operator/templates/operator.yaml` (`operator.*`),
+    `templates/clusterpolicy.yaml` (`daemonsets.tolerations`, `<operand>.enabled`), and in the vendored
+    `charts/node-feature-discovery` 0.19.0 `templates/master.yaml`, `nfd-gc.yaml`, `worker.yaml`
+    (`node-feature-discovery.{master,gc,worker}.*`; the worker mounts /boot, /etc/os-release, /sys, /usr/lib,
+    /lib, /proc/swaps, /usr/src and the features.d directory from the host).
+    """
+    effective = merged(GPU_OPERATOR_DEFAULTS, values)
+    nfd = effective["node-feature-discovery"]
+    nfd_name = helm_fullname(release, "node-feature-discovery")
+    source = f"gpu-operator {_charts.GPU_OPERATOR.version}"
+    operator = ChartWorkload(
+        "Deployment",
+        "gpu-operator",
+        namespace,
+        1,
+        _pod(effective["operator"], container="gpu-operator", extra={"priorityClassName": "system-node-critical"}),
+        {"app": "gpu-operator", "app.kubernetes.io/component": "gpu-operator"},
+        source=f"{source} templates/operator.yaml",
+    )
+    # Chart.yaml: the node-feature-discovery dependency has `condition: nfd.enabled`.
+    workloads = [operator] if not _section(effective, "nfd").get("enabled", True) else [
+        operator,
+        ChartWorkload(
+            "Deployment",
+            f"{nfd_name}-master",
+            namespace,
+            int(nfd["master"].get("replicaCount", 1)),
+            _pod(nfd["master"], container="master", container_security_key="securityContext",
+                 pod_security_key="podSecurityContext"),
+            {"app.kubernetes.io/name": "node-feature-discovery", "role": "master"},
+            source=f"{source} charts/node-feature-discovery/templates/master.yaml",
+        ),
+        ChartWorkload(
+            "DaemonSet",
+            f"{nfd_name}-worker",
+            namespace,
+            1,
+            _pod(
+                nfd["worker"],
+                container="worker",
+                container_security_key="securityContext",
+                pod_security_key="podSecurityContext",
+                extra={"volumes": _host_paths("/boot", "/etc/os-release", "/sys", "/usr/lib", "/lib", "/proc/swaps",
+                                              "/usr/src", "/etc/kubernetes/node-feature-discovery/features.d/")},
+            ),
+            {"app.kubernetes.io/name": "node-feature-discovery", "role": "worker"},
+            source=f"{source} charts/node-feature-discovery/templates/worker.yaml",
+        ),
+    ]  # fmt: skip
+    if len(workloads) > 1 and nfd["gc"].get("enable", True):
+        workloads.append(
+            ChartWorkload(
+                "Deployment",
+                f"{nfd_name}-gc",
+                namespace,
+                int(nfd["gc"].get("replicaCount", 1)),
+                _pod(nfd["gc"], container="gc", pod_security_key="podSecurityContext"),
+                {"app.kubernetes.io/name": "node-feature-discovery", "role": "gc"},
+                source=f"{source} charts/node-feature-discovery/templates/nfd-gc.yaml",
+            )
+        )
+    tolerations = effective["daemonsets"].get("tolerations") or []
+    for key, name, label in GPU_OPERATOR_OPERANDS:
+        if not _section(effective, key).get("enabled", True):
+            continue
+        workloads.append(
+            ChartWorkload(
+                "DaemonSet",
+                name,
+                namespace,
+                1,
+                {
+                    "containers": [{"name": name, "resources": {}, "securityContext": {"privileged": True}}],
+                    "tolerations": copy.deepcopy(tolerations),
+                    "nodeSelector": {label: "true"},
+                    "priorityClassName": "system-node-critical",
+                },
+                {"app": name},
+                source=f"{source} ClusterPolicy spec.daemonsets (controllers/object_controls.go:826-827)",
+                run_time=True,
+            )
+        )
+    return workloads
+
+
+# --- NVIDIA device plugin (NVIDIA/k8s-device-plugin tag v0.20.0, deployments/helm/nvidia-device-plugin) -----
+
+DEVICE_PLUGIN_DEFAULTS: dict[str, Any] = {
+    "tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": gpu.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+    ],
+    "nodeSelector": {},
+    "affinity": {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "feature.node.kubernetes.io/pci-10de.present", "operator": "In",
+                                           "values": ["true"]}]},
+                    {"matchExpressions": [{"key": "feature.node.kubernetes.io/cpu-model.vendor_id", "operator": "In",
+                                           "values": ["NVIDIA"]}]},
+                    {"matchExpressions": [{"key": gpu.GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]},
+                ]
+            }
+        }
+    },
+    "resources": {},
+    "securityContext": {},
+    "podSecurityContext": {},
+    "devicePlugin": {"enableHostNetwork": False},
+    "gfd": {"enabled": False},
+}  # fmt: skip
+
+
+def device_plugin_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The device plugin chart: its DaemonSet (GFD off by default; the MPS control daemon selects only nodes
+    labelled `nvidia.com/mps.capable=true`, which no pool here carries, so it runs nowhere and is left out).
+
+    Templates read (tag v0.20.0): `templates/daemonset-device-plugin.yml` (tolerations, nodeSelector, affinity,
+    `devicePlugin.enableHostNetwork`, hostPath /var/lib/kubelet/device-plugins, the driver root, /var/run/cdi),
+    `templates/_helpers.tpl` (`securityContext`: drop ALL unless set), `templates/daemonset-gfd.yml`.
+    """
+    effective = merged(DEVICE_PLUGIN_DEFAULTS, values)
+    name = helm_fullname(release, "nvidia-device-plugin")
+    security = effective.get("securityContext") or {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    extra: dict[str, Any] = {
+        "volumes": _host_paths("/var/lib/kubelet/device-plugins", "/", "/var/run/cdi"),
+        "priorityClassName": "system-node-critical",
+    }
+    if _section(effective, "devicePlugin").get("enableHostNetwork"):
+        extra["hostNetwork"] = True
+    spec = _pod(effective, container="nvidia-device-plugin-ctr", pod_security_key="podSecurityContext", extra=extra)
+    spec["containers"][0]["securityContext"] = security
+    workloads = [
+        ChartWorkload("DaemonSet", name, namespace, 1, spec, {"app.kubernetes.io/name": "nvidia-device-plugin"},
+                      source=f"nvidia-device-plugin {_charts.NVIDIA_DEVICE_PLUGIN.version} "
+                      "templates/daemonset-device-plugin.yml")
+    ]  # fmt: skip
+    if _section(effective, "gfd").get("enabled"):
+        gfd = _pod(effective, container="gpu-feature-discovery", pod_security_key="podSecurityContext")
+        workloads.append(
+            ChartWorkload("DaemonSet", f"{name}-gpu-feature-discovery", namespace, 1, gfd, {},
+                          source=f"nvidia-device-plugin {_charts.NVIDIA_DEVICE_PLUGIN.version} templates/daemonset-gfd.yml")
+        )  # fmt: skip
+    return workloads
+
+
+# --- DCGM exporter (NVIDIA/dcgm-exporter tag 4.5.3-4.8.2, deployment/) --------------------------------------
+
+DCGM_EXPORTER_DEFAULTS: dict[str, Any] = {
+    "tolerations": [],
+    "nodeSelector": {},
+    "affinity": {},
+    "resources": {},
+    "podSecurityContext": {},
+    # values.yaml: root with SYS_ADMIN, for the profiling metrics.
+    "securityContext": {"runAsNonRoot": False, "runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]}},
+}
+
+
+def dcgm_exporter_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The standalone DCGM exporter chart: one DaemonSet.
+
+    Templates read (tag 4.5.3-4.8.2): `deployment/templates/daemonset.yaml` (tolerations, nodeSelector, affinity,
+    resources, `securityContext`, `podSecurityContext`, hostPath /var/lib/kubelet/pod-resources).
+    """
+    effective = merged(DCGM_EXPORTER_DEFAULTS, values)
+    spec = _pod(
+        effective,
+        container="exporter",
+        container_security_key="securityContext",
+        pod_security_key="podSecurityContext",
+        extra={"volumes": _host_paths("/var/lib/kubelet/pod-resources")},
+    )
+    return [
+        ChartWorkload("DaemonSet", helm_fullname(release, "dcgm-exporter"), namespace, 1, spec,
+                      {"app.kubernetes.io/name": "dcgm-exporter"},
+                      source=f"dcgm-exporter {_charts.DCGM_EXPORTER.version} deployment/templates/daemonset.yaml")
+    ]  # fmt: skip
+
+
+# --- kube-prometheus-stack (prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3) ---------------
+
+_KPS_POD_SECURITY = {"runAsGroup": 2000, "runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 2000,
+                     "seccompProfile": {"type": "RuntimeDefault"}}  # fmt: skip
+KUBE_PROMETHEUS_STACK_DEFAULTS: dict[str, Any] = {
+    "prometheusOperator": {
+        "enabled": True,
+        "tolerations": [],
+        "nodeSelector": {},
+        "affinity": {},
+        "resources": {},
+        "securityContext": {"fsGroup": 65534, "runAsGroup": 65534, "runAsNonRoot": True, "runAsUser": 65534,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                     "capabilities": {"drop": ["ALL"]}},
+    },
+    "prometheus": {
+        "enabled": True,
+        "prometheusSpec": {"replicas": 1, "tolerations": [], "nodeSelector": {}, "affinity": {}, "resources": {},
+                           "securityContext": _KPS_POD_SECURITY, "storageSpec": {}},
+    },
+    "alertmanager": {
+        "enabled": True,
+        "alertmanagerSpec": {"replicas": 1, "tolerations": [], "nodeSelector": {}, "affinity": {}, "resources": {},
+                             "securityContext": _KPS_POD_SECURITY, "storage": {}},
+    },
+    # Subcharts: grafana 12.11.1 (grafana-community/helm-charts), kube-state-metrics 8.4.0 and
+    # prometheus-node-exporter 4.56.1 (prometheus-community/helm-charts), each values.yaml at its tag.
+    "grafana": {
+        "enabled": True,
+        "replicas": 1,
+        "tolerations": [],
+        "nodeSelector": {},
+        "affinity": {},
+        "resources": {},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 472, "runAsGroup": 472, "fsGroup": 472},
+        "containerSecurityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                                     "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+    },
+    "kube-state-metrics": {
+        "replicas": 1,
+        "tolerations": [],
+        "nodeSelector": {},
+        "affinity": {},
+        "resources": {},
+        "securityContext": {"enabled": True, "runAsGroup": 65534, "runAsUser": 65534, "fsGroup": 65534,
+                            "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                     "capabilities": {"drop": ["ALL"]}},
+    },
+    "nodeExporter": {"enabled": True},
+    "prometheus-node-exporter": {
+        "namespaceOverride": "",
+        "tolerations": [{"effect": "NoSchedule", "operator": "Exists"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "affinity": {},
+        "resources": {},
+        "hostNetwork": True,
+        "hostPID": True,
+        "securityContext": {"fsGroup": 65534, "runAsGroup": 65534, "runAsNonRoot": True, "runAsUser": 65534},
+        "containerSecurityContext": {"readOnlyRootFilesystem": True},
+    },
+}  # fmt: skip
+
+
+def _claim_storage_class(storage: Mapping[str, Any]) -> tuple[str | None, ...]:
+    template = _section(storage, "volumeClaimTemplate")
+    if not template:
+        return ()
+    return (_section(template, "spec").get("storageClassName"),)
+
+
+def kube_prometheus_stack_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """kube-prometheus-stack: the Prometheus operator, Prometheus and Alertmanager (pods the operator runs from
+    the rendered CRs), Grafana, kube-state-metrics and the node exporter.
+
+    Templates read (tag kube-prometheus-stack-88.5.3): `templates/prometheus-operator/deployment.yaml`
+    (`prometheusOperator.{nodeSelector,affinity,tolerations,resources,securityContext,containerSecurityContext}`),
+    `templates/prometheus/prometheus.yaml` and `templates/alertmanager/alertmanager.yaml` (the CRs carry
+    `…Spec.{replicas,nodeSelector,affinity,tolerations,resources,securityContext,storage(Spec)}`, which the
+    operator copies onto its StatefulSets); the grafana 12.11.1 `templates/deployment.yaml`/`_pod.tpl`,
+    kube-state-metrics 8.4.0 `templates/deployment.yaml` and prometheus-node-exporter 4.56.1
+    `templates/daemonset.yaml` (hostNetwork, hostPID, hostPath /proc, /sys and /, `namespaceOverride`).
+    """
+    effective = merged(KUBE_PROMETHEUS_STACK_DEFAULTS, values)
+    fullname = str(values.get("fullnameOverride") or helm_fullname(release, "kube-prometheus-stack"))
+    source = f"kube-prometheus-stack {_charts.KUBE_PROMETHEUS_STACK.version}"
+    workloads: list[ChartWorkload] = []
+    operator = effective["prometheusOperator"]
+    if operator.get("enabled", True):
+        workloads.append(
+            ChartWorkload("Deployment", f"{fullname}-operator", namespace, 1,
+                          _pod(operator, container="kube-prometheus-stack"),
+                          {"app": f"{fullname}-operator", "release": release},
+                          source=f"{source} templates/prometheus-operator/deployment.yaml")
+        )  # fmt: skip
+    prometheus = _section(effective, "prometheus", "prometheusSpec")
+    if _section(effective, "prometheus").get("enabled", True):
+        workloads.append(
+            ChartWorkload("Prometheus", f"{fullname}-prometheus", namespace, int(prometheus.get("replicas") or 1),
+                          _pod(prometheus, container="prometheus"),
+                          {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": f"{fullname}-prometheus"},
+                          volume_claims=_claim_storage_class(_section(prometheus, "storageSpec")),
+                          source=f"{source} templates/prometheus/prometheus.yaml", run_time=True)
+        )  # fmt: skip
+    alertmanager = _section(effective, "alertmanager", "alertmanagerSpec")
+    if _section(effective, "alertmanager").get("enabled", True):
+        workloads.append(
+            ChartWorkload("Alertmanager", f"{fullname}-alertmanager", namespace,
+                          int(alertmanager.get("replicas") or 1), _pod(alertmanager, container="alertmanager"),
+                          {"app.kubernetes.io/name": "alertmanager",
+                           "alertmanager": f"{fullname}-alertmanager"},
+                          volume_claims=_claim_storage_class(_section(alertmanager, "storage")),
+                          source=f"{source} templates/alertmanager/alertmanager.yaml", run_time=True)
+        )  # fmt: skip
+    grafana = effective["grafana"]
+    if grafana.get("enabled", True):
+        workloads.append(
+            ChartWorkload("Deployment", helm_fullname(release, "grafana", grafana.get("fullnameOverride")),
+                          namespace, int(grafana.get("replicas") or 1), _pod(grafana, container="grafana"),
+                          {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": release},
+                          source="grafana 12.11.1 templates/deployment.yaml")
+        )  # fmt: skip
+    state_metrics = effective["kube-state-metrics"]
+    if _section(values, "kubeStateMetrics").get("enabled", True):
+        workloads.append(
+            ChartWorkload("Deployment", helm_fullname(release, "kube-state-metrics", state_metrics.get("fullnameOverride")),
+                          namespace, int(state_metrics.get("replicas") or 1),
+                          _pod(state_metrics, container="kube-state-metrics"),
+                          {"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": release},
+                          source="kube-state-metrics 8.4.0 templates/deployment.yaml")
+        )  # fmt: skip
+    exporter = effective["prometheus-node-exporter"]
+    if _section(effective, "nodeExporter").get("enabled", True):
+        workloads.append(
+            ChartWorkload(
+                "DaemonSet",
+                helm_fullname(release, "prometheus-node-exporter", exporter.get("fullnameOverride")),
+                str(exporter.get("namespaceOverride") or namespace),
+                1,
+                _pod(exporter, container="node-exporter",
+                     extra={"hostNetwork": bool(exporter.get("hostNetwork")), "hostPID": bool(exporter.get("hostPID")),
+                            "volumes": _host_paths("/proc", "/sys", "/")}),
+                {"app.kubernetes.io/name": "prometheus-node-exporter", "app.kubernetes.io/instance": release},
+                source="prometheus-node-exporter 4.56.1 templates/daemonset.yaml",
+            )
+        )  # fmt: skip
+    return workloads
+
+
+# --- ECK operator (elastic/cloud-on-k8s tag v3.5.0, deploy/eck-operator) --------------------------------------
+
+ECK_OPERATOR_DEFAULTS: dict[str, Any] = {
+    "fullnameOverride": "elastic-operator",
+    "replicaCount": 1,
+    "tolerations": [],
+    "nodeSelector": {},
+    "affinity": {},
+    "resources": {"limits": {"cpu": 1, "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "150Mi"}},
+    "podSecurityContext": {"runAsNonRoot": True},
+    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                        "readOnlyRootFilesystem": True, "runAsNonRoot": True},
+    "hostNetwork": False,
+}  # fmt: skip
+
+
+def eck_operator_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The ECK operator chart: the operator StatefulSet.
+
+    Templates read (tag v3.5.0): `deploy/eck-operator/templates/statefulset.yaml` (`replicaCount`, tolerations,
+    nodeSelector, affinity, resources, `podSecurityContext`, `securityContext`, `hostNetwork`) and
+    `templates/_helpers.tpl` (`eck-operator.fullname`, `fullnameOverride: elastic-operator` by default).
+    """
+    effective = merged(ECK_OPERATOR_DEFAULTS, values)
+    spec = _pod(effective, container="manager", container_security_key="securityContext",
+                pod_security_key="podSecurityContext", extra={"hostNetwork": bool(effective.get("hostNetwork"))})  # fmt: skip
+    name = helm_fullname(release, "eck-operator", effective.get("fullnameOverride"))
+    return [
+        ChartWorkload("StatefulSet", name, namespace, int(effective.get("replicaCount") or 1), spec,
+                      {"control-plane": name}, source=f"eck-operator {_charts.ECK_OPERATOR.version} "
+                      "templates/statefulset.yaml")
+    ]  # fmt: skip
+
+
+# --- Fluent Bit (fluent/helm-charts tag fluent-bit-0.58.1, charts/fluent-bit) --------------------------------
+
+FLUENT_BIT_DEFAULTS: dict[str, Any] = {
+    "kind": "DaemonSet",
+    "replicaCount": 1,
+    "tolerations": [],
+    "nodeSelector": {},
+    "affinity": {},
+    "resources": {},
+    "podSecurityContext": {},
+    "securityContext": {},
+    "hostNetwork": False,
+}
+
+
+def fluent_bit_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The Fluent Bit chart: a DaemonSet (or Deployment, by `kind`) reading the node's log files.
+
+    Templates read (tag fluent-bit-0.58.1): `charts/fluent-bit/templates/daemonset.yaml` and `_pod.tpl`
+    (tolerations, nodeSelector, affinity, resources, `podSecurityContext`, `securityContext`, `hostNetwork`,
+    `daemonSetVolumes`: hostPath /var/log, /var/lib/docker/containers, /etc/machine-id).
+    """
+    effective = merged(FLUENT_BIT_DEFAULTS, values)
+    daemon = effective.get("kind", "DaemonSet") == "DaemonSet"
+    extra: dict[str, Any] = {"hostNetwork": bool(effective.get("hostNetwork"))}
+    if daemon:
+        extra["volumes"] = _host_paths("/var/log", "/var/lib/docker/containers", "/etc/machine-id")
+    spec = _pod(effective, container="fluent-bit", container_security_key="securityContext",
+                pod_security_key="podSecurityContext", extra=extra)  # fmt: skip
+    return [
+        ChartWorkload("DaemonSet" if daemon else "Deployment", helm_fullname(release, "fluent-bit"), namespace,
+                      1 if daemon else int(effective.get("replicaCount") or 1), spec,
+                      {"app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/instance": release},
+                      source=f"fluent-bit {_charts.FLUENT_BIT.version} templates/daemonset.yaml")
+    ]  # fmt: skip
+
+
+def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """prometheus-operator-crds: CRDs only, no pods (templates/ holds only CustomResourceDefinitions)."""
+    return []
+
+
+CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = {
+    _charts.GPU_OPERATOR.chart: gpu_operator_workloads,
+    _charts.NVIDIA_DEVICE_PLUGIN.chart: device_plugin_workloads,
+    _charts.DCGM_EXPORTER.chart: dcgm_exporter_workloads,
+    _charts.KUBE_PROMETHEUS_STACK.chart: kube_prometheus_stack_workloads,
+    _charts.PROMETHEUS_OPERATOR_CRDS.chart: _no_workloads,
+    _charts.ECK_OPERATOR.chart: eck_operator_workloads,
+    _charts.FLUENT_BIT.chart: fluent_bit_workloads,
+}
+"""Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
+
+TABLE_VERSIONS: dict[str, str] = {
+    "gpu-operator": "v26.7.0",
+    "nvidia-device-plugin": "0.20.0",
+    "dcgm-exporter": "4.8.2",
+    "kube-prometheus-stack": "88.5.3",
+    "prometheus-operator-crds": "31.0.1",
+    "eck-operator": "3.5.0",
+    "fluent-bit": "0.58.1",
+}
+"""The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
+without the table, and the deployability check reports a chart of another version as not described."""
+
+
+def chart_workloads(
+    chart: str, version: str, release: str, namespace: str, values: Values
+) -> list[ChartWorkload] | None:
+    """The workloads `chart` creates with `values`; None for a chart (or version) the table does not describe."""
+    function = CHART_WORKLOADS.get(chart)
+    if function is None or TABLE_VERSIONS.get(chart) != version:
+        return None
+    return function(release, namespace, values)
