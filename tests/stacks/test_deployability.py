@@ -317,9 +317,9 @@ def test_fluent_bit_eck_and_the_device_plugin_follow_their_values() -> None:
         gpu.TRAINING_TAINT.tolerated_by(toleration) for toleration in plugin.pod_spec["tolerations"]
     ), "the table takes the tolerations the values give, which cover the contract's training taint"
     assert plugin.pod_spec["nodeSelector"] == gpu.gpu_node_selector()
-    (exporter,) = _chart_workloads.dcgm_exporter_workloads("nvidia-dcgm-exporter", "nvidia",
-                                                           _values.dcgm_exporter_values({}))  # fmt: skip
-    assert exporter.pod_spec["tolerations"] == gpu.gpu_tolerations()
+    exporter_values = _values.dcgm_exporter_values({})
+    (exporter,) = _chart_workloads.dcgm_exporter_workloads("nvidia-dcgm-exporter", "nvidia", exporter_values)
+    assert exporter.pod_spec["tolerations"] == exporter_values["tolerations"]
 
 
 def test_a_chart_the_table_does_not_describe_is_reported_not_verifiable() -> None:
