@@ -105,13 +105,27 @@ def _host_paths(*paths: str) -> list[dict[str, Any]]:
 
 # --- NVIDIA GPU operator (NVIDIA/gpu-operator tag v26.7.0, deployments/gpu-operator) ------------------------
 
+_NFD_CONTROL_PLANE_TOLERATION: dict[str, str] = {
+    "key": "node-role.kubernetes.io/control-plane",
+    "operator": "Equal",
+    "value": "",
+    "effect": "NoSchedule",
+}
+"""The control-plane toleration the GPU operator and NFD 0.19.0 carry by default (their values.yaml)."""
+_NFD_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+}
+"""The container security context NFD 0.19.0's master and worker default to (its values.yaml)."""
+
+
 GPU_OPERATOR_DEFAULTS: dict[str, Any] = {
     "operator": {
         # values.yaml `operator:`; templates/operator.yaml copies nodeSelector, affinity, tolerations, resources.
         "nodeSelector": {"kubernetes.io/os": "linux"},
-        "tolerations": [
-            {"key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule"}
-        ],
+        "tolerations": [_NFD_CONTROL_PLANE_TOLERATION],
         "affinity": {
             "nodeAffinity": {
                 "preferredDuringSchedulingIgnoredDuringExecution": [
@@ -141,23 +155,11 @@ GPU_OPERATOR_DEFAULTS: dict[str, Any] = {
     "node-feature-discovery": {
         # charts/node-feature-discovery/values.yaml (0.19.0) under the operator's overrides in its values.yaml.
         "master": {
-            "tolerations": [
-                {
-                    "key": "node-role.kubernetes.io/control-plane",
-                    "operator": "Equal",
-                    "value": "",
-                    "effect": "NoSchedule",
-                }
-            ],
+            "tolerations": [_NFD_CONTROL_PLANE_TOLERATION],
             "nodeSelector": {},
             "affinity": {},
             "resources": {"limits": {"memory": "4Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]},
-                "readOnlyRootFilesystem": True,
-                "runAsNonRoot": True,
-            },
+            "securityContext": _NFD_CONTAINER_SECURITY_CONTEXT,
             "podSecurityContext": {},
             "replicaCount": 1,
         },
@@ -172,23 +174,13 @@ GPU_OPERATOR_DEFAULTS: dict[str, Any] = {
         },
         "worker": {
             "tolerations": [
-                {
-                    "key": "node-role.kubernetes.io/control-plane",
-                    "operator": "Equal",
-                    "value": "",
-                    "effect": "NoSchedule",
-                },
+                _NFD_CONTROL_PLANE_TOLERATION,
                 {"key": gpu.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
             ],
             "nodeSelector": {},
             "affinity": {},
             "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "5m", "memory": "64Mi"}},
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]},
-                "readOnlyRootFilesystem": True,
-                "runAsNonRoot": True,
-            },
+            "securityContext": _NFD_CONTAINER_SECURITY_CONTEXT,
             "podSecurityContext": {},
         },
     },
