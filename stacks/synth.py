@@ -10,6 +10,7 @@ import asyncio
 import base64
 import copy
 import gc
+import hashlib
 import json
 import os
 import runpy
@@ -39,8 +40,15 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The wire value of a value that is unknown during preview."""
 
 FAKE_ACCOUNT_ID = "123456789012"
+"""The AWS account of every cloud-computed ARN offline: the account AWS's own documentation uses, never a real one."""
 FAKE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 FAKE_TENANT_ID = "11111111-1111-1111-1111-111111111111"
+PLACEHOLDER_LEGEND = (
+    f"Placeholders: account {FAKE_ACCOUNT_ID} (the account AWS's documentation uses), subscription "
+    f"{FAKE_SUBSCRIPTION_ID} and tenant {FAKE_TENANT_ID} stand in for the deployer's; cloud-computed IDs, ARNs and "
+    "endpoints are derived from the stack's region/location and resource names, not read from a cloud."
+)
+"""What the offline account, subscription and tenant IDs are, for every output that prints them."""
 OFFLINE_SECRET = "offline-placeholder-secret"
 """The value every `secure:` stack config key takes offline (the real one needs the Pulumi CLI to decrypt)."""
 
@@ -157,13 +165,30 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 # --- Plausible outputs ----------------------------------------------------------------------------------
 
-_REGION = "eu-central-1"
+DEFAULT_REGION = "eu-central-1"
+"""The AWS region of a resource whose provider names none (component tests without an explicit provider)."""
+DEFAULT_LOCATION = "westeurope"
+"""The Azure location of a resource that names none and whose provider names none."""
 
 
-def _aws_arn(type_token: str, name: str) -> str:
+@dataclass(frozen=True)
+class Place:
+    """Where a resource is created, as its provider would see it: the values computed outputs are derived from."""
+
+    region: str = DEFAULT_REGION
+    location: str = DEFAULT_LOCATION
+
+
+def _aws_arn(type_token: str, name: str, region: str = DEFAULT_REGION) -> str:
     service = type_token.split(":")[1].split("/")[0]
     resource = type_token.split(":")[-1].lower()
-    return f"arn:aws:{service}:{_REGION}:{FAKE_ACCOUNT_ID}:{resource}/{name}"
+    return f"arn:aws:{service}:{region}:{FAKE_ACCOUNT_ID}:{resource}/{name}"
+
+
+def autoname(name: str) -> str:
+    """The physical name Pulumi's auto-naming gives a resource created without one: the logical name and a random
+    7-character suffix, here derived from the name so every run prints the same."""
+    return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
 
 
 def _azure_id(type_token: str, name: str) -> str:
@@ -220,19 +245,40 @@ def _untagged(image: str) -> str:
     return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
-def plausible_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Outputs a provider would return for `type_token`, beyond echoing the inputs."""
+def plausible_outputs(type_token: str, name: str, inputs: dict[str, Any], place: Place | None = None) -> dict[str, Any]:
+    """Outputs a provider would return for `type_token`, beyond echoing the inputs, for a resource created in
+    `place` (its provider's region; an Azure resource's own `location` input wins)."""
+    place = place or Place()
+    if isinstance(inputs.get("location"), str) and inputs["location"]:
+        place = Place(place.region, inputs["location"])
     outputs: dict[str, Any] = {}
     if type_token.startswith("aws:"):
-        outputs["arn"] = _aws_arn(type_token, name)
+        outputs["arn"] = _aws_arn(type_token, name, place.region)
+        outputs.update(auto_named(type_token, name, inputs))
     if type_token.startswith("azure-native:"):
         outputs["id"] = _azure_id(type_token, name)
         outputs.setdefault("name", inputs.get("resourceName", name))
         identity = _azure_identity_output(name, inputs.get("identity"))
         if identity is not None:
             outputs["identity"] = identity
-    outputs.update(_SPECIFIC_OUTPUTS.get(type_token, lambda n, i: {})(name, inputs))
+    outputs.update(_SPECIFIC_OUTPUTS.get(type_token, lambda n, i, p: {})(name, {**inputs, **outputs}, place))
     return outputs
+
+
+def auto_named(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, str]:
+    """The auto-named property of a resource created without its name (`_AUTONAMED_AWS`), as the provider's
+    Check fills it in (so it is known during a preview too); empty when the program names it."""
+    prop = _AUTONAMED_AWS.get(type_token)
+    return {prop: autoname(name)} if prop and not inputs.get(prop) else {}
+
+
+_AUTONAMED_AWS: dict[str, str] = {
+    "aws:backup/vault:Vault": "name",
+    "aws:backup/plan:Plan": "name",
+    "aws:backup/selection:Selection": "name",
+}
+"""Resource types whose name property Pulumi auto-names when the program gives none, and that property, where no
+specific rule below computes it (those fall back to the logical name)."""
 
 
 def _azure_identity_output(name: str, identity: Any) -> dict[str, Any] | None:
@@ -252,73 +298,78 @@ def _azure_identity_output(name: str, identity: Any) -> dict[str, Any] | None:
 
 _SPECIFIC_OUTPUTS: dict[str, Any] = {
     # AWS
-    "aws:kms/key:Key": lambda n, i: {"keyId": f"{n}-key-id", "arn": f"arn:aws:kms:{_REGION}:{FAKE_ACCOUNT_ID}:key/{n}"},
-    "aws:s3/bucket:Bucket": lambda n, i: {
+    "aws:kms/key:Key": lambda n, i, p: {
+        "keyId": f"{n}-key-id",
+        "arn": f"arn:aws:kms:{p.region}:{FAKE_ACCOUNT_ID}:key/{n}",
+    },
+    "aws:s3/bucket:Bucket": lambda n, i, p: {
         "bucket": i.get("bucket", n),
         "arn": f"arn:aws:s3:::{i.get('bucket', n)}",
         "bucketDomainName": f"{i.get('bucket', n)}.s3.amazonaws.com",
-        "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.{_REGION}.amazonaws.com",
+        "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.{p.region}.amazonaws.com",
     },
-    "aws:ecr/repository:Repository": lambda n, i: {
-        "repositoryUrl": f"{FAKE_ACCOUNT_ID}.dkr.ecr.{_REGION}.amazonaws.com/{i.get('name', n)}",
+    "aws:ecr/repository:Repository": lambda n, i, p: {
+        "repositoryUrl": f"{FAKE_ACCOUNT_ID}.dkr.ecr.{p.region}.amazonaws.com/{i.get('name', n)}",
         "registryId": FAKE_ACCOUNT_ID,
     },
-    "aws:eks/cluster:Cluster": lambda n, i: {
+    "aws:eks/cluster:Cluster": lambda n, i, p: {
         "name": i.get("name", n),
-        "endpoint": f"https://{n}.gr7.{_REGION}.eks.amazonaws.com",
+        "endpoint": f"https://{n}.gr7.{p.region}.eks.amazonaws.com",
         "certificateAuthority": {"data": base64.b64encode(b"offline-ca").decode()},
-        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{_REGION}.amazonaws.com/id/{n.upper()}"}]}],
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{p.region}.amazonaws.com/id/{n.upper()}"}]}],
         "clusterSecurityGroupId": f"sg-{n}",
         "version": i.get("version", "1.34"),
         "vpcConfig": {**i.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{n}", "vpcId": f"vpc-{n}"},
     },
-    "aws:eks/nodeGroup:NodeGroup": lambda n, i: {
+    "aws:eks/nodeGroup:NodeGroup": lambda n, i, p: {
         "nodeGroupName": i.get("nodeGroupName", n),
         "resources": [{"autoscalingGroups": [{"name": f"eks-{n}-asg"}]}],
         "status": "ACTIVE",
     },
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i, p: {
         "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:oidc-provider/{i.get('url', n).removeprefix('https://')}",
     },
-    "aws:iam/role:Role": lambda n, i: {
+    "aws:iam/role:Role": lambda n, i, p: {
         "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{i.get('name', n)}",
         "name": i.get("name", n),
     },
-    "aws:iam/policy:Policy": lambda n, i: {"arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/{i.get('name', n)}"},
-    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1, "defaultVersion": 1},
-    "aws:iam/serviceLinkedRole:ServiceLinkedRole": lambda n, i: {
+    "aws:iam/policy:Policy": lambda n, i, p: {"arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/{i.get('name', n)}"},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i, p: {"latestVersion": 1, "defaultVersion": 1},
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": lambda n, i, p: {
         "name": "AWSServiceRoleForAutoScaling" if i.get("awsServiceName") == "autoscaling.amazonaws.com" else n,
         "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/aws-service-role/{i.get('awsServiceName', n)}/"
         + ("AWSServiceRoleForAutoScaling" if i.get("awsServiceName") == "autoscaling.amazonaws.com" else n),
     },
-    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i, p: {
         "name": i.get("name", n),
-        "arn": f"arn:aws:logs:{_REGION}:{FAKE_ACCOUNT_ID}:log-group:{i.get('name', n)}",
+        "arn": f"arn:aws:logs:{p.region}:{FAKE_ACCOUNT_ID}:log-group:{i.get('name', n)}",
     },
     # Azure
-    "azure-native:resources:ResourceGroup": lambda n, i: {"name": i.get("resourceGroupName", n)},
-    "azure-native:managedidentity:UserAssignedIdentity": lambda n, i: {
+    "azure-native:resources:ResourceGroup": lambda n, i, p: {"name": i.get("resourceGroupName", n)},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda n, i, p: {
         "clientId": f"client-{n}",
         "principalId": f"principal-{n}",
         "tenantId": FAKE_TENANT_ID,
     },
-    "azure-native:keyvault:Vault": lambda n, i: {
+    "azure-native:keyvault:Vault": lambda n, i, p: {
         "properties": {**i.get("properties", {}), "vaultUri": f"https://{n}.vault.azure.net/"}
     },
-    "azure-native:keyvault:Key": lambda n, i: {
+    "azure-native:keyvault:Key": lambda n, i, p: {
         "keyUri": f"https://vault.vault.azure.net/keys/{i.get('keyName', n)}",
         "keyUriWithVersion": f"https://vault.vault.azure.net/keys/{i.get('keyName', n)}/0123456789abcdef",
     },
-    "azure-native:containerregistry:Registry": lambda n, i: {"loginServer": f"{i.get('registryName', n)}.azurecr.io"},
-    "azure-native:storage:StorageAccount": lambda n, i: {
+    "azure-native:containerregistry:Registry": lambda n, i, p: {
+        "loginServer": f"{i.get('registryName', n)}.azurecr.io"
+    },
+    "azure-native:storage:StorageAccount": lambda n, i, p: {
         "primaryEndpoints": {"blob": f"https://{i.get('accountName', n)}.blob.core.windows.net/"},
     },
-    "azure-native:containerservice:ManagedCluster": lambda n, i: {
-        "fqdn": f"{n}.hcp.westeurope.azmk8s.io",
-        "privateFQDN": f"{n}.privatelink.westeurope.azmk8s.io",
+    "azure-native:containerservice:ManagedCluster": lambda n, i, p: {
+        "fqdn": f"{n}.hcp.{p.location}.azmk8s.io",
+        "privateFQDN": f"{n}.privatelink.{p.location}.azmk8s.io",
         "oidcIssuerProfile": {
             "enabled": True,
-            "issuerURL": f"https://westeurope.oic.prod-aks.azure.com/{FAKE_TENANT_ID}/{n}/",
+            "issuerURL": f"https://{p.location}.oic.prod-aks.azure.com/{FAKE_TENANT_ID}/{n}/",
         },
         "identityProfile": {
             "kubeletidentity": {
@@ -328,24 +379,24 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
             }
         },
     },
-    "azure-native:compute:DiskEncryptionSet": lambda n, i: {
+    "azure-native:compute:DiskEncryptionSet": lambda n, i, p: {
         "identity": {**i.get("identity", {}), "principalId": f"principal-{n}", "tenantId": FAKE_TENANT_ID},
     },
-    "azure-native:operationalinsights:Workspace": lambda n, i: {"customerId": f"workspace-{n}"},
+    "azure-native:operationalinsights:Workspace": lambda n, i, p: {"customerId": f"workspace-{n}"},
     # Kubernetes / Docker / random
-    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"offline-password-{n}"},
-    "tls:index/privateKey:PrivateKey": lambda n, i: {
+    "random:index/randomPassword:RandomPassword": lambda n, i, p: {"result": f"offline-password-{n}"},
+    "tls:index/privateKey:PrivateKey": lambda n, i, p: {
         "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\noffline-{n}\n-----END RSA PRIVATE KEY-----\n",
         "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\noffline-{n}\n-----END PUBLIC KEY-----\n",
     },
-    "tls:index/selfSignedCert:SelfSignedCert": lambda n, i: {
+    "tls:index/selfSignedCert:SelfSignedCert": lambda n, i, p: {
         "certPem": f"-----BEGIN CERTIFICATE-----\noffline-{n}\n-----END CERTIFICATE-----\n",
     },
-    "docker:index/image:Image": lambda n, i: {
+    "docker:index/image:Image": lambda n, i, p: {
         "repoDigest": f"{_untagged(i.get('imageName', n))}@sha256:{'0' * 64}",
         "imageName": i.get("imageName", n),
     },
-    "docker-build:index:Image": lambda n, i: {
+    "docker-build:index:Image": lambda n, i, p: {
         "digest": f"sha256:{'0' * 64}",
         "ref": f"{(i.get('tags') or [n])[0]}@sha256:{'0' * 64}",
     },
@@ -378,7 +429,6 @@ _CALL_RESULTS: dict[str, Any] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": FAKE_ACCOUNT_ID, "arn": OFFLINE_CALLER_ARN, "userId": "AROAOFFLINE:offline-session", "id": FAKE_ACCOUNT_ID,
     },
-    "aws:index/getRegion:getRegion": lambda a: {"name": _REGION, "region": _REGION, "id": _REGION},
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "aws:iam/getSessionContext:getSessionContext": _session_context,
     "azure-native:authorization:getClientConfig": lambda a: {
@@ -391,29 +441,65 @@ _CALL_RESULTS: dict[str, Any] = {
     "azure-native:containerregistry:listRegistryCredentials": lambda a: {
         "username": "offline", "passwords": [{"name": "password", "value": OFFLINE_SECRET}],
     },
-    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a: {
-        "userName": "AWS", "password": OFFLINE_SECRET, "proxyEndpoint": f"https://{FAKE_ACCOUNT_ID}.dkr.ecr.{_REGION}.amazonaws.com",
-        "authorizationToken": OFFLINE_SECRET, "expiresAt": "2099-01-01T00:00:00Z", "id": _REGION,
+}  # fmt: skip
+
+_REGIONAL_CALL_RESULTS: dict[str, Any] = {
+    "aws:index/getRegion:getRegion": lambda a, p: {"name": p.region, "region": p.region, "id": p.region},
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a, p: {
+        "userName": "AWS", "password": OFFLINE_SECRET, "proxyEndpoint": f"https://{FAKE_ACCOUNT_ID}.dkr.ecr.{p.region}.amazonaws.com",
+        "authorizationToken": OFFLINE_SECRET, "expiresAt": "2099-01-01T00:00:00Z", "id": p.region,
     },
 }  # fmt: skip
+"""Invokes whose answer depends on the provider's region (handlers take the arguments and the `Place`)."""
 
 
 class PlausibleMocks(pulumi_mocks.Mocks):
     """Mocks that echo inputs and add the outputs providers compute (ids, ARNs, endpoints, kubeconfig).
 
+    Computed values derive from the stack: an AWS resource's region is its provider's `region` (an explicit
+    provider, or the stack's `aws:region` config for the default one), an Azure resource's location its own
+    `location` input or its provider's. As a preview (`preview=True`) a resource's outputs are its inputs only:
+    everything the cloud computes stays unknown, as `pulumi preview` shows it.
+
     Args:
         stack_outputs: outputs of other stacks by fully qualified name, served to `pulumi.StackReference`
             (e.g. a platform stack's synthesized outputs, for a team program that consumes them).
+        default_place: the region/location of resources on the default providers (from the stack's config).
+        preview: leave cloud-computed outputs unknown.
     """
 
     def __init__(
         self,
         stack_outputs: dict[str, dict[str, Any]] | None = None,
         stack_secret_outputs: dict[str, list[str]] | None = None,
+        *,
+        default_place: Place | None = None,
+        preview: bool = False,
     ) -> None:
         super().__init__()
         self.stack_outputs = stack_outputs or {}
         self.stack_secret_outputs = stack_secret_outputs or {}
+        self.default_place = default_place or Place()
+        self.preview = preview
+        self._provider_places: dict[tuple[str, str], Place] = {}
+        """By provider type and name (the two last parts of the URN a provider reference carries)."""
+
+    def place_of(self, provider_reference: str) -> Place:
+        """The place of resources using `provider_reference` (`urn::id`, empty for the default provider)."""
+        if not provider_reference:
+            return self.default_place
+        urn = provider_reference.rsplit("::", 1)[0]
+        type_part, _, name = urn.rpartition("::")
+        return self._provider_places.get((type_part.rsplit("::", 1)[-1].split("$")[-1], name), self.default_place)
+
+    def _record_provider(self, args: pulumi_mocks.MockResourceArgs) -> None:
+        if not args.typ.startswith("pulumi:providers:"):
+            return
+        region, location = args.inputs.get("region"), args.inputs.get("location")
+        self._provider_places[(args.typ, args.name)] = Place(
+            region if isinstance(region, str) and region else self.default_place.region,
+            location if isinstance(location, str) and location else self.default_place.location,
+        )
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
@@ -422,13 +508,22 @@ class PlausibleMocks(pulumi_mocks.Mocks):
                 raise KeyError(f"no outputs given for stack reference '{name}' (pass stack_outputs=...)")
             secret_names = self.stack_secret_outputs.get(name, [])
             return name, {"name": name, "outputs": self.stack_outputs[name], "secretOutputNames": secret_names}
-        outputs = {**args.inputs, **plausible_outputs(args.typ, args.name, args.inputs)}
+        self._record_provider(args)
+        if self.preview and args.custom and not args.typ.startswith("pulumi:providers:"):
+            # Outputs missing from the response are unknown during a preview; the ID is unknown too. Auto-names
+            # are known: the provider's Check assigns them before the plan.
+            return "", {**args.inputs, **auto_named(args.typ, args.name, args.inputs)}
+        place = self.place_of(args.provider)
+        outputs = {**args.inputs, **plausible_outputs(args.typ, args.name, args.inputs, place)}
         resource_id = outputs.get("id") if args.typ.startswith("azure-native:") else f"{args.name}-id"
         return str(resource_id), outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        handler = _CALL_RESULTS.get(args.token)
         # An empty failure list, not None: the mock monitor iterates it.
+        regional = _REGIONAL_CALL_RESULTS.get(args.token)
+        if regional is not None:
+            return regional(args.args, self.place_of(args.provider)), []
+        handler = _CALL_RESULTS.get(args.token)
         return (handler(args.args) if handler else {}), []
 
 
@@ -439,10 +534,11 @@ def install_recording_mocks(
     preview: bool = False,
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     stack_secret_outputs: dict[str, list[str]] | None = None,
+    default_place: Place | None = None,
 ) -> RecordingMonitor:
     """Reset the Pulumi runtime and install a fresh `RecordingMonitor`. Returns it for assertions."""
     reset_options(project=project, stack=stack, preview=preview)
-    mocks = PlausibleMocks(stack_outputs, stack_secret_outputs)
+    mocks = PlausibleMocks(stack_outputs, stack_secret_outputs, default_place=default_place, preview=preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     return monitor
@@ -459,7 +555,15 @@ class Synthesis:
     stack: str
     monitor: RecordingMonitor
     outputs: dict[str, Any]
+    """Stack outputs; one unknown during a preview (cloud-computed) is the wire value `UNKNOWN`."""
     secret_outputs: list[str]
+    preview: bool = False
+    """Synthesized as a preview: cloud-computed values are unknown rather than placeholders."""
+
+    @property
+    def unknown_outputs(self) -> list[str]:
+        """Output names whose value is unknown (only during a preview), sorted."""
+        return sorted(key for key, value in self.outputs.items() if value == UNKNOWN)
 
     @property
     def registrations(self) -> list[Registration]:
@@ -498,6 +602,15 @@ def pulumi_config_for(stack: str, project_dir: Path) -> tuple[dict[str, str], li
         else:
             values[full_key] = value if isinstance(value, str) else json.dumps(value)
     return values, secret_keys
+
+
+def default_place_of(config: dict[str, str]) -> Place:
+    """The region/location of the default providers, from the stack's `aws:region` / `azure-native:location`
+    config (explicit providers carry their own; see `PlausibleMocks`)."""
+    return Place(
+        config.get("aws:region") or DEFAULT_REGION,
+        config.get("azure-native:location") or config.get("azure:location") or DEFAULT_LOCATION,
+    )
 
 
 @contextmanager
@@ -566,6 +679,7 @@ def synthesize(
         preview=preview,
         stack_outputs=stack_outputs,
         stack_secret_outputs=stack_secret_outputs,
+        default_place=default_place_of(config),
     )
     pulumi.runtime.set_all_config(config, secret_keys)
     entry = program or project_dir / "__main__.py"
@@ -573,7 +687,7 @@ def synthesize(
     with _program_environment(project_dir), _automatic_collection(collect_garbage):
         _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__")))
         outputs, secret_outputs = _resolve_stack_outputs()
-    return Synthesis(project, stack, monitor, outputs, secret_outputs)
+    return Synthesis(project, stack, monitor, outputs, secret_outputs, preview)
 
 
 def foundation_outputs(stack: str, project_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
@@ -665,10 +779,97 @@ def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:
     secrets: list[str] = []
     for key, value in exported.items():
         output = pulumi.Output.from_input(value)
-        values[key] = _sync_await(output.future())
+        known = _sync_await(output.is_known())
+        values[key] = _sync_await(output.future()) if known else UNKNOWN
         if _sync_await(output.is_secret()):
             secrets.append(key)
     return values, sorted(secrets)
+
+
+UNKNOWN_MARK = "[unknown]"
+"""How the preview prints a value only the cloud computes (`pulumi preview` prints `output<string>`)."""
+
+
+def shown(value: Any) -> Any:
+    """`value` with every unknown (the wire value `UNKNOWN`) replaced by `UNKNOWN_MARK`, for printing."""
+    if isinstance(value, str):
+        return UNKNOWN_MARK if value == UNKNOWN else value
+    if isinstance(value, dict):
+        return {key: shown(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown(item) for item in value]
+    return value
+
+
+def registration_sort_key(registration: Registration) -> tuple[str, str, str]:
+    """The order every listing of registrations uses: by type, name and URN, never by the order the program's
+    asynchronous outputs happened to resolve in (which changes from run to run)."""
+    return registration.type, registration.name, registration.urn
+
+
+def sorted_registrations(registrations: list[Registration]) -> list[Registration]:
+    """`registrations` in a stable order (`registration_sort_key`): for the preview tree and graph, and for any
+    list the policy check prints (e.g. the resources a provider renders)."""
+    return sorted(registrations, key=registration_sort_key)
+
+
+def default_provider_packages(registrations: list[Registration]) -> list[str]:
+    """Packages whose default provider the engine creates: some custom resource of theirs names no provider.
+    The same rule as the policy replay's (`policies.replay`), which sends those providers to the packs."""
+    return sorted(
+        {
+            r.type.split(":", 1)[0]
+            for r in registrations
+            if r.custom and not r.provider and not r.type.startswith("pulumi:")
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ResourceCount:
+    """What a stack creates, counted as the engine counts it: the stack resource, every registration and the
+    default providers the engine adds. `preview` prints `total`; `check` replays the same `total` resources."""
+
+    stack: int
+    components: int
+    custom: int
+    explicit_providers: int
+    default_providers: int
+
+    @property
+    def total(self) -> int:
+        return self.stack + self.components + self.custom + self.explicit_providers + self.default_providers
+
+    def explained(self) -> str:
+        """E.g. `1 stack, 20 components, 120 resources, 1 explicit provider, 2 default providers`."""
+
+        def plural(count: int, noun: str) -> str:
+            return f"{count} {noun}{'' if count == 1 else 's'}"
+
+        return ", ".join(
+            (
+                plural(self.stack, "stack"),
+                plural(self.components, "component"),
+                plural(self.custom, "cloud/Kubernetes resource"),
+                plural(self.explicit_providers, "explicit provider"),
+                plural(self.default_providers, "default provider"),
+            )
+        )
+
+
+def resource_count(registrations: list[Registration]) -> ResourceCount:
+    """Count `registrations` as the engine does (see `ResourceCount`)."""
+    providers = [r for r in registrations if r.type.startswith("pulumi:providers:")]
+    stack = [r for r in registrations if r.type == "pulumi:pulumi:Stack"]
+    components = [r for r in registrations if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    custom = [r for r in registrations if r.custom and not r.type.startswith("pulumi:providers:")]
+    return ResourceCount(
+        stack=len(stack),
+        components=len(components),
+        custom=len(custom),
+        explicit_providers=len(providers),
+        default_providers=len(default_provider_packages(registrations)),
+    )
 
 
 def run_program(build: Any) -> None:
