@@ -24,7 +24,19 @@ from stacks.load import PlatformConfigError, check_against_foundation, platform_
 from stacks.preflight import PreflightError, SubprocessRunner, run_preflight
 from stacks.preflight import render_text as render_preflight
 from stacks.report import write_report
-from stacks.synth import PROJECT_ROOT, Registration, Synthesis, close_event_loops, stack_names, synthesize
+from stacks.synth import (
+    PLACEHOLDER_LEGEND,
+    PROJECT_ROOT,
+    UNKNOWN_MARK,
+    Registration,
+    Synthesis,
+    close_event_loops,
+    resource_count,
+    shown,
+    sorted_registrations,
+    stack_names,
+    synthesize,
+)
 from stacks.topology import TopologyError, load_topology, render_table
 
 OFFLINE_LIMITS = (
@@ -214,10 +226,10 @@ def _preview(args: argparse.Namespace) -> int:
     synthesis = synthesize(args.stack, args.project_dir, preview=args.as_preview)
     render_tree(synthesis, sys.stdout)
     if args.json:
-        args.json.write_text(json.dumps(graph_document(synthesis), indent=2, sort_keys=True, default=str))
+        _write(args.json, json.dumps(graph_document(synthesis), indent=2, sort_keys=True, default=str) + "\n")
         print(f"\nWrote the recorded graph to {args.json}")
     if args.mermaid:
-        args.mermaid.write_text(mermaid(synthesis))
+        _write(args.mermaid, mermaid(synthesis))
         print(f"Wrote the component graph to {args.mermaid}")
     return 0
 
@@ -319,15 +331,27 @@ def _write_stack_outputs(args: argparse.Namespace, result: Any) -> None:
 
 
 def render_tree(synthesis: Synthesis, out: TextIO) -> None:
-    """Print the registrations as a tree like `pulumi preview`, then counts per type and the outputs."""
-    registrations = synthesis.registrations
+    """Print the registrations as a tree like `pulumi preview`, then counts per type and the outputs.
+
+    Siblings print sorted by type and name (`sorted_registrations`), so two runs print the same bytes whatever
+    order the program's asynchronous outputs resolved in.
+    """
+    registrations = sorted_registrations(synthesis.registrations)
     children: dict[str, list[Registration]] = {}
     for registration in registrations:
         children.setdefault(registration.parent, []).append(registration)
     roots = [r for r in registrations if not r.parent]
     type_width = min(70, max((len(r.type) for r in registrations), default=20) + 8)
+    preview = synthesis.preview
+    mode = (
+        "preview mode: values only the cloud computes are " + UNKNOWN_MARK
+        if preview
+        else "update mode: values the cloud computes are offline placeholders"
+    )
 
-    out.write(f"Previewing {synthesis.project}/{synthesis.stack} offline (Pulumi mock runtime, no cloud calls)\n\n")
+    out.write(
+        f"Previewing {synthesis.project}/{synthesis.stack} offline (Pulumi mock runtime, no cloud calls; {mode})\n\n"
+    )
     out.write(f"     {'Type':<{type_width}} Name\n")
 
     def walk(registration: Registration, prefix: str, last: bool, depth: int) -> None:
@@ -346,25 +370,52 @@ def render_tree(synthesis: Synthesis, out: TextIO) -> None:
     for root in roots:
         walk(root, "", True, 0)
 
+    count = resource_count(synthesis.registrations)
+    out.write(
+        f"\nResources:\n    + {count.total} to create\n"
+        f"      ({count.explained()}; `check` replays the same {count.total})\n\nBy type:\n"
+    )
     counts = Counter(r.type for r in registrations if r.type != "pulumi:pulumi:Stack")
-    out.write(f"\nResources:\n    + {sum(counts.values())} to create\n\nBy type:\n")
-    for type_token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        out.write(f"  {count:>4}  {type_token}\n")
+    for type_token, number in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        out.write(f"  {number:>4}  {type_token}\n")
     protected = sum(1 for r in registrations if r.protect)
     out.write(f"\nProtected from deletion: {protected}\n")
     if synthesis.outputs:
         out.write("\nOutputs:\n")
         for key in sorted(synthesis.outputs):
-            value = "[secret]" if key in synthesis.secret_outputs else json.dumps(synthesis.outputs[key], default=str)
-            out.write(f"    {key}: {value if len(value) < 100 else value[:97] + '...'}\n")
+            value = synthesis.outputs[key]
+            if key in synthesis.secret_outputs:
+                text = "[secret]"
+            elif key in synthesis.unknown_outputs:
+                text = UNKNOWN_MARK
+            else:
+                text = json.dumps(shown(value), default=str, sort_keys=True, ensure_ascii=False)
+            out.write(f"    {key}: {text if len(text) < 100 else text[:97] + '...'}\n")
+    out.write(f"\n{PLACEHOLDER_LEGEND}\n")
+    if preview:
+        out.write(
+            f"{UNKNOWN_MARK}: known only once the cloud creates the resource (`pulumi preview` prints output<T>).\n"
+        )
     out.write(f"\n{OFFLINE_LIMITS}\n")
 
 
 def graph_document(synthesis: Synthesis) -> dict[str, Any]:
-    """The recorded graph as a JSON-ready document (secrets masked)."""
+    """The recorded graph as a JSON-ready document (secrets masked, unknowns as `[unknown]`), resources sorted
+    by type, name and URN so two runs write the same bytes."""
+    count = resource_count(synthesis.registrations)
     return {
         "project": synthesis.project,
         "stack": synthesis.stack,
+        "mode": "preview" if synthesis.preview else "update",
+        "placeholders": PLACEHOLDER_LEGEND,
+        "resourceCount": {
+            "total": count.total,
+            "stack": count.stack,
+            "components": count.components,
+            "custom": count.custom,
+            "explicitProviders": count.explicit_providers,
+            "defaultProviders": count.default_providers,
+        },
         "resources": [
             {
                 "type": r.type,
@@ -372,24 +423,29 @@ def graph_document(synthesis: Synthesis) -> dict[str, Any]:
                 "urn": r.urn,
                 "parent": r.parent,
                 "custom": r.custom,
-                "inputs": {k: ("[secret]" if k in r.secret_inputs else v) for k, v in r.inputs.items()},
+                "inputs": {k: ("[secret]" if k in r.secret_inputs else shown(v)) for k, v in r.inputs.items()},
                 "secretInputs": r.secret_inputs,
-                "dependencies": r.dependencies,
-                "propertyDependencies": r.property_dependencies,
+                "dependencies": sorted(set(r.dependencies)),
+                "propertyDependencies": {k: sorted(set(v)) for k, v in r.property_dependencies.items()},
                 "protect": r.protect,
                 "retainOnDelete": r.retain_on_delete,
                 "replaceOnChanges": r.replace_on_changes,
                 "ignoreChanges": r.ignore_changes,
             }
-            for r in synthesis.registrations
+            for r in sorted_registrations(synthesis.registrations)
         ],
-        "outputs": {k: ("[secret]" if k in synthesis.secret_outputs else v) for k, v in synthesis.outputs.items()},
+        "outputs": {
+            k: ("[secret]" if k in synthesis.secret_outputs else shown(v)) for k, v in synthesis.outputs.items()
+        },
+        "unknownOutputs": synthesis.unknown_outputs,
     }
 
 
 def mermaid(synthesis: Synthesis) -> str:
     """A Mermaid flowchart of the components (non-custom resources) and the dependencies between them."""
-    components = [r for r in synthesis.registrations if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    components = [
+        r for r in sorted_registrations(synthesis.registrations) if not r.custom and r.type != "pulumi:pulumi:Stack"
+    ]
     ids = {r.urn: f"c{index}" for index, r in enumerate(components)}
     owner: dict[str, str] = {}
     for registration in synthesis.registrations:
