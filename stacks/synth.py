@@ -285,15 +285,60 @@ def _azure_identity_output(name: str, identity: Any) -> dict[str, Any] | None:
     """ARM returns `identity.userAssignedIdentities` as a map keyed by identity ID (requests send a list)."""
     if not isinstance(identity, dict) or not isinstance(identity.get("userAssignedIdentities"), list):
         return None
+
     return {
         **identity,
         "principalId": f"principal-{name}" if "SystemAssigned" in str(identity.get("type", "")) else None,
         "userAssignedIdentities": {
-            identity_id: {"principalId": f"principal-{index}-{name}", "clientId": f"client-{index}-{name}"}
+            identity_id: {
+                "principalId": f"principal-{index}-{name}",
+                "clientId": f"client-{index}-{name}",
+            }
             for index, identity_id in enumerate(identity["userAssignedIdentities"])
             if isinstance(identity_id, str)
         },
     }
+
+
+def preview_outputs(type_token: str, name: str, inputs: dict[str, Any], place: Place | None = None) -> dict[str, Any]:
+    """What a provider returns for a resource during a preview: the update-mode outputs (`plausible_outputs`)
+    with every value the cloud computes, i.e. not taken from the inputs, unknown. Auto-names stay known (the
+    provider's Check assigns them before the plan), as does a value copied from an input (a name)."""
+    known_inputs = _wire_unknowns(inputs)  # the rules below read strings; an unknown input is the wire string
+    full = {**inputs, **plausible_outputs(type_token, name, known_inputs, place)}
+    copied = {value for value in inputs.values() if isinstance(value, str)}
+    outputs = {key: _unknown_beyond(inputs.get(key, _MISSING), value, copied) for key, value in full.items()}
+    outputs.update(auto_named(type_token, name, inputs))
+    return outputs
+
+
+_MISSING = object()
+
+
+def _wire_unknowns(value: Any) -> Any:
+    """`value` with the SDK's `Unknown` placeholders (inputs unknown during a preview) as the wire value `UNKNOWN`."""
+    if isinstance(value, dict):
+        return {key: _wire_unknowns(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire_unknowns(item) for item in value]
+    return UNKNOWN if isinstance(value, pulumi.output.Unknown) else value
+
+
+def _unknown_beyond(given: Any, computed: Any, copied: set[str]) -> Any:
+    """`computed` with every leaf absent from `given` unknown; where the shapes differ (ARM's identity map for
+    the list a request sends), the computed shape with unknown leaves."""
+    if isinstance(given, dict) and isinstance(computed, dict):
+        merged = {key: _unknown_beyond(given.get(key, _MISSING), value, copied) for key, value in computed.items()}
+        return {**given, **merged}
+    if given is not _MISSING and type(given) is type(computed):
+        return given
+    if isinstance(computed, dict):
+        return {key: _unknown_beyond(_MISSING, value, copied) for key, value in computed.items()}
+    if isinstance(computed, list):
+        return [_unknown_beyond(_MISSING, value, copied) for value in computed]
+    if isinstance(computed, str) and computed in copied:
+        return computed
+    return UNKNOWN if computed is not None else None
 
 
 _SPECIFIC_OUTPUTS: dict[str, Any] = {
@@ -512,7 +557,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         if self.preview and args.custom and not args.typ.startswith("pulumi:providers:"):
             # Outputs missing from the response are unknown during a preview; the ID is unknown too. Auto-names
             # are known: the provider's Check assigns them before the plan.
-            return "", {**args.inputs, **auto_named(args.typ, args.name, args.inputs)}
+            return "", preview_outputs(args.typ, args.name, args.inputs, self.place_of(args.provider))
         place = self.place_of(args.provider)
         outputs = {**args.inputs, **plausible_outputs(args.typ, args.name, args.inputs, place)}
         resource_id = outputs.get("id") if args.typ.startswith("azure-native:") else f"{args.name}-id"
