@@ -39,6 +39,12 @@ def hosted_components() -> list[type[pulumi.ComponentResource]]:
     return [item for item in exported if inspect.isclass(item) and issubclass(item, pulumi.ComponentResource)]
 
 
+def license_id() -> str:
+    """The SPDX identifier of the project's license: pyproject's `license` (PEP 639 string, or the older table)."""
+    declared = _project()["license"]
+    return str(declared["text"] if isinstance(declared, dict) else declared)
+
+
 class MlPlatformProvider(ComponentProvider):
     """Pulumi's component provider for the public components, with the published schema and the wire fixed up.
 
@@ -56,7 +62,7 @@ class MlPlatformProvider(ComponentProvider):
     def __init__(self) -> None:
         super().__init__(hosted_components(), PACKAGE_NAME, version=package_version())
         analyzed = json.loads(self.schema or "{}")
-        self.published_schema = finish_schema(analyzed, license_id=str(_project()["license"]["text"]))
+        self.published_schema = finish_schema(analyzed, license_id=license_id())
         self.schema = json.dumps(self.published_schema)
 
     def construct(
