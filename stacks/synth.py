@@ -11,6 +11,7 @@ import base64
 import copy
 import gc
 import hashlib
+import heapq
 import json
 import os
 import runpy
@@ -604,6 +605,7 @@ class Synthesis:
     secret_outputs: list[str]
     preview: bool = False
     """Synthesized as a preview: cloud-computed values are unknown rather than placeholders."""
+    _canonical: list[Registration] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def unknown_outputs(self) -> list[str]:
@@ -612,8 +614,12 @@ class Synthesis:
 
     @property
     def registrations(self) -> list[Registration]:
-        """Every registration, in order."""
-        return self.monitor.registrations
+        """Every registration, in a canonical order (`canonical_order`): one the engine could have seen, the same
+        on every run, so the preview, the policy replay, the deployability check and their reports are stable.
+        `monitor.registrations` keeps the order this run happened to register in."""
+        if len(self._canonical) != len(self.monitor.registrations):
+            self._canonical = canonical_order(self.monitor.registrations)
+        return self._canonical
 
 
 def project_name(project_dir: Path) -> str:
@@ -844,6 +850,37 @@ def shown(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [shown(item) for item in value]
     return value
+
+
+def canonical_order(registrations: list[Registration]) -> list[Registration]:
+    """`registrations` in a stable order that is still a registration order: every resource after its parent,
+    its provider and everything it depends on; among the resources free to come next, the first by type, name
+    and URN. The order a program registers in depends on when its asynchronous outputs resolve, which changes
+    from run to run."""
+    by_urn = {registration.urn: registration for registration in registrations}
+    waiting_on: dict[str, set[str]] = {}
+    unblocks: dict[str, list[str]] = {}
+    for registration in registrations:
+        before = {registration.parent, registration.provider.rsplit("::", 1)[0], *registration.dependencies}
+        for urns in registration.property_dependencies.values():
+            before.update(urns)
+        before = {urn for urn in before if urn in by_urn and urn != registration.urn}
+        waiting_on[registration.urn] = before
+        for urn in before:
+            unblocks.setdefault(urn, []).append(registration.urn)
+    ready = [registration_sort_key(by_urn[urn]) for urn, before in waiting_on.items() if not before]
+    heapq.heapify(ready)
+    ordered: list[Registration] = []
+    while ready:
+        *_, urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for follower in unblocks.get(urn, []):
+            waiting_on[follower].discard(urn)
+            if not waiting_on[follower]:
+                heapq.heappush(ready, registration_sort_key(by_urn[follower]))
+    placed = {registration.urn for registration in ordered}
+    # A cycle cannot be registered; should one appear, its members follow in sorted order rather than vanish.
+    return ordered + sorted_registrations([r for r in registrations if r.urn not in placed])
 
 
 def registration_sort_key(registration: Registration) -> tuple[str, str, str]:

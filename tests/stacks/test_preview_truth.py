@@ -20,6 +20,7 @@ from stacks.synth import (
     PROJECT_ROOT,
     UNKNOWN,
     Registration,
+    canonical_order,
     install_recording_mocks,
     pulumi_config_for,
     resource_count,
@@ -118,7 +119,7 @@ def test_an_explicit_provider_region_decides_arns_endpoints_and_get_region() -> 
         opts = pulumi.ResourceOptions(provider=provider)
         repository = aws.ecr.Repository("models", name="models", opts=opts)
         repository.repository_url.apply(lambda url: seen.setdefault("url", url))
-        aws.get_region_output(opts=pulumi.InvokeOptions(provider=provider)).name.apply(
+        aws.get_region_output(opts=pulumi.InvokeOptions(provider=provider)).region.apply(
             lambda name: seen.setdefault("region", name)
         )
 
@@ -182,3 +183,28 @@ def test_preview_counts_the_resources_check_replays(stack: str) -> None:
     render_tree(synthesis, out)
     assert f"+ {count.total} to create" in out.getvalue()
     assert f"`check` replays the same {count.total}" in out.getvalue()
+
+
+def test_the_canonical_order_is_a_registration_order_whatever_order_the_program_registered_in() -> None:
+    parent = _registration("mlplatform:index:Box", "box")
+    child = _registration("aws:z", "a-child", parent=parent.urn)
+    dependency = _registration("aws:y", "dependency")
+    child.dependencies = [dependency.urn]
+    loose = _registration("aws:a", "loose")
+    expected = [loose, dependency, parent, child]
+    for registered in ([child, parent, dependency, loose], [loose, parent, dependency, child]):
+        assert canonical_order(registered) == expected, "parents and dependencies first, ties by type and name"
+
+
+def test_two_runs_of_check_print_identical_text() -> None:
+    def check() -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "stacks", "check", "prod-cluster"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    first = check()
+    assert "Policy check of" in first
+    assert first == check(), "the replay, its verdicts and the deployability pools follow the canonical order"
