@@ -736,23 +736,6 @@ class BucketConfig(_Model):
             raise ValueError("must be 3 to 40 characters")
         return name
 
-    @model_validator(mode="after")
-    def _retention_ceiling(self, info: ValidationInfo) -> BucketConfig:
-        context = _context(info)
-        if not (context and context.compliance and "gdpr" in context.compliance.profiles):
-            return self
-        issues = _Issues()
-        ceiling = context.compliance.max_retention_days.get(self.data_classification)
-        if self.retention_days is None:
-            issues.add(("retentionDays",), "required by the gdpr profile (storage limitation, Art. 5(1)(e))")
-        elif ceiling is not None and self.retention_days > ceiling:
-            issues.add(
-                ("retentionDays",),
-                f"{self.retention_days} exceeds the {ceiling}-day ceiling for {self.data_classification} data (compliance.maxRetentionDays)",
-            )
-        issues.raise_if_any()
-        return self
-
 
 class StorageConfig(_Model):
     """Encrypted storage for datasets, models and artifacts."""
@@ -890,24 +873,6 @@ class LoggingConfig(_Model):
             issues.add(
                 ("retentionDays",), f"Log Analytics keeps logs {low} to {high} days; {self.retention_days} is outside"
             )
-        compliance = context.compliance if context else None
-        if not (compliance and compliance.profiles):
-            issues.raise_if_any()
-            return self
-        if self.retention_days < compliance.min_log_retention_days:
-            issues.add(
-                ("retentionDays",),
-                f"{self.retention_days} is below compliance.minLogRetentionDays ({compliance.min_log_retention_days}) for audit logs",
-            )
-        if "gdpr" in compliance.profiles:
-            for path, days in (
-                (("retentionDays",), self.retention_days),
-                (("elk", "retentionDays"), self.elk.retention_days),
-            ):
-                if days > compliance.max_log_retention_days:
-                    issues.add(
-                        path, f"{days} exceeds compliance.maxLogRetentionDays ({compliance.max_log_retention_days})"
-                    )
         issues.raise_if_any()
         return self
 
@@ -1016,6 +981,16 @@ class ComplianceConfig(_Model):
     """Shortest retention for audit logs. Defaults to 90."""
     max_log_retention_days: int = Field(DEFAULT_MAX_LOG_RETENTION_DAYS, ge=1)
     """Longest retention for logs (gdpr). Defaults to 2192 (6 years, the HIPAA documentation period)."""
+
+    @field_validator("max_retention_days")
+    @classmethod
+    def _over_the_defaults(cls, ceilings: dict[DataClassification, int]) -> dict[DataClassification, int]:
+        # A ceiling written for one classification keeps the defaults of the others: `{confidential: 300}` must not
+        # lift the ceiling of pii or phi data.
+        for classification, days in ceilings.items():
+            if days < 1:
+                raise ValueError(f"{classification}: must be at least 1 day (got {days})")
+        return {**DEFAULT_MAX_RETENTION_DAYS, **ceilings}  # type: ignore[dict-item]
 
     @field_validator("allowed_locations")
     @classmethod
@@ -1209,6 +1184,16 @@ class PlatformConfig(_Model):
             self.logging.elk.nodes = preset["elasticsearch_nodes"]
         if self.protection.stateful_resources is None:
             self.protection.stateful_resources = preset["protect_stateful_resources"]
+        return self
+
+    @model_validator(mode="after")
+    def _effective_limits(self) -> PlatformConfig:
+        """The compliance limits, checked on the effective configuration: the values the stack deploys, whether the
+        file wrote them or left them to the defaults and presets (a nested model's validator never runs on a
+        default, so a limit set in `compliance` must be checked here against `logging` and `storage`)."""
+        issues = _Issues()
+        _check_compliance_limits(self, issues)
+        issues.raise_if_any()
         return self
 
     @model_validator(mode="after")
@@ -1433,6 +1418,53 @@ def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
                     f"'{vnet}' is not a virtual network resource ID (/subscriptions/<id>/resourceGroups/<group>/"
                     "providers/Microsoft.Network/virtualNetworks/<name>)",
                 )
+
+
+def _check_compliance_limits(config: PlatformConfig, issues: _Issues) -> None:
+    """Retention limits of `compliance` against the retentions the stack deploys, defaults included."""
+    compliance = config.compliance
+    explicit_logging = "retention_days" in config.logging.model_fields_set
+    default_note = "" if explicit_logging else " (the default; set logging.retentionDays)"
+    if compliance.min_log_retention_days > compliance.max_log_retention_days:
+        issues.add(
+            ("compliance", "minLogRetentionDays"),
+            f"{compliance.min_log_retention_days} is above compliance.maxLogRetentionDays "
+            f"({compliance.max_log_retention_days}): no retention can satisfy both",
+        )
+        return
+    if not compliance.profiles:
+        return
+    retention = config.logging.retention_days
+    if retention < compliance.min_log_retention_days:
+        issues.add(
+            ("logging", "retentionDays"),
+            f"{retention}{default_note} is below compliance.minLogRetentionDays ({compliance.min_log_retention_days}) "
+            "for audit logs",
+        )
+    if "gdpr" not in compliance.profiles:
+        return
+    elk_note = "" if "retention_days" in config.logging.elk.model_fields_set else " (the default)"
+    for path, days, note in (
+        (("logging", "retentionDays"), retention, default_note),
+        (("logging", "elk", "retentionDays"), config.logging.elk.retention_days, elk_note),
+    ):
+        if days > compliance.max_log_retention_days:
+            issues.add(
+                path, f"{days}{note} exceeds compliance.maxLogRetentionDays ({compliance.max_log_retention_days})"
+            )
+    written = "buckets" in config.storage.model_fields_set
+    for index, bucket in enumerate(config.storage.buckets):
+        path = ("storage", "buckets", index, "retentionDays")
+        ceiling = compliance.max_retention_days.get(bucket.data_classification)
+        if bucket.retention_days is None:
+            issues.add(path, "required by the gdpr profile (storage limitation, Art. 5(1)(e))")
+        elif ceiling is not None and bucket.retention_days > ceiling:
+            note = "" if written else f" (the default bucket '{bucket.name}'; list your buckets under storage.buckets)"
+            issues.add(
+                path,
+                f"{bucket.retention_days}{note} exceeds the {ceiling}-day ceiling for {bucket.data_classification} "
+                "data (compliance.maxRetentionDays)",
+            )
 
 
 def _check_principals(config: PlatformConfig, issues: _Issues) -> None:
