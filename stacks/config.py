@@ -730,8 +730,8 @@ class ClusterConfig(_Model):
 class RegistryConfig(_Model):
     """Container registry for model images (ECR repositories, or one ACR)."""
 
-    repositories: list[str] = ["models"]
-    """Repository names, e.g. `models` or `team-a/fraud`. Defaults to [models]."""
+    repositories: list[str] = Field(["models"], min_length=1)
+    """Repository names, e.g. `models` or `team-a/fraud`; at least one. Defaults to [models]."""
     scan_on_push: StrictBool = True
     """Scan every pushed image for vulnerabilities. Defaults to true."""
     keep_tagged_images: int = Field(50, ge=1, le=10000)

@@ -206,6 +206,14 @@ STACK_KEYS: tuple[tuple[str, str, str], ...] = (
         r"deployment.deployer.network.virtualNetworkIds\g<rest>",
     ),
     ("AzureLogAnalytics", r"retentionDays", "logging.retentionDays"),
+    ("Monitoring", r"retention", "monitoring.prometheus.retention"),
+    ("Monitoring", r"retentionSize", "monitoring.prometheus.retentionSize"),
+    ("Monitoring", r"volumeSize", "monitoring.prometheus.volumeSize"),
+    ("Monitoring", r"slackChannel", "monitoring.alerting.slackChannel"),
+    ("Monitoring", r"alertReceiverSecret", "monitoring.alerting.secretConfigKey"),
+    ("Logging", r"retentionDays", "logging.elk.retentionDays"),
+    ("Logging", r"nodes", "logging.elk.nodes"),
+    ("Logging", r"volumeSize", "logging.elk.volumeSize"),
 )
 """Where a component argument that the composition fills from the stack file came from. `validate` checks these
 values in stacks/config.py; should a component still refuse one (a rule added to a component first), `preview`

@@ -37,6 +37,8 @@ AWS_WITH_ADMIN = with_change(VALID_AWS, "cluster.adminPrincipals", ["arn:aws:iam
         ("AzureGpuCluster", "systemPool.maxCount", "cluster.systemPool.maxSize"),
         ("AzureNetwork", "addressSpace", "network.cidr"),
         ("AzureLogAnalytics", "retentionDays", "logging.retentionDays"),
+        ("Monitoring", "retentionSize", "monitoring.prometheus.retentionSize"),
+        ("Logging", "retentionDays", "logging.elk.retentionDays"),
     ],
 )
 def test_a_component_argument_maps_back_to_the_stack_key_the_user_wrote(

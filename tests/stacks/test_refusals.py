@@ -185,3 +185,7 @@ def test_an_admin_principal_listed_twice_is_refused_at_its_stack_key() -> None:
 
 def test_an_aks_cluster_without_an_admin_group_is_refused_at_admin_principals() -> None:
     assert keys_of(with_change(VALID_AZURE, "cluster.adminPrincipals", [])) == ["cluster.adminPrincipals"]
+
+
+def test_an_empty_repository_list_is_refused_as_the_registry_component_does() -> None:
+    assert keys_of(with_change(VALID_AWS, "registry.repositories", [])) == ["registry.repositories"]
