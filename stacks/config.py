@@ -116,6 +116,10 @@ _VNET_ID = re.compile(
     re.IGNORECASE,
 )
 _KUBERNETES_GROUP = re.compile(r"(?!system:)[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}")
+_SLACK_CHANNEL = re.compile(r"#?[a-z0-9_-]{1,80}")
+_CONFIG_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
+_RESOURCE_GROUP = re.compile(r"[-\w._()]{0,89}[-\w_()]")
+"""Azure resource group names: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'."""
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _RETENTION_SIZE = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>B|KB|MB|GB|TB|PB|EB)$")
 _RETENTION_UNITS = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, "PB": 2**50, "EB": 2**60}
@@ -245,6 +249,16 @@ class AzureTarget(_Model):
         if normalized not in AZURE_LOCATIONS:
             raise ValueError(f"'{location}' is not an Azure location (e.g. westeurope, germanywestcentral)")
         return normalized
+
+    @field_validator("resource_group_name")
+    @classmethod
+    def _resource_group(cls, name: str | None) -> str | None:
+        if name is not None and not _RESOURCE_GROUP.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not a resource group name (1-90 letters, digits, '_', '-', '.', '(' and ')', not "
+                "ending with '.')"
+            )
+        return name
 
     @model_validator(mode="after")
     def _zones_and_residency(self, info: ValidationInfo) -> AzureTarget:
@@ -852,6 +866,17 @@ class AlertingConfig(_Model):
         issues = _Issues()
         if self.receiver == "slack" and not self.slack_channel:
             issues.add(("slackChannel",), "required when receiver is slack")
+        if self.slack_channel is not None and not _SLACK_CHANNEL.fullmatch(self.slack_channel):
+            issues.add(
+                ("slackChannel",),
+                f"{self.slack_channel!r} is not a Slack channel name like '#ml-alerts' (lower-case letters, digits, "
+                "'-' and '_', at most 80)",
+            )
+        if not _CONFIG_KEY.fullmatch(self.secret_config_key):
+            issues.add(
+                ("secretConfigKey",),
+                f"{self.secret_config_key!r} is not a stack config key (letters, digits, '_', '-', '.')",
+            )
         issues.raise_if_any()
         return self
 
@@ -972,6 +997,11 @@ class ServingConfig(_Model):
     """Namespace of the ingress controller allowed to reach serving pods. Defaults to ingress-nginx."""
     namespaces: list[ServingNamespaceConfig] = []
     """One entry per team namespace."""
+
+    @field_validator("ingress_namespace")
+    @classmethod
+    def _ingress_namespace(cls, name: str) -> str:
+        return _check_dns_label(name)
 
     @model_validator(mode="after")
     def _unique(self) -> ServingConfig:

@@ -189,3 +189,22 @@ def test_an_aks_cluster_without_an_admin_group_is_refused_at_admin_principals() 
 
 def test_an_empty_repository_list_is_refused_as_the_registry_component_does() -> None:
     assert keys_of(with_change(VALID_AWS, "registry.repositories", [])) == ["registry.repositories"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("serving.ingressNamespace", "ingress-nginx\n"),
+        ("serving.ingressNamespace", "ingress;nginx"),
+        ("monitoring.alerting.slackChannel", "#ml-alerts\n"),
+        ("monitoring.alerting.slackChannel", "#ml alerts"),
+        ("monitoring.alerting.secretConfigKey", "alert$(id)"),
+    ],
+)
+def test_other_names_with_a_newline_or_shell_metacharacter_are_refused(path: str, value: str) -> None:
+    assert keys_of(with_change(VALID_AWS, path, value)) == [path]
+
+
+@pytest.mark.parametrize("name", ["rg\nmore", "rg;rm", "rg.", "r" * 91])
+def test_an_azure_resource_group_name_azure_refuses_is_refused(name: str) -> None:
+    assert keys_of(with_change(VALID_AZURE, "target.resourceGroupName", name)) == ["target.resourceGroupName"]
