@@ -252,6 +252,8 @@ def _describe(error: ValidationError) -> Iterable[str]:
             yield f"{_path((*location, 'cloud'))}: must be one of {', '.join(repr(c) for c in _CLOUDS)}{suffix}"
         elif detail["type"] == "missing":
             yield f"{_path(location)}: required"
+        elif detail["type"] == "bool_type":
+            yield f"{_path(location)}: must be true or false (unquoted), not {detail.get('input')!r}"
         else:
             message = detail["msg"].removeprefix("Value error, ")
             yield f"{_path(location)}: {message}"

@@ -149,6 +149,12 @@ def test_a_string_or_number_for_a_boolean_is_refused(key: str, value: Any) -> No
     )
 
 
+def test_a_quoted_yes_for_protection_says_what_a_boolean_is() -> None:
+    assert problems_of(with_change(VALID_AWS, "protection.statefulResources", "yes")) == [
+        "mlplatform:platform.protection.statefulResources: must be true or false (unquoted), not 'yes'"
+    ]
+
+
 # --- Taints (AWS review m2) --------------------------------------------------------------------------------
 
 
