@@ -214,3 +214,11 @@ def test_other_names_with_a_newline_or_shell_metacharacter_are_refused(path: str
 @pytest.mark.parametrize("name", ["rg\nmore", "rg;rm", "rg.", "r" * 91])
 def test_an_azure_resource_group_name_azure_refuses_is_refused(name: str) -> None:
     assert keys_of(with_change(VALID_AZURE, "target.resourceGroupName", name)) == ["target.resourceGroupName"]
+
+
+def test_an_eks_pool_label_key_too_long_for_its_autoscaler_tag_is_refused_at_the_label() -> None:
+    key = "example.com/" + "k" * 71
+    data = with_change(
+        VALID_AWS, "cluster.gpuPools", [{"name": "a10g", "instanceTypes": ["g5.xlarge"], "labels": {key: "x"}}]
+    )
+    assert keys_of(data) == [f"cluster.gpuPools[0].labels.{key}"], "AwsGpuCluster refuses it at preview"
