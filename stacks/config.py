@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -114,6 +115,11 @@ _VNET_ID = re.compile(
     r"Microsoft\.Network/virtualNetworks/[^/]+$",
     re.IGNORECASE,
 )
+_KUBERNETES_GROUP = re.compile(r"(?!system:)[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}")
+_SLACK_CHANNEL = re.compile(r"#?[a-z0-9_-]{1,80}")
+_CONFIG_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
+_RESOURCE_GROUP = re.compile(r"[-\w._()]{0,89}[-\w_()]")
+"""Azure resource group names: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'."""
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _RETENTION_SIZE = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>B|KB|MB|GB|TB|PB|EB)$")
 _RETENTION_UNITS = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, "PB": 2**50, "EB": 2**60}
@@ -244,6 +250,16 @@ class AzureTarget(_Model):
             raise ValueError(f"'{location}' is not an Azure location (e.g. westeurope, germanywestcentral)")
         return normalized
 
+    @field_validator("resource_group_name")
+    @classmethod
+    def _resource_group(cls, name: str | None) -> str | None:
+        if name is not None and not _RESOURCE_GROUP.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not a resource group name (1-90 letters, digits, '_', '-', '.', '(' and ')', not "
+                "ending with '.')"
+            )
+        return name
+
     @model_validator(mode="after")
     def _zones_and_residency(self, info: ValidationInfo) -> AzureTarget:
         issues = _Issues()
@@ -266,7 +282,7 @@ class AzureTarget(_Model):
 class LocalRegistryConfig(_Model):
     """A registry container next to a local cluster (kind, minikube, Docker Desktop)."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     """Run a local registry container with pulumi-docker. Defaults to true."""
     port: int = Field(5001, ge=1024, le=65535)
     """Host port of the local registry. Defaults to 5001."""
@@ -280,14 +296,14 @@ class FoundationConfig(_Model):
     `organization/mlplatform/prod` (self-managed backends name every organization `organization`)."""
     cloud: Literal["aws", "azure"]
     """The foundation's cloud: decides the workload identity of serving accounts (IRSA or workload identity)."""
-    gpu_pools: bool = True
+    gpu_pools: StrictBool = True
     """Whether the foundation has GPU pools, i.e. whether to install the NVIDIA stack. Defaults to true."""
 
     @field_validator("stack")
     @classmethod
     def _qualified(cls, stack: str) -> str:
         parts = stack.split("/")
-        if len(parts) != 3 or not all(_STACK_NAME_PART.match(part) for part in parts):
+        if len(parts) != 3 or not all(_STACK_NAME_PART.fullmatch(part) for part in parts):
             raise ValueError(
                 f"'{stack}' is not a fully qualified stack name like organization/mlplatform/prod "
                 "(<organization>/<project>/<stack>; `pulumi stack ls --all` shows it)"
@@ -315,7 +331,7 @@ class KubernetesTarget(_Model):
     """Path of the kubeconfig file. Defaults to `$KUBECONFIG` or `~/.kube/config`."""
     distribution: Literal["kind", "minikube", "docker-desktop", "generic"] = "generic"
     """What runs the cluster; decides storage class and registry wiring. Defaults to generic."""
-    gpu_driver_preinstalled: bool = False
+    gpu_driver_preinstalled: StrictBool = False
     """True when the nodes already ship the NVIDIA driver and container toolkit. Defaults to false."""
     storage_class: str | None = None
     """An existing StorageClass for persistent volumes (should be encrypted). Defaults to the cluster default."""
@@ -345,6 +361,13 @@ class KubernetesTarget(_Model):
         return self
 
 
+AKS_CLUSTER_RANGES = {
+    "pod": ipaddress.IPv4Network("192.168.0.0/16"),
+    "service": ipaddress.IPv4Network("172.16.0.0/16"),
+}
+"""The pod (overlay) and service ranges AzureGpuCluster gives an AKS cluster (`DEFAULT_POD_CIDR`,
+`DEFAULT_SERVICE_CIDR` in components/azure/gpu_cluster.py); the VNet (network.cidr) must not overlap them."""
+
 Target = Annotated[AwsTarget | AzureTarget | KubernetesTarget, Field(discriminator="cloud")]
 
 
@@ -372,7 +395,7 @@ class NetworkConfig(_Model):
 class EndpointConfig(_Model):
     """Who can reach the Kubernetes API server."""
 
-    public_access: bool = False
+    public_access: StrictBool = False
     """Expose the API server on the internet (restricted to `publicAccessCidrs`). Defaults to false."""
     public_access_cidrs: list[ipaddress.IPv4Network] = []
     """CIDRs allowed to reach a public endpoint; required when `publicAccess` is true; never 0.0.0.0/0."""
@@ -400,8 +423,21 @@ class EndpointConfig(_Model):
                     ("publicAccessCidrs", index),
                     "0.0.0.0/0 opens the API server to the whole internet; list specific networks",
                 )
+            elif _private_network(cidr):
+                issues.add(
+                    ("publicAccessCidrs", index),
+                    f"{cidr} is a private range (RFC 1918 / RFC 6598): the public endpoint only sees public source "
+                    "addresses; list your VPN's public egress, or keep the endpoint private and declare the runner "
+                    "under deployment.deployer.network",
+                )
         issues.raise_if_any()
         return self
+
+
+TAINT_KEY_MAX = 63
+"""EKS: "The key of the taint. Maximum length of 63." (pulumi-aws `aws.eks.NodeGroupTaint`); AKS is no looser."""
+TAINT_VALUE_MAX = 63
+"""EKS: "The value of the taint. Maximum length of 63." (pulumi-aws `aws.eks.NodeGroupTaint`)."""
 
 
 class TaintConfig(_Model):
@@ -417,11 +453,27 @@ class TaintConfig(_Model):
     @field_validator("key")
     @classmethod
     def _key(cls, key: str) -> str:
-        if not _LABEL_KEY.match(key) or len(key) > 316:
+        if not _LABEL_KEY.fullmatch(key):
             raise ValueError(
                 f"'{key}' is not a valid taint key (a Kubernetes label key like 'team' or 'example.com/team')"
             )
+        if len(key) > TAINT_KEY_MAX:
+            raise ValueError(f"must be at most {TAINT_KEY_MAX} characters (EKS node group taint limit; got {len(key)})")
         return key
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        if len(value) > TAINT_VALUE_MAX:
+            raise ValueError(
+                f"must be at most {TAINT_VALUE_MAX} characters (EKS node group taint limit; got {len(value)})"
+            )
+        if not _LABEL_VALUE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a valid taint value (letters, digits, '-', '_', '.', starting and ending with a "
+                "letter or digit)"
+            )
+        return value
 
 
 class _PoolSizing(_Model):
@@ -516,7 +568,7 @@ class PlatformPoolConfig(_Model):
             (_AWS_INSTANCE_TYPE, "m6i.2xlarge") if cloud == "aws" else (_AZURE_VM_SIZE, "Standard_D8ds_v5")
         )
         for index, instance_type in enumerate(self.instance_types or []):
-            if not pattern.match(instance_type):
+            if not pattern.fullmatch(instance_type):
                 kind = "an EC2 instance type" if cloud == "aws" else "an Azure VM size"
                 issues.add(("instanceTypes", index), f"'{instance_type}' is not {kind} like {example}")
             elif gpu.gpu_instance(cloud, instance_type) is not None:  # type: ignore[arg-type]
@@ -566,11 +618,11 @@ class GpuPoolConfig(_PoolSizing):
         if context and context.cloud:
             self._check_for_cloud(context, issues)
         for key, value in self.labels.items():
-            if not _LABEL_KEY.match(key):
+            if not _LABEL_KEY.fullmatch(key):
                 issues.add(("labels", key), f"'{key}' is not a valid Kubernetes label key")
             elif key in (gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL):
                 issues.add(("labels", key), f"'{key}' is set by the GPU contract and cannot be overridden")
-            if not _LABEL_VALUE.match(value) or len(value) > 63:
+            if not _LABEL_VALUE.fullmatch(value) or len(value) > 63:
                 issues.add(("labels", key), f"'{value}' is not a valid Kubernetes label value")
         derived = pools.workload_labels([(taint.key, taint.value) for taint in self.taints])
         if pools.WORKLOAD_LABEL in self.labels and self.labels[pools.WORKLOAD_LABEL] != derived.get(
@@ -594,12 +646,23 @@ class GpuPoolConfig(_PoolSizing):
                 architectures.add(info.architecture)
         if len(architectures) > 1:
             issues.add(("instanceTypes",), "mixes x86_64 and arm64 instance types; one AMI serves a pool")
+        if cloud == "aws":
+            from components.aws.gpu_cluster import NODE_TEMPLATE_PREFIX
+
+            for key in self.labels:
+                tag_key = f"{NODE_TEMPLATE_PREFIX}/label/{key}"
+                if len(tag_key) > AWS_TAG_KEY_MAX:
+                    issues.add(
+                        ("labels", key),
+                        f"at most {AWS_TAG_KEY_MAX - len(NODE_TEMPLATE_PREFIX) - len('/label/')} characters on EKS: the "
+                        f"cluster-autoscaler tag '{NODE_TEMPLATE_PREFIX}/label/<key>' is limited to {AWS_TAG_KEY_MAX}",
+                    )
         if cloud == "aws" and self.os_family not in (None, "al2023", "bottlerocket"):
             issues.add(("osFamily",), f"'{self.os_family}' is not an EKS GPU image; use al2023 or bottlerocket")
         if cloud == "azure":
             if self.os_family not in (None, "ubuntu", "azurelinux"):
                 issues.add(("osFamily",), f"'{self.os_family}' is not an AKS image; use ubuntu or azurelinux")
-            if not _AKS_POOL_NAME.match(self.name):
+            if not _AKS_POOL_NAME.fullmatch(self.name):
                 issues.add(
                     ("name",),
                     f"'{self.name}' is not an AKS pool name: 1-12 lower-case letters and digits, starting with a letter",
@@ -623,7 +686,7 @@ class ClusterConfig(_Model):
     """EKS control-plane log types; must include api, audit and authenticator. Preset: all five outside dev."""
     admin_principals: list[str] = []
     """Cluster administrators: IAM role ARNs (EKS access entries) or Entra group object IDs (AKS)."""
-    deployer_admin_access: bool = True
+    deployer_admin_access: StrictBool = True
     """Give the deployer of the Kubernetes layer cluster-admin through an explicit, visible grant (EKS access
     entry; AKS RBAC Cluster Admin and Cluster User roles): `deployment.deployer.principal`, or in dev without one,
     the identity running `pulumi up`. A deployer that is also in adminPrincipals keeps one entry. Set false when
@@ -692,9 +755,9 @@ class ClusterConfig(_Model):
 class RegistryConfig(_Model):
     """Container registry for model images (ECR repositories, or one ACR)."""
 
-    repositories: list[str] = ["models"]
-    """Repository names, e.g. `models` or `team-a/fraud`. Defaults to [models]."""
-    scan_on_push: bool = True
+    repositories: list[str] = Field(["models"], min_length=1)
+    """Repository names, e.g. `models` or `team-a/fraud`; at least one. Defaults to [models]."""
+    scan_on_push: StrictBool = True
     """Scan every pushed image for vulnerabilities. Defaults to true."""
     keep_tagged_images: int = Field(50, ge=1, le=10000)
     """Tagged images kept per repository; older ones expire. Defaults to 50."""
@@ -705,7 +768,7 @@ class RegistryConfig(_Model):
     def _names(self) -> RegistryConfig:
         issues = _Issues()
         for index, name in enumerate(self.repositories):
-            if not _ECR_REPOSITORY.match(name) or len(name) > 200:
+            if not _ECR_REPOSITORY.fullmatch(name) or len(name) > 200:
                 issues.add(
                     ("repositories", index),
                     f"'{name}' is not a repository name (lower case, digits, '.', '_', '-', '/')",
@@ -735,23 +798,6 @@ class BucketConfig(_Model):
         if not 3 <= len(name) <= 40:
             raise ValueError("must be 3 to 40 characters")
         return name
-
-    @model_validator(mode="after")
-    def _retention_ceiling(self, info: ValidationInfo) -> BucketConfig:
-        context = _context(info)
-        if not (context and context.compliance and "gdpr" in context.compliance.profiles):
-            return self
-        issues = _Issues()
-        ceiling = context.compliance.max_retention_days.get(self.data_classification)
-        if self.retention_days is None:
-            issues.add(("retentionDays",), "required by the gdpr profile (storage limitation, Art. 5(1)(e))")
-        elif ceiling is not None and self.retention_days > ceiling:
-            issues.add(
-                ("retentionDays",),
-                f"{self.retention_days} exceeds the {ceiling}-day ceiling for {self.data_classification} data (compliance.maxRetentionDays)",
-            )
-        issues.raise_if_any()
-        return self
 
 
 class StorageConfig(_Model):
@@ -800,7 +846,7 @@ class PrometheusConfig(_Model):
         issues = _Issues()
         if not is_duration(self.retention):
             issues.add(("retention",), f"'{self.retention}' is not a duration like '15d' or '12h'")
-        size = _RETENTION_SIZE.match(self.retention_size)
+        size = _RETENTION_SIZE.fullmatch(self.retention_size)
         volume = None
         try:
             volume = parse_quantity(self.volume_size)
@@ -831,6 +877,17 @@ class AlertingConfig(_Model):
         issues = _Issues()
         if self.receiver == "slack" and not self.slack_channel:
             issues.add(("slackChannel",), "required when receiver is slack")
+        if self.slack_channel is not None and not _SLACK_CHANNEL.fullmatch(self.slack_channel):
+            issues.add(
+                ("slackChannel",),
+                f"{self.slack_channel!r} is not a Slack channel name like '#ml-alerts' (lower-case letters, digits, "
+                "'-' and '_', at most 80)",
+            )
+        if not _CONFIG_KEY.fullmatch(self.secret_config_key):
+            issues.add(
+                ("secretConfigKey",),
+                f"{self.secret_config_key!r} is not a stack config key (letters, digits, '_', '-', '.')",
+            )
         issues.raise_if_any()
         return self
 
@@ -838,11 +895,11 @@ class AlertingConfig(_Model):
 class MonitoringConfig(_Model):
     """kube-prometheus-stack with GPU dashboards and alerts."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     """Install Prometheus, Alertmanager and Grafana. Defaults to true."""
     prometheus: PrometheusConfig = PrometheusConfig()
     """Prometheus retention and storage."""
-    grafana: bool = True
+    grafana: StrictBool = True
     """Install Grafana with the GPU dashboard. Defaults to true."""
     alerting: AlertingConfig = AlertingConfig()
     """Alert routing."""
@@ -851,7 +908,7 @@ class MonitoringConfig(_Model):
 class ElkConfig(_Model):
     """Elasticsearch, Kibana and Fluent Bit via the ECK operator."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     """Install ELK logging. Defaults to true."""
     retention_days: int = Field(30, ge=1, le=3650)
     """Days container logs are kept before the index lifecycle policy deletes them. Defaults to 30."""
@@ -890,24 +947,6 @@ class LoggingConfig(_Model):
             issues.add(
                 ("retentionDays",), f"Log Analytics keeps logs {low} to {high} days; {self.retention_days} is outside"
             )
-        compliance = context.compliance if context else None
-        if not (compliance and compliance.profiles):
-            issues.raise_if_any()
-            return self
-        if self.retention_days < compliance.min_log_retention_days:
-            issues.add(
-                ("retentionDays",),
-                f"{self.retention_days} is below compliance.minLogRetentionDays ({compliance.min_log_retention_days}) for audit logs",
-            )
-        if "gdpr" in compliance.profiles:
-            for path, days in (
-                (("retentionDays",), self.retention_days),
-                (("elk", "retentionDays"), self.elk.retention_days),
-            ):
-                if days > compliance.max_log_retention_days:
-                    issues.add(
-                        path, f"{days} exceeds compliance.maxLogRetentionDays ({compliance.max_log_retention_days})"
-                    )
         issues.raise_if_any()
         return self
 
@@ -970,6 +1009,11 @@ class ServingConfig(_Model):
     namespaces: list[ServingNamespaceConfig] = []
     """One entry per team namespace."""
 
+    @field_validator("ingress_namespace")
+    @classmethod
+    def _ingress_namespace(cls, name: str) -> str:
+        return _check_dns_label(name)
+
     @model_validator(mode="after")
     def _unique(self) -> ServingConfig:
         issues = _Issues()
@@ -988,7 +1032,7 @@ class ServingConfig(_Model):
 class ProtectionConfig(_Model):
     """Protection of stateful resources against deletion."""
 
-    stateful_resources: bool | None = None
+    stateful_resources: StrictBool | None = None
     """Set `protect` and `retainOnDelete` on keys, buckets, registries, log stores and volumes. Preset: on in prod."""
 
     @model_validator(mode="after")
@@ -1017,6 +1061,16 @@ class ComplianceConfig(_Model):
     max_log_retention_days: int = Field(DEFAULT_MAX_LOG_RETENTION_DAYS, ge=1)
     """Longest retention for logs (gdpr). Defaults to 2192 (6 years, the HIPAA documentation period)."""
 
+    @field_validator("max_retention_days")
+    @classmethod
+    def _over_the_defaults(cls, ceilings: dict[DataClassification, int]) -> dict[DataClassification, int]:
+        # A ceiling written for one classification keeps the defaults of the others: `{confidential: 300}` must not
+        # lift the ceiling of pii or phi data.
+        for classification, days in ceilings.items():
+            if days < 1:
+                raise ValueError(f"{classification}: must be at least 1 day (got {days})")
+        return {**DEFAULT_MAX_RETENTION_DAYS, **ceilings}  # type: ignore[dict-item]
+
     @field_validator("allowed_locations")
     @classmethod
     def _normalize(cls, locations: list[str]) -> list[str]:
@@ -1032,6 +1086,92 @@ class GovernanceConfig(_Model):
     """Record-of-processing activity ID. Defaults to ml-training-and-serving."""
     tags: dict[str, str] = {}
     """Extra tags for every cloud resource."""
+
+    @field_validator("data_owner", "processing_activity")
+    @classmethod
+    def _tag_value(cls, value: str) -> str:
+        problem = _tag_value_problem(value)
+        if problem:
+            raise ValueError(problem)
+        if not value:
+            raise ValueError("must not be empty (it is the value of a record-of-processing tag)")
+        return value
+
+    @model_validator(mode="after")
+    def _tags(self, info: ValidationInfo) -> GovernanceConfig:
+        issues = _Issues()
+        context = _context(info)
+        cloud = context.cloud if context else None
+        key_max = AZURE_TAG_KEY_MAX if cloud == "azure" else AWS_TAG_KEY_MAX
+        for key, value in self.tags.items():
+            path = ("tags", key)
+            lowered = key.lower()
+            if not key:
+                issues.add(path, "a tag key must not be empty")
+            elif len(key) > key_max:
+                issues.add(path, f"tag key is {len(key)} characters; the limit is {key_max} ({_TAG_LIMITS_SOURCE})")
+            elif not _TAG_CHARSET.fullmatch(key):
+                issues.add(path, f"{key!r} is not a tag key: {_TAG_CHARSET_TEXT}")
+            elif lowered.startswith("aws:"):
+                issues.add(path, "the aws: prefix is reserved for AWS's own tags; AWS refuses it")
+            elif any(lowered.startswith(prefix) for prefix in AZURE_RESERVED_TAG_PREFIXES):
+                issues.add(path, "the microsoft, azure and windows prefixes are reserved for Azure's own tags")
+            elif key in PLATFORM_TAG_KEYS:
+                issues.add(path, f"'{key}' is a tag the platform sets; use governance.dataOwner/processingActivity")
+            problem = _tag_value_problem(value)
+            if problem:
+                issues.add(path, problem)
+        if len(self.tags) > MAX_EXTRA_TAGS:
+            issues.add(
+                ("tags",),
+                f"{len(self.tags)} tags; at most {MAX_EXTRA_TAGS} fit beside the platform's own (a resource carries "
+                f"at most {TAG_COUNT_MAX} tags on AWS and Azure, and an EKS GPU node group already has "
+                f"{TAG_COUNT_MAX - MAX_EXTRA_TAGS} platform, data and autoscaler tags)",
+            )
+        issues.raise_if_any()
+        return self
+
+
+AWS_TAG_KEY_MAX = 128
+"""AWS: a tag key is 1-128 Unicode characters (Tagging AWS resources, *Tag naming limits and requirements*)."""
+AWS_TAG_VALUE_MAX = 256
+"""AWS: a tag value is 0-256 Unicode characters."""
+AZURE_TAG_KEY_MAX = 512
+"""Azure: a tag name is at most 512 characters (Azure Resource Manager, *Use tags to organize your Azure resources*,
+Limitations). Storage accounts allow 128: the platform's own keys are shorter."""
+AZURE_TAG_VALUE_MAX = 256
+"""Azure: a tag value is at most 256 characters."""
+TAG_COUNT_MAX = 50
+"""Both clouds: at most 50 tags on a resource (AWS user-defined tags; Azure tag name/value pairs)."""
+MAX_EXTRA_TAGS = 30
+"""governance.tags that fit: 50 minus 5 platform tags, 2 data-store tags and up to 13 cluster-autoscaler
+node-template tags on an EKS GPU node group (AWS review m3)."""
+AZURE_RESERVED_TAG_PREFIXES = ("microsoft", "azure", "windows")
+PLATFORM_TAG_KEYS = frozenset(
+    {
+        "environment",
+        "platform-stack",
+        "managed-by",
+        "data-owner",
+        "processing-activity",
+        "data-classification",
+        "retention",
+    }
+)
+_TAG_LIMITS_SOURCE = "AWS: key 128, value 256; Azure: name 512, value 256"
+_TAG_CHARSET = re.compile(r"[\w .:/=+@-]*")
+"""AWS's tag charset (letters, digits, spaces and `_ . : / = + - @`), which Azure also accepts: no newlines and no
+shell metacharacters."""
+_TAG_CHARSET_TEXT = "use letters, digits, spaces and _ . : / = + - @ only (the AWS tag charset)"
+
+
+def _tag_value_problem(value: str) -> str | None:
+    """Why `value` cannot be a tag value on AWS or Azure, or None."""
+    if len(value) > AWS_TAG_VALUE_MAX:
+        return f"tag value is {len(value)} characters; the limit is {AWS_TAG_VALUE_MAX} ({_TAG_LIMITS_SOURCE})"
+    if not _TAG_CHARSET.fullmatch(value) or any(not character.isprintable() for character in value):
+        return f"{value!r} is not a tag value: {_TAG_CHARSET_TEXT}"
+    return None
 
 
 # --- Deployment topology --------------------------------------------------------------------------------
@@ -1054,7 +1194,7 @@ class DeployerNetworkConfig(_Model):
     """Azure only: resource IDs of the deployer's virtual networks (e.g. a hub with the runners). Each gets this
     VNet's side of a peering and a link to the cluster's private DNS zone, so the API server's name resolves there;
     the remote side of the peering belongs to that network's owner."""
-    link_private_dns_zones: bool = True
+    link_private_dns_zones: StrictBool = True
     """Azure only: also link the platform's private DNS zones (Key Vault, registry, blob) to `virtualNetworkIds`, so
     a runner there can push images and upload models through the private endpoints. Set false when those networks
     already link zones of the same names (Azure allows one per name). Defaults to true."""
@@ -1109,7 +1249,7 @@ class DeploymentConfig(_Model):
     public endpoint limited to `publicAccessCidrs`, or a deployer inside the network). `clusterStack`: this stack
     is the foundation (cloud resources only); a cluster-layer stack (`target.cloud: kubernetes` with `foundation`)
     installs the layer from inside the network. Defaults to thisStack."""
-    create_service_linked_roles: bool = False
+    create_service_linked_roles: StrictBool = False
     """AWS only: create the EC2 Auto Scaling service-linked role, which the cluster key policy names, for a fresh
     account that has none yet (creating it fails where it exists; `python -m stacks preflight` tells). Defaults to
     false."""
@@ -1212,6 +1352,31 @@ class PlatformConfig(_Model):
         return self
 
     @model_validator(mode="after")
+    def _cluster_network(self) -> PlatformConfig:
+        """What the cluster components refuse for a value from the stack file, refused here with the stack key."""
+        issues = _Issues()
+        if self.cloud == "azure":
+            for name, cidr in AKS_CLUSTER_RANGES.items():
+                if self.network.cidr.overlaps(cidr):
+                    issues.add(
+                        ("network", "cidr"),
+                        f"{self.network.cidr} overlaps the AKS {name} range ({cidr}); choose a range outside "
+                        f"{', '.join(str(c) for c in AKS_CLUSTER_RANGES.values())}",
+                    )
+        issues.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _effective_limits(self) -> PlatformConfig:
+        """The compliance limits, checked on the effective configuration: the values the stack deploys, whether the
+        file wrote them or left them to the defaults and presets (a nested model's validator never runs on a
+        default, so a limit set in `compliance` must be checked here against `logging` and `storage`)."""
+        issues = _Issues()
+        _check_compliance_limits(self, issues)
+        issues.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
     def _deployment_topology(self) -> PlatformConfig:
         """Refuse the combinations of endpoint, layer placement and deployer that cannot be deployed."""
         issues = _Issues()
@@ -1261,7 +1426,7 @@ class PlatformConfig(_Model):
         if deployer.network.transit_gateway_id in _EXAMPLE_RESOURCE_IDS:
             found.append(("deployment.deployer.network.transitGatewayId", "your transit gateway's ID"))
         for index, vnet in enumerate(deployer.network.virtual_network_ids):
-            match = _VNET_ID.match(vnet)
+            match = _VNET_ID.fullmatch(vnet)
             if match and _is_placeholder_principal(match["subscription"]):
                 found.append((f"deployment.deployer.network.virtualNetworkIds[{index}]", "the runner VNet's ID"))
         return found
@@ -1279,10 +1444,10 @@ _EXAMPLE_RESOURCE_IDS = frozenset({"sg-0123456789abcdef0", "sg-12345678", "tgw-0
 
 def _is_placeholder_principal(value: str) -> bool:
     """An example AWS account's ARN, or a GUID made of one repeated digit (00000000-..., 11111111-...)."""
-    arn = _IAM_PRINCIPAL_ARN.match(value)
+    arn = _IAM_PRINCIPAL_ARN.fullmatch(value)
     if arn:
         return arn["account"] in _EXAMPLE_ACCOUNTS
-    return bool(_GUID.match(value)) and len(set(value.replace("-", "").lower())) == 1
+    return bool(_GUID.fullmatch(value)) and len(set(value.replace("-", "").lower())) == 1
 
 
 _PRIVATE_NETWORKS = tuple(
@@ -1408,12 +1573,12 @@ def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
         if "principal_type" in deployer.model_fields_set:
             issues.add((*base, "deployer", "principalType"), "Azure only; remove it")
         for index, group in enumerate(network.security_group_ids):
-            if not _SECURITY_GROUP_ID.match(group):
+            if not _SECURITY_GROUP_ID.fullmatch(group):
                 issues.add(
                     (*base, "deployer", "network", "securityGroupIds", index), f"'{group}' is not a security group ID"
                 )
         if network.transit_gateway_id is not None:
-            if not _TRANSIT_GATEWAY_ID.match(network.transit_gateway_id):
+            if not _TRANSIT_GATEWAY_ID.fullmatch(network.transit_gateway_id):
                 issues.add(
                     (*base, "deployer", "network", "transitGatewayId"),
                     f"'{network.transit_gateway_id}' is not a transit gateway ID (tgw-...)",
@@ -1427,7 +1592,7 @@ def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
         if deployment.create_service_linked_roles:
             issues.add((*base, "createServiceLinkedRoles"), "AWS only; remove it")
         for index, vnet in enumerate(network.virtual_network_ids):
-            if not _VNET_ID.match(vnet):
+            if not _VNET_ID.fullmatch(vnet):
                 issues.add(
                     (*base, "deployer", "network", "virtualNetworkIds", index),
                     f"'{vnet}' is not a virtual network resource ID (/subscriptions/<id>/resourceGroups/<group>/"
@@ -1435,29 +1600,92 @@ def _check_foundation_topology(config: PlatformConfig, issues: _Issues) -> None:
                 )
 
 
+def _check_compliance_limits(config: PlatformConfig, issues: _Issues) -> None:
+    """Retention limits of `compliance` against the retentions the stack deploys, defaults included."""
+    compliance = config.compliance
+    explicit_logging = "retention_days" in config.logging.model_fields_set
+    default_note = "" if explicit_logging else " (the default; set logging.retentionDays)"
+    if compliance.min_log_retention_days > compliance.max_log_retention_days:
+        issues.add(
+            ("compliance", "minLogRetentionDays"),
+            f"{compliance.min_log_retention_days} is above compliance.maxLogRetentionDays "
+            f"({compliance.max_log_retention_days}): no retention can satisfy both",
+        )
+        return
+    if not compliance.profiles:
+        return
+    retention = config.logging.retention_days
+    if retention < compliance.min_log_retention_days:
+        issues.add(
+            ("logging", "retentionDays"),
+            f"{retention}{default_note} is below compliance.minLogRetentionDays ({compliance.min_log_retention_days}) "
+            "for audit logs",
+        )
+    if "gdpr" not in compliance.profiles:
+        return
+    elk_note = "" if "retention_days" in config.logging.elk.model_fields_set else " (the default)"
+    for path, days, note in (
+        (("logging", "retentionDays"), retention, default_note),
+        (("logging", "elk", "retentionDays"), config.logging.elk.retention_days, elk_note),
+    ):
+        if days > compliance.max_log_retention_days:
+            issues.add(
+                path, f"{days}{note} exceeds compliance.maxLogRetentionDays ({compliance.max_log_retention_days})"
+            )
+    written = "buckets" in config.storage.model_fields_set
+    for index, bucket in enumerate(config.storage.buckets):
+        path = ("storage", "buckets", index, "retentionDays")
+        ceiling = compliance.max_retention_days.get(bucket.data_classification)
+        if bucket.retention_days is None:
+            issues.add(path, "required by the gdpr profile (storage limitation, Art. 5(1)(e))")
+        elif ceiling is not None and bucket.retention_days > ceiling:
+            note = "" if written else f" (the default bucket '{bucket.name}'; list your buckets under storage.buckets)"
+            issues.add(
+                path,
+                f"{bucket.retention_days}{note} exceeds the {ceiling}-day ceiling for {bucket.data_classification} "
+                "data (compliance.maxRetentionDays)",
+            )
+
+
 def _check_principals(config: PlatformConfig, issues: _Issues) -> None:
     """Principal formats per cloud: IAM ARNs on AWS, Entra object IDs on Azure."""
     aws = config.cloud == "aws"
     kind = "an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)" if aws else "an Entra object ID (a GUID)"
     pattern = _IAM_PRINCIPAL_ARN if aws else _GUID
+    seen: set[str] = set()
     for index, principal in enumerate(config.cluster.admin_principals):
-        if not pattern.match(principal):
+        if not pattern.fullmatch(principal):
             issues.add(("cluster", "adminPrincipals", index), f"'{principal}' is not {kind}")
+        elif principal.lower() in seen:
+            issues.add(("cluster", "adminPrincipals", index), f"'{principal}' is listed twice")
+        seen.add(principal.lower())
+    if not aws and not config.cluster.admin_principals:
+        issues.add(
+            ("cluster", "adminPrincipals"),
+            "required on AKS: at least one Entra group object ID (local accounts are disabled, so without one nobody "
+            "administers the cluster)",
+        )
     principal = config.deployment.deployer.principal
-    if principal is not None and not pattern.match(principal):
+    if principal is not None and not pattern.fullmatch(principal):
         issues.add(("deployment", "deployer", "principal"), f"'{principal}' is not {kind}")
     for index, namespace in enumerate(config.serving.namespaces):
         path = ("serving", "namespaces", index)
-        if not aws and not _GUID.match(namespace.team_group):
+        if not aws and not _GUID.fullmatch(namespace.team_group):
             issues.add(
                 (*path, "teamGroup"),
                 f"'{namespace.team_group}' is not an Entra group object ID: on AKS the team's Entra group gets the "
                 "Cluster User role and the namespace RoleBinding (`az ad group show -g <name> --query id`)",
             )
+        if aws and not _KUBERNETES_GROUP.fullmatch(namespace.team_group):
+            issues.add(
+                (*path, "teamGroup"),
+                f"{namespace.team_group!r} is not a Kubernetes group name for an EKS access entry: 1-100 letters, "
+                "digits and - _ . : @, not starting with system:",
+            )
         if namespace.team_principals and not aws:
             issues.add((*path, "teamPrincipals"), "AWS only: on Azure, teamGroup is the Entra group itself")
         for position, team_principal in enumerate(namespace.team_principals):
-            if aws and not _IAM_PRINCIPAL_ARN.match(team_principal):
+            if aws and not _IAM_PRINCIPAL_ARN.fullmatch(team_principal):
                 issues.add((*path, "teamPrincipals", position), f"'{team_principal}' is not {kind}")
 
 

@@ -41,7 +41,9 @@ def load_platform_config(config: pulumi.Config | None = None) -> PlatformConfig:
     if raw is None:
         raise PlatformConfigError([f"{FULL_KEY}: missing; add it to Pulumi.{pulumi.get_stack()}.yaml (see README)"])
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKeyError as error:
+        raise PlatformConfigError([f"{FULL_KEY}: duplicate key '{error.key}'; write each key once"]) from None
     except json.JSONDecodeError:
         raise PlatformConfigError([f"{FULL_KEY}: must be a YAML mapping, got the string {raw!r}"]) from None
     platform = validate_platform_config(data)
@@ -55,6 +57,21 @@ def load_platform_config(config: pulumi.Config | None = None) -> PlatformConfig:
                 ]
             )
     return platform
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _DuplicateKeyError(key)
+        mapping[key] = value
+    return mapping
 
 
 def _offline() -> bool:
@@ -80,26 +97,109 @@ def validate_platform_config(data: Any) -> PlatformConfig:
         raise PlatformConfigError(list(_describe(error))) from None
 
 
-def stack_config_from_file(path: Path) -> dict[str, Any]:
-    """Read the `config:` mapping of a `Pulumi.<stack>.yaml` file.
+class _StackFileLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses what YAML would otherwise resolve silently: a key written twice in one mapping
+    (the last one would win: `environment: dev` then `environment: prod` runs as prod) and a merge key (`<<`)
+    inside the platform key (an anchor from elsewhere in the file would change the stack without showing there)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _StackFileError(
+                    key_node, "a merge key (`<<`) is not accepted in a stack file; write the keys out"
+                )
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                raise _StackFileError(key_node, "a mapping key must be a plain value") from None
+            if first is not None:
+                raise _StackFileError(
+                    key_node, f"duplicate key '{key}' (first at line {first}); YAML would silently keep the last one"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+_StackFileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StackFileLoader.construct_mapping)
+
+
+class _StackFileError(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.line = node.start_mark.line + 1
+        self.column = node.start_mark.column + 1
+        self.message = message
+
+
+def parse_stack_yaml(text: str, name: str) -> Any:
+    """Parse a stack file's text with the strict loader.
 
     Raises:
-        PlatformConfigError: when the file is missing or not valid YAML, with the line of the fault.
+        PlatformConfigError: not valid YAML, a duplicate key or a merge key, naming the line.
     """
     try:
-        document = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise PlatformConfigError([f"{path}: no such stack file"], source=str(path)) from None
+        return yaml.load(text, Loader=_StackFileLoader)  # a SafeLoader subclass
+    except _StackFileError as problem:
+        raise PlatformConfigError(
+            [f"{name} (line {problem.line}, column {problem.column}): {problem.message}"], source=name
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         reason = getattr(error, "problem", None) or str(error)
-        raise PlatformConfigError([f"{path.name}{where}: not valid YAML: {reason}"], source=str(path)) from None
+        raise PlatformConfigError([f"{name}{where}: not valid YAML: {reason}"], source=name) from None
+
+
+def stack_config_from_file(path: Path) -> dict[str, Any]:
+    """Read the `config:` mapping of a `Pulumi.<stack>.yaml` file, keys namespaced as Pulumi does.
+
+    A key without a namespace (`platform:`) belongs to the project, as the Pulumi CLI reads it: it becomes
+    `<project name>:platform`, the project name coming from the `Pulumi.yaml` beside the file (so `validate`
+    sees the same key `preview` and `pulumi up` do).
+
+    Raises:
+        PlatformConfigError: when the file is missing, not valid YAML, has a duplicate or merge key, or its root
+            or `config:` is not a mapping, with the line of the fault.
+    """
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise PlatformConfigError([f"{path}: no such stack file"], source=str(path)) from None
+    document = parse_stack_yaml(text, path.name)
     if document is None:
         return {}
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+    if not isinstance(document, dict):
+        raise PlatformConfigError(
+            [
+                f"{path.name} (line 1): the root must be a mapping with a `config:` mapping, got {type(document).__name__}"
+            ],
+            source=str(path),
+        )
+    if not isinstance(document.get("config", {}), dict):
         raise PlatformConfigError([f"{path.name}: must be a mapping with a `config:` mapping"], source=str(path))
-    return dict(document.get("config") or {})
+    config: dict[str, Any] = {}
+    project = _project_name(path.parent)
+    for key, value in (document.get("config") or {}).items():
+        full_key = str(key) if ":" in str(key) or project is None else f"{project}:{key}"
+        if full_key in config:
+            raise PlatformConfigError(
+                [f"{path.name}: `{key}` and `{full_key}` are the same key (Pulumi namespaces `{key}` by the project)"],
+                source=str(path),
+            )
+        config[full_key] = value
+    return config
+
+
+def _project_name(project_dir: Path) -> str | None:
+    """The `name:` of the Pulumi.yaml in `project_dir`, or None without one."""
+    try:
+        project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    name = project.get("name") if isinstance(project, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def platform_config_from_stack_file(path: Path) -> PlatformConfig:
@@ -152,6 +252,8 @@ def _describe(error: ValidationError) -> Iterable[str]:
             yield f"{_path((*location, 'cloud'))}: must be one of {', '.join(repr(c) for c in _CLOUDS)}{suffix}"
         elif detail["type"] == "missing":
             yield f"{_path(location)}: required"
+        elif detail["type"] == "bool_type":
+            yield f"{_path(location)}: must be true or false (unquoted), not {detail.get('input')!r}"
         else:
             message = detail["msg"].removeprefix("Value error, ")
             yield f"{_path(location)}: {message}"

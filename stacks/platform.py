@@ -44,7 +44,7 @@ from components.kubernetes import (
     Monitoring,
 )
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
-from stacks.load import PlatformConfigError
+from stacks.load import FULL_KEY, PlatformConfigError
 
 _CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
 _AKS_OS_SKUS = {"ubuntu": "Ubuntu", "azurelinux": "AzureLinux"}
@@ -99,7 +99,19 @@ class KubernetesLayerInputs:
 
 
 def build_platform(config: PlatformConfig) -> Platform:
-    """Build the whole platform for `config.target.cloud` and return its stack outputs."""
+    """Build the whole platform for `config.target.cloud` and return its stack outputs.
+
+    Raises:
+        PlatformConfigError: a component refused an argument that comes from the stack file; the problem names the
+            stack key (`cluster.adminPrincipals[0]`), not the component argument (`adminPrincipalArns[0]`).
+    """
+    try:
+        return _build_platform(config)
+    except pulumi.InputPropertiesError as error:
+        raise PlatformConfigError(component_problems(error, config)) from None
+
+
+def _build_platform(config: PlatformConfig) -> Platform:
     builders: dict[str, Callable[[PlatformConfig, Platform], None]] = {
         "aws": _build_aws,
         "azure": _build_azure,
@@ -111,6 +123,139 @@ def build_platform(config: PlatformConfig) -> Platform:
     else:
         builders[config.cloud](config, platform)
     return platform
+
+
+# --- Component argument paths back to stack keys ---------------------------------------------------------
+
+_POOL_FIELDS = r"(?P<rest>(name|instanceTypes|minSize|maxSize|desiredSize|capacityType|diskSizeGb|osFamily|zones|taints|labels)\b.*)"
+
+STACK_KEYS: tuple[tuple[str, str, str], ...] = (
+    # (component, argument path pattern, stack key template: `\g<name>` repeats a part of the argument path)
+    ("AwsGpuCluster", r"adminPrincipalArns\[(?P<i>\d+)\]", r"cluster.adminPrincipals[\g<i>]"),
+    ("AwsGpuCluster", r"adminPrincipalArns", "cluster.adminPrincipals"),
+    ("AwsGpuCluster", r"deployerPrincipalArn", "deployment.deployer.principal"),
+    ("AwsGpuCluster", r"publicAccessCidrs(?P<rest>.*)", r"cluster.endpoint.publicAccessCidrs\g<rest>"),
+    ("AwsGpuCluster", r"endpointPublicAccess", "cluster.endpoint.publicAccess"),
+    ("AwsGpuCluster", r"controlPlaneLogTypes(\[\d+\])?", "cluster.controlPlaneLogs"),
+    ("AwsGpuCluster", r"logRetentionDays", "logging.retentionDays"),
+    ("AwsGpuCluster", r"kubernetesVersion", "cluster.kubernetesVersion"),
+    ("AwsGpuCluster", r"apiAccessCidrs(?P<rest>.*)", r"deployment.deployer.network.cidrs\g<rest>"),
+    (
+        "AwsGpuCluster",
+        r"apiAccessSecurityGroupIds(?P<rest>.*)",
+        r"deployment.deployer.network.securityGroupIds\g<rest>",
+    ),
+    ("AwsGpuCluster", r"nodeSubnetIdsByZone.*", "target.zones"),
+    ("AwsGpuCluster", r"platformNodePool\.(?P<rest>.*)", r"cluster.platformPool.\g<rest>"),
+    (
+        "AwsGpuCluster",
+        r'gpuNodePools\[(?P<i>\d+)\]\.labels\["(?P<key>.*)"\]',
+        r"cluster.gpuPools[\g<i>].labels.\g<key>",
+    ),
+    ("AwsGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\." + _POOL_FIELDS, r"cluster.gpuPools[\g<i>].\g<rest>"),
+    ("AwsGpuCluster", r"gpuNodePools\[(?P<i>\d+)\].*", r"cluster.gpuPools[\g<i>]"),
+    ("AwsNetwork", r"cidrBlock", "network.cidr"),
+    ("AwsNetwork", r"availabilityZones.*", "target.zones"),
+    ("AwsNetwork", r"natGateways", "network.natGateways"),
+    ("AwsNetwork", r"flowLogRetentionDays", "logging.retentionDays"),
+    ("AwsNetwork", r"transitGatewayId", "deployment.deployer.network.transitGatewayId"),
+    ("AwsNetwork", r"transitGatewayCidrs(?P<rest>.*)", r"deployment.deployer.network.cidrs\g<rest>"),
+    ("AwsContainerRegistry", r"repositories(?P<rest>.*)", r"registry.repositories\g<rest>"),
+    ("AwsContainerRegistry", r"keepTaggedImages", "registry.keepTaggedImages"),
+    ("AwsContainerRegistry", r"untaggedRetentionDays", "registry.untaggedRetentionDays"),
+    ("AzureGpuCluster", r"adminGroupObjectIds\[(?P<i>\d+)\]", r"cluster.adminPrincipals[\g<i>]"),
+    ("AzureGpuCluster", r"adminGroupObjectIds", "cluster.adminPrincipals"),
+    ("AzureGpuCluster", r"deployerPrincipalId", "deployment.deployer.principal"),
+    ("AzureGpuCluster", r"deployerPrincipalType", "deployment.deployer.principalType"),
+    ("AzureGpuCluster", r"kubeloginMode", "deployment.deployer.kubelogin"),
+    ("AzureGpuCluster", r"authorizedIpRanges(?P<rest>.*)", r"cluster.endpoint.publicAccessCidrs\g<rest>"),
+    ("AzureGpuCluster", r"privateCluster", "cluster.endpoint.publicAccess"),
+    ("AzureGpuCluster", r"(podCidr|serviceCidr|dnsServiceIp|vnetAddressSpace)", "network.cidr"),
+    ("AzureGpuCluster", r"zones", "target.zones"),
+    ("AzureGpuCluster", r"kubernetesVersion", "cluster.kubernetesVersion"),
+    ("AzureGpuCluster", r"logRetentionDays", "logging.retentionDays"),
+    (
+        "AzureGpuCluster",
+        r"deployerVirtualNetworkIds(?P<rest>.*)",
+        r"deployment.deployer.network.virtualNetworkIds\g<rest>",
+    ),
+    ("AzureGpuCluster", r"systemPool\.vmSize", "cluster.systemPool.instanceTypes"),
+    ("AzureGpuCluster", r"systemPool\.minCount", "cluster.systemPool.minSize"),
+    ("AzureGpuCluster", r"systemPool\.maxCount", "cluster.systemPool.maxSize"),
+    ("AzureGpuCluster", r"systemPool\.osDiskSizeGb", "cluster.systemPool.diskSizeGb"),
+    ("AzureGpuCluster", r"platformPool\.vmSize", "cluster.platformPool.instanceTypes"),
+    ("AzureGpuCluster", r"platformPool\.minCountPerZone", "cluster.platformPool.minSizePerZone"),
+    ("AzureGpuCluster", r"platformPool\.maxCountPerZone", "cluster.platformPool.maxSizePerZone"),
+    ("AzureGpuCluster", r"platformPool\.osDiskSizeGb", "cluster.platformPool.diskSizeGb"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.vmSize", r"cluster.gpuPools[\g<i>].instanceTypes"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.minCount", r"cluster.gpuPools[\g<i>].minSize"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.maxCount", r"cluster.gpuPools[\g<i>].maxSize"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.initialCount", r"cluster.gpuPools[\g<i>].desiredSize"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.osDiskSizeGb", r"cluster.gpuPools[\g<i>].diskSizeGb"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.osSku", r"cluster.gpuPools[\g<i>].osFamily"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.spot", r"cluster.gpuPools[\g<i>].capacityType"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.extraTaints.*", r"cluster.gpuPools[\g<i>].taints"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\." + _POOL_FIELDS, r"cluster.gpuPools[\g<i>].\g<rest>"),
+    ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\].*", r"cluster.gpuPools[\g<i>]"),
+    ("AzureNetwork", r"addressSpace", "network.cidr"),
+    ("AzureNetwork", r"location", "target.location"),
+    ("AzureNetwork", r"resourceGroupName", "target.resourceGroupName"),
+    (
+        "AzureNetwork",
+        r"peerVirtualNetworkIds(?P<rest>.*)",
+        r"deployment.deployer.network.virtualNetworkIds\g<rest>",
+    ),
+    ("AzureLogAnalytics", r"retentionDays", "logging.retentionDays"),
+    ("Monitoring", r"retention", "monitoring.prometheus.retention"),
+    ("Monitoring", r"retentionSize", "monitoring.prometheus.retentionSize"),
+    ("Monitoring", r"volumeSize", "monitoring.prometheus.volumeSize"),
+    ("Monitoring", r"slackChannel", "monitoring.alerting.slackChannel"),
+    ("Monitoring", r"alertReceiverSecret", "monitoring.alerting.secretConfigKey"),
+    ("Logging", r"retentionDays", "logging.elk.retentionDays"),
+    ("Logging", r"nodes", "logging.elk.nodes"),
+    ("Logging", r"volumeSize", "logging.elk.volumeSize"),
+)
+"""Where a component argument that the composition fills from the stack file came from. `validate` checks these
+values in stacks/config.py; should a component still refuse one (a rule added to a component first), `preview`
+names the stack key the user wrote. Arguments with no row are reported as the component's own."""
+
+_COMPONENT = re.compile(r"invalid arguments for (mlplatform:index:)?(?P<component>\w+)( '(?P<name>[^']*)')?")
+
+
+def stack_key_for(component: str, argument_path: str, config: PlatformConfig | None = None) -> str | None:
+    """The stack key behind a component argument path, e.g. (`AwsGpuCluster`, `adminPrincipalArns[0]`) ->
+    `cluster.adminPrincipals[0]`; None when the argument does not come from one stack key."""
+    if component == "AzureGpuCluster" and config is not None:
+        team = re.fullmatch(r"teamGroupObjectIds\[(\d+)\]", argument_path)
+        if team:
+            groups = sorted({namespace.team_group for namespace in config.serving.namespaces})
+            position = int(team[1])
+            if position < len(groups):
+                for index, namespace in enumerate(config.serving.namespaces):
+                    if namespace.team_group == groups[position]:
+                        return f"serving.namespaces[{index}].teamGroup"
+    for owner, pattern, template in STACK_KEYS:
+        if owner != component:
+            continue
+        match = re.fullmatch(pattern, argument_path)
+        if match:
+            return match.expand(template)
+    return None
+
+
+def component_problems(error: pulumi.InputPropertiesError, config: PlatformConfig | None = None) -> list[str]:
+    """A component's refusal as stack-file problems: `mlplatform:platform.<stack key>: <reason>` where the argument
+    comes from the stack file, `<Component> '<name>' argument <path>: <reason>` where it does not."""
+    found = _COMPONENT.search(error.message or "")
+    component, name = (found["component"], found["name"] or "") if found else ("component", "")
+    problems: list[str] = []
+    for detail in error.errors or []:
+        path, reason = str(detail.get("property_path", "")), str(detail.get("reason", ""))
+        key = stack_key_for(component, path, config)
+        problem = f"{FULL_KEY}.{key}: {reason}" if key else f"{component} '{name}' argument {path}: {reason}"
+        if problem not in problems:
+            problems.append(problem)
+    return problems or [str(error)]
 
 
 def _common_outputs(config: PlatformConfig) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def dns1123_label_problem(value: str) -> str | None:
         return "must not be empty"
     if len(value) > DNS1123_LABEL_MAX:
         return f"must be at most {DNS1123_LABEL_MAX} characters (got {len(value)})"
-    if not DNS1123_LABEL.match(value):
+    if not DNS1123_LABEL.fullmatch(value):
         return (
             f"'{value}' is not a DNS-1123 label: use lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
@@ -43,7 +43,7 @@ def parse_quantity(value: str | int | float) -> Decimal:
         ValueError: when `value` is not a valid, non-negative quantity.
     """
     text = str(value).strip()
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if not match:
         raise ValueError(f"'{value}' is not a Kubernetes quantity (examples: '500m', '4', '64Gi')")
     try:
@@ -64,7 +64,7 @@ def parse_quantity(value: str | int | float) -> Decimal:
 
 def is_duration(value: str) -> bool:
     """True when `value` is a Prometheus duration such as '15d' or '1h30m'."""
-    return bool(_DURATION.match(value))
+    return bool(_DURATION.fullmatch(value))
 
 
 @dataclass

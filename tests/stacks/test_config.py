@@ -25,7 +25,11 @@ VALID_AZURE: dict[str, Any] = {
     "environment": "prod",
     "target": {"cloud": "azure", "location": "westeurope"},
     "compliance": {"profiles": ["gdpr", "hipaa"]},
-    "cluster": {"gpuPools": [{"name": "t4", "instanceTypes": ["Standard_NC4as_T4_v3"]}]},
+    "cluster": {
+        # AKS disables local accounts: an Entra group administers the cluster.
+        "adminPrincipals": ["9d3c2b1a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"],
+        "gpuPools": [{"name": "t4", "instanceTypes": ["Standard_NC4as_T4_v3"]}],
+    },
     # The foundation of a private cluster; its Kubernetes layer is a cluster-layer stack run from the hub.
     "deployment": {
         "kubernetesLayer": "clusterStack",

@@ -36,6 +36,8 @@ AZURE_FOUNDATION: dict[str, Any] = {
     "environment": "prod",
     "target": {"cloud": "azure", "location": "westeurope"},
     "network": {"cidr": "10.40.0.0/16"},
+    # AKS disables local accounts: without an Entra admin group AzureGpuCluster refuses the cluster at preview.
+    "cluster": {"adminPrincipals": ["9d3c2b1a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"]},
     "deployment": {
         "kubernetesLayer": "clusterStack",
         "deployer": {

@@ -48,7 +48,8 @@ def real(stack: str) -> dict[str, Any]:
     replacements = {
         "123456789012": ACCOUNT,
         "tgw-0123456789abcdef0": "tgw-0a1b2c3d4e5f60718",
-        "203.0.113.10/32": "10.8.0.0/24",
+        # A public endpoint sees public sources only: the VPN egress is a public address.
+        "203.0.113.10/32": "81.2.69.160/28",
         "00000000-0000-0000-0000-000000000000": SUBSCRIPTION,
         "22222222-2222-2222-2222-222222222222": "8d2f0c1e-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
         "33333333-3333-3333-3333-333333333333": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
