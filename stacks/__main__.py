@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import pulumi
+import yaml
 
 from stacks.check import (
     PACK_START_TIMEOUT,
@@ -281,8 +282,15 @@ def _project_dir(path: Path) -> Path:
         raise CliError(f"--project-dir {path} does not exist: give the directory holding Pulumi.yaml")
     if not path.is_dir():
         raise CliError(f"--project-dir {path} is not a directory: give the directory holding Pulumi.yaml")
-    if not (path / "Pulumi.yaml").is_file():
+    project_file = path / "Pulumi.yaml"
+    if not project_file.is_file():
         raise CliError(f"{path} has no Pulumi.yaml: --project-dir must be a Pulumi project directory")
+    try:
+        project = yaml.safe_load(project_file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise CliError(f"{project_file}: cannot read it as YAML ({_one_line(error)})") from None
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str) or not project["name"]:
+        raise CliError(f"{project_file}: must be a mapping with the project's `name:`")
     return path
 
 

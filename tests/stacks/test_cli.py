@@ -101,6 +101,17 @@ def test_a_project_dir_without_pulumi_yaml_is_an_error(tmp_path: Path) -> None:
     assert line == f"error: {tmp_path} has no Pulumi.yaml: --project-dir must be a Pulumi project directory"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("name: [unclosed\n", "cannot read it as YAML"), ("runtime: python\n", "must be a mapping with the project's")],
+    ids=["not-yaml", "no-name"],
+)
+def test_a_broken_pulumi_yaml_is_one_error_line(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(text)
+    line = _fails_closed("--project-dir", tmp_path, "topology")
+    assert line.startswith(f"error: {tmp_path / 'Pulumi.yaml'}: {expected}"), line
+
+
 @pytest.mark.parametrize("command", sorted(COMMAND_STACK_ARGUMENTS))
 def test_an_unknown_stack_is_one_error_line_naming_the_known_stacks_for_every_command(command: str) -> None:
     line = _fails_closed(*COMMAND_STACK_ARGUMENTS[command])
