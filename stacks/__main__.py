@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import tomllib
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import pulumi
+import yaml
 
 from stacks.check import (
     PACK_START_TIMEOUT,
@@ -18,12 +24,13 @@ from stacks.check import (
     pack_processes,
     pulumi_policy_arguments,
     render_text,
+    stack_reference_problem,
 )
 from stacks.check_formats import json_document, junit_document, sarif_document
 from stacks.load import PlatformConfigError, check_against_foundation, platform_config_from_stack_file
 from stacks.preflight import PreflightError, SubprocessRunner, run_preflight
 from stacks.preflight import render_text as render_preflight
-from stacks.report import write_report
+from stacks.report import REPORT_SUFFIXES, write_report
 from stacks.synth import (
     PLACEHOLDER_LEGEND,
     PROJECT_ROOT,
@@ -45,33 +52,134 @@ OFFLINE_LIMITS = (
     "credentials remains the authoritative plan."
 )
 
+EXIT_CODES = "Exit codes: 0 ok, 2 could not run (one `error:` line on stderr naming what to fix, no traceback)."
+PACK_TIMEOUT_RANGE = (1.0, 3600.0)
+"""Seconds `--pack-timeout` accepts: a pack needs at least a second to start, and an hour means it hangs."""
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point. Returns the process exit code (0 ok, 1 mandatory policy violations or undeployable workloads,
-    2 could not run)."""
-    parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__)
-    parser.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, help="directory holding Pulumi.yaml")
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    validate = commands.add_parser("validate", help="validate the stack file's mlplatform:platform key")
-    validate.add_argument("stack", nargs="?", help="stack name; all stacks when omitted")
+class CliError(Exception):
+    """The command cannot run: printed as one `error:` line, exit code 2."""
 
-    preview = commands.add_parser("preview", help="print the resource tree the stack would create")
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one `error:` line (exit 2) pointing at --help, like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def version() -> str:
+    """The package version: from the installed distribution, else from pyproject.toml of the checkout."""
+    try:
+        return metadata.version("mlplatform")
+    except metadata.PackageNotFoundError:
+        pyproject = PROJECT_ROOT / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def _seconds(text: str) -> float:
+    low, high = PACK_TIMEOUT_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not low <= value <= high:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give {low:.0f} to {high:.0f} seconds")
+    return value
+
+
+def _report_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in REPORT_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{text}: the report format comes from the extension; use one of {', '.join(REPORT_SUFFIXES)}"
+        )
+    return path
+
+
+def _stack_outputs_argument(text: str) -> tuple[str, Path]:
+    name, equals, file = text.partition("=")
+    if not equals or not name or not file:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=FILE.json, NAME as the StackReference names the stack")
+    return name, Path(file)
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """The options every command accepts, before or after the command name (after wins)."""
+    default: Any = PROJECT_ROOT if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--project-dir", type=Path, default=default, metavar="DIR", help="directory holding Pulumi.yaml"
+    )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="on an unexpected error, print the Python traceback instead of one error line",
+    )
+
+
+def _stack_outputs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-outputs",
+        dest="stack_outputs",
+        action="append",
+        type=_stack_outputs_argument,
+        default=[],
+        metavar="NAME=FILE",
+        help="outputs of the stack a StackReference names (e.g. acme/mlplatform/dev=dev.json), repeatable; FILE "
+        "is `python -m stacks preview <stack> --json FILE` or `pulumi stack output --json` of that stack",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every subcommand, its options and its exit codes."""
+    parser = _Parser(
+        prog="python -m stacks",
+        description=__doc__,
+        epilog="Exit codes: 0 ok, 1 mandatory policy violations, undeployable workloads or failed preflight items, "
+        "2 could not run (one `error:` line). Each command's --help says which apply.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=description or f"{help_text[0].upper()}{help_text[1:]}.\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _common(sub)
+        return sub
+
+    validate = command(
+        "validate",
+        "validate the stack file's mlplatform:platform key",
+        "Validate each stack file's mlplatform:platform key (every stack when none is named).\n\n"
+        "Exit codes: 0 every stack is valid, 2 a stack file is invalid (every problem listed) or the command could "
+        "not run (one `error:` line).",
+    )
+    validate.add_argument("stacks", nargs="*", metavar="stack", help="stack names; all stacks when omitted")
+
+    preview = command("preview", "print the resource tree the stack would create")
     preview.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
     preview.add_argument("--json", type=Path, metavar="FILE", help="also write the recorded graph as JSON")
     preview.add_argument("--mermaid", type=Path, metavar="FILE", help="also write the component graph as Mermaid")
     preview.add_argument(
         "--as-preview", action="store_true", help="leave cloud-computed values unknown, as `pulumi preview` does"
     )
+    _stack_outputs_option(preview)
 
-    check = commands.add_parser(
+    check = command(
         "check",
-        help="replay stacks through their policy packs over the Analyzer protocol (exit 1 on mandatory violations)",
-        description=CHECK_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "replay stacks through their policy packs over the Analyzer protocol (exit 1 on mandatory violations)",
+        CHECK_HELP,
     )
     check.add_argument("stacks", nargs="*", metavar="stack", help="stack names; all stacks when omitted")
-    check.add_argument("--project-dir", type=Path, default=argparse.SUPPRESS, help="directory holding Pulumi.yaml")
     check.add_argument(
         "--policy-pack",
         dest="policy_packs",
@@ -98,10 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "--report",
         action="append",
-        type=Path,
+        type=_report_path,
         default=[],
         metavar="FILE",
-        help="write the compliance report, Markdown or HTML by suffix (repeatable)",
+        help=f"write the compliance report, its format from the extension ({', '.join(REPORT_SUFFIXES)}; repeatable)",
     )
     check.add_argument("--summary", action="store_true", help="print only the one-line verdict per stack")
     check.add_argument(
@@ -113,74 +221,192 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_argument(
         "--pack-timeout",
-        type=float,
+        type=_seconds,
         default=PACK_START_TIMEOUT,
         metavar="SECONDS",
-        help=f"how long a pack may take to start (default {PACK_START_TIMEOUT:.0f})",
+        help=f"how long a pack may take to start, {PACK_TIMEOUT_RANGE[0]:.0f} to {PACK_TIMEOUT_RANGE[1]:.0f} "
+        f"(default {PACK_START_TIMEOUT:.0f})",
     )
+    _stack_outputs_option(check)
 
-    policy_args = commands.add_parser(
+    policy_args = command(
         "policy-args",
-        help="print the --policy-pack/--policy-pack-config flags `pulumi preview` needs for a stack, one per line",
+        "print the --policy-pack/--policy-pack-config flags `pulumi preview` needs for a stack, one per line",
     )
     policy_args.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
+    _stack_outputs_option(policy_args)
 
-    preflight = commands.add_parser(
-        "preflight",
-        help="what must exist in the account/subscription before the first `pulumi up`, checked read-only",
-        description=PREFLIGHT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    preflight = command(
+        "preflight", "what must exist in the account/subscription before the first `pulumi up`, checked read-only",
+        PREFLIGHT_HELP,
+    )  # fmt: skip
     preflight.add_argument("stack", help="stack name (Pulumi.<stack>.yaml)")
     preflight.add_argument("--json", type=Path, metavar="FILE", help="also write the checklist as JSON")
     preflight.add_argument(
         "--offline", action="store_true", help="run nothing: print the checklist with the commands that check it"
     )
-    topology = commands.add_parser(
-        "topology",
-        help="each stack's role, the foundation it reads, where CI runs it and the deploy order",
-        description=TOPOLOGY_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    topology = command(
+        "topology", "each stack's role, the foundation it reads, where CI runs it and the deploy order", TOPOLOGY_HELP
     )
     topology.add_argument("stacks", nargs="*", metavar="stack", help="stack names; all stacks when omitted")
     topology.add_argument("--json", action="store_true", help="print JSON (the CI workflow builds its jobs from it)")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the process exit code (0 ok, 1 mandatory policy violations, undeployable workloads or
+    failed preflight items, 2 could not run: one `error:` line on stderr, never a traceback)."""
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "validate":
-            return _validate(args.project_dir, [args.stack] if args.stack else stack_names(args.project_dir))
-        if args.command == "check":
-            return _check(args)
-        if args.command == "policy-args":
-            print("\n".join(pulumi_policy_arguments(args.stack, args.project_dir)))
-            return 0
-        if args.command == "preflight":
-            return _preflight(args)
-        if args.command == "topology":
-            return _topology(args)
-        return _preview(args)
-    except (CheckError, PreflightError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except PlatformConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except pulumi.InputPropertiesError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except TopologyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        args.project_dir = _project_dir(args.project_dir)
+        return COMMANDS[args.command](args)
+    except (CliError, CheckError, PreflightError, PlatformConfigError, pulumi.InputPropertiesError, TopologyError) as e:
+        if args.traceback and e.__cause__ is not None:
+            raise e.__cause__ from None
+        return _fail(str(e))
+    except Exception as error:  # a bug or a program that cannot run offline: still one line unless asked
+        if args.traceback:
+            raise
+        return _fail(f"{_one_line(error)} (rerun with --traceback to see where)")
     finally:
         close_event_loops()
 
 
-def _validate(project_dir: Path, stacks: list[str]) -> int:
-    failures = 0
-    for stack in stacks:
+def _fail(message: str) -> int:
+    """Print the one `error:` line; exit code 2.
+
+    A program that failed mid-synthesis leaves the mock runtime's pending RPC tasks behind, and asyncio would log
+    each as "Task was destroyed but it is pending!" under the error line when they are collected: they belong to
+    the abandoned program, so that log is silenced.
+    """
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def _project_dir(path: Path) -> Path:
+    """The project directory as given; an error unless it is a directory holding Pulumi.yaml."""
+    if not path.exists():
+        raise CliError(f"--project-dir {path} does not exist: give the directory holding Pulumi.yaml")
+    if not path.is_dir():
+        raise CliError(f"--project-dir {path} is not a directory: give the directory holding Pulumi.yaml")
+    project_file = path / "Pulumi.yaml"
+    if not project_file.is_file():
+        raise CliError(f"{path} has no Pulumi.yaml: --project-dir must be a Pulumi project directory")
+    try:
+        project = yaml.safe_load(project_file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise CliError(f"{project_file}: cannot read it as YAML ({_one_line(error)})") from None
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str) or not project["name"]:
+        raise CliError(f"{project_file}: must be a mapping with the project's `name:`")
+    return path
+
+
+def _stacks(project_dir: Path, requested: list[str]) -> list[str]:
+    """The requested stacks (all stacks when none is), each with a stack file; an error when there is none."""
+    known = stack_names(project_dir)
+    if not requested:
+        if not known:
+            raise CliError(
+                f"no stack found: {project_dir} has no Pulumi.<stack>.yaml (create one with `pulumi stack init`, "
+                "or give --project-dir the project that has them)"
+            )
+        return known
+    for stack in requested:
+        if stack not in known:
+            raise CliError(
+                f"unknown stack {stack!r}: {project_dir} has no Pulumi.{stack}.yaml "
+                f"(stacks: {', '.join(known) or 'none'})"
+            )
+    return list(dict.fromkeys(requested))
+
+
+def _program(project_dir: Path) -> Path:
+    program = project_dir / "__main__.py"
+    if not program.is_file():
+        raise CliError(f"{project_dir} has no __main__.py: offline synthesis runs the project's Python program")
+    return program
+
+
+def _stack_outputs(args: argparse.Namespace) -> dict[str, dict[str, Any]] | None:
+    """`--stack-outputs NAME=FILE` as the outputs each StackReference reads; None when none was given."""
+    if not args.stack_outputs:
+        return None
+    outputs: dict[str, dict[str, Any]] = {}
+    for name, path in args.stack_outputs:
         try:
-            config = platform_config_from_stack_file(project_dir / f"Pulumi.{stack}.yaml")
-            check_against_foundation(config, project_dir, stack)
+            document = json.loads(path.read_text())
+        except OSError as error:
+            raise CliError(f"--stack-outputs {name}={path}: cannot read it ({error.strerror})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CliError(f"--stack-outputs {name}={path}: not JSON ({_one_line(error)})") from None
+        if isinstance(document, dict) and isinstance(document.get("outputs"), dict) and "resources" in document:
+            document = document["outputs"]  # a `python -m stacks preview --json` graph
+        if not isinstance(document, dict):
+            raise CliError(f"--stack-outputs {name}={path}: must be a JSON object of output names to values")
+        outputs[name] = document
+    return outputs
+
+
+def _synthesize(args: argparse.Namespace, stack: str) -> Synthesis:
+    """Synthesize for preview; a program that cannot run offline is one `error:` line naming what to do."""
+    _program(args.project_dir)
+    given = _stack_outputs(args)
+    try:
+        synthesis = synthesize(stack, args.project_dir, preview=args.as_preview, stack_outputs=given)
+    except (PlatformConfigError, pulumi.InputPropertiesError):
+        raise
+    except Exception as error:
+        problem = stack_reference_problem(error, stack, given)
+        raise CliError(
+            problem or f"could not synthesize stack {stack!r}: {_one_line(error)} (rerun with --traceback to see where)"
+        ) from error
+    if not any(r.type != "pulumi:pulumi:Stack" for r in synthesis.registrations):
+        raise CliError(
+            f"stack {stack!r} synthesized no resources: {args.project_dir / '__main__.py'} registered nothing, so "
+            "there is nothing to preview (is --project-dir the program's directory?)"
+        )
+    return synthesis
+
+
+@contextmanager
+def _writing(option: str, path: Path) -> Iterator[Path]:
+    """Write an output file: its directory is created; a path that cannot be written is a CliError."""
+    try:
+        if path.is_dir():
+            raise CliError(f"{option} {path}: is a directory; give a file name")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield path
+    except OSError as error:
+        raise CliError(f"{option} {path}: cannot write it ({error.strerror or error})") from None
+
+
+def _write(option: str, path: Path, text: str) -> None:
+    with _writing(option, path):
+        path.write_text(text)
+
+
+def _writable(option: str, path: Path) -> None:
+    """Fail before the work when an output file cannot be written: its directory is created and the file opened
+    for appending (and removed again when it did not exist), which root's permission bits cannot fake."""
+    with _writing(option, path):
+        existed = path.exists()
+        with path.open("a"):
+            pass
+        if not existed:
+            path.unlink()
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failures = 0
+    for stack in _stacks(args.project_dir, args.stacks):
+        try:
+            config = platform_config_from_stack_file(args.project_dir / f"Pulumi.{stack}.yaml")
+            check_against_foundation(config, args.project_dir, stack)
         except PlatformConfigError as error:
             failures += 1
             print(f"{stack}: {error}", file=sys.stderr)
@@ -190,6 +416,13 @@ def _validate(project_dir: Path, stacks: list[str]) -> int:
             for key, hint in config.placeholders():
                 print(f"  note: {key} is an example value; `pulumi up` refuses it until you put {hint} there")
     return 2 if failures else 0
+
+
+def _policy_args(args: argparse.Namespace) -> int:
+    (stack,) = _stacks(args.project_dir, [args.stack])
+    _program(args.project_dir)
+    print("\n".join(pulumi_policy_arguments(stack, args.project_dir, stack_outputs=_stack_outputs(args))))
+    return 0
 
 
 PREFLIGHT_HELP = """List what must exist in the AWS account or Azure subscription before the stack's first `pulumi up`:
@@ -202,34 +435,36 @@ item is checked with read-only commands (get/describe/list/show, `--output json`
 Otherwise, and with --offline, the checklist prints with the command that checks each item.
 
 Marks: ✓ ok, ✗ failed, ? not checked (offline or no credentials), ! manual (preflight cannot see it).
-Exit codes: 0 nothing failed (items not checked do not fail), 1 an item failed, 2 preflight could not run."""
+Exit codes: 0 nothing failed (items not checked do not fail), 1 an item failed, 2 preflight could not run (one
+`error:` line)."""
 
 
 def _preflight(args: argparse.Namespace) -> int:
-    stack_file = args.project_dir / f"Pulumi.{args.stack}.yaml"
-    if not stack_file.exists():
-        known = ", ".join(stack_names(args.project_dir)) or "none"
-        raise PreflightError(
-            f"unknown stack {args.stack!r}: {args.project_dir} has no {stack_file.name} (stacks: {known})"
-        )
-    config = platform_config_from_stack_file(stack_file)
-    check_against_foundation(config, args.project_dir, args.stack)
-    report = run_preflight(config, args.stack, SubprocessRunner(), offline=args.offline)
+    (stack,) = _stacks(args.project_dir, [args.stack])
+    if args.json:
+        _writable("--json", args.json)
+    config = platform_config_from_stack_file(args.project_dir / f"Pulumi.{stack}.yaml")
+    check_against_foundation(config, args.project_dir, stack)
+    report = run_preflight(config, stack, SubprocessRunner(), offline=args.offline)
     render_preflight(report, sys.stdout)
     if args.json:
-        _write(args.json, json.dumps(report.document(), indent=2, ensure_ascii=False) + "\n")
+        _write("--json", args.json, json.dumps(report.document(), indent=2, ensure_ascii=False) + "\n")
         print(f"\nWrote the checklist to {args.json}")
     return report.exit_code
 
 
 def _preview(args: argparse.Namespace) -> int:
-    synthesis = synthesize(args.stack, args.project_dir, preview=args.as_preview)
+    (stack,) = _stacks(args.project_dir, [args.stack])
+    for option, path in (("--json", args.json), ("--mermaid", args.mermaid)):
+        if path:
+            _writable(option, path)
+    synthesis = _synthesize(args, stack)
     render_tree(synthesis, sys.stdout)
     if args.json:
-        _write(args.json, json.dumps(graph_document(synthesis), indent=2, sort_keys=True, default=str) + "\n")
+        _write("--json", args.json, json.dumps(graph_document(synthesis), indent=2, sort_keys=True, default=str) + "\n")
         print(f"\nWrote the recorded graph to {args.json}")
     if args.mermaid:
-        _write(args.mermaid, mermaid(synthesis))
+        _write("--mermaid", args.mermaid, mermaid(synthesis))
         print(f"Wrote the component graph to {args.mermaid}")
     return 0
 
@@ -245,11 +480,13 @@ TOPOLOGY_HELP = """Place each stack in the deployment, from its stack file alone
 and where CI runs it: foundation stacks and single stacks with a public (allow-listed) API on a GitHub-hosted
 runner; cluster layers and private single stacks on [self-hosted, <deployment.deployer.runnerLabel>]; local
 clusters and stacks without the runner label they need not from CI, with the reason. A cluster layer deploys after
-its foundation. Exit codes: 0 ok, 2 a stack file or a reference between them is wrong (every problem is listed)."""
+its foundation. Exit codes: 0 ok, 2 a stack file or a reference between them is wrong (every problem is listed),
+or the command could not run (one `error:` line)."""
 
 
 def _topology(args: argparse.Namespace) -> int:
-    topology = load_topology(args.stacks or None, args.project_dir)
+    requested = _stacks(args.project_dir, args.stacks)
+    topology = load_topology(requested if args.stacks else None, args.project_dir)
     if args.json:
         print(json.dumps(topology.document(), indent=2))
     else:
@@ -269,20 +506,31 @@ path. A cluster-layer stack is judged on its foundation's node pools, a foundati
 workloads; on an existing cluster the pools are unknown and placement is reported as not verifiable offline.
 
 FILE arguments may contain {stack}; they must when several stacks are checked (one file per stack,
-except --junit, which holds every stack).
+except --junit, which holds every stack). Their directories are created.
+
+The check fails closed: no stack found, an unknown stack, a stack that synthesizes no resources, a pack that
+declares no policies, a StackReference whose outputs are not given (--stack-outputs), or an output file that
+cannot be written is exit code 2, before anything is reported as passing.
 
 Exit codes: 0 no mandatory violations and every workload can run, 1 mandatory violations or a workload that
-cannot run, 2 the check could not run."""
+cannot run, 2 the check could not run (one `error:` line on stderr, no traceback)."""
 
 
 def _check(args: argparse.Namespace) -> int:
-    stacks = args.stacks or stack_names(args.project_dir)
+    stacks = _stacks(args.project_dir, args.stacks)
+    _program(args.project_dir)
     if args.policy_pack_configs and len(args.policy_pack_configs) != len(args.policy_packs):
         raise CheckError("the number of --policy-pack-config flags must match the number of --policy-pack flags")
-    per_stack = [("json", args.json), ("sarif", args.sarif), *(("report", path) for path in args.report)]
+    per_stack = [("--json", args.json), ("--sarif", args.sarif), *(("--report", path) for path in args.report)]
     for option, path in per_stack:
         if path and len(stacks) > 1 and "{stack}" not in str(path):
-            raise CheckError(f"--{option} {path}: put {{stack}} in the file name when checking several stacks")
+            raise CheckError(f"{option} {path}: put {{stack}} in the file name when checking several stacks")
+    for option, path in per_stack:
+        for stack in stacks if path else ():
+            _writable(option, _output_path(path, stack))
+    if args.junit:
+        _writable("--junit", args.junit)
+    stack_outputs = _stack_outputs(args)
     exit_code = 0
     checks = []
     with pack_processes(args.pack_timeout) as start:
@@ -295,6 +543,7 @@ def _check(args: argparse.Namespace) -> int:
                 pack_configs=args.policy_pack_configs,
                 preview=args.preview,
                 deployability=args.deployability,
+                stack_outputs=stack_outputs,
             )
             checks.append(result)
             exit_code = max(exit_code, result.exit_code)
@@ -306,7 +555,7 @@ def _check(args: argparse.Namespace) -> int:
                     print()
             _write_stack_outputs(args, result)
     if args.junit:
-        _write(args.junit, junit_document(checks))
+        _write("--junit", args.junit, junit_document(checks))
     return exit_code
 
 
@@ -314,20 +563,26 @@ def _output_path(template: Path, stack: str) -> Path:
     return Path(str(template).replace("{stack}", stack))
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def _write_stack_outputs(args: argparse.Namespace, result: Any) -> None:
     if args.json:
-        _write(_output_path(args.json, result.stack), json.dumps(json_document(result), indent=2) + "\n")
+        _write("--json", _output_path(args.json, result.stack), json.dumps(json_document(result), indent=2) + "\n")
     if args.sarif:
-        _write(_output_path(args.sarif, result.stack), json.dumps(sarif_document(result), indent=2) + "\n")
+        path = _output_path(args.sarif, result.stack)
+        _write("--sarif", path, json.dumps(sarif_document(result), indent=2) + "\n")
     for template in args.report:
         path = _output_path(template, result.stack)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_report(result, path)
+        with _writing("--report", path):
+            write_report(result, path)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "validate": _validate,
+    "preview": _preview,
+    "check": _check,
+    "policy-args": _policy_args,
+    "preflight": _preflight,
+    "topology": _topology,
+}
 
 
 def render_tree(synthesis: Synthesis, out: TextIO) -> None:

@@ -319,7 +319,9 @@ DEFAULT_PACK_CONFIG = CONFIG_DIR / "defaults.json"
 """The empty pack config, for packs a stack runs with their defaults (the CLI wants one config per pack or none)."""
 
 
-def pulumi_policy_arguments(stack: str, project_dir: Path = PROJECT_ROOT) -> list[str]:
+def pulumi_policy_arguments(
+    stack: str, project_dir: Path = PROJECT_ROOT, *, stack_outputs: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
     """The `--policy-pack`/`--policy-pack-config` flags `pulumi preview -s <stack>` needs to run what the check runs.
 
     Raises:
@@ -327,7 +329,7 @@ def pulumi_policy_arguments(stack: str, project_dir: Path = PROJECT_ROOT) -> lis
     """
     _require_stack_file(stack, project_dir.resolve())
     arguments: list[str] = []
-    for directory in default_pack_dirs(_synthesize(stack, project_dir.resolve(), preview=True)):
+    for directory in default_pack_dirs(_synthesize(stack, project_dir.resolve(), True, stack_outputs)):
         config_file, _ = pack_config_for(stack, directory)
         arguments += ["--policy-pack", display_path(directory)]
         arguments += ["--policy-pack-config", display_path(config_file or DEFAULT_PACK_CONFIG)]
@@ -628,10 +630,18 @@ def pack_processes(timeout: float = PACK_START_TIMEOUT) -> Iterator[Callable[[Pa
                 try:
                     started[directory] = stack.enter_context(pack_process(directory, timeout=timeout))
                 except RuntimeError as error:
-                    raise CheckError(f"policy pack {directory} failed to start: {error}") from None
+                    raise CheckError(f"policy pack {directory} failed to start: {_start_failure(error)}") from None
             return started[directory]
 
         yield start
+
+
+def _start_failure(error: RuntimeError) -> str:
+    """Why a pack did not start, in one line: what happened and the last line the pack printed (its error, not
+    its traceback)."""
+    what, _, stderr = str(error).partition(":\n")
+    last = next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "")
+    return f"{what}: {last}" if last else what
 
 
 def check_stack(
@@ -643,6 +653,7 @@ def check_stack(
     pack_configs: Sequence[Path] = (),
     preview: bool = False,
     deployability: bool = True,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> StackCheck:
     """Synthesize `stack` offline and replay it through each pack, returning the combined verdict.
 
@@ -655,18 +666,27 @@ def check_stack(
         preview: synthesize as a preview (values the cloud computes stay unknown).
         deployability: also judge whether the workloads can run (`stacks.deployability`); for a cluster layer
             this synthesizes its foundation, for a foundation its cluster layer.
+        stack_outputs: outputs served to the program's `pulumi.StackReference`s by stack name; None synthesizes
+            a cluster layer's foundation in this project for them.
 
     Raises:
         CheckError, PlatformConfigError, pulumi.InputPropertiesError: the check could not run.
     """
     project_dir = project_dir.resolve()
     stack_file = _require_stack_file(stack, project_dir)
-    synthesis = _synthesize(stack, project_dir, preview)
+    synthesis = _synthesize(stack, project_dir, preview, stack_outputs)
+    if not any(registration.type != "pulumi:pulumi:Stack" for registration in synthesis.registrations):
+        raise CheckError(
+            f"stack {stack!r} synthesized no resources: {project_dir / '__main__.py'} registered nothing, so no "
+            "policy could check anything (is --project-dir the program's directory?)"
+        )
     stack_config, _ = pulumi_config_for(stack, project_dir)
     requests = analyzer_requests(synthesis, stack_config)
     resources = [Resource(request.urn, request.name, request.type) for request in requests.analyze]
     by_urn = {resource.urn: resource for resource in resources}
     directories = [check_pack_dir(path) for path in pack_dirs] or default_pack_dirs(synthesis)
+    if not directories:
+        raise CheckError(f"no policy pack to run for stack {stack!r}: give one with --policy-pack DIR")
     results: list[PackResult] = []
     findings: list[Finding] = []
     exemptions: list[Exemption] = []
@@ -675,6 +695,8 @@ def check_stack(
         analyzer = start(directory)
         try:
             info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+            if not info.policies:
+                raise CheckError(f"policy pack {directory} declares no policies, so it would check nothing")
             problems = config_problems(info, config)
             if problems:
                 listing = "\n".join(f"  - {problem}" for problem in problems)
@@ -691,6 +713,11 @@ def check_stack(
         except grpc.RpcError as error:
             raise CheckError(f"policy pack {directory} failed while checking {stack}: {error}") from None
         policies = {policy.name: policy for policy in describe_policies(info, config)}
+        if all(policy.enforcement == "disabled" for policy in policies.values()):
+            raise CheckError(
+                f"every policy of {info.name} is disabled by {display_path(config_file) if config_file else 'its config'}"
+                ", so the pack would check nothing: enable some or drop the pack"
+            )
         manifest = _manifest(directory / "PulumiPolicy.yaml")
         results.append(
             PackResult(
@@ -732,16 +759,50 @@ def _deployability(stack: str, project_dir: Path, synthesis: Synthesis, preview:
         ) from error
 
 
-def _synthesize(stack: str, project_dir: Path, preview: bool) -> Synthesis:
+def _synthesize(
+    stack: str, project_dir: Path, preview: bool, stack_outputs: dict[str, dict[str, Any]] | None = None
+) -> Synthesis:
     try:
-        return synthesize(stack, project_dir, preview=preview)
+        return synthesize(stack, project_dir, preview=preview, stack_outputs=stack_outputs)
     except (PlatformConfigError, pulumi.InputPropertiesError):
         raise
     except Exception as error:  # a program that cannot run offline: the check did not run, which is exit 2
+        problem = stack_reference_problem(error, stack, stack_outputs)
         raise CheckError(
-            f"could not synthesize stack {stack!r}: {type(error).__name__}: {error} "
-            f"(`python -m stacks preview {stack}` shows the traceback)"
+            problem
+            or f"could not synthesize stack {stack!r}: {type(error).__name__}: {' '.join(str(error).split())} "
+            "(rerun with --traceback to see where)"
         ) from error
+
+
+_NO_OUTPUTS = re.compile(r"stack reference '(?P<name>[^']+)'")
+
+
+def stack_reference_problem(error: BaseException, stack: str, given: dict[str, dict[str, Any]] | None) -> str | None:
+    """What to do when a program failed because a `pulumi.StackReference` had no outputs offline, or None.
+
+    Offline, a StackReference reads only the outputs handed to the synthesis: a cluster layer's foundation in the
+    same project is synthesized for them; any other stack's outputs come from `--stack-outputs NAME=FILE`.
+    """
+    if not isinstance(error, KeyError):
+        return None
+    text = str(error.args[0]) if error.args else ""
+    match = _NO_OUTPUTS.search(text)
+    if match:
+        name = match["name"]
+        return (
+            f"stack {stack!r} reads stack '{name}' through a StackReference, whose outputs were not given: pass "
+            f"--stack-outputs {name}=FILE.json, FILE from `python -m stacks preview <stack> --json FILE` in that "
+            "stack's project or from `pulumi stack output --json`"
+        )
+    if text and given and all(text not in outputs for outputs in given.values()):
+        names = ", ".join(sorted(given))
+        have = ", ".join(sorted({key for outputs in given.values() for key in outputs})) or "none"
+        return (
+            f"could not synthesize stack {stack!r}: KeyError {text!r}, which is not an output in --stack-outputs "
+            f"for {names} (outputs given: {have}); give that stack's complete outputs"
+        )
+    return None
 
 
 # --- Text output ----------------------------------------------------------------------------------------

@@ -111,9 +111,20 @@ def framework_sections(check: StackCheck) -> list[FrameworkSection]:
     return sections
 
 
+REPORT_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+"""The report formats by file extension: Markdown or HTML."""
+
+
 def write_report(check: StackCheck, path: Path) -> None:
-    """Write the report as HTML when `path` ends in .html/.htm, else as Markdown."""
-    render = html_report if path.suffix.lower() in (".html", ".htm") else markdown_report
+    """Write the report as HTML when `path` ends in .html/.htm, as Markdown when in .md/.markdown.
+
+    Raises:
+        ValueError: for any other extension (the format comes from it; nothing is guessed).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in REPORT_SUFFIXES:
+        raise ValueError(f"{path}: a report is Markdown or HTML by extension ({', '.join(REPORT_SUFFIXES)})")
+    render = html_report if suffix in (".html", ".htm") else markdown_report
     path.write_text(render(check))
 
 

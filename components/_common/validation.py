@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -93,3 +94,30 @@ class Problems:
             f"invalid arguments for {component}: {summary}",
             errors=[{"property_path": path, "reason": reason} for path, reason in self.items],
         )
+
+
+def require_args_mapping(component: object, name: str, args: object) -> None:
+    """Refuse component arguments that are not a mapping (a list, None, a string...) before anything registers.
+
+    Every public component calls this first: its arguments are a TypedDict, i.e. a dict of argument names to
+    values, and anything else would otherwise fail deep inside the component with an AttributeError.
+
+    Args:
+        component: the component being constructed (its class name is used in the message).
+        name: the component's resource name.
+        args: what the caller passed as the component's arguments.
+
+    Raises:
+        pulumi.InputPropertiesError: when `args` is not a mapping.
+    """
+    if isinstance(args, Mapping):
+        return
+    kind = type(component).__name__
+    reason = (
+        f"must be a mapping of argument names to values, e.g. {kind}Args(...) or a dict "
+        f"(got {'nothing' if args is None else type(args).__name__})"
+    )
+    raise pulumi.InputPropertiesError(
+        f"invalid arguments for {kind} '{name}': args {reason}",
+        errors=[{"property_path": "args", "reason": reason}],
+    )

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common.tags import DataClassification, data_tags
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.aws import iam
 from components.aws._resources import account_facts, customer_managed_key, merged_tags, stateful, to_json
 
@@ -70,6 +70,7 @@ class AwsBackupPlan(pulumi.ComponentResource):
     """ARN of the key encrypting the recovery points."""
 
     def __init__(self, name: str, args: AwsBackupPlanArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         problems = Problems()
         if args.get("resource_arns") is None:
             problems.add("resourceArns", "required: the ARNs of the data stores to back up")

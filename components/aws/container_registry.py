@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common.tags import DataClassification, data_tags
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.aws import iam
 from components.aws._resources import account_facts, customer_managed_key, merged_tags, retained, stateful, to_json
 
@@ -137,6 +137,7 @@ class AwsContainerRegistry(pulumi.ComponentResource):
     """ARN of the KMS key encrypting the repositories."""
 
     def __init__(self, name: str, args: AwsContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args, name)
         super().__init__("mlplatform:index:AwsContainerRegistry", name, {}, opts)
         protect = args.get("protect", DEFAULT_PROTECT)

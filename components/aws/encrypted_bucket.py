@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common.tags import DataClassification, data_tags
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.aws import iam
 from components.aws._resources import account_facts, customer_managed_key, merged_tags, retained, stateful, to_json
 
@@ -176,6 +176,7 @@ class AwsAccessLogBucket(pulumi.ComponentResource):
     """ARN of the access-log bucket."""
 
     def __init__(self, name: str, args: AwsAccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         problems = Problems()
         _check_bucket_name(problems, args.get("bucket_name"))
         retention = args.get("retention_days", DEFAULT_ACCESS_LOG_RETENTION_DAYS)
@@ -260,6 +261,7 @@ class AwsEncryptedBucket(pulumi.ComponentResource):
     """Name of the bucket receiving this bucket's server access logs."""
 
     def __init__(self, name: str, args: AwsEncryptedBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         problems = Problems()
         _check_bucket_name(problems, args.get("bucket_name"))
         classification = args.get("data_classification", DEFAULT_DATA_CLASSIFICATION)

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from components._common import gpu, pools
 from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import data_tags
-from components._common.validation import DNS1123_LABEL, Problems
+from components._common.validation import DNS1123_LABEL, Problems, require_args_mapping
 from components.aws import iam
 from components.aws._addresses import cidr_slug, private_cidr
 from components.aws._resources import (
@@ -835,6 +835,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
     """Name of the control-plane log group."""
 
     def __init__(self, name: str, args: AwsGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         plan = _validate(args, name)
         super().__init__(
             "mlplatform:index:AwsGpuCluster",

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import data_tags
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.aws import iam
 from components.aws._addresses import private_cidr
 from components.aws._resources import account_facts, customer_managed_key, merged_tags, stateful, to_json
@@ -176,6 +176,7 @@ class AwsNetwork(pulumi.ComponentResource):
     gateway's owner associates it with a gateway route table and propagates its routes."""
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args, name)
         super().__init__("mlplatform:index:AwsNetwork", name, {}, opts)
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
-from components._common.validation import Problems, dns1123_label_problem
+from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
 from components.aws import iam
 from components.aws._resources import account_facts, to_json
 
@@ -83,6 +83,7 @@ class AwsServingIdentity(pulumi.ComponentResource):
     """The service account allowed to assume the role."""
 
     def __init__(self, name: str, args: AwsServingIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args, name)
         namespace = args["namespace"]
         service_account = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)

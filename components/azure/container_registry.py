@@ -7,7 +7,7 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.azure._private_link import diagnostic_setting, private_endpoint
 from components.azure._shared import (
     ACR_PULL,
@@ -149,6 +149,7 @@ class AzureContainerRegistry(pulumi.ComponentResource):
     """Login server, e.g. `<name>.azurecr.io`; image references start with it."""
 
     def __init__(self, name: str, args: AzureContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureContainerRegistry '{name}'")
         super().__init__("mlplatform:index:AzureContainerRegistry", name, {}, opts)
         resource_group_name = args["resource_group_name"]

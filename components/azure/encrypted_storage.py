@@ -6,7 +6,7 @@ from typing import NotRequired, Required, TypedDict
 import pulumi
 import pulumi_azure_native.storage as storage
 
-from components._common.validation import DNS1123_LABEL, Problems
+from components._common.validation import DNS1123_LABEL, Problems, require_args_mapping
 from components.azure._private_link import diagnostic_setting, private_endpoint
 from components.azure._shared import (
     blob_container_id,
@@ -192,6 +192,7 @@ class AzureEncryptedStorage(pulumi.ComponentResource):
     """Resource IDs of the containers by name (the scopes for container-level role assignments)."""
 
     def __init__(self, name: str, args: AzureEncryptedStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureEncryptedStorage '{name}'")
         super().__init__("mlplatform:index:AzureEncryptedStorage", name, {}, opts)
         resource_group_name = args["resource_group_name"]

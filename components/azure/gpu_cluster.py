@@ -13,7 +13,7 @@ import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.privatedns as privatedns
 
 from components._common import gpu, naming, pools
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.azure._kubelogin import KUBELOGIN_MODES, with_kubelogin_mode
 from components.azure._private_link import diagnostic_setting
 from components.azure._role_propagation import (
@@ -781,6 +781,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
     (`skuName`, `diskEncryptionSetID`, `networkAccessPolicy`)."""
 
     def __init__(self, name: str, args: AzureGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureGpuCluster '{name}'")
         super().__init__("mlplatform:index:AzureGpuCluster", name, {}, opts)
         resource_group_name = args["resource_group_name"]

@@ -8,7 +8,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.azure._private_link import diagnostic_setting, private_endpoint
 from components.azure._role_propagation import (
     DEFAULT_ROLE_PROPAGATION_WAIT,
@@ -217,6 +217,7 @@ class AzureKeyVault(pulumi.ComponentResource):
     input instead of waiting for the whole vault component."""
 
     def __init__(self, name: str, args: AzureKeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureKeyVault '{name}'")
         super().__init__("mlplatform:index:AzureKeyVault", name, {}, opts)
         resource_group_name = args["resource_group_name"]

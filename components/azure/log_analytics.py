@@ -5,7 +5,7 @@ from typing import Required, TypedDict
 import pulumi
 import pulumi_azure_native.operationalinsights as operationalinsights
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.azure._shared import check_bool, check_location, check_required
 
 DEFAULT_RETENTION_DAYS = 365
@@ -77,6 +77,7 @@ class AzureLogAnalytics(pulumi.ComponentResource):
     """Resource ID of the workspace (the `workspaceId` of diagnostic settings)."""
 
     def __init__(self, name: str, args: AzureLogAnalyticsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureLogAnalytics '{name}'")
         super().__init__("mlplatform:index:AzureLogAnalytics", name, {}, opts)
         created = workspace(

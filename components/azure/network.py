@@ -8,7 +8,7 @@ import pulumi_azure_native.network as network
 import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.azure._shared import (
     PRIVATE_DNS_LOCATION,
     check_bool,
@@ -157,6 +157,7 @@ class AzureNetwork(pulumi.ComponentResource):
     """Resource IDs of this VNet's peerings, in the order of `peerVirtualNetworkIds`."""
 
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureNetwork '{name}'")
         super().__init__("mlplatform:index:AzureNetwork", name, {}, opts)
         location = args["location"]

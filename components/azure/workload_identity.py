@@ -7,7 +7,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.managedidentity as managedidentity
 
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
-from components._common.validation import Problems, dns1123_label_problem
+from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
 from components.azure._shared import (
     ROLE_NAMES,
     STORAGE_BLOB_DATA_READER,
@@ -108,6 +108,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
     """The Kubernetes service account federated with the identity."""
 
     def __init__(self, name: str, args: AzureWorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args).raise_if_any(f"mlplatform:index:AzureWorkloadIdentity '{name}'")
         super().__init__("mlplatform:index:AzureWorkloadIdentity", name, {}, opts)
         resource_group_name = args["resource_group_name"]

@@ -5,7 +5,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_docker as docker
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 
 REGISTRY_IMAGE = "registry:2.8.3"
 """The CNCF Distribution registry image, pinned by version (images are pinned here, not in _charts.py,
@@ -47,6 +47,7 @@ class LocalRegistry(pulumi.ComponentResource):
     """The container name (resolvable on the `kind` network as the registry host)."""
 
     def __init__(self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         problems = Problems()
         port = args.get("port", DEFAULT_PORT)
         if not 1024 <= port <= 65535:

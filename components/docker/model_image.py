@@ -8,7 +8,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_docker as docker
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.docker.registry_auth import RegistryAuth
 
 DEFAULT_PLATFORM = "linux/amd64"
@@ -56,6 +56,7 @@ class ModelImage(pulumi.ComponentResource):
     """The pushed reference pinned by digest, `repository@sha256:...`; deploy this one."""
 
     def __init__(self, name: str, args: ModelImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         _validate(args)
         super().__init__("mlplatform:index:ModelImage", name, {}, opts)
         context = Path(args["context"])

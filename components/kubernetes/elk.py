@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.kubernetes import _charts, _elastic, _platform_policies, _values
 from components.kubernetes._checks import (
     check_bool,
@@ -173,6 +173,7 @@ class Logging(pulumi.ComponentResource):
     """The index lifecycle policy governing that data stream."""
 
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         namespace = args.get("namespace", DEFAULT_NAMESPACE)
         operator_namespace = args.get("operator_namespace", DEFAULT_OPERATOR_NAMESPACE)
         agent_namespace = args.get("agent_namespace", DEFAULT_AGENT_NAMESPACE)

@@ -7,7 +7,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 
 from components._common import gpu
-from components._common.validation import Problems, dns1123_label_problem
+from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
 from components.kubernetes import _charts, _platform_policies, _values
 from components.kubernetes._checks import (
     check_bool,
@@ -139,6 +139,7 @@ class GpuStack(pulumi.ComponentResource):
     """Labels on the DCGM exporter's ServiceMonitor."""
 
     def __init__(self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         mode = args.get("mode", DEFAULT_MODE)
         default_namespace = DEFAULT_DEVICE_PLUGIN_NAMESPACE if mode == "device-plugin" else DEFAULT_OPERATOR_NAMESPACE
         namespace = args.get("namespace", default_namespace)

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import gpu
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.kubernetes._checks import (
     check_bool,
     check_int,
@@ -154,6 +154,7 @@ class ModelDeployment(pulumi.ComponentResource):
     """In-cluster URL of the Service."""
 
     def __init__(self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         namespace = args.get("namespace")
         image = args.get("image")
         app_name = args.get("app_name", name)

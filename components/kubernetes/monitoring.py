@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components._common.validation import Problems, is_duration
+from components._common.validation import Problems, is_duration, require_args_mapping
 from components.kubernetes import _charts, _platform_policies, _values
 from components.kubernetes._alerts import alert_rule_groups
 from components.kubernetes._checks import (
@@ -172,6 +172,7 @@ class Monitoring(pulumi.ComponentResource):
     """Names of the alerts and recording rules the PrometheusRule ships."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         namespace = args.get("namespace", DEFAULT_NAMESPACE)
         node_exporter_namespace = args.get("node_exporter_namespace", DEFAULT_NODE_EXPORTER_NAMESPACE)
         storage_class_name = args.get("storage_class_name", DEFAULT_STORAGE_CLASS_NAME)

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import gpu
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.kubernetes._checks import (
     check_choice,
     check_int,
@@ -218,6 +218,7 @@ class ModelServingNamespace(pulumi.ComponentResource):
     """The team's Role."""
 
     def __init__(self, name: str, args: ModelServingNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         namespace = args.get("namespace")
         team_group = args.get("team_group")
         quota_gpus = args.get("quota_gpus", DEFAULT_QUOTA_GPUS)

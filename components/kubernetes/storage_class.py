@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common.validation import Problems
+from components._common.validation import Problems, require_args_mapping
 from components.kubernetes._checks import check_object_name
 
 DEFAULT_CLASS_NAME = "mlplatform-encrypted"
@@ -50,6 +50,7 @@ class EncryptedStorageClass(pulumi.ComponentResource):
     """The StorageClass name to use in volume claims."""
 
     def __init__(self, name: str, args: EncryptedStorageClassArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_args_mapping(self, name, args)
         problems = Problems()
         class_name = args.get("class_name", DEFAULT_CLASS_NAME)
         check_object_name(problems, "className", class_name)

@@ -11,7 +11,7 @@ import pytest
 from pulumi.provider.experimental.analyzer import Analyzer
 
 import components
-from stacks.synth import PROJECT_ROOT
+from stacks.synth import PROJECT_ROOT, RecordingMonitor
 
 COMPONENT_MODULES = sorted(
     path
@@ -49,3 +49,16 @@ def test_every_public_component_has_the_token_of_its_class_name_and_analyzes(com
     definition = result["component_definitions"][component.__name__]
     undocumented = [name for name, prop in {**definition.inputs, **definition.outputs}.items() if not prop.description]
     assert not undocumented, f"{component.__name__} has inputs/outputs without a docstring: {undocumented}"
+
+
+@pytest.mark.parametrize("args", [[], None, "namespace=x"], ids=["list", "none", "string"])
+@pytest.mark.parametrize("component", public_components(), ids=lambda c: c.__name__)
+def test_a_component_given_args_that_are_not_a_mapping_names_itself_before_anything_registers(
+    component: type, args: object, recorder: RecordingMonitor
+) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as caught:
+        component("x", args)
+    message = str(caught.value)
+    assert message.startswith(f"invalid arguments for {component.__name__} 'x': args must be a mapping"), message
+    assert caught.value.errors[0]["property_path"] == "args"
+    assert recorder.registrations == [], "nothing registers before the arguments are checked"

@@ -190,7 +190,7 @@ def test_the_cli_prints_json_for_the_workflow_and_exits_2_on_a_problem(
     table = capsys.readouterr().out
     assert "prod" in table and "not from CI" in table and "azure-prod" not in table
     assert main(["--project-dir", str(project), "topology", "staging"]) == 2
-    assert "Pulumi.staging.yaml: no such stack file" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith(f"error: unknown stack 'staging': {project} has no Pulumi.staging.yaml")
 
 
 def test_the_json_keys_are_the_contract_the_workflow_reads() -> None:
