@@ -259,7 +259,8 @@ class StackCheck:
     @property
     def rendered(self) -> list[Resource]:
         """Charts and manifest groups whose objects only the provider renders (invisible offline)."""
-        return [resource for resource in self.resources if resource.type in RENDERED_BY_PROVIDER]
+        rendered = [resource for resource in self.resources if resource.type in RENDERED_BY_PROVIDER]
+        return sorted(rendered, key=lambda resource: (resource.type, resource.name, resource.urn))
 
     def verdict(self, pack: PackResult, policy: Policy) -> tuple[str, str]:
         """The policy's verdict on this stack and, for the non-obvious ones, why."""
