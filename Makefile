@@ -38,8 +38,8 @@ format: venv
 	$(PYTHON) -m ruff check --fix .
 	$(PYTHON) -m ruff format .
 
-test: lint  ## Lint, then the whole test suite
-	$(PYTHON) -m pytest
+test: lint  ## Lint, then the whole test suite, on every core
+	$(PYTHON) -m pytest -n auto
 
 bench: venv  ## Benchmarks: rewrite docs/benchmarks.md (about 8 minutes; see benchmarks/)
 	$(PYTHON) -m benchmarks

@@ -598,6 +598,13 @@ class GpuPoolConfig(_PoolSizing):
     """Zones for this pool, a subset of the target's zones. Defaults to all of them."""
     taints: list[TaintConfig] = []
     """Extra taints; the GPU taint of the GPU contract is always added."""
+    on_demand_fallback: StrictBool = False
+    """EKS, spot pools only: when spot capacity runs out, Karpenter launches the same instance types on demand
+    (the NodePool allows both capacity types and prefers spot). Defaults to false."""
+    priority: int | None = Field(None, ge=1, le=100)
+    """Preference between pools that fit the same pod, higher first: the Karpenter NodePool `weight` on EKS, the
+    priority of the AKS priority expander (`cluster.autoscaling.expander: priority`). Defaults to 20 for spot
+    pools and 10 for on-demand ones, so spot is tried first."""
     labels: dict[str, str] = {}
     """Extra node labels; the GPU contract labels are always added and cannot be overridden. A `workload=<kind>`
     taint adds `mlplatform.io/workload: <kind>`: the label is derived from the taint (by the cluster components),
@@ -669,10 +676,36 @@ class GpuPoolConfig(_PoolSizing):
                 )
             if len(self.instance_types) != 1:
                 issues.add(("instanceTypes",), "an AKS pool has exactly one VM size")
+        if self.on_demand_fallback and cloud == "azure":
+            issues.add(
+                ("onDemandFallback",),
+                "EKS only: an AKS pool is either spot or regular; declare a second, on-demand pool with a lower "
+                "`priority` and set cluster.autoscaling.expander: priority",
+            )
         zones = context.zones
         for index, zone in enumerate(self.zones or []):
             if zone not in zones:
                 issues.add(("zones", index), f"'{zone}' is not one of the target zones ({', '.join(zones)})")
+
+
+class AutoscalingConfig(_Model):
+    """How the node autoscaler adds and removes capacity: Karpenter on EKS, the AKS cluster autoscaler on AKS."""
+
+    scale_down_after_minutes: int = Field(10, ge=1, le=1440)
+    """Minutes an empty node waits before it is removed (Karpenter `consolidateAfter`; AKS
+    `scale-down-unneeded-time`): an idle GPU node stops costing after this, a node still running a job or a
+    model server is never removed for being underused. Defaults to 10."""
+    node_expiry_hours: int = Field(720, ge=0, le=8760)
+    """EKS: hours after which Karpenter replaces a node (new AMI, patched kernel); 0 never expires nodes. A
+    replaced node is drained with `drainGraceHours` of grace. Defaults to 720 (30 days)."""
+    drain_grace_hours: int = Field(24, ge=0, le=168)
+    """EKS: hours a node being removed waits for pods that block their eviction (`karpenter.sh/do-not-disrupt`,
+    disruption budgets), e.g. a training job writing its checkpoint, before they are deleted. Defaults to 24."""
+    expander: Literal["least-waste", "priority"] = "least-waste"
+    """AKS: how the autoscaler picks among pools that fit a pending pod. `least-waste` (the pool left with the least
+    idle CPU) or `priority`: the pools' `priority` fields, written to the autoscaler's
+    `cluster-autoscaler-priority-expander` ConfigMap. (On EKS, Karpenter always honours `priority` as NodePool
+    weights.) Defaults to least-waste."""
 
 
 class ClusterConfig(_Model):
@@ -698,6 +731,8 @@ class ClusterConfig(_Model):
     """The untainted CPU pool for the platform's own workloads, sized per zone (presets per environment)."""
     gpu_pools: list[GpuPoolConfig] = []
     """GPU node pools. Empty means a cluster without GPUs."""
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+    """How nodes are added and removed: scale-down delay, node expiry and drain grace, the AKS expander."""
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -721,7 +756,7 @@ class ClusterConfig(_Model):
         # A cluster-layer stack is told once that the whole `cluster` section is its foundation's.
         layer = context and isinstance(context.target, KubernetesTarget) and context.target.foundation is not None
         if context and context.cloud == "kubernetes" and not layer:
-            for key in ("system_pool", "platform_pool"):
+            for key in ("system_pool", "platform_pool", "autoscaling"):
                 if key in self.model_fields_set:
                     issues.add((to_camel(key),), "an existing cluster's node pools are managed outside this stack")
         if context and context.cloud == "aws" and "system_pool" in self.model_fields_set:
@@ -730,6 +765,20 @@ class ClusterConfig(_Model):
                 "AKS only: on EKS the platform node groups (one per zone) also run the cluster add-ons; size them "
                 "under cluster.platformPool",
             )
+        scaling = self.autoscaling.model_fields_set
+        if context and context.cloud == "aws" and "expander" in scaling:
+            issues.add(
+                ("autoscaling", "expander"),
+                "AKS only: on EKS Karpenter weighs the pools by their `priority` (NodePool weight); remove it",
+            )
+        if context and context.cloud == "azure":
+            for key in ("node_expiry_hours", "drain_grace_hours"):
+                if key in scaling:
+                    issues.add(
+                        ("autoscaling", to_camel(key)),
+                        "EKS only (Karpenter): AKS replaces nodes through node-image upgrades and drains them with "
+                        "its own timeout; remove it",
+                    )
         seen: dict[str, int] = {}
         for index, pool in enumerate(self.gpu_pools):
             if pool.name in seen:
@@ -1349,6 +1398,19 @@ class PlatformConfig(_Model):
             self.logging.elk.nodes = preset["elasticsearch_nodes"]
         if self.protection.stateful_resources is None:
             self.protection.stateful_resources = preset["protect_stateful_resources"]
+        return self
+
+    @model_validator(mode="after")
+    def _autoscaling_rules(self) -> PlatformConfig:
+        """Pool autoscaling settings that depend on the presets (a spot fallback needs a spot pool)."""
+        issues = _Issues()
+        for index, pool in enumerate(self.cluster.gpu_pools):
+            if pool.on_demand_fallback and pool.capacity_type != "spot":
+                issues.add(
+                    ("cluster", "gpuPools", index, "onDemandFallback"),
+                    f"is for spot pools; this pool is {pool.capacity_type} (set capacityType: spot, or remove it)",
+                )
+        issues.raise_if_any()
         return self
 
     @model_validator(mode="after")

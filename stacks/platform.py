@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pulumi_azure_native.provider import Provider as AzureProvider
 
-from components._common import gpu
+from components._common import autoscaling, gpu
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from components._common.tags import DataClassification, data_tags, platform_tags
 from components.aws import (
@@ -127,7 +127,7 @@ def _build_platform(config: PlatformConfig) -> Platform:
 
 # --- Component argument paths back to stack keys ---------------------------------------------------------
 
-_POOL_FIELDS = r"(?P<rest>(name|instanceTypes|minSize|maxSize|desiredSize|capacityType|diskSizeGb|osFamily|zones|taints|labels)\b.*)"
+_POOL_FIELDS = r"(?P<rest>(name|instanceTypes|minSize|maxSize|desiredSize|capacityType|diskSizeGb|osFamily|zones|taints|labels|priority|onDemandFallback)\b.*)"
 
 STACK_KEYS: tuple[tuple[str, str, str], ...] = (
     # (component, argument path pattern, stack key template: `\g<name>` repeats a part of the argument path)
@@ -197,6 +197,8 @@ STACK_KEYS: tuple[tuple[str, str, str], ...] = (
     ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\.extraTaints.*", r"cluster.gpuPools[\g<i>].taints"),
     ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\]\." + _POOL_FIELDS, r"cluster.gpuPools[\g<i>].\g<rest>"),
     ("AzureGpuCluster", r"gpuNodePools\[(?P<i>\d+)\].*", r"cluster.gpuPools[\g<i>]"),
+    ("AzureGpuCluster", r"autoscalerProfile\.expander", "cluster.autoscaling.expander"),
+    ("AzureGpuCluster", r"autoscalerProfile\.scaleDownUnneededTime", "cluster.autoscaling.scaleDownAfterMinutes"),
     ("AzureNetwork", r"addressSpace", "network.cidr"),
     ("AzureNetwork", r"location", "target.location"),
     ("AzureNetwork", r"resourceGroupName", "target.resourceGroupName"),
@@ -590,6 +592,10 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
                 "os_disk_size_gb": cluster_config.platform_pool.disk_size_gb,
             },
             "gpu_node_pools": [_aks_gpu_pool(pool) for pool in cluster_config.gpu_pools],
+            "autoscaler_profile": {
+                "expander": cluster_config.autoscaling.expander,
+                "scale_down_unneeded_time": f"{cluster_config.autoscaling.scale_down_after_minutes}m",
+            },
             "key_vault_id": vault.vault_id,
             # The KMS plugin reaches the vault only through its private endpoint: the key's URI resolves once
             # the endpoint's DNS records exist, so the cluster alone waits for them (its identity, grants and
@@ -852,6 +858,8 @@ def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:
         "max_count": pool.max_size,
         "initial_count": pool.initial_size,
         "spot": pool.capacity_type == "spot",
+        "priority": pool.priority
+        or (autoscaling.PRIORITY_SPOT if pool.capacity_type == "spot" else autoscaling.PRIORITY_ON_DEMAND),
         "os_disk_size_gb": pool.disk_size_gb,
         "os_sku": _AKS_OS_SKUS[pool.os_family or "ubuntu"],  # type: ignore[typeddict-item]
         "extra_taints": [f"{taint.key}={taint.value}:{taint.effect}" for taint in pool.taints],

@@ -68,7 +68,14 @@ DEFAULT_PLATFORM_MAX_COUNT_PER_ZONE = 2
 DEFAULT_PLATFORM_OS_DISK_GB = 100
 DEFAULT_PLATFORM_OS_SKU = "AzureLinux"
 DEFAULT_AUTOSCALER_EXPANDER = "least-waste"
-AUTOSCALER_EXPANDERS: tuple[str, ...] = ("least-waste", "most-pods", "random")
+AUTOSCALER_EXPANDERS: tuple[str, ...] = ("least-waste", "priority", "most-pods", "random")
+PRIORITY_EXPANDER_CONFIG_MAP = "cluster-autoscaler-priority-expander"
+"""The ConfigMap in kube-system the AKS autoscaler reads with the `priority` expander (Azure/AKS#1931, shipped)."""
+DEFAULT_PRIORITY_SPOT = 20
+DEFAULT_PRIORITY_REGULAR = 10
+LOWEST_PRIORITY = 1
+"""The priority of every other pool (system, platform): the priority expander considers only the node groups a
+pattern matches, so a catch-all keeps the untainted pools growable."""
 DEFAULT_SCALE_DOWN_UNNEEDED_TIME = "10m"
 DEFAULT_SCALE_DOWN_DELAY_AFTER_ADD = "10m"
 DEFAULT_GPU_MIN_COUNT = 0
@@ -155,7 +162,9 @@ class AzureAutoscalerProfileArgs(TypedDict, total=False):
     expander: str
     """How the autoscaler picks the pool to grow when several fit a pending pod: `least-waste` (the pool left
     with the least idle CPU, then memory: a one-GPU serving pod grows the small GPU pool, not the large training
-    one), `most-pods` or `random` (the AKS default). Defaults to least-waste."""
+    one), `priority` (the GPU pools' `priority`, highest first; the Kubernetes layer writes them to the
+    `cluster-autoscaler-priority-expander` ConfigMap from `autoscaler_priorities`), `most-pods` or `random` (the
+    AKS default). Defaults to least-waste."""
     scale_down_unneeded_time: str
     """How long a node must be unneeded before it is removed, in minutes (`10m`): idle GPU nodes stop costing
     after this. Defaults to 10m."""
@@ -178,6 +187,9 @@ class AzureGpuNodePoolArgs(TypedDict):
     """Nodes at creation (later left to the autoscaler). Defaults to `minCount`."""
     spot: NotRequired[bool]
     """Run on spot VMs (evicted VMs are deleted; pay up to the on-demand price). Defaults to false."""
+    priority: NotRequired[int]
+    """1-100: with the `priority` expander, pools that fit a pending pod are grown highest priority first (e.g. a
+    spot pool before a regular pool of the same size, the fallback). Defaults to 20 for spot, 10 otherwise."""
     os_disk_size_gb: NotRequired[int]
     """OS disk in GiB (images and model weights are large). Defaults to 200. Changing it replaces the pool."""
     os_sku: NotRequired[str]
@@ -404,7 +416,39 @@ def autoscaler_profile(profile: AzureAutoscalerProfileArgs) -> dict[str, str]:
         "expander": profile.get("expander", DEFAULT_AUTOSCALER_EXPANDER),
         "scale_down_unneeded_time": profile.get("scale_down_unneeded_time", DEFAULT_SCALE_DOWN_UNNEEDED_TIME),
         "scale_down_delay_after_add": profile.get("scale_down_delay_after_add", DEFAULT_SCALE_DOWN_DELAY_AFTER_ADD),
+        # A GPU node whose only pods are the node agents (device plugin, DCGM exporter, node exporter, Fluent
+        # Bit) is idle: their requests must not keep it above the utilization threshold.
+        "ignore_daemonsets_utilization": True,
+        # ...and those agents are evicted gracefully when it goes, so Fluent Bit flushes its last logs.
+        "daemonset_eviction_for_empty_nodes": True,
+        # Model servers mount emptyDir volumes (/tmp, /dev/shm); they hold nothing that must outlive the pod, so
+        # they must not pin an underused node forever (the cluster-autoscaler FAQ: "What types of pods can
+        # prevent CA from removing a node?").
+        "skip_nodes_with_local_storage": "false",
+        # Keep the zonal platform pool's zones even when it grows.
+        "balance_similar_node_groups": "true",
     }
+
+
+def pool_priority(pool: AzureGpuNodePoolArgs) -> int:
+    """A GPU pool's priority for the `priority` expander."""
+    default = DEFAULT_PRIORITY_SPOT if pool.get("spot", DEFAULT_GPU_SPOT) else DEFAULT_PRIORITY_REGULAR
+    return pool.get("priority", default)
+
+
+def node_group_pattern(pool_name: str) -> str:
+    """The regular expression matching the autoscaler's node group (the VM scale set `aks-<pool>-<digits>-vmss`)
+    of one agent pool, and no other pool's."""
+    return f"^aks-{re.escape(pool_name)}-[0-9]+-vmss$"
+
+
+def autoscaler_priorities(gpu_pools: list[AzureGpuNodePoolArgs]) -> dict[int, list[str]]:
+    """The priority expander's configuration: priority -> node group patterns; every other pool at the lowest."""
+    priorities: dict[int, list[str]] = {}
+    for pool in gpu_pools:
+        priorities.setdefault(pool_priority(pool), []).append(node_group_pattern(pool["name"]))
+    priorities.setdefault(LOWEST_PRIORITY, []).append(".*")
+    return dict(sorted(priorities.items(), reverse=True))
 
 
 class AccessGrant(NamedTuple):
@@ -541,6 +585,9 @@ def _validate_pools(args: AzureGpuClusterArgs, problems: Problems) -> None:
             problems.add(f"{path}.maxCount", "must be >= 1")
         if max_count < min_count:
             problems.add(f"{path}.maxCount", f"must be >= minCount ({min_count})")
+        priority = pool.get("priority")
+        if priority is not None and (not isinstance(priority, int) or not 1 <= priority <= 100):
+            problems.add(f"{path}.priority", f"'{priority}' must be an integer from 1 to 100")
         initial = pool.get("initial_count")
         if initial is not None and not min_count <= initial <= max_count:
             problems.add(f"{path}.initialCount", f"must be between minCount ({min_count}) and maxCount ({max_count})")
@@ -776,6 +823,10 @@ class AzureGpuCluster(pulumi.ComponentResource):
     """Names of the GPU pools."""
     platform_pool_name: pulumi.Output[str]
     """Name of the platform pool (`platform`)."""
+    autoscaler_priorities: dict[str, list[str]]
+    """With the `priority` expander: the `priorities` of the `cluster-autoscaler-priority-expander` ConfigMap
+    (priority -> node group patterns, a catch-all at the lowest) that the Kubernetes layer writes to kube-system;
+    empty otherwise. Plain data."""
     storage_class: pulumi.Output[dict[str, Any]]
     """StorageClass contract for the Kubernetes layer: `provisioner` (disk.csi.azure.com) and `parameters`
     (`skuName`, `diskEncryptionSetID`, `networkAccessPolicy`)."""
@@ -1134,6 +1185,15 @@ class AzureGpuCluster(pulumi.ComponentResource):
         self.disk_encryption_set_id = disk_encryption_set.id
         self.log_analytics_workspace_id = pulumi.Output.from_input(workspace_id)
         self.gpu_node_pool_names = pulumi.Output.from_input(pool_names)
+        expander = (args.get("autoscaler_profile") or {}).get("expander", DEFAULT_AUTOSCALER_EXPANDER)
+        self.autoscaler_priorities = (
+            {
+                str(priority): patterns
+                for priority, patterns in autoscaler_priorities(list(args.get("gpu_node_pools") or [])).items()
+            }
+            if expander == "priority"
+            else {}
+        )
         self.platform_pool_name = platform_pool.name
         self.storage_class = disk_encryption_set.id.apply(lambda des_id: storage_class_contract(des_id, len(zones)))
         self.register_outputs(
@@ -1151,6 +1211,7 @@ class AzureGpuCluster(pulumi.ComponentResource):
                 "logAnalyticsWorkspaceId": self.log_analytics_workspace_id,
                 "gpuNodePoolNames": self.gpu_node_pool_names,
                 "platformPoolName": self.platform_pool_name,
+                "autoscalerPriorities": self.autoscaler_priorities,
                 "storageClass": self.storage_class,
             }
         )

@@ -315,6 +315,44 @@ BAD_CONFIGURATIONS = [
         "cluster.gpuPools[0].labels.mlplatform.io/workload: comes from the pool's `workload` taint (none here)",
         id="workload-label-without-its-taint",
     ),
+    pytest.param(
+        with_change(
+            with_change(VALID_AWS, "cluster.gpuPools.0.capacityType", "on-demand"),
+            "cluster.gpuPools.0.onDemandFallback",
+            True,
+        ),
+        "cluster.gpuPools[0].onDemandFallback: is for spot pools; this pool is on-demand",
+        id="on-demand-fallback-on-an-on-demand-pool",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.gpuPools.0.onDemandFallback", True),
+        "cluster.gpuPools[0].onDemandFallback: EKS only",
+        id="on-demand-fallback-on-aks",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.autoscaling", {"expander": "priority"}),
+        "cluster.autoscaling.expander: AKS only",
+        id="aks-expander-on-eks",
+    ),
+    pytest.param(
+        with_change(VALID_AZURE, "cluster.autoscaling", {"nodeExpiryHours": 48}),
+        "cluster.autoscaling.nodeExpiryHours: EKS only",
+        id="karpenter-expiry-on-aks",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "cluster.gpuPools.0.priority", 0),
+        "cluster.gpuPools[0].priority: Input should be greater than or equal to 1",
+        id="pool-priority-out-of-range",
+    ),
+    pytest.param(
+        {
+            "environment": "dev",
+            "target": {"cloud": "kubernetes", "kubeconfigContext": "kind"},
+            "cluster": {"autoscaling": {"scaleDownAfterMinutes": 5}},
+        },
+        "cluster.autoscaling: an existing cluster's node pools are managed outside this stack",
+        id="autoscaling-on-existing-cluster",
+    ),
 ]
 
 
@@ -418,6 +456,13 @@ def test_a_workload_label_that_matches_the_pool_s_taint_is_accepted() -> None:
     data = with_change(VALID_AWS, "cluster.gpuPools.0.taints", [{"key": "workload", "value": "training"}])
     data = with_change(data, "cluster.gpuPools.0.labels", {"mlplatform.io/workload": "training"})
     assert validate_platform_config(data).cluster.gpu_pools[0].labels == {"mlplatform.io/workload": "training"}
+
+
+def test_a_spot_fallback_is_refused_where_the_preset_makes_the_pool_on_demand() -> None:
+    data = as_prod(with_change(VALID_AWS, "cluster.gpuPools.0.onDemandFallback", True))
+    assert any(
+        "gpuPools[0].onDemandFallback: is for spot pools; this pool is on-demand" in p for p in problems_of(data)
+    ), "prod presets GPU pools to on-demand, so a fallback there is a mistake to name, not to ignore"
 
 
 def test_an_explicit_value_wins_over_the_preset() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pytest
 import yaml
@@ -19,9 +21,11 @@ from components.azure._shared import (
 from components.azure.gpu_cluster import (
     SPOT_TAINT,
     aks_taints,
+    autoscaler_priorities,
     autoscaler_profile,
     cluster_access_grants,
     gpu_pool_settings,
+    node_group_pattern,
     platform_pool_settings,
     private_dns_zone_name,
     storage_class_contract,
@@ -561,7 +565,34 @@ def test_the_autoscaler_picks_the_least_wasteful_pool_and_removes_idle_nodes_aft
     )
     assert profile["scaleDownUnneededTime"] == "10m", "an idle GPU node is removed after ten minutes"
     assert profile["scaleDownDelayAfterAdd"] == "10m"
+    assert profile["ignoreDaemonsetsUtilization"] is True, (
+        "a GPU node running only the node agents is idle; their requests must not keep it"
+    )
+    assert profile["skipNodesWithLocalStorage"] == "false", "a model server's emptyDir must not pin an idle node"
     assert autoscaler_profile({"expander": "most-pods"})["expander"] == "most-pods"
+
+
+def test_the_priority_expander_grows_spot_before_regular_and_matches_each_pools_scale_set_only() -> None:
+    gpu_pools = [
+        {"name": "t4spot", "vm_size": "Standard_NC4as_T4_v3", "spot": True},
+        {"name": "t4", "vm_size": "Standard_NC4as_T4_v3"},
+        {"name": "a100", "vm_size": "Standard_NC24ads_A100_v4", "priority": 5},
+    ]
+    priorities = autoscaler_priorities(gpu_pools)  # type: ignore[arg-type]
+    assert list(priorities) == sorted(priorities, reverse=True), "highest priority first"
+
+    def priority_of(scale_set: str) -> int:
+        # The expander picks the highest priority whose patterns match the node group (the VM scale set).
+        return max(
+            priority for priority, patterns in priorities.items() if any(re.match(p, scale_set) for p in patterns)
+        )
+
+    assert priority_of("aks-t4spot-12345678-vmss") > priority_of("aks-t4-12345678-vmss"), (
+        "spot first, regular falls back"
+    )
+    assert priority_of("aks-a100-12345678-vmss") == 5, "an explicit priority is kept"
+    assert priority_of("aks-platform-12345678-vmss") == 1, "every other pool stays growable, at the lowest priority"
+    assert not re.match(node_group_pattern("t4"), "aks-t4spot-12345678-vmss"), "a pool's pattern matches only its own"
 
 
 def test_bad_platform_pool_and_autoscaler_args_are_rejected_with_paths(run, recorder) -> None:
@@ -575,7 +606,7 @@ def test_bad_platform_pool_and_autoscaler_args_are_rejected_with_paths(run, reco
                 "max_count_per_zone": -1,
                 "os_sku": "Windows",
             },
-            autoscaler_profile={"expander": "priority", "scale_down_unneeded_time": "600s"},
+            autoscaler_profile={"expander": "largest", "scale_down_unneeded_time": "600s"},
             gpu_node_pools=[{"name": "platform", "vm_size": "Standard_NC4as_T4_v3"}],
         ),
     )
