@@ -467,6 +467,10 @@ def node_pools(registrations: Sequence[Registration]) -> list[Pool]:
                     },
                 )
             )  # fmt: skip
+        elif registration.type == KARPENTER_NODE_POOL:
+            pool = _karpenter_pool(registration)
+            if pool is not None:
+                pools.append(pool)
         elif registration.type == "azure-native:containerservice:ManagedCluster":
             for profile in inputs.get("agentPoolProfiles") or []:
                 if isinstance(profile, dict):
@@ -474,6 +478,67 @@ def node_pools(registrations: Sequence[Registration]) -> list[Pool]:
         elif registration.type == "azure-native:containerservice:AgentPool":
             pools.append(_aks_pool(registration, inputs, str(inputs.get("agentPoolName") or registration.name)))
     return pools
+
+
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+"""A Karpenter NodePool: nodes it launches when pods are pending (none until then; `pulumi up` creates no node)."""
+
+
+def _karpenter_pool(registration: Registration) -> Pool | None:
+    """The nodes a Karpenter NodePool may launch: its template's labels and taints, its requirements' values, and
+    at most as many nodes as its `limits` allow (GPUs, then CPUs, per node of its smallest size)."""
+    spec = registration.inputs.get("spec")
+    if not isinstance(spec, dict):
+        return None
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    node_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    requirements: dict[str, set[str]] = {}
+    for requirement in node_spec.get("requirements") or []:
+        if isinstance(requirement, dict) and requirement.get("operator") == "In":
+            requirements[str(requirement.get("key"))] = {str(v) for v in requirement.get("values") or [] if _known(v)}
+    taints = [
+        Taint(str(t.get("key", "")), str(t.get("value") or ""), str(t.get("effect") or "NoSchedule"))
+        for t in node_spec.get("taints") or []
+        if isinstance(t, dict)
+    ]
+    name = str((registration.inputs.get("metadata") or {}).get("name") or registration.name)
+    sizes = sorted(requirements.pop("node.kubernetes.io/instance-type", set()))
+    zones = requirements.pop("topology.kubernetes.io/zone", None)
+    implicit = {key: values for key, values in requirements.items() if values}
+    implicit["karpenter.sh/nodepool"] = {name}
+    implicit.setdefault("karpenter.sh/capacity-type", {"on-demand"})
+    return _pool(
+        name=name,
+        registration=registration,
+        cloud="aws",
+        taints=taints,
+        labels=(template.get("metadata") or {}).get("labels") or {},
+        sizes=sizes,
+        zones=tuple(sorted(zones)) if zones else None,
+        min_size=0,
+        max_size=_karpenter_max_nodes(spec.get("limits"), sizes),
+        autoscaled=True,
+        implicit=implicit,
+    )
+
+
+def _karpenter_max_nodes(limits: Any, sizes: Sequence[str]) -> int:
+    """How many nodes of the pool's smallest size its `limits` admit (unbounded limits: a large number)."""
+    if not isinstance(limits, dict) or not sizes:
+        return 1000
+    bounds: list[int] = []
+    for size in sizes:
+        node = allocatable.node_size("aws", size)
+        if node is None:
+            continue
+        for resource, per_node in ((gpu.GPU_RESOURCE, node.gpus), ("cpu", node.vcpus)):
+            limit = limits.get(resource)
+            if per_node > 0 and _known(limit):
+                try:
+                    bounds.append(int(parse_quantity(limit) // per_node))
+                except ValueError:
+                    continue
+    return max(min(bounds), 0) if bounds else 1000
 
 
 def _aks_pool(registration: Registration, profile: Mapping[str, Any], name: str) -> Pool:

@@ -269,7 +269,40 @@ def pool_too_small(fixed: bool = False) -> None:
     platform_layer(storage_class="encrypted", elasticsearch_memory="8Gi")
 
 
+def gpus_only_from_karpenter(fixed: bool = False) -> None:
+    """A GPU model server whose only GPU capacity is a Karpenter NodePool (no node group: scale from zero), whose
+    `limits` admit no GPU node until fixed."""
+    subnets = list(_subnets(("eu-west-1a",)).values())
+    _node_group("system", subnets, instance_types=["m6i.xlarge"], minimum=1, maximum=2)
+    _cloud_resource(
+        "kubernetes:karpenter.sh/v1:NodePool",
+        "gpu-a10g",
+        {
+            "apiVersion": "karpenter.sh/v1",
+            "kind": "NodePool",
+            "metadata": {"name": "gpu-a10g"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": gpu.gpu_pool_labels("a10g", "nvidia-a10g")},
+                    "spec": {
+                        "requirements": [
+                            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["g5.2xlarge"]},
+                            {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]},
+                        ],
+                        "taints": [gpu.NVIDIA_GPU_TAINT.kubernetes()],
+                        "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu"},
+                    },
+                },
+                "limits": {"nvidia.com/gpu": "4" if fixed else "0"},
+            },
+        },
+    )
+    namespace = _serving_namespace(quota_gpus=2)
+    ModelDeployment("fraud", {"namespace": namespace.namespace, "image": DIGEST_IMAGE, "gpus": 1})
+
+
 SCENARIOS: dict[str, Callable[[bool], None]] = {
+    "gpus-only-from-karpenter": gpus_only_from_karpenter,
     "tainted-aks-pools": tainted_aks_pools,
     "gpu-pool-extra-taint": gpu_pool_extra_taint,
     "zone-without-node": zone_without_node,

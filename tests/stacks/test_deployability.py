@@ -202,6 +202,19 @@ def test_pods_that_fit_a_node_but_not_the_pool_at_its_max_size_are_reported_on_t
     assert _judge("pool-too-small", fixed=True).problems == []
 
 
+def test_a_karpenter_node_pool_is_capacity_that_appears_when_pods_wait_within_its_limits() -> None:
+    report = _judge("gpus-only-from-karpenter")
+    message = _messages(report, PLACEMENT).get("Deployment/fraud/fraud", "")
+    assert "pool gpu-a10g: the pool has maxSize 0" in message, (
+        f"limits of 0 GPUs admit no node, so the model server cannot run: {report.problems}"
+    )
+    fixed = _judge("gpus-only-from-karpenter", fixed=True)
+    assert fixed.problems == [], (
+        "with room for GPU nodes the server tolerates the NodePool's taint, selects its labels and fits a g5.2xlarge "
+        f"that Karpenter launches when the pod is pending: {fixed.problems}"
+    )
+
+
 # --- The shipped stacks ------------------------------------------------------------------------------------
 
 
