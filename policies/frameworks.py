@@ -102,7 +102,7 @@ CONTROLS: dict[str, Control] = {
             "EKS access entries and restricted cluster admins",
             ("164.312(a)(2)(i)", "164.312(d)"),
         ),
-        Control("HIPAA-ENC-EBS-LT", "Launch template EBS encryption", _AT_REST, ("Art. 32(1)(a)",)),
+        Control("HIPAA-ENC-EBS-LT", "Launch template and EC2NodeClass EBS encryption", _AT_REST, ("Art. 32(1)(a)",)),
         Control("HIPAA-AC-EC2-IMDSV2", "IMDSv2 with hop limit 1", _ACCESS),
         Control("HIPAA-NET-EC2-NOPUBLICIP", "No public IPs on nodes", (*_ACCESS, *_TRANSMISSION)),
         Control("HIPAA-NET-EKS-NODEGROUP-SSH", "No open SSH to node groups", (*_ACCESS, *_TRANSMISSION)),

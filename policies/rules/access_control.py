@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from policies.rules.aws_common import EC2_NODE_CLASS, LAUNCH_TEMPLATE, node_class_spec
 from policies.rules.base import (
     UNKNOWN,
     Finding,
@@ -195,18 +196,57 @@ def eks_admin_associations(association: Resource, config: dict[str, Any]) -> Ite
         )
 
 
+def _node_class_imdsv2(node_class: Resource) -> Iterator[Finding]:
+    """IMDS findings for a Karpenter EC2NodeClass.
+
+    The CRD defaults `metadataOptions`, and each of its fields, to httpTokens 'required' and hop limit 1 at
+    admission (karpenter.k8s.aws_ec2nodeclasses.yaml), so an unset value is compliant and only an explicit one
+    can weaken it.
+    """
+    label = f"EC2NodeClass '{node_class.name}'"
+    options = node_class_spec(node_class).get("metadataOptions")
+    if options is UNKNOWN:
+        yield Unverified(f"spec.metadataOptions of {label}")
+        return
+    options = as_dict(options)
+    if options.get("httpEndpoint") == "disabled":
+        return
+    tokens, hops = options.get("httpTokens"), as_number(options.get("httpPutResponseHopLimit"))
+    if tokens is UNKNOWN:
+        yield Unverified(f"spec.metadataOptions.httpTokens of {label}")
+    elif tokens not in (None, "required"):
+        yield f"{label} allows IMDSv1; set spec.metadataOptions.httpTokens='required' (or leave it unset)."
+    if hops is UNKNOWN:
+        yield Unverified(f"spec.metadataOptions.httpPutResponseHopLimit of {label}")
+    elif hops is not None and hops > 1:
+        yield (
+            f"{label} lets pods reach the instance metadata (hop limit {hops:.0f}); set "
+            "spec.metadataOptions.httpPutResponseHopLimit=1 (or leave it unset)."
+        )
+
+
 @resource_rule(
     name="aws-ec2-launch-template-imdsv2",
     title="Launch templates require IMDSv2 with a hop limit of 1",
     description=(
-        "Launch templates require IMDSv2 tokens (http_tokens='required') with http_put_response_hop_limit 1, so "
-        "pods cannot reach the node role (they use IRSA / Pod Identity), or disable the metadata endpoint."
+        "Launch templates and Karpenter EC2NodeClasses require IMDSv2 tokens (http_tokens='required') with "
+        "http_put_response_hop_limit 1, so pods cannot reach the node role (they use IRSA / Pod Identity), or "
+        "disable the metadata endpoint. An EC2NodeClass without metadataOptions passes: Karpenter's CRD defaults "
+        "it to httpTokens 'required' and hop limit 1."
     ),
-    remediation="Set metadata_options={'http_endpoint': 'enabled', 'http_tokens': 'required', 'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate.",
-    scope="EC2 launch templates",
-    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+    remediation=(
+        "Set metadata_options={'http_endpoint': 'enabled', 'http_tokens': 'required', "
+        "'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate; on an EC2NodeClass set "
+        "spec.metadataOptions={'httpEndpoint': 'enabled', 'httpTokens': 'required', 'httpPutResponseHopLimit': 1} "
+        "(or leave it unset for that default)."
+    ),
+    scope="EC2 launch templates and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
 )
 def launch_template_imdsv2(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if template.type == EC2_NODE_CLASS:
+        yield from _node_class_imdsv2(template)
+        return
     options = template.props.get("metadataOptions")
     if options is UNKNOWN:
         yield Unverified(f"metadata_options of launch template '{template.name}'")

@@ -7,11 +7,14 @@ from typing import Any
 
 from policies.rules.aws_common import (
     BUCKET_TYPES,
+    EC2_NODE_CLASS,
+    LAUNCH_TEMPLATE,
     POLICY_TYPES,
     SSE_TYPES,
     attached_to_bucket,
     data_classification,
     is_access_log_bucket,
+    node_class_spec,
 )
 from policies.rules.base import (
     OUTSIDE,
@@ -309,22 +312,71 @@ def launch_template_encryption_findings(template: Resource) -> list[Finding]:
     return findings
 
 
+def node_class_encryption_findings(node_class: Resource) -> list[Finding]:
+    """Why the EBS volumes of a Karpenter EC2NodeClass's nodes are not KMS-encrypted with a customer-managed key."""
+    label = f"EC2NodeClass '{node_class.name}'"
+    mappings, unknown = dicts(node_class_spec(node_class).get("blockDeviceMappings"))
+    if unknown:
+        return [Unverified(f"spec.blockDeviceMappings of {label}")]
+    if not any(mapping.get("ebs") is not None for mapping in mappings):
+        # Without EBS mappings Karpenter uses its default (amifamily.DefaultEBS): encrypted, but only with the
+        # AWS-managed EBS key.
+        return [
+            f"{label} declares no EBS blockDeviceMappings, so Karpenter gives its nodes a default root volume "
+            "encrypted only with the AWS-managed EBS key; set spec.blockDeviceMappings=[{'deviceName': '/dev/xvda', "
+            "'rootVolume': True, 'ebs': {'encrypted': True, 'kmsKeyID': key.arn, 'volumeType': 'gp3', "
+            "'volumeSize': '100Gi'}}]."
+        ]
+    findings: list[Finding] = []
+    for mapping in mappings:
+        device = mapping.get("deviceName", "?")
+        ebs = mapping.get("ebs")
+        if ebs is None:
+            continue
+        if ebs is UNKNOWN:
+            findings.append(Unverified(f"the EBS settings of {device} in {label}"))
+            continue
+        encrypted = as_bool(as_dict(ebs).get("encrypted"))
+        if encrypted is UNKNOWN:
+            findings.append(Unverified(f"ebs.encrypted of {device} in {label}"))
+            continue
+        if encrypted is not True:
+            # Unset, Karpenter sends no Encrypted flag and the account's EBS default decides: fail, as for templates.
+            findings.append(
+                f"{label} leaves EBS volume {device} unencrypted; set ebs.encrypted=True and "
+                "ebs.kmsKeyID=<customer-managed KMS key ARN> in spec.blockDeviceMappings."
+            )
+            continue
+        if not is_set(as_dict(ebs).get("kmsKeyID")):
+            findings.append(
+                f"{label} encrypts EBS volume {device} with the AWS-managed key; set ebs.kmsKeyID to a "
+                "customer-managed KMS key ARN in spec.blockDeviceMappings."
+            )
+    return findings
+
+
 @resource_rule(
     name="aws-ec2-launch-template-ebs-encrypted",
     title="Launch templates encrypt EBS volumes with a customer-managed key",
     description=(
-        "Launch templates declare their EBS block devices, and every EBS mapping is encrypted "
-        "(encrypted='true') with a customer-managed KMS key."
+        "Launch templates and Karpenter EC2NodeClasses (the launch templates of Karpenter's nodes) declare their "
+        "EBS block devices, and every EBS mapping is encrypted (launch template encrypted='true', EC2NodeClass "
+        "ebs.encrypted=true) with a customer-managed KMS key."
     ),
     remediation=(
         "Set block_device_mappings=[{'device_name': '/dev/xvda', 'ebs': {'encrypted': 'true', 'kms_key_id': "
-        "key.arn, 'volume_type': 'gp3'}}] on aws.ec2.LaunchTemplate."
+        "key.arn, 'volume_type': 'gp3'}}] on aws.ec2.LaunchTemplate; on an EC2NodeClass set "
+        "spec.blockDeviceMappings=[{'deviceName': '/dev/xvda', 'rootVolume': True, 'ebs': {'encrypted': True, "
+        "'kmsKeyID': key.arn, 'volumeType': 'gp3', 'volumeSize': '100Gi'}}]."
     ),
-    scope="EC2 launch templates",
-    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+    scope="EC2 launch templates and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
 )
 def launch_template_ebs_encrypted(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    yield from launch_template_encryption_findings(template)
+    if template.type == EC2_NODE_CLASS:
+        yield from node_class_encryption_findings(template)
+    else:
+        yield from launch_template_encryption_findings(template)
 
 
 EBS_ENCRYPTION_BY_DEFAULT = Setting(

@@ -24,6 +24,36 @@ from tests.policies.harness import DELETE, UNKNOWN, Res
 
 VPC_ONLY = ("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"})
 
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL_ONLY = (
+    "kubernetes:karpenter.sh/v1:NodePool",
+    {"metadata": {"name": "gpu-a10g"}, "spec": {"template": {"spec": {"nodeClassRef": {"name": "gpu-a10g"}}}}},
+)
+DISCOVERY = [{"tags": {"karpenter.sh/discovery": "prod"}}]
+NODE_CLASS: dict[str, object] = {
+    "apiVersion": "karpenter.k8s.aws/v1",
+    "kind": "EC2NodeClass",
+    "metadata": {"name": "gpu-a10g"},
+    "spec": {
+        "amiSelectorTerms": [{"alias": "al2023@latest"}],
+        "role": "prod-karpenter-node",
+        "subnetSelectorTerms": DISCOVERY,
+        "securityGroupSelectorTerms": DISCOVERY,
+        "blockDeviceMappings": [
+            {
+                "deviceName": "/dev/xvda",
+                "rootVolume": True,
+                "ebs": {"encrypted": True, "kmsKeyID": KEY, "volumeSize": "200Gi", "volumeType": "gp3"},
+            }
+        ],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1.0},
+        "associatePublicIPAddress": False,
+    },
+}
+"""A Karpenter v1 EC2NodeClass as `k8s.apiextensions.CustomResource` registers it (the CRD's own field names)."""
+EBS = "spec.blockDeviceMappings[0].ebs"
+
+
 RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
         rule="aws-backup-vault-kms-encryption",
@@ -145,6 +175,53 @@ RESOURCE_CASES: list[ResourceCase] = [
         unknown={"networkInterfaces[0].associatePublicIpAddress": UNKNOWN},
         passes={"no interfaces": {"networkInterfaces": DELETE}},
         not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-ec2-launch-template-ebs-encrypted",
+        variant="EC2NodeClass",
+        type=EC2_NODE_CLASS,
+        props=NODE_CLASS,
+        fails={
+            "unencrypted": Fail({f"{EBS}.encrypted": False}, "leaves EBS volume /dev/xvda unencrypted"),
+            "encryption left to the account": Fail({f"{EBS}.encrypted": DELETE}, "ebs.encrypted=True"),
+            "aws-managed key": Fail({f"{EBS}.kmsKeyID": DELETE}, "with the AWS-managed key; set ebs.kmsKeyID"),
+            "karpenter's default volume": Fail(
+                {"spec.blockDeviceMappings": DELETE}, "declares no EBS blockDeviceMappings"
+            ),
+            "no ebs mapping": Fail(
+                {"spec.blockDeviceMappings": [{"deviceName": "/dev/xvdb"}]}, "encrypted only with the AWS-managed"
+            ),
+        },
+        unknown={f"{EBS}.encrypted": UNKNOWN},
+        passes={"key computed during preview": {f"{EBS}.kmsKeyID": UNKNOWN}},
+        not_applicable={"node pool": NODE_POOL_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-ec2-launch-template-imdsv2",
+        variant="EC2NodeClass",
+        type=EC2_NODE_CLASS,
+        props=NODE_CLASS,
+        fails={
+            "imdsv1": Fail({"spec.metadataOptions.httpTokens": "optional"}, "allows IMDSv1"),
+            "pods reach metadata": Fail({"spec.metadataOptions.httpPutResponseHopLimit": 2.0}, "hop limit 2"),
+        },
+        unknown={"spec.metadataOptions.httpTokens": UNKNOWN},
+        passes={
+            "crd default (required, hop limit 1)": {"spec.metadataOptions": DELETE},
+            "field defaults": {"spec.metadataOptions": {"httpEndpoint": "enabled"}},
+            "endpoint disabled": {"spec.metadataOptions": {"httpEndpoint": "disabled", "httpTokens": "optional"}},
+        },
+        not_applicable={"node pool": NODE_POOL_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-ec2-launch-template-no-public-ip",
+        variant="EC2NodeClass",
+        type=EC2_NODE_CLASS,
+        props=NODE_CLASS,
+        fails={"public ip": Fail({"spec.associatePublicIPAddress": True}, "gives its nodes public IPs")},
+        unknown={"spec.associatePublicIPAddress": UNKNOWN},
+        passes={"left to the subnet": {"spec.associatePublicIPAddress": DELETE}},
+        not_applicable={"node pool": NODE_POOL_ONLY},
     ),
     ResourceCase(
         rule="aws-ec2-security-group-no-public-ingress",
