@@ -55,6 +55,13 @@ LIMITATIONS: tuple[tuple[str, str, str], ...] = (
         "map_public_ip_on_launch, as an unset associate_public_ip_address does for launch templates.",
     ),
     (
+        "HIPAA-ENC-SQS-SSE",
+        "Customer-managed keys for SQS",
+        "Not required: SSE-SQS passes. The platform's only queue (Karpenter's interruption queue) carries EC2 and "
+        "AWS Health event notices, no personal data, and EventBridge can deliver to an SSE-KMS queue only with a "
+        "customer-managed key whose policy admits events.amazonaws.com.",
+    ),
+    (
         "HIPAA-LOG-AZ-DIAG",
         "AKS Container Insights (addonProfiles.omsagent)",
         "Not required: diagnostic settings deliver the control-plane audit log; Container Insights is workload "

@@ -137,6 +137,15 @@ CONTROLS: dict[str, Control] = {
         ),
         Control("HIPAA-AC-IAM-NO-USER-CREDS", "No IAM user credentials", ("164.312(a)(2)(i)", "164.312(d)")),
         Control("HIPAA-BAK-AWS-BACKUP", "Personal data stores in AWS Backup", _BACKUP, ("Art. 32(1)(c)",)),
+        # Rows added for Karpenter's interruption queue (issue 17), beyond the 70 of CONTROLS.md
+        Control("HIPAA-ENC-SQS-SSE", "SQS queues encrypted at rest", _AT_REST, ("Art. 32(1)(a)",)),
+        Control(
+            "HIPAA-TLS-SQS-POLICY",
+            "SQS accepts TLS only",
+            (*_TRANSMISSION, "164.312(e)(2)(i)"),
+            ("Art. 32(1)(a)",),
+        ),
+        Control("HIPAA-AC-SQS-POLICY", "No public SQS queue policies", _ACCESS, ("Art. 32(1)(b)",)),
         Control("GDPR-RES-AWS-REGION", "AWS resources in allowed regions", (), _RESIDENCY),
         Control("GDPR-RES-REPLICA", "Replicas in allowed regions", (), _RESIDENCY),
         Control(
@@ -373,6 +382,9 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-phi-data-store-covered", _H),
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-data-store-covered", _M),
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-vault-kms-encryption", _M),
+        ("HIPAA-ENC-SQS-SSE", "aws-sqs-queue-encrypted", _H),
+        ("HIPAA-TLS-SQS-POLICY", "aws-sqs-queue-tls-only-policy", _H),
+        ("HIPAA-AC-SQS-POLICY", "aws-sqs-queue-policy-no-public-access", _C),
         ("GDPR-RES-AWS-REGION", "aws-region-allowed", _C),
         ("GDPR-RES-REPLICA", "aws-s3-replication-destination-allowed", _H),
         ("GDPR-RES-REPLICA", "aws-ecr-replication-region-allowed", _H),

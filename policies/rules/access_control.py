@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.rules.aws_common import EC2_NODE_CLASS, LAUNCH_TEMPLATE, node_class_spec
+from policies.rules.aws_common import EC2_NODE_CLASS, LAUNCH_TEMPLATE, SQS_QUEUE, SQS_QUEUE_POLICY, node_class_spec
 from policies.rules.base import (
     UNKNOWN,
     Finding,
@@ -382,6 +382,70 @@ def ecr_repository_policy(policy: Resource, config: dict[str, Any]) -> Iterator[
         keys = {key for operator in conditions.values() if isinstance(operator, dict) for key in operator}
         if not keys & set(_CROSS_ACCOUNT_GUARDS):
             yield f"ECR repository policy '{policy.name}' lets anyone pull or push; restrict the principal or add an aws:PrincipalOrgID condition."
+
+
+_CALLER_SCOPING_KEYS = frozenset(
+    key.lower()
+    for key in (
+        *_CROSS_ACCOUNT_GUARDS,
+        "aws:SourceArn",
+        "aws:PrincipalArn",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+    )
+)
+"""Condition keys that narrow a '*' principal to known callers (IAM condition keys are case-insensitive)."""
+
+
+def _wildcard_or_unknown(principal: Any) -> bool | Any:
+    """True for a '*' principal, False for named ones, `UNKNOWN` while a principal is computed."""
+    if principal is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(principal, dict):
+        return principal == "*"
+    values = [as_list(value) for value in principal.values()]
+    if any("*" in value for value in values if value is not UNKNOWN):
+        return True
+    return UNKNOWN if any(value is UNKNOWN or UNKNOWN in value for value in values) else False
+
+
+@resource_rule(
+    name="aws-sqs-queue-policy-no-public-access",
+    title="SQS queue policies grant nothing to everyone",
+    description=(
+        "SQS queue policies (aws.sqs.QueuePolicy or a queue's inline policy) allow no '*' principal unless a "
+        "condition on the caller (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:PrincipalAccount, "
+        "aws:PrincipalArn, aws:SourceVpc or aws:SourceVpce) limits it."
+    ),
+    remediation=(
+        "Name the principal, e.g. {'Service': 'events.amazonaws.com'} for EventBridge rules, or add a Condition "
+        "{'ArnEquals': {'aws:SourceArn': rule.arn}} to the Allow statement."
+    ),
+    scope="SQS queue policies",
+    types=(SQS_QUEUE_POLICY, SQS_QUEUE),
+)
+def sqs_queue_policy(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = (
+        f"SQS queue policy '{resource.name}'" if resource.type == SQS_QUEUE_POLICY else f"SQS queue '{resource.name}'"
+    )
+    for statement in _statements(parse_json(resource.props.get("policy"))):
+        if statement is UNKNOWN:
+            yield Unverified(f"the policy of {label}")
+            return
+        if not (isinstance(statement, dict) and statement.get("Effect") == "Allow"):
+            continue
+        wildcard, conditions = _wildcard_or_unknown(statement.get("Principal")), as_dict(statement.get("Condition"))
+        if wildcard is False:
+            continue
+        if wildcard is UNKNOWN or conditions is UNKNOWN:
+            yield Unverified(f"the principals and conditions of {label}")
+            continue
+        keys = {str(key).lower() for operator in conditions.values() if isinstance(operator, dict) for key in operator}
+        if not keys & _CALLER_SCOPING_KEYS:
+            yield (
+                f"{label} lets any principal ('*') use the queue; name the principal (e.g. {{'Service': "
+                "'events.amazonaws.com'}) or add a Condition on aws:SourceArn or aws:SourceAccount."
+            )
 
 
 # --- Azure -----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""AWS helpers shared by the rule modules: S3 joins, tags, classification, region and the Karpenter tokens."""
+"""AWS helpers shared by the rule modules: S3 joins, tags, classification, region and the Karpenter/SQS tokens."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 """Karpenter's EC2NodeClass (a `k8s.apiextensions.CustomResource`): the launch template of the nodes Karpenter
 creates, so the launch-template rules (disks, IMDS, public IPs) read its `spec` too."""
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 
 
 def attached_to_bucket(stack: Stack, bucket: Resource, types: tuple[str, ...]) -> list[Resource]:

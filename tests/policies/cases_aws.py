@@ -53,6 +53,25 @@ NODE_CLASS: dict[str, object] = {
 """A Karpenter v1 EC2NodeClass as `k8s.apiextensions.CustomResource` registers it (the CRD's own field names)."""
 EBS = "spec.blockDeviceMappings[0].ebs"
 
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/123456789012/prod-karpenter"
+QUEUE_ARN = "arn:aws:sqs:eu-central-1:123456789012:prod-karpenter"
+EVENTS_MAY_SEND = {
+    "Effect": "Allow",
+    "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+    "Action": "sqs:SendMessage",
+    "Resource": QUEUE_ARN,
+}
+DENY_HTTP = {
+    "Sid": "DenyHTTP",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "sqs:*",
+    "Resource": QUEUE_ARN,
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+ANYONE_MAY_SEND = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": QUEUE_ARN}
 
 RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
@@ -588,6 +607,61 @@ RESOURCE_CASES: list[ResourceCase] = [
         configs={"a US allow-list": ConfigCase({"allowedRegions": ["us-east-1"]}, {"region": "us-east-1"})},
     ),
     ResourceCase(
+        rule="aws-sqs-queue-encrypted",
+        type=SQS_QUEUE,
+        props={"name": "prod-karpenter", "messageRetentionSeconds": 300.0, "sqsManagedSseEnabled": True},
+        fails={
+            "sse off": Fail({"sqsManagedSseEnabled": False}, "turns server-side encryption off"),
+            "left to the aws default": Fail(
+                {"sqsManagedSseEnabled": DELETE}, "does not declare server-side encryption"
+            ),
+        },
+        unknown={"sqsManagedSseEnabled": UNKNOWN},
+        passes={
+            "sse-kms": {"sqsManagedSseEnabled": DELETE, "kmsMasterKeyId": KEY},
+            "key computed during preview": {"sqsManagedSseEnabled": DELETE, "kmsMasterKeyId": UNKNOWN},
+        },
+        not_applicable={"queue policy": (SQS_QUEUE_POLICY, {"queueUrl": QUEUE_URL, "policy": document(DENY_HTTP)})},
+    ),
+    ResourceCase(
+        rule="aws-sqs-queue-policy-no-public-access",
+        type=SQS_QUEUE_POLICY,
+        props={"queueUrl": QUEUE_URL, "policy": document(EVENTS_MAY_SEND, DENY_HTTP)},
+        fails={
+            "anyone": Fail({"policy": document(ANYONE_MAY_SEND, DENY_HTTP)}, "lets any principal ('*') use the queue"),
+            "a condition that names no caller": Fail(
+                {"policy": document({**ANYONE_MAY_SEND, "Condition": {"Bool": {"aws:SecureTransport": "true"}}})},
+                "add a Condition on aws:SourceArn",
+            ),
+            "any aws principal": Fail(
+                {"policy": document({**ANYONE_MAY_SEND, "Principal": {"AWS": ["*"]}})}, "lets any principal"
+            ),
+        },
+        unknown={"policy": UNKNOWN},
+        passes={
+            "only this rule may send": {
+                "policy": document(
+                    {
+                        **ANYONE_MAY_SEND,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-central-1:1:rule/spot"}},
+                    }
+                )
+            },
+            "policy document object": {"policy": {"Version": "2012-10-17", "Statement": [EVENTS_MAY_SEND]}},
+        },
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-sqs-queue-policy-no-public-access",
+        variant="inline queue policy",
+        type=SQS_QUEUE,
+        props={"name": "prod-karpenter", "sqsManagedSseEnabled": True, "policy": document(EVENTS_MAY_SEND)},
+        fails={"anyone": Fail({"policy": document(ANYONE_MAY_SEND)}, "SQS queue 'subject' lets any principal")},
+        unknown={"policy": UNKNOWN},
+        passes={"no policy (owner only)": {"policy": DELETE}},
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
         rule="aws-s3-bucket-no-public-acl",
         type="aws:s3/bucket:Bucket",
         props={"acl": "private"},
@@ -789,6 +863,59 @@ STACK_CASES: list[StackCase] = [
         },
         unknown=change("data-policy", {"policy": UNKNOWN}),
         not_applicable=drop("data", "data-policy"),
+    ),
+    StackCase(
+        rule="aws-sqs-queue-tls-only-policy",
+        resources=[
+            Res(SQS_QUEUE, "interruption", {"name": "prod-karpenter", "sqsManagedSseEnabled": True}),
+            Res(
+                SQS_QUEUE_POLICY,
+                "interruption-policy",
+                {"queueUrl": QUEUE_URL, "policy": document(EVENTS_MAY_SEND, DENY_HTTP)},
+                {"queueUrl": ["interruption"]},
+            ),
+        ],
+        fails={
+            "no policy": StackFail(drop("interruption-policy"), "interruption", "has no queue policy"),
+            "no tls statement": StackFail(
+                change("interruption-policy", {"policy": document(EVENTS_MAY_SEND)}),
+                "interruption",
+                "without a TLS-only statement",
+            ),
+            "deny for one action only": StackFail(
+                change("interruption-policy", {"policy": document({**DENY_HTTP, "Action": "sqs:ReceiveMessage"})}),
+                "interruption",
+                "without a TLS-only statement",
+            ),
+            "policy of another queue": StackFail(
+                lambda resources: [
+                    r
+                    if r.name != "interruption-policy"
+                    else Res(r.type, r.name, {**r.props, "queueUrl": "https://x/other"})
+                    for r in resources
+                ],
+                "interruption",
+                "has no queue policy",
+            ),
+        },
+        unknown=change("interruption-policy", {"policy": UNKNOWN}),
+        passes={
+            "joined by queue url": lambda resources: [
+                r if r.name != "interruption-policy" else Res(r.type, r.name, r.props) for r in resources
+            ],
+            "boolean condition as in Karpenter's template": change(
+                "interruption-policy",
+                {
+                    "policy": document(
+                        EVENTS_MAY_SEND, {**DENY_HTTP, "Condition": {"Bool": {"aws:SecureTransport": False}}}
+                    )
+                },
+            ),
+            "inline queue policy": then(
+                drop("interruption-policy"), change("interruption", {"policy": document(DENY_HTTP)})
+            ),
+        },
+        not_applicable=drop("interruption", "interruption-policy"),
     ),
     StackCase(
         rule="aws-s3-bucket-public-access-blocked",
