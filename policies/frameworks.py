@@ -322,6 +322,12 @@ CONTROLS: dict[str, Control] = {
             standards=("ML platform GPU contract",),
         ),
         Control(
+            "ML-AUTOSCALE-LIMITS",
+            "Autoscaled node pools have a capacity ceiling",
+            baseline=True,
+            standards=("ML platform GPU contract",),
+        ),
+        Control(
             "ML-GPU-AGENT-TOLERATION",
             "GPU node agents tolerate the GPU taints",
             baseline=True,
@@ -449,6 +455,7 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("GDPR-RET-OBSERVABILITY", "kubernetes-observability-retention", _M),
         ("ML-GPU-POOL-TAINT", "aws-eks-node-group-gpu-taint", _H),
         ("ML-GPU-POOL-TAINT", "azure-aks-node-pool-gpu-taint", _H),
+        ("ML-AUTOSCALE-LIMITS", "kubernetes-node-pool-limits", _M),
         ("ML-GPU-AGENT-TOLERATION", "kubernetes-gpu-daemonset-tolerations", _H),
         ("ML-SERVING-GPU-QUOTA", "kubernetes-serving-namespace-gpu-quota", _H),
     )

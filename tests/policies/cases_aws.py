@@ -25,10 +25,34 @@ from tests.policies.harness import DELETE, UNKNOWN, Res
 VPC_ONLY = ("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"})
 
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_POOL_ONLY = (
-    "kubernetes:karpenter.sh/v1:NodePool",
+    NODE_POOL,
     {"metadata": {"name": "gpu-a10g"}, "spec": {"template": {"spec": {"nodeClassRef": {"name": "gpu-a10g"}}}}},
 )
+GPU_NODE_POOL: dict[str, object] = {
+    "apiVersion": "karpenter.sh/v1",
+    "kind": "NodePool",
+    "metadata": {"name": "gpu-a10g"},
+    "spec": {
+        "template": {
+            "metadata": {"labels": {"mlplatform.io/accelerator": "nvidia-a10g"}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu-a10g"},
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["g5.2xlarge"]},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]},
+                ],
+                "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+                "expireAfter": "720h",
+            },
+        },
+        "limits": {"cpu": "32", "nvidia.com/gpu": "4"},
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m"},
+    },
+}
+"""A Karpenter v1 GPU NodePool: a GPU instance type, the GPU taint and limits from the pool's maximum size."""
+REQUIREMENT = "spec.template.spec.requirements[0]"
 DISCOVERY = [{"tags": {"karpenter.sh/discovery": "prod"}}]
 NODE_CLASS: dict[str, object] = {
     "apiVersion": "karpenter.k8s.aws/v1",
@@ -478,6 +502,66 @@ RESOURCE_CASES: list[ResourceCase] = [
             "cpu pool": (
                 "aws:eks/nodeGroup:NodeGroup",
                 {"amiType": "AL2023_x86_64_STANDARD", "instanceTypes": ["m6i.xlarge"]},
+            )
+        },
+    ),
+    ResourceCase(
+        rule="aws-eks-node-group-gpu-taint",
+        variant="Karpenter NodePool",
+        type=NODE_POOL,
+        props=GPU_NODE_POOL,
+        fails={
+            "untainted": Fail({"spec.template.spec.taints": DELETE}, "has no nvidia.com/gpu NoSchedule taint"),
+            "startup taint only": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    "spec.template.spec.startupTaints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+                },
+                "spec.template.spec.taints",
+            ),
+            "prefer only": Fail({"spec.template.spec.taints[0].effect": "PreferNoSchedule"}, "NoSchedule taint"),
+            "gpu by family": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    REQUIREMENT: {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["g6e"]},
+                },
+                "Karpenter GPU NodePool 'subject'",
+            ),
+            "gpu by count": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    REQUIREMENT: {"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "Gt", "values": ["0"]},
+                },
+                "has no nvidia.com/gpu NoSchedule taint",
+            ),
+            "gpu by label": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    REQUIREMENT: {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                    'spec.template.metadata.labels["nvidia.com/gpu.present"]': "true",
+                },
+                "has no nvidia.com/gpu NoSchedule taint",
+            ),
+            "one gpu type among cpu types": Fail(
+                {"spec.template.spec.taints": DELETE, f"{REQUIREMENT}.values": ["m6i.xlarge", "g5.xlarge"]},
+                "has no nvidia.com/gpu NoSchedule taint",
+            ),
+        },
+        unknown={"spec.template.spec.taints": UNKNOWN},
+        not_applicable={
+            "cpu pool": (
+                NODE_POOL,
+                {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "requirements": [
+                                    {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["m6i"]}
+                                ]
+                            }
+                        }
+                    }
+                },
             )
         },
     ),

@@ -184,6 +184,7 @@ KUBERNETES_BASELINE_POLICIES = [
     "kubernetes-helm-release-rendered",
     "kubernetes-ingress-tls",
     "kubernetes-namespace-pod-security-level",
+    "kubernetes-node-pool-limits",
     "kubernetes-observability-retention",
     "kubernetes-persistent-volume-encrypted-class",
     "kubernetes-rbac-least-privilege-rules",
