@@ -42,6 +42,26 @@ LIMITATIONS: tuple[tuple[str, str, str], ...] = (
         "aws.ebs.EncryptionByDefault or the policy's ebsEncryptionByDefault setting declares the account baseline.",
     ),
     (
+        "HIPAA-ENC-EKS-NODES",
+        "Karpenter nodes",
+        "Karpenter launches nodes outside any node group; their disks are checked on the EC2NodeClass by "
+        "aws-ec2-launch-template-ebs-encrypted (which, like the node-group rule, wants a customer-managed key).",
+    ),
+    (
+        "HIPAA-NET-EC2-NOPUBLICIP",
+        "Subnets Karpenter selects",
+        "EC2NodeClass subnetSelectorTerms pick subnets by tag when a node launches, so whether they are private "
+        "cannot be known to a policy; an unset associatePublicIPAddress leaves it to the subnets' "
+        "map_public_ip_on_launch, as an unset associate_public_ip_address does for launch templates.",
+    ),
+    (
+        "HIPAA-ENC-SQS-SSE",
+        "Customer-managed keys for SQS",
+        "Not required: SSE-SQS passes. The platform's only queue (Karpenter's interruption queue) carries EC2 and "
+        "AWS Health event notices, no personal data, and EventBridge can deliver to an SSE-KMS queue only with a "
+        "customer-managed key whose policy admits events.amazonaws.com.",
+    ),
+    (
         "HIPAA-LOG-AZ-DIAG",
         "AKS Container Insights (addonProfiles.omsagent)",
         "Not required: diagnostic settings deliver the control-plane audit log; Container Insights is workload "

@@ -102,7 +102,7 @@ CONTROLS: dict[str, Control] = {
             "EKS access entries and restricted cluster admins",
             ("164.312(a)(2)(i)", "164.312(d)"),
         ),
-        Control("HIPAA-ENC-EBS-LT", "Launch template EBS encryption", _AT_REST, ("Art. 32(1)(a)",)),
+        Control("HIPAA-ENC-EBS-LT", "Launch template and EC2NodeClass EBS encryption", _AT_REST, ("Art. 32(1)(a)",)),
         Control("HIPAA-AC-EC2-IMDSV2", "IMDSv2 with hop limit 1", _ACCESS),
         Control("HIPAA-NET-EC2-NOPUBLICIP", "No public IPs on nodes", (*_ACCESS, *_TRANSMISSION)),
         Control("HIPAA-NET-EKS-NODEGROUP-SSH", "No open SSH to node groups", (*_ACCESS, *_TRANSMISSION)),
@@ -137,6 +137,15 @@ CONTROLS: dict[str, Control] = {
         ),
         Control("HIPAA-AC-IAM-NO-USER-CREDS", "No IAM user credentials", ("164.312(a)(2)(i)", "164.312(d)")),
         Control("HIPAA-BAK-AWS-BACKUP", "Personal data stores in AWS Backup", _BACKUP, ("Art. 32(1)(c)",)),
+        # Rows added for Karpenter's interruption queue (issue 17), beyond the 70 of CONTROLS.md
+        Control("HIPAA-ENC-SQS-SSE", "SQS queues encrypted at rest", _AT_REST, ("Art. 32(1)(a)",)),
+        Control(
+            "HIPAA-TLS-SQS-POLICY",
+            "SQS accepts TLS only",
+            (*_TRANSMISSION, "164.312(e)(2)(i)"),
+            ("Art. 32(1)(a)",),
+        ),
+        Control("HIPAA-AC-SQS-POLICY", "No public SQS queue policies", _ACCESS, ("Art. 32(1)(b)",)),
         Control("GDPR-RES-AWS-REGION", "AWS resources in allowed regions", (), _RESIDENCY),
         Control("GDPR-RES-REPLICA", "Replicas in allowed regions", (), _RESIDENCY),
         Control(
@@ -313,6 +322,12 @@ CONTROLS: dict[str, Control] = {
             standards=("ML platform GPU contract",),
         ),
         Control(
+            "ML-AUTOSCALE-LIMITS",
+            "Autoscaled node pools have a capacity ceiling",
+            baseline=True,
+            standards=("ML platform GPU contract",),
+        ),
+        Control(
             "ML-GPU-AGENT-TOLERATION",
             "GPU node agents tolerate the GPU taints",
             baseline=True,
@@ -373,6 +388,9 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-phi-data-store-covered", _H),
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-data-store-covered", _M),
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-vault-kms-encryption", _M),
+        ("HIPAA-ENC-SQS-SSE", "aws-sqs-queue-encrypted", _H),
+        ("HIPAA-TLS-SQS-POLICY", "aws-sqs-queue-tls-only-policy", _H),
+        ("HIPAA-AC-SQS-POLICY", "aws-sqs-queue-policy-no-public-access", _C),
         ("GDPR-RES-AWS-REGION", "aws-region-allowed", _C),
         ("GDPR-RES-REPLICA", "aws-s3-replication-destination-allowed", _H),
         ("GDPR-RES-REPLICA", "aws-ecr-replication-region-allowed", _H),
@@ -437,6 +455,7 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("GDPR-RET-OBSERVABILITY", "kubernetes-observability-retention", _M),
         ("ML-GPU-POOL-TAINT", "aws-eks-node-group-gpu-taint", _H),
         ("ML-GPU-POOL-TAINT", "azure-aks-node-pool-gpu-taint", _H),
+        ("ML-AUTOSCALE-LIMITS", "kubernetes-node-pool-limits", _M),
         ("ML-GPU-AGENT-TOLERATION", "kubernetes-gpu-daemonset-tolerations", _H),
         ("ML-SERVING-GPU-QUOTA", "kubernetes-serving-namespace-gpu-quota", _H),
     )

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from policies.rules.aws_common import EC2_NODE_CLASS, LAUNCH_TEMPLATE, SQS_QUEUE, SQS_QUEUE_POLICY, node_class_spec
 from policies.rules.base import (
     UNKNOWN,
     Finding,
@@ -195,18 +196,57 @@ def eks_admin_associations(association: Resource, config: dict[str, Any]) -> Ite
         )
 
 
+def _node_class_imdsv2(node_class: Resource) -> Iterator[Finding]:
+    """IMDS findings for a Karpenter EC2NodeClass.
+
+    The CRD defaults `metadataOptions`, and each of its fields, to httpTokens 'required' and hop limit 1 at
+    admission (karpenter.k8s.aws_ec2nodeclasses.yaml), so an unset value is compliant and only an explicit one
+    can weaken it.
+    """
+    label = f"EC2NodeClass '{node_class.name}'"
+    options = node_class_spec(node_class).get("metadataOptions")
+    if options is UNKNOWN:
+        yield Unverified(f"spec.metadataOptions of {label}")
+        return
+    options = as_dict(options)
+    if options.get("httpEndpoint") == "disabled":
+        return
+    tokens, hops = options.get("httpTokens"), as_number(options.get("httpPutResponseHopLimit"))
+    if tokens is UNKNOWN:
+        yield Unverified(f"spec.metadataOptions.httpTokens of {label}")
+    elif tokens not in (None, "required"):
+        yield f"{label} allows IMDSv1; set spec.metadataOptions.httpTokens='required' (or leave it unset)."
+    if hops is UNKNOWN:
+        yield Unverified(f"spec.metadataOptions.httpPutResponseHopLimit of {label}")
+    elif hops is not None and hops > 1:
+        yield (
+            f"{label} lets pods reach the instance metadata (hop limit {hops:.0f}); set "
+            "spec.metadataOptions.httpPutResponseHopLimit=1 (or leave it unset)."
+        )
+
+
 @resource_rule(
     name="aws-ec2-launch-template-imdsv2",
     title="Launch templates require IMDSv2 with a hop limit of 1",
     description=(
-        "Launch templates require IMDSv2 tokens (http_tokens='required') with http_put_response_hop_limit 1, so "
-        "pods cannot reach the node role (they use IRSA / Pod Identity), or disable the metadata endpoint."
+        "Launch templates and Karpenter EC2NodeClasses require IMDSv2 tokens (http_tokens='required') with "
+        "http_put_response_hop_limit 1, so pods cannot reach the node role (they use IRSA / Pod Identity), or "
+        "disable the metadata endpoint. An EC2NodeClass without metadataOptions passes: Karpenter's CRD defaults "
+        "it to httpTokens 'required' and hop limit 1."
     ),
-    remediation="Set metadata_options={'http_endpoint': 'enabled', 'http_tokens': 'required', 'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate.",
-    scope="EC2 launch templates",
-    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+    remediation=(
+        "Set metadata_options={'http_endpoint': 'enabled', 'http_tokens': 'required', "
+        "'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate; on an EC2NodeClass set "
+        "spec.metadataOptions={'httpEndpoint': 'enabled', 'httpTokens': 'required', 'httpPutResponseHopLimit': 1} "
+        "(or leave it unset for that default)."
+    ),
+    scope="EC2 launch templates and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
 )
 def launch_template_imdsv2(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if template.type == EC2_NODE_CLASS:
+        yield from _node_class_imdsv2(template)
+        return
     options = template.props.get("metadataOptions")
     if options is UNKNOWN:
         yield Unverified(f"metadata_options of launch template '{template.name}'")
@@ -342,6 +382,70 @@ def ecr_repository_policy(policy: Resource, config: dict[str, Any]) -> Iterator[
         keys = {key for operator in conditions.values() if isinstance(operator, dict) for key in operator}
         if not keys & set(_CROSS_ACCOUNT_GUARDS):
             yield f"ECR repository policy '{policy.name}' lets anyone pull or push; restrict the principal or add an aws:PrincipalOrgID condition."
+
+
+_CALLER_SCOPING_KEYS = frozenset(
+    key.lower()
+    for key in (
+        *_CROSS_ACCOUNT_GUARDS,
+        "aws:SourceArn",
+        "aws:PrincipalArn",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+    )
+)
+"""Condition keys that narrow a '*' principal to known callers (IAM condition keys are case-insensitive)."""
+
+
+def _wildcard_or_unknown(principal: Any) -> bool | Any:
+    """True for a '*' principal, False for named ones, `UNKNOWN` while a principal is computed."""
+    if principal is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(principal, dict):
+        return principal == "*"
+    values = [as_list(value) for value in principal.values()]
+    if any("*" in value for value in values if value is not UNKNOWN):
+        return True
+    return UNKNOWN if any(value is UNKNOWN or UNKNOWN in value for value in values) else False
+
+
+@resource_rule(
+    name="aws-sqs-queue-policy-no-public-access",
+    title="SQS queue policies grant nothing to everyone",
+    description=(
+        "SQS queue policies (aws.sqs.QueuePolicy or a queue's inline policy) allow no '*' principal unless a "
+        "condition on the caller (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:PrincipalAccount, "
+        "aws:PrincipalArn, aws:SourceVpc or aws:SourceVpce) limits it."
+    ),
+    remediation=(
+        "Name the principal, e.g. {'Service': 'events.amazonaws.com'} for EventBridge rules, or add a Condition "
+        "{'ArnEquals': {'aws:SourceArn': rule.arn}} to the Allow statement."
+    ),
+    scope="SQS queue policies",
+    types=(SQS_QUEUE_POLICY, SQS_QUEUE),
+)
+def sqs_queue_policy(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = (
+        f"SQS queue policy '{resource.name}'" if resource.type == SQS_QUEUE_POLICY else f"SQS queue '{resource.name}'"
+    )
+    for statement in _statements(parse_json(resource.props.get("policy"))):
+        if statement is UNKNOWN:
+            yield Unverified(f"the policy of {label}")
+            return
+        if not (isinstance(statement, dict) and statement.get("Effect") == "Allow"):
+            continue
+        wildcard, conditions = _wildcard_or_unknown(statement.get("Principal")), as_dict(statement.get("Condition"))
+        if wildcard is False:
+            continue
+        if wildcard is UNKNOWN or conditions is UNKNOWN:
+            yield Unverified(f"the principals and conditions of {label}")
+            continue
+        keys = {str(key).lower() for operator in conditions.values() if isinstance(operator, dict) for key in operator}
+        if not keys & _CALLER_SCOPING_KEYS:
+            yield (
+                f"{label} lets any principal ('*') use the queue; name the principal (e.g. {{'Service': "
+                "'events.amazonaws.com'}) or add a Condition on aws:SourceArn or aws:SourceAccount."
+            )
 
 
 # --- Azure -----------------------------------------------------------------------------------------------

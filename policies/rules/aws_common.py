@@ -1,4 +1,4 @@
-"""AWS helpers shared by the rule modules: S3 joins, tags with provider defaults, classification and region."""
+"""AWS helpers shared by the rule modules: S3 joins, tags, classification, region and the Karpenter/SQS tokens."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from policies.rules.base import (
     Resource,
     Stack,
     as_bool,
+    as_dict,
     aws_tags,
     dicts,
     tag_value,
@@ -32,6 +33,13 @@ PUBLIC_ACCESS_BLOCK_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessB
 POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 REPLICATION_TYPES = ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",)
 BACKUP_SELECTION_TYPES = ("aws:backup/selection:Selection",)
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+"""Karpenter's EC2NodeClass (a `k8s.apiextensions.CustomResource`): the launch template of the nodes Karpenter
+creates, so the launch-template rules (disks, IMDS, public IPs) read its `spec` too."""
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 
 
 def attached_to_bucket(stack: Stack, bucket: Resource, types: tuple[str, ...]) -> list[Resource]:
@@ -82,6 +90,11 @@ def versioning_status(stack: Stack, bucket: Resource) -> Any:
 def data_classification(resource: Resource) -> Any:
     """The `data-classification` tag (provider default tags included), None, or `UNKNOWN`."""
     return tag_value(aws_tags(resource), DATA_CLASSIFICATION_TAG)
+
+
+def node_class_spec(node_class: Resource) -> dict[str, Any] | Any:
+    """The `spec` of an EC2NodeClass ({} when absent), or `UNKNOWN`."""
+    return as_dict(node_class.props.get("spec"))
 
 
 def region_of(resource: Resource) -> Any:

@@ -7,11 +7,16 @@ from typing import Any
 
 from policies.rules.aws_common import (
     BUCKET_TYPES,
+    EC2_NODE_CLASS,
+    LAUNCH_TEMPLATE,
     POLICY_TYPES,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
     SSE_TYPES,
     attached_to_bucket,
     data_classification,
     is_access_log_bucket,
+    node_class_spec,
 )
 from policies.rules.base import (
     OUTSIDE,
@@ -148,23 +153,29 @@ def _statements(document: Any) -> list[Any]:
     return as_list(statements) if statements is not UNKNOWN else [UNKNOWN]
 
 
-def _denies_insecure_transport(statement: Any) -> bool:
+def _denies_all_without_tls(statement: Any, service: str) -> bool:
+    """True for a Deny of `<service>:*` to every principal when aws:SecureTransport is false."""
     if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
         return False
     actions = {str(action) for action in as_list(statement.get("Action")) if isinstance(action, str)}
-    if not actions & {"s3:*", "*"}:
+    if not actions & {f"{service}:*", "*"}:
         return False
     principal = statement.get("Principal")
     if principal not in ("*", {"AWS": "*"}) and not (
         isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))
     ):
         return False
+    secure_transport = as_dict(as_dict(statement.get("Condition")).get("Bool")).get("aws:SecureTransport")
+    return {str(value).lower() for value in as_list(secure_transport)} == {"false"}
+
+
+def _denies_insecure_transport(statement: Any) -> bool:
+    if not _denies_all_without_tls(statement, "s3"):
+        return False
     resources = [str(item) for item in as_list(statement.get("Resource")) if isinstance(item, str)]
     covers_objects = any(item == "*" or item.endswith("/*") for item in resources)
     covers_bucket = any(item == "*" or (item.startswith("arn:") and "/" not in item) for item in resources)
-    secure_transport = as_dict(as_dict(statement.get("Condition")).get("Bool")).get("aws:SecureTransport")
-    values = {str(value).lower() for value in as_list(secure_transport)}
-    return covers_objects and covers_bucket and values == {"false"}
+    return covers_objects and covers_bucket
 
 
 @stack_rule(
@@ -309,22 +320,71 @@ def launch_template_encryption_findings(template: Resource) -> list[Finding]:
     return findings
 
 
+def node_class_encryption_findings(node_class: Resource) -> list[Finding]:
+    """Why the EBS volumes of a Karpenter EC2NodeClass's nodes are not KMS-encrypted with a customer-managed key."""
+    label = f"EC2NodeClass '{node_class.name}'"
+    mappings, unknown = dicts(node_class_spec(node_class).get("blockDeviceMappings"))
+    if unknown:
+        return [Unverified(f"spec.blockDeviceMappings of {label}")]
+    if not any(mapping.get("ebs") is not None for mapping in mappings):
+        # Without EBS mappings Karpenter uses its default (amifamily.DefaultEBS): encrypted, but only with the
+        # AWS-managed EBS key.
+        return [
+            f"{label} declares no EBS blockDeviceMappings, so Karpenter gives its nodes a default root volume "
+            "encrypted only with the AWS-managed EBS key; set spec.blockDeviceMappings=[{'deviceName': '/dev/xvda', "
+            "'rootVolume': True, 'ebs': {'encrypted': True, 'kmsKeyID': key.arn, 'volumeType': 'gp3', "
+            "'volumeSize': '100Gi'}}]."
+        ]
+    findings: list[Finding] = []
+    for mapping in mappings:
+        device = mapping.get("deviceName", "?")
+        ebs = mapping.get("ebs")
+        if ebs is None:
+            continue
+        if ebs is UNKNOWN:
+            findings.append(Unverified(f"the EBS settings of {device} in {label}"))
+            continue
+        encrypted = as_bool(as_dict(ebs).get("encrypted"))
+        if encrypted is UNKNOWN:
+            findings.append(Unverified(f"ebs.encrypted of {device} in {label}"))
+            continue
+        if encrypted is not True:
+            # Unset, Karpenter sends no Encrypted flag and the account's EBS default decides: fail, as for templates.
+            findings.append(
+                f"{label} leaves EBS volume {device} unencrypted; set ebs.encrypted=True and "
+                "ebs.kmsKeyID=<customer-managed KMS key ARN> in spec.blockDeviceMappings."
+            )
+            continue
+        if not is_set(as_dict(ebs).get("kmsKeyID")):
+            findings.append(
+                f"{label} encrypts EBS volume {device} with the AWS-managed key; set ebs.kmsKeyID to a "
+                "customer-managed KMS key ARN in spec.blockDeviceMappings."
+            )
+    return findings
+
+
 @resource_rule(
     name="aws-ec2-launch-template-ebs-encrypted",
     title="Launch templates encrypt EBS volumes with a customer-managed key",
     description=(
-        "Launch templates declare their EBS block devices, and every EBS mapping is encrypted "
-        "(encrypted='true') with a customer-managed KMS key."
+        "Launch templates and Karpenter EC2NodeClasses (the launch templates of Karpenter's nodes) declare their "
+        "EBS block devices, and every EBS mapping is encrypted (launch template encrypted='true', EC2NodeClass "
+        "ebs.encrypted=true) with a customer-managed KMS key."
     ),
     remediation=(
         "Set block_device_mappings=[{'device_name': '/dev/xvda', 'ebs': {'encrypted': 'true', 'kms_key_id': "
-        "key.arn, 'volume_type': 'gp3'}}] on aws.ec2.LaunchTemplate."
+        "key.arn, 'volume_type': 'gp3'}}] on aws.ec2.LaunchTemplate; on an EC2NodeClass set "
+        "spec.blockDeviceMappings=[{'deviceName': '/dev/xvda', 'rootVolume': True, 'ebs': {'encrypted': True, "
+        "'kmsKeyID': key.arn, 'volumeType': 'gp3', 'volumeSize': '100Gi'}}]."
     ),
-    scope="EC2 launch templates",
-    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+    scope="EC2 launch templates and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
 )
 def launch_template_ebs_encrypted(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    yield from launch_template_encryption_findings(template)
+    if template.type == EC2_NODE_CLASS:
+        yield from node_class_encryption_findings(template)
+    else:
+        yield from launch_template_encryption_findings(template)
 
 
 EBS_ENCRYPTION_BY_DEFAULT = Setting(
@@ -507,6 +567,103 @@ def log_group_kms(group: Resource, config: dict[str, Any]) -> Iterator[Finding]:
 def backup_vault_kms(vault: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     if not is_set(vault.props.get("kmsKeyArn")):
         yield f"AWS Backup vault '{vault.name}' uses the AWS-managed backup key; set kms_key_arn=<customer-managed KMS key ARN>."
+
+
+# --- AWS: SQS -------------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    name="aws-sqs-queue-encrypted",
+    title="SQS queues encrypt messages at rest",
+    description=(
+        "SQS queues declare server-side encryption: SSE-SQS (sqs_managed_sse_enabled=True) or SSE-KMS "
+        "(kms_master_key_id set). Leaving both unset does not pass: AWS's SSE-SQS default covers only queues it "
+        "creates over HTTPS, and the provider does not detect drift of an unset sqs_managed_sse_enabled."
+    ),
+    remediation=(
+        "Set sqs_managed_sse_enabled=True on aws.sqs.Queue (what EventBridge-fed queues such as Karpenter's "
+        "interruption queue use), or kms_master_key_id=key.arn with a key policy that lets every producer "
+        "(e.g. events.amazonaws.com) use the key."
+    ),
+    scope="SQS queues",
+    types=(SQS_QUEUE,),
+)
+def sqs_queue_encrypted(queue: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if is_set(queue.props.get("kmsMasterKeyId")):
+        return  # SSE-KMS; a key ARN computed during preview counts as set
+    managed = as_bool(queue.props.get("sqsManagedSseEnabled"))
+    if managed is UNKNOWN:
+        yield Unverified(f"sqs_managed_sse_enabled of SQS queue '{queue.name}'")
+    elif managed is False:
+        yield (
+            f"SQS queue '{queue.name}' turns server-side encryption off (sqs_managed_sse_enabled=False); set "
+            "sqs_managed_sse_enabled=True, or kms_master_key_id=<KMS key ARN>."
+        )
+    elif managed is not True:
+        yield (
+            f"SQS queue '{queue.name}' does not declare server-side encryption, and AWS's SSE-SQS default is "
+            "neither guaranteed for this queue nor drift-checked by the provider; set sqs_managed_sse_enabled=True "
+            "(or kms_master_key_id=<KMS key ARN>)."
+        )
+
+
+def _queue_policies(stack: Stack, queue: Resource) -> list[Any]:
+    """The policy documents that apply to a queue: separate QueuePolicies (joined on queueUrl) and inline."""
+    name = queue.props.get("name")
+    documents = []
+    for policy in stack.of((SQS_QUEUE_POLICY,)):
+        url = policy.props.get("queueUrl")
+        by_name = isinstance(url, str) and isinstance(name, str) and url.rstrip("/").endswith("/" + name)
+        if policy.depends_on("queueUrl", queue.urn) or by_name:
+            documents.append(policy.props.get("policy"))
+    if queue.props.get("policy") is not None:
+        documents.append(queue.props.get("policy"))
+    return documents
+
+
+@stack_rule(
+    name="aws-sqs-queue-tls-only-policy",
+    title="SQS queues refuse requests without TLS",
+    description=(
+        "Every SQS queue has a queue policy (aws.sqs.QueuePolicy or the inline policy) that denies sqs:* to every "
+        "principal when aws:SecureTransport is false."
+    ),
+    remediation=(
+        "Add aws.sqs.QueuePolicy(queue_url=queue.url, policy=...) with the statement {'Effect': 'Deny', "
+        "'Principal': '*', 'Action': 'sqs:*', 'Resource': queue.arn, 'Condition': {'Bool': "
+        "{'aws:SecureTransport': 'false'}}}."
+    ),
+    scope="SQS queues",
+)
+def sqs_queue_tls_only_policy(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    queues = stack.of((SQS_QUEUE,))
+    if not queues:
+        raise NotApplicable("the stack has no SQS queues")
+    for queue in queues:
+        documents = _queue_policies(stack, queue)
+        if not documents:
+            yield (
+                queue,
+                (
+                    f"SQS queue '{queue.name}' has no queue policy, so plain-HTTP requests are allowed; add "
+                    "aws.sqs.QueuePolicy denying sqs:* to '*' when aws:SecureTransport is 'false'."
+                ),
+            )
+            continue
+        parsed = [parse_json(document) for document in documents]
+        statements = [statement for document in parsed for statement in _statements(document)]
+        if any(_denies_all_without_tls(statement, "sqs") for statement in statements):
+            continue
+        if UNKNOWN in parsed or UNKNOWN in statements:
+            yield queue, Unverified(f"the queue policy of SQS queue '{queue.name}'")
+            continue
+        yield (
+            queue,
+            (
+                f"SQS queue '{queue.name}' has a queue policy without a TLS-only statement; add a Deny on sqs:* "
+                "for Principal '*' with Condition {'Bool': {'aws:SecureTransport': 'false'}}."
+            ),
+        )
 
 
 # --- Azure -----------------------------------------------------------------------------------------------

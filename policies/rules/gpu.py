@@ -1,4 +1,4 @@
-"""ML-specific GPU rules: tainted GPU pools, GPU agents that tolerate them, and GPU quotas per serving namespace."""
+"""ML-specific GPU rules: tainted GPU pools, GPU agents that tolerate them, GPU quotas, bounded autoscaled pools."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from policies.rules.base import (
 )
 from policies.rules.kubernetes_common import (
     DAEMON_SET,
+    KARPENTER_NODE_POOL,
     NAMESPACE,
     RESOURCE_QUOTA,
     namespace_of,
@@ -46,18 +47,66 @@ def _eks_gpu_pool(group: Resource) -> bool | Any:
     return False
 
 
+_NODE_POOL_GPU_TAINT = gpu.NVIDIA_GPU_TAINT.kubernetes()
+_KARPENTER_AWS = "karpenter.k8s.aws"
+
+
+def _gpu_requirement(requirement: dict[str, Any]) -> bool | Any:
+    """Whether one NodePool requirement lets the pool launch NVIDIA GPU instances (`UNKNOWN` if unreadable)."""
+    key, operator, values = requirement.get("key"), requirement.get("operator"), as_list(requirement.get("values"))
+    if UNKNOWN in (key, operator) or values is UNKNOWN or UNKNOWN in values:
+        return UNKNOWN
+    if key == f"{_KARPENTER_AWS}/instance-gpu-count":
+        return operator in ("Gt", "Exists") or (operator == "In" and "0" not in values and bool(values))
+    if operator != "In" or not values:
+        return operator == "Exists" and key in (f"{_KARPENTER_AWS}/instance-gpu-name", gpu.GPU_PRESENT_LABEL)
+    if key == "node.kubernetes.io/instance-type":
+        return any(isinstance(kind, str) and gpu.aws_gpu_instance(kind) is not None for kind in values)
+    if key == f"{_KARPENTER_AWS}/instance-family":
+        return any(family in gpu.AWS_GPU_FAMILIES for family in values)
+    if key == f"{_KARPENTER_AWS}/instance-gpu-manufacturer":
+        return "nvidia" in values
+    return key in (f"{_KARPENTER_AWS}/instance-gpu-name", gpu.GPU_PRESENT_LABEL) and "false" not in values
+
+
+def _node_pool_gpu_pool(pool: Resource) -> bool | Any:
+    """True when a Karpenter NodePool may launch GPU nodes: by its GPU labels or its instance requirements.
+
+    Karpenter puts a NodePool's taints on every node it launches, so one GPU instance type among others is
+    enough for the pool to need the GPU taint.
+    """
+    labels = as_dict(pool.get("spec.template.metadata.labels"))
+    if labels is not UNKNOWN and (labels.get(gpu.GPU_PRESENT_LABEL) == "true" or gpu.GPU_POOL_LABEL in labels):
+        return True
+    requirements, unknown = dicts(pool.get("spec.template.spec.requirements"))
+    verdicts = [_gpu_requirement(requirement) for requirement in requirements]
+    if True in verdicts:
+        return True
+    return UNKNOWN if unknown or labels is UNKNOWN or UNKNOWN in verdicts else False
+
+
 @resource_rule(
     name="aws-eks-node-group-gpu-taint",
-    title="EKS GPU node groups carry the GPU taint",
+    title="EKS GPU node groups and Karpenter GPU NodePools carry the GPU taint",
     description=(
         f"EKS node groups with an NVIDIA AMI type or a GPU instance type carry the taint key "
-        f"{gpu.GPU_RESOURCE} with effect NO_SCHEDULE, so only pods that request GPUs land on the expensive nodes."
+        f"{gpu.GPU_RESOURCE} with effect NO_SCHEDULE, and Karpenter NodePools that launch GPU nodes (GPU "
+        f"labels, or requirements on GPU instance types, families or GPU counts) put the taint {gpu.GPU_RESOURCE} "
+        "NoSchedule on their nodes, so only pods that request GPUs land on the expensive nodes."
     ),
-    remediation=f"Add taints=[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', 'effect': 'NO_SCHEDULE'}}] to aws.eks.NodeGroup (components._common.gpu.NVIDIA_GPU_TAINT.eks()).",
-    scope="EKS GPU node groups",
-    types=("aws:eks/nodeGroup:NodeGroup",),
+    remediation=(
+        f"Add taints=[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', 'effect': 'NO_SCHEDULE'}}] to aws.eks.NodeGroup "
+        "(components._common.gpu.NVIDIA_GPU_TAINT.eks()); on a Karpenter NodePool add spec.template.spec.taints="
+        f"[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', 'effect': 'NoSchedule'}}] "
+        "(NVIDIA_GPU_TAINT.kubernetes())."
+    ),
+    scope="EKS GPU node groups and Karpenter GPU NodePools",
+    types=("aws:eks/nodeGroup:NodeGroup", KARPENTER_NODE_POOL),
 )
 def eks_gpu_taint(group: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if group.type == KARPENTER_NODE_POOL:
+        yield from _node_pool_gpu_taint(group)
+        return
     is_gpu = _eks_gpu_pool(group)
     if is_gpu is False:
         raise NotApplicable(f"node group '{group.name}' has no NVIDIA AMI type or GPU instance type")
@@ -74,6 +123,56 @@ def eks_gpu_taint(group: Resource, config: dict[str, Any]) -> Iterator[Finding]:
         f"EKS GPU node group '{group.name}' has no {gpu.GPU_RESOURCE} NO_SCHEDULE taint, so any pod can occupy the "
         f"GPU nodes; add taints=[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', 'effect': 'NO_SCHEDULE'}}]."
     )
+
+
+def _node_pool_gpu_taint(pool: Resource) -> Iterator[Finding]:
+    is_gpu = _node_pool_gpu_pool(pool)
+    if is_gpu is False:
+        raise NotApplicable(f"NodePool '{pool.name}' has no GPU label or GPU instance requirement")
+    # startupTaints are removed once the node is ready, so only spec.template.spec.taints keep other pods off.
+    taints, unknown = dicts(pool.get("spec.template.spec.taints"))
+    if any(
+        taint.get("key") == _NODE_POOL_GPU_TAINT["key"] and taint.get("effect") == _NODE_POOL_GPU_TAINT["effect"]
+        for taint in taints
+    ):
+        return
+    if is_gpu is UNKNOWN or unknown:
+        yield Unverified(f"the GPU taint of NodePool '{pool.name}'")
+        return
+    yield (
+        f"Karpenter GPU NodePool '{pool.name}' has no {gpu.GPU_RESOURCE} NoSchedule taint, so any pod can occupy the "
+        f"GPU nodes; add spec.template.spec.taints=[{{'key': '{gpu.GPU_RESOURCE}', 'value': 'true', "
+        "'effect': 'NoSchedule'}]."
+    )
+
+
+@resource_rule(
+    name="kubernetes-node-pool-limits",
+    title="Karpenter NodePools have a capacity ceiling",
+    description=(
+        "Karpenter NodePools that scale with demand set spec.limits (e.g. cpu, nvidia.com/gpu or nodes), so a "
+        "burst of pending pods cannot launch GPU nodes without bound; static NodePools (spec.replicas) are "
+        "bounded by their replica count."
+    ),
+    remediation=(
+        "Set spec.limits on the NodePool from the pool's maximum size, e.g. {'cpu': max_nodes * cpus_per_node, "
+        f"'{gpu.GPU_RESOURCE}': max_nodes * gpus_per_node}} (components._common.autoscaling.ScaledPoolSpec)."
+    ),
+    scope="Karpenter NodePools",
+    types=(KARPENTER_NODE_POOL,),
+)
+def node_pool_limits(pool: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    spec = as_dict(pool.props.get("spec"))
+    if spec is not UNKNOWN and spec.get("replicas") is not None:
+        return  # a static NodePool keeps exactly spec.replicas nodes (a count computed later counts as set)
+    limits = UNKNOWN if spec is UNKNOWN else as_dict(spec.get("limits"))
+    if limits is UNKNOWN:
+        yield Unverified(f"spec.limits of NodePool '{pool.name}'")
+    elif not limits:
+        yield (
+            f"Karpenter NodePool '{pool.name}' has no spec.limits, so pending pods can make it launch nodes without "
+            f"bound; set spec.limits, e.g. {{'cpu': '<max nodes x vCPUs>', '{gpu.GPU_RESOURCE}': '<max GPUs>'}}."
+        )
 
 
 def _aks_gpu_taint(taint: Any) -> bool:

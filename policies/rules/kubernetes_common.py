@@ -21,6 +21,8 @@ RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 HELM_CHART = "kubernetes:helm.sh/v4:Chart"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_TYPES = (HELM_CHART, HELM_RELEASE)
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+"""Karpenter's NodePool (a `k8s.apiextensions.CustomResource`): what nodes Karpenter may launch, and how many."""
 
 WORKLOAD_TYPES: tuple[str, ...] = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB, POD)
 """Every token that carries a pod template (CONTROLS.md §2.3)."""

@@ -6,7 +6,14 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-from policies.rules.aws_common import BUCKET_TYPES, PUBLIC_ACCESS_BLOCK_TYPES, attached_to_bucket
+from policies.rules.aws_common import (
+    BUCKET_TYPES,
+    EC2_NODE_CLASS,
+    LAUNCH_TEMPLATE,
+    PUBLIC_ACCESS_BLOCK_TYPES,
+    attached_to_bucket,
+    node_class_spec,
+)
 from policies.rules.base import (
     PUBLIC_LOAD_BALANCER_PURPOSE,
     PURPOSE_TAG,
@@ -170,12 +177,32 @@ def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[
 @resource_rule(
     name="aws-ec2-launch-template-no-public-ip",
     title="Launch templates give nodes no public IP",
-    description="Launch templates never associate a public IP address with a network interface.",
-    remediation="Remove associate_public_ip_address or set it to 'false' on every network_interfaces entry; nodes reach the internet through NAT.",
-    scope="EC2 launch templates",
-    types=("aws:ec2/launchTemplate:LaunchTemplate",),
+    description=(
+        "Launch templates never associate a public IP address with a network interface, and Karpenter "
+        "EC2NodeClasses never set associatePublicIPAddress=true. Unset, the subnet's map_public_ip_on_launch "
+        "decides, for launch templates and EC2NodeClasses alike; which subnets those are is not visible here."
+    ),
+    remediation=(
+        "Remove associate_public_ip_address or set it to 'false' on every network_interfaces entry of "
+        "aws.ec2.LaunchTemplate, and remove spec.associatePublicIPAddress or set it to False on an EC2NodeClass; "
+        "nodes reach the internet through NAT."
+    ),
+    scope="EC2 launch templates and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
 )
 def launch_template_no_public_ip(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if template.type == EC2_NODE_CLASS:
+        # Karpenter copies the field into its launch templates only when set (launchtemplate.go), like an
+        # unset associate_public_ip_address here.
+        value = as_bool(node_class_spec(template).get("associatePublicIPAddress"))
+        if value is UNKNOWN:
+            yield Unverified(f"spec.associatePublicIPAddress of EC2NodeClass '{template.name}'")
+        elif value is True:
+            yield (
+                f"EC2NodeClass '{template.name}' gives its nodes public IPs; remove spec.associatePublicIPAddress "
+                "or set it to False."
+            )
+        return
     interfaces, unknown = dicts(template.props.get("networkInterfaces"))
     if unknown:
         yield Unverified(f"network_interfaces of launch template '{template.name}'")

@@ -52,6 +52,13 @@ class ResourceCase:
     """For rules whose compliant state is the resource's absence (e.g. IAM access keys)."""
     names_as: str = "subject"
     """The name messages use for the resource (Kubernetes objects are named by metadata.name)."""
+    variant: str = ""
+    """Which of the rule's types this case covers, for rules with one case per type (e.g. "EC2NodeClass")."""
+
+    @property
+    def id(self) -> str:
+        """The test ID: the rule, and the variant when the rule has several cases."""
+        return f"{self.rule}[{self.variant}]" if self.variant else self.rule
 
 
 StackChange = Callable[[list[Res]], list[Res]]

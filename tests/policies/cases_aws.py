@@ -24,6 +24,79 @@ from tests.policies.harness import DELETE, UNKNOWN, Res
 
 VPC_ONLY = ("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"})
 
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_POOL_ONLY = (
+    NODE_POOL,
+    {"metadata": {"name": "gpu-a10g"}, "spec": {"template": {"spec": {"nodeClassRef": {"name": "gpu-a10g"}}}}},
+)
+GPU_NODE_POOL: dict[str, object] = {
+    "apiVersion": "karpenter.sh/v1",
+    "kind": "NodePool",
+    "metadata": {"name": "gpu-a10g"},
+    "spec": {
+        "template": {
+            "metadata": {"labels": {"mlplatform.io/accelerator": "nvidia-a10g"}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu-a10g"},
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["g5.2xlarge"]},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]},
+                ],
+                "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+                "expireAfter": "720h",
+            },
+        },
+        "limits": {"cpu": "32", "nvidia.com/gpu": "4"},
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m"},
+    },
+}
+"""A Karpenter v1 GPU NodePool: a GPU instance type, the GPU taint and limits from the pool's maximum size."""
+REQUIREMENT = "spec.template.spec.requirements[0]"
+DISCOVERY = [{"tags": {"karpenter.sh/discovery": "prod"}}]
+NODE_CLASS: dict[str, object] = {
+    "apiVersion": "karpenter.k8s.aws/v1",
+    "kind": "EC2NodeClass",
+    "metadata": {"name": "gpu-a10g"},
+    "spec": {
+        "amiSelectorTerms": [{"alias": "al2023@latest"}],
+        "role": "prod-karpenter-node",
+        "subnetSelectorTerms": DISCOVERY,
+        "securityGroupSelectorTerms": DISCOVERY,
+        "blockDeviceMappings": [
+            {
+                "deviceName": "/dev/xvda",
+                "rootVolume": True,
+                "ebs": {"encrypted": True, "kmsKeyID": KEY, "volumeSize": "200Gi", "volumeType": "gp3"},
+            }
+        ],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1.0},
+        "associatePublicIPAddress": False,
+    },
+}
+"""A Karpenter v1 EC2NodeClass as `k8s.apiextensions.CustomResource` registers it (the CRD's own field names)."""
+EBS = "spec.blockDeviceMappings[0].ebs"
+
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/123456789012/prod-karpenter"
+QUEUE_ARN = "arn:aws:sqs:eu-central-1:123456789012:prod-karpenter"
+EVENTS_MAY_SEND = {
+    "Effect": "Allow",
+    "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+    "Action": "sqs:SendMessage",
+    "Resource": QUEUE_ARN,
+}
+DENY_HTTP = {
+    "Sid": "DenyHTTP",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "sqs:*",
+    "Resource": QUEUE_ARN,
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+ANYONE_MAY_SEND = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": QUEUE_ARN}
+
 RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
         rule="aws-backup-vault-kms-encryption",
@@ -145,6 +218,53 @@ RESOURCE_CASES: list[ResourceCase] = [
         unknown={"networkInterfaces[0].associatePublicIpAddress": UNKNOWN},
         passes={"no interfaces": {"networkInterfaces": DELETE}},
         not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-ec2-launch-template-ebs-encrypted",
+        variant="EC2NodeClass",
+        type=EC2_NODE_CLASS,
+        props=NODE_CLASS,
+        fails={
+            "unencrypted": Fail({f"{EBS}.encrypted": False}, "leaves EBS volume /dev/xvda unencrypted"),
+            "encryption left to the account": Fail({f"{EBS}.encrypted": DELETE}, "ebs.encrypted=True"),
+            "aws-managed key": Fail({f"{EBS}.kmsKeyID": DELETE}, "with the AWS-managed key; set ebs.kmsKeyID"),
+            "karpenter's default volume": Fail(
+                {"spec.blockDeviceMappings": DELETE}, "declares no EBS blockDeviceMappings"
+            ),
+            "no ebs mapping": Fail(
+                {"spec.blockDeviceMappings": [{"deviceName": "/dev/xvdb"}]}, "encrypted only with the AWS-managed"
+            ),
+        },
+        unknown={f"{EBS}.encrypted": UNKNOWN},
+        passes={"key computed during preview": {f"{EBS}.kmsKeyID": UNKNOWN}},
+        not_applicable={"node pool": NODE_POOL_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-ec2-launch-template-imdsv2",
+        variant="EC2NodeClass",
+        type=EC2_NODE_CLASS,
+        props=NODE_CLASS,
+        fails={
+            "imdsv1": Fail({"spec.metadataOptions.httpTokens": "optional"}, "allows IMDSv1"),
+            "pods reach metadata": Fail({"spec.metadataOptions.httpPutResponseHopLimit": 2.0}, "hop limit 2"),
+        },
+        unknown={"spec.metadataOptions.httpTokens": UNKNOWN},
+        passes={
+            "crd default (required, hop limit 1)": {"spec.metadataOptions": DELETE},
+            "field defaults": {"spec.metadataOptions": {"httpEndpoint": "enabled"}},
+            "endpoint disabled": {"spec.metadataOptions": {"httpEndpoint": "disabled", "httpTokens": "optional"}},
+        },
+        not_applicable={"node pool": NODE_POOL_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-ec2-launch-template-no-public-ip",
+        variant="EC2NodeClass",
+        type=EC2_NODE_CLASS,
+        props=NODE_CLASS,
+        fails={"public ip": Fail({"spec.associatePublicIPAddress": True}, "gives its nodes public IPs")},
+        unknown={"spec.associatePublicIPAddress": UNKNOWN},
+        passes={"left to the subnet": {"spec.associatePublicIPAddress": DELETE}},
+        not_applicable={"node pool": NODE_POOL_ONLY},
     ),
     ResourceCase(
         rule="aws-ec2-security-group-no-public-ingress",
@@ -386,6 +506,66 @@ RESOURCE_CASES: list[ResourceCase] = [
         },
     ),
     ResourceCase(
+        rule="aws-eks-node-group-gpu-taint",
+        variant="Karpenter NodePool",
+        type=NODE_POOL,
+        props=GPU_NODE_POOL,
+        fails={
+            "untainted": Fail({"spec.template.spec.taints": DELETE}, "has no nvidia.com/gpu NoSchedule taint"),
+            "startup taint only": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    "spec.template.spec.startupTaints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+                },
+                "spec.template.spec.taints",
+            ),
+            "prefer only": Fail({"spec.template.spec.taints[0].effect": "PreferNoSchedule"}, "NoSchedule taint"),
+            "gpu by family": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    REQUIREMENT: {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["g6e"]},
+                },
+                "Karpenter GPU NodePool 'subject'",
+            ),
+            "gpu by count": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    REQUIREMENT: {"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "Gt", "values": ["0"]},
+                },
+                "has no nvidia.com/gpu NoSchedule taint",
+            ),
+            "gpu by label": Fail(
+                {
+                    "spec.template.spec.taints": DELETE,
+                    REQUIREMENT: {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                    'spec.template.metadata.labels["nvidia.com/gpu.present"]': "true",
+                },
+                "has no nvidia.com/gpu NoSchedule taint",
+            ),
+            "one gpu type among cpu types": Fail(
+                {"spec.template.spec.taints": DELETE, f"{REQUIREMENT}.values": ["m6i.xlarge", "g5.xlarge"]},
+                "has no nvidia.com/gpu NoSchedule taint",
+            ),
+        },
+        unknown={"spec.template.spec.taints": UNKNOWN},
+        not_applicable={
+            "cpu pool": (
+                NODE_POOL,
+                {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "requirements": [
+                                    {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["m6i"]}
+                                ]
+                            }
+                        }
+                    }
+                },
+            )
+        },
+    ),
+    ResourceCase(
         rule="aws-eks-node-group-ssh-restricted",
         type="aws:eks/nodeGroup:NodeGroup",
         props={"clusterName": "prod", "instanceTypes": ["m6i.xlarge"]},
@@ -509,6 +689,61 @@ RESOURCE_CASES: list[ResourceCase] = [
         provider={"region": "us-west-2"},
         not_applicable={"azure resource": ("azure-native:storage:StorageAccount", {"location": "eastus"})},
         configs={"a US allow-list": ConfigCase({"allowedRegions": ["us-east-1"]}, {"region": "us-east-1"})},
+    ),
+    ResourceCase(
+        rule="aws-sqs-queue-encrypted",
+        type=SQS_QUEUE,
+        props={"name": "prod-karpenter", "messageRetentionSeconds": 300.0, "sqsManagedSseEnabled": True},
+        fails={
+            "sse off": Fail({"sqsManagedSseEnabled": False}, "turns server-side encryption off"),
+            "left to the aws default": Fail(
+                {"sqsManagedSseEnabled": DELETE}, "does not declare server-side encryption"
+            ),
+        },
+        unknown={"sqsManagedSseEnabled": UNKNOWN},
+        passes={
+            "sse-kms": {"sqsManagedSseEnabled": DELETE, "kmsMasterKeyId": KEY},
+            "key computed during preview": {"sqsManagedSseEnabled": DELETE, "kmsMasterKeyId": UNKNOWN},
+        },
+        not_applicable={"queue policy": (SQS_QUEUE_POLICY, {"queueUrl": QUEUE_URL, "policy": document(DENY_HTTP)})},
+    ),
+    ResourceCase(
+        rule="aws-sqs-queue-policy-no-public-access",
+        type=SQS_QUEUE_POLICY,
+        props={"queueUrl": QUEUE_URL, "policy": document(EVENTS_MAY_SEND, DENY_HTTP)},
+        fails={
+            "anyone": Fail({"policy": document(ANYONE_MAY_SEND, DENY_HTTP)}, "lets any principal ('*') use the queue"),
+            "a condition that names no caller": Fail(
+                {"policy": document({**ANYONE_MAY_SEND, "Condition": {"Bool": {"aws:SecureTransport": "true"}}})},
+                "add a Condition on aws:SourceArn",
+            ),
+            "any aws principal": Fail(
+                {"policy": document({**ANYONE_MAY_SEND, "Principal": {"AWS": ["*"]}})}, "lets any principal"
+            ),
+        },
+        unknown={"policy": UNKNOWN},
+        passes={
+            "only this rule may send": {
+                "policy": document(
+                    {
+                        **ANYONE_MAY_SEND,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-central-1:1:rule/spot"}},
+                    }
+                )
+            },
+            "policy document object": {"policy": {"Version": "2012-10-17", "Statement": [EVENTS_MAY_SEND]}},
+        },
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-sqs-queue-policy-no-public-access",
+        variant="inline queue policy",
+        type=SQS_QUEUE,
+        props={"name": "prod-karpenter", "sqsManagedSseEnabled": True, "policy": document(EVENTS_MAY_SEND)},
+        fails={"anyone": Fail({"policy": document(ANYONE_MAY_SEND)}, "SQS queue 'subject' lets any principal")},
+        unknown={"policy": UNKNOWN},
+        passes={"no policy (owner only)": {"policy": DELETE}},
+        not_applicable={"other type": VPC_ONLY},
     ),
     ResourceCase(
         rule="aws-s3-bucket-no-public-acl",
@@ -712,6 +947,59 @@ STACK_CASES: list[StackCase] = [
         },
         unknown=change("data-policy", {"policy": UNKNOWN}),
         not_applicable=drop("data", "data-policy"),
+    ),
+    StackCase(
+        rule="aws-sqs-queue-tls-only-policy",
+        resources=[
+            Res(SQS_QUEUE, "interruption", {"name": "prod-karpenter", "sqsManagedSseEnabled": True}),
+            Res(
+                SQS_QUEUE_POLICY,
+                "interruption-policy",
+                {"queueUrl": QUEUE_URL, "policy": document(EVENTS_MAY_SEND, DENY_HTTP)},
+                {"queueUrl": ["interruption"]},
+            ),
+        ],
+        fails={
+            "no policy": StackFail(drop("interruption-policy"), "interruption", "has no queue policy"),
+            "no tls statement": StackFail(
+                change("interruption-policy", {"policy": document(EVENTS_MAY_SEND)}),
+                "interruption",
+                "without a TLS-only statement",
+            ),
+            "deny for one action only": StackFail(
+                change("interruption-policy", {"policy": document({**DENY_HTTP, "Action": "sqs:ReceiveMessage"})}),
+                "interruption",
+                "without a TLS-only statement",
+            ),
+            "policy of another queue": StackFail(
+                lambda resources: [
+                    r
+                    if r.name != "interruption-policy"
+                    else Res(r.type, r.name, {**r.props, "queueUrl": "https://x/other"})
+                    for r in resources
+                ],
+                "interruption",
+                "has no queue policy",
+            ),
+        },
+        unknown=change("interruption-policy", {"policy": UNKNOWN}),
+        passes={
+            "joined by queue url": lambda resources: [
+                r if r.name != "interruption-policy" else Res(r.type, r.name, r.props) for r in resources
+            ],
+            "boolean condition as in Karpenter's template": change(
+                "interruption-policy",
+                {
+                    "policy": document(
+                        EVENTS_MAY_SEND, {**DENY_HTTP, "Condition": {"Bool": {"aws:SecureTransport": False}}}
+                    )
+                },
+            ),
+            "inline queue policy": then(
+                drop("interruption-policy"), change("interruption", {"policy": document(DENY_HTTP)})
+            ),
+        },
+        not_applicable=drop("interruption", "interruption-policy"),
     ),
     StackCase(
         rule="aws-s3-bucket-public-access-blocked",

@@ -28,6 +28,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 CHART = "kubernetes:helm.sh/v4:Chart"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 CONFIG_MAP_ONLY = ("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "team-a"}, "data": {}})
 PSA = "pod-security.kubernetes.io/enforce"
 C = "spec.template.spec.containers[0]"
@@ -331,6 +332,27 @@ RESOURCE_CASES: list[ResourceCase] = [
                 {"provisioner": "rancher.io/local-path"},
             )
         },
+    ),
+    ResourceCase(
+        rule="kubernetes-node-pool-limits",
+        type=NODE_POOL,
+        props={
+            "metadata": {"name": "gpu-a10g"},
+            "spec": {
+                "template": {"spec": {"nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass"}}},
+                "limits": {"cpu": "32", "nvidia.com/gpu": "4"},
+            },
+        },
+        fails={
+            "unbounded": Fail({"spec.limits": DELETE}, "has no spec.limits"),
+            "empty limits": Fail({"spec.limits": {}}, "launch nodes without bound"),
+        },
+        unknown={"spec.limits": UNKNOWN},
+        passes={
+            "nodes only": {"spec.limits": {"nodes": "4"}},
+            "static pool": {"spec.limits": DELETE, "spec.replicas": 2.0},
+        },
+        not_applicable={"ec2 node class": ("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {"spec": {}})},
     ),
     ResourceCase(
         rule="kubernetes-gpu-daemonset-tolerations",

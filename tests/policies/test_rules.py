@@ -20,7 +20,7 @@ STACK_BY_RULE = {case.rule: case for case in STACK_CASES}
 
 
 def _ids(items: list[tuple[object, ...]]) -> list[str]:
-    return [" / ".join(str(part) for part in item[:2]) for item in items]
+    return [" / ".join(str(part) for part in (getattr(item[2], "id", item[0]), item[1])) for item in items]
 
 
 def test_every_rule_has_test_cases() -> None:
@@ -36,7 +36,7 @@ def test_every_rule_has_test_cases() -> None:
 # --- Resource rules --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.id for case in RESOURCE_CASES])
 def test_the_compliant_baseline_passes(case: ResourceCase) -> None:
     outcome = run_resource(case.rule, case.type, case.props, provider=case.provider)
     if case.always_fails:
@@ -74,7 +74,7 @@ def test_each_non_compliant_mutation_is_a_violation_naming_the_resource_and_the_
     assert all(";" in message or "." in message for message in outcome.messages), f"{rule}: messages state the fix"
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.id for case in RESOURCE_CASES])
 def test_unknown_values_are_never_a_silent_pass_nor_a_crash(case: ResourceCase) -> None:
     outcome = run_resource(case.rule, case.type, mutate(case.props, case.unknown), provider=case.provider)
     if case.always_fails:
@@ -126,7 +126,7 @@ def _first_failure(case: ResourceCase) -> dict[str, object]:
     return mutate(case.props, next(iter(case.fails.values())).changes)
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.id for case in RESOURCE_CASES])
 def test_an_exemption_with_reason_and_future_expiry_suppresses_the_violation(case: ResourceCase) -> None:
     exemption = {"name": "subj.*", "reason": "accepted risk until the migration in PLAT-7", "expires": FUTURE}
     outcome = run_resource(
@@ -136,7 +136,7 @@ def test_an_exemption_with_reason_and_future_expiry_suppresses_the_violation(cas
     assert outcome.not_applicable and "exempt until 2999-12-31" in outcome.not_applicable, outcome.describe()
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.id for case in RESOURCE_CASES])
 def test_an_expired_exemption_is_itself_a_violation(case: ResourceCase) -> None:
     exemption = {
         "urn": "urn:pulumi:test::policies::" + case.type + "::subject",
@@ -150,7 +150,7 @@ def test_an_expired_exemption_is_itself_a_violation(case: ResourceCase) -> None:
     assert len(outcome.violations) >= 2, f"{case.rule}: the original violation is reported too; {outcome.describe()}"
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.id for case in RESOURCE_CASES])
 def test_exclude_for_skips_matching_resource_names(case: ResourceCase) -> None:
     outcome = run_resource(
         case.rule, case.type, _first_failure(case), config={"excludeFor": ["sub.*"]}, provider=case.provider
@@ -283,7 +283,7 @@ def _documents(case: ResourceCase) -> list[dict[str, object]]:
     return [mutate(case.props, change_set) for change_set in changes]
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.rule for case in RESOURCE_CASES])
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[case.id for case in RESOURCE_CASES])
 def test_no_unknown_anywhere_in_the_props_crashes_a_rule(case: ResourceCase) -> None:
     for document in _documents(case):
         for path in _paths(document):

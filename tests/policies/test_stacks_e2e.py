@@ -76,6 +76,12 @@ EXPECTED_FIXTURE_FAILURES = {
         "aws-ecr-repository-immutable-tags",
         "aws-ecr-repository-scan-on-push",
     },
+    "exposed-node-class": {
+        "aws-ec2-launch-template-ebs-encrypted",
+        "aws-ec2-launch-template-imdsv2",
+        "aws-ec2-launch-template-no-public-ip",
+    },
+    "open-queue-policy": {"aws-sqs-queue-policy-no-public-access"},
     "open-ssh": {"aws-ec2-security-group-no-public-ingress"},
     "privileged-api": {
         "kubernetes-workload-capabilities-dropped",
@@ -118,6 +124,8 @@ EXPECTED_FIXTURE_FAILURES = {
         "kubernetes-serving-namespace-default-deny",
         "kubernetes-serving-namespace-gpu-quota",
     },
+    "unencrypted-queue": {"aws-sqs-queue-encrypted", "aws-sqs-queue-tls-only-policy"},
+    "untainted-gpu-pool": {"aws-eks-node-group-gpu-taint"},
     "untainted-gpu-nodes": {
         "aws-eks-node-group-encrypted-launch-template",
         "aws-eks-node-group-gpu-taint",
