@@ -424,7 +424,8 @@ class ModelDeployment(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.scaled_object_name = scaled_object.metadata.name
+            # The name is ours; through the URN the output waits for the object (custom resources' metadata is untyped).
+            self.scaled_object_name = scaled_object.urn.apply(lambda _: app_name)
 
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
