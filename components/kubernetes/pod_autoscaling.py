@@ -1,4 +1,4 @@
-"""`PodAutoscaling`: KEDA (event- and Prometheus-driven pod autoscaling) and, where the cluster lacks it, metrics-server."""
+"""`PodAutoscaling`: KEDA (Prometheus-driven pod autoscaling) and, where the cluster lacks it, metrics-server."""
 
 from typing import TypedDict
 
