@@ -120,7 +120,7 @@ def scaled_object_spec(
         "advanced": {
             "horizontalPodAutoscalerConfig": {
                 "behavior": {
-                    # At most one pod a minute: a GPU pod removed too eagerly costs minutes of model loading to bring back.
+                    # At most one pod a minute: a GPU pod removed too eagerly costs minutes of model loading.
                     "scaleDown": {
                         "stabilizationWindowSeconds": SCALE_DOWN_STABILIZATION_SECONDS,
                         "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
