@@ -1,4 +1,4 @@
-"""PodAutoscaling: KEDA and metrics-server on the platform pool, Pod Security `restricted`, keys of the pinned charts."""
+"""PodAutoscaling: KEDA and metrics-server on the platform pool, Pod Security restricted, pinned chart keys."""
 
 from __future__ import annotations
 
