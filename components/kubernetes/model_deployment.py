@@ -118,8 +118,9 @@ class ModelDeploymentArgs(TypedDict, total=False):
     namespace's `quota_gpus` when it is the only GPU workload there. The rolling update adds a surge pod
     (maxSurge 1, maxUnavailable 0: no capacity lost) only when `(replicas + 1) × gpus` fits; otherwise it
     replaces one pod at a time (maxSurge 0, maxUnavailable 1), since a surge pod the quota rejects stalls the
-    rollout forever. `replicas × gpus` above it is an error. Defaults to unknown: the rollout surges, which
-    needs one pod's GPUs of headroom in the quota."""
+    rollout forever. `replicas × gpus` above it is an error. With `autoscaling`, `autoscaling.max_replicas`
+    takes the place of `replicas` in both rules, and the quota is required for GPU models. Defaults to unknown:
+    the rollout surges, which needs one pod's GPUs of headroom in the quota."""
 
     cpu: str
     """CPU request per pod (Kubernetes quantity). Defaults to 2."""
