@@ -100,7 +100,7 @@ FLUENT_BIT = ChartRef(
 )
 
 METRICS_SERVER = ChartRef(
-    repo="https://kubernetes-sigs.github.io/metrics-server/",
+    repo="https://kubernetes-sigs.github.io/metrics-server",
     chart="metrics-server",
     version="3.13.1",
     source="kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1, charts/metrics-server/Chart.yaml "
