@@ -57,12 +57,15 @@ from components.kubernetes import (
     GpuStackArgs,
     Logging,
     LoggingArgs,
+    ModelAutoscalingArgs,
     ModelDeployment,
     ModelDeploymentArgs,
     ModelServingNamespace,
     ModelServingNamespaceArgs,
     Monitoring,
     MonitoringArgs,
+    PodAutoscaling,
+    PodAutoscalingArgs,
 )
 
 __all__: list[str] = [
@@ -113,6 +116,7 @@ __all__: list[str] = [
     "LocalRegistryArgs",
     "Logging",
     "LoggingArgs",
+    "ModelAutoscalingArgs",
     "ModelDeployment",
     "ModelDeploymentArgs",
     "ModelImage",
@@ -121,5 +125,7 @@ __all__: list[str] = [
     "ModelServingNamespaceArgs",
     "Monitoring",
     "MonitoringArgs",
+    "PodAutoscaling",
+    "PodAutoscalingArgs",
     "RegistryAuth",
 ]

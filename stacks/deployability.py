@@ -1,7 +1,7 @@
 """The deployability check: whether what a synthesized stack registers can actually run, before any cloud exists.
 
 It reads the recorded graph (and, for a Kubernetes layer deployed by its own stack, the foundation's node pools)
-and answers five questions, each a check kind with its own rule in the machine formats:
+and answers six questions, each a check kind with its own rule in the machine formats:
 
 - `placement`: every workload has a node pool it can be scheduled on (taints vs tolerations, node selector and
   required node affinity, requests vs the allocatable capacity of the pool's instance type or VM size); every
@@ -11,7 +11,10 @@ and answers five questions, each a check kind with its own rule in the machine f
 - `rollout-quota`: every workload, and every rolling update's surge, fits its namespace's ResourceQuota;
 - `service-selector`: every Service selects the pods of some workload in its namespace (and their named port);
 - `probe`: every probe hits a port the container declares, and a path the server serves where the project knows
-  the server (the example model server in examples/model-server).
+  the server (the example model server in examples/model-server);
+- `autoscaler-target`: every KEDA ScaledObject and HorizontalPodAutoscaler scales a workload the graph creates.
+  An autoscaled workload is judged everywhere else at its autoscaler's maximum: its pods must fit the pools and
+  the namespace's quota (GPUs included) at `maxReplicas`, and so must its rolling update's surge at that scale.
 
 Workloads are the Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and Pods in the graph, the pods ECK runs
 for Elasticsearch and Kibana, those the Prometheus operator runs for Prometheus and Alertmanager, and the pods each
@@ -36,13 +39,14 @@ from components.kubernetes._chart_workloads import chart_workloads
 from stacks.load import FULL_KEY, stack_config_from_file
 from stacks.synth import PROJECT_ROOT, UNKNOWN, Registration, Synthesis, cluster_layer_of, synthesize
 
-PLACEMENT, ZONAL_VOLUMES, POD_SECURITY, ROLLOUT_QUOTA, SERVICE_SELECTOR, PROBE = (
+PLACEMENT, ZONAL_VOLUMES, POD_SECURITY, ROLLOUT_QUOTA, SERVICE_SELECTOR, PROBE, AUTOSCALER_TARGET = (
     "placement",
     "zonal-volumes",
     "pod-security",
     "rollout-quota",
     "service-selector",
     "probe",
+    "autoscaler-target",
 )
 
 
@@ -115,6 +119,16 @@ CHECK_KINDS: dict[str, CheckKind] = {
             "the server (examples/model-server), HTTP probes ask for a path it serves.",
             "Point the probe at a declared port and, for the example model server, at /healthz (or serve the "
             "probed path).",
+        ),
+        CheckKind(
+            AUTOSCALER_TARGET,
+            "deployability-autoscaler-target",
+            "Every autoscaler scales a workload that exists",
+            "Each KEDA ScaledObject and HorizontalPodAutoscaler names, in its scaleTargetRef, a Deployment or "
+            "StatefulSet the stack creates in its namespace; that workload is judged at the autoscaler's maximum "
+            "replicas (placement, pool capacity, quota and rollout surge).",
+            "Point scaleTargetRef at the workload's kind and name (ModelDeployment's autoscaling does), or create "
+            "the workload.",
         ),
     )
 }
@@ -221,6 +235,8 @@ class Workload:
     strategy: dict[str, Any] = field(default_factory=dict)
     run_time: bool = False
     """Pods an operator creates from a custom resource (fields it adds on its own are not seen)."""
+    scaled_by: str = ""
+    """`Kind/namespace/name` of the autoscaler whose maximum `replicas` holds ('' when not autoscaled)."""
 
     @property
     def label(self) -> str:
@@ -1247,6 +1263,59 @@ _QUOTA_KEYS = {
 }  # fmt: skip
 
 
+_AUTOSCALERS: dict[str, tuple[str, str, int | None]] = {
+    # type -> (kind, the field holding the maximum, its default when absent)
+    "kubernetes:keda.sh/v1alpha1:ScaledObject": ("ScaledObject", "maxReplicaCount", 100),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("HorizontalPodAutoscaler", "maxReplicas", None),
+    "kubernetes:autoscaling/v1:HorizontalPodAutoscaler": ("HorizontalPodAutoscaler", "maxReplicas", None),
+}
+"""Autoscalers in a graph. KEDA's `maxReplicaCount` defaults to 100 (keda.sh/v1alpha1 ScaledObject spec); an
+HPA's `maxReplicas` is required."""
+
+
+def _apply_autoscalers(context: _Context) -> None:
+    """Set each autoscaled workload's replicas to its autoscaler's maximum; report autoscalers without a target.
+
+    A ScaledObject's `scaleTargetRef` defaults to an apps/v1 Deployment (KEDA); an HPA names its kind.
+    """
+    for registration in context.registrations:
+        known = _AUTOSCALERS.get(registration.type)
+        if known is None:
+            continue
+        kind, max_field, default_max = known
+        metadata = _metadata(registration.inputs)
+        namespace = str(metadata.get("namespace") or "default")
+        name = str(metadata.get("name") or registration.name)
+        spec = registration.inputs.get("spec") if isinstance(registration.inputs.get("spec"), dict) else {}
+        target = spec.get("scaleTargetRef") if isinstance(spec.get("scaleTargetRef"), dict) else {}
+        target_kind = str(target.get("kind") or "Deployment")
+        target_name = target.get("name")
+        subject = (f"{kind}/{namespace}/{name}", registration.urn, registration.type, registration.name)
+        context.count(AUTOSCALER_TARGET)
+        if not _known(target_name) or not _known(metadata.get("namespace", "default")):
+            context.problem(AUTOSCALER_TARGET, None, "",
+                            f"{kind} {namespace}/{name}: its target is unknown offline, so whether it scales an "
+                            "existing workload, and that workload at its maximum, is not verifiable",
+                            subject=subject, note=True)  # fmt: skip
+            continue
+        matching = [
+            w for w in context.workloads
+            if w.namespace == namespace and w.kind == target_kind and w.name == str(target_name)
+        ]  # fmt: skip
+        if not matching:
+            context.problem(AUTOSCALER_TARGET, None, "",
+                            f"{kind} {namespace}/{name} scales {target_kind} {namespace}/{target_name}, which the "
+                            f"stack does not create in namespace {namespace}: it scales nothing",
+                            subject=subject)  # fmt: skip
+            continue
+        maximum = spec.get(max_field, default_max)
+        if not _known(maximum):
+            continue
+        for workload in matching:
+            workload.replicas = _as_int(maximum, workload.replicas)
+            workload.scaled_by = f"{kind}/{namespace}/{name}"
+
+
 def _check_rollout_quota(context: _Context, defaults: Mapping[str, Mapping[str, Any]]) -> None:
     quotas: dict[str, list[tuple[Registration, dict[str, Any]]]] = {}
     for registration in context.registrations:
@@ -1288,10 +1357,12 @@ def _check_rollout_quota(context: _Context, defaults: Mapping[str, Mapping[str, 
                     continue
                 at_rest = usage(steady, key)
                 if at_rest > limit:
+                    scaled = [f"{w.label} at {w.replicas} ({w.scaled_by}'s maximum)" for w in members if w.scaled_by]
                     context.problem(
                         ROLLOUT_QUOTA, None, "",
-                        f"the workloads of namespace {namespace} need {key} {_format(key, at_rest)} at rest, over "
-                        f"ResourceQuota {quota_name}'s {_format(key, limit)}: some pods are never admitted",
+                        f"the workloads of namespace {namespace} need {key} {_format(key, at_rest)} at rest"
+                        + (f" with {', '.join(scaled)}" if scaled else "")
+                        + f", over ResourceQuota {quota_name}'s {_format(key, limit)}: some pods are never admitted",
                         subject=(f"ResourceQuota/{namespace}/{quota_name}", registration.urn, registration.type,
                                  registration.name),
                     )  # fmt: skip
@@ -1318,8 +1389,9 @@ def _check_rollout_quota(context: _Context, defaults: Mapping[str, Mapping[str, 
                         if unavailable < 1:
                             context.problem(
                                 ROLLOUT_QUOTA, workload, "",
-                                f"a rolling update of {workload.label} ({workload.replicas} replica(s) + maxSurge "
-                                f"{surge}) needs {key} {_format(key, peak)} in namespace {namespace}, over ResourceQuota "
+                                f"a rolling update of {workload.label} ({workload.replicas} replica(s)"
+                                + (f", {workload.scaled_by}'s maximum," if workload.scaled_by else "")
+                                + f" + maxSurge {surge}) needs {key} {_format(key, peak)} in namespace {namespace}, over ResourceQuota "
                                 f"{quota_name}'s {_format(key, limit)}: {consequence}",
                             )  # fmt: skip
 
@@ -1471,6 +1543,7 @@ def check_deployability(
     pools = None if pool_registrations is None else node_pools(pool_registrations or registrations)
     found, notes = workloads(registrations)
     context = _Context(list(registrations), pools, found, notes=list(notes))
+    _apply_autoscalers(context)
     if pools is None:
         for check in (PLACEMENT, ZONAL_VOLUMES):
             context.not_verifiable[check] = f"the node pools of {pools_from} are not known offline"

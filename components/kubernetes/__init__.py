@@ -6,8 +6,9 @@ arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})
 
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
-from components.kubernetes.model_deployment import ModelDeployment, ModelDeploymentArgs
+from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelDeploymentArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
+from components.kubernetes.pod_autoscaling import PodAutoscaling, PodAutoscalingArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
@@ -19,10 +20,13 @@ __all__ = [
     "GpuStackArgs",
     "Logging",
     "LoggingArgs",
+    "ModelAutoscalingArgs",
     "ModelDeployment",
     "ModelDeploymentArgs",
     "ModelServingNamespace",
     "ModelServingNamespaceArgs",
     "Monitoring",
     "MonitoringArgs",
+    "PodAutoscaling",
+    "PodAutoscalingArgs",
 ]

@@ -611,6 +611,118 @@ def fluent_bit_workloads(release: str, namespace: str, values: Values) -> list[C
     ]  # fmt: skip
 
 
+# --- metrics-server (kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1) ------------------------
+
+METRICS_SERVER_DEFAULTS: dict[str, Any] = {
+    "replicas": 1,
+    "tolerations": [],
+    "nodeSelector": {},
+    "affinity": {},
+    "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}},
+    "podSecurityContext": {},
+    "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                        "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"},
+                        "capabilities": {"drop": ["ALL"]}},
+    "priorityClassName": "system-cluster-critical",
+    "hostNetwork": {"enabled": False},
+    "addonResizer": {"enabled": False},
+}  # fmt: skip
+
+
+def metrics_server_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The metrics-server chart: one Deployment (the addon-resizer sidecar is off by default and here).
+
+    Templates read (tag metrics-server-helm-chart-3.13.1): `charts/metrics-server/templates/deployment.yaml`
+    (`replicas`, tolerations, nodeSelector, affinity, resources, `podSecurityContext`, `securityContext`,
+    `priorityClassName`, `hostNetwork.enabled`, an emptyDir /tmp) and `_helpers.tpl` (`metrics-server.fullname`).
+    """
+    effective = merged(METRICS_SERVER_DEFAULTS, values)
+    extra: dict[str, Any] = {"hostNetwork": bool(_section(effective, "hostNetwork").get("enabled"))}
+    if effective.get("priorityClassName"):
+        extra["priorityClassName"] = effective["priorityClassName"]
+    spec = _pod(effective, container="metrics-server", container_security_key="securityContext",
+                pod_security_key="podSecurityContext", extra=extra)  # fmt: skip
+    return [
+        ChartWorkload("Deployment", helm_fullname(release, "metrics-server", effective.get("fullnameOverride")),
+                      namespace, int(effective.get("replicas") or 1), spec,
+                      {"app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": release},
+                      source=f"metrics-server {_charts.METRICS_SERVER.version} templates/deployment.yaml")
+    ]  # fmt: skip
+
+
+# --- KEDA (kedacore/charts tag v2.20.2, keda/) ----------------------------------------------------------------
+
+_KEDA_CONTAINER_SECURITY = {"capabilities": {"drop": ["ALL"]}, "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}}  # fmt: skip
+_KEDA_RESOURCES = {"limits": {"cpu": 1, "memory": "1000Mi"}, "requests": {"cpu": "100m", "memory": "100Mi"}}
+KEDA_DEFAULTS: dict[str, Any] = {
+    "operator": {"name": "keda-operator", "replicaCount": 1, "nodeSelector": {}, "tolerations": [], "affinity": {}},
+    "metricsServer": {"enabled": True, "replicaCount": 1, "nodeSelector": {}, "tolerations": [], "affinity": {}},
+    "webhooks": {"enabled": True, "name": "keda-admission-webhooks", "replicaCount": 1, "nodeSelector": {},
+                 "tolerations": [], "affinity": {}},
+    "securityContext": {"operator": _KEDA_CONTAINER_SECURITY, "metricServer": _KEDA_CONTAINER_SECURITY,
+                        "webhooks": _KEDA_CONTAINER_SECURITY},
+    "podSecurityContext": {"operator": {"runAsNonRoot": True}, "metricServer": {"runAsNonRoot": True},
+                           "webhooks": {"runAsNonRoot": True}},
+    "resources": {"operator": _KEDA_RESOURCES, "metricServer": _KEDA_RESOURCES, "webhooks": _KEDA_RESOURCES},
+    "nodeSelector": {},
+    "tolerations": [],
+    "affinity": {},
+    "priorityClassName": "",
+}  # fmt: skip
+
+
+def keda_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The KEDA chart: the operator, the metrics API server and the admission webhooks Deployments.
+
+    Templates read (tag v2.20.2): `keda/templates/manager/deployment.yaml`, `metrics-server/deployment.yaml`
+    and `webhooks/deployment.yaml`: each takes `<component>.{replicaCount,nodeSelector,tolerations,affinity}`
+    (falling back to the top-level key when empty), `securityContext.<c>`, `podSecurityContext.<c>`,
+    `resources.<c>` (c: operator, metricServer, webhooks), the top-level `priorityClassName`, and adds
+    `kubernetes.io/os: linux` to every node selector. Object names come from `operator.name` and
+    `webhooks.name`, not from the release.
+    """
+    effective = merged(KEDA_DEFAULTS, values)
+    operator_name = str(effective["operator"].get("name") or "keda-operator")
+    components = [
+        ("operator", "operator", operator_name, True),
+        ("metricsServer", "metricServer", f"{operator_name}-metrics-apiserver",
+         bool(effective["metricsServer"].get("enabled", True))),
+        ("webhooks", "webhooks", str(effective["webhooks"].get("name") or "keda-admission-webhooks"),
+         bool(effective["webhooks"].get("enabled", True))),
+    ]  # fmt: skip
+    workloads = []
+    for section_key, key, name, enabled in components:
+        if not enabled:
+            continue
+        section = effective[section_key]
+        placement = {
+            field_name: section.get(field_name) or effective.get(field_name) or default
+            for field_name, default in (("nodeSelector", {}), ("tolerations", []), ("affinity", {}))
+        }
+        spec = _pod(
+            {
+                **placement,
+                "nodeSelector": {"kubernetes.io/os": "linux", **placement["nodeSelector"]},
+                "resources": _section(effective, "resources", key),
+                "securityContext": _section(effective, "securityContext", key),
+                "podSecurityContext": _section(effective, "podSecurityContext", key),
+            },
+            container=name,
+            container_security_key="securityContext",
+            pod_security_key="podSecurityContext",
+        )
+        if effective.get("priorityClassName"):
+            spec["priorityClassName"] = effective["priorityClassName"]
+        template = "manager" if key == "operator" else ("metrics-server" if key == "metricServer" else "webhooks")
+        workloads.append(
+            ChartWorkload("Deployment", name, namespace, int(section.get("replicaCount") or 1), spec,
+                          {"app": name, "app.kubernetes.io/name": name},
+                          source=f"keda {_charts.KEDA.version} templates/{template}/deployment.yaml")
+        )  # fmt: skip
+    return workloads
+
+
 def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
     """prometheus-operator-crds: CRDs only, no pods (templates/ holds only CustomResourceDefinitions)."""
     return []
@@ -624,6 +736,8 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.PROMETHEUS_OPERATOR_CRDS.chart: _no_workloads,
     _charts.ECK_OPERATOR.chart: eck_operator_workloads,
     _charts.FLUENT_BIT.chart: fluent_bit_workloads,
+    _charts.METRICS_SERVER.chart: metrics_server_workloads,
+    _charts.KEDA.chart: keda_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -635,6 +749,8 @@ TABLE_VERSIONS: dict[str, str] = {
     "prometheus-operator-crds": "31.0.1",
     "eck-operator": "3.5.0",
     "fluent-bit": "0.58.1",
+    "metrics-server": "3.13.1",
+    "keda": "2.20.2",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""

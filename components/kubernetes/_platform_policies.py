@@ -16,7 +16,9 @@ Two kinds of peer are not pods and have no selector:
   only an `ipBlock` of the node subnets could name; the same applies, for Prometheus alone. Policies do
   not reliably apply to host-network pods at all (Kubernetes documentation, NetworkPolicy, "pods with
   hostNetwork"), so the node exporter's own ingress rule only documents the intent.
-Admission webhooks are called by the API server, so the ECK webhook port is open to any address.
+Admission webhooks and aggregated APIs are called by the API server, so the ECK and KEDA webhook ports and
+the metrics APIs (KEDA's external metrics, metrics-server's resource metrics) are open to any address, on
+those ports of those pods only.
 """
 
 from collections.abc import Mapping, Sequence
@@ -58,6 +60,14 @@ DCGM_EXPORTER_PODS = {"app": "nvidia-dcgm-exporter"}
 """The DCGM exporter the GPU operator deploys (gpu-operator v26.7.0 `assets/state-dcgm-exporter`)."""
 STANDALONE_DCGM_EXPORTER_PODS = {"app.kubernetes.io/name": "dcgm-exporter"}
 """The standalone dcgm-exporter chart's pods (device-plugin mode; 4.8.2 `dcgm-exporter.selectorLabels`)."""
+KEDA_OPERATOR_PODS = {"app": "keda-operator"}
+"""keda 2.20.2 `templates/manager/deployment.yaml` (pod label `app: {{ .Values.operator.name }}`)."""
+KEDA_METRICS_API_PODS = {"app": "keda-operator-metrics-apiserver"}
+"""keda 2.20.2 `templates/metrics-server/deployment.yaml` (`app: <operator.name>-metrics-apiserver`)."""
+KEDA_WEBHOOK_PODS = {"app": "keda-admission-webhooks"}
+"""keda 2.20.2 `templates/webhooks/deployment.yaml` (`app: {{ .Values.webhooks.name }}`)."""
+METRICS_SERVER_PODS = {"app.kubernetes.io/name": "metrics-server"}
+"""metrics-server 3.13.1 `metrics-server.selectorLabels`."""
 COREDNS_PODS = {"k8s-app": "kube-dns"}
 """CoreDNS on EKS and AKS (and kube-prometheus-stack's `coreDns.service.selector`)."""
 
@@ -82,6 +92,16 @@ ELASTICSEARCH_HTTP_PORT = 9200
 ELASTICSEARCH_TRANSPORT_PORT = 9300
 ECK_WEBHOOK_PORT = 9443
 """eck-operator 3.5.0 `webhook.port`."""
+KEDA_GRPC_PORT = 9666
+"""The operator's metrics service, which KEDA's metrics API server asks for values (keda 2.20.2)."""
+KEDA_METRICS_API_PORT = 6443
+"""KEDA's metrics API server (`service.portHttpsTarget`), behind the `v1beta1.external.metrics.k8s.io` APIService."""
+KEDA_WEBHOOK_PORT = 9443
+"""KEDA's admission webhook (`webhooks.port` defaults to 9443)."""
+KEDA_METRICS_PORT = 8080
+"""Prometheus metrics of the three KEDA components (`prometheus.<component>.port`)."""
+METRICS_SERVER_PORT = 10250
+"""metrics-server's secure port (`containerPort`), behind the `v1beta1.metrics.k8s.io` APIService."""
 HTTPS_PORT = 443
 HTTP_PORT = 80
 
@@ -89,6 +109,7 @@ MONITORING_TIER = "monitoring"
 LOGGING_TIER = "logging"
 GPU_TIER = "gpu"
 SERVING_TIER = "serving"
+AUTOSCALING_TIER = "autoscaling"
 
 Spec = dict[str, Any]
 
@@ -175,6 +196,9 @@ def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict
         (_namespace("kube-system", COREDNS_PODS), (COREDNS_METRICS_PORT,)),
         (_tier(GPU_TIER), (DCGM_EXPORTER_PORT,)),
         (_tier(LOGGING_TIER, FLUENT_BIT_PODS), (FLUENT_BIT_METRICS_PORT,)),
+        (_tier(AUTOSCALING_TIER, KEDA_OPERATOR_PODS), (KEDA_METRICS_PORT,)),
+        (_tier(AUTOSCALING_TIER, KEDA_METRICS_API_PODS), (KEDA_METRICS_PORT,)),
+        (_tier(AUTOSCALING_TIER, KEDA_WEBHOOK_PODS), (KEDA_METRICS_PORT,)),
     ]
     prometheus_egress = _egress(PROMETHEUS_PODS, prometheus_targets)
     prometheus_egress["egress"] += [
@@ -197,6 +221,10 @@ def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict
             PROMETHEUS_PODS, [_pods(PROMETHEUS_PODS)], (PROMETHEUS_PORT, CONFIG_RELOADER_PORT)
         ),
         "allow-prometheus-from-grafana": _ingress(PROMETHEUS_PODS, [_pods(GRAFANA_PODS)], (PROMETHEUS_PORT,)),
+        # KEDA's operator evaluates the Prometheus triggers of ScaledObjects (model server autoscaling).
+        "allow-prometheus-from-keda": _ingress(
+            PROMETHEUS_PODS, [_tier(AUTOSCALING_TIER, KEDA_OPERATOR_PODS)], (PROMETHEUS_PORT,)
+        ),
         "allow-alertmanager-ingress": _ingress(
             ALERTMANAGER_PODS, [_pods(PROMETHEUS_PODS)], (ALERTMANAGER_PORT, CONFIG_RELOADER_PORT)
         ),
@@ -340,6 +368,66 @@ def gpu_network_policies(*, operator_installs_software: bool) -> dict[str, Spec]
             "egress": [{"ports": _tcp(HTTP_PORT, HTTPS_PORT)}],
         }
     return policies
+
+
+def _from_api_server(pods: Mapping[str, str], port: int) -> Spec:
+    """Ingress on `port` from any address: the API server's webhook or aggregated-API call (module docstring)."""
+    return {"podSelector": {"matchLabels": dict(pods)}, "policyTypes": ["Ingress"], "ingress": [{"ports": _tcp(port)}]}
+
+
+def keda_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
+    """Policies of KEDA's namespace: the API server in (metrics API, webhook), Prometheus queries out.
+
+    The operator evaluates every ScaledObject's trigger; its only egress besides DNS and the API server is
+    Prometheus (any namespace of the monitoring tier). A trigger pointing anywhere else (another scaler, an
+    address a team typed) is refused by the network, not only by review.
+
+    Args:
+        metrics_scrape: Prometheus scrapes the three components' metrics (their ServiceMonitors are on).
+    """
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-operator-kube-api": _kube_api(KEDA_OPERATOR_PODS),
+        "allow-metrics-api-kube-api": _kube_api(KEDA_METRICS_API_PODS),
+        "allow-webhook-kube-api": _kube_api(KEDA_WEBHOOK_PODS),
+        "allow-operator-to-prometheus": _egress(
+            KEDA_OPERATOR_PODS, [(_tier(MONITORING_TIER, PROMETHEUS_PODS), (PROMETHEUS_PORT,))]
+        ),
+        # The metrics API server asks the operator for each trigger's value over gRPC.
+        "allow-metrics-api-to-operator": _egress(
+            KEDA_METRICS_API_PODS, [(_pods(KEDA_OPERATOR_PODS), (KEDA_GRPC_PORT,))]
+        ),
+        "allow-operator-from-metrics-api": _ingress(
+            KEDA_OPERATOR_PODS, [_pods(KEDA_METRICS_API_PODS)], (KEDA_GRPC_PORT,)
+        ),
+        # The HPA controller reads external metrics through the API server; the API server calls the webhook.
+        "allow-metrics-api-from-api-server": _from_api_server(KEDA_METRICS_API_PODS, KEDA_METRICS_API_PORT),
+        "allow-webhook-from-api-server": _from_api_server(KEDA_WEBHOOK_PODS, KEDA_WEBHOOK_PORT),
+    }
+    if metrics_scrape:
+        policies["allow-prometheus-scrape"] = {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_tier(MONITORING_TIER, PROMETHEUS_PODS)], "ports": _tcp(KEDA_METRICS_PORT)}],
+        }
+    return policies
+
+
+def metrics_server_network_policies() -> dict[str, Spec]:
+    """Policies of metrics-server's namespace: the API server in, the kubelets and the API server out."""
+    return {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-kube-api": _kube_api(METRICS_SERVER_PODS),
+        # It reads every node's kubelet summary API on the node's InternalIP (node addresses: no selector).
+        "allow-kubelet": {
+            "podSelector": {"matchLabels": dict(METRICS_SERVER_PODS)},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": _tcp(KUBELET_PORT)}],
+        },
+        "allow-metrics-api-from-api-server": _from_api_server(METRICS_SERVER_PODS, METRICS_SERVER_PORT),
+    }
 
 
 def create_network_policies(

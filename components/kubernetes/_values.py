@@ -573,3 +573,116 @@ def fluent_bit_values(
     if ca_digest is not None:
         values["podAnnotations"] = {FLUENT_BIT_CA_ANNOTATION: ca_digest}
     return values
+
+
+# --- Pod autoscaling (KEDA, metrics-server) -------------------------------------------------------------
+
+RESTRICTED_POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod security context of the autoscaling pods: Pod Security `restricted` at pod level (their images run as
+numeric non-root users: KEDA's distroless `nonroot`, metrics-server's chart sets uid 1000)."""
+
+RESTRICTED_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Container security context of the autoscaling pods: every field Pod Security `restricted` checks."""
+
+METRICS_SERVER_UID = 1000
+"""The uid metrics-server runs as (metrics-server chart 3.13.1 `securityContext.runAsUser`)."""
+
+METRICS_SERVER_ARGS: list[str] = [
+    "--cert-dir=/tmp",
+    # EKS and AKS nodes register their kubelet under the private address; ExternalIP and Hostname (the chart's
+    # fallbacks) would only ever be tried against nodes without one, through paths the policies do not open.
+    "--kubelet-preferred-address-types=InternalIP",
+    "--kubelet-use-node-status-port",
+    "--metric-resolution=15s",
+]
+"""metrics-server's flags (the chart's `defaultArgs`, replaced whole: Helm replaces lists)."""
+
+
+def metrics_server_values(*, node_selector: Mapping[str, str]) -> dict[str, Any]:
+    """Values of the metrics-server chart (kubernetes-sigs/metrics-server 3.13.1): the resource metrics API
+    (`metrics.k8s.io`) the HorizontalPodAutoscaler reads CPU and memory from. EKS does not ship it; AKS does.
+
+    Two replicas with a PodDisruptionBudget: the HPA of every workload stops when the API is unavailable (the
+    upstream README's high-availability recommendation). The API server calls it through the aggregation
+    layer; its own certificate is self-signed (see `_charts` on why not Helm-generated).
+
+    Args:
+        node_selector: where the pods run: the platform pool (`pools.platform_pool_labels()`), or `{}` on a
+            cluster without one.
+    """
+    return {
+        "replicas": 2,
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+        # Replicas on different nodes, so one node's drain or loss never takes the API down.
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "metrics-server"}},
+            }
+        ],
+        "defaultArgs": list(METRICS_SERVER_ARGS),
+        "podSecurityContext": dict(RESTRICTED_POD_SECURITY_CONTEXT),
+        "securityContext": {**RESTRICTED_CONTAINER_SECURITY_CONTEXT, "runAsUser": METRICS_SERVER_UID},
+        "priorityClassName": "system-cluster-critical",
+        "nodeSelector": dict(node_selector),
+        # Upstream sizing: 100m and 200Mi serve clusters of up to 100 nodes (README "Scaling").
+        "resources": container_resources(cpu="100m", memory="200Mi", memory_limit="400Mi"),
+    }
+
+
+KEDA_COMPONENTS = ("operator", "metricServer", "webhooks")
+"""The keys KEDA's chart uses per Deployment in `resources`, `securityContext` and `podSecurityContext`."""
+
+
+def keda_values(
+    *, node_selector: Mapping[str, str], service_monitor: bool, service_monitor_labels: Labels | None = None
+) -> dict[str, Any]:
+    """Values of the KEDA chart (kedacore/charts keda 2.20.2): operator, metrics API server, admission webhooks.
+
+    Args:
+        node_selector: where the three Deployments run: the platform pool, or `{}` on a cluster without one.
+        service_monitor: create ServiceMonitors for the three components (needs the Prometheus operator CRDs).
+        service_monitor_labels: extra labels on those ServiceMonitors (`Monitoring.service_monitor_labels`).
+    """
+    monitor: dict[str, Any] = {"enabled": service_monitor}
+    if service_monitor_labels is not None:
+        monitor["additionalLabels"] = service_monitor_labels
+    return {
+        # The operator elects a leader; a standby takes over in seconds instead of waiting for a reschedule
+        # (KEDA docs, "Cluster": operator HA 2, metrics server 1: one active external metrics API anyway).
+        "operator": {"replicaCount": 2, "nodeSelector": dict(node_selector)},
+        "metricsServer": {"replicaCount": 1, "nodeSelector": dict(node_selector)},
+        "webhooks": {
+            "enabled": True,
+            "replicaCount": 1,
+            "nodeSelector": dict(node_selector),
+            # A KEDA outage must not block every ScaledObject change (the chart's default, stated).
+            "failurePolicy": "Ignore",
+        },
+        "podDisruptionBudget": {"operator": {"maxUnavailable": 1}},
+        # Images by their chart-pinned tag, pulled once: `Always` makes every restart depend on ghcr.io.
+        "image": {"pullPolicy": "IfNotPresent"},
+        "securityContext": {component: dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT) for component in KEDA_COMPONENTS},
+        "podSecurityContext": {component: dict(RESTRICTED_POD_SECURITY_CONTEXT) for component in KEDA_COMPONENTS},
+        # The chart's default is 100m/100Mi with a 1 CPU / 1000Mi limit; memory limit kept, CPU unthrottled.
+        "resources": {
+            component: container_resources(cpu="100m", memory="128Mi", memory_limit="1000Mi")
+            for component in KEDA_COMPONENTS
+        },
+        "prometheus": {
+            "operator": {"enabled": service_monitor, "serviceMonitor": dict(monitor)},
+            "metricServer": {"enabled": service_monitor, "serviceMonitor": dict(monitor)},
+            "webhooks": {"enabled": service_monitor, "serviceMonitor": dict(monitor)},
+        },
+    }

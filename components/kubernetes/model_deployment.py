@@ -1,6 +1,7 @@
 """`ModelDeployment`: a hardened GPU model server (Deployment + Service + ServiceMonitor) to copy and adapt."""
 
 import re
+from collections.abc import Mapping
 from typing import Any, Required, TypedDict
 
 import pulumi
@@ -8,8 +9,10 @@ import pulumi_kubernetes as k8s
 
 from components._common import gpu
 from components._common.validation import Problems, require_args_mapping
+from components.kubernetes import _scaled_object
 from components.kubernetes._checks import (
     check_bool,
+    check_choice,
     check_int,
     check_known_arguments,
     check_object_name,
@@ -36,8 +39,51 @@ DEFAULT_SERVICE_MONITOR = True
 DEFAULT_NAMESPACE_GPU_QUOTA: int | None = None
 """Unknown: the rollout surges by one pod, as when the quota has room for it."""
 
+DEFAULT_AUTOSCALING = None
+"""Off: the Deployment runs `replicas` pods."""
+DEFAULT_MIN_REPLICAS = 1
+DEFAULT_METRIC = "concurrency"
+DEFAULT_ACTIVATION_THRESHOLD = 0.0
+
 PROBE_PERIOD_SECONDS = 10
 IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+
+class ModelAutoscalingArgs(TypedDict, total=False):
+    """Autoscaling of a `ModelDeployment` by KEDA from a Prometheus metric (see `PodAutoscaling`)."""
+
+    max_replicas: Required[int]
+    """Most pods. `max_replicas × gpus` must fit `namespace_gpu_quota`, and the rolling update is derived from
+    it, so neither the autoscaler nor a rollout at full scale asks for GPUs the quota rejects. Required."""
+
+    min_replicas: int
+    """Fewest pods. 0 (scale to zero) needs a `query` over a metric that exists while no pod runs (requests
+    counted at the ingress controller, a queue's length): the model server's own metrics vanish with its
+    last pod, and nothing would wake it. Defaults to 1."""
+
+    metric: str
+    """What to scale on: `concurrency` (requests in flight per pod, from the server's
+    `http_request_duration_seconds` by Little's law), `latency` (p95 of `http_request_duration_seconds` over
+    the Deployment, seconds) or `gpu_utilization` (mean `DCGM_FI_DEV_GPU_UTIL` of a pod's GPUs, percent).
+    With `query`, chooses how the query's value is compared: per pod (`concurrency`, `gpu_utilization`: the
+    query returns the sum over pods) or as one value (`latency`). Defaults to concurrency."""
+
+    target: Required[float]
+    """The value the autoscaler aims at: requests in flight per pod, p95 seconds, or percent GPU utilisation
+    per pod (or the custom query's unit). Required."""
+
+    query: pulumi.Input[str]
+    """A PromQL query replacing the metric's built-in one, e.g. the request rate of this model's Ingress.
+    Required for `min_replicas` 0. Defaults to the built-in query of `metric`, which selects this Deployment's
+    pods in its namespace."""
+
+    activation_threshold: float
+    """With `min_replicas` 0: the query's value above which the Deployment is woken from zero (KEDA
+    `activationThreshold`). Defaults to 0 (any traffic)."""
+
+    prometheus_url: Required[pulumi.Input[str]]
+    """In-cluster URL of Prometheus (`Monitoring.prometheus_url`, the platform's `prometheusUrl` output).
+    Required."""
 
 
 class ModelDeploymentArgs(TypedDict, total=False):
@@ -62,7 +108,7 @@ class ModelDeploymentArgs(TypedDict, total=False):
     to none."""
 
     replicas: int
-    """Number of pods. Defaults to 1."""
+    """Number of pods, without `autoscaling` (which then owns the count). Defaults to 1."""
 
     gpus: int
     """GPUs per pod (`nvidia.com/gpu`, limits equal to requests); 0 runs on CPU nodes. Defaults to 1."""
@@ -72,8 +118,9 @@ class ModelDeploymentArgs(TypedDict, total=False):
     namespace's `quota_gpus` when it is the only GPU workload there. The rolling update adds a surge pod
     (maxSurge 1, maxUnavailable 0: no capacity lost) only when `(replicas + 1) × gpus` fits; otherwise it
     replaces one pod at a time (maxSurge 0, maxUnavailable 1), since a surge pod the quota rejects stalls the
-    rollout forever. `replicas × gpus` above it is an error. Defaults to unknown: the rollout surges, which
-    needs one pod's GPUs of headroom in the quota."""
+    rollout forever. `replicas × gpus` above it is an error. With `autoscaling`, `autoscaling.max_replicas`
+    takes the place of `replicas` in both rules, and the quota is required for GPU models. Defaults to unknown:
+    the rollout surges, which needs one pod's GPUs of headroom in the quota."""
 
     cpu: str
     """CPU request per pod (Kubernetes quantity). Defaults to 2."""
@@ -127,6 +174,11 @@ class ModelDeploymentArgs(TypedDict, total=False):
     """Create a ServiceMonitor so Prometheus scrapes the server (needs the Prometheus operator CRDs).
     Defaults to true."""
 
+    autoscaling: ModelAutoscalingArgs
+    """Scale the Deployment with its load through a KEDA ScaledObject (needs `PodAutoscaling` in the
+    cluster). The Deployment then leaves `replicas` to the autoscaler, its rollout fits the quota at
+    `max_replicas`, and GPU autoscaling requires `namespace_gpu_quota`. Defaults to off (`replicas` pods)."""
+
 
 class ModelDeployment(pulumi.ComponentResource):
     """A model server on GPUs in a serving namespace, hardened to Pod Security `restricted`.
@@ -137,7 +189,18 @@ class ModelDeployment(pulumi.ComponentResource):
       fit the namespace's GPU quota (zero-downtime when it has room for a surge pod);
     - a ClusterIP Service;
     - a ServiceMonitor (and scrape annotations) for the serving SLO rules;
-    - a PodDisruptionBudget when there is more than one replica.
+    - a PodDisruptionBudget when there can be more than one replica (`maxUnavailable: 1`, never a
+      `minAvailable` that would block node drains at the autoscaler's minimum);
+    - with `autoscaling`, a KEDA ScaledObject whose Prometheus trigger reads this Deployment's pods only.
+
+    Autoscaled, the Deployment carries no `spec.replicas`. The Kubernetes provider applies objects with
+    server-side apply, where a field the applied configuration omits is owned by whoever set it last: the HPA
+    KEDA creates (through the scale subresource), so `pulumi up` never resets the count the autoscaler chose
+    (Kubernetes docs, "Server-Side Apply: transferring ownership" and "Horizontal Pod Autoscaling: migrating
+    Deployments"; pulumi-kubernetes applies with server-side apply by default since v4). Pulumi's
+    `ignoreChanges` would not do: it keeps sending the old value, so Pulumi would keep owning the field.
+    Turning autoscaling on for an existing Deployment removes the field Pulumi owned, which resets it to its
+    default (1) once before the autoscaler scales back up.
 
     Security defaults: image pinned by digest (rejected otherwise); non-root uid, no privilege escalation, all
     capabilities dropped, seccomp RuntimeDefault, read-only root filesystem with emptyDir /tmp; no API token
@@ -152,6 +215,9 @@ class ModelDeployment(pulumi.ComponentResource):
 
     service_url: pulumi.Output[str]
     """In-cluster URL of the Service."""
+
+    scaled_object_name: pulumi.Output[str]
+    """Name of the KEDA ScaledObject (empty without autoscaling)."""
 
     def __init__(self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
@@ -177,6 +243,7 @@ class ModelDeployment(pulumi.ComponentResource):
         shm_size = args.get("shm_size", DEFAULT_SHM_SIZE)
         service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
         gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
+        autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
 
         problems = Problems()
         check_known_arguments(problems, args, ModelDeploymentArgs)
@@ -199,7 +266,19 @@ class ModelDeployment(pulumi.ComponentResource):
         check_int(problems, "gpus", gpus, minimum=0, maximum=16)
         if gpu_quota is not None:
             check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
-            check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
+            if autoscaling is None:
+                check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
+        if autoscaling is not None:
+            if "replicas" in args:
+                problems.add("replicas", "the autoscaler owns the replica count; set autoscaling.minReplicas instead")
+            check_autoscaling(
+                problems,
+                autoscaling,
+                gpus=gpus,
+                quota=gpu_quota,
+                app_name=app_name,
+                service_monitor=service_monitor,
+            )
         cpu_request = check_quantity(problems, "cpu", cpu)
         cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
         if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
@@ -264,13 +343,19 @@ class ModelDeployment(pulumi.ComponentResource):
         if gpus > 0:
             pod_spec["tolerations"] = gpu.gpu_tolerations()
 
+        # Autoscaled, the rollout is sized for the most pods there can be, and the count is the HPA's (see above).
+        most_replicas = autoscaling["max_replicas"] if autoscaling is not None else replicas
+        replica_spec = {} if autoscaling is not None else {"replicas": replicas}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": app_name, "namespace": namespace, "labels": labels},
             spec={
-                "replicas": replicas,
+                **replica_spec,
                 "selector": {"matchLabels": selector},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling_update(replicas, gpus, gpu_quota)},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": rolling_update(most_replicas, gpus, gpu_quota),
+                },
                 "template": {
                     "metadata": {
                         "labels": template_labels,
@@ -307,13 +392,41 @@ class ModelDeployment(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
             )
-        if replicas > 1:
+        if most_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
                 metadata={"name": app_name, "namespace": namespace, "labels": labels},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+        self.scaled_object_name = pulumi.Output.from_input("")
+        if autoscaling is not None:
+            metric = autoscaling.get("metric", DEFAULT_METRIC)
+            query = autoscaling.get("query")
+            if query is None:
+                query = pulumi.Output.from_input(namespace).apply(
+                    lambda ns: _scaled_object.trigger_query(metric, namespace=ns, deployment=app_name, gpus=gpus)
+                )
+            scaled_object = k8s.apiextensions.CustomResource(
+                f"{name}-scaled-object",
+                api_version=_scaled_object.SCALED_OBJECT_API_VERSION,
+                kind="ScaledObject",
+                metadata={"name": app_name, "namespace": namespace, "labels": labels},
+                spec=_scaled_object.scaled_object_spec(
+                    deployment=deployment.metadata.name,
+                    min_replicas=autoscaling.get("min_replicas", DEFAULT_MIN_REPLICAS),
+                    max_replicas=autoscaling["max_replicas"],
+                    metric=metric,
+                    target=autoscaling["target"],
+                    query=query,
+                    prometheus_url=autoscaling["prometheus_url"],
+                    activation_threshold=autoscaling.get("activation_threshold", DEFAULT_ACTIVATION_THRESHOLD),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # The name is ours; through the URN the output waits for the object (custom resources' metadata is untyped).
+            self.scaled_object_name = scaled_object.urn.apply(lambda _: app_name)
 
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
@@ -325,6 +438,7 @@ class ModelDeployment(pulumi.ComponentResource):
                 "deploymentName": self.deployment_name,
                 "serviceName": self.service_name,
                 "serviceUrl": self.service_url,
+                "scaledObjectName": self.scaled_object_name,
             }
         )
 
@@ -357,6 +471,88 @@ def check_fits_quota(problems: Problems, *, replicas: object, gpus: object, quot
             f"replicas × gpus = {replicas} × {gpus} = {needed} GPUs exceed namespaceGpuQuota ({quota}): the quota "
             "admits fewer pods, and no rollout can fit; lower replicas or gpus, or raise the namespace's quota",
         )
+
+
+def check_autoscaling(
+    problems: Problems, autoscaling: object, *, gpus: object, quota: object, app_name: object, service_monitor: object
+) -> None:
+    """Record every problem of `autoscaling`, under `autoscaling.<field>`: bounds, metric, the GPU quota at
+    `max_replicas`, and scale to zero only where something can wake the Deployment."""
+    if not isinstance(autoscaling, Mapping):
+        problems.add("autoscaling", "must be a map (maxReplicas, target, prometheusUrl, ...)")
+        return
+    known = set(ModelAutoscalingArgs.__annotations__)
+    for key in autoscaling:
+        if key not in known:
+            problems.add(f"autoscaling.{key}", f"unknown argument; known: {', '.join(sorted(known))}")
+    maximum = autoscaling.get("max_replicas")
+    minimum = autoscaling.get("min_replicas", DEFAULT_MIN_REPLICAS)
+    metric = autoscaling.get("metric", DEFAULT_METRIC)
+    target = autoscaling.get("target")
+    query = autoscaling.get("query")
+    url = autoscaling.get("prometheus_url")
+    threshold = autoscaling.get("activation_threshold", DEFAULT_ACTIVATION_THRESHOLD)
+    if maximum is None:
+        problems.add("autoscaling.maxReplicas", "required: the most pods the autoscaler may run")
+    else:
+        check_int(problems, "autoscaling.maxReplicas", maximum, minimum=1, maximum=1000)
+    check_int(problems, "autoscaling.minReplicas", minimum, minimum=0, maximum=1000)
+    counts_known = all(isinstance(v, int) and not isinstance(v, bool) for v in (maximum, minimum))
+    if counts_known and minimum > maximum:  # type: ignore[operator]
+        problems.add("autoscaling.minReplicas", f"must be at most maxReplicas ({maximum})")
+    check_choice(problems, "autoscaling.metric", metric, _scaled_object.METRICS)
+    if not _is_number(target) or target <= 0:  # type: ignore[operator]
+        problems.add("autoscaling.target", f"required: a positive number, the per-pod value to aim at (got {target!r})")
+    if not _is_number(threshold) or threshold < 0:  # type: ignore[operator]
+        problems.add("autoscaling.activationThreshold", f"must be a number >= 0 (got {threshold!r})")
+    if query is not None and not isinstance(query, pulumi.Output) and not (isinstance(query, str) and query.strip()):
+        problems.add("autoscaling.query", "must be a PromQL query")
+    if url is None:
+        problems.add("autoscaling.prometheusUrl", "required: Prometheus's in-cluster URL (Monitoring.prometheus_url)")
+    elif not isinstance(url, pulumi.Output) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        problems.add("autoscaling.prometheusUrl", f"must be an http(s) URL (got {url!r})")
+    if minimum == 0 and query is None:
+        problems.add(
+            "autoscaling.minReplicas",
+            "0 needs autoscaling.query over a metric that exists while no pod runs (the ingress controller's "
+            "request rate for this model, a queue's length) with autoscaling.activationThreshold: the model "
+            f"server's own {metric} metrics vanish with its last pod, so nothing would ever wake it; set "
+            "autoscaling.query, or minReplicas to 1",
+        )
+    if query is None and metric == "gpu_utilization" and gpus == 0:
+        problems.add("autoscaling.metric", "gpu_utilization needs gpus > 0 (a CPU model has no GPU to measure)")
+    if query is None and metric in ("concurrency", "latency") and service_monitor is False:
+        problems.add(
+            "autoscaling.metric",
+            f"{metric} is read from the server's metrics, which reach Prometheus through its ServiceMonitor; "
+            "set serviceMonitor to true, or give autoscaling.query",
+        )
+    if query is None and isinstance(app_name, str) and len(app_name) > _scaled_object.MAX_DEPLOYMENT_NAME:
+        problems.add(
+            "appName",
+            f"at most {_scaled_object.MAX_DEPLOYMENT_NAME} characters with autoscaling: longer names are cut in "
+            "the pod names the trigger query selects",
+        )
+    if not (isinstance(gpus, int) and not isinstance(gpus, bool) and gpus > 0):
+        return
+    if quota is None:
+        problems.add(
+            "namespaceGpuQuota",
+            "required with GPU autoscaling: without it the autoscaler could ask for more GPUs than the namespace's "
+            "quota admits, leaving pods (and rollouts) stuck; pass the serving namespace's quota_gpus",
+        )
+    elif (
+        isinstance(quota, int) and isinstance(maximum, int) and not isinstance(maximum, bool) and maximum * gpus > quota
+    ):
+        problems.add(
+            "autoscaling.maxReplicas",
+            f"maxReplicas × gpus = {maximum} × {gpus} = {maximum * gpus} GPUs exceed namespaceGpuQuota ({quota}): "
+            f"the quota admits at most {quota // gpus} pod(s); lower maxReplicas or gpus, or raise the quota",
+        )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def model_server_container(

@@ -129,7 +129,7 @@ class Monitoring(pulumi.ComponentResource):
     - a Role that lets Grafana's sidecars read that namespace's ConfigMaps (the chart binds it);
     - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts;
     - NetworkPolicies in both namespaces: default deny, then DNS, the API server for the pods that watch it,
-      Prometheus's scrapes of every platform exporter, Grafana's queries, Alertmanager's receiver.
+      Prometheus's scrapes of every platform exporter, Grafana's and KEDA's queries, Alertmanager's receiver.
 
     Security defaults: no credential in Helm values; Grafana reads no Secret and nothing outside its namespace;
     admission webhooks off (their certificates come from Helm hooks, which helm.v4.Chart drops) with the

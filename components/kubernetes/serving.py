@@ -81,6 +81,13 @@ TEAM_ROLE_RULES: list[dict[str, Any]] = [
         "resources": ["horizontalpodautoscalers"],
         "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
     },
+    # ModelDeployment's autoscaling. Not TriggerAuthentications: through them KEDA's operator would read the
+    # namespace's Secrets on the team's behalf.
+    {
+        "apiGroups": ["keda.sh"],
+        "resources": ["scaledobjects"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
     {
         "apiGroups": ["batch"],
         "resources": ["jobs", "cronjobs"],

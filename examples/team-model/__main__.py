@@ -26,13 +26,16 @@ image = ModelImage(
     },
 )
 
+gpus = config.get_int("gpus") or 1
+gpu_quota = config.require_int("gpuQuota")
+
 cluster = k8s.Provider("platform", kubeconfig=platform.require_output("kubeconfig"), namespace=namespace)
 deployment = ModelDeployment(
     "fraud",
     {
         "namespace": namespace,
         "image": image.digest_ref,
-        "gpus": config.get_int("gpus") or 1,
+        "gpus": gpus,
         "service_account_name": serving["serviceAccount"],
         "env": {"MODEL_VERSION": version},
         # The example server answers on /healthz (examples/model-server/server.py), not the Open Inference paths.
@@ -40,10 +43,20 @@ deployment = ModelDeployment(
         "liveness_path": "/healthz",
         # The namespace's GPU quota (the platform's servingNamespaceDetails.<ns>.gpuQuota): with no room for one
         # more pod, an update replaces pods one at a time instead of surging into the quota and deadlocking.
-        "namespace_gpu_quota": config.require_int("gpuQuota"),
+        "namespace_gpu_quota": gpu_quota,
+        # Replicas follow the load: about `targetConcurrency` requests in flight per pod, never more pods than the
+        # quota's GPUs admit (the component refuses a larger maxReplicas and sizes the rollout for it).
+        "autoscaling": {
+            "min_replicas": 1,
+            "max_replicas": config.get_int("maxReplicas") or gpu_quota // gpus,
+            "metric": "concurrency",
+            "target": config.get_float("targetConcurrency") or 4,
+            "prometheus_url": platform.require_output("prometheusUrl"),
+        },
     },
     opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
 )
 
 pulumi.export("image", image.digest_ref)
 pulumi.export("serviceUrl", deployment.service_url)
+pulumi.export("scaledObject", deployment.scaled_object_name)

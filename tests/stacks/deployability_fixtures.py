@@ -301,6 +301,53 @@ def gpus_only_from_karpenter(fixed: bool = False) -> None:
     ModelDeployment("fraud", {"namespace": namespace.namespace, "image": DIGEST_IMAGE, "gpus": 1})
 
 
+PROMETHEUS_URL = "http://monitoring-prometheus.monitoring.svc:9090"
+
+
+def autoscaler_over_quota(fixed: bool = False) -> None:
+    """A hand-written HPA lets a 1-GPU model grow to 3 pods under a quota of 2 GPUs; fixed, the model scales
+    through ModelDeployment's autoscaling, whose max fits the quota and whose rollout is sized at max."""
+    _gpu_pool()
+    namespace = _serving_namespace(quota_gpus=2)
+    if fixed:
+        autoscaling = {"max_replicas": 2, "target": 4, "prometheus_url": PROMETHEUS_URL}
+        ModelDeployment("fraud", {"namespace": namespace.namespace, "image": DIGEST_IMAGE, "gpus": 1,
+                                  "namespace_gpu_quota": 2, "autoscaling": autoscaling})  # fmt: skip
+        return
+    ModelDeployment("fraud", {"namespace": namespace.namespace, "image": DIGEST_IMAGE, "gpus": 1})
+    k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        "fraud-hpa",
+        metadata={"name": "fraud", "namespace": namespace.namespace},
+        spec={
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "fraud"},
+            "minReplicas": 1,
+            "maxReplicas": 3,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                                    "averageUtilization": 70}}}],
+        },
+    )  # fmt: skip
+
+
+def autoscaler_without_target(fixed: bool = False) -> None:
+    """A ScaledObject naming a Deployment the stack does not create (a renamed model)."""
+    _gpu_pool()
+    namespace = _serving_namespace(quota_gpus=2)
+    ModelDeployment("fraud", {"namespace": namespace.namespace, "image": DIGEST_IMAGE, "gpus": 1,
+                              "namespace_gpu_quota": 2})  # fmt: skip
+    k8s.apiextensions.CustomResource(
+        "fraud-v2-scaler",
+        api_version="keda.sh/v1alpha1",
+        kind="ScaledObject",
+        metadata={"name": "fraud-v2", "namespace": namespace.namespace},
+        spec={
+            "scaleTargetRef": {"name": "fraud" if fixed else "fraud-v2"},
+            "maxReplicaCount": 1,
+            "triggers": [{"type": "prometheus", "metadata": {"serverAddress": PROMETHEUS_URL, "query": "vector(1)",
+                                                             "threshold": "1"}}],
+        },
+    )  # fmt: skip
+
+
 SCENARIOS: dict[str, Callable[[bool], None]] = {
     "gpus-only-from-karpenter": gpus_only_from_karpenter,
     "tainted-aks-pools": tainted_aks_pools,
@@ -312,4 +359,6 @@ SCENARIOS: dict[str, Callable[[bool], None]] = {
     "unserved-probe-path": unserved_probe_path,
     "oversized-elasticsearch": oversized_elasticsearch,
     "pool-too-small": pool_too_small,
+    "autoscaler-over-quota": autoscaler_over_quota,
+    "autoscaler-without-target": autoscaler_without_target,
 }

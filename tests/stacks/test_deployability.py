@@ -19,6 +19,7 @@ from components.kubernetes import _chart_workloads, _charts, _values
 from policies.replay import PACKS_DIR
 from stacks.__main__ import main
 from stacks.deployability import (
+    AUTOSCALER_TARGET,
     CHECK_KINDS,
     PLACEMENT,
     POD_SECURITY,
@@ -161,6 +162,24 @@ def test_a_rollout_that_needs_one_more_gpu_than_the_quota_deadlocks() -> None:
     assert "1 replica(s) + maxSurge 1" in message and "requests.nvidia.com/gpu 2" in message
     assert "serving-quota's 1" in message and "never progresses" in message
     assert _judge("rollout-over-quota", fixed=True).problems == [], "a quota of 2 GPUs leaves room for the surge"
+
+
+def test_an_autoscaled_deployment_is_judged_at_its_autoscaler_s_maximum_against_the_gpu_quota() -> None:
+    report = _judge("autoscaler-over-quota")
+    problems = report.by_check(ROLLOUT_QUOTA)
+    assert problems, "3 pods of 1 GPU at the HPA's maximum exceed the namespace's 2-GPU quota"
+    text = " ".join(problem.message for problem in problems)
+    assert "HorizontalPodAutoscaler/fraud/fraud's maximum" in text and "requests.nvidia.com/gpu 3" in text, text
+    assert _judge("autoscaler-over-quota", fixed=True).problems == [], (
+        "ModelDeployment's autoscaling fits the quota at max, and its rollout at max replaces pods in place"
+    )
+
+
+def test_an_autoscaler_whose_target_does_not_exist_is_reported() -> None:
+    report = _judge("autoscaler-without-target")
+    message = _messages(report, AUTOSCALER_TARGET)["ScaledObject/fraud/fraud-v2"]
+    assert "Deployment fraud/fraud-v2" in message and "scales nothing" in message, message
+    assert _judge("autoscaler-without-target", fixed=True).problems == [], "pointed at the model, it scales it"
 
 
 def test_a_service_that_selects_no_pod_has_no_endpoints() -> None:
@@ -333,6 +352,23 @@ def test_fluent_bit_eck_and_the_device_plugin_follow_their_values() -> None:
     exporter_values = _values.dcgm_exporter_values({})
     (exporter,) = _chart_workloads.dcgm_exporter_workloads("nvidia-dcgm-exporter", "nvidia", exporter_values)
     assert exporter.pod_spec["tolerations"] == exporter_values["tolerations"]
+
+
+def test_keda_and_metrics_server_pods_follow_their_values() -> None:
+    platform = {"mlplatform.io/pool-role": "platform"}
+    keda = _values.keda_values(node_selector=platform, service_monitor=False)
+    workloads = _by_name(_chart_workloads.keda_workloads("keda", "keda", keda))
+    assert set(workloads) == {"keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks"}
+    assert workloads["keda-operator"].replicas == 2, "the operator's standby replica, from the values"
+    for workload in workloads.values():
+        assert workload.pod_spec["nodeSelector"] == {"kubernetes.io/os": "linux", **platform}, (
+            f"{workload.name}: the chart adds kubernetes.io/os to the values' node selector"
+        )
+    (server,) = _chart_workloads.metrics_server_workloads(
+        "metrics-server", "metrics-server", _values.metrics_server_values(node_selector=platform)
+    )
+    assert (server.name, server.replicas, server.pod_spec["nodeSelector"]) == ("metrics-server", 2, platform)
+    assert server.pod_spec["priorityClassName"] == "system-cluster-critical", "from the chart's default"
 
 
 def test_a_chart_the_table_does_not_describe_is_reported_not_verifiable() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 
 from components._common import gpu
-from components.kubernetes import GpuStack, Logging, ModelDeployment, ModelServingNamespace, Monitoring
+from components.kubernetes import GpuStack, Logging, ModelDeployment, ModelServingNamespace, Monitoring, PodAutoscaling
 
 DIGEST_IMAGE = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/models/fraud@sha256:" + "ab" * 32
 
@@ -47,6 +47,15 @@ def build_whole_layer(opts: pulumi.ResourceOptions) -> dict[str, Any]:
         },
         opts=opts,
     )
+    autoscaling = PodAutoscaling(
+        "autoscaling",
+        {
+            "metrics_server": True,
+            "service_monitor": True,
+            "service_monitor_labels": monitoring.service_monitor_labels,
+        },
+        opts=opts,
+    )
     serving = ModelServingNamespace(
         "fraud",
         {
@@ -71,4 +80,11 @@ def build_whole_layer(opts: pulumi.ResourceOptions) -> dict[str, Any]:
         },
         opts=opts,
     )
-    return {"monitoring": monitoring, "gpu": gpu_stack, "logging": logging, "serving": serving, "model": model}
+    return {
+        "monitoring": monitoring,
+        "gpu": gpu_stack,
+        "logging": logging,
+        "autoscaling": autoscaling,
+        "serving": serving,
+        "model": model,
+    }

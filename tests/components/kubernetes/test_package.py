@@ -46,12 +46,15 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "GpuStackArgs",
         "Logging",
         "LoggingArgs",
+        "ModelAutoscalingArgs",
         "ModelDeployment",
         "ModelDeploymentArgs",
         "ModelServingNamespace",
         "ModelServingNamespaceArgs",
         "Monitoring",
         "MonitoringArgs",
+        "PodAutoscaling",
+        "PodAutoscalingArgs",
     ]
 
 

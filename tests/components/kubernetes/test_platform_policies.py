@@ -11,7 +11,7 @@ from components.kubernetes import _platform_policies as pp
 from components.kubernetes.serving import serving_network_policies
 from tests.components.kubernetes.netpol import Endpoint, Peer, Pod, Policy, allowed
 
-MONITORING, NODE_EXPORTER, LOGGING, ECK, AGENTS, GPU, SERVING = (
+MONITORING, NODE_EXPORTER, LOGGING, ECK, AGENTS, GPU, SERVING, KEDA, METRICS_SERVER = (
     "monitoring",
     "node-exporter",
     "logging",
@@ -19,6 +19,8 @@ MONITORING, NODE_EXPORTER, LOGGING, ECK, AGENTS, GPU, SERVING = (
     "log-shipping",
     "gpu-operator",
     "search",
+    "keda",
+    "metrics-server",
 )
 TIERS = {
     MONITORING: "monitoring",
@@ -28,6 +30,8 @@ TIERS = {
     AGENTS: "logging",
     GPU: "gpu",
     SERVING: "serving",
+    KEDA: "autoscaling",
+    METRICS_SERVER: "autoscaling",
 }
 
 
@@ -52,6 +56,12 @@ PODS: dict[str, Pod] = {
     "gpu-operator": pod(GPU, {"app": "gpu-operator", "app.kubernetes.io/component": "gpu-operator"}),
     "dcgm-exporter": pod(GPU, {"app": "nvidia-dcgm-exporter"}),
     "model-server": pod(SERVING, {"app.kubernetes.io/name": "ranker"}),
+    "keda-operator": pod(KEDA, {**pp.KEDA_OPERATOR_PODS, "app.kubernetes.io/name": "keda-operator"}),
+    "keda-metrics-api": pod(
+        KEDA, {**pp.KEDA_METRICS_API_PODS, "app.kubernetes.io/name": "keda-operator-metrics-apiserver"}
+    ),
+    "keda-webhooks": pod(KEDA, {**pp.KEDA_WEBHOOK_PODS, "app.kubernetes.io/name": "keda-admission-webhooks"}),
+    "metrics-server": pod(METRICS_SERVER, {**pp.METRICS_SERVER_PODS, "app.kubernetes.io/instance": "metrics-server"}),
     "coredns": pod("kube-system", dict(pp.COREDNS_PODS)),
 }
 # Not pods: the API server's endpoint, a node (kubelet, host-network node exporter), the internet.
@@ -60,7 +70,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "node": Endpoint("10.0.1.20"),
     "internet": Endpoint("203.0.113.7"),
 }
-PORTS = (53, 80, 443, 2020, 3000, 5601, 6443, 8000, 8080, 9090, 9093, 9100, 9153, 9200, 9300, 9400, 9443, 10250)
+PORTS = (53, 80, 443, 2020, 3000, 5601, 6443, 8000, 8080, 9090, 9093, 9100, 9153, 9200, 9300, 9400, 9443, 9666, 10250)
 """Every port a platform flow uses, plus a model server's (8000) and Kibana's (5601, reached by port-forward)."""
 
 KUBE_API = {("api-server", 443), ("api-server", 6443)}
@@ -73,6 +83,10 @@ API_CLIENTS = {
     "eck-operator",
     "gpu-operator",
     "dcgm-exporter",
+    "keda-operator",
+    "keda-metrics-api",
+    "keda-webhooks",
+    "metrics-server",
 }
 PLATFORM_PODS = set(PODS) - {"coredns", "model-server"}
 
@@ -103,6 +117,17 @@ REQUIRED: set[tuple[str, str, int]] = {
     ("api-server", "eck-operator", 9443),
     # Alertmanager's receiver (Slack, PagerDuty, an HTTPS webhook).
     ("alertmanager", "internet", 443),
+    # Autoscaling: KEDA's operator queries Prometheus, its metrics API asks the operator over gRPC, the API server
+    # calls both metrics APIs and KEDA's webhook, metrics-server reads the kubelets, Prometheus scrapes KEDA.
+    ("keda-operator", "prometheus", 9090),
+    ("keda-metrics-api", "keda-operator", 9666),
+    ("api-server", "keda-metrics-api", 6443),
+    ("api-server", "keda-webhooks", 9443),
+    ("api-server", "metrics-server", 10250),
+    ("metrics-server", "node", 10250),
+    ("prometheus", "keda-operator", 8080),
+    ("prometheus", "keda-metrics-api", 8080),
+    ("prometheus", "keda-webhooks", 8080),
 }
 REQUIRED |= {(client, endpoint, port) for client in API_CLIENTS for endpoint, port in KUBE_API}
 REQUIRED |= {(source, "coredns", 53) for source in PLATFORM_PODS | {"model-server"}}
@@ -115,6 +140,16 @@ ANY_ADDRESS = {
     **{client: {443, 6443} for client in API_CLIENTS},
     "prometheus": {443, 6443, 9100, 10250},
     "alertmanager": {443},
+    "metrics-server": {443, 6443, 10250},
+}
+# Pods the API server calls (webhooks, aggregated metrics APIs) admit any address on that port, since the API
+# server has no selector; a pod whose own any-address egress includes the port reaches them too (e.g. an API
+# client on 6443 reaches KEDA's metrics API). Those servers authenticate every caller through the API server.
+ADMIT_ANY_ADDRESS = {
+    "eck-operator": {9443},
+    "keda-metrics-api": {6443},
+    "keda-webhooks": {9443},
+    "metrics-server": {10250},
 }
 
 
@@ -126,6 +161,8 @@ def platform_policies(*, operator_installs_software: bool = False, alert_receive
         ECK: pp.eck_operator_network_policies(managed_namespaces=[LOGGING]),
         AGENTS: pp.log_agent_network_policies(elasticsearch_namespace=LOGGING, metrics_scrape=True),
         GPU: pp.gpu_network_policies(operator_installs_software=operator_installs_software),
+        KEDA: pp.keda_network_policies(metrics_scrape=True),
+        METRICS_SERVER: pp.metrics_server_network_policies(),
         SERVING: serving_network_policies(ingress_namespaces=[], monitoring_namespace=MONITORING, egress_cidrs=[]),
     }
     return [Policy(namespace, spec) for namespace, specs in per_namespace.items() for spec in specs.values()]
@@ -138,8 +175,9 @@ def peer(name: str) -> Peer:
 def expected(source: str, destination: str, port: int) -> bool:
     if (source, destination, port) in REQUIRED:
         return True
-    # A rule with only ports also reaches a pod on that port, if the pod admits it; none of ours do.
-    return destination in ENDPOINTS and port in ANY_ADDRESS.get(source, set())
+    # A rule with only ports also reaches a pod on that port, if the pod admits it (ADMIT_ANY_ADDRESS).
+    reachable = ANY_ADDRESS.get(source, set())
+    return port in reachable and (destination in ENDPOINTS or port in ADMIT_ANY_ADDRESS.get(destination, set()))
 
 
 SOURCES = [*PLATFORM_PODS, "model-server", "api-server"]
@@ -197,6 +235,8 @@ def test_every_platform_namespace_starts_from_a_default_deny() -> None:
         pp.eck_operator_network_policies(managed_namespaces=[LOGGING]),
         pp.log_agent_network_policies(elasticsearch_namespace=LOGGING, metrics_scrape=False),
         pp.gpu_network_policies(operator_installs_software=False),
+        pp.keda_network_policies(metrics_scrape=True),
+        pp.metrics_server_network_policies(),
     ):
         assert policy_set[pp.DEFAULT_DENY_POLICY] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         for name, spec in policy_set.items():
@@ -206,6 +246,25 @@ def test_every_platform_namespace_starts_from_a_default_deny() -> None:
                     {"namespaceSelector": {"matchLabels": {TIER_LABEL: pp.SERVING_TIER}}, "podSelector": {}}
                 ]
                 assert rule.get("ports") or serving, f"{name}: an egress rule without ports allows every port"
+
+
+def test_keda_metrics_are_closed_when_not_scraped() -> None:
+    policies = [Policy(KEDA, spec) for spec in pp.keda_network_policies(metrics_scrape=False).values()]
+    for name in ("keda-operator", "keda-metrics-api", "keda-webhooks"):
+        assert not allowed(policies, PODS["prometheus"], PODS[name], 8080), f"{name}: no scrape without a monitor"
+
+
+def test_keda_s_operator_reaches_prometheus_and_no_other_platform_or_team_pod() -> None:
+    policies = platform_policies()
+    reachable = {
+        (destination, port)
+        for destination, port in itertools.product(PODS, PORTS)
+        if PODS[destination].namespace not in (KEDA, "kube-system")
+        and allowed(policies, PODS["keda-operator"], PODS[destination], port)
+    }
+    assert reachable == {("prometheus", 9090)}, (
+        f"a trigger's serverAddress can only be Prometheus, not a model server or an operator: {sorted(reachable)}"
+    )
 
 
 def test_fluent_bit_metrics_are_closed_when_not_scraped() -> None:
