@@ -265,9 +265,9 @@ def image_registry(stack: Stack, config: dict[str, Any]) -> Iterator[StackFindin
             continue
         if not isinstance(image, str):
             continue
-        host = parse_image(image)[0]
+        host, repository, _, _ = parse_image(image)
         allowed = own if namespace in serving else [*own, *vendors]
-        if not _host_allowed(host, allowed):
+        if not (_host_allowed(host, allowed) or _host_allowed(f"{host}/{repository}", allowed)):
             where = f"serving namespace '{namespace}'" if namespace in serving else f"namespace '{namespace}'"
             yield (
                 workload,

@@ -30,8 +30,11 @@ DEFAULT_VENDOR_REGISTRIES: tuple[str, ...] = (
     r"docker\.elastic\.co",
     r"cr\.fluentbit\.io",
     r"public\.ecr\.aws",
+    # KEDA publishes only to GitHub's registry, where anyone can publish: allow its organisation, not the host.
+    r"ghcr\.io/kedacore/[a-z0-9-]+",
 )
-"""Vendor registries of the pinned platform components (NVIDIA, Kubernetes, Prometheus, Elastic, Fluent Bit)."""
+"""Vendor registries of the pinned platform components (NVIDIA, Kubernetes, Prometheus, Elastic, Fluent Bit,
+KEDA): a host, or `host/repository` for a shared host."""
 
 DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://nvidia.github.io/k8s-device-plugin",
@@ -44,6 +47,7 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://fluent.github.io/helm-charts",
     "https://kubernetes.github.io/ingress-nginx",
     "https://kubernetes-sigs.github.io/metrics-server",
+    "https://kedacore.github.io/charts",
     "https://aws.github.io/eks-charts",
     "https://charts.jetstack.io",
     "oci://public.ecr.aws/karpenter",
@@ -122,8 +126,8 @@ ALLOWED_REGISTRIES = Setting(
 VENDOR_REGISTRIES = Setting(
     "vendorRegistries",
     _array(
-        "Further registry hosts (regular expressions, full match) allowed outside serving namespaces, for "
-        "pinned vendor components.",
+        "Further registries allowed outside serving namespaces, for pinned vendor components: regular "
+        "expressions that fully match the registry host, or `host/repository` for one publisher on a shared host.",
         list(DEFAULT_VENDOR_REGISTRIES),
     ),
 )

@@ -675,7 +675,11 @@ STACK_CASES: list[StackCase] = [
             ),
         },
         unknown=change("tool", {f"{C}.image": UNKNOWN}),
-        passes={"acr in serving": change("fraud-api", {f"{C}.image": f"mlplatformprod.azurecr.io/fraud/api@{DIGEST}"})},
+        passes={
+            "acr in serving": change("fraud-api", {f"{C}.image": f"mlplatformprod.azurecr.io/fraud/api@{DIGEST}"}),
+            # A publisher allowed on a shared host by `host/repository`, not the whole host.
+            "keda on ghcr": change("tool", {f"{C}.image": f"ghcr.io/kedacore/keda@{DIGEST}"}),
+        },
         not_applicable=drop("fraud-api", "tool"),
         configs={
             "an extra vendor": StackConfigCase(
