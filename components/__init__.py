@@ -6,6 +6,7 @@ and a documented `TypedDict` of arguments. Import them from here:
     from components import AwsGpuCluster, AwsGpuClusterArgs
 """
 
+from components._common.autoscaling import ScaledPoolSpec, ScaledPoolTaint
 from components.aws import (
     AwsAccessLogBucket,
     AwsAccessLogBucketArgs,
@@ -55,6 +56,8 @@ from components.kubernetes import (
     GpuPoolTaintArgs,
     GpuStack,
     GpuStackArgs,
+    Karpenter,
+    KarpenterArgs,
     Logging,
     LoggingArgs,
     ModelDeployment,
@@ -109,6 +112,8 @@ __all__: list[str] = [
     "GpuPoolTaintArgs",
     "GpuStack",
     "GpuStackArgs",
+    "Karpenter",
+    "KarpenterArgs",
     "LocalRegistry",
     "LocalRegistryArgs",
     "Logging",
@@ -122,4 +127,6 @@ __all__: list[str] = [
     "Monitoring",
     "MonitoringArgs",
     "RegistryAuth",
+    "ScaledPoolSpec",
+    "ScaledPoolTaint",
 ]
