@@ -90,7 +90,8 @@ _RESTRICTED_TAG_KEYS = frozenset(
 
 def restricted_label_reason(key: str) -> str | None:
     """Why a NodePool may not set label `key` (the CRD's CEL rules), or None when it may."""
-    domain = key.split("/", 1)[0] if "/" in key else ""
+    # The CRD's rule takes everything before the first "/" (the whole key when it has none) as the domain.
+    domain = key.split("/", 1)[0]
     if key == "karpenter.sh/nodepool":
         return 'label "karpenter.sh/nodepool" is restricted (Karpenter sets it)'
     if domain.endswith("karpenter.sh") and key not in _KARPENTER_SH_ALLOWED:
