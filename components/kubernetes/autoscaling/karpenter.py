@@ -183,7 +183,7 @@ class Karpenter(pulumi.ComponentResource):
 
         super().__init__("mlplatform:index:Karpenter", name, {}, opts)
 
-        # The CRDs first, on their own: NodePools and EC2NodeClasses need them, not the controller's rollout.
+        # The CRDs first, from their own chart; the controller chart (which skips its copy) renders after them.
         crds = _charts.helm_chart(
             f"{name}-crd",
             _charts.KARPENTER_CRD,
