@@ -63,7 +63,7 @@ class KarpenterArgs(TypedDict, total=False):
     """ARN of the KMS key every node volume is encrypted with (EC2NodeClass `blockDeviceMappings[].ebs.kmsKeyID`);
     the node role and the Karpenter controller role must be allowed to use it for EBS. Required."""
 
-    discovery_tag_key: str
+    discovery_tag_key: pulumi.Input[str]
     """Tag key marking the cluster's private node subnets and its node security group; Karpenter launches only into
     subnets and with security groups carrying it. Defaults to karpenter.sh/discovery."""
 
@@ -169,7 +169,9 @@ class Karpenter(pulumi.ComponentResource):
         _manifests.check_duration(problems, "consolidateAfter", consolidate_after)
         _manifests.check_duration(problems, "nodeExpiry", node_expiry)
         _manifests.check_duration(problems, "drainGrace", drain_grace, never=False)
-        if not isinstance(discovery_key, str) or _manifests.restricted_tag_reason(discovery_key):
+        if not isinstance(discovery_key, pulumi.Output) and (
+            not isinstance(discovery_key, str) or _manifests.restricted_tag_reason(discovery_key)
+        ):
             problems.add("discoveryTagKey", "must be a tag key such as karpenter.sh/discovery")
         if isinstance(discovery_value, str) and not discovery_value:
             problems.add("discoveryTagValue", "must not be empty (Karpenter refuses empty selector tag values)")
@@ -221,6 +223,7 @@ class Karpenter(pulumi.ComponentResource):
         node_class_inputs = pulumi.Output.all(
             role=args["node_role_name"],
             key=args["node_volume_key_arn"],
+            discovery_key=discovery_key,
             discovery=discovery_value,
             tags=tags,
         )
@@ -236,7 +239,7 @@ class Karpenter(pulumi.ComponentResource):
                     disk_size_gb=spec["disk_size_gb"],
                     node_role_name=resolved["role"],
                     kms_key_id=resolved["key"],
-                    discovery_tag_key=discovery_key,
+                    discovery_tag_key=resolved["discovery_key"],
                     discovery_tag_value=resolved["discovery"],
                     tags=resolved["tags"] or {},
                 )["spec"]

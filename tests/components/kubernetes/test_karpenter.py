@@ -480,25 +480,46 @@ def test_the_component_outputs_the_node_pool_and_node_class_names(run) -> None:
     assert component.outputs["nodePoolNames"] == names and component.outputs["nodeClassNames"] == names
 
 
-def test_the_platform_tags_and_cluster_outputs_reach_the_node_classes(run) -> None:
+def test_the_cluster_layers_outputs_reach_the_chart_and_the_node_classes(run) -> None:
+    # The shape AwsGpuCluster hands over: one output of plain values, each usable once what it names exists.
+    facts = {
+        "clusterName": "ml-prod",
+        "interruptionQueueName": "ml-prod-karpenter",
+        "nodeRoleName": NODE_ROLE,
+        "nodeVolumeKeyArn": KEY_ARN,
+        "discoveryTag": {"key": "mlplatform.io/karpenter-discovery", "value": "ml-prod-nodes"},
+    }
+
     def program(opts: pulumi.ResourceOptions) -> None:
+        cluster = pulumi.Output.from_input(facts)
         Karpenter(
             "karpenter",
             karpenter_args(
-                cluster_name=pulumi.Output.from_input("ml-prod"),
-                node_role_name=pulumi.Output.from_input(NODE_ROLE),
+                cluster_name=cluster.apply(lambda c: c["clusterName"]),
+                interruption_queue_name=cluster.apply(lambda c: c["interruptionQueueName"]),
+                node_role_name=cluster.apply(lambda c: c["nodeRoleName"]),
+                node_volume_key_arn=cluster.apply(lambda c: c["nodeVolumeKeyArn"]),
+                discovery_tag_key=cluster.apply(lambda c: c["discoveryTag"]["key"]),
+                discovery_tag_value=cluster.apply(lambda c: c["discoveryTag"]["value"]),
                 tags=pulumi.Output.from_input(PLATFORM_TAGS),
             ),
             opts=opts,
         )
 
     recorder = run_with_provider(run, program)
+    assert chart_values(recorder, "oci://public.ecr.aws/karpenter/karpenter")["settings"]["clusterName"] == "ml-prod"
+    discovery = [{"tags": {"mlplatform.io/karpenter-discovery": "ml-prod-nodes"}}]
     for manifest in objects_of_kind(recorder, "EC2NodeClass"):
         assert manifest["spec"]["role"] == NODE_ROLE
         assert manifest["spec"]["tags"]["environment"] == "prod", "tags may be an output of the foundation"
-        assert manifest["spec"]["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": "ml-prod"}}], (
-            "the discovery tag value defaults to the cluster name"
-        )
+        assert manifest["spec"]["subnetSelectorTerms"] == discovery, "subnets by the cluster's discovery tag"
+        assert manifest["spec"]["securityGroupSelectorTerms"] == discovery, "security groups by the same tag"
+        assert karpenter_crds.violations(manifest) == [], "valid once the outputs resolve"
+
+
+def test_the_discovery_tag_value_defaults_to_the_cluster_name(run) -> None:
+    for manifest in objects_of_kind(build(run), "EC2NodeClass"):
+        assert manifest["spec"]["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": "ml-prod"}}]
 
 
 def test_bad_arguments_are_reported_together_with_their_paths_before_anything_registers(run, recorder) -> None:
