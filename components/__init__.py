@@ -6,6 +6,7 @@ and a documented `TypedDict` of arguments. Import them from here:
     from components import AwsGpuCluster, AwsGpuClusterArgs
 """
 
+from components._common.autoscaling import ScaledPoolSpec, ScaledPoolTaint
 from components.aws import (
     AwsAccessLogBucket,
     AwsAccessLogBucketArgs,
@@ -55,6 +56,8 @@ from components.kubernetes import (
     GpuPoolTaintArgs,
     GpuStack,
     GpuStackArgs,
+    Karpenter,
+    KarpenterArgs,
     Logging,
     LoggingArgs,
     ModelAutoscalingArgs,
@@ -112,6 +115,8 @@ __all__: list[str] = [
     "GpuPoolTaintArgs",
     "GpuStack",
     "GpuStackArgs",
+    "Karpenter",
+    "KarpenterArgs",
     "LocalRegistry",
     "LocalRegistryArgs",
     "Logging",
@@ -128,4 +133,6 @@ __all__: list[str] = [
     "PodAutoscaling",
     "PodAutoscalingArgs",
     "RegistryAuth",
+    "ScaledPoolSpec",
+    "ScaledPoolTaint",
 ]

@@ -29,8 +29,11 @@ class ScaledPoolTaint(TypedDict):
     """A node taint in Kubernetes form (`NoSchedule`, not EKS's `NO_SCHEDULE`)."""
 
     key: str
+    """Taint key, a Kubernetes label key (e.g. `nvidia.com/gpu`)."""
     value: str
+    """Taint value (e.g. `true`); empty for a taint without a value."""
     effect: str
+    """`NoSchedule`, `PreferNoSchedule` or `NoExecute`."""
 
 
 class ScaledPoolSpec(TypedDict):
@@ -61,4 +64,12 @@ class ScaledPoolSpec(TypedDict):
     priority: int
     """Preference between pools that fit a pod (Karpenter `weight`, AKS priority expander); higher first."""
     zones: NotRequired[list[str]]
-    """Zones the pool may use; absent means all of the cluster's zones."""
+    """Zones the pool may use. Defaults to all of the cluster's zones."""
+
+
+KARPENTER_NAMESPACE = "kube-system"
+"""Namespace of the Karpenter controller (where its docs install it). The EKS Pod Identity association of the
+controller role names this namespace and `KARPENTER_SERVICE_ACCOUNT`; the chart creates that service account."""
+
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+"""Service account of the Karpenter controller, bound to its IAM role by EKS Pod Identity (no IRSA annotation)."""

@@ -1,9 +1,10 @@
-"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving namespaces and workloads.
+"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving, node autoscaling (Karpenter).
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
 """
 
+from components.kubernetes.autoscaling import Karpenter, KarpenterArgs
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
 from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelDeploymentArgs
@@ -18,6 +19,8 @@ __all__ = [
     "GpuPoolTaintArgs",
     "GpuStack",
     "GpuStackArgs",
+    "Karpenter",
+    "KarpenterArgs",
     "Logging",
     "LoggingArgs",
     "ModelAutoscalingArgs",

@@ -723,8 +723,72 @@ def keda_workloads(release: str, namespace: str, values: Values) -> list[ChartWo
     return workloads
 
 
+# --- Karpenter (aws/karpenter-provider-aws tag v1.14.1, charts/karpenter) ----------------------------------
+
+KARPENTER_DEFAULTS: dict[str, Any] = {
+    "replicas": 2,
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "affinity": {
+        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}]}]}},
+        "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname"}]},
+    },
+    "topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}],
+    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+    "podSecurityContext": {"fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+    "priorityClassName": "system-cluster-critical",
+    "hostNetwork": False,
+    "controller": {"resources": {}, "securityContext": {}},
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.yaml at v1.14.1)."""
+
+KARPENTER_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "privileged": False,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "runAsGroup": 65532,
+    "capabilities": {"drop": ["ALL"]},
+}
+"""The container security context templates/deployment.yaml hard-codes (values add only appArmor, SELinux and
+seccomp entries)."""
+
+
+def karpenter_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The Karpenter chart: the controller Deployment.
+
+    Templates read (tag v1.14.1): `charts/karpenter/templates/deployment.yaml` (`replicas`, `podSecurityContext`,
+    `priorityClassName`, `hostNetwork`, the fixed container security context plus `controller.securityContext`'s
+    profiles, `controller.resources`, nodeSelector, affinity, topologySpreadConstraints, tolerations) and
+    `templates/_helpers.tpl` (`karpenter.fullname`: the release name when it contains "karpenter").
+    """
+    effective = merged(KARPENTER_DEFAULTS, values)
+    controller = _section(effective, "controller")
+    container_context = {**KARPENTER_CONTAINER_SECURITY_CONTEXT, **{
+        key: value for key, value in (controller.get("securityContext") or {}).items() if value}}  # fmt: skip
+    spec = _pod(
+        {**effective, "resources": controller.get("resources") or {}, "containerSecurityContext": container_context},
+        container="controller",
+        pod_security_key="podSecurityContext",
+        extra={
+            "hostNetwork": bool(effective.get("hostNetwork")),
+            "priorityClassName": effective.get("priorityClassName"),
+            "topologySpreadConstraints": copy.deepcopy(effective.get("topologySpreadConstraints") or []),
+        },
+    )
+    name = helm_fullname(release, "karpenter", effective.get("fullnameOverride"))
+    return [
+        ChartWorkload("Deployment", name, namespace, int(effective.get("replicas") or 1), spec,
+                      {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": release},
+                      source=f"karpenter {_charts.KARPENTER.version} templates/deployment.yaml")
+    ]  # fmt: skip
+
+
 def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
-    """prometheus-operator-crds: CRDs only, no pods (templates/ holds only CustomResourceDefinitions)."""
+    """prometheus-operator-crds and karpenter-crd: CRDs only, no pods (their templates are CustomResourceDefinitions)."""
     return []
 
 
@@ -738,6 +802,8 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.FLUENT_BIT.chart: fluent_bit_workloads,
     _charts.METRICS_SERVER.chart: metrics_server_workloads,
     _charts.KEDA.chart: keda_workloads,
+    _charts.KARPENTER_CRD.chart: _no_workloads,
+    _charts.KARPENTER.chart: karpenter_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -751,6 +817,8 @@ TABLE_VERSIONS: dict[str, str] = {
     "fluent-bit": "0.58.1",
     "metrics-server": "3.13.1",
     "keda": "2.20.2",
+    "karpenter-crd": "1.14.1",
+    "karpenter": "1.14.1",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""
@@ -759,7 +827,12 @@ without the table, and the deployability check reports a chart of another versio
 def chart_workloads(
     chart: str, version: str, release: str, namespace: str, values: Values
 ) -> list[ChartWorkload] | None:
-    """The workloads `chart` creates with `values`; None for a chart (or version) the table does not describe."""
+    """The workloads `chart` creates with `values`; None for a chart (or version) the table does not describe.
+
+    `chart` is the name, or an OCI reference (`oci://public.ecr.aws/karpenter/karpenter`) whose last segment is.
+    """
+    if "://" in chart:
+        chart = chart.rstrip("/").rsplit("/", 1)[-1]
     function = CHART_WORKLOADS.get(chart)
     if function is None or TABLE_VERSIONS.get(chart) != version:
         return None

@@ -46,13 +46,23 @@ class ChartRef:
     """Where a chart comes from and the exact version installed."""
 
     repo: str
-    """HTTPS chart repository URL."""
+    """HTTPS chart repository URL, or the OCI registry path (`oci://…`) of a publisher that ships its charts there."""
     chart: str
-    """Chart name in that repository."""
+    """Chart name in that repository or registry path."""
     version: str
     """Exact chart version (never a range)."""
     source: str
     """Where this version was taken from."""
+
+    @property
+    def oci(self) -> bool:
+        """The chart is pulled from an OCI registry (`helm.v4.Chart(chart="oci://…/<chart>")`, no repository)."""
+        return self.repo.startswith("oci://")
+
+    @property
+    def reference(self) -> str:
+        """What `helm.v4.Chart` takes as `chart`: the full `oci://…/<chart>` reference, or the name in `repo`."""
+        return f"{self.repo.rstrip('/')}/{self.chart}" if self.oci else self.chart
 
 
 GPU_OPERATOR = ChartRef(
@@ -112,6 +122,26 @@ KEDA = ChartRef(
     version="2.20.2",
     source="kedacore/charts tag v2.20.2, keda/Chart.yaml (app 2.20.2; the newest release)",
 )
+# Karpenter publishes its charts to its own public ECR registry, and its docs install from there (v1.14
+# getting-started `scripts/step08-apply-helm-chart.sh`: `oci://public.ecr.aws/karpenter/karpenter`; upgrading/
+# upgrade-guide.md: `oci://public.ecr.aws/karpenter/karpenter-crd`); there is no HTTPS chart repository.
+# The version is the release's: the `Stable Release updates Release v1.14.1.` commit (c88abbbad, branch
+# release-v1.14.1) sets both Chart.yaml files and the controller image to 1.14.1; the CRDs and values keys are
+# those of tag v1.14.1 (aws/karpenter-provider-aws).
+KARPENTER_CRD = ChartRef(
+    repo="oci://public.ecr.aws/karpenter",
+    chart="karpenter-crd",
+    version="1.14.1",
+    source="aws/karpenter-provider-aws v1.14.1 charts/karpenter-crd (NodePool, NodeClaim, EC2NodeClass, NodeOverlay, "
+    "CapacityBuffer CRDs as templates, so Pulumi upgrades them with the chart)",
+)
+KARPENTER = ChartRef(
+    repo="oci://public.ecr.aws/karpenter",
+    chart="karpenter",
+    version="1.14.1",
+    source="aws/karpenter-provider-aws v1.14.1 charts/karpenter (controller image public.ecr.aws/karpenter/controller "
+    "1.14.1 by digest)",
+)
 
 CHARTS: tuple[ChartRef, ...] = (
     GPU_OPERATOR,
@@ -123,8 +153,29 @@ CHARTS: tuple[ChartRef, ...] = (
     FLUENT_BIT,
     METRICS_SERVER,
     KEDA,
+    KARPENTER_CRD,
+    KARPENTER,
 )
-"""Every chart the layer installs (the tests check each is an exact HTTPS pin)."""
+"""Every chart the layer installs (the tests check each is an exact pin over HTTPS or from an official OCI registry)."""
+
+EKS_AMI_ALIASES: dict[str, str] = {
+    # amazon-eks-ami release v20260520: Karpenter v1.14.1's own AMI end-to-end suite resolves this release's SSM
+    # parameter (test/suites/ami/suite_test.go, `amazon-eks-node-al2023-x86_64-standard-<k8s>-v20260520`); the alias
+    # format `al2023@vYYYYMMDD` is the docs' (website/content/en/v1.14/tasks/managing-amis.md).
+    "al2023": "al2023@v20260520",
+    # Bottlerocket v1.61.0 (released 2026-05-20, bottlerocket-os/bottlerocket#4843); k8s-1.34 variants, NVIDIA ones
+    # included, exist since v1.47.0 (bottlerocket-os/bottlerocket#4620). Alias format `bottlerocket@v1.x.y`.
+    "bottlerocket": "bottlerocket@v1.61.0",
+}
+"""The EKS-optimized AMI release each node OS family's EC2NodeClass selects (`amiSelectorTerms[].alias`), by family.
+
+Pinned, never `@latest`: Karpenter re-resolves `@latest` every `settings.amiRefreshInterval` (1m) and marks nodes
+drifted whenever AWS publishes an AMI, so nodes would be replaced on AWS's schedule (the v1.14 docs, *Managing
+AMIs*, strongly recommend pinned aliases in production). With a pin, nodes change image only when this line changes; GPU pools then take the
+new image as their nodes empty or expire, never by evicting a job (their NodePools budget drift to zero). One alias
+covers every variant of the family: Karpenter picks the NVIDIA image for GPU instance types and the standard one
+otherwise (pkg/providers/amifamily/al2023.go and bottlerocket.go, SSM paths per variant). The release must exist for
+the cluster's Kubernetes version: bump it together with `kubernetes_version`."""
 
 ELASTIC_STACK_VERSION = "9.5.0"
 """Elasticsearch and Kibana version ECK deploys (REFERENCE.md: eck-stack 0.20.0's eck-elasticsearch default)."""
@@ -214,6 +265,7 @@ def helm_chart(
     namespace: pulumi.Input[str],
     values: pulumi.Input[Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
+    skip_crds: bool | None = None,
 ) -> k8s.helm.v4.Chart:
     """Install `ref` as a `helm.v4.Chart` (see the module docstring for why v4).
 
@@ -224,14 +276,18 @@ def helm_chart(
         namespace: the namespace the chart installs into.
         values: chart values, built by a pure function in `_values.py`.
         opts: resource options; must carry `parent`.
+        skip_crds: leave out the chart's `crds/` directory, when a separate CRD chart installs (and, unlike Helm's
+            `crds/`, upgrades) them. Defaults to the chart installing its CRDs.
     """
     return k8s.helm.v4.Chart(
         resource_name,
-        chart=ref.chart,
+        chart=ref.reference,
         version=ref.version,
-        repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo),
+        # An OCI chart is addressed by its full reference; Helm takes no repository for it.
+        repository_opts=None if ref.oci else k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo),
         name=release_name,
         namespace=namespace,
         values=values if isinstance(values, pulumi.Output) else dict(values),
+        skip_crds=skip_crds,
         opts=opts,
     )

@@ -12,6 +12,8 @@ from typing import Any, Literal
 import pulumi
 
 from components._common import gpu
+from components._common.autoscaling import KARPENTER_SERVICE_ACCOUNT
+from components._common.pools import PLATFORM_POOL_ROLE, POOL_ROLE_LABEL
 from components._common.tags import TIER_LABEL
 
 Labels = Mapping[str, str] | pulumi.Output[Mapping[str, str]]
@@ -686,3 +688,148 @@ def keda_values(
             "webhooks": {"enabled": service_monitor, "serviceMonitor": dict(monitor)},
         },
     }
+
+
+# --- Karpenter ------------------------------------------------------------------------------------------
+
+KARPENTER_LOG_LEVELS: tuple[str, ...] = ("debug", "info", "error")
+"""Log levels the Karpenter controller accepts (`logLevel`; website/content/en/v1.14/reference/settings.md)."""
+
+KARPENTER_NODEPOOL_LABEL = "karpenter.sh/nodepool"
+"""Label Karpenter puts on every node it launches (the name of its NodePool)."""
+
+KARPENTER_CONTROLLER_RESOURCES: dict[str, Any] = {
+    "requests": {"cpu": "1", "memory": "1Gi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
+"""Requests equal to limits, the size the v1.14 getting-started guide installs with (scripts/step08-apply-helm-chart.sh).
+
+Guaranteed QoS: the controller is the last pod that may be squeezed out, since nothing scales without it. The chart
+hands the CPU request (`CPU_REQUESTS`) and memory limit (`MEMORY_LIMIT`, Go's soft limit at 90%) to the controller,
+which sizes its work by them (reference/settings.md)."""
+
+
+def karpenter_controller_affinity() -> dict[str, Any]:
+    """Required placement of the controller: the platform pool, never a node Karpenter manages, one per host.
+
+    The chart's default affinity keeps the controller off nodes labelled `karpenter.sh/nodepool` (a controller on a
+    node it may consolidate could remove its own node) and its pod anti-affinity puts the two replicas on different
+    hosts; values replace lists, so the whole affinity is restated here with the platform pool added to the same
+    node selector term (the terms are ORed, their expressions ANDed).
+    """
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": KARPENTER_NODEPOOL_LABEL, "operator": "DoesNotExist"},
+                            {"key": POOL_ROLE_LABEL, "operator": "In", "values": [PLATFORM_POOL_ROLE]},
+                        ]
+                    }
+                ]
+            }
+        },
+        # The chart adds the pods' own selector labels to a term without `labelSelector` (`karpenter.patchAffinity`).
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "kubernetes.io/hostname"}]
+        },
+    }
+
+
+def karpenter_values(
+    *,
+    cluster_name: pulumi.Input[str],
+    interruption_queue: pulumi.Input[str],
+    cluster_endpoint: pulumi.Input[str] | None = None,
+    service_monitor: bool = False,
+    service_monitor_labels: Labels | None = None,
+    log_level: str = "info",
+) -> dict[str, Any]:
+    """Values of the Karpenter chart (aws/karpenter-provider-aws v1.14.1 `charts/karpenter/values.yaml`).
+
+    Args:
+        cluster_name: the EKS cluster's name (`settings.clusterName`; the chart refuses to render without it).
+        interruption_queue: the SQS queue of EC2 interruption events (`settings.interruptionQueue`): spot
+            interruptions, rebalance recommendations, scheduled maintenance and instance state changes drain a node
+            before AWS takes it.
+        cluster_endpoint: the API server URL (`settings.clusterEndpoint`); None lets the controller discover it
+            from EKS at start.
+        service_monitor: render the chart's ServiceMonitor (needs the Prometheus operator CRDs).
+        service_monitor_labels: extra labels on it, for a Prometheus that selects by label.
+        log_level: `debug`, `info` or `error`.
+    """
+    settings: dict[str, Any] = {"clusterName": cluster_name, "interruptionQueue": interruption_queue}
+    if cluster_endpoint is not None:
+        settings["clusterEndpoint"] = cluster_endpoint
+    return {
+        "settings": settings,
+        # EKS Pod Identity binds the controller role to this service account by name; no IRSA annotation.
+        "serviceAccount": {"create": True, "name": KARPENTER_SERVICE_ACCOUNT, "annotations": {}},
+        "replicas": 2,
+        # Leader election keeps one replica active; the second takes over within seconds, so a drained platform
+        # node never stops scaling. The PDB lets one go at a time.
+        "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
+        "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}
+        ],
+        "affinity": karpenter_controller_affinity(),
+        "nodeSelector": {"kubernetes.io/os": "linux", POOL_ROLE_LABEL: PLATFORM_POOL_ROLE},
+        # Only the AKS-style system-pool taint (the chart's default); no GPU or workload taint: the controller never
+        # belongs on a GPU node.
+        "tolerations": [{"key": gpu.CRITICAL_ADDONS_TAINT.key, "operator": "Exists"}],
+        "priorityClassName": "system-cluster-critical",
+        "podSecurityContext": dict(KARPENTER_POD_SECURITY_CONTEXT),
+        "controller": {
+            "resources": {key: dict(value) for key, value in KARPENTER_CONTROLLER_RESOURCES.items()},
+            # The chart's container context already sets non-root uid 65532, read-only root, no escalation and
+            # drop ALL (templates/deployment.yaml); the seccomp profile is stated on the container as well, so the
+            # restricted Pod Security profile holds even if the pod-level one is overridden.
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        },
+        "serviceMonitor": {
+            "enabled": service_monitor,
+            **({"additionalLabels": service_monitor_labels} if service_monitor_labels is not None else {}),
+        },
+        "logLevel": log_level,
+    }
+
+
+KARPENTER_POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "runAsGroup": 65532,
+    "fsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod security context of the controller: the chart's default (`fsGroup: 65532`, RuntimeDefault seccomp) plus the
+non-root uid/gid its container already runs as (65532, the distroless `nonroot` user)."""
+
+KARPENTER_VALUES_KEYS: frozenset[str] = frozenset(
+    {
+        "settings.clusterName",
+        "settings.clusterEndpoint",
+        "settings.interruptionQueue",
+        "serviceAccount.create",
+        "serviceAccount.name",
+        "serviceAccount.annotations",
+        "replicas",
+        "podDisruptionBudget.name",
+        "podDisruptionBudget.maxUnavailable",
+        "topologySpreadConstraints",
+        "affinity",
+        "nodeSelector",
+        "tolerations",
+        "priorityClassName",
+        "podSecurityContext",
+        "controller.resources",
+        "controller.securityContext.seccompProfile",
+        "serviceMonitor.enabled",
+        "serviceMonitor.additionalLabels",
+        "logLevel",
+    }
+)
+"""Every values key `karpenter_values` sets, each read in `charts/karpenter/values.yaml` and used by
+`templates/deployment.yaml`, `poddisruptionbudget.yaml`, `serviceaccount.yaml` or `servicemonitor.yaml` at tag
+v1.14.1 (aws/karpenter-provider-aws). A test keeps the builder within this list; extend it only after reading the
+chart at the pinned version."""

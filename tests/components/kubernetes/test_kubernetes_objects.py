@@ -12,6 +12,7 @@ import pytest
 from components.kubernetes import (
     EncryptedStorageClass,
     GpuStack,
+    Karpenter,
     Logging,
     ModelDeployment,
     ModelServingNamespace,
@@ -30,10 +31,34 @@ from tests.components.kubernetes.layer import DIGEST_IMAGE, build_whole_layer
 KUBERNETES_VERSION = "1.34.0"
 """The cluster default of the stack config (`cluster.kubernetesVersion`); kubernetes-validate ships its schema."""
 
-CLUSTER_SCOPED_KINDS = {"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", None}
-"""Kinds without a namespace (None: charts and other non-object registrations)."""
+CLUSTER_SCOPED_KINDS = {
+    "Namespace",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "NodePool",
+    "EC2NodeClass",
+    None,
+}
+"""Kinds without a namespace (None: charts and other non-object registrations; Karpenter's CRDs are `scope: Cluster`)."""
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+
+
+PLATFORM_BURST_POOL = {
+    "name": "platform",
+    "instance_types": ["m6i.xlarge"],
+    "capacity_types": ["on-demand"],
+    "architecture": "amd64",
+    "os_family": "al2023",
+    "disk_size_gb": 100,
+    "labels": {"mlplatform.io/pool-role": "platform"},
+    "taints": [],
+    "gpus_per_node": 0,
+    "max_nodes": 2,
+    "cpus_per_node": 4,
+    "priority": 1,
+}
 
 
 def variant_aws_device_plugin(opts: pulumi.ResourceOptions) -> None:
@@ -54,6 +79,17 @@ def variant_aws_device_plugin(opts: pulumi.ResourceOptions) -> None:
     )
     ModelDeployment(
         "ranker", {"namespace": namespace.namespace, "image": DIGEST_IMAGE, "gpus": 0, "env": {"MODEL": "r"}}, opts=opts
+    )
+    Karpenter(
+        "karpenter",
+        {
+            "cluster_name": "ml-dev",
+            "interruption_queue_name": "ml-dev-karpenter",
+            "node_role_name": "ml-dev-karpenter-node",
+            "node_volume_key_arn": "arn:aws:kms:eu-central-1:123456789012:key/k",
+            "pools": [PLATFORM_BURST_POOL],
+        },
+        opts=opts,
     )
 
 

@@ -16,6 +16,7 @@ from components.kubernetes._values import (
     gpu_operator_values,
     kube_prometheus_stack_values,
 )
+from policies.rules.settings import DEFAULT_CHART_REPOSITORIES
 from tests.components.kubernetes.helpers import every_gpu_taint, prometheus_selector, selector_matches, tolerates
 
 
@@ -247,9 +248,19 @@ def test_the_eck_operator_installs_crds_and_manages_only_the_logging_namespace()
     assert values["installCRDs"] is True and values["managedNamespaces"] == ["logging"]
 
 
-def test_every_chart_is_an_exact_https_pin_with_a_source() -> None:
+# Publishers that ship their charts only to an OCI registry they run, with where they say so.
+OFFICIAL_OCI_REGISTRIES = {
+    # website/content/en/v1.14/getting-started/.../step08-apply-helm-chart.sh and upgrading/upgrade-guide.md.
+    "oci://public.ecr.aws/karpenter": "aws/karpenter-provider-aws (Karpenter's own public ECR registry)",
+}
+
+
+def test_every_chart_is_an_exact_pin_over_https_or_from_its_publishers_oci_registry_with_a_source() -> None:
     for ref in _charts.CHARTS:
-        assert ref.repo.startswith("https://"), f"{ref.chart} must come over HTTPS"
+        assert ref.repo.startswith("https://") or ref.repo in OFFICIAL_OCI_REGISTRIES, (
+            f"{ref.chart} must come over HTTPS or from its publisher's own OCI registry"
+        )
+        assert ref.repo in DEFAULT_CHART_REPOSITORIES, f"{ref.chart}: the policy packs must allow {ref.repo} too"
         assert ref.version and not any(mark in ref.version for mark in "^~*><x "), f"{ref.chart} must be exact"
         assert ref.source, f"{ref.chart} must cite where its version comes from"
     for image in _charts.IMAGES:
