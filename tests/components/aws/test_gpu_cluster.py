@@ -14,9 +14,11 @@ from components.aws import AwsGpuCluster, AwsGpuClusterArgs
 from components.aws.gpu_cluster import (
     AccessEntryPlan,
     access_entry_plans,
+    bounded_name,
     gpu_ami_type,
     instance_architecture,
     kubeconfig_document,
+    kubernetes_architecture,
     storage_class_contract,
 )
 from stacks import synth
@@ -706,6 +708,33 @@ def test_architecture_comes_from_the_gpu_catalog_or_the_graviton_family_name() -
     assert instance_architecture("c6gn.large") == "arm64"
     assert instance_architecture("m6i.xlarge") == "x86_64"
     assert instance_architecture("g6e.xlarge") == "x86_64"
+
+
+def test_long_physical_names_are_cut_to_the_limit_and_stay_distinct() -> None:
+    assert bounded_name("ml-dev", "-karpenter", 80) == "ml-dev-karpenter", "short names stay readable"
+    first, second = bounded_name("a" * 90 + "x", "-karpenter", 80), bounded_name("a" * 90 + "y", "-karpenter", 80)
+    assert len(first) == len(second) == 80, "exactly at the limit"
+    assert first != second and first.endswith("-karpenter"), "a hash of the whole base keeps them apart"
+
+
+def test_karpenter_architectures_are_kubernetes_names() -> None:
+    assert kubernetes_architecture("x86_64") == "amd64", "kubernetes.io/arch says amd64"
+    assert kubernetes_architecture("arm64") == "arm64", "and arm64 for Graviton"
+
+
+def test_warm_node_groups_keep_their_names_so_existing_stacks_update_them_in_place(run) -> None:
+    """Names (URNs) and options as before: the scaling config and tags change in place, nothing is replaced."""
+    recorder = _cluster(run)
+    names = sorted(group.name for group in recorder.by_type(NODE_GROUP))
+    assert names == ["gpu-gpu-a10g", "gpu-platform-eu-central-1a", "gpu-platform-eu-central-1b"], (
+        "the logical names node groups had before Karpenter"
+    )
+    for group in recorder.by_type(NODE_GROUP):
+        assert group.replace_on_changes == [] and not group.delete_before_replace, (
+            f"{group.name}: no forced replacement"
+        )
+    templates = sorted(template.name for template in recorder.by_type(LAUNCH_TEMPLATE))
+    assert templates == ["gpu-gpu-a10g-launch-template", "gpu-platform-launch-template"], "the same templates"
 
 
 def test_there_is_no_gpu_ami_for_unknown_families() -> None:
