@@ -1503,7 +1503,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        rules = []
+        rules: list[aws.cloudwatch.EventRule] = []
+        targets: list[aws.cloudwatch.EventTarget] = []
         for kind, (source, detail_type) in iam.KARPENTER_INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-karpenter-{kind}",
@@ -1513,7 +1514,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            aws.cloudwatch.EventTarget(
+            target = aws.cloudwatch.EventTarget(
                 f"{name}-karpenter-{kind}",
                 rule=rule.name,
                 target_id=KARPENTER_QUEUE_TARGET_ID,
@@ -1521,6 +1522,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 opts=child,
             )
             rules.append(rule)
+            targets.append(target)
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-karpenter-interruptions",
             queue_url=queue.url,
@@ -1595,7 +1597,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         settings = pulumi.Output.all(
             clusterName=cluster.name,
             clusterEndpoint=cluster.endpoint,
-            interruptionQueueName=after(queue.name, queue_policy.id, *(rule.arn for rule in rules)),
+            interruptionQueueName=after(queue.name, queue_policy.id, *(target.id for target in targets)),
             nodeRoleName=after(node_role.name, node_access.access_entry_arn, *(p.id for p in node_policies)),
             nodeVolumeKeyArn=key.arn,
             discoveryTag=after(tag, *(discovery.id for discovery in discovery_tags)),

@@ -1178,11 +1178,18 @@ def test_whatever_uses_the_karpenter_settings_waits_for_the_association_access_e
         "aws:eks/accessEntry:AccessEntry",
         EC2_TAG,
         "aws:sqs/queuePolicy:QueuePolicy",
+        EVENT_TARGET,
     ):
         registrations = recorder.by_type(type_token)
         assert registrations and {r.urn for r in registrations} <= waits, (
             f"the Karpenter chart must not start before every {type_token} exists"
         )
+    node_policies = [
+        attachment.urn
+        for attachment in recorder.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if attachment.name.startswith("gpu-karpenter-node-")
+    ]
+    assert node_policies and set(node_policies) <= waits, "Karpenter's nodes can join only with their policies"
 
 
 def test_no_cluster_autoscaler_tag_or_auto_scaling_group_tag_exists_anywhere(run) -> None:
