@@ -999,7 +999,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
     storage_class: pulumi.Output[dict[str, Any]]
     """The default StorageClass contract: {provisioner: ebs.csi.aws.com, parameters: {type: gp3, encrypted: "true", kmsKeyId}}."""
     node_group_names: pulumi.Output[dict[str, str]]
-    """EKS node group name per group: `platform-<zone>` for each zone's platform group, and each GPU pool name."""
+    """EKS node group name per group: `platform-<zone>` for each zone's platform group, and the name of each GPU pool
+    with warm nodes (a pool with minSize 0 has no group)."""
     control_plane_log_group_name: pulumi.Output[str]
     """Name of the control-plane log group."""
     # Each entry is a `ScaledPoolSpec` (components/_common/autoscaling.py); annotated as plain mappings because the
