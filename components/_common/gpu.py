@@ -314,8 +314,8 @@ AWS_GPU_FAMILIES: dict[str, tuple[str, Literal["x86_64", "arm64"]]] = {
     "p6-b200": ("nvidia-b200", "x86_64"),
 }
 
-# GPUs per instance where it is not 1 (AWS instance type pages). Needed for the cluster-autoscaler
-# node-template tag that lets a GPU pool scale up from zero.
+# GPUs per instance where it is not 1 (AWS instance type pages). Karpenter's pools state their GPUs per node
+# (`ScaledPoolSpec.gpus_per_node`), from which the Kubernetes layer derives each NodePool's GPU limit.
 _AWS_MULTI_GPU: dict[str, int] = {
     "g4dn.12xlarge": 4, "g4dn.metal": 8,
     "g5.12xlarge": 4, "g5.24xlarge": 4, "g5.48xlarge": 8,

@@ -1,5 +1,7 @@
-"""An EKS cluster for GPU workloads: encrypted, private, audited, with managed add-ons and GPU node groups."""
+"""An EKS cluster for GPU workloads: encrypted, private, audited, with managed add-ons, warm node groups and the
+AWS side of Karpenter (controller identity, node role, interruption queue, discovery tags)."""
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -10,7 +12,8 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components._common import gpu, pools
+from components._common import allocatable, autoscaling, gpu, pools
+from components._common.autoscaling import ScaledPoolSpec
 from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import data_tags
 from components._common.validation import DNS1123_LABEL, Problems, require_args_mapping
@@ -44,6 +47,7 @@ DEFAULT_GPU_MIN_SIZE = 0
 DEFAULT_GPU_MAX_SIZE = 2
 DEFAULT_GPU_DISK_SIZE_GB = 200
 DEFAULT_CAPACITY_TYPE: CapacityType = "on-demand"
+DEFAULT_ON_DEMAND_FALLBACK = False
 DEFAULT_OS_FAMILY: OsFamily = "al2023"
 
 REQUIRED_CONTROL_PLANE_LOG_TYPES: tuple[ControlPlaneLogType, ...] = ("api", "audit", "authenticator")
@@ -61,11 +65,19 @@ GPU_AMI_TYPES: dict[tuple[str, str], str] = {
 
 PLATFORM_AMI_TYPES: dict[str, str] = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 
-ADDONS_BEFORE_NODES: tuple[str, ...] = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+POD_IDENTITY_AGENT = "eks-pod-identity-agent"
+ADDONS_BEFORE_NODES: tuple[str, ...] = ("vpc-cni", "kube-proxy", POD_IDENTITY_AGENT)
 """Add-ons nodes need to become Ready (networking); DaemonSets, so they install before any node exists."""
 ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 """Add-ons with Deployments: they only become healthy once the platform node groups have nodes."""
 
+NODE_ROLE_POLICIES: tuple[tuple[str, str], ...] = (
+    ("worker", "AmazonEKSWorkerNodePolicy"),
+    ("ecr-pull", "AmazonEC2ContainerRegistryPullOnly"),
+)
+"""AWS managed policies of both node roles (managed node groups, Karpenter), by logical-name suffix. No CNI policy:
+the VPC CNI has its own IRSA role, so pods cannot borrow ENI permissions from the node. No SSM policy: no shell on
+nodes."""
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 DEPLOYER_SLUG = "deployer"
 KUBERNETES_API_PORT = 443
@@ -75,9 +87,21 @@ RESERVED_GROUP_PREFIX = "system:"
 group name system:masters is invalid, it cannot start with system:", terraform-aws-modules/terraform-aws-eks#2915;
 the EKS user guide's access-entry page states the same rule, awsdocs/amazon-eks-user-guide#985)."""
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
-AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
-NODE_TEMPLATE_PREFIX = f"{AUTOSCALER_TAG_PREFIX}/node-template"
+NODE_TEMPLATE_PREFIX = "k8s.io/cluster-autoscaler/node-template"
+"""Deprecated: the prefix of the cluster-autoscaler node-template tags this component no longer writes (Karpenter
+scales the pools). Kept importable only for `stacks/config.py`'s label-length check, which can go with it."""
 AWS_TAG_KEY_MAX = 128
+
+KARPENTER_NAMESPACE = "kube-system"
+"""Namespace of the Karpenter controller: its Pod Identity association names it."""
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+"""Service account of the Karpenter controller (the chart's default name): its Pod Identity association names it."""
+KARPENTER_QUEUE_RETENTION_SECONDS = 300
+"""Interruption messages older than this are stale: a spot interruption warning gives two minutes' notice."""
+KARPENTER_QUEUE_TARGET_ID = "KarpenterInterruptionQueueTarget"
+SQS_QUEUE_NAME_MAX = 80
+EVENT_RULE_NAME_MAX = 64
+POOL_PRIORITY_MAX = 100
 
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 _IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
@@ -102,34 +126,49 @@ class AwsNodeTaintArgs(TypedDict):
 
 class AwsPlatformNodePoolArgs(TypedDict, total=False):
     """The platform node groups: one per zone, for the cluster add-ons and the platform's own workloads
-    (operators, Prometheus, Alertmanager, Grafana, Elasticsearch, Kibana); no GPUs, no taints."""
+    (operators, Prometheus, Alertmanager, Grafana, Elasticsearch, Kibana, the Karpenter controller); no GPUs, no
+    taints. Each group is fixed at its minimum; Karpenter's `platform` pool adds nodes up to the maximum."""
 
     instance_types: list[str]
     """EC2 instance types of one architecture, without GPUs. Defaults to ["m6i.xlarge"]."""
     min_size_per_zone: int
-    """Fewest nodes in each zone's node group, at least 1: a pod whose EBS volume is in a zone always has a node
+    """Nodes of each zone's node group (fixed), at least 1: a pod whose EBS volume is in a zone always has a node
     there, also after a rolling replacement. Defaults to 1."""
     max_size_per_zone: int
-    """Most nodes in each zone's node group. Defaults to 2."""
+    """Most platform nodes per zone: Karpenter may add `(maxSizePerZone - minSizePerZone) x zones` nodes of the
+    same types above the fixed groups. Defaults to 2."""
     disk_size_gb: int
     """Root volume size in GiB (encrypted gp3). Defaults to 100."""
 
 
 class AwsGpuNodePoolArgs(TypedDict, total=False):
-    """One GPU managed node group."""
+    """One GPU pool: `minSize` warm nodes in a managed node group, and up to `maxSize - minSize` more that Karpenter
+    launches when pods need them (the `karpenterPools` output describes them)."""
 
     name: Required[str]
-    """Pool name, a DNS-1123 label of at most 40 characters; names node group, labels and autoscaler tags."""
+    """Pool name, a DNS-1123 label of at most 40 characters; names the node group, the Karpenter pool and labels."""
     instance_types: Required[list[str]]
     """NVIDIA GPU instance types (g4dn, g5, g6, g6e, p4d, p5, ...) of one architecture and GPU count."""
     min_size: int
-    """Fewest nodes; 0 lets the pool scale to zero. Defaults to 0."""
+    """Warm nodes, kept running in a fixed managed node group; 0 means no node group: the pool scales to zero and
+    every node comes from Karpenter when a pod needs it. Defaults to 0."""
     max_size: int
-    """Most nodes the autoscaler may run. Defaults to 2."""
+    """Most nodes of the pool: the warm ones plus what Karpenter may add. Defaults to 2."""
     desired_size: int
-    """Nodes at creation; later changes are left to the autoscaler. Defaults to min_size."""
+    """Deprecated: the warm node group always runs exactly minSize nodes, so only minSize is accepted here.
+    Defaults to min_size."""
     capacity_type: str
-    """`on-demand` or `spot` (cheaper, can be reclaimed). Defaults to on-demand."""
+    """`on-demand` or `spot` (cheaper, can be reclaimed), for the warm nodes and Karpenter's. Defaults to
+    on-demand."""
+    on_demand_fallback: bool
+    """Spot pools only: Karpenter falls back to on-demand when no spot capacity is available (the warm node group
+    stays spot). Defaults to false."""
+    priority: int
+    """0 to 100: which pool Karpenter tries first when several fit a pod, higher first (NodePool `weight`; 0 means
+    no weight). Defaults to 20 for spot pools and 10 for on-demand pools."""
+    zones: list[str]
+    """Availability zones (keys of nodeSubnetIdsByZone) the pool's nodes may use, for both the warm node group and
+    Karpenter. Excludes subnet_ids. Defaults to every zone."""
     disk_size_gb: int
     """Root (AL2023) or data (Bottlerocket) volume in GiB, encrypted gp3; images and weights are large. Defaults to 200."""
     os_family: str
@@ -137,7 +176,8 @@ class AwsGpuNodePoolArgs(TypedDict, total=False):
     ami_type: str
     """An explicit EKS NVIDIA AMI type; must match os_family and the instance architecture. Defaults to derived."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Subnets for this pool (e.g. the private subnets of some zones). Defaults to the cluster's node subnets."""
+    """Subnets of the warm node group only; Karpenter's nodes of the pool may use any zone, so prefer zones.
+    Excludes zones. Defaults to the cluster's node subnets."""
     taints: list[AwsNodeTaintArgs]
     """Extra taints; the GPU contract taint `nvidia.com/gpu=true:NoSchedule` is always added. A `workload=<kind>`
     taint (e.g. training) also labels the nodes `mlplatform.io/workload: <kind>`. Defaults to none."""
@@ -162,13 +202,15 @@ class AwsGpuClusterArgs(TypedDict, total=False):
     subnet_ids: Required[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Private subnets (two or more zones) for the control plane network interfaces and, by default, the nodes."""
     node_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Subnets for GPU node groups without their own. Defaults to subnet_ids."""
+    """Subnets for GPU node groups without their own zones or subnets. Defaults to subnet_ids."""
     node_subnet_ids_by_zone: Required[Mapping[str, pulumi.Input[str]]]
     """The private node subnet of each availability zone, e.g. `{"eu-west-1a": "subnet-..."}` (`AwsNetwork`'s
-    `privateSubnetIdsByZone`): one platform node group per entry. A plain map, since its keys decide the node
-    groups; the subnet IDs may be outputs. Required."""
+    `privateSubnetIdsByZone`): one platform node group per entry, and the subnets Karpenter launches into (they get
+    the `karpenter.sh/discovery` tag). A plain map, since its keys decide the node groups; the subnet IDs may be
+    outputs. Required."""
     cluster_name: str
-    """Physical EKS cluster name (also names the control-plane log group and autoscaler tags). Defaults to the component name."""
+    """Physical EKS cluster name (also names the control-plane log group, the interruption queue and rules, and is
+    the value of the Karpenter discovery tag). Defaults to the component name."""
     kubernetes_version: pulumi.Input[str]
     """Kubernetes minor version, e.g. "1.34"; node groups follow it. Defaults to 1.34."""
     endpoint_public_access: bool
@@ -211,7 +253,8 @@ class AwsGpuClusterArgs(TypedDict, total=False):
     """The platform node groups, one per zone of `nodeSubnetIdsByZone`. Defaults to one to two m6i.xlarge nodes per
     zone."""
     gpu_node_pools: list[AwsGpuNodePoolArgs]
-    """GPU node groups, one per entry. Defaults to none."""
+    """GPU pools: a warm node group for each entry with a minSize, a Karpenter pool for each with room above it.
+    Defaults to none."""
     addon_versions: dict[str, str]
     """Pinned versions per managed add-on name (e.g. {"vpc-cni": "v1.20.4-eksbuild.1"}). Defaults to EKS's
     default version for the cluster's Kubernetes version."""
@@ -238,21 +281,24 @@ def gpu_ami_type(os_family: str, architecture: str) -> str | None:
     return GPU_AMI_TYPES.get((os_family, architecture))
 
 
-def autoscaler_tags(cluster_name: str) -> dict[str, str]:
-    """The tags cluster-autoscaler auto-discovery looks for on a node group."""
-    return {f"{AUTOSCALER_TAG_PREFIX}/enabled": "true", f"{AUTOSCALER_TAG_PREFIX}/{cluster_name}": "owned"}
+def kubernetes_architecture(architecture: str) -> str:
+    """The `kubernetes.io/arch` value of an EC2 architecture (`x86_64` -> `amd64`, `arm64` -> `arm64`)."""
+    return "amd64" if architecture == "x86_64" else architecture
 
 
-def node_template_tags(labels: Mapping[str, str], taints: Sequence[gpu.Taint], gpus: int) -> dict[str, str]:
-    """The cluster-autoscaler node-template tags that let a pool scale up from zero nodes.
+def bounded_name(base: str, suffix: str, limit: int) -> str:
+    """`<base><suffix>`, or, when that exceeds `limit` characters, `base` cut short with a hash of the whole base
+    in its place, so that two long names sharing a prefix still differ."""
+    name = f"{base}{suffix}"
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(base.encode()).hexdigest()[:7]
+    return f"{base[: limit - len(suffix) - len(digest) - 1]}-{digest}{suffix}"
 
-    With no node to look at, the autoscaler learns from these tags which labels and taints a new node will
-    have and that it offers `gpus` of `nvidia.com/gpu`, so pending GPU pods can trigger a scale-up.
-    """
-    tags = {f"{NODE_TEMPLATE_PREFIX}/label/{key}": value for key, value in labels.items()}
-    tags.update({f"{NODE_TEMPLATE_PREFIX}/taint/{taint.key}": f"{taint.value}:{taint.effect}" for taint in taints})
-    tags[f"{NODE_TEMPLATE_PREFIX}/resources/{gpu.GPU_RESOURCE}"] = str(gpus)
-    return tags
+
+def discovery_tag(cluster_name: str) -> dict[str, str]:
+    """The tag on the node subnets and the cluster security group that EC2NodeClass selector terms match."""
+    return {"key": iam.KARPENTER_DISCOVERY_TAG, "value": cluster_name}
 
 
 def kubeconfig_document(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> dict[str, Any]:
@@ -294,21 +340,67 @@ def storage_class_contract(key_arn: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _PoolPlan:
-    """A validated node group: everything needed to create it, with defaults applied."""
+    """A validated pool: its fixed node groups and its Karpenter pool, with defaults applied."""
 
     key: str
+    """Node group key: `platform` or `gpu-<name>`."""
+    name: str
+    """Pool name: `platform` or the GPU pool's name."""
     instance_types: list[str]
     ami_type: str
     min_size: int
+    """Nodes of each fixed node group (per zone for the platform pool)."""
     max_size: int
-    desired_size: int
     capacity_type: str
+    """The node group's EKS capacity type, `ON_DEMAND` or `SPOT`."""
+    capacity_types: list[str]
+    """Karpenter's capacity types in order of preference (`spot`, `on-demand`)."""
+    priority: int
     disk_size_gb: int
+    os_family: str
+    architecture: str
     bottlerocket: bool
     labels: dict[str, str]
     taints: tuple[gpu.Taint, ...]
     gpus: int
+    vcpus: int
+    """vCPUs of the largest instance type (0 when unknown, which validation allows only without a Karpenter pool)."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None
+    zones: list[str] | None
+    """Zones of the pool's nodes; None means every zone."""
+
+
+def karpenter_pool_specs(platform: _PoolPlan, zone_count: int, gpu_pools: Sequence[_PoolPlan]) -> list[ScaledPoolSpec]:
+    """What Karpenter may add to each pool above its fixed node groups: platform first, then the GPU pools in order.
+
+    The fixed groups run `minSize` nodes (the platform's `minSizePerZone` in each zone); Karpenter may add the rest
+    up to `maxSize`, or `(maxSizePerZone - minSizePerZone) x zones` for the platform pool. A pool with no room
+    above its fixed groups gets no spec.
+    """
+    specs: list[ScaledPoolSpec] = []
+    for pool, room in [(platform, (platform.max_size - platform.min_size) * zone_count)] + [
+        (pool, pool.max_size - pool.min_size) for pool in gpu_pools
+    ]:
+        if room <= 0:
+            continue
+        spec: ScaledPoolSpec = {
+            "name": pool.name,
+            "instance_types": list(pool.instance_types),
+            "capacity_types": list(pool.capacity_types),
+            "architecture": kubernetes_architecture(pool.architecture),
+            "os_family": pool.os_family,
+            "disk_size_gb": pool.disk_size_gb,
+            "labels": dict(pool.labels),
+            "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
+            "gpus_per_node": pool.gpus,
+            "max_nodes": room,
+            "cpus_per_node": pool.vcpus,
+            "priority": pool.priority,
+        }
+        if pool.zones is not None:
+            spec["zones"] = list(pool.zones)
+        specs.append(spec)
+    return specs
 
 
 @dataclass(frozen=True)
@@ -383,8 +475,27 @@ def _check_sizes(problems: Problems, path: str, min_size: int, max_size: int, de
         problems.add(f"{path}.maxSize", "must be >= 1")
     if max_size < min_size:
         problems.add(f"{path}.maxSize", f"must be >= minSize ({min_size})")
-    if desired is not None and not min_size <= desired <= max_size:
-        problems.add(f"{path}.desiredSize", f"must be between minSize ({min_size}) and maxSize ({max_size})")
+    if desired is not None and desired != min_size:
+        problems.add(
+            f"{path}.desiredSize",
+            f"no longer used: the warm node group always runs minSize ({min_size}) nodes and Karpenter adds nodes "
+            f"up to maxSize ({max_size}) when pods need them; remove desiredSize",
+        )
+
+
+def _largest_vcpus(instance_types: Sequence[str]) -> int | None:
+    """vCPUs of the largest of `instance_types` (GPU catalog, else the allocatable tables); None if one is unknown."""
+    counts: list[int] = []
+    for instance_type in instance_types:
+        info = gpu.aws_gpu_instance(instance_type)
+        vcpus = info.vcpus if info is not None else None
+        if vcpus is None:
+            size = allocatable.capacity("aws", instance_type)
+            vcpus = size[0] if size is not None else None
+        if vcpus is None:
+            return None
+        counts.append(vcpus)
+    return max(counts, default=0)
 
 
 def _platform_plan(args: AwsPlatformNodePoolArgs, problems: Problems) -> _PoolPlan:
@@ -416,25 +527,39 @@ def _platform_plan(args: AwsPlatformNodePoolArgs, problems: Problems) -> _PoolPl
         problems.add(f"{path}.instanceTypes", "mixes x86_64 and arm64 instance types; one AMI serves a pool")
     if disk < 20:
         problems.add(f"{path}.diskSizeGb", "must be at least 20 GiB")
+    vcpus = _largest_vcpus(instance_types)
+    if vcpus is None and max_size > min_size:
+        problems.add(
+            f"{path}.instanceTypes",
+            "the vCPUs of an instance type are unknown, and Karpenter's platform pool needs them for its CPU limit; "
+            "use a type of the families in components/_common/allocatable.py or set maxSizePerZone to "
+            "minSizePerZone",
+        )
     architecture = architectures.pop() if len(architectures) == 1 else "x86_64"
     return _PoolPlan(
         key=pools.PLATFORM_POOL_NAME,
+        name=pools.PLATFORM_POOL_NAME,
         instance_types=instance_types,
         ami_type=PLATFORM_AMI_TYPES[architecture],
         min_size=min_size,
         max_size=max_size,
-        desired_size=min_size,
         capacity_type="ON_DEMAND",
+        capacity_types=["on-demand"],
+        priority=autoscaling.PRIORITY_ON_DEMAND,
         disk_size_gb=disk,
+        os_family="al2023",
+        architecture=architecture,
         bottlerocket=False,
         labels=pools.platform_pool_labels(),
         taints=(),
         gpus=0,
+        vcpus=vcpus or 0,
         subnet_ids=None,
+        zones=None,
     )
 
 
-def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _PoolPlan | None:
+def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, zones: Sequence[str], problems: Problems) -> _PoolPlan | None:
     path = f"gpuNodePools[{index}]"
     name = pool.get("name", "")
     if not name or not DNS1123_LABEL.match(name) or len(name) > 40:
@@ -462,8 +587,8 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
     if len(gpu_counts) > 1:
         problems.add(
             f"{path}.instanceTypes",
-            f"instance types have different GPU counts ({sorted(gpu_counts)}); the autoscaler's scale-from-zero "
-            "template can describe only one",
+            f"instance types have different GPU counts ({sorted(gpu_counts)}); the pool's GPU limit counts nodes "
+            "of one size",
         )
     accelerators = {info.accelerator for info in catalog}
 
@@ -474,6 +599,25 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
     capacity = pool.get("capacity_type", DEFAULT_CAPACITY_TYPE)
     if capacity not in ("on-demand", "spot"):
         problems.add(f"{path}.capacityType", f"'{capacity}' is not on-demand or spot")
+    fallback = pool.get("on_demand_fallback", DEFAULT_ON_DEMAND_FALLBACK)
+    if fallback and capacity != "spot":
+        problems.add(f"{path}.onDemandFallback", "only for spot pools: an on-demand pool has nothing to fall back from")
+    default_priority = autoscaling.PRIORITY_SPOT if capacity == "spot" else autoscaling.PRIORITY_ON_DEMAND
+    priority = pool.get("priority", default_priority)
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= POOL_PRIORITY_MAX:
+        problems.add(f"{path}.priority", f"'{priority}' is not a whole number from 0 to {POOL_PRIORITY_MAX}")
+    pool_zones = pool.get("zones")
+    if pool_zones is not None:
+        if pool.get("subnet_ids") is not None:
+            problems.add(f"{path}.zones", "set zones or subnetIds, not both")
+        if not pool_zones:
+            problems.add(f"{path}.zones", "list at least one zone, or leave zones out for every zone")
+        for zone_index, zone in enumerate(pool_zones):
+            if zone not in zones:
+                problems.add(
+                    f"{path}.zones[{zone_index}]",
+                    f"'{zone}' is not a zone of nodeSubnetIdsByZone ({', '.join(zones) or 'none'})",
+                )
     disk = pool.get("disk_size_gb", DEFAULT_GPU_DISK_SIZE_GB)
     if disk < 50:
         problems.add(f"{path}.diskSizeGb", "must be at least 50 GiB (NVIDIA images and model weights are large)")
@@ -530,26 +674,36 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, problems: Problems) -> _Pool
         # The pods that tolerate a `workload=<kind>` taint select the pool by this label (scale-from-zero included).
         **workload,
     }
-    for tag_key in node_template_tags(labels, taints, 1):
-        if len(tag_key) > AWS_TAG_KEY_MAX:
-            problems.add(f"{path}.labels", f"the autoscaler tag '{tag_key}' exceeds {AWS_TAG_KEY_MAX} characters")
+    vcpus = _largest_vcpus(instance_types) if len(catalog) == len(instance_types) else 0
+    if vcpus is None and max_size > min_size:
+        problems.add(
+            f"{path}.instanceTypes",
+            "the vCPUs of an instance type are unknown (components/_common/gpu.py), and the pool's Karpenter CPU "
+            "limit needs them",
+        )
 
-    if ami_type is None or not catalog:
+    if ami_type is None or not catalog or architecture is None:
         return None
     return _PoolPlan(
         key=f"gpu-{name}",
+        name=name,
         instance_types=instance_types,
         ami_type=ami_type,
         min_size=min_size,
         max_size=max_size,
-        desired_size=min_size if desired is None else desired,
         capacity_type="SPOT" if capacity == "spot" else "ON_DEMAND",
+        capacity_types=["spot", "on-demand"] if capacity == "spot" and fallback else [capacity],
+        priority=priority,
         disk_size_gb=disk,
+        os_family=os_family,
+        architecture=architecture,
         bottlerocket=ami_type.startswith("BOTTLEROCKET"),
         labels=labels,
         taints=tuple(taints),
         gpus=min(info.gpus for info in catalog),
+        vcpus=vcpus or 0,
         subnet_ids=pool.get("subnet_ids"),
+        zones=list(pool_zones) if pool_zones else None,
     )
 
 
@@ -653,7 +807,7 @@ def _validate(args: AwsGpuClusterArgs, name: str) -> _Plan:
                 f"duplicate pool name '{pool_name}' (also gpuNodePools[{seen[pool_name]}])",
             )
         seen.setdefault(pool_name, index)
-        plan = _gpu_plan(index, pool, problems)
+        plan = _gpu_plan(index, pool, platform_zones, problems)
         if plan is not None:
             gpu_pools.append(plan)
 
@@ -772,6 +926,14 @@ def _validate_api_access(args: AwsGpuClusterArgs, problems: Problems) -> list[ip
     return networks
 
 
+@dataclass(frozen=True)
+class _Karpenter:
+    """The AWS side of Karpenter, as the component's outputs need it."""
+
+    node_role: aws.iam.Role
+    settings: pulumi.Output[dict[str, Any]]
+
+
 # --- The component --------------------------------------------------------------------------------------
 
 
@@ -793,15 +955,22 @@ class AwsGpuCluster(pulumi.ComponentResource):
       coredns and aws-ebs-csi-driver (own IRSA role with grants on the cluster key);
     - the node role; one untainted platform node group per availability zone (label
       `mlplatform.io/pool-role: platform`, sharing one launch template), so every zone that holds an EBS volume
-      of the platform keeps a node; one managed node group per GPU pool with its own launch template; the
-      cluster-autoscaler discovery tags on every group and the node-template tags on the GPU pools' Auto Scaling
-      groups for scale-from-zero.
+      of the platform keeps a node; one managed node group per GPU pool with warm nodes (`minSize > 0`), with its
+      own launch template; every group fixed at its minimum;
+    - the AWS side of Karpenter, which adds nodes above the fixed groups (the `karpenterPools` output): its node
+      role with an EC2_LINUX access entry, the interruption queue (SQS-managed encryption, TLS only) with
+      EventBridge rules for spot interruptions, rebalance recommendations, AWS Health scheduled changes, instance
+      state changes and capacity reservation interruptions, the controller role for `kube-system/karpenter`
+      through EKS Pod Identity with Karpenter's least-privilege policy scoped to this cluster's tags, and the
+      `karpenter.sh/discovery` tag on every node subnet and the cluster security group.
 
     Security defaults: private API endpoint (public only with explicit CIDRs, never 0.0.0.0/0; private access
     only from the listed private networks and groups, on 443 only); teams get no EKS access policy; secrets encrypted
     with the customer-managed key; api, audit and authenticator logs always on; no implicit cluster-creator admin;
     IMDSv2 required with hop limit 1 so pods cannot use the node role; no public IPs; root volumes gp3 encrypted
-    with the cluster key; no SSH; the CNI and EBS CSI driver use their own IRSA roles instead of the node role.
+    with the cluster key; no SSH; the CNI and EBS CSI driver use their own IRSA roles instead of the node role;
+    the Karpenter controller may pass only its node role, launch only into discovery-tagged subnets and security
+    groups, and change or delete only what carries this cluster's and Karpenter's tags.
     """
 
     cluster_name: pulumi.Output[str]
@@ -830,9 +999,24 @@ class AwsGpuCluster(pulumi.ComponentResource):
     storage_class: pulumi.Output[dict[str, Any]]
     """The default StorageClass contract: {provisioner: ebs.csi.aws.com, parameters: {type: gp3, encrypted: "true", kmsKeyId}}."""
     node_group_names: pulumi.Output[dict[str, str]]
-    """EKS node group name per group: `platform-<zone>` for each zone's platform group, and each GPU pool name."""
+    """EKS node group name per group: `platform-<zone>` for each zone's platform group, and the name of each GPU pool
+    with warm nodes (a pool with minSize 0 has no group)."""
     control_plane_log_group_name: pulumi.Output[str]
     """Name of the control-plane log group."""
+    # Each entry is a `ScaledPoolSpec` (components/_common/autoscaling.py); annotated as plain mappings because the
+    # package schema publishes only types that inputs use.
+    karpenter_pools: list[dict[str, Any]]
+    """What Karpenter may add above the fixed node groups, one `ScaledPoolSpec` per pool with room (plain data, known
+    at construction): the `platform` pool first, then the GPU pools in argument order; `max_nodes` counts only the
+    nodes above the warm ones, `name` is the pool's name (`platform`, or the GPU pool's name)."""
+    karpenter: pulumi.Output[dict[str, Any]]
+    """What the Karpenter chart and EC2NodeClasses need: `clusterName`, `clusterEndpoint`, `interruptionQueueName`,
+    `nodeRoleName`, `nodeVolumeKeyArn`, `discoveryTag` ({key, value}) and `controllerRoleArn`. Each value resolves
+    only once what it stands for is usable (the role ARN after its Pod Identity association and the agent add-on,
+    the node role after its access entry, the tag after it is on every subnet and the security group), so
+    resources built from them wait for that; install Karpenter from these values."""
+    karpenter_node_role_arn: pulumi.Output[str]
+    """ARN of the role of the nodes Karpenter launches (grant it image pulls, like `nodeRoleArn`)."""
 
     def __init__(self, name: str, args: AwsGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
@@ -1048,7 +1232,6 @@ class AwsGpuCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        # No CNI policy here: the CNI has its own IRSA role, so pods cannot borrow ENI permissions from the node.
         node_policies = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{suffix}",
@@ -1056,10 +1239,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 policy_arn=_managed_policy(account, policy),
                 opts=child,
             )
-            for suffix, policy in (
-                ("worker", "AmazonEKSWorkerNodePolicy"),
-                ("ecr-pull", "AmazonEC2ContainerRegistryPullOnly"),
-            )
+            for suffix, policy in NODE_ROLE_POLICIES
         ]
 
         addon_versions = dict(args.get("addon_versions") or {})
@@ -1108,9 +1288,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
             aliases: list[pulumi.Alias] | None = None,
         ) -> aws.eks.NodeGroup:
             node_groups[group_key] = self._node_group(
-                name, pool, group_key, template, cluster_name, cluster, node_role, subnet_ids, tags,
-                node_prerequisites, aliases,
-            )  # fmt: skip
+                name, pool, group_key, template, cluster, node_role, subnet_ids, tags, node_prerequisites, aliases
+            )
             return node_groups[group_key]
 
         # One platform node group per zone (review M5): EBS volumes are zonal, and an Auto Scaling group spanning
@@ -1134,9 +1313,24 @@ class AwsGpuCluster(pulumi.ComponentResource):
             for index, zone in enumerate(plan.platform_zones)
         ]
         node_subnets = args.get("node_subnet_ids", args["subnet_ids"])
+        # Warm capacity stays in managed node groups: GA, and EKS rolls their nodes to new AMIs. Karpenter's own
+        # fixed-size NodePools (`replicas`) are behind the StaticCapacity feature gate, alpha and off by default in
+        # v1.14.1 (website/content/en/docs/reference/settings.md at tag v1.14.1). A pool without warm nodes has no
+        # group at all: Karpenter creates its nodes when pods need them.
         for pool in plan.gpu_pools:
-            subnets = pool.subnet_ids if pool.subnet_ids is not None else node_subnets
+            if pool.min_size == 0:
+                continue
+            subnets: pulumi.Input[Sequence[pulumi.Input[str]]] = node_subnets
+            if pool.zones is not None:
+                subnets = [zone_subnets[zone] for zone in pool.zones]
+            elif pool.subnet_ids is not None:
+                subnets = pool.subnet_ids
             node_group(pool, pool.key, launch_template(pool), subnets)
+
+        pod_identity_agent = early_addons[ADDONS_BEFORE_NODES.index(POD_IDENTITY_AGENT)]
+        karpenter = self._karpenter(
+            name, plan, cluster, key, account, zone_subnets, cluster_security_group_id, pod_identity_agent, tags
+        )
         after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[*platform_groups, ebs_csi_key_access])
         late_addons = [
             self._addon(name, addon, cluster, addon_versions, addon_settings.get(addon, {}), tags, after_nodes)
@@ -1178,6 +1372,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
             **{pool_key.removeprefix("gpu-"): group.node_group_name for pool_key, group in node_groups.items()}
         )
         self.control_plane_log_group_name = log_group.name
+        self.karpenter_pools = karpenter_pool_specs(plan.platform, len(plan.platform_zones), plan.gpu_pools)
+        self.karpenter = karpenter.settings
+        self.karpenter_node_role_arn = karpenter.node_role.arn
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -1193,6 +1390,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 "storageClass": self.storage_class,
                 "nodeGroupNames": self.node_group_names,
                 "controlPlaneLogGroupName": self.control_plane_log_group_name,
+                "karpenterPools": self.karpenter_pools,
+                "karpenter": self.karpenter,
+                "karpenterNodeRoleArn": self.karpenter_node_role_arn,
             }
         )
 
@@ -1241,6 +1441,170 @@ class AwsGpuCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return role
+
+    def _karpenter(
+        self,
+        name: str,
+        plan: _Plan,
+        cluster: aws.eks.Cluster,
+        key: aws.kms.Key,
+        account: AccountFacts,
+        zone_subnets: Mapping[str, pulumi.Input[str]],
+        cluster_security_group_id: pulumi.Output[str],
+        pod_identity_agent: aws.eks.Addon,
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
+    ) -> _Karpenter:
+        """Karpenter's node role and access entry, interruption queue and rules, controller role, discovery tags.
+
+        Facts from Karpenter v1.14.1 (github.com/aws/karpenter-provider-aws, tag v1.14.1,
+        website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml).
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_name = plan.cluster_name
+
+        # Nodes: a role of their own. EKS creates the access entry of a managed node group's role by itself, so
+        # an EC2_LINUX entry for that role would collide; Karpenter's nodes get a second role with the same
+        # policies (no CNI policy: the VPC CNI has its own IRSA role) and their own entry.
+        node_role = aws.iam.Role(
+            f"{name}-karpenter-node-role",
+            description=f"Nodes Karpenter launches in EKS {cluster_name}",
+            assume_role_policy=json.dumps(iam.service_trust_policy("ec2.amazonaws.com")),
+            tags=tags,
+            opts=child,
+        )
+        node_policies = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-karpenter-node-{suffix}",
+                role=node_role.name,
+                policy_arn=_managed_policy(account, policy),
+                opts=child,
+            )
+            for suffix, policy in NODE_ROLE_POLICIES
+        ]
+        node_access = aws.eks.AccessEntry(
+            f"{name}-karpenter-node",
+            cluster_name=cluster.name,
+            principal_arn=node_role.arn,
+            type="EC2_LINUX",
+            tags=tags,
+            opts=child,
+        )
+
+        # Interruption handling: EventBridge forwards spot interruption warnings, rebalance recommendations,
+        # scheduled AWS Health changes and instance state changes to a queue the controller reads, so it drains
+        # a node before EC2 takes it. SQS-managed encryption, as Karpenter's template has it, rather than the
+        # cluster key: the messages are AWS's own event metadata (instance IDs, event types), kept five minutes;
+        # a customer-managed key would have to trust events.amazonaws.com in the key that also guards the
+        # cluster's secrets, and a key policy mistake there makes EventBridge drop the warnings silently.
+        queue = aws.sqs.Queue(
+            f"{name}-karpenter-interruptions",
+            name=bounded_name(cluster_name, "-karpenter", SQS_QUEUE_NAME_MAX),
+            message_retention_seconds=KARPENTER_QUEUE_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=child,
+        )
+        rules: list[aws.cloudwatch.EventRule] = []
+        targets: list[aws.cloudwatch.EventTarget] = []
+        for kind, (source, detail_type) in iam.KARPENTER_INTERRUPTION_EVENTS.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-karpenter-{kind}",
+                name=bounded_name(cluster_name, f"-karpenter-{kind}", EVENT_RULE_NAME_MAX),
+                description=f"{detail_type} events for Karpenter in EKS {cluster_name}",
+                event_pattern=json.dumps(iam.event_pattern(source, detail_type)),
+                tags=tags,
+                opts=child,
+            )
+            target = aws.cloudwatch.EventTarget(
+                f"{name}-karpenter-{kind}",
+                rule=rule.name,
+                target_id=KARPENTER_QUEUE_TARGET_ID,
+                arn=queue.arn,
+                opts=child,
+            )
+            rules.append(rule)
+            targets.append(target)
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-karpenter-interruptions",
+            queue_url=queue.url,
+            policy=to_json(
+                pulumi.Output.all(queue.arn, *(rule.arn for rule in rules)).apply(
+                    lambda arns: iam.karpenter_interruption_queue_policy(arns[0], arns[1:])
+                )
+            ),
+            opts=child,
+        )
+
+        # The controller: a role only its service account can assume, through EKS Pod Identity.
+        controller_role = aws.iam.Role(
+            f"{name}-karpenter-controller-role",
+            description=f"Karpenter controller of EKS {cluster_name} ({KARPENTER_NAMESPACE}/{KARPENTER_SERVICE_ACCOUNT})",
+            assume_role_policy=json.dumps(
+                iam.pod_identity_trust_policy(cluster_name, KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT)
+            ),
+            tags=tags,
+            opts=child,
+        )
+        controller_policy = aws.iam.RolePolicy(
+            f"{name}-karpenter-controller",
+            role=controller_role.id,
+            policy=to_json(
+                pulumi.Output.all(
+                    partition=account.partition,
+                    region=account.region,
+                    account_id=account.account_id,
+                    dns_suffix=account.dns_suffix,
+                    queue_arn=queue.arn,
+                    node_role_arn=node_role.arn,
+                    key_arn=key.arn,
+                ).apply(lambda facts: iam.karpenter_controller_policy(cluster_name=cluster_name, **facts))
+            ),
+            opts=child,
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-karpenter",
+            cluster_name=cluster.name,
+            namespace=KARPENTER_NAMESPACE,
+            service_account=KARPENTER_SERVICE_ACCOUNT,
+            role_arn=controller_role.arn,
+            # The trust policy pins the session tags: without them no pod could assume the role.
+            disable_session_tags=False,
+            tags=tags,
+            # The agent hands the credentials to the pod; the policy must be in place before the first call.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pod_identity_agent, controller_policy]),
+        )
+
+        # Discovery: EC2NodeClasses select subnets and security groups by this tag, and the controller may launch
+        # only into what carries it. The security group is the EKS cluster group the launch templates use.
+        tag = discovery_tag(cluster_name)
+        discovery_tags = [
+            aws.ec2.Tag(f"{name}-discovery-{zone}", resource_id=subnet, key=tag["key"], value=tag["value"], opts=child)
+            for zone, subnet in zone_subnets.items()
+        ]
+        discovery_tags.append(
+            aws.ec2.Tag(
+                f"{name}-discovery-cluster-sg",
+                resource_id=cluster_security_group_id,
+                key=tag["key"],
+                value=tag["value"],
+                opts=child,
+            )
+        )
+
+        def after(value: pulumi.Input[Any], *prerequisites: pulumi.Output[Any]) -> pulumi.Output[Any]:
+            """`value`, resolving only once the prerequisites have (their dependencies carry over)."""
+            return pulumi.Output.all(value, *prerequisites).apply(lambda values: values[0])
+
+        settings = pulumi.Output.all(
+            clusterName=cluster.name,
+            clusterEndpoint=cluster.endpoint,
+            interruptionQueueName=after(queue.name, queue_policy.id, *(target.id for target in targets)),
+            nodeRoleName=after(node_role.name, node_access.access_entry_arn, *(p.id for p in node_policies)),
+            nodeVolumeKeyArn=key.arn,
+            discoveryTag=after(tag, *(discovery.id for discovery in discovery_tags)),
+            controllerRoleArn=association.role_arn,
+        )
+        return _Karpenter(node_role=node_role, settings=settings)
 
     def _addon(
         self,
@@ -1331,7 +1695,6 @@ class AwsGpuCluster(pulumi.ComponentResource):
         pool: _PoolPlan,
         group_key: str,
         launch_template: aws.ec2.LaunchTemplate,
-        cluster_name: str,
         cluster: aws.eks.Cluster,
         node_role: aws.iam.Role,
         subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
@@ -1339,12 +1702,12 @@ class AwsGpuCluster(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         aliases: list[pulumi.Alias] | None,
     ) -> aws.eks.NodeGroup:
-        """One managed node group of `pool` in `subnet_ids`, named `<name>-<group_key>`."""
-        child = pulumi.ResourceOptions(parent=self)
-        template_tags = node_template_tags(pool.labels, pool.taints, pool.gpus) if pool.gpus else {}
-        # Every group is discoverable by a cluster autoscaler; GPU groups also describe their nodes for scale-from-zero.
-        group_tags = {**autoscaler_tags(cluster_name), **template_tags}
-        node_group = aws.eks.NodeGroup(
+        """One managed node group of `pool` in `subnet_ids`, named `<name>-<group_key>`, fixed at `pool.min_size`.
+
+        Nothing else owns the node count: Karpenter adds its own nodes beside the group instead of resizing it, so
+        Pulumi sets min, max and desired alike and a later minSize change is a plain in-place update.
+        """
+        return aws.eks.NodeGroup(
             f"{name}-{group_key}",
             cluster_name=cluster.name,
             version=cluster.version,
@@ -1356,32 +1719,15 @@ class AwsGpuCluster(pulumi.ComponentResource):
             labels=pool.labels or None,
             taints=[aws.eks.NodeGroupTaintArgs(**taint.eks()) for taint in pool.taints] or None,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pool.min_size, max_size=pool.max_size, desired_size=pool.desired_size
+                min_size=pool.min_size, max_size=pool.min_size, desired_size=pool.min_size
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=launch_template.id, version=launch_template.latest_version.apply(str)
             ),
-            tags=merged_tags(tags, group_tags),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=depends_on,
-                # The autoscaler owns the node count once the group exists.
-                ignore_changes=["scalingConfig.desiredSize"],
-                aliases=aliases,
-            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, aliases=aliases),
         )
-        if template_tags:
-            # EKS does not copy node group tags to the Auto Scaling group, where the autoscaler reads them.
-            asg_name = node_group.resources.apply(lambda resources: resources[0].autoscaling_groups[0].name)
-            for tag_key, tag_value in template_tags.items():
-                aws.autoscaling.Tag(
-                    f"{name}-{group_key}-asg-{tag_key.removeprefix(NODE_TEMPLATE_PREFIX + '/').replace('/', '-')}",
-                    autoscaling_group_name=asg_name,
-                    tag=aws.autoscaling.TagTagArgs(key=tag_key, value=tag_value, propagate_at_launch=False),
-                    opts=child,
-                )
-        return node_group
 
 
 def _managed_policy(account: AccountFacts, policy: str) -> pulumi.Output[str]:

@@ -382,3 +382,377 @@ def backup_key_policy(
         }
     )
     return document(*statements)
+
+
+# --- Karpenter ------------------------------------------------------------------------------------------
+# Facts: Karpenter v1.14.1's getting-started CloudFormation template (github.com/aws/karpenter-provider-aws at
+# tag v1.14.1, website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml): the
+# controller's NodeLifecycle, IAMIntegration, EKSIntegration, Interruption, ZonalShift and ResourceDiscovery
+# policies, the interruption queue, its policy and its EventBridge rules. Statement IDs are Karpenter's, so a
+# diff against a later release reads statement by statement.
+
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+"""Tag key EC2NodeClass subnet and security group selector terms match (value: the cluster name)."""
+KARPENTER_NODEPOOL_TAG = "karpenter.sh/nodepool"
+"""Tag Karpenter puts on everything it launches; its presence marks a resource as Karpenter's."""
+KARPENTER_NODECLASS_TAG = "karpenter.k8s.aws/ec2nodeclass"
+"""Tag Karpenter puts on the instance profiles it creates for an EC2NodeClass."""
+EKS_CLUSTER_NAME_TAG = "eks:eks-cluster-name"
+"""Tag Karpenter puts on everything it launches, naming the cluster."""
+REGION_TAG = "topology.kubernetes.io/region"
+"""Tag Karpenter puts on the instance profiles it creates, naming their region."""
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+"""Service principal of EKS Pod Identity, which assumes a role for a pod's service account."""
+EC2_SERVICE_PRINCIPALS = ("ec2.amazonaws.com", "ec2.amazonaws.com.cn")
+"""`iam:PassedToService` values of EC2 (commercial and China partitions), as Karpenter's policy lists them."""
+KARPENTER_QUEUE_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage")
+"""What the controller does with its interruption queue."""
+KARPENTER_REGIONAL_READ_ACTIONS = (
+    "ec2:DescribeCapacityReservations",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribePlacementGroups",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSpotPriceHistory",
+    "ec2:DescribeSubnets",
+)
+"""EC2 reads without resource-level permissions; Karpenter's policy limits them to the cluster's region."""
+
+
+def cluster_arn(partition: str, region: str, account_id: str, cluster_name: str) -> str:
+    """The ARN of the EKS cluster `cluster_name`."""
+    return f"arn:{partition}:eks:{region}:{account_id}:cluster/{cluster_name}"
+
+
+def pod_identity_trust_policy(cluster_name: str, namespace: str, service_account: str) -> PolicyDocument:
+    """Trust for EKS Pod Identity: only the one service account of one namespace in one cluster may assume the role.
+
+    EKS Pod Identity assumes the role with `sts:AssumeRole` and `sts:TagSession`, passing the session tags
+    `eks-cluster-name`, `kubernetes-namespace` and `kubernetes-service-account`; pinning them in the trust
+    policy is the EKS user guide's way to limit which pods can use the role ("Create IAM role with trust
+    policy required by EKS Pod Identity", https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
+    The association must keep session tags on.
+    """
+    return document(
+        {
+            "Sid": "AllowEksPodIdentity",
+            "Effect": "Allow",
+            "Principal": {"Service": POD_IDENTITY_SERVICE},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                }
+            },
+        }
+    )
+
+
+def _cluster_owned(kind: str, cluster_name: str) -> dict[str, str]:
+    """`<kind>Tag/kubernetes.io/cluster/<cluster>: owned` (kind: `aws:RequestTag` or `aws:ResourceTag`)."""
+    return {f"{kind}/kubernetes.io/cluster/{cluster_name}": "owned"}
+
+
+def karpenter_controller_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    dns_suffix: str,
+    cluster_name: str,
+    queue_arn: str,
+    node_role_arn: str,
+    key_arn: str,
+) -> PolicyDocument:
+    """The Karpenter controller's policy: Karpenter v1.14.1's least-privilege policy for one cluster, plus the key.
+
+    Every statement of the documented policy (see the section comment above), with two changes:
+    - subnets and security groups a launch may use must carry `karpenter.sh/discovery=<cluster>` (Karpenter's
+      policy allows any in the region; the EC2NodeClass selects them by that tag anyway, so the controller
+      cannot launch into a network it was not given);
+    - the node volume key: node volumes are encrypted with the cluster key and Karpenter launches instances
+      itself, so EC2 uses the key on the controller's behalf (the KMS calls name the controller's role; without
+      them the node terminates at once: Karpenter troubleshooting, "Node terminates before ready on failed
+      encrypted EBS volume", and aws/karpenter-provider-aws#4935). Both only through EC2 in this region; grants
+      only for AWS resources (the volumes).
+
+    Args:
+        partition: AWS partition, e.g. `aws`.
+        region: the cluster's region.
+        account_id: the cluster's account.
+        dns_suffix: the partition's DNS suffix, e.g. `amazonaws.com`.
+        cluster_name: the EKS cluster name, which the tag conditions pin.
+        queue_arn: the interruption queue, the only queue the controller reads.
+        node_role_arn: the Karpenter node role, the only role the controller may pass (to EC2).
+        key_arn: the cluster key that encrypts node volumes.
+    """
+    ec2 = f"arn:{partition}:ec2:{region}"
+    instance_profiles = f"arn:{partition}:iam::{account_id}:instance-profile/*"
+    this_cluster = cluster_arn(partition, region, account_id, cluster_name)
+    launched = [
+        f"{ec2}:*:{kind}/*"
+        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+    ]
+    karpenter_owned = {f"aws:ResourceTag/{KARPENTER_NODEPOOL_TAG}": "*"}
+    tagged_request = {
+        **_cluster_owned("aws:RequestTag", cluster_name),
+        f"aws:RequestTag/{EKS_CLUSTER_NAME_TAG}": cluster_name,
+    }
+    via_ec2 = {"kms:ViaService": f"ec2.{region}.{dns_suffix}"}
+    return document(
+        # --- NodeLifecyclePolicy ---
+        {
+            "Sid": "AllowScopedEC2InstanceAccessActions",
+            "Effect": "Allow",
+            # What a launch references but does not create: AWS's public AMIs and their snapshots (they carry no
+            # tags of ours), capacity reservations and placement groups.
+            "Resource": [
+                f"{ec2}::image/*",
+                f"{ec2}::snapshot/*",
+                f"{ec2}:*:capacity-reservation/*",
+                f"{ec2}:*:placement-group/*",
+            ],
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+        },
+        {
+            "Sid": "AllowDiscoveredNetworkAccessActions",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}:*:security-group/*", f"{ec2}:*:subnet/*"],
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{KARPENTER_DISCOVERY_TAG}": cluster_name}},
+        },
+        {
+            "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:launch-template/*",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Condition": {
+                "StringEquals": _cluster_owned("aws:ResourceTag", cluster_name),
+                "StringLike": karpenter_owned,
+            },
+        },
+        {
+            "Sid": "AllowScopedEC2InstanceActionsWithTags",
+            "Effect": "Allow",
+            "Resource": launched,
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+            "Condition": {
+                "StringEquals": tagged_request,
+                "StringLike": {f"aws:RequestTag/{KARPENTER_NODEPOOL_TAG}": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedResourceCreationTagging",
+            "Effect": "Allow",
+            "Resource": launched,
+            "Action": "ec2:CreateTags",
+            "Condition": {
+                "StringEquals": {
+                    **tagged_request,
+                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
+                },
+                "StringLike": {f"aws:RequestTag/{KARPENTER_NODEPOOL_TAG}": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedResourceTagging",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:instance/*",
+            "Action": "ec2:CreateTags",
+            "Condition": {
+                "StringEquals": _cluster_owned("aws:ResourceTag", cluster_name),
+                "StringLike": karpenter_owned,
+                "StringEqualsIfExists": {f"aws:RequestTag/{EKS_CLUSTER_NAME_TAG}": cluster_name},
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": [EKS_CLUSTER_NAME_TAG, "karpenter.sh/nodeclaim", "Name"],
+                },
+            },
+        },
+        {
+            "Sid": "AllowScopedDeletion",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Condition": {
+                "StringEquals": _cluster_owned("aws:ResourceTag", cluster_name),
+                "StringLike": karpenter_owned,
+            },
+        },
+        # --- IAMIntegrationPolicy ---
+        {
+            "Sid": "AllowPassingInstanceRole",
+            "Effect": "Allow",
+            "Resource": node_role_arn,
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": list(EC2_SERVICE_PRINCIPALS)}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileCreationActions",
+            "Effect": "Allow",
+            "Resource": instance_profiles,
+            "Action": ["iam:CreateInstanceProfile"],
+            "Condition": {
+                "StringEquals": {**tagged_request, f"aws:RequestTag/{REGION_TAG}": region},
+                "StringLike": {f"aws:RequestTag/{KARPENTER_NODECLASS_TAG}": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Resource": instance_profiles,
+            "Action": ["iam:TagInstanceProfile"],
+            "Condition": {
+                "StringEquals": {
+                    **_cluster_owned("aws:ResourceTag", cluster_name),
+                    f"aws:ResourceTag/{REGION_TAG}": region,
+                    **tagged_request,
+                    f"aws:RequestTag/{REGION_TAG}": region,
+                },
+                "StringLike": {
+                    f"aws:ResourceTag/{KARPENTER_NODECLASS_TAG}": "*",
+                    f"aws:RequestTag/{KARPENTER_NODECLASS_TAG}": "*",
+                },
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileActions",
+            "Effect": "Allow",
+            "Resource": instance_profiles,
+            "Action": [
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ],
+            "Condition": {
+                "StringEquals": {
+                    **_cluster_owned("aws:ResourceTag", cluster_name),
+                    f"aws:ResourceTag/{REGION_TAG}": region,
+                },
+                "StringLike": {f"aws:ResourceTag/{KARPENTER_NODECLASS_TAG}": "*"},
+            },
+        },
+        # --- EKSIntegrationPolicy, InterruptionPolicy, ZonalShiftPolicy ---
+        {
+            "Sid": "AllowAPIServerEndpointDiscovery",
+            "Effect": "Allow",
+            "Resource": this_cluster,
+            "Action": "eks:DescribeCluster",
+        },
+        {
+            "Sid": "AllowInterruptionQueueActions",
+            "Effect": "Allow",
+            "Resource": queue_arn,
+            "Action": list(KARPENTER_QUEUE_ACTIONS),
+        },
+        {
+            "Sid": "AllowZonalShiftStatusReadOnly",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": ["arc-zonal-shift:GetManagedResource"],
+            "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": this_cluster}},
+        },
+        # --- ResourceDiscoveryPolicy ---
+        {
+            "Sid": "AllowRegionalReadActions",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": list(KARPENTER_REGIONAL_READ_ACTIONS),
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        },
+        {
+            "Sid": "AllowSSMReadActions",
+            "Effect": "Allow",
+            "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*",
+            "Action": "ssm:GetParameter",
+        },
+        {
+            # The Price List API has no resource-level permissions.
+            "Sid": "AllowPricingReadActions",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": "pricing:GetProducts",
+        },
+        {
+            "Sid": "AllowUnscopedInstanceProfileListAction",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": "iam:ListInstanceProfiles",
+        },
+        {
+            "Sid": "AllowInstanceProfileReadActions",
+            "Effect": "Allow",
+            "Resource": instance_profiles,
+            "Action": "iam:GetInstanceProfile",
+        },
+        # --- The node volume key (this platform's addition) ---
+        {
+            "Sid": "AllowNodeVolumeEncryption",
+            "Effect": "Allow",
+            "Resource": key_arn,
+            "Action": list(_KEY_USE_ACTIONS),
+            "Condition": {"StringEquals": via_ec2},
+        },
+        {
+            "Sid": "AllowNodeVolumeKeyGrants",
+            "Effect": "Allow",
+            "Resource": key_arn,
+            "Action": "kms:CreateGrant",
+            "Condition": {"StringEquals": via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    )
+
+
+def karpenter_interruption_queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> PolicyDocument:
+    """The interruption queue's policy: EventBridge (from the given rules only) and SQS may send; TLS only.
+
+    Karpenter v1.14.1's queue policy lets `events.amazonaws.com` and `sqs.amazonaws.com` send and denies
+    requests without TLS; here the EventBridge grant is also pinned to this cluster's rules with
+    `aws:SourceArn`, the confused-deputy guard EventBridge documents for SQS targets
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
+    """
+    return document(
+        {
+            "Sid": "AllowEventBridgeRules",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
+        },
+        {
+            "Sid": "AllowSqs",
+            "Effect": "Allow",
+            "Principal": {"Service": "sqs.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+        },
+        {
+            "Sid": "DenyHTTP",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": queue_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
+
+
+KARPENTER_INTERRUPTION_EVENTS: dict[str, tuple[str, str]] = {
+    "scheduled-change": ("aws.health", "AWS Health Event"),
+    "spot-interruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+    "instance-state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
+    "capacity-reservation-interruption": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+}
+"""The EventBridge rules of Karpenter v1.14.1's interruption handling, by rule suffix: (source, detail-type)."""
+
+
+def event_pattern(source: str, detail_type: str) -> dict[str, list[str]]:
+    """An EventBridge pattern matching one detail type of one source."""
+    return {"source": [source], "detail-type": [detail_type]}

@@ -77,6 +77,7 @@ def test_the_aws_stacks_contain_the_whole_foundation(stack: str, request: pytest
     synthesis: Synthesis = request.getfixturevalue(stack)
     config = _config(stack)
     monitor = synthesis.monitor
+    warm_pools = [pool for pool in config.cluster.gpu_pools if pool.min_size > 0]
     expected = {
         "mlplatform:index:AwsNetwork": 1,
         "mlplatform:index:AwsGpuCluster": 1,
@@ -88,9 +89,9 @@ def test_the_aws_stacks_contain_the_whole_foundation(stack: str, request: pytest
         "aws:ec2/flowLog:FlowLog": 1,
         EKS_CLUSTER: 1,
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-        # One platform node group per zone, one per GPU pool.
-        "aws:eks/nodeGroup:NodeGroup": len(config.target.zones or []) + len(config.cluster.gpu_pools),
-        "aws:ec2/launchTemplate:LaunchTemplate": 1 + len(config.cluster.gpu_pools),
+        # One platform node group per zone, one per GPU pool with warm nodes (Karpenter creates the rest).
+        "aws:eks/nodeGroup:NodeGroup": len(config.target.zones or []) + len(warm_pools),
+        "aws:ec2/launchTemplate:LaunchTemplate": 1 + len(warm_pools),
         "aws:eks/addon:Addon": 5,
         "aws:ecr/repository:Repository": len(config.registry.repositories),
         "aws:s3/bucket:Bucket": len(config.storage.buckets) + 1,
@@ -99,12 +100,19 @@ def test_the_aws_stacks_contain_the_whole_foundation(stack: str, request: pytest
     counts = {type_token: len(monitor.by_type(type_token)) for type_token in expected}
     assert counts == expected, f"{stack}: the foundation is incomplete or duplicated"
     node_groups = {group.name: group for group in monitor.by_type("aws:eks/nodeGroup:NodeGroup")}
-    for pool in config.cluster.gpu_pools:
+    for pool in warm_pools:
         group = node_groups[f"eks-gpu-{pool.name}"]
-        assert group.inputs["instanceTypes"] == pool.instance_types
+        assert group.inputs["instanceTypes"] == pool.instance_types, f"{stack}: the pool's types"
         assert group.inputs["capacityType"] == ("SPOT" if pool.capacity_type == "spot" else "ON_DEMAND"), (
             f"{stack}: the preset capacity type reaches the node group"
         )
+    specs = {spec["name"]: spec for spec in monitor.one("mlplatform:index:AwsGpuCluster").outputs["karpenterPools"]}
+    for pool in config.cluster.gpu_pools:
+        if pool.max_size > pool.min_size:
+            assert specs[pool.name]["max_nodes"] == pool.max_size - pool.min_size, (
+                f"{stack}: Karpenter may add what lies above {pool.name}'s warm nodes"
+            )
+            assert specs[pool.name]["instance_types"] == pool.instance_types, f"{stack}: the pool's types"
 
 
 @pytest.mark.parametrize("stack", ["prod", "dev"])
@@ -124,16 +132,25 @@ def test_every_zone_of_the_cluster_has_a_platform_node_group_of_the_preset_size(
         assert group is not None, f"{stack}: {zone} has no platform node group; its volumes' pods could stay Pending"
         assert [subnet_zones[subnet] for subnet in group["subnetIds"]] == [zone], f"{stack}: launches only in {zone}"
         assert group["scalingConfig"]["minSize"] == preset["platform_min_size_per_zone"] >= 1
-        assert group["scalingConfig"]["maxSize"] == preset["platform_max_size_per_zone"], "the preset, per zone"
+        assert group["scalingConfig"]["maxSize"] == preset["platform_min_size_per_zone"], (
+            "fixed; Karpenter's platform pool grows beyond it"
+        )
         assert group["instanceTypes"] == preset["platform_instance_types"]["aws"], f"{stack}: the preset size"
         assert group["labels"] == {pools.POOL_ROLE_LABEL: pools.PLATFORM_POOL_ROLE}
         assert "taints" not in group, "the platform's pods need no tolerations"
+    specs = monitor.one("mlplatform:index:AwsGpuCluster").outputs["karpenterPools"]
+    room = preset["platform_max_size_per_zone"] - preset["platform_min_size_per_zone"]
+    platform = [spec for spec in specs if spec["name"] == pools.PLATFORM_POOL_NAME]
+    assert [spec["max_nodes"] for spec in platform] == ([room * len(config.target.zones or [])] if room else []), (
+        f"{stack}: the preset's room above the fixed groups, in every zone, is Karpenter's"
+    )
 
 
 def test_prod_s_training_pool_is_labelled_for_the_jobs_that_tolerate_its_taint(prod: Synthesis) -> None:
-    group = prod.monitor.one("aws:eks/nodeGroup:NodeGroup", "eks-gpu-h100-training").inputs
-    assert {"key": "workload", "value": "training", "effect": "NO_SCHEDULE"} in group["taints"]
-    assert group["labels"][pools.WORKLOAD_LABEL] == "training", "derived from the workload taint"
+    specs = prod.monitor.one("mlplatform:index:AwsGpuCluster").outputs["karpenterPools"]
+    (pool,) = [spec for spec in specs if spec["name"] == "h100-training"]
+    assert {"key": "workload", "value": "training", "effect": "NoSchedule"} in pool["taints"], "training only"
+    assert pool["labels"][pools.WORKLOAD_LABEL] == "training", "derived from the workload taint"
 
 
 def test_every_aws_resource_uses_the_stacks_provider_with_its_region_and_record_tags(prod: Synthesis) -> None:

@@ -40,6 +40,12 @@ def test_the_aks_disk_encryption_set_and_acr_cmk_are_planned_as_replacements(azu
     assert registry.protect, "prod blocks the replacement"
 
 
-def test_the_eks_autoscaler_owns_the_node_count(prod: Synthesis) -> None:
-    for group in prod.monitor.by_type("aws:eks/nodeGroup:NodeGroup"):
-        assert "scalingConfig.desiredSize" in group.ignore_changes, f"{group.name} would fight the autoscaler"
+def test_eks_node_groups_are_fixed_so_a_minimum_change_is_a_plain_update(prod: Synthesis) -> None:
+    """Karpenter adds nodes beside the warm node groups and never resizes them, so Pulumi owns their whole
+    scaling config; an ignored desiredSize made raising minSize fail (review M2)."""
+    groups = prod.monitor.by_type("aws:eks/nodeGroup:NodeGroup")
+    assert groups, "prod has warm node groups"
+    for group in groups:
+        scaling = group.inputs["scalingConfig"]
+        assert scaling["minSize"] == scaling["maxSize"] == scaling["desiredSize"], f"{group.name} is fixed"
+        assert "scalingConfig.desiredSize" not in group.ignore_changes, f"{group.name}: nothing else owns the count"

@@ -14,10 +14,11 @@ from components.aws import AwsGpuCluster, AwsGpuClusterArgs
 from components.aws.gpu_cluster import (
     AccessEntryPlan,
     access_entry_plans,
+    bounded_name,
     gpu_ami_type,
     instance_architecture,
     kubeconfig_document,
-    node_template_tags,
+    kubernetes_architecture,
     storage_class_contract,
 )
 from stacks import synth
@@ -35,7 +36,8 @@ def _cluster(run, **overrides: Any) -> RecordingMonitor:
         "subnet_ids": SUBNETS,
         "node_subnet_ids_by_zone": ZONE_SUBNETS,
         "cluster_name": "ml-test",
-        "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge", "g5.2xlarge"]}],
+        # One warm node: the node group tests need a group (a pool with minSize 0 has none).
+        "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge", "g5.2xlarge"], "min_size": 1}],
         **overrides,  # type: ignore[typeddict-item]
     }
     return run(lambda: AwsGpuCluster("gpu", args))
@@ -114,7 +116,7 @@ def test_access_goes_through_access_entries_without_an_implicit_creator_admin(ru
     assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}, (
         "no invisible admin: every administrator is an access entry someone can review (HIPAA-AC-EKS-ACCESS)"
     )
-    entry = recorder.one("aws:eks/accessEntry:AccessEntry")
+    entry = _principal_entries(recorder)[0]
     association = recorder.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert entry.inputs["principalArn"] == ADMIN and entry.inputs["type"] == "STANDARD"
     assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -123,7 +125,7 @@ def test_access_goes_through_access_entries_without_an_implicit_creator_admin(ru
 
 
 def test_the_deployer_gets_an_explicit_access_entry_only_when_asked(run) -> None:
-    assert _cluster(run).by_type("aws:eks/accessEntry:AccessEntry") == [], "no access entry by default"
+    assert _principal_entries(_cluster(run)) == [], "no access entry by default"
 
 
 def test_the_deployer_access_entry_names_the_iam_role_behind_the_session(run) -> None:
@@ -137,6 +139,13 @@ def test_the_deployer_access_entry_names_the_iam_role_behind_the_session(run) ->
 # --- Access entries: admins, the deployer and teams ------------------------------------------------------
 
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+
+
+def _principal_entries(recorder: RecordingMonitor) -> list[Any]:
+    """The access entries of people and deployers (STANDARD), not the Karpenter node role's EC2_LINUX entry."""
+    return [entry for entry in recorder.by_type(ACCESS_ENTRY) if entry.inputs["type"] == "STANDARD"]
+
+
 ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 CI_ROLE = "arn:aws:iam::123456789012:role/ci-runner"
 OPERATORS = "arn:aws:iam::123456789012:role/operators"
@@ -146,7 +155,7 @@ TEAM_B = "arn:aws:iam::123456789012:role/team-b"
 
 def _entries_by_principal(recorder: RecordingMonitor) -> dict[str, list[Any]]:
     entries: dict[str, list[Any]] = {}
-    for entry in recorder.by_type(ACCESS_ENTRY):
+    for entry in _principal_entries(recorder):
         entries.setdefault(entry.inputs["principalArn"], []).append(entry)
     return entries
 
@@ -188,7 +197,7 @@ def test_an_explicit_deployer_gets_cluster_admin_under_the_deployer_entry_name(r
 
 def test_a_deployer_that_is_also_an_admin_gets_one_entry_and_one_association(run) -> None:
     recorder = _cluster(run, admin_principal_arns=[ADMIN], deployer_principal_arn=ADMIN)
-    assert [entry.name for entry in recorder.by_type(ACCESS_ENTRY)] == ["gpu-admin-platform-admins"], (
+    assert [entry.name for entry in _principal_entries(recorder)] == ["gpu-admin-platform-admins"], (
         "the admin's existing entry serves the deployer too; a second entry for the ARN would fail with 409"
     )
     assert [association.name for association in recorder.by_type(ASSOCIATION)] == ["gpu-admin-platform-admins"]
@@ -196,7 +205,7 @@ def test_a_deployer_that_is_also_an_admin_gets_one_entry_and_one_association(run
 
 def test_a_caller_that_is_already_an_admin_gets_no_second_entry(run) -> None:
     recorder = _cluster(run, admin_principal_arns=[OFFLINE_DEPLOYER_ROLE_ARN], grant_deployer_admin=True)
-    assert [entry.inputs["principalArn"] for entry in recorder.by_type(ACCESS_ENTRY)] == [OFFLINE_DEPLOYER_ROLE_ARN], (
+    assert [entry.inputs["principalArn"] for entry in _principal_entries(recorder)] == [OFFLINE_DEPLOYER_ROLE_ARN], (
         "the caller is resolved at program time and compared with the admins (review B4)"
     )
     assert len(recorder.by_type(ASSOCIATION)) == 1
@@ -227,7 +236,7 @@ def test_teams_sharing_a_principal_share_one_entry_with_every_group(run) -> None
             {"principal_arn": TEAM_A, "kubernetes_groups": ["training-editors", "serving-editors"]},
         ],
     )
-    entry = recorder.one(ACCESS_ENTRY)
+    entry = _principal_entries(recorder)[0]
     assert sorted(entry.inputs["kubernetesGroups"]) == ["serving-editors", "training-editors"], (
         "one entry per principal, carrying the union of its teams' groups"
     )
@@ -243,7 +252,7 @@ def test_an_admin_or_deployer_in_a_team_keeps_admin_access_and_gains_the_groups(
             {"principal_arn": CI_ROLE, "kubernetes_groups": ["deployers"]},
         ],
     )
-    assert len(recorder.by_type(ACCESS_ENTRY)) == 2
+    assert len(_principal_entries(recorder)) == 2
     assert recorder.one(ACCESS_ENTRY, "gpu-admin-platform-admins").inputs["kubernetesGroups"] == ["platform"]
     assert recorder.one(ACCESS_ENTRY, "gpu-admin-deployer").inputs["kubernetesGroups"] == ["deployers"]
     assert _admin_principals(recorder) == sorted([ADMIN, CI_ROLE]), "joining a team takes no admin rights away"
@@ -256,7 +265,7 @@ def test_a_principal_moving_between_admin_and_team_keeps_its_access_entry(run) -
         team_access=[{"principal_arn": TEAM_A, "kubernetes_groups": ["team-a-editors"]}],
     )
     aliases = {
-        entry.name: [alias.spec.name for alias in entry.request.aliases] for entry in recorder.by_type(ACCESS_ENTRY)
+        entry.name: [alias.spec.name for alias in entry.request.aliases] for entry in _principal_entries(recorder)
     }
     assert aliases == {
         "gpu-admin-platform-admins": ["gpu-team-platform-admins"],
@@ -518,7 +527,7 @@ def test_the_api_prerequisites_are_admin_access_platform_nodes_and_add_ons_not_t
                 "subnet_ids": SUBNETS,
                 "node_subnet_ids_by_zone": ZONE_SUBNETS,
                 "admin_principal_arns": [ADMIN],
-                "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge"]}],
+                "gpu_node_pools": [{"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 1}],
             },
         )
         aws.ssm.Parameter(
@@ -584,6 +593,7 @@ def test_extra_taints_and_labels_are_added_to_the_contract(run) -> None:
     pool = {
         "name": "h100",
         "instance_types": ["p5.48xlarge"],
+        "min_size": 1,
         "taints": [{"key": "workload", "value": "training", "effect": "NoExecute"}],
         "labels": {"team": "research"},
     }
@@ -606,7 +616,7 @@ def test_extra_taints_and_labels_are_added_to_the_contract(run) -> None:
 def test_gpu_pools_use_the_nvidia_ami_of_their_os_family_and_architecture(
     run, os_family: str, instance_type: str, ami_type: str
 ) -> None:
-    pool = {"name": "pool", "instance_types": [instance_type], "os_family": os_family}
+    pool = {"name": "pool", "instance_types": [instance_type], "os_family": os_family, "min_size": 1}
     group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-pool")
     assert group.inputs["amiType"] == ami_type, "the NVIDIA AMIs ship the driver and container toolkit"
 
@@ -618,37 +628,9 @@ def test_the_platform_node_groups_use_the_standard_ami_without_taints_and_carry_
         assert group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
         assert "taints" not in group.inputs, "add-ons, monitoring and logging schedule there freely"
         assert group.inputs["labels"] == {pools.POOL_ROLE_LABEL: pools.PLATFORM_POOL_ROLE}, "selectable as on AKS"
-        assert group.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 2, "desiredSize": 1}, "per zone"
-
-
-def test_gpu_pools_scale_from_zero_and_leave_the_node_count_to_the_autoscaler(run) -> None:
-    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 0, "max_size": 4, "capacity_type": "spot"}
-    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-a10g")
-    assert group.inputs["scalingConfig"] == {"minSize": 0, "maxSize": 4, "desiredSize": 0}, "idle GPUs cost nothing"
-    assert group.ignore_changes == ["scalingConfig.desiredSize"], "pulumi up must not undo the autoscaler's work"
-    assert group.inputs["capacityType"] == "SPOT"
-
-
-def test_gpu_pools_carry_the_autoscaler_tags_that_make_scale_from_zero_work(run) -> None:
-    pool = {"name": "big", "instance_types": ["g5.12xlarge"], "taints": [{"key": "workload", "value": "batch"}]}
-    recorder = _cluster(run, gpu_node_pools=[pool])
-    tags = recorder.one(NODE_GROUP, "gpu-gpu-big").inputs["tags"]
-    prefix = "k8s.io/cluster-autoscaler"
-    assert tags[f"{prefix}/enabled"] == "true" and tags[f"{prefix}/ml-test"] == "owned", "auto-discovery tags"
-    assert tags[f"{prefix}/node-template/resources/nvidia.com/gpu"] == "4", "g5.12xlarge has 4 GPUs (catalog)"
-    assert tags[f"{prefix}/node-template/label/nvidia.com/gpu.present"] == "true"
-    assert tags[f"{prefix}/node-template/label/mlplatform.io/gpu-pool"] == "big"
-    assert tags[f"{prefix}/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
-    assert tags[f"{prefix}/node-template/taint/workload"] == "batch:NoSchedule"
-    asg_tags = {tag.inputs["tag"]["key"]: tag for tag in recorder.by_type("aws:autoscaling/tag:Tag")}
-    template = {key: value for key, value in tags.items() if "/node-template/" in key}
-    assert set(asg_tags) == set(template), (
-        "EKS does not copy node group tags to the Auto Scaling group, where the autoscaler reads them"
-    )
-    for key, tag in asg_tags.items():
-        assert tag.inputs["tag"]["value"] == template[key]
-        assert tag.inputs["autoscalingGroupName"] == "eks-gpu-gpu-big-asg"
-        assert tag.inputs["tag"]["propagateAtLaunch"] is False
+        assert group.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 1, "desiredSize": 1}, (
+            "each zone's group is fixed at its minimum; Karpenter's platform pool adds what more the platform needs"
+        )
 
 
 def test_every_node_group_launches_from_a_hardened_launch_template(run) -> None:
@@ -673,7 +655,8 @@ def test_every_node_group_launches_from_a_hardened_launch_template(run) -> None:
 
 
 def test_the_gpu_root_volume_is_sized_for_images_and_weights(run) -> None:
-    recorder = _cluster(run, gpu_node_pools=[{"name": "a10g", "instance_types": ["g5.xlarge"], "disk_size_gb": 300}])
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "disk_size_gb": 300, "min_size": 1}
+    recorder = _cluster(run, gpu_node_pools=[pool])
     template = recorder.one(LAUNCH_TEMPLATE, "gpu-gpu-a10g-launch-template").inputs
     assert template["blockDeviceMappings"] == [
         {
@@ -690,7 +673,7 @@ def test_the_gpu_root_volume_is_sized_for_images_and_weights(run) -> None:
 
 
 def test_bottlerocket_encrypts_both_its_os_and_data_volumes(run) -> None:
-    pool = {"name": "br", "instance_types": ["g6.xlarge"], "os_family": "bottlerocket"}
+    pool = {"name": "br", "instance_types": ["g6.xlarge"], "os_family": "bottlerocket", "min_size": 1}
     template = _cluster(run, gpu_node_pools=[pool]).one(LAUNCH_TEMPLATE, "gpu-gpu-br-launch-template").inputs
     devices = {mapping["deviceName"]: mapping["ebs"] for mapping in template["blockDeviceMappings"]}
     assert set(devices) == {"/dev/xvda", "/dev/xvdb"}, "Bottlerocket keeps container images on /dev/xvdb"
@@ -700,8 +683,8 @@ def test_bottlerocket_encrypts_both_its_os_and_data_volumes(run) -> None:
 
 def test_bottlerocket_pools_keep_the_gpu_operator_from_adding_a_second_device_plugin(run) -> None:
     pools = [
-        {"name": "br", "instance_types": ["g6.xlarge"], "os_family": "bottlerocket"},
-        {"name": "al", "instance_types": ["g6.xlarge"], "os_family": "al2023"},
+        {"name": "br", "instance_types": ["g6.xlarge"], "os_family": "bottlerocket", "min_size": 1},
+        {"name": "al", "instance_types": ["g6.xlarge"], "os_family": "al2023", "min_size": 1},
     ]
     recorder = _cluster(run, gpu_node_pools=pools)
     bottlerocket = recorder.one(NODE_GROUP, "gpu-gpu-br").inputs["labels"]
@@ -711,9 +694,9 @@ def test_bottlerocket_pools_keep_the_gpu_operator_from_adding_a_second_device_pl
 
 
 def test_pools_may_run_in_their_own_subnets(run) -> None:
-    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "subnet_ids": ["subnet-a"]}
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "subnet_ids": ["subnet-a"], "min_size": 1}
     recorder = _cluster(run, gpu_node_pools=[pool])
-    assert recorder.one(NODE_GROUP, "gpu-gpu-a10g").inputs["subnetIds"] == ["subnet-a"]
+    assert recorder.one(NODE_GROUP, "gpu-gpu-a10g").inputs["subnetIds"] == ["subnet-a"], "the warm group's subnets"
 
 
 # --- Pure helpers ---------------------------------------------------------------------------------------
@@ -727,18 +710,36 @@ def test_architecture_comes_from_the_gpu_catalog_or_the_graviton_family_name() -
     assert instance_architecture("g6e.xlarge") == "x86_64"
 
 
+def test_long_physical_names_are_cut_to_the_limit_and_stay_distinct() -> None:
+    assert bounded_name("ml-dev", "-karpenter", 80) == "ml-dev-karpenter", "short names stay readable"
+    first, second = bounded_name("a" * 90 + "x", "-karpenter", 80), bounded_name("a" * 90 + "y", "-karpenter", 80)
+    assert len(first) == len(second) == 80, "exactly at the limit"
+    assert first != second and first.endswith("-karpenter"), "a hash of the whole base keeps them apart"
+
+
+def test_karpenter_architectures_are_kubernetes_names() -> None:
+    assert kubernetes_architecture("x86_64") == "amd64", "kubernetes.io/arch says amd64"
+    assert kubernetes_architecture("arm64") == "arm64", "and arm64 for Graviton"
+
+
+def test_warm_node_groups_keep_their_names_so_existing_stacks_update_them_in_place(run) -> None:
+    """Names (URNs) and options as before: the scaling config and tags change in place, nothing is replaced."""
+    recorder = _cluster(run)
+    names = sorted(group.name for group in recorder.by_type(NODE_GROUP))
+    assert names == ["gpu-gpu-a10g", "gpu-platform-eu-central-1a", "gpu-platform-eu-central-1b"], (
+        "the logical names node groups had before Karpenter"
+    )
+    for group in recorder.by_type(NODE_GROUP):
+        assert group.replace_on_changes == [] and not group.delete_before_replace, (
+            f"{group.name}: no forced replacement"
+        )
+    templates = sorted(template.name for template in recorder.by_type(LAUNCH_TEMPLATE))
+    assert templates == ["gpu-gpu-a10g-launch-template", "gpu-platform-launch-template"], "the same templates"
+
+
 def test_there_is_no_gpu_ami_for_unknown_families() -> None:
     assert gpu_ami_type("ubuntu", "x86_64") is None
     assert gpu_ami_type("al2023", "arm64") == "AL2023_ARM_64_NVIDIA"
-
-
-def test_node_template_tags_describe_labels_taints_and_gpus() -> None:
-    tags = node_template_tags({"a": "1"}, [gpu.NVIDIA_GPU_TAINT], 8)
-    assert tags == {
-        "k8s.io/cluster-autoscaler/node-template/label/a": "1",
-        "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
-        "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "8",
-    }
 
 
 # --- Validation -----------------------------------------------------------------------------------------
@@ -843,8 +844,6 @@ def test_every_zone_has_its_own_platform_node_group_so_zonal_volumes_always_find
         group = groups[f"gpu-platform-{zone}"].inputs
         assert group["subnetIds"] == [subnet], f"{zone}: the group launches only in its own zone"
         assert group["scalingConfig"]["minSize"] >= 1, f"{zone}: never without a node for its volumes"
-        assert group["scalingConfig"]["maxSize"] == 3, "the maximum from the arguments, per zone"
-        assert group["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true", "an autoscaler can grow each zone"
     templates = {g.property_dependencies["launchTemplate"][0] for g in groups.values()}
     assert len(templates) == 1, "the zones share one hardened launch template"
 
@@ -884,16 +883,366 @@ def test_a_workload_taint_labels_the_pool_so_its_jobs_select_it_and_scale_it_fro
     pool = {
         "name": "h100",
         "instance_types": ["p5.48xlarge"],
+        "min_size": 1,
+        "max_size": 2,
         "taints": [{"key": "workload", "value": "training", "effect": "NoSchedule"}],
     }
-    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-h100").inputs
+    recorder = _cluster(run, gpu_node_pools=[pool])
+    group = recorder.one(NODE_GROUP, "gpu-gpu-h100").inputs
     assert group["labels"][pools.WORKLOAD_LABEL] == "training", "derived from the taint, never written beside it"
-    template = "k8s.io/cluster-autoscaler/node-template/label/" + pools.WORKLOAD_LABEL
-    assert group["tags"][template] == "training", "a pending training job selecting the label scales the pool from 0"
-    serving = _cluster(run, gpu_node_pools=[{"name": "a10g", "instance_types": ["g5.xlarge"]}])
+    (spec,) = [spec for spec in _karpenter_pools(recorder) if spec["name"] == "h100"]
+    assert spec["labels"][pools.WORKLOAD_LABEL] == "training", (
+        "Karpenter's nodes carry it too: a pending training job selecting the label gets a node from zero"
+    )
+    serving = _cluster(run, gpu_node_pools=[{"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 1}])
     assert pools.WORKLOAD_LABEL not in serving.one(NODE_GROUP, "gpu-gpu-a10g").inputs["labels"], "no taint, no label"
 
 
 def test_a_workload_label_that_contradicts_the_pool_s_taint_is_rejected(recorder) -> None:
     pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "labels": {pools.WORKLOAD_LABEL: "training"}}
     assert _invalid(recorder, gpu_node_pools=[pool]) == [f'gpuNodePools[0].labels["{pools.WORKLOAD_LABEL}"]']
+
+
+# --- Karpenter ------------------------------------------------------------------------------------------
+
+QUEUE = "aws:sqs/queue:Queue"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+EC2_TAG = "aws:ec2/tag:Tag"
+ROLE = "aws:iam/role:Role"
+
+
+def _karpenter_pools(recorder: RecordingMonitor) -> list[dict[str, Any]]:
+    return recorder.one("mlplatform:index:AwsGpuCluster").outputs["karpenterPools"]
+
+
+def _arn(registration) -> str:
+    """The ARN the mock provider gives a registered resource."""
+    return synth.plausible_outputs(registration.type, registration.name, registration.inputs)["arn"]
+
+
+def _role_by_arn(recorder: RecordingMonitor, arn: str):
+    return next(role for role in recorder.by_type(ROLE) if arn.endswith(f"/{role.name}"))
+
+
+def test_a_pool_without_warm_nodes_has_no_node_group_and_karpenter_may_add_its_whole_maximum(run) -> None:
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 0, "max_size": 4, "capacity_type": "spot"}
+    recorder = _cluster(run, gpu_node_pools=[pool])
+    assert [group.name for group in recorder.by_type(NODE_GROUP) if "a10g" in group.name] == [], (
+        "scale to zero: no managed node group; Karpenter creates the nodes when pods need them"
+    )
+    assert [t.name for t in recorder.by_type(LAUNCH_TEMPLATE) if "a10g" in t.name] == [], (
+        "no launch template either: Karpenter's EC2NodeClass makes its own"
+    )
+    specs = [spec for spec in _karpenter_pools(recorder) if spec["name"] == "a10g"]
+    assert len(specs) == 1, f"one Karpenter pool for the GPU pool: {specs}"
+    assert specs[0]["max_nodes"] == 4, "every node of the pool comes from Karpenter"
+    assert specs[0]["capacity_types"] == ["spot"], "spot without fallback stays spot"
+
+
+def test_a_pool_from_1_to_8_keeps_one_warm_node_in_a_fixed_group_and_karpenter_adds_7(run) -> None:
+    pool = {"name": "l4", "instance_types": ["g6.xlarge"], "min_size": 1, "max_size": 8}
+    recorder = _cluster(run, gpu_node_pools=[pool])
+    group = recorder.one(NODE_GROUP, "gpu-gpu-l4")
+    assert group.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 1, "desiredSize": 1}, (
+        "the warm node group is fixed: nothing resizes it, so Pulumi owns every number"
+    )
+    assert group.ignore_changes == [], "no ignored desiredSize: a later minSize change is a plain update (review M2)"
+    (spec,) = [spec for spec in _karpenter_pools(recorder) if spec["name"] == "l4"]
+    assert spec["max_nodes"] == 7, "Karpenter adds only what lies above the warm node"
+    assert spec["gpus_per_node"] == 1 and spec["cpus_per_node"] == 4, "g6.xlarge: 1 GPU, 4 vCPUs (catalog)"
+    assert spec["priority"] == 10, "on-demand pools default to the on-demand priority"
+
+
+def test_a_pool_whose_maximum_is_its_minimum_gets_no_karpenter_pool(run) -> None:
+    pool = {"name": "h100", "instance_types": ["p5.48xlarge"], "min_size": 2, "max_size": 2}
+    recorder = _cluster(run, gpu_node_pools=[pool])
+    assert recorder.one(NODE_GROUP, "gpu-gpu-h100").inputs["scalingConfig"]["desiredSize"] == 2, "two warm nodes"
+    assert [spec["name"] for spec in _karpenter_pools(recorder)] == ["platform"], "no room above the warm nodes"
+
+
+def test_spot_with_fallback_offers_karpenter_both_capacity_types_in_order_of_preference(run) -> None:
+    pool = {
+        "name": "a10g",
+        "instance_types": ["g5.xlarge", "g5.2xlarge"],
+        "max_size": 4,
+        "capacity_type": "spot",
+        "on_demand_fallback": True,
+        "zones": ["eu-central-1b"],
+    }
+    (spec,) = [spec for spec in _karpenter_pools(_cluster(run, gpu_node_pools=[pool])) if spec["name"] == "a10g"]
+    assert spec["capacity_types"] == ["spot", "on-demand"], "spot first, on-demand when spot has no capacity"
+    assert spec["priority"] == 20, "spot pools are tried first by default"
+    assert spec["zones"] == ["eu-central-1b"], "Karpenter keeps the pool in its zones"
+    assert spec["cpus_per_node"] == 8, "the largest type's vCPUs (g5.2xlarge), for the CPU limit"
+
+
+def test_the_platform_pool_comes_first_and_may_grow_by_the_room_of_every_zone(run) -> None:
+    pools_arg = [
+        {"name": "b", "instance_types": ["g5.xlarge"], "max_size": 2},
+        {"name": "a", "instance_types": ["g6.xlarge"], "max_size": 3, "priority": 70},
+    ]
+    specs = _karpenter_pools(_cluster(run, gpu_node_pools=pools_arg, platform_node_pool={"max_size_per_zone": 3}))
+    assert [spec["name"] for spec in specs] == ["platform", "b", "a"], "platform first, then the config order"
+    platform = specs[0]
+    assert platform["max_nodes"] == (3 - 1) * len(ZONE_SUBNETS), "(max - min per zone) x zones"
+    assert platform["taints"] == [] and platform["gpus_per_node"] == 0, "an untainted CPU pool"
+    assert platform["labels"] == pools.platform_pool_labels(), "selectable like the fixed platform groups"
+    assert platform["capacity_types"] == ["on-demand"], "the platform's own workloads are not interruptible"
+    assert platform["cpus_per_node"] == 4 and platform["architecture"] == "amd64", "m6i.xlarge"
+    assert specs[2]["priority"] == 70, "an explicit priority wins"
+    gpu_spec = specs[1]
+    assert gpu_spec["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}], (
+        "the GPU contract's taint in Kubernetes form"
+    )
+    assert gpu_spec["labels"] == gpu.gpu_pool_labels("b", "nvidia-a10g"), "the GPU contract's labels"
+    assert gpu_spec["os_family"] == "al2023" and gpu_spec["disk_size_gb"] == 200, "the pool's image and disk"
+
+
+def test_the_controller_role_is_assumable_only_by_the_karpenter_service_account_through_pod_identity(run) -> None:
+    recorder = _cluster(run)
+    association = recorder.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("kube-system", "karpenter"), (
+        "the chart's service account in kube-system"
+    )
+    assert association.inputs["clusterName"] == "ml-test", "this cluster"
+    assert association.inputs["disableSessionTags"] is False, "the trust policy pins the session tags"
+    role = _role_by_arn(recorder, association.inputs["roleArn"])
+    trust = policy(role.inputs, "assumeRolePolicy")["Statement"]
+    assert len(trust) == 1, f"one way in: {trust}"
+    assert trust[0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}, "EKS Pod Identity only"
+    assert trust[0]["Action"] == ["sts:AssumeRole", "sts:TagSession"], "what Pod Identity calls"
+    assert trust[0]["Condition"]["StringEquals"] == {
+        "aws:RequestTag/eks-cluster-name": "ml-test",
+        "aws:RequestTag/kubernetes-namespace": "kube-system",
+        "aws:RequestTag/kubernetes-service-account": "karpenter",
+    }, "no other service account, namespace or cluster can use the role"
+    agent = next(
+        a for a in recorder.by_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "eks-pod-identity-agent"
+    )
+    assert agent.urn in association.dependencies, "the agent that hands out the credentials exists first"
+
+
+def test_the_controller_may_pass_only_the_karpenter_node_role_and_read_only_its_queue(run) -> None:
+    recorder = _cluster(run)
+    association = recorder.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    controller = _role_by_arn(recorder, association.inputs["roleArn"])
+    (inline,) = [
+        p for p in recorder.by_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"].startswith(controller.name)
+    ]
+    document = policy(inline.inputs)
+    node_role = recorder.one(ROLE, "gpu-karpenter-node-role")
+    queue = recorder.one(QUEUE)
+    key = recorder.one("aws:kms/key:Key")
+    pass_role = [s for s in document["Statement"] if "iam:PassRole" in _as_list(s["Action"])]
+    assert [s["Resource"] for s in pass_role] == [f"arn:aws:iam::123456789012:role/{node_role.name}"], (
+        "the controller can hand EC2 the Karpenter node role and no other (not the cluster's or its own)"
+    )
+    queue_statements = [s for s in document["Statement"] if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    assert [s["Resource"] for s in queue_statements] == [_arn(queue)], "this cluster's queue only"
+    kms = [s for s in document["Statement"] if any(a.startswith("kms:") for a in _as_list(s["Action"]))]
+    assert kms and all(s["Resource"] == _arn(key) for s in kms), "node volumes use the cluster key"
+    assert inline.name == "gpu-karpenter-controller" and node_role.urn in inline.property_dependencies["policy"], (
+        "the policy names the node role it was built for"
+    )
+
+
+def test_the_cluster_key_lets_iam_policies_grant_its_use_to_the_controller(run) -> None:
+    key_policy = policy(_cluster(run).one("aws:kms/key:Key").inputs)
+    root = [s for s in key_policy["Statement"] if s.get("Sid") == "EnableIamPolicies"]
+    assert root and root[0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}, (
+        "the key policy delegates to IAM, so the controller's identity policy suffices to encrypt node volumes"
+    )
+
+
+def test_the_karpenter_node_role_has_the_node_policies_and_its_own_ec2_linux_access_entry(run) -> None:
+    recorder = _cluster(run)
+    node_role = recorder.one(ROLE, "gpu-karpenter-node-role")
+    trust = policy(node_role.inputs, "assumeRolePolicy")["Statement"][0]
+    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}, "assumed by the instances Karpenter launches"
+    attachments = recorder.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+
+    def policies(prefix: str) -> set[str]:
+        return {a.inputs["policyArn"].rsplit("/", 1)[-1] for a in attachments if a.name.startswith(prefix)}
+
+    assert (
+        policies("gpu-karpenter-node-")
+        == policies("gpu-node-")
+        == {
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEC2ContainerRegistryPullOnly",
+        }
+    ), "the same policies as the managed node groups' role, and no CNI policy (the CNI has its IRSA role)"
+    entries = [e for e in recorder.by_type(ACCESS_ENTRY) if e.inputs["type"] == "EC2_LINUX"]
+    assert len(entries) == 1, f"one node access entry: {[e.name for e in entries]}"
+    assert entries[0].property_dependencies["principalArn"] == [node_role.urn], (
+        "for the Karpenter node role; the managed node groups' role gets its entry from EKS itself"
+    )
+    assert "kubernetesGroups" not in entries[0].inputs, "EC2_LINUX entries take no groups"
+
+
+def test_the_interruption_queue_is_encrypted_short_lived_and_only_eventbridge_and_sqs_may_send(run) -> None:
+    recorder = _cluster(run)
+    queue = recorder.one(QUEUE)
+    assert queue.inputs["sqsManagedSseEnabled"] is True, "encrypted at rest"
+    assert queue.inputs["messageRetentionSeconds"] == 300, "an interruption warning is stale after five minutes"
+    assert queue.inputs["name"] == "ml-test-karpenter", "named after the cluster, unique in the account"
+    queue_policy = policy(recorder.one("aws:sqs/queuePolicy:QueuePolicy").inputs)
+    senders = [s for s in queue_policy["Statement"] if s["Effect"] == "Allow"]
+    assert {s["Principal"]["Service"] for s in senders} == {"events.amazonaws.com", "sqs.amazonaws.com"}, (
+        "only EventBridge and SQS may send"
+    )
+    assert all(s["Action"] == "sqs:SendMessage" and s["Resource"] == _arn(queue) for s in senders), (
+        "senders may only send, to this queue"
+    )
+    rule_arns = sorted(_arn(rule) for rule in recorder.by_type(EVENT_RULE))
+    events = next(s for s in senders if s["Principal"]["Service"] == "events.amazonaws.com")
+    assert sorted(events["Condition"]["ArnEquals"]["aws:SourceArn"]) == rule_arns, "only this cluster's rules"
+    deny = [s for s in queue_policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny == [
+        {
+            "Sid": "DenyHTTP",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": _arn(queue),
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ], "TLS only"
+
+
+def test_the_interruption_rules_send_every_event_karpenter_handles_to_the_queue(run) -> None:
+    recorder = _cluster(run, tags={"team": "ml"})
+    queue = recorder.one(QUEUE)
+    patterns = {
+        (pattern["source"][0], pattern["detail-type"][0])
+        for pattern in (json.loads(rule.inputs["eventPattern"]) for rule in recorder.by_type(EVENT_RULE))
+    }
+    assert patterns == {
+        ("aws.health", "AWS Health Event"),
+        ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+        ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+        ("aws.ec2", "EC2 Instance State-change Notification"),
+        ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+    }, "Karpenter v1.14.1's rules"
+    rules = {rule.urn: rule for rule in recorder.by_type(EVENT_RULE)}
+    targets = recorder.by_type(EVENT_TARGET)
+    assert len(targets) == len(rules), "one target per rule"
+    for target in targets:
+        assert target.property_dependencies["arn"] == [queue.urn], f"{target.name} delivers to the queue"
+        assert len(target.property_dependencies["rule"]) == 1 and target.property_dependencies["rule"][0] in rules
+    for registration in [queue, *rules.values()]:
+        assert registration.inputs["tags"] == {"team": "ml"}, f"{registration.name} carries the platform's tags"
+
+
+def test_the_discovery_tag_lands_on_every_node_subnet_and_the_cluster_security_group(run) -> None:
+    zones = {"eu-west-1a": "subnet-a", "eu-west-1b": "subnet-b", "eu-west-1c": "subnet-c"}
+    recorder = _cluster(run, node_subnet_ids_by_zone=zones)
+    tags = recorder.by_type(EC2_TAG)
+    assert all(tag.inputs["key"] == "karpenter.sh/discovery" and tag.inputs["value"] == "ml-test" for tag in tags), (
+        "EC2NodeClass selector terms match karpenter.sh/discovery=<cluster>"
+    )
+    tagged = sorted(tag.inputs["resourceId"] for tag in tags)
+    assert tagged == sorted([*zones.values(), "sg-gpu-cluster"]), (
+        "every node subnet and the cluster security group the launch templates use, nothing else"
+    )
+
+
+def test_the_karpenter_settings_name_everything_the_chart_and_node_classes_need(run) -> None:
+    recorder = _cluster(run)
+    outputs = recorder.one("mlplatform:index:AwsGpuCluster").outputs
+    settings = outputs["karpenter"]
+    node_role = recorder.one(ROLE, "gpu-karpenter-node-role")
+    association = recorder.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert settings == {
+        "clusterName": "ml-test",
+        "clusterEndpoint": outputs["endpoint"],
+        "interruptionQueueName": "ml-test-karpenter",
+        "nodeRoleName": node_role.name,
+        "nodeVolumeKeyArn": outputs["kmsKeyArn"],
+        "discoveryTag": {"key": "karpenter.sh/discovery", "value": "ml-test"},
+        "controllerRoleArn": association.inputs["roleArn"],
+    }, "the chart's settings and the EC2NodeClass's role, key and selectors"
+    assert outputs["karpenterNodeRoleArn"].endswith(f"/{node_role.name}"), "to grant image pulls"
+
+
+def test_whatever_uses_the_karpenter_settings_waits_for_the_association_access_entry_and_tags(run) -> None:
+    def program() -> None:
+        cluster = AwsGpuCluster("gpu", {"subnet_ids": SUBNETS, "node_subnet_ids_by_zone": ZONE_SUBNETS})
+        aws.ssm.Parameter("karpenter", type="String", value=cluster.karpenter.apply(json.dumps))
+
+    recorder = run(program)
+    waits = set(recorder.one("aws:ssm/parameter:Parameter").property_dependencies["value"])
+    for type_token in (
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        "aws:eks/accessEntry:AccessEntry",
+        EC2_TAG,
+        "aws:sqs/queuePolicy:QueuePolicy",
+        EVENT_TARGET,
+    ):
+        registrations = recorder.by_type(type_token)
+        assert registrations and {r.urn for r in registrations} <= waits, (
+            f"the Karpenter chart must not start before every {type_token} exists"
+        )
+    node_policies = [
+        attachment.urn
+        for attachment in recorder.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if attachment.name.startswith("gpu-karpenter-node-")
+    ]
+    assert node_policies and set(node_policies) <= waits, "Karpenter's nodes can join only with their policies"
+
+
+def test_no_cluster_autoscaler_tag_or_auto_scaling_group_tag_exists_anywhere(run) -> None:
+    pools_arg = [
+        {"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 1, "max_size": 4},
+        {"name": "h100", "instance_types": ["p5.48xlarge"], "max_size": 2},
+    ]
+    recorder = _cluster(run, gpu_node_pools=pools_arg)
+    assert recorder.by_type("aws:autoscaling/tag:Tag") == [], "nothing reads Auto Scaling group tags any more"
+    for registration in recorder.registrations:
+        assert "k8s.io/cluster-autoscaler" not in json.dumps(registration.inputs), (
+            f"{registration.name} still carries a cluster-autoscaler tag: Karpenter, not the autoscaler, scales"
+        )
+
+
+def test_long_cluster_names_still_give_valid_queue_and_rule_names(run) -> None:
+    cluster_name = "c" * 100
+    recorder = _cluster(run, cluster_name=cluster_name)
+    assert len(recorder.one(QUEUE).inputs["name"]) <= 80, "SQS queue names have at most 80 characters"
+    names = [rule.inputs["name"] for rule in recorder.by_type(EVENT_RULE)]
+    assert all(len(name) <= 64 for name in names), f"EventBridge rule names have at most 64 characters: {names}"
+    assert len(set(names)) == len(names), "the rules keep distinct names"
+
+
+def test_pool_autoscaling_arguments_are_validated_with_their_paths(recorder) -> None:
+    pools_arg = [
+        {"name": "a", "instance_types": ["g5.xlarge"], "on_demand_fallback": True},
+        {"name": "b", "instance_types": ["g5.xlarge"], "capacity_type": "spot", "priority": 101},
+        {"name": "c", "instance_types": ["g5.xlarge"], "priority": -1},
+        {"name": "d", "instance_types": ["g5.xlarge"], "zones": ["eu-west-9z"]},
+        {"name": "e", "instance_types": ["g5.xlarge"], "zones": ["eu-central-1a"], "subnet_ids": ["subnet-a"]},
+        {"name": "f", "instance_types": ["g5.xlarge"], "min_size": 1, "max_size": 3, "desired_size": 2},
+    ]
+    assert _invalid(recorder, gpu_node_pools=pools_arg) == [
+        "gpuNodePools[0].onDemandFallback",
+        "gpuNodePools[1].priority",
+        "gpuNodePools[2].priority",
+        "gpuNodePools[3].zones[0]",
+        "gpuNodePools[4].zones",
+        "gpuNodePools[5].desiredSize",
+    ], "each problem named by its path, all at once"
+
+
+def test_desired_size_equal_to_min_size_is_still_accepted(run) -> None:
+    pool = {"name": "a10g", "instance_types": ["g5.xlarge"], "min_size": 2, "max_size": 3, "desired_size": 2}
+    group = _cluster(run, gpu_node_pools=[pool]).one(NODE_GROUP, "gpu-gpu-a10g")
+    assert group.inputs["scalingConfig"]["desiredSize"] == 2, "a stack that set desiredSize to minSize keeps working"
+
+
+def test_a_platform_pool_that_may_grow_needs_instance_types_with_known_vcpus(recorder) -> None:
+    paths = _invalid(recorder, platform_node_pool={"instance_types": ["x9z.huge"], "max_size_per_zone": 2})
+    assert paths == ["platformNodePool.instanceTypes"], "Karpenter's CPU limit is derived from the vCPUs"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

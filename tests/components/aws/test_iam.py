@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -16,8 +18,26 @@ KEY_ARN = f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/1234"
 LOG_GROUP = iam.log_group_arn("aws", "eu-central-1", ACCOUNT, "/aws/eks/prod/cluster")
 
 
+CLUSTER = "ml-prod"
+QUEUE_ARN = f"arn:aws:sqs:eu-central-1:{ACCOUNT}:ml-prod-karpenter"
+KARPENTER_NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/karpenter-nodes"
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _karpenter_policy(cluster_name: str = CLUSTER) -> dict[str, Any]:
+    return iam.karpenter_controller_policy(
+        partition="aws",
+        region="eu-central-1",
+        account_id=ACCOUNT,
+        dns_suffix="amazonaws.com",
+        cluster_name=cluster_name,
+        queue_arn=QUEUE_ARN,
+        node_role_arn=KARPENTER_NODE_ROLE,
+        key_arn=KEY_ARN,
+    )
 
 
 def _identity_documents() -> dict[str, dict[str, Any]]:
@@ -36,6 +56,8 @@ def _identity_documents() -> dict[str, dict[str, Any]]:
         "flow logs trust": iam.flow_logs_trust_policy("aws", "eu-central-1", ACCOUNT),
         "irsa trust": iam.irsa_trust_policy(OIDC_PROVIDER_ARN, "fraud", "model-server"),
         "eks trust": iam.service_trust_policy("eks.amazonaws.com"),
+        "karpenter controller": _karpenter_policy(),
+        "pod identity trust": iam.pod_identity_trust_policy("prod", "kube-system", "karpenter"),
     }
 
 
@@ -186,3 +208,158 @@ def test_flow_log_delivery_is_trusted_only_from_this_accounts_flow_logs() -> Non
     assert trust["Condition"]["ArnLike"]["aws:SourceArn"].startswith(
         f"arn:aws:ec2:eu-central-1:{ACCOUNT}:vpc-flow-log/"
     )
+
+
+# --- Karpenter ------------------------------------------------------------------------------------------
+
+# What a launch references without creating or changing it: AWS's public AMIs and their snapshots (no tags of
+# ours), capacity reservations, placement groups. Karpenter's documented policy leaves them unconditioned.
+_REFERENCED = (":image/", ":snapshot/", ":capacity-reservation/", ":placement-group/")
+
+
+def _statements_with(document: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [item for item in document["Statement"] if any(a.startswith(prefix) for a in _as_list(item["Action"]))]
+
+
+def test_the_karpenter_policy_has_the_shape_iam_accepts() -> None:
+    document = _karpenter_policy("c" * 100)
+    assert json.loads(json.dumps(document)) == document, "plain JSON"
+    assert document["Version"] == "2012-10-17", "the current policy language"
+    sids = [item["Sid"] for item in document["Statement"]]
+    assert len(sids) == len(set(sids)) and all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids), (
+        f"statement IDs are unique and alphanumeric: {sids}"
+    )
+    for item in document["Statement"]:
+        assert set(item) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, f"{item['Sid']}: unknown keys"
+        assert item["Effect"] == "Allow", f"{item['Sid']}: an identity policy that only grants"
+        assert all(re.fullmatch(r"[a-z0-9-]+:[A-Za-z*]+", a) for a in _as_list(item["Action"])), (
+            f"{item['Sid']}: actions are service:Action"
+        )
+        assert all(r == "*" or r.startswith("arn:aws:") for r in _as_list(item["Resource"])), (
+            f"{item['Sid']}: resources are ARNs or *"
+        )
+    size = len(json.dumps(document, separators=(",", ":")))
+    assert size < 10_240, f"inline role policies may hold 10,240 characters; a 100-character cluster name gives {size}"
+
+
+def test_every_mutating_ec2_action_of_karpenter_is_conditioned_on_this_cluster() -> None:
+    for item in _statements_with(_karpenter_policy(), "ec2:"):
+        mutating = [a for a in _as_list(item["Action"]) if not a.startswith("ec2:Describe")]
+        if not mutating:
+            assert item["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-central-1"}}, (
+                f"{item['Sid']}: reads stay in the cluster's region"
+            )
+            continue
+        if all(any(kind in resource for kind in _REFERENCED) for resource in _as_list(item["Resource"])):
+            assert set(mutating) == {"ec2:RunInstances", "ec2:CreateFleet"}, (
+                f"{item['Sid']}: only launches may reference untagged AWS resources (AMIs, snapshots)"
+            )
+            continue
+        condition = json.dumps(item.get("Condition", {}))
+        assert f"kubernetes.io/cluster/{CLUSTER}" in condition or (
+            f'"aws:ResourceTag/karpenter.sh/discovery": "{CLUSTER}"' in condition
+        ), f"{item['Sid']}: {mutating} without this cluster's tag could touch other clusters' instances"
+
+
+def test_karpenter_may_terminate_and_delete_only_what_it_launched_for_this_cluster() -> None:
+    deletion = next(item for item in _karpenter_policy()["Statement"] if item["Sid"] == "AllowScopedDeletion")
+    assert deletion["Condition"] == {
+        "StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{CLUSTER}": "owned"},
+        "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+    }, "only instances and launch templates tagged as this cluster's and Karpenter's"
+    launches = next(
+        item for item in _karpenter_policy()["Statement"] if item["Sid"] == "AllowScopedEC2InstanceActionsWithTags"
+    )
+    assert launches["Condition"]["StringEquals"] == {
+        f"aws:RequestTag/kubernetes.io/cluster/{CLUSTER}": "owned",
+        "aws:RequestTag/eks:eks-cluster-name": CLUSTER,
+    }, "every launch must tag its instances as this cluster's"
+    assert launches["Condition"]["StringLike"] == {"aws:RequestTag/karpenter.sh/nodepool": "*"}, "and Karpenter's"
+
+
+def test_karpenter_may_pass_only_its_node_role_and_only_to_ec2() -> None:
+    (pass_role,) = _statements_with(_karpenter_policy(), "iam:PassRole")
+    assert pass_role["Action"] == "iam:PassRole" and pass_role["Resource"] == KARPENTER_NODE_ROLE, (
+        "one role: the controller cannot hand EC2 an admin role"
+    )
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}
+    }, "to EC2 instances only"
+
+
+def test_karpenter_instance_profile_changes_are_scoped_to_its_own_tagged_profiles() -> None:
+    for item in _statements_with(_karpenter_policy(), "iam:"):
+        actions = set(_as_list(item["Action"]))
+        if actions <= {"iam:PassRole", "iam:ListInstanceProfiles", "iam:GetInstanceProfile"}:
+            continue
+        condition = json.dumps(item["Condition"])
+        assert f"kubernetes.io/cluster/{CLUSTER}" in condition and "karpenter.k8s.aws/ec2nodeclass" in condition, (
+            f"{item['Sid']}: {sorted(actions)} only on profiles Karpenter created for this cluster"
+        )
+        assert item["Resource"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/*", f"{item['Sid']}: profiles only"
+
+
+def test_karpenter_reads_only_its_own_queue_and_describes_only_its_cluster() -> None:
+    document = _karpenter_policy()
+    (queue,) = _statements_with(document, "sqs:")
+    assert queue["Resource"] == QUEUE_ARN, "this cluster's interruption queue only"
+    assert sorted(queue["Action"]) == ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], "read, no send"
+    (describe,) = _statements_with(document, "eks:")
+    assert describe["Resource"] == f"arn:aws:eks:eu-central-1:{ACCOUNT}:cluster/{CLUSTER}", "this cluster only"
+    (ssm,) = _statements_with(document, "ssm:")
+    assert ssm["Resource"] == "arn:aws:ssm:eu-central-1::parameter/aws/service/*", "AWS's public AMI parameters"
+
+
+def test_karpenter_uses_the_cluster_key_only_through_ec2_for_node_volumes() -> None:
+    kms = _statements_with(_karpenter_policy(), "kms:")
+    assert kms and all(item["Resource"] == KEY_ARN for item in kms), "the cluster key only"
+    for item in kms:
+        assert item["Condition"]["StringEquals"] == {"kms:ViaService": "ec2.eu-central-1.amazonaws.com"}, (
+            f"{item['Sid']}: through EC2 (volume encryption), never to decrypt arbitrary ciphertext"
+        )
+    actions = {action for item in kms for action in _as_list(item["Action"])}
+    assert actions == {
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:DescribeKey",
+        "kms:CreateGrant",
+    }, "what EBS needs to encrypt a volume at launch"
+    grant = next(item for item in kms if item["Action"] == "kms:CreateGrant")
+    assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}, "grants only for the volumes"
+
+
+def test_the_pod_identity_trust_pins_cluster_namespace_and_service_account() -> None:
+    (trust,) = iam.pod_identity_trust_policy(CLUSTER, "kube-system", "karpenter")["Statement"]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}, "EKS Pod Identity"
+    assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"], "Pod Identity tags the session"
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "aws:RequestTag/eks-cluster-name": CLUSTER,
+            "aws:RequestTag/kubernetes-namespace": "kube-system",
+            "aws:RequestTag/kubernetes-service-account": "karpenter",
+        }
+    }, "an association for another service account or cluster cannot use the role"
+
+
+def test_the_interruption_queue_admits_eventbridge_from_the_given_rules_and_sqs_over_tls_only() -> None:
+    rules = [f"arn:aws:events:eu-central-1:{ACCOUNT}:rule/ml-prod-karpenter-spot-interruption"]
+    document = iam.karpenter_interruption_queue_policy(QUEUE_ARN, rules)
+    allows = [item for item in document["Statement"] if item["Effect"] == "Allow"]
+    assert {item["Principal"]["Service"] for item in allows} == {"events.amazonaws.com", "sqs.amazonaws.com"}, (
+        "Karpenter's two senders"
+    )
+    assert all(item["Action"] == "sqs:SendMessage" and item["Resource"] == QUEUE_ARN for item in allows), "send only"
+    events = next(item for item in allows if item["Principal"]["Service"] == "events.amazonaws.com")
+    assert events["Condition"] == {"ArnEquals": {"aws:SourceArn": rules}}, "confused-deputy guard: our rules only"
+    (deny,) = [item for item in document["Statement"] if item["Effect"] == "Deny"]
+    assert deny["Principal"] == "*" and deny["Action"] == "sqs:*", "every request by anyone"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, "without TLS is refused"
+
+
+def test_the_interruption_events_are_those_karpenter_handles() -> None:
+    patterns = [iam.event_pattern(*event) for event in iam.KARPENTER_INTERRUPTION_EVENTS.values()]
+    assert {"source": ["aws.health"], "detail-type": ["AWS Health Event"]} in patterns, "scheduled changes"
+    assert {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]} in patterns, "spot"
+    assert len(patterns) == 5, "health, spot, rebalance, state change, capacity reservation (v1.14.1)"
