@@ -69,6 +69,8 @@ from components.kubernetes import (
     MonitoringArgs,
     PodAutoscaling,
     PodAutoscalingArgs,
+    PriorityExpander,
+    PriorityExpanderArgs,
 )
 
 __all__: list[str] = [
@@ -132,6 +134,8 @@ __all__: list[str] = [
     "MonitoringArgs",
     "PodAutoscaling",
     "PodAutoscalingArgs",
+    "PriorityExpander",
+    "PriorityExpanderArgs",
     "RegistryAuth",
     "ScaledPoolSpec",
     "ScaledPoolTaint",

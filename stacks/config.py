@@ -1050,6 +1050,18 @@ class ServingNamespaceConfig(_Model):
         return names
 
 
+class PodAutoscalingConfig(_Model):
+    """How model servers scale with their load: KEDA (Prometheus triggers, scale to zero) and, where the cluster
+    lacks it, metrics-server (CPU and memory for plain HorizontalPodAutoscalers)."""
+
+    enabled: StrictBool = True
+    """Install KEDA, which `ModelDeployment(autoscaling=...)` scales through; needs monitoring (it reads
+    Prometheus). Defaults to true."""
+    metrics_server: StrictBool | None = None
+    """Install metrics-server. Defaults to true on EKS (which ships none), false on AKS (which does) and on an
+    existing cluster (most have one; kind does not)."""
+
+
 class ServingConfig(_Model):
     """Model-serving namespaces."""
 
@@ -1057,6 +1069,8 @@ class ServingConfig(_Model):
     """Namespace of the ingress controller allowed to reach serving pods. Defaults to ingress-nginx."""
     namespaces: list[ServingNamespaceConfig] = []
     """One entry per team namespace."""
+    autoscaling: PodAutoscalingConfig = PodAutoscalingConfig()
+    """Pod autoscaling for model servers: KEDA and metrics-server."""
 
     @field_validator("ingress_namespace")
     @classmethod
@@ -1404,6 +1418,29 @@ class PlatformConfig(_Model):
     def _autoscaling_rules(self) -> PlatformConfig:
         """Pool autoscaling settings that depend on the presets (a spot fallback needs a spot pool)."""
         issues = _Issues()
+        if self.serving.autoscaling.enabled and not self.monitoring.enabled:
+            issues.add(
+                ("serving", "autoscaling", "enabled"),
+                "KEDA scales model servers on Prometheus metrics; enable monitoring or set serving.autoscaling."
+                "enabled: false",
+            )
+        if self.serving.autoscaling.metrics_server and self.cloud == "azure":
+            issues.add(
+                ("serving", "autoscaling", "metricsServer"),
+                "AKS runs its own metrics-server; a second one would fight it for the metrics.k8s.io API",
+            )
+        for index, pool in enumerate(self.cluster.gpu_pools):
+            if self.cloud == "aws" and pool.desired_size is not None and pool.desired_size != pool.min_size:
+                issues.add(
+                    ("cluster", "gpuPools", index, "desiredSize"),
+                    "EKS keeps minSize nodes in a fixed node group and Karpenter adds the rest when pods wait; "
+                    "remove desiredSize",
+                )
+            if self.cloud != "azure" and pool.name == pools.PLATFORM_POOL_NAME:
+                issues.add(
+                    ("cluster", "gpuPools", index, "name"),
+                    f"'{pool.name}' names the platform pool's Karpenter NodePool; choose another name",
+                )
         for index, pool in enumerate(self.cluster.gpu_pools):
             if pool.on_demand_fallback and pool.capacity_type != "spot":
                 issues.add(

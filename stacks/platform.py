@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,6 +14,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native.provider import Provider as AzureProvider
 
 from components._common import autoscaling, gpu
+from components._common.autoscaling import KARPENTER_DISCOVERY_TAG, ScaledPoolSpec
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from components._common.tags import DataClassification, data_tags, platform_tags
 from components.aws import (
@@ -25,6 +27,7 @@ from components.aws import (
     AwsNetwork,
     AwsServingIdentity,
 )
+from components.aws.gpu_cluster import planned_karpenter_pools
 from components.azure import (
     AzureContainerRegistry,
     AzureEncryptedStorage,
@@ -39,12 +42,15 @@ from components.docker import LocalRegistry
 from components.kubernetes import (
     EncryptedStorageClass,
     GpuStack,
+    Karpenter,
     Logging,
     ModelServingNamespace,
     Monitoring,
+    PodAutoscaling,
+    PriorityExpander,
 )
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
-from stacks.load import FULL_KEY, PlatformConfigError
+from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
 
 _CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
 _AKS_OS_SKUS = {"ubuntu": "Ubuntu", "azurelinux": "AzureLinux"}
@@ -75,6 +81,17 @@ addresses that change, so an IP allow-list cannot name them; restrict further wi
 
 
 @dataclass
+class KarpenterLayer:
+    """What the Kubernetes layer needs to install Karpenter on EKS."""
+
+    pools: list[ScaledPoolSpec]
+    """The pools Karpenter may grow (`AwsGpuCluster.karpenter_pools`), plain data: one NodePool each."""
+    settings: pulumi.Input[dict[str, Any]]
+    """`AwsGpuCluster.karpenter`: cluster name and endpoint, interruption queue, node role, volume key, discovery
+    tag, controller role (resolved once its Pod Identity association exists)."""
+
+
+@dataclass
 class KubernetesLayerInputs:
     """What a cluster hands the cloud-agnostic Kubernetes layer."""
 
@@ -96,6 +113,14 @@ class KubernetesLayerInputs:
     """Every taint of the cluster's GPU pools (Kubernetes form): every GPU agent tolerates each one."""
     gpu_runtime_class: str = gpu.OPERATOR_RUNTIME_CLASS
     """The runtime handler the GPU operator's operands use (`gpu.preinstalled_runtime_class(cloud)`)."""
+    karpenter: KarpenterLayer | None = None
+    """EKS: the pools Karpenter grows and the cluster facts its controller and node classes need."""
+    autoscaler_priorities: pulumi.Input[dict[str, list[str]]] | None = None
+    """AKS with the priority expander: the `priorities` of its ConfigMap (priority -> node group patterns)."""
+    metrics_server: bool = False
+    """Install metrics-server (EKS ships none; AKS does)."""
+    platform_pool: bool = True
+    """Whether the cluster has this platform's untainted platform pool (not an existing cluster)."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -284,7 +309,14 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
         extra=config.governance.tags,
     )
     # One explicit provider: the region is the stack's, and the GDPR record tags land on every resource.
-    provider = aws.Provider("aws", region=target.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+    provider = aws.Provider(
+        "aws",
+        region=target.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+        # The cluster tags the node subnets for Karpenter's discovery with `aws.ec2.Tag`; the subnets' own `tags`
+        # must not see that key as drift and remove it on the next `pulumi up` or refresh.
+        ignore_tags=aws.ProviderIgnoreTagsArgs(keys=[KARPENTER_DISCOVERY_TAG]),
+    )
     opts = pulumi.ResourceOptions(providers={"aws": provider})
 
     log_retention = config.logging.retention_days  # a CloudWatch value: stacks/config.py checks it
@@ -309,26 +341,6 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
         opts,
     )
 
-    def gpu_pool(pool: GpuPoolConfig) -> AwsGpuNodePoolArgs:
-        args: AwsGpuNodePoolArgs = {
-            "name": pool.name,
-            "instance_types": list(pool.instance_types),
-            "min_size": pool.min_size,
-            "max_size": pool.max_size,
-            "capacity_type": pool.capacity_type or "on-demand",
-            "disk_size_gb": pool.disk_size_gb,
-            "os_family": "bottlerocket" if pool.os_family == "bottlerocket" else "al2023",
-            "taints": [{"key": taint.key, "value": taint.value, "effect": taint.effect} for taint in pool.taints],
-            "labels": dict(pool.labels),
-        }
-        if pool.desired_size is not None:
-            args["desired_size"] = pool.desired_size
-        if pool.zones:
-            zones = list(pool.zones)
-            args["subnet_ids"] = network.private_subnet_ids_by_zone.apply(lambda by_zone: [by_zone[z] for z in zones])
-        return args
-
-    platform_pool = config.cluster.platform_pool
     cluster = AwsGpuCluster(
         "eks",
         {
@@ -356,13 +368,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
                 zone: network.private_subnet_ids_by_zone.apply(lambda by_zone, zone=zone: by_zone[zone])
                 for zone in target.zones or []
             },
-            "platform_node_pool": {
-                "instance_types": list(platform_pool.instance_types or []),
-                "min_size_per_zone": platform_pool.min_size_per_zone or 1,
-                "max_size_per_zone": platform_pool.max_size_per_zone or 1,
-                "disk_size_gb": platform_pool.disk_size_gb,
-            },
-            "gpu_node_pools": [gpu_pool(pool) for pool in config.cluster.gpu_pools],
+            **_eks_pools(config),
             "protect": protect,
             # Provider default tags do not reach the instances and volumes node groups launch; these do.
             "tags": tags,
@@ -380,7 +386,8 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "scan_on_push": config.registry.scan_on_push,
             "keep_tagged_images": config.registry.keep_tagged_images,
             "untagged_retention_days": config.registry.untagged_retention_days,
-            "pull_principal_arns": [cluster.node_role_arn],
+            # Nodes of the fixed node groups and the nodes Karpenter launches pull the model images.
+            "pull_principal_arns": [cluster.node_role_arn, cluster.karpenter_node_role_arn],
             "protect": protect,
         },
         opts,
@@ -462,6 +469,8 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "servingIdentities": {name: identity.role_arn for name, identity in serving.items()},
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
             "gpuPoolTaints": gpu_pool_taints(config),
+            "karpenter": cluster.karpenter,
+            "karpenterPools": cluster.karpenter_pools,
         }
     )
     if config.deployment.kubernetes_layer == "clusterStack":
@@ -483,7 +492,54 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             install_gpu_stack=bool(config.cluster.gpu_pools),
             gpu_pool_taints=gpu_pool_taints(config),
             gpu_runtime_class=gpu.preinstalled_runtime_class("aws"),
+            karpenter=KarpenterLayer(pools=cluster.karpenter_pools, settings=cluster.karpenter),
+            metrics_server=True,
         ),
+    )
+
+
+def _eks_gpu_pool(pool: GpuPoolConfig) -> AwsGpuNodePoolArgs:
+    """The EKS form of one platform GPU pool."""
+    args: AwsGpuNodePoolArgs = {
+        "name": pool.name,
+        "instance_types": list(pool.instance_types),
+        "min_size": pool.min_size,
+        "max_size": pool.max_size,
+        "capacity_type": pool.capacity_type or "on-demand",
+        "disk_size_gb": pool.disk_size_gb,
+        "os_family": "bottlerocket" if pool.os_family == "bottlerocket" else "al2023",
+        "taints": [{"key": taint.key, "value": taint.value, "effect": taint.effect} for taint in pool.taints],
+        "labels": dict(pool.labels),
+        "on_demand_fallback": pool.on_demand_fallback,
+    }
+    if pool.priority is not None:
+        args["priority"] = pool.priority
+    if pool.zones:
+        args["zones"] = list(pool.zones)
+    return args
+
+
+def _eks_pools(config: PlatformConfig) -> dict[str, Any]:
+    """The `platform_node_pool` and `gpu_node_pools` arguments of the stack's `AwsGpuCluster`."""
+    platform_pool = config.cluster.platform_pool
+    return {
+        "platform_node_pool": {
+            "instance_types": list(platform_pool.instance_types or []),
+            "min_size_per_zone": platform_pool.min_size_per_zone or 1,
+            "max_size_per_zone": platform_pool.max_size_per_zone or 1,
+            "disk_size_gb": platform_pool.disk_size_gb,
+        },
+        "gpu_node_pools": [_eks_gpu_pool(pool) for pool in config.cluster.gpu_pools],
+    }
+
+
+def _foundation_karpenter_pools(foundation: PlatformConfig) -> list[ScaledPoolSpec]:
+    """The pools an EKS foundation stack's cluster lets Karpenter grow (its `karpenterPools` output), derived from
+    its stack file: a Kubernetes layer registers one NodePool per pool, so it must know them as plain data."""
+    assert isinstance(foundation.target, AwsTarget)
+    zones = list(foundation.target.zones or [])
+    return planned_karpenter_pools(
+        {"subnet_ids": [], "node_subnet_ids_by_zone": dict.fromkeys(zones, ""), **_eks_pools(foundation)}  # type: ignore[typeddict-item]
     )
 
 
@@ -708,6 +764,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "servingIdentities": pulumi.Output.all(**serving_identities) if serving_identities else {},
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
             "gpuPoolTaints": gpu_pool_taints(config),
+            "autoscalerPriorities": cluster.autoscaler_priorities,
         }
     )
     if config.deployment.kubernetes_layer == "clusterStack":
@@ -729,6 +786,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             install_gpu_stack=bool(config.cluster.gpu_pools),
             gpu_pool_taints=gpu_pool_taints(config),
             gpu_runtime_class=gpu.preinstalled_runtime_class("azure"),
+            autoscaler_priorities=cluster.autoscaler_priorities or None,
         ),
     )
 
@@ -794,6 +852,25 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
     platform.outputs["foundationStack"] = stack
     for key in FOUNDATION_OUTPUTS[cloud]:
         platform.outputs[key] = reference.get_output(key)
+    # The foundation's stack file (in this project) says which pools Karpenter grows and which expander AKS uses:
+    # structure this stack must know as plain data, where the StackReference holds only outputs.
+    foundation_config = check_against_foundation(config, Path.cwd(), pulumi.get_stack())
+    karpenter: KarpenterLayer | None = None
+    priorities: pulumi.Output[Any] | None = None
+    if cloud == "aws":
+        if foundation_config is None:
+            raise PlatformConfigError(
+                [
+                    f"{FULL_KEY}.target.foundation.stack: the Karpenter NodePools of this layer are derived from the "
+                    f"foundation's cluster.gpuPools and platformPool; keep Pulumi.{foundation.stack_name}.yaml in this "
+                    "project"
+                ]
+            )
+        karpenter = KarpenterLayer(
+            pools=_foundation_karpenter_pools(foundation_config), settings=reference.require_output("karpenter")
+        )
+    elif foundation_config is not None and foundation_config.cluster.autoscaling.expander == "priority":
+        priorities = reference.require_output("autoscalerPriorities")
     _build_kubernetes_layer(
         config,
         platform,
@@ -811,6 +888,9 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             install_gpu_stack=foundation.gpu_pools,
             gpu_pool_taints=reference.require_output("gpuPoolTaints"),
             gpu_runtime_class=gpu.preinstalled_runtime_class(cloud),
+            karpenter=karpenter,
+            autoscaler_priorities=priorities,
+            metrics_server=cloud == "aws",
         ),
     )
 
@@ -880,6 +960,7 @@ def _build_existing_cluster(config: PlatformConfig, platform: Platform) -> None:
         identity_kind="none",
         existing_class=target.storage_class,
         gpu_driver_preinstalled=target.gpu_driver_preinstalled,
+        platform_pool=False,
     )
     if target.local_registry.enabled and target.distribution != "generic":
         registry = LocalRegistry(
@@ -953,6 +1034,26 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             }
         )
 
+    if layer.karpenter is not None and layer.karpenter.pools:
+        _karpenter(config, layer.karpenter, monitoring, opts)
+    if layer.autoscaler_priorities is not None:
+        PriorityExpander("autoscaler-priorities", {"priorities": layer.autoscaler_priorities}, opts)
+    pod_autoscaling = config.serving.autoscaling
+    if pod_autoscaling.enabled and monitoring is not None:
+        autoscaling_args: dict[str, Any] = {
+            "metrics_server": layer.metrics_server
+            if pod_autoscaling.metrics_server is None
+            else pod_autoscaling.metrics_server,
+            "service_monitor": True,
+            "service_monitor_labels": monitoring.service_monitor_labels,
+            "protect": config.protect,
+            "namespace_labels": labels,
+        }
+        if not layer.platform_pool:
+            autoscaling_args["node_selector"] = {}  # an existing cluster has no platform pool to select
+        autoscaler = PodAutoscaling("autoscaling", autoscaling_args, opts)  # type: ignore[arg-type]
+        platform.outputs["kedaNamespace"] = autoscaler.namespace
+
     if layer.install_gpu_stack:
         gpu_args: dict[str, Any] = {
             "driver_preinstalled": layer.gpu_driver_preinstalled,
@@ -1018,6 +1119,40 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         for name, created in namespaces.items()
     }
+
+
+def _karpenter(
+    config: PlatformConfig, karpenter: KarpenterLayer, monitoring: Monitoring | None, opts: pulumi.ResourceOptions
+) -> Karpenter:
+    """Karpenter's controller and one NodePool per pool it may grow, from the cluster's facts."""
+    settings = pulumi.Output.from_input(karpenter.settings)
+    scaling = config.cluster.autoscaling
+    args: dict[str, Any] = {
+        "cluster_name": settings.apply(lambda facts: facts["clusterName"]),
+        "cluster_endpoint": settings.apply(lambda facts: facts["clusterEndpoint"]),
+        "interruption_queue_name": settings.apply(lambda facts: facts["interruptionQueueName"]),
+        "node_role_name": settings.apply(lambda facts: facts["nodeRoleName"]),
+        "node_volume_key_arn": settings.apply(lambda facts: facts["nodeVolumeKeyArn"]),
+        "discovery_tag_key": settings.apply(lambda facts: facts["discoveryTag"]["key"]),
+        "discovery_tag_value": settings.apply(lambda facts: facts["discoveryTag"]["value"]),
+        # The controller starts once its Pod Identity association exists (the ARN resolves from it).
+        "controller_identity": settings.apply(lambda facts: facts["controllerRoleArn"]),
+        "pools": list(karpenter.pools),
+        "consolidate_after": f"{scaling.scale_down_after_minutes}m",
+        "node_expiry": f"{scaling.node_expiry_hours}h" if scaling.node_expiry_hours else "Never",
+        "drain_grace": f"{scaling.drain_grace_hours}h",
+        "tags": platform_tags(
+            environment=config.environment,
+            stack=pulumi.get_stack(),
+            data_owner=config.governance.data_owner,
+            processing_activity=config.governance.processing_activity,
+            extra=config.governance.tags,
+        ),
+    }
+    if monitoring is not None:
+        args["service_monitor"] = True
+        args["service_monitor_labels"] = monitoring.service_monitor_labels
+    return Karpenter("karpenter", args, opts)  # type: ignore[arg-type]
 
 
 def _namespace_labels(config: PlatformConfig, *, classification: str, retention_days: int | None) -> dict[str, str]:

@@ -386,6 +386,15 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
         "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/aws-service-role/{i.get('awsServiceName', n)}/"
         + ("AWSServiceRoleForAutoScaling" if i.get("awsServiceName") == "autoscaling.amazonaws.com" else n),
     },
+    "aws:sqs/queue:Queue": lambda n, i, p: {
+        "name": i.get("name", n),
+        "arn": f"arn:aws:sqs:{p.region}:{FAKE_ACCOUNT_ID}:{i.get('name', n)}",
+        "url": f"https://sqs.{p.region}.amazonaws.com/{FAKE_ACCOUNT_ID}/{i.get('name', n)}",
+    },
+    "aws:cloudwatch/eventRule:EventRule": lambda n, i, p: {
+        "name": i.get("name", n),
+        "arn": f"arn:aws:events:{p.region}:{FAKE_ACCOUNT_ID}:rule/{i.get('name', n)}",
+    },
     "aws:cloudwatch/logGroup:LogGroup": lambda n, i, p: {
         "name": i.get("name", n),
         "arn": f"arn:aws:logs:{p.region}:{FAKE_ACCOUNT_ID}:log-group:{i.get('name', n)}",

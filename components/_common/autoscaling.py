@@ -40,7 +40,7 @@ class ScaledPoolSpec(TypedDict):
     """One pool an autoscaler may grow from zero, as the cloud layer plans it (a plain, JSON-able mapping)."""
 
     name: str
-    """Pool name; the NodePool is named after it (`gpu-<pool>` for GPU pools, `platform` for the platform pool)."""
+    """Pool name (`platform` for the platform pool); the NodePool and its EC2NodeClass are named after it."""
     instance_types: list[str]
     """Instance types / VM sizes the pool may launch."""
     capacity_types: list[str]
@@ -66,6 +66,9 @@ class ScaledPoolSpec(TypedDict):
     zones: NotRequired[list[str]]
     """Zones the pool may use. Defaults to all of the cluster's zones."""
 
+
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+"""Tag key on the node subnets and security group that EC2NodeClasses select by (value: the cluster name)."""
 
 KARPENTER_NAMESPACE = "kube-system"
 """Namespace of the Karpenter controller (where its docs install it). The EKS Pod Identity association of the

@@ -92,9 +92,9 @@ NODE_TEMPLATE_PREFIX = "k8s.io/cluster-autoscaler/node-template"
 scales the pools). Kept importable only for `stacks/config.py`'s label-length check, which can go with it."""
 AWS_TAG_KEY_MAX = 128
 
-KARPENTER_NAMESPACE = "kube-system"
+KARPENTER_NAMESPACE = autoscaling.KARPENTER_NAMESPACE
 """Namespace of the Karpenter controller: its Pod Identity association names it."""
-KARPENTER_SERVICE_ACCOUNT = "karpenter"
+KARPENTER_SERVICE_ACCOUNT = autoscaling.KARPENTER_SERVICE_ACCOUNT
 """Service account of the Karpenter controller (the chart's default name): its Pod Identity association names it."""
 KARPENTER_QUEUE_RETENTION_SECONDS = 300
 """Interruption messages older than this are stale: a spot interruption warning gives two minutes' notice."""
@@ -401,6 +401,17 @@ def karpenter_pool_specs(platform: _PoolPlan, zone_count: int, gpu_pools: Sequen
             spec["zones"] = list(pool.zones)
         specs.append(spec)
     return specs
+
+
+def planned_karpenter_pools(args: AwsGpuClusterArgs, name: str = "eks") -> list[ScaledPoolSpec]:
+    """The `karpenter_pools` an `AwsGpuCluster` with `args` outputs, without creating anything: for a Kubernetes
+    layer deployed by another stack, which needs the pools as plain data to register one NodePool each.
+
+    Raises:
+        pulumi.InputPropertiesError: the arguments the component would refuse.
+    """
+    plan = _validate(args, name)
+    return karpenter_pool_specs(plan.platform, len(plan.platform_zones), plan.gpu_pools)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
+from components._common import autoscaling
+
 PolicyDocument = dict[str, Any]
 Statement = dict[str, Any]
 
@@ -391,7 +393,7 @@ def backup_key_policy(
 # policies, the interruption queue, its policy and its EventBridge rules. Statement IDs are Karpenter's, so a
 # diff against a later release reads statement by statement.
 
-KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+KARPENTER_DISCOVERY_TAG = autoscaling.KARPENTER_DISCOVERY_TAG
 """Tag key EC2NodeClass subnet and security group selector terms match (value: the cluster name)."""
 KARPENTER_NODEPOOL_TAG = "karpenter.sh/nodepool"
 """Tag Karpenter puts on everything it launches; its presence marks a resource as Karpenter's."""

@@ -4,12 +4,18 @@ Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._com
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
 """
 
-from components.kubernetes.autoscaling import Karpenter, KarpenterArgs
+from components.kubernetes.autoscaling import (
+    Karpenter,
+    KarpenterArgs,
+    PodAutoscaling,
+    PodAutoscalingArgs,
+    PriorityExpander,
+    PriorityExpanderArgs,
+)
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
 from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelDeploymentArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
-from components.kubernetes.pod_autoscaling import PodAutoscaling, PodAutoscalingArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
@@ -32,4 +38,6 @@ __all__ = [
     "MonitoringArgs",
     "PodAutoscaling",
     "PodAutoscalingArgs",
+    "PriorityExpander",
+    "PriorityExpanderArgs",
 ]

@@ -9,7 +9,6 @@ import pulumi_kubernetes as k8s
 
 from components._common import gpu
 from components._common.validation import Problems, require_args_mapping
-from components.kubernetes import _scaled_object
 from components.kubernetes._checks import (
     check_bool,
     check_choice,
@@ -19,6 +18,7 @@ from components.kubernetes._checks import (
     check_quantity,
     check_string_map,
 )
+from components.kubernetes.autoscaling import _scaled_object
 
 DEFAULT_SERVICE_ACCOUNT_NAME = "model-server"
 DEFAULT_REPLICAS = 1

@@ -5,6 +5,7 @@ from typing import Any, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components._common import autoscaling
 from components._common.autoscaling import (
     DEFAULT_DRAIN_GRACE,
     DEFAULT_NODE_EXPIRY,
@@ -23,7 +24,7 @@ from components.kubernetes._checks import (
 )
 from components.kubernetes.autoscaling import _manifests
 
-DEFAULT_DISCOVERY_TAG_KEY = "karpenter.sh/discovery"
+DEFAULT_DISCOVERY_TAG_KEY = autoscaling.KARPENTER_DISCOVERY_TAG
 """The tag key Karpenter's docs use to mark a cluster's node subnets and security groups."""
 DEFAULT_TAGS: dict[str, str] = {}
 DEFAULT_SERVICE_MONITOR = False

@@ -9,7 +9,8 @@ import pulumi
 import pytest
 
 from components._common.validation import Problems
-from components.kubernetes import ModelDeployment, _scaled_object
+from components.kubernetes import ModelDeployment
+from components.kubernetes.autoscaling import _scaled_object
 from components.kubernetes.model_deployment import check_autoscaling, rolling_update
 from tests.components.kubernetes.helpers import metric_names, objects_of_kind, run_with_provider
 from tests.components.kubernetes.layer import DIGEST_IMAGE
