@@ -357,6 +357,11 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the deployer calls the Kubernetes API with the cluster-admin access policy"),
     Ordering("pulumi:providers:kubernetes", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
              "the in-network deployer reaches the private API endpoint through this rule"),
+    Ordering("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:eks/addon:Addon",
+             "the Pod Identity agent serves the association's credentials to the pod",
+             lambda dependent, dependency: dependency.wire_inputs.get("addonName") == "eks-pod-identity-agent"),
+    Ordering("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/rolePolicy:RolePolicy",
+             "Karpenter's first calls (DescribeInstanceTypes, CreateFleet) need the controller policy in place"),
     # Azure
     Ordering("azure-native:containerservice:ManagedCluster", "azure-native:authorization:RoleAssignment",
              "AKS checks the control-plane identity's grants (subnet, disk encryption set, Key Vault) at creation"),
@@ -413,6 +418,14 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
     Ordering(CHART, CHART, "the chart's Prometheus and Alertmanager objects need the Prometheus operator CRDs",
              lambda dependent, dependency: chart_name(dependent) == _charts.KUBE_PROMETHEUS_STACK.chart
              and chart_name(dependency) == _charts.PROMETHEUS_OPERATOR_CRDS.chart),
+    Ordering("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", CHART,
+             "the CRD comes with karpenter-crd, and the controller must outlive the object on destroy to clear its "
+             "finalizer and terminate its instances",
+             lambda dependent, dependency: chart_name(dependency).endswith(("/karpenter", "/karpenter-crd"))),
+    Ordering("kubernetes:karpenter.sh/v1:NodePool", CHART,
+             "the CRD comes with karpenter-crd, and the controller must outlive the object on destroy to clear its "
+             "finalizer and terminate its nodes",
+             lambda dependent, dependency: chart_name(dependency).endswith(("/karpenter", "/karpenter-crd"))),
     Ordering("kubernetes:monitoring.coreos.com/v1:PrometheusRule", CHART,
              "the PrometheusRule CRD comes with the Prometheus operator CRDs chart",
              lambda dependent, dependency: chart_name(dependency) == _charts.PROMETHEUS_OPERATOR_CRDS.chart),

@@ -1141,13 +1141,8 @@ def _karpenter(
         "consolidate_after": f"{scaling.scale_down_after_minutes}m",
         "node_expiry": f"{scaling.node_expiry_hours}h" if scaling.node_expiry_hours else "Never",
         "drain_grace": f"{scaling.drain_grace_hours}h",
-        "tags": platform_tags(
-            environment=config.environment,
-            stack=pulumi.get_stack(),
-            data_owner=config.governance.data_owner,
-            processing_activity=config.governance.processing_activity,
-            extra=config.governance.tags,
-        ),
+        # The cluster's tags (the foundation's, in a cluster-layer stack) on every node, volume and interface.
+        "tags": settings.apply(lambda facts: facts["nodeTags"]),
     }
     if monitoring is not None:
         args["service_monitor"] = True

@@ -731,7 +731,7 @@ def synthesize(
     project = project_name(project_dir)
     stack_secret_outputs: dict[str, list[str]] = {}
     if stack_outputs is None:
-        stack_outputs, stack_secret_outputs = foundation_outputs(stack, project_dir)
+        stack_outputs, stack_secret_outputs = foundation_outputs(stack, project_dir, program=program)
     config, secret_keys = pulumi_config_for(stack, project_dir)
     monitor = install_recording_mocks(
         project=project,
@@ -750,7 +750,9 @@ def synthesize(
     return Synthesis(project, stack, monitor, outputs, secret_outputs, preview)
 
 
-def foundation_outputs(stack: str, project_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+def foundation_outputs(
+    stack: str, project_dir: Path, *, program: Path | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
     """For a cluster-layer stack whose foundation's stack file is in the project: the foundation synthesized
     offline, its outputs (and secret output names) under the name the StackReference asks for.
 
@@ -771,7 +773,7 @@ def foundation_outputs(stack: str, project_dir: Path) -> tuple[dict[str, dict[st
     if check_against_foundation(config, project_dir, stack) is None:
         return {}, {}
     assert config.foundation is not None
-    foundation = synthesize(config.foundation.stack_name, project_dir)
+    foundation = synthesize(config.foundation.stack_name, project_dir, program=program)
     name = config.foundation.stack
     return {name: foundation.outputs}, {name: foundation.secret_outputs}
 

@@ -1022,8 +1022,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
     nodes above the warm ones, `name` is the pool's name (`platform`, or the GPU pool's name)."""
     karpenter: pulumi.Output[dict[str, Any]]
     """What the Karpenter chart and EC2NodeClasses need: `clusterName`, `clusterEndpoint`, `interruptionQueueName`,
-    `nodeRoleName`, `nodeVolumeKeyArn`, `discoveryTag` ({key, value}) and `controllerRoleArn`. Each value resolves
-    only once what it stands for is usable (the role ARN after its Pod Identity association and the agent add-on,
+    `nodeRoleName`, `nodeVolumeKeyArn`, `discoveryTag` ({key, value}), `controllerRoleArn` and `nodeTags` (the
+    tags for what it launches). Each value resolves only once what it stands for is usable (the role ARN after
+    its Pod Identity association and the agent add-on,
     the node role after its access entry, the tag after it is on every subnet and the security group), so
     resources built from them wait for that; install Karpenter from these values."""
     karpenter_node_role_arn: pulumi.Output[str]
@@ -1614,6 +1615,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
             nodeVolumeKeyArn=key.arn,
             discoveryTag=after(tag, *(discovery.id for discovery in discovery_tags)),
             controllerRoleArn=association.role_arn,
+            # Provider default tags never reach what Karpenter launches; its node classes tag them with these.
+            nodeTags=tags or {},
         )
         return _Karpenter(node_role=node_role, settings=settings)
 

@@ -40,6 +40,7 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "GpuStack",
         "Logging",
         "ModelServingNamespace",
+        "PodAutoscaling",
     }, "the Azure foundation and the Kubernetes layer on AKS"
     agent_pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type(AGENT_POOL)}
     assert agent_pools == {"platform", "t4serve", "a100train"}, "the platform pool and one per configured GPU pool"

@@ -40,6 +40,9 @@ EXPECTED_FIXTURE_CONTROLS = {
     "HIPAA-K8S-PSA-LABEL", "HIPAA-LOG-AZ-DIAG", "HIPAA-LOG-EKS-CONTROLPLANE", "HIPAA-LOG-S3-ACCESS",
     "HIPAA-NET-EKS-ENDPOINT", "HIPAA-NET-EKS-NODEGROUP-SSH", "HIPAA-NET-SG-INGRESS", "HIPAA-TLS-S3-POLICY",
     "HIPAA-TLS-STG", "HIPAA-VULN-ECR-SCAN", "ML-GPU-POOL-TAINT", "ML-SERVING-GPU-QUOTA",
+    # Karpenter's node class and interruption queue (issue 17)
+    "HIPAA-ENC-EBS-LT", "HIPAA-AC-EC2-IMDSV2", "HIPAA-NET-EC2-NOPUBLICIP", "HIPAA-ENC-SQS-SSE",
+    "HIPAA-TLS-SQS-POLICY", "HIPAA-AC-SQS-POLICY",
 }  # fmt: skip
 """The controls the non-compliant fixture breaks with mandatory policies, in at least one framework."""
 
@@ -159,7 +162,7 @@ def test_the_noncompliant_fixture_exits_1_and_names_every_control_it_breaks(nonc
     assert "aws:s3/bucket:Bucket  public-data" in noncompliant.out, "each violation names the resource type and name"
     assert "fix: " in noncompliant.out, "each violated policy states its fix"
     summary = noncompliant.out.strip().splitlines()
-    assert any(line.startswith("noncompliant: 3 packs, 16 resources, ") for line in summary)
+    assert any(line.startswith("noncompliant: 3 packs, 20 resources, ") for line in summary)
     assert "Mandatory violations by resource (these fail the check):" in noncompliant.out, (
         "the end of the log says why the job failed in one screen"
     )
@@ -176,7 +179,7 @@ def test_the_json_verdict_matches_the_direct_replay_of_the_fixture(noncompliant:
         EXPECTED_FIXTURE_CONTROLS
     )
     summary = document["summary"]
-    assert (summary["passed"], summary["exitCode"], summary["resources"]) == (False, 1, 16)
+    assert (summary["passed"], summary["exitCode"], summary["resources"]) == (False, 1, 20)
     assert summary["mandatory"] == len({(v["policy"], v["resource"]["urn"], v["message"]) for v in document["violations"] if v["enforcement"] == "mandatory"}), "summary counts a finding once even when two packs report it"  # fmt: skip
 
 

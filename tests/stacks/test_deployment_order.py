@@ -62,8 +62,9 @@ def test_every_wait_in_a_shipped_stack_is_one_the_services_need(graph: tuple[str
 def test_nothing_but_the_reference_chain_waits_for_the_gpu_pools(graph: tuple[str, Graph]) -> None:
     stack, engine = graph
     pools = {urn for urn, node in engine.nodes.items() if is_gpu_pool(node)}
-    if stack in CLOUD_STACKS:
-        assert pools, f"{stack} has GPU pools: the test must see them"
+    # dev's only GPU pool scales from zero: Karpenter creates its nodes when pods wait, no node group exists.
+    if stack in CLOUD_STACKS and stack != "dev":
+        assert pools, f"{stack} has GPU pools with warm nodes or AKS agent pools: the test must see them"
     late = sorted(
         node.name
         for urn, node in engine.nodes.items()

@@ -207,7 +207,7 @@ class Karpenter(pulumi.ComponentResource):
         # when given, once the Pod Identity association does: ordering through outputs, not depends_on.
         gates: list[Any] = [crds.urn] + ([identity] if identity is not None else [])
         self._controller = _charts.helm_chart(
-            name,
+            f"{name}-controller",
             _charts.KARPENTER,
             release_name=name,
             namespace=KARPENTER_NAMESPACE,

@@ -1,11 +1,11 @@
 """`PriorityExpander`: the cluster autoscaler's pool priorities (the AKS `priority` expander's ConfigMap)."""
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from components._common.validation import Problems, require_args_mapping
 from components.kubernetes._checks import check_known_arguments
@@ -36,15 +36,27 @@ def priorities_document(priorities: Mapping[str, Sequence[str]]) -> str:
         if priority < 1 or not list(patterns):
             raise ValueError(f"priority {key!r} must be a positive integer with at least one node group pattern")
         document[priority] = [str(pattern) for pattern in patterns]
-    return yaml.safe_dump(dict(sorted(document.items(), reverse=True)), default_flow_style=False)
+    # YAML with integer keys (the autoscaler reads a map of int to patterns); each pattern a double-quoted
+    # scalar, which JSON's string escaping writes correctly.
+    return "".join(
+        f"{priority}:\n" + "".join(f"  - {json.dumps(pattern)}\n" for pattern in patterns)
+        for priority, patterns in sorted(document.items(), reverse=True)
+    )
 
 
 class PriorityExpander(pulumi.ComponentResource):
-    """The ConfigMap the cluster autoscaler's `priority` expander reads: with several pools able to take a pending
-    pod, it grows the one with the highest priority (e.g. a spot pool before the regular pool that is its
-    fallback). The autoscaler watches it, so a change applies without a restart.
+    """The pool priorities of the cluster autoscaler's `priority` expander (AKS `autoScalerProfile.expander`).
 
-    Create it only where the autoscaler runs with `expander: priority` (AKS `autoScalerProfile.expander`).
+    With several pools able to take a pending pod, the autoscaler grows the one with the highest priority (e.g.
+    a spot pool before the regular pool that is its fallback). It watches the ConfigMap, so a change applies
+    without a restart. Create it only where the autoscaler runs with `expander: priority`.
+
+    Creates:
+    - the ConfigMap `cluster-autoscaler-priority-expander` in kube-system, its `priorities` rendered from the
+      mapping (integer priority -> node group patterns).
+
+    Security: no workload and no RBAC; the ConfigMap holds pool name patterns only. Anyone who may edit
+    ConfigMaps in kube-system can change which pool grows, as with every kube-system object.
     """
 
     config_map_name: pulumi.Output[str]

@@ -58,6 +58,8 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "MonitoringArgs",
         "PodAutoscaling",
         "PodAutoscalingArgs",
+        "PriorityExpander",
+        "PriorityExpanderArgs",
     ]
 
 
