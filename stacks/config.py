@@ -653,17 +653,6 @@ class GpuPoolConfig(_PoolSizing):
                 architectures.add(info.architecture)
         if len(architectures) > 1:
             issues.add(("instanceTypes",), "mixes x86_64 and arm64 instance types; one AMI serves a pool")
-        if cloud == "aws":
-            from components.aws.gpu_cluster import NODE_TEMPLATE_PREFIX
-
-            for key in self.labels:
-                tag_key = f"{NODE_TEMPLATE_PREFIX}/label/{key}"
-                if len(tag_key) > AWS_TAG_KEY_MAX:
-                    issues.add(
-                        ("labels", key),
-                        f"at most {AWS_TAG_KEY_MAX - len(NODE_TEMPLATE_PREFIX) - len('/label/')} characters on EKS: the "
-                        f"cluster-autoscaler tag '{NODE_TEMPLATE_PREFIX}/label/<key>' is limited to {AWS_TAG_KEY_MAX}",
-                    )
         if cloud == "aws" and self.os_family not in (None, "al2023", "bottlerocket"):
             issues.add(("osFamily",), f"'{self.os_family}' is not an EKS GPU image; use al2023 or bottlerocket")
         if cloud == "azure":

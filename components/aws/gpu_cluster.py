@@ -87,10 +87,6 @@ RESERVED_GROUP_PREFIX = "system:"
 group name system:masters is invalid, it cannot start with system:", terraform-aws-modules/terraform-aws-eks#2915;
 the EKS user guide's access-entry page states the same rule, awsdocs/amazon-eks-user-guide#985)."""
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
-NODE_TEMPLATE_PREFIX = "k8s.io/cluster-autoscaler/node-template"
-"""Deprecated: the prefix of the cluster-autoscaler node-template tags this component no longer writes (Karpenter
-scales the pools). Kept importable only for `stacks/config.py`'s label-length check, which can go with it."""
-AWS_TAG_KEY_MAX = 128
 
 KARPENTER_NAMESPACE = autoscaling.KARPENTER_NAMESPACE
 """Namespace of the Karpenter controller: its Pod Identity association names it."""
