@@ -427,6 +427,7 @@ AWS_VCPU_QUOTAS: dict[tuple[str, str], tuple[str, str]] = {
 
 AWS_ELASTIC_IP_QUOTA = ("L-0263D0A3", "EC2-VPC Elastic IPs")
 AUTOSCALING_SERVICE_LINKED_ROLE = "AWSServiceRoleForAutoScaling"
+SPOT_SERVICE_LINKED_ROLE = "AWSServiceRoleForEC2Spot"
 
 _AWS_QUOTA_DOCS = {
     "on-demand": "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html",
@@ -626,6 +627,37 @@ def aws_service_linked_role_item(config: PlatformConfig) -> Item:
     )
 
 
+def aws_spot_service_linked_role_items(config: PlatformConfig) -> list[Item]:
+    """With a spot GPU pool: the EC2 Spot service-linked role Karpenter's spot launches need."""
+    spot = [index for index, pool in enumerate(config.cluster.gpu_pools) if pool.capacity_type == "spot"]
+    if not spot:
+        return []
+    command = ("aws", "iam", "get-role", "--role-name", SPOT_SERVICE_LINKED_ROLE, "--output", "json")
+
+    def evaluate(results: list[CommandResult]) -> Verdict:
+        (result,) = results
+        if result.ok:
+            return Verdict("ok", "exists")
+        if _iam_not_found(result):
+            return Verdict("failed", "does not exist in this account")
+        return _unreadable(result, command)
+
+    return [
+        Item(
+            "aws.iam.spot-service-linked-role",
+            f"IAM service-linked role {SPOT_SERVICE_LINKED_ROLE} exists",
+            "Karpenter launches the spot pools' nodes with CreateFleet, which needs this role; its controller may "
+            "not create roles, so in an account that never ran spot every launch fails with "
+            "AuthFailure.ServiceLinkedRoleCreationNotPermitted and GPU pods stay Pending",
+            "https://karpenter.sh/docs/troubleshooting/#missing-service-linked-role",
+            "aws iam create-service-linked-role --aws-service-name spot.amazonaws.com (once per account)",
+            (command,),
+            evaluate,
+            config_path=_key_path("cluster", "gpuPools", spot[0], "capacityType"),
+        )
+    ]
+
+
 def aws_principal_items(config: PlatformConfig, identity: Identity | None) -> list[Item]:
     """Each admin, deployer and team principal ARN exists (read in the caller's account; elsewhere manual)."""
     placeholders = {key for key, _ in config.placeholders()}
@@ -778,6 +810,7 @@ def aws_items(config: PlatformConfig, target: AwsTarget, identity: Identity | No
         *aws_quota_items(config, target),
         *aws_offering_items(config, target),
         aws_service_linked_role_item(config),
+        *aws_spot_service_linked_role_items(config),
         *aws_principal_items(config, identity),
         aws_elastic_ip_item(config, target),
     ]

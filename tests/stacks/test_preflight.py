@@ -301,6 +301,20 @@ def test_aws_the_autoscaling_service_linked_role_must_exist_unless_the_stack_cre
     assert item.status == "ok" and not item.commands, "the stack creates the role; creating it twice would fail"
 
 
+def test_aws_a_spot_pool_needs_the_ec2_spot_service_linked_role_karpenter_cannot_create() -> None:
+    cloud = aws_cloud().answer(
+        "get-role",
+        "AWSServiceRoleForEC2Spot",
+        result=error("An error occurred (NoSuchEntity) when calling the GetRole operation: cannot be found"),
+    )
+    item = by_key(run_preflight(config_of(real("dev")), "dev", cloud).items)["aws.iam.spot-service-linked-role"]
+    assert item.status == "failed", "dev's spot pool: every Karpenter launch would fail without the role"
+    assert "spot.amazonaws.com" in item.fix and item.config_path.endswith("cluster.gpuPools[0].capacityType")
+    assert "aws.iam.spot-service-linked-role" not in by_key(run_preflight(aws_prod(), "prod", cloud).items), (
+        "prod's pools are on demand: no spot, no role to check"
+    )
+
+
 def test_aws_access_denied_is_not_checked_rather_than_failed() -> None:
     cloud = aws_cloud().answer("get-role", result=error("An error occurred (AccessDenied) when calling GetRole"))
     item = by_key(run_preflight(aws_prod(), "prod", cloud).items)["aws.iam.autoscaling-service-linked-role"]
