@@ -18,6 +18,8 @@ from components._common import gpu, pools
 from stacks.config import PlatformConfig
 from stacks.load import platform_config_from_stack_file
 from stacks.synth import PROJECT_ROOT, Registration, Synthesis, synthesize, synthesize_whole
+from tests.components.kubernetes import karpenter_crds
+from tests.components.kubernetes.helpers import manifest
 
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
@@ -71,7 +73,10 @@ def test_dev_s_spot_gpu_pool_scales_from_zero_to_four_through_karpenter(dev: Syn
     spec = _node_pools(dev)["a10g"]
     assert spec["limits"]["nvidia.com/gpu"] == "4", "maxSize 4 of one-GPU g5 nodes: four GPUs, then Karpenter stops"
     requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
-    assert requirements["karpenter.sh/capacity-type"] == ["spot"], "dev's preset: spot"
+    assert requirements["karpenter.sh/capacity-type"] == ["spot", "on-demand"], (
+        "dev's preset is spot; onDemandFallback lets Karpenter launch on demand when spot has no capacity"
+    )
+    assert spec.get("weight") == 20, "a spot pool is preferred over on-demand ones"
     taints = spec["template"]["spec"]["taints"]
     assert gpu.NVIDIA_GPU_TAINT.kubernetes() in [{k: t[k] for k in ("key", "value", "effect")} for t in taints], (
         "the GPU contract's taint, so only GPU pods make Karpenter launch a GPU node"
@@ -201,3 +206,13 @@ def test_aks_with_the_priority_expander_gets_its_config_map_in_the_cluster_layer
     assert not [
         r for r in default.monitor.by_type("kubernetes:core/v1:ConfigMap") if r.name.startswith("autoscaler")
     ], "with least-waste nothing reads the ConfigMap, so none is created"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-cluster"])
+def test_every_node_pool_and_node_class_of_the_aws_stacks_is_valid_for_the_pinned_karpenter_crds(stack: str) -> None:
+    synthesis = synthesize(stack)
+    objects = [*synthesis.monitor.by_type(NODE_POOL), *synthesis.monitor.by_type(NODE_CLASS)]
+    assert objects, f"{stack} grows its pools through Karpenter"
+    for registration in objects:
+        problems = karpenter_crds.violations(manifest(registration))
+        assert problems == [], f"{stack}/{registration.name}: the v1.14.1 CRDs would refuse it: {problems}"

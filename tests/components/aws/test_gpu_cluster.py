@@ -1162,7 +1162,9 @@ def test_the_karpenter_settings_name_everything_the_chart_and_node_classes_need(
         "nodeVolumeKeyArn": outputs["kmsKeyArn"],
         "discoveryTag": {"key": "karpenter.sh/discovery", "value": "ml-test"},
         "controllerRoleArn": association.inputs["roleArn"],
-    }, "the chart's settings and the EC2NodeClass's role, key and selectors"
+        # Provider default tags never reach what Karpenter launches: the node classes tag nodes with these.
+        "nodeTags": recorder.one("aws:eks/cluster:Cluster").inputs.get("tags") or {},
+    }, "the chart's settings and the EC2NodeClass's role, key, selectors and tags"
     assert outputs["karpenterNodeRoleArn"].endswith(f"/{node_role.name}"), "to grant image pulls"
 
 
