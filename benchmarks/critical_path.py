@@ -107,6 +107,10 @@ CHART_SECONDS: dict[str, Duration] = {
     _charts.DCGM_EXPORTER.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
     _charts.ECK_OPERATOR.chart: Duration(1.5 * MINUTE, "operator StatefulSet and CRDs: 1-2 min"),
     _charts.FLUENT_BIT.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
+    _charts.KARPENTER_CRD.chart: Duration(10, "five CustomResourceDefinitions, no workload"),
+    _charts.KARPENTER.chart: Duration(1 * MINUTE, "the controller Deployment (two replicas): ~1 min"),
+    _charts.KEDA.chart: Duration(1.5 * MINUTE, "operator, metrics API server and webhook Deployments: 1-2 min"),
+    _charts.METRICS_SERVER.chart: Duration(1 * MINUTE, "one Deployment (two replicas): ~1 min"),
 }
 """Helm v4 charts by chart name: the provider creates every object and awaits the workloads' readiness."""
 
@@ -125,6 +129,8 @@ def creation_time(node: Node) -> Duration:
     """The creation time of one resource: by chart, by type, or the package fallback."""
     if node.type == "kubernetes:helm.sh/v4:Chart":
         chart = str(node.wire_inputs.get("chart", ""))
+        if chart.startswith("oci://"):
+            chart = chart.rsplit("/", 1)[-1]  # an OCI chart is named by its reference: oci://<registry>/<chart>
         if chart in CHART_SECONDS:
             return CHART_SECONDS[chart]
     if node.type in CREATION_SECONDS:

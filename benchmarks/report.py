@@ -454,6 +454,13 @@ def _critical_paths(results: Results) -> list[str]:
         "inherited from an ancestor component, is needless. *Needless waits* counts them in the whole graph, "
         "most off every critical path.",
         "",
+        "GPU nodes are not on these paths unless a pool keeps warm nodes: on EKS a pool's `minSize` nodes are a "
+        "fixed node group that `pulumi up` creates (and waits for), while everything above it, including every node "
+        "of a `minSize: 0` pool, is launched by Karpenter when a pod waits, after `pulumi up` (about a minute for "
+        "the instance plus the image pull, paid by the first pod, not the deployment). A stack without a warm GPU "
+        "node group has no reference chain (–); on AKS the GPU agent pools are created by `pulumi up` even at zero "
+        "nodes.",
+        "",
         *_table(
             [
                 "Stack",
