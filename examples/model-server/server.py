@@ -102,10 +102,12 @@ class Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length", "0"))
             features = json.loads(self.rfile.read(length))["features"]
-            code = self._send(200, json.dumps({"model": MODEL.name, "score": MODEL.score(features)}))
+            code, body = 200, json.dumps({"model": MODEL.name, "score": MODEL.score(features)})
         except (ValueError, KeyError, TypeError) as error:
-            code = self._send(400, json.dumps({"error": str(error)}))
+            code, body = 400, json.dumps({"error": str(error)})
+        # Counted before the response leaves: a scrape right after a client's answer must already include it.
         METRICS.observe("/v1/predict", code, time.perf_counter() - started)
+        self._send(code, body)
 
     def log_message(self, format: str, *args: object) -> None:  # the base class names it `format`
         """Log one line per request to stdout (collected by Fluent Bit)."""
