@@ -390,8 +390,9 @@ class Monitoring(pulumi.ComponentResource):
         self.service_monitor_labels = labels_after_crds
         self.prometheus_url = ns.metadata.name.apply(lambda n: f"http://{name}-prometheus.{n}.svc:9090")
         self.alertmanager_url = ns.metadata.name.apply(lambda n: f"http://{name}-alertmanager.{n}.svc:9093")
+        # One alert may have several rules (ServingCanaryRegression: one per signal); each name once.
         self.rule_names = pulumi.Output.from_input(
-            [rule.get("alert") or rule["record"] for group in groups for rule in group["rules"]]
+            list(dict.fromkeys(rule.get("alert") or rule["record"] for group in groups for rule in group["rules"]))
         )
         self.register_outputs(
             {

@@ -228,6 +228,7 @@ def test_outputs_give_in_cluster_urls_and_the_labels_for_service_monitors(run) -
     assert outputs["grafanaUrl"] == "http://monitoring-grafana.monitoring.svc"
     assert outputs["serviceMonitorLabels"] == {"release": "monitoring"}
     assert "GpuAllocatedButIdle" in outputs["ruleNames"]
+    assert outputs["ruleNames"].count("ServingCanaryRegression") == 1, "an alert of several rules is named once"
 
 
 def test_both_namespaces_get_the_platform_network_policies(run) -> None:
