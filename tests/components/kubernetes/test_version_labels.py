@@ -114,6 +114,7 @@ def test_prometheus_puts_the_version_on_the_series_of_labelled_pods_only(tmp_pat
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
+    log = (tmp_path / "prometheus.log").open("w")
     process = subprocess.Popen(
         [
             PROMETHEUS,
@@ -121,8 +122,8 @@ def test_prometheus_puts_the_version_on_the_series_of_labelled_pods_only(tmp_pat
             f"--storage.tsdb.path={tmp_path / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     prometheus = f"http://127.0.0.1:{port}"
     try:
@@ -135,7 +136,9 @@ def test_prometheus_puts_the_version_on_the_series_of_labelled_pods_only(tmp_pat
             except OSError:
                 continue
         by_pod = {sample["metric"]["pod"]: sample["metric"] for sample in series}
-        assert set(by_pod) == {"fraud-v2-abc", "legacy-abc"}, f"Prometheus did not scrape both targets: {series}"
+        assert set(by_pod) == {"fraud-v2-abc", "legacy-abc"}, (
+            f"Prometheus did not scrape both targets: {series}\n{(tmp_path / 'prometheus.log').read_text()[-2000:]}"
+        )
         assert by_pod["fraud-v2-abc"]["model"] == "fraud", "the pod's mlplatform.io/model label reaches the series"
         assert by_pod["fraud-v2-abc"]["model_version"] == "v2", "the pod's version label reaches the series"
         assert "model" not in by_pod["legacy-abc"] and "model_version" not in by_pod["legacy-abc"], (
@@ -148,3 +151,4 @@ def test_prometheus_puts_the_version_on_the_series_of_labelled_pods_only(tmp_pat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
