@@ -36,6 +36,25 @@ GPU_IDLE_WINDOW = "30m"
 SLO_FAST_BURN_RATE = 14.4
 """Error-budget burn rate that pages (a 30-day budget gone in about two days; Google SRE workbook)."""
 
+CANARY_ERROR_RATIO_MARGIN = 0.02
+"""How much higher (absolute, 0.02 = 2 percentage points) a version's 5xx ratio may be than the other versions' of
+the same model before `ServingCanaryRegression` fires."""
+
+CANARY_LATENCY_FACTOR = 1.5
+"""How many times the other versions' p95 latency a version's p95 may reach before `ServingCanaryRegression`
+fires."""
+
+CANARY_LATENCY_MARGIN_SECONDS = 0.025
+"""The p95 difference below which a version is never called slower: a few milliseconds between fast versions
+are histogram-bucket noise, not a regression."""
+
+CANARY_MIN_REQUESTS_PER_SECOND = 0.1
+"""Traffic both a version and the other versions must carry before they are compared (a handful of requests
+proves nothing)."""
+
+CANARY_FOR = "10m"
+"""How long a version must stay worse than the others before `ServingCanaryRegression` fires."""
+
 SERVING_METRICS = {
     "http_requests_total": "counter of requests, labelled `status` or `code` with the HTTP status (e.g. 200, 503, 5xx)",
     "http_request_duration_seconds": "histogram of request latency in seconds (`_bucket`, `_sum`, `_count`)",
@@ -47,6 +66,12 @@ prometheus-fastapi-instrumentator and most HTTP middlewares export). Scraped thr
 _WHERE = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on node {{ $labels.node }}"
 _GPU_PRESENT = prometheus_label(gpu.GPU_PRESENT_LABEL)
 _SERVING_TIER = f'kube_namespace_labels{{{prometheus_label(TIER_LABEL)}="serving"}}'
+_VERSIONED = 'model!="", model_version!=""'
+"""Series of pods that carry `mlplatform.io/model` and `mlplatform.io/model-version` (ModelDeployment's
+ServiceMonitor relabels them to `model` / `model_version`)."""
+_VERSION_KEYS = "namespace, model, model_version"
+_VERSIONED_SERVICES = f"group by (namespace, service) (http_requests_total{{{_VERSIONED}}})"
+"""The Services whose pods serve a model version: the per-version alerts cover them, the per-service ones not."""
 
 
 def _number(value: float) -> str:
@@ -200,7 +225,10 @@ def gpu_capacity_rules() -> dict[str, Any]:
 
 
 def serving_slo_rules(*, latency_p99_seconds: float, availability_objective: float) -> list[dict[str, Any]]:
-    """Recording rules and alerts for the serving SLOs (error-budget burn and p99 latency).
+    """Recording rules and alerts for the serving SLOs (error-budget burn and p99 latency) per Service.
+
+    The alerts leave out Services whose pods serve a model version: `serving_version_rules` alerts on those per
+    version, and one incident pages once.
 
     Args:
         latency_p99_seconds: the p99 latency objective, in seconds.
@@ -253,8 +281,9 @@ def serving_slo_rules(*, latency_p99_seconds: float, availability_objective: flo
         {
             "alert": "ServingErrorBudgetBurn",
             "expr": (
-                f"namespace_service:http_request_error_ratio:rate5m > {budget}"
-                f" and namespace_service:http_request_error_ratio:rate1h > {budget}"
+                f"(namespace_service:http_request_error_ratio:rate5m > {budget}"
+                f" and namespace_service:http_request_error_ratio:rate1h > {budget})"
+                f" unless on(namespace, service) {_VERSIONED_SERVICES}"
             ),
             "for": "2m",
             "labels": {"severity": "critical", "category": "serving-slo"},
@@ -270,7 +299,10 @@ def serving_slo_rules(*, latency_p99_seconds: float, availability_objective: flo
         },
         {
             "alert": "ServingLatencyHigh",
-            "expr": f"namespace_service:http_request_duration_seconds:p99_rate5m > {_number(latency_p99_seconds)}",
+            "expr": (
+                f"namespace_service:http_request_duration_seconds:p99_rate5m > {_number(latency_p99_seconds)}"
+                f" unless on(namespace, service) {_VERSIONED_SERVICES}"
+            ),
             "for": "10m",
             "labels": {"severity": "warning", "category": "serving-slo"},
             "annotations": {
@@ -285,10 +317,182 @@ def serving_slo_rules(*, latency_p99_seconds: float, availability_objective: flo
     ]
 
 
+def serving_version_rules(*, latency_p99_seconds: float, availability_objective: float) -> list[dict[str, Any]]:
+    """Recording rules and alerts per model version: rate, 5xx ratio, p50/p95/p99, the same SLOs as per
+    Service, and the canary comparison of each version with the other versions of its model.
+
+    Every series is keyed by (namespace, model, model_version); `..._of_other_versions` series compare a version
+    with the traffic of every other version of the same model (they exist only while another version serves).
+
+    Args:
+        latency_p99_seconds: the p99 latency objective, in seconds.
+        availability_objective: the fraction of requests that must succeed (e.g. 0.99).
+    """
+    budget = _number(SLO_FAST_BURN_RATE * (1 - availability_objective))
+    prefix = "namespace_model_version"
+    recordings: list[dict[str, Any]] = []
+    for window in ("5m", "1h"):
+        requests, errors = f"{prefix}:http_requests:rate{window}", f"{prefix}:http_request_errors:rate{window}"
+        recordings.extend(
+            [
+                {
+                    "record": requests,
+                    "expr": (
+                        f"sum by ({_VERSION_KEYS}) (rate(http_requests_total{{{_VERSIONED}}}[{window}]))"
+                        f" and on(namespace) {_SERVING_TIER}"
+                    ),
+                },
+                {
+                    "record": errors,
+                    # Either label convention: `status` (most middlewares) or `code` (promhttp).
+                    "expr": (
+                        f'sum by ({_VERSION_KEYS}) (rate(http_requests_total{{{_VERSIONED}, status=~"5.."}}[{window}])'
+                        f' or rate(http_requests_total{{{_VERSIONED}, code=~"5.."}}[{window}]))'
+                        f" and on(namespace) {_SERVING_TIER}"
+                    ),
+                },
+                {
+                    "record": f"{prefix}:http_request_error_ratio:rate{window}",
+                    "expr": f"({errors} or {requests} * 0) / {requests}",
+                },
+            ]
+        )
+    buckets = f"{prefix}_le:http_request_duration_seconds_bucket:rate5m"
+    recordings.append(
+        {
+            "record": buckets,
+            "expr": (
+                f"sum by ({_VERSION_KEYS}, le) (rate(http_request_duration_seconds_bucket{{{_VERSIONED}}}[5m]))"
+                f" and on(namespace) {_SERVING_TIER}"
+            ),
+        }
+    )
+    for quantile in ("50", "95", "99"):
+        recordings.append(
+            {
+                "record": f"{prefix}:http_request_duration_seconds:p{quantile}_rate5m",
+                "expr": f"histogram_quantile(0.{quantile}, {buckets})",
+            }
+        )
+    # Each version against the sum of the other versions of its model: the model's total minus the version.
+    requests, errors = f"{prefix}:http_requests:rate5m", f"{prefix}:http_request_errors:rate5m"
+    others_requests = f"{prefix}:http_requests_of_other_versions:rate5m"
+    filled_errors = f"({errors} or {requests} * 0)"
+    recordings.extend(
+        [
+            {
+                "record": others_requests,
+                "expr": f"sum by (namespace, model) ({requests}) - on(namespace, model) group_right() {requests}",
+            },
+            {
+                "record": f"{prefix}:http_request_error_ratio_of_other_versions:rate5m",
+                "expr": (
+                    f"(sum by (namespace, model) {filled_errors} - on(namespace, model) group_right() {filled_errors})"
+                    f" / ({others_requests} > 0)"
+                ),
+            },
+            {
+                "record": f"{prefix}:http_request_duration_seconds:p95_of_other_versions_rate5m",
+                "expr": (
+                    f"histogram_quantile(0.95, sum by (namespace, model, le) ({buckets})"
+                    f" - on(namespace, model, le) group_right() {buckets})"
+                    f" and on({_VERSION_KEYS}) ({others_requests} > 0)"
+                ),
+            },
+        ]
+    )
+    where = "{{ $labels.namespace }}/{{ $labels.model }} version {{ $labels.model_version }}"
+    # The other versions serving now, i.e. the one to return to: read back from the recorded request rates.
+    others = (
+        "{{ range query (printf "
+        f'"{prefix}:http_requests:rate5m{{namespace=\\"%s\\", model=\\"%s\\", model_version!=\\"%s\\"}}" '
+        "$labels.namespace $labels.model $labels.model_version) }}{{ .Labels.model_version }} {{ end }}"
+    )
+    compared = (
+        f" and on({_VERSION_KEYS}) {requests} > {_number(CANARY_MIN_REQUESTS_PER_SECOND)}"
+        f" and on({_VERSION_KEYS}) {others_requests} > {_number(CANARY_MIN_REQUESTS_PER_SECOND)}"
+    )
+    p95, others_p95 = (
+        f"{prefix}:http_request_duration_seconds:p95_rate5m",
+        f"{prefix}:http_request_duration_seconds:p95_of_other_versions_rate5m",
+    )
+    canary_labels = {"severity": "warning", "category": "serving-canary"}
+    alerts = [
+        {
+            "alert": "ServingVersionErrorBudgetBurn",
+            "expr": (
+                f"{prefix}:http_request_error_ratio:rate5m > {budget}"
+                f" and {prefix}:http_request_error_ratio:rate1h > {budget}"
+            ),
+            "for": "2m",
+            "labels": {"severity": "critical", "category": "serving-slo"},
+            "annotations": {
+                "summary": f"{where} fails {{{{ $value | humanizePercentage }}}} of requests",
+                "description": (
+                    f"Errors burn the {_number(availability_objective * 100)}% availability budget "
+                    f"{_number(SLO_FAST_BURN_RATE)} times too fast over both 5m and 1h."
+                ),
+            },
+        },
+        {
+            "alert": "ServingVersionLatencyHigh",
+            "expr": f"{prefix}:http_request_duration_seconds:p99_rate5m > {_number(latency_p99_seconds)}",
+            "for": "10m",
+            "labels": {"severity": "warning", "category": "serving-slo"},
+            "annotations": {
+                "summary": f"{where} p99 latency is {{{{ $value | humanizeDuration }}}}",
+                "description": f"Above the {_number(latency_p99_seconds)} s objective for 10 minutes.",
+            },
+        },
+        {
+            "alert": "ServingCanaryRegression",
+            "expr": (
+                f"({prefix}:http_request_error_ratio:rate5m"
+                f" - {prefix}:http_request_error_ratio_of_other_versions:rate5m"
+                f" > {_number(CANARY_ERROR_RATIO_MARGIN)}){compared}"
+            ),
+            "for": CANARY_FOR,
+            "labels": {**canary_labels, "signal": "error_ratio"},
+            "annotations": {
+                "summary": (
+                    f"{where} fails {{{{ $value | humanizePercentage }}}} more requests than the other versions"
+                ),
+                "description": (
+                    f"Its 5xx ratio has been more than {_number(CANARY_ERROR_RATIO_MARGIN * 100)} percentage points "
+                    f"above the other versions' for {CANARY_FOR}. Roll back: set stable to {others}in the model's "
+                    "config (and its canary weight to 0), then `pulumi up`."
+                ),
+            },
+        },
+        {
+            "alert": "ServingCanaryRegression",
+            "expr": (
+                f"({p95} / {others_p95} > {_number(CANARY_LATENCY_FACTOR)}"
+                f" and {p95} - {others_p95} > {_number(CANARY_LATENCY_MARGIN_SECONDS)}){compared}"
+            ),
+            "for": CANARY_FOR,
+            "labels": {**canary_labels, "signal": "latency_p95"},
+            "annotations": {
+                "summary": f"{where} p95 latency is {{{{ $value | humanize }}}}× the other versions'",
+                "description": (
+                    f"Its p95 latency has been more than {_number(CANARY_LATENCY_FACTOR)}× the other versions' for "
+                    f"{CANARY_FOR}. Roll back: set stable to {others}in the model's config (and its canary weight "
+                    "to 0), then `pulumi up`."
+                ),
+            },
+        },
+    ]
+    return [
+        {"name": "mlplatform-serving-versions.recording", "rules": recordings},
+        {"name": "mlplatform-serving-versions", "rules": alerts},
+    ]
+
+
 def alert_rule_groups(*, latency_p99_seconds: float, availability_objective: float) -> list[dict[str, Any]]:
     """Every rule group the Monitoring component ships (the `spec.groups` of its PrometheusRule)."""
     return [
         gpu_health_rules(),
         gpu_capacity_rules(),
         *serving_slo_rules(latency_p99_seconds=latency_p99_seconds, availability_objective=availability_objective),
+        *serving_version_rules(latency_p99_seconds=latency_p99_seconds, availability_objective=availability_objective),
     ]

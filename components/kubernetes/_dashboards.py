@@ -1,8 +1,12 @@
-"""The GPU fleet Grafana dashboard, built as Python data over DCGM and kube-state-metrics series.
+"""The Grafana dashboards, built as Python data: the GPU fleet and model serving per version.
 
-Filters: pool (the GPU contract's pool label, via kube-state-metrics node labels), node, namespace and pod
-(set by DCGM on GPUs allocated to a pod). Every query uses only metrics the exporters really expose; a test
-extracts the metric names from every expression and checks them against the exporters' lists.
+GPU fleet: over DCGM and kube-state-metrics series; filters: pool (the GPU contract's pool label, via
+kube-state-metrics node labels), node, namespace and pod (set by DCGM on GPUs allocated to a pod). Every query
+uses only metrics the exporters really expose; a test extracts the metric names from every expression and checks
+them against the exporters' lists.
+
+Model serving: over the per-version recording rules of `_alerts.serving_version_rules` only (a test checks every
+query reads a recorded series); filters: namespace, model, version.
 """
 
 import json
@@ -15,6 +19,8 @@ from components.kubernetes._values import prometheus_label
 
 DASHBOARD_UID = "mlplatform-gpu-fleet"
 DASHBOARD_TITLE = "GPU fleet (DCGM)"
+SERVING_DASHBOARD_UID = "mlplatform-model-serving"
+SERVING_DASHBOARD_TITLE = "Model serving by version"
 SCHEMA_VERSION = 39
 """Grafana dashboard JSON schema version (Grafana 10.x/11.x read it natively)."""
 
@@ -278,3 +284,145 @@ def gpu_dashboard() -> dict[str, Any]:
 def gpu_dashboard_json() -> str:
     """The dashboard serialized for a Grafana sidecar ConfigMap (stable key order, so diffs stay small)."""
     return json.dumps(gpu_dashboard(), indent=2, sort_keys=True)
+
+
+_VERSION_RULES = "namespace_model_version"
+_VERSION_FILTER = 'namespace=~"$namespace", model=~"$model", model_version=~"$version"'
+_VERSION_LEGEND = "{{namespace}}/{{model}} {{model_version}}"
+
+
+def _version_series(rule: str) -> str:
+    """The per-version recorded series `namespace_model_version:<rule>` the dashboard's filters select."""
+    return f"{_VERSION_RULES}:{rule}{{{_VERSION_FILTER}}}"
+
+
+def _serving_templating() -> list[dict[str, Any]]:
+    requests = f"{_VERSION_RULES}:http_requests:rate5m"
+    return [
+        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus", "current": {}},
+        _variable("namespace", "Namespace", f"label_values({requests}, namespace)"),
+        _variable("model", "Model", f'label_values({requests}{{namespace=~"$namespace"}}, model)'),
+        _variable(
+            "version",
+            "Version",
+            f'label_values({requests}{{namespace=~"$namespace", model=~"$model"}}, model_version)',
+        ),
+    ]
+
+
+def serving_dashboard() -> dict[str, Any]:
+    """The model serving dashboard: rate, errors and latency per model version, and each version against the
+    other versions of its model (the canary decision, the same comparison `ServingCanaryRegression` makes)."""
+    layout = _Layout()
+    layout.row("Traffic per version")
+    requests = _version_series("http_requests:rate5m")
+    model_total = (
+        f'sum by (namespace, model) ({_VERSION_RULES}:http_requests:rate5m{{namespace=~"$namespace", model=~"$model"}})'
+    )
+    for title, description, targets, unit in (
+        ("Request rate", "Requests per second per version (5m rate).", [_target(requests, _VERSION_LEGEND)], "reqps"),
+        (
+            "Traffic share",
+            "Each version's share of its model's requests: the traffic split actually in effect.",
+            [_target(f"{requests} / on(namespace, model) group_left() {model_total}", _VERSION_LEGEND)],
+            "percentunit",
+        ),
+        (
+            "Error ratio",
+            "5xx responses / all responses per version (5m).",
+            [_target(_version_series("http_request_error_ratio:rate5m"), _VERSION_LEGEND)],
+            "percentunit",
+        ),
+        (
+            "Latency p50 / p95 / p99",
+            "Request latency quantiles per version, from http_request_duration_seconds (5m).",
+            [
+                _target(_version_series(f"http_request_duration_seconds:{q}_rate5m"), f"{q} {_VERSION_LEGEND}", ref)
+                for q, ref in (("p50", "A"), ("p95", "B"), ("p99", "C"))
+            ],
+            "s",
+        ),
+    ):
+        layout.add(_panel("timeseries", title, description, targets, unit), width=12, height=8)
+
+    layout.row("Canary vs stable")
+    for title, description, rule, unit in (
+        (
+            "Error ratio by version, now",
+            "5xx ratio of each version side by side.",
+            "http_request_error_ratio:rate5m",
+            "percentunit",
+        ),
+        (
+            "p95 latency by version, now",
+            "p95 latency of each version side by side.",
+            "http_request_duration_seconds:p95_rate5m",
+            "s",
+        ),
+    ):
+        target = _target(_version_series(rule), _VERSION_LEGEND)
+        target["instant"] = True
+        panel = _panel("bargauge", title, description, [target], unit)
+        panel["options"] = {
+            "orientation": "horizontal",
+            "displayMode": "basic",
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        }
+        layout.add(panel, width=12, height=6)
+    for title, description, own, others, unit in (
+        (
+            "Error ratio: each version vs the others",
+            "A version's 5xx ratio next to the ratio of all other versions of its model; ServingCanaryRegression "
+            "fires when the gap stays above its margin for 10 minutes.",
+            "http_request_error_ratio:rate5m",
+            "http_request_error_ratio_of_other_versions:rate5m",
+            "percentunit",
+        ),
+        (
+            "p95 latency: each version vs the others",
+            "A version's p95 latency next to the p95 of all other versions of its model.",
+            "http_request_duration_seconds:p95_rate5m",
+            "http_request_duration_seconds:p95_of_other_versions_rate5m",
+            "s",
+        ),
+    ):
+        targets = [
+            _target(_version_series(own), _VERSION_LEGEND, "A"),
+            _target(_version_series(others), f"others than {_VERSION_LEGEND}", "B"),
+        ]
+        layout.add(_panel("timeseries", title, description, targets, unit), width=12, height=8)
+    firing = f'ALERTS{{alertname="ServingCanaryRegression", alertstate="firing", {_VERSION_FILTER}}}'
+    layout.add(
+        _panel(
+            "table",
+            "Canary regressions firing",
+            "Versions worse than the other versions of their model (alert ServingCanaryRegression): roll back by "
+            "setting the model's stable version to one of the others.",
+            [_target(firing, instant=True)],
+            "none",
+        ),
+        width=24,
+        height=6,
+    )
+    return {
+        "uid": SERVING_DASHBOARD_UID,
+        "title": SERVING_DASHBOARD_TITLE,
+        "description": "Request rate, 5xx ratio and latency per model version, and each version against the other "
+        "versions of its model, for canary decisions (per-version recording rules of the platform).",
+        "tags": ["serving", "canary", "mlplatform"],
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "editable": False,
+        "graphTooltip": 1,
+        "refresh": "30s",
+        "time": {"from": "now-3h", "to": "now"},
+        "timezone": "utc",
+        "annotations": {"list": []},
+        "templating": {"list": _serving_templating()},
+        "panels": layout.panels,
+    }
+
+
+def serving_dashboard_json() -> str:
+    """The serving dashboard serialized for a Grafana sidecar ConfigMap (stable key order)."""
+    return json.dumps(serving_dashboard(), indent=2, sort_keys=True)

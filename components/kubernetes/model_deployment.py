@@ -46,6 +46,14 @@ DEFAULT_METRIC = "concurrency"
 DEFAULT_ACTIVATION_THRESHOLD = 0.0
 
 PROBE_PERIOD_SECONDS = 10
+
+MODEL_LABEL = "mlplatform.io/model"
+"""Pod label naming the model a pod serves (set by whoever runs several versions of one model)."""
+MODEL_VERSION_LABEL = "mlplatform.io/model-version"
+"""Pod label naming the model version a pod serves."""
+SERIES_LABELS = {MODEL_LABEL: "model", MODEL_VERSION_LABEL: "model_version"}
+"""Pod label -> the Prometheus label the ServiceMonitor puts on every series of the pod (the per-version serving
+rules and dashboard in `_alerts.py` / `_dashboards.py` group by them)."""
 IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 
 
@@ -188,7 +196,8 @@ class ModelDeployment(pulumi.ComponentResource):
       training pool), GPU limits equal to requests, startup/readiness/liveness probes, rolling updates that
       fit the namespace's GPU quota (zero-downtime when it has room for a surge pod);
     - a ClusterIP Service;
-    - a ServiceMonitor (and scrape annotations) for the serving SLO rules;
+    - a ServiceMonitor (and scrape annotations) for the serving SLO rules, which labels the series of pods
+      carrying `mlplatform.io/model` / `mlplatform.io/model-version` with `model` / `model_version`;
     - a PodDisruptionBudget when there can be more than one replica (`maxUnavailable: 1`, never a
       `minAvailable` that would block node drains at the autoscaler's minimum);
     - with `autoscaling`, a KEDA ScaledObject whose Prometheus trigger reads this Deployment's pods only.
@@ -388,7 +397,9 @@ class ModelDeployment(pulumi.ComponentResource):
                 metadata={"name": app_name, "namespace": namespace, "labels": labels},
                 spec={
                     "selector": {"matchLabels": selector},
-                    "endpoints": [{"port": "http", "path": metrics_path, "interval": "30s"}],
+                    "endpoints": [
+                        {"port": "http", "path": metrics_path, "interval": "30s", "relabelings": version_relabelings()}
+                    ],
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
             )
@@ -441,6 +452,28 @@ class ModelDeployment(pulumi.ComponentResource):
                 "scaledObjectName": self.scaled_object_name,
             }
         )
+
+
+def version_relabelings() -> list[dict[str, Any]]:
+    """ServiceMonitor endpoint relabelings copying `SERIES_LABELS` from the pod onto its series.
+
+    Kubernetes service discovery attaches every label of the pod behind an endpoint as
+    `__meta_kubernetes_pod_label_<name>`, with characters Prometheus does not allow in label names turned into `_`
+    (Prometheus `kubernetes_sd_config`; the operator sanitizes the same way, `sanitizeLabelName` in
+    prometheus-operator v0.93 `pkg/prometheus/promcfg.go`). Explicit relabelings rather than `podTargetLabels`,
+    which would name the labels `mlplatform_io_model_version`. The `(.+)` regex leaves a pod without the label
+    untouched, so an unversioned server's series keep exactly the labels they had.
+    """
+    return [
+        {
+            "sourceLabels": [f"__meta_kubernetes_pod_label_{re.sub(r'[^a-zA-Z0-9_]', '_', pod_label)}"],
+            "regex": "(.+)",
+            "targetLabel": series_label,
+            "replacement": "${1}",
+            "action": "replace",
+        }
+        for pod_label, series_label in SERIES_LABELS.items()
+    ]
 
 
 def rolling_update(replicas: int, gpus: int, namespace_gpu_quota: int | None) -> dict[str, int]:

@@ -18,7 +18,7 @@ from components.kubernetes._checks import (
     check_quantity,
     check_release_names,
 )
-from components.kubernetes._dashboards import gpu_dashboard_json
+from components.kubernetes._dashboards import gpu_dashboard_json, serving_dashboard_json
 from components.kubernetes._namespaces import check_extra_labels, check_namespace_name, create_namespace
 
 DEFAULT_NAMESPACE = "monitoring"
@@ -88,7 +88,7 @@ class MonitoringArgs(TypedDict, total=False):
     """Slack channel, e.g. `#ml-alerts`. Required when `alert_receiver` is slack."""
 
     grafana: bool
-    """Install Grafana with the GPU fleet dashboard. Defaults to true."""
+    """Install Grafana with the GPU fleet and model serving dashboards. Defaults to true."""
 
     scrape_control_plane: bool
     """Scrape etcd, scheduler, controller-manager and kube-proxy; only possible on self-managed control planes
@@ -124,10 +124,11 @@ class Monitoring(pulumi.ComponentResource):
       volume of `storage_class_name`, and whose node exporter tolerates the GPU taints;
     - a random Grafana admin password in a Kubernetes Secret (`admin.existingSecret`);
     - the alert receiver's URL/key in a Kubernetes Secret mounted into Alertmanager (`*_file` settings);
-    - the GPU fleet dashboard as a ConfigMap labelled `grafana_dashboard: "1"` in the monitoring namespace,
-      where Grafana's sidecar searches;
+    - the GPU fleet and the model serving (per version, canary vs the other versions) dashboards as
+      ConfigMaps labelled `grafana_dashboard: "1"` in the monitoring namespace, where Grafana's sidecar searches;
     - a Role that lets Grafana's sidecars read that namespace's ConfigMaps (the chart binds it);
-    - a PrometheusRule with GPU health, GPU capacity/cost and serving SLO alerts;
+    - a PrometheusRule with GPU health, GPU capacity/cost, serving SLO alerts per Service and per model
+      version, and the canary alert (a version worse than the other versions of its model);
     - NetworkPolicies in both namespaces: default deny, then DNS, the API server for the pods that watch it,
       Prometheus's scrapes of every platform exporter, Grafana's and KEDA's queries, Alertmanager's receiver.
 
@@ -361,6 +362,16 @@ class Monitoring(pulumi.ComponentResource):
                 data={"gpu-fleet.json": gpu_dashboard_json()},
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            k8s.core.v1.ConfigMap(
+                f"{name}-serving-dashboard",
+                metadata={
+                    "name": f"{name}-model-serving-dashboard",
+                    "namespace": ns.metadata.name,
+                    "labels": {DASHBOARD_LABEL: "1"},
+                },
+                data={"model-serving.json": serving_dashboard_json()},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         groups = alert_rule_groups(latency_p99_seconds=float(latency), availability_objective=float(availability))
         k8s.apiextensions.CustomResource(
@@ -379,8 +390,9 @@ class Monitoring(pulumi.ComponentResource):
         self.service_monitor_labels = labels_after_crds
         self.prometheus_url = ns.metadata.name.apply(lambda n: f"http://{name}-prometheus.{n}.svc:9090")
         self.alertmanager_url = ns.metadata.name.apply(lambda n: f"http://{name}-alertmanager.{n}.svc:9093")
+        # One alert may have several rules (ServingCanaryRegression: one per signal); each name once.
         self.rule_names = pulumi.Output.from_input(
-            [rule.get("alert") or rule["record"] for group in groups for rule in group["rules"]]
+            list(dict.fromkeys(rule.get("alert") or rule["record"] for group in groups for rule in group["rules"]))
         )
         self.register_outputs(
             {

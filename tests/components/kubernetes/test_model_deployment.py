@@ -88,7 +88,12 @@ def test_the_server_is_probed_and_scraped_through_a_clusterip_service(run) -> No
     assert service["spec"]["type"] == "ClusterIP", "serving is reached through the ingress controller only"
     (monitor,) = objects_of_kind(recorder, "ServiceMonitor")
     assert monitor["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
-    assert monitor["spec"]["endpoints"][0] == {"port": "http", "path": "/metrics", "interval": "30s"}
+    endpoint = monitor["spec"]["endpoints"][0]
+    assert {key: endpoint[key] for key in ("port", "path", "interval")} == {
+        "port": "http",
+        "path": "/metrics",
+        "interval": "30s",
+    }, "Prometheus scrapes the server's named port on its metrics path every 30 s"
     assert monitor["metadata"]["namespace"] == "fraud"
 
 

@@ -12,7 +12,7 @@ from components._common.tags import TIER_LABEL
 from components.kubernetes import Monitoring, _platform_policies
 from components.kubernetes import _charts as charts
 from components.kubernetes._alerts import alert_rule_groups
-from components.kubernetes._dashboards import gpu_dashboard
+from components.kubernetes._dashboards import gpu_dashboard, serving_dashboard
 from tests.components.kubernetes.helpers import chart, chart_values, objects_of_kind, run_with_provider
 
 PSA = "pod-security.kubernetes.io/"
@@ -102,14 +102,18 @@ def test_receivers_need_their_secret_and_slack_its_channel(run) -> None:
     assert set(errors_of(raised)) == {"alertReceiverSecret", "slackChannel"}
 
 
-def test_the_gpu_dashboard_ships_as_a_sidecar_configmap(run) -> None:
+@pytest.mark.parametrize(
+    ("resource", "dashboard"),
+    [("monitoring-gpu-dashboard", gpu_dashboard), ("monitoring-serving-dashboard", serving_dashboard)],
+)
+def test_the_dashboards_ship_as_sidecar_configmaps(run, resource: str, dashboard) -> None:
     recorder, _ = build(run)
-    config_map = recorder.one("kubernetes:core/v1:ConfigMap", "monitoring-gpu-dashboard")
+    config_map = recorder.one("kubernetes:core/v1:ConfigMap", resource)
     metadata = config_map.inputs["metadata"]
     assert metadata["labels"] == {"grafana_dashboard": "1"}, "the Grafana sidecar loads ConfigMaps with this label"
-    assert metadata["namespace"] == "monitoring"
+    assert metadata["namespace"] == "monitoring", "the dashboards live in the monitoring namespace"
     (document,) = config_map.inputs["data"].values()
-    assert json.loads(document) == gpu_dashboard()
+    assert json.loads(document) == dashboard(), f"{resource} carries the {dashboard.__name__} document"
     dashboards = chart_values(recorder, "kube-prometheus-stack")["grafana"]["sidecar"]["dashboards"]
     assert metadata["namespace"] in dashboards["searchNamespace"], "the sidecar searches where the dashboard is"
 
@@ -224,6 +228,7 @@ def test_outputs_give_in_cluster_urls_and_the_labels_for_service_monitors(run) -
     assert outputs["grafanaUrl"] == "http://monitoring-grafana.monitoring.svc"
     assert outputs["serviceMonitorLabels"] == {"release": "monitoring"}
     assert "GpuAllocatedButIdle" in outputs["ruleNames"]
+    assert outputs["ruleNames"].count("ServingCanaryRegression") == 1, "an alert of several rules is named once"
 
 
 def test_both_namespaces_get_the_platform_network_policies(run) -> None:
