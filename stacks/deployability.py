@@ -117,8 +117,8 @@ CHECK_KINDS: dict[str, CheckKind] = {
             "Every probe hits a declared port and a served path",
             "Liveness, readiness and startup probes name a port the container declares; where the project knows "
             "the server (examples/model-server), HTTP probes ask for a path it serves.",
-            "Point the probe at a declared port and, for the example model server, at /healthz (or serve the "
-            "probed path).",
+            "Point the probe at a declared port and, for the example model server, at /ready and /live "
+            "(ModelDeployment's generic server preset), or serve the probed path.",
         ),
         CheckKind(
             AUTOSCALER_TARGET,

@@ -38,9 +38,6 @@ deployment = ModelDeployment(
         "gpus": gpus,
         "service_account_name": serving["serviceAccount"],
         "env": {"MODEL_VERSION": version},
-        # The example server answers on /healthz (examples/model-server/server.py), not the Open Inference paths.
-        "readiness_path": "/healthz",
-        "liveness_path": "/healthz",
         # The namespace's GPU quota (the platform's servingNamespaceDetails.<ns>.gpuQuota): with no room for one
         # more pod, an update replaces pods one at a time instead of surging into the quota and deadlocking.
         "namespace_gpu_quota": gpu_quota,
