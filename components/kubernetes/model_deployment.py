@@ -227,9 +227,10 @@ class ModelDeploymentArgs(TypedDict, total=False):
     """How long the server may take to load its model before liveness checks start. Defaults to 600."""
 
     env: dict[str, pulumi.Input[str]]
-    """Environment variables of the server container, written in plain text into the Deployment. A Pulumi
-    secret is refused (it would be readable by anyone who can read the Deployment): pass secrets from the
-    cloud's vault through the namespace's secret mechanism instead. Defaults to none."""
+    """Environment variables of the server container, written in plain text into the Deployment. Values Pulumi
+    keeps encrypted in its state are refused, since anyone who can read the Deployment
+    could read them: pass credentials from the cloud's vault through the Secrets Store CSI driver instead.
+    Defaults to none."""
 
     command: list[str]
     """Container entrypoint override. Defaults to the image's."""
@@ -329,76 +330,7 @@ class ModelDeployment(pulumi.ComponentResource):
         gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
         autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
 
-        problems = Problems()
-        check_known_arguments(problems, args, ModelDeploymentArgs)
-        if namespace is None:
-            problems.add("namespace", "required: the serving namespace")
-        elif isinstance(namespace, str):
-            check_object_name(problems, "namespace", namespace)
-        # An output (e.g. ModelImage.digest_ref) is known only at deploy time; the image policy checks it then.
-        if not isinstance(image, pulumi.Output) and (not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image)):
-            problems.add(
-                "image",
-                f"{image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
-            )
-        check_object_name(problems, "appName", app_name)
-        if isinstance(service_account, str):
-            check_object_name(problems, "serviceAccountName", service_account)
-        if not isinstance(pod_labels, pulumi.Output):
-            check_string_map(problems, "podLabels", pod_labels)
-        check_int(problems, "replicas", replicas, minimum=1, maximum=1000)
-        check_int(problems, "gpus", gpus, minimum=0, maximum=16)
-        if gpu_quota is not None:
-            check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
-            if autoscaling is None:
-                check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
-        if autoscaling is not None:
-            if "replicas" in args:
-                problems.add("replicas", "the autoscaler owns the replica count; set autoscaling.minReplicas instead")
-            check_autoscaling(
-                problems,
-                autoscaling,
-                gpus=gpus,
-                quota=gpu_quota,
-                app_name=app_name,
-                service_monitor=service_monitor,
-            )
-        cpu_request = check_quantity(problems, "cpu", cpu)
-        cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
-        if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
-            problems.add("cpuLimit", f"must be at least cpu ({cpu})")
-        check_quantity(problems, "memory", memory)
-        check_choice(problems, "server", server, tuple(SERVER_PRESETS))
-        check_int(problems, "port", port, minimum=1024, maximum=65535)
-        check_int(problems, "metricsPort", metrics_port, minimum=1024, maximum=65535)
-        check_int(problems, "servicePort", service_port, minimum=1, maximum=65535)
-        for path, value in (
-            ("metricsPath", metrics_path),
-            ("readinessPath", readiness_path),
-            ("livenessPath", liveness_path),
-        ):
-            if not isinstance(value, str) or not value.startswith("/"):
-                problems.add(path, f"must be an absolute HTTP path (got {value!r})")
-        check_int(problems, "startupTimeoutSeconds", startup_timeout, minimum=PROBE_PERIOD_SECONDS, maximum=7200)
-        check_int(problems, "runAsUser", run_as_user, minimum=1)
-        check_quantity(problems, "tmpSize", tmp_size)
-        check_quantity(problems, "shmSize", shm_size)
-        check_bool(problems, "serviceMonitor", service_monitor)
-        if not isinstance(env, dict):
-            problems.add("env", "must be a map of variable names to values")
-        if (
-            isinstance(autoscaling, Mapping)
-            and autoscaling.get("query") is None
-            and not preset.metrics_contract
-            and autoscaling.get("metric", DEFAULT_METRIC) in ("concurrency", "latency")
-        ):
-            problems.add(
-                "autoscaling.metric",
-                f"the {server} server exports its own metrics, not http_request_duration_seconds, which the "
-                "built-in concurrency and latency queries read; use gpu_utilization, or give autoscaling.query "
-                "over the server's own metrics",
-            )
-        problems.raise_if_any(f"ModelDeployment '{name}'")
+        check_arguments(name, args).raise_if_any(f"ModelDeployment '{name}'")
 
         super().__init__("mlplatform:index:ModelDeployment", name, {}, opts)
 
@@ -550,6 +482,113 @@ class ModelDeployment(pulumi.ComponentResource):
                 "scaledObjectName": self.scaled_object_name,
             }
         )
+
+
+def check_arguments(name: str, args: Mapping[str, Any]) -> Problems:
+    """Every problem of the arguments of `ModelDeployment` `name`, with its property path (nothing is created).
+
+    `ModelService` checks each version's arguments with it before creating anything.
+    """
+    namespace = args.get("namespace")
+    image = args.get("image")
+    app_name = args.get("app_name", name)
+    service_account = args.get("service_account_name", DEFAULT_SERVICE_ACCOUNT_NAME)
+    pod_labels = args.get("pod_labels", {})
+    replicas = args.get("replicas", DEFAULT_REPLICAS)
+    gpus = args.get("gpus", DEFAULT_GPUS)
+    cpu = args.get("cpu", DEFAULT_CPU)
+    cpu_limit = args.get("cpu_limit", DEFAULT_CPU_LIMIT)
+    memory = args.get("memory", DEFAULT_MEMORY)
+    server = args.get("server", DEFAULT_SERVER)
+    # An unknown server is reported below; the generic preset stands in until then.
+    preset = SERVER_PRESETS.get(server) if isinstance(server, str) else None
+    preset = preset or SERVER_PRESETS[DEFAULT_SERVER]
+    port = args.get("port", preset.port)
+    # A server whose metrics share its HTTP port keeps sharing it when `port` is overridden.
+    metrics_port = args.get("metrics_port", preset.metrics_port if preset.metrics_port != preset.port else port)
+    service_port = args.get("service_port", DEFAULT_SERVICE_PORT)
+    metrics_path = args.get("metrics_path", preset.metrics_path)
+    readiness_path = args.get("readiness_path", preset.readiness_path)
+    liveness_path = args.get("liveness_path", preset.liveness_path)
+    startup_timeout = args.get("startup_timeout_seconds", DEFAULT_STARTUP_TIMEOUT_SECONDS)
+    env = args.get("env", {})
+    run_as_user = args.get("run_as_user", DEFAULT_RUN_AS_USER)
+    tmp_size = args.get("tmp_size", DEFAULT_TMP_SIZE)
+    shm_size = args.get("shm_size", preset.shm_size)
+    service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
+    gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
+    autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
+
+    problems = Problems()
+    check_known_arguments(problems, args, ModelDeploymentArgs)
+    if namespace is None:
+        problems.add("namespace", "required: the serving namespace")
+    elif isinstance(namespace, str):
+        check_object_name(problems, "namespace", namespace)
+    # An output (e.g. ModelImage.digest_ref) is known only at deploy time; the image policy checks it then.
+    if not isinstance(image, pulumi.Output) and (not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image)):
+        problems.add(
+            "image",
+            f"{image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
+        )
+    check_object_name(problems, "appName", app_name)
+    if isinstance(service_account, str):
+        check_object_name(problems, "serviceAccountName", service_account)
+    if not isinstance(pod_labels, pulumi.Output):
+        check_string_map(problems, "podLabels", pod_labels)
+    check_int(problems, "replicas", replicas, minimum=1, maximum=1000)
+    check_int(problems, "gpus", gpus, minimum=0, maximum=16)
+    if gpu_quota is not None:
+        check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
+        if autoscaling is None:
+            check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
+    if autoscaling is not None:
+        if "replicas" in args:
+            problems.add("replicas", "the autoscaler owns the replica count; set autoscaling.minReplicas instead")
+        check_autoscaling(
+            problems,
+            autoscaling,
+            gpus=gpus,
+            quota=gpu_quota,
+            app_name=app_name,
+            service_monitor=service_monitor,
+        )
+    cpu_request = check_quantity(problems, "cpu", cpu)
+    cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
+    if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
+        problems.add("cpuLimit", f"must be at least cpu ({cpu})")
+    check_quantity(problems, "memory", memory)
+    check_choice(problems, "server", server, tuple(SERVER_PRESETS))
+    check_int(problems, "port", port, minimum=1024, maximum=65535)
+    check_int(problems, "metricsPort", metrics_port, minimum=1024, maximum=65535)
+    check_int(problems, "servicePort", service_port, minimum=1, maximum=65535)
+    for path, value in (
+        ("metricsPath", metrics_path),
+        ("readinessPath", readiness_path),
+        ("livenessPath", liveness_path),
+    ):
+        if not isinstance(value, str) or not value.startswith("/"):
+            problems.add(path, f"must be an absolute HTTP path (got {value!r})")
+    check_int(problems, "startupTimeoutSeconds", startup_timeout, minimum=PROBE_PERIOD_SECONDS, maximum=7200)
+    check_int(problems, "runAsUser", run_as_user, minimum=1)
+    check_quantity(problems, "tmpSize", tmp_size)
+    check_quantity(problems, "shmSize", shm_size)
+    check_bool(problems, "serviceMonitor", service_monitor)
+    if not isinstance(env, dict):
+        problems.add("env", "must be a map of variable names to values")
+    if (
+        isinstance(autoscaling, Mapping)
+        and autoscaling.get("query") is None
+        and not preset.metrics_contract
+        and autoscaling.get("metric", DEFAULT_METRIC) in ("concurrency", "latency")
+    ):
+        problems.add(
+            "autoscaling.metric",
+            f"the {server} server exports its own metrics, not http_request_duration_seconds, which the "
+            "built-in concurrency and latency queries read; use gpu_utilization, or give autoscaling.query "
+            "over the server's own metrics",
+        )
+    return problems
 
 
 def rolling_update(replicas: int, gpus: int, namespace_gpu_quota: int | None) -> dict[str, int]:
