@@ -97,14 +97,13 @@ METRICS = Metrics()
 class Handler(BaseHTTPRequestHandler):
     """Routes: GET /live, GET /ready, GET /metrics, POST /v1/predict."""
 
-    def _send(self, code: int, body: str, content_type: str = "application/json") -> int:
+    def _send(self, code: int, body: str, content_type: str = "application/json") -> None:
         payload = body.encode()
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        return code
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
@@ -131,12 +130,14 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", "0"))
             features = json.loads(self.rfile.read(length))["features"]
             if model is None:
-                code = self._send(503, json.dumps({"error": "the model is loading"}))
+                code, body = 503, {"error": "the model is loading"}
             else:
-                code = self._send(200, json.dumps({"model": model.name, "score": model.score(features)}))
+                code, body = 200, {"model": model.name, "score": model.score(features)}
         except (ValueError, KeyError, TypeError) as error:
-            code = self._send(400, json.dumps({"error": str(error)}))
+            code, body = 400, {"error": str(error)}
+        # Counted before the answer leaves: a client that has its answer finds it in /metrics.
         METRICS.observe("/v1/predict", code, time.perf_counter() - started)
+        self._send(code, json.dumps(body))
 
     def log_message(self, format: str, *args: object) -> None:  # the base class names it `format`
         """Log one line per request to stdout (collected by Fluent Bit)."""
