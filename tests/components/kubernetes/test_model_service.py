@@ -7,6 +7,7 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pulumi
+import pulumi_kubernetes
 import pytest
 
 from components.kubernetes import ModelService, ModelServingNamespace
@@ -244,3 +245,21 @@ def test_a_canary_in_a_serving_namespace_is_deployable(recorder: RecordingMonito
         p.message for p in report.problems
     ]
     assert report.checked[PROBE] >= 6 and report.checked[SERVICE_SELECTOR] >= 3, "both versions were judged"
+
+
+def test_a_route_to_a_service_the_stack_does_not_create_is_reported(recorder: RecordingMonitor) -> None:
+    def program() -> None:
+        ModelService("fraud", arguments(stable="v7"))
+        pulumi_kubernetes.apiextensions.CustomResource(
+            "stray",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata={"name": "stray", "namespace": "fraud-detection"},
+            spec={"rules": [{"backendRefs": [{"name": "fraud-v6", "port": 80}, {"name": "fraud-v7", "port": 8080}]}]},
+        )
+
+    run_program(program)
+    messages = [p.message for p in check_deployability(recorder.registrations, stack="team").by_check(SERVICE_SELECTOR)]
+    assert any("Service fraud-detection/fraud-v6, which the stack does not create" in m for m in messages), messages
+    assert any("port 8080 of Service fraud-detection/fraud-v7, which exposes 80" in m for m in messages), messages
+    assert not any("HTTPRoute fraud-detection/fraud " in m for m in messages), "ModelService's own route is sound"
