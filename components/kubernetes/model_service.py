@@ -431,8 +431,11 @@ def check_arguments(args: Mapping[str, Any]) -> Problems:
         if version.get("image") is None:
             problems.add(f"{path}.image", "required: the version's image by digest (repository@sha256:...)")
         artifact = version.get("model_version")
-        if artifact is not None and not (isinstance(artifact, str) and artifact and "/" not in artifact.strip("/")):
-            problems.add(f"{path}.modelVersion", f"must be one key segment such as 2026.11.1 (got {artifact!r})")
+        if artifact is not None and not (isinstance(artifact, str) and artifact.strip("/") == artifact != ""):
+            problems.add(
+                f"{path}.modelVersion",
+                f"must be a key prefix such as 2026.11.1, no leading or trailing / (got {artifact!r})",
+            )
 
     if stable is None:
         problems.add("stable", "required: the name of the version serving production traffic")
