@@ -9,7 +9,8 @@ and answers six questions, each a check kind with its own rule in the machine fo
 - `zonal-volumes`: a workload with zonal persistent volumes finds a node in every zone its volumes can be in;
 - `pod-security`: each namespace's Pod Security `enforce` level admits the pods put there;
 - `rollout-quota`: every workload, and every rolling update's surge, fits its namespace's ResourceQuota;
-- `service-selector`: every Service selects the pods of some workload in its namespace (and their named port);
+- `service-selector`: every Service selects the pods of some workload in its namespace (and their named port), and
+  every Gateway API HTTPRoute's Service backend is a Service of the graph exposing that port;
 - `probe`: every probe hits a port the container declares, and a path the server serves where the project knows
   the server (the example model server in examples/model-server);
 - `autoscaler-target`: every KEDA ScaledObject and HorizontalPodAutoscaler scales a workload the graph creates.
@@ -107,9 +108,9 @@ CHECK_KINDS: dict[str, CheckKind] = {
             "deployability-service-selector",
             "Every Service selects pods",
             "A Service's selector matches the pod labels of some workload in its namespace, and a named targetPort "
-            "is a port those pods declare.",
+            "is a port those pods declare; an HTTPRoute's Service backends exist and expose the port it names.",
             "Make the Service's selector match the workload's pod template labels (and its targetPort a declared "
-            "port name).",
+            "port name); point the route's backendRefs at a Service and port the stack creates.",
         ),
         CheckKind(
             PROBE,
@@ -117,8 +118,8 @@ CHECK_KINDS: dict[str, CheckKind] = {
             "Every probe hits a declared port and a served path",
             "Liveness, readiness and startup probes name a port the container declares; where the project knows "
             "the server (examples/model-server), HTTP probes ask for a path it serves.",
-            "Point the probe at a declared port and, for the example model server, at /healthz (or serve the "
-            "probed path).",
+            "Point the probe at a declared port and, for the example model server, at /ready and /live "
+            "(ModelDeployment's generic server preset), or serve the probed path.",
         ),
         CheckKind(
             AUTOSCALER_TARGET,
@@ -1436,6 +1437,43 @@ def _check_services(context: _Context) -> None:
                                 f"({', '.join(w.label for w in matching)}) do not declare", subject=subject)  # fmt: skip
 
 
+def _check_route_backends(context: _Context) -> None:
+    """Every Service backend of an HTTPRoute is a Service of the graph, in the namespace named, with that port."""
+    services: dict[tuple[str, str], set[int]] = {}
+    for registration in context.registrations:
+        if registration.type == "kubernetes:core/v1:Service":
+            metadata = _metadata(registration.inputs)
+            ports = (registration.inputs.get("spec") or {}).get("ports") or []
+            key = (str(metadata.get("namespace") or "default"), str(metadata.get("name") or registration.name))
+            services[key] = {_as_int(port.get("port")) for port in ports if isinstance(port, dict)}
+    for registration in context.registrations:
+        if not (registration.type.startswith("kubernetes:gateway.networking.k8s.io/") and
+                registration.type.endswith(":HTTPRoute")):  # fmt: skip
+            continue
+        metadata = _metadata(registration.inputs)
+        namespace = str(metadata.get("namespace") or "default")
+        name = str(metadata.get("name") or registration.name)
+        subject = (f"HTTPRoute/{namespace}/{name}", registration.urn, registration.type, registration.name)
+        rules = [rule for rule in (registration.inputs.get("spec") or {}).get("rules") or [] if isinstance(rule, dict)]
+        for rule in rules:
+            for backend in rule.get("backendRefs") or []:
+                if backend.get("group", "") != "" or backend.get("kind", "Service") != "Service":
+                    continue
+                context.count(SERVICE_SELECTOR)
+                target = (str(backend.get("namespace") or namespace), str(backend.get("name")))
+                if not all(_known(value) for value in (*target, backend.get("port"))):
+                    continue
+                if target not in services:
+                    context.problem(SERVICE_SELECTOR, None, "",
+                                    f"HTTPRoute {namespace}/{name} sends requests to Service {target[0]}/{target[1]}, "
+                                    "which the stack does not create: those requests fail", subject=subject)  # fmt: skip
+                elif _as_int(backend.get("port")) not in services[target]:
+                    context.problem(SERVICE_SELECTOR, None, "",
+                                    f"HTTPRoute {namespace}/{name} sends requests to port {_as_int(backend.get('port'))} of "
+                                    f"Service {target[0]}/{target[1]}, which exposes "
+                                    f"{', '.join(str(p) for p in sorted(services[target]))}", subject=subject)  # fmt: skip
+
+
 def served_paths(server: Path = MODEL_SERVER_DIR / "server.py") -> dict[str, set[str]]:
     """HTTP method -> the paths a `BaseHTTPRequestHandler` server serves, read from its `do_<METHOD>` methods
     (comparisons of `self.path` with string literals)."""
@@ -1555,6 +1593,7 @@ def check_deployability(
     _check_pod_security(context)
     _check_rollout_quota(context, defaults)
     _check_services(context)
+    _check_route_backends(context)
     _check_probes(context)
     return DeployabilityReport(
         stack=stack,

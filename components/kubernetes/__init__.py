@@ -1,4 +1,4 @@
-"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving, node autoscaling (Karpenter).
+"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models), node autoscaling.
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
@@ -15,6 +15,13 @@ from components.kubernetes.autoscaling import (
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
 from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelDeploymentArgs
+from components.kubernetes.model_service import (
+    ModelCanaryArgs,
+    ModelGatewayArgs,
+    ModelService,
+    ModelServiceArgs,
+    ModelVersionArgs,
+)
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
@@ -30,10 +37,15 @@ __all__ = [
     "Logging",
     "LoggingArgs",
     "ModelAutoscalingArgs",
+    "ModelCanaryArgs",
     "ModelDeployment",
     "ModelDeploymentArgs",
+    "ModelGatewayArgs",
+    "ModelService",
+    "ModelServiceArgs",
     "ModelServingNamespace",
     "ModelServingNamespaceArgs",
+    "ModelVersionArgs",
     "Monitoring",
     "MonitoringArgs",
     "PodAutoscaling",

@@ -459,8 +459,8 @@ def serving_version_rules(*, latency_p99_seconds: float, availability_objective:
                 ),
                 "description": (
                     f"Its 5xx ratio has been more than {_number(CANARY_ERROR_RATIO_MARGIN * 100)} percentage points "
-                    f"above the other versions' for {CANARY_FOR}. Roll back: set stable to {others}in the model's "
-                    "config (and its canary weight to 0), then `pulumi up`."
+                    f"above the other versions' for {CANARY_FOR}. Roll back: drop the ModelService's canary, or set "
+                    f"its stable to {others}if this version is the stable one, then `pulumi up`."
                 ),
             },
         },
@@ -476,8 +476,8 @@ def serving_version_rules(*, latency_p99_seconds: float, availability_objective:
                 "summary": f"{where} p95 latency is {{{{ $value | humanize }}}}× the other versions'",
                 "description": (
                     f"Its p95 latency has been more than {_number(CANARY_LATENCY_FACTOR)}× the other versions' for "
-                    f"{CANARY_FOR}. Roll back: set stable to {others}in the model's config (and its canary weight "
-                    "to 0), then `pulumi up`."
+                    f"{CANARY_FOR}. Roll back: drop the ModelService's canary, or set its "
+                    f"stable to {others}if this version is the stable one, then `pulumi up`."
                 ),
             },
         },

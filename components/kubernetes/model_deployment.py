@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Required, TypedDict
 
 import pulumi
@@ -26,15 +27,10 @@ DEFAULT_GPUS = 1
 DEFAULT_CPU = "2"
 DEFAULT_CPU_LIMIT = "4"
 DEFAULT_MEMORY = "8Gi"
-DEFAULT_PORT = 8080
 DEFAULT_SERVICE_PORT = 80
-DEFAULT_METRICS_PATH = "/metrics"
-DEFAULT_READINESS_PATH = "/v2/health/ready"
-DEFAULT_LIVENESS_PATH = "/v2/health/live"
 DEFAULT_STARTUP_TIMEOUT_SECONDS = 600
 DEFAULT_RUN_AS_USER = 1000
 DEFAULT_TMP_SIZE = "1Gi"
-DEFAULT_SHM_SIZE = "1Gi"
 DEFAULT_SERVICE_MONITOR = True
 DEFAULT_NAMESPACE_GPU_QUOTA: int | None = None
 """Unknown: the rollout surges by one pod, as when the quota has room for it."""
@@ -54,6 +50,72 @@ MODEL_VERSION_LABEL = "mlplatform.io/model-version"
 SERIES_LABELS = {MODEL_LABEL: "model", MODEL_VERSION_LABEL: "model_version"}
 """Pod label -> the Prometheus label the ServiceMonitor puts on every series of the pod (the per-version serving
 rules and dashboard in `_alerts.py` / `_dashboards.py` group by them)."""
+
+
+@dataclass(frozen=True)
+class ServerPreset:
+    """What a model server listens on and answers: the container's port, its probe and metrics paths, /dev/shm."""
+
+    port: int
+    """Container port of HTTP inference and the probes."""
+    readiness_path: str
+    """Answers 200 once the model is loaded and the server takes requests."""
+    liveness_path: str
+    """Answers 200 while the process is alive (also the startup probe, so a slow model load is not a restart)."""
+    metrics_path: str
+    """Prometheus metrics path."""
+    metrics_port: int
+    """Port of the metrics (the same as `port` unless the server has a separate metrics listener)."""
+    shm_size: str
+    """Size of the memory-backed /dev/shm."""
+    metrics_contract: bool
+    """Whether the server exports the platform's HTTP metrics (`http_requests_total`,
+    `http_request_duration_seconds`) that the SLO rules and the built-in autoscaling queries read."""
+
+
+SERVER_PRESETS: dict[str, ServerPreset] = {
+    # examples/model-server/server.py serves exactly these paths (a test runs it and probes them).
+    "generic": ServerPreset(
+        port=8080,
+        readiness_path="/ready",
+        liveness_path="/live",
+        metrics_path="/metrics",
+        metrics_port=8080,
+        shm_size="1Gi",
+        metrics_contract=True,
+    ),
+    # Triton's HTTP/REST endpoint implements the KServe v2 (Open Inference) health API, `GET /v2/health/live` and
+    # `GET /v2/health/ready`, on port 8000 (gRPC 8001); its Prometheus metrics (`nv_inference_*`, `nv_gpu_*`) are
+    # served by a separate listener on port 8002 at `/metrics` (Triton user guide, "HTTP/REST and GRPC Protocol"
+    # and "Metrics": "Started HTTPService at 0.0.0.0:8000 ... Metrics Service at 0.0.0.0:8002"). Its Python
+    # backend and ensembles pass tensors through /dev/shm, where a container runtime's 64 MiB default is too small.
+    "triton": ServerPreset(
+        port=8000,
+        readiness_path="/v2/health/ready",
+        liveness_path="/v2/health/live",
+        metrics_path="/metrics",
+        metrics_port=8002,
+        shm_size="2Gi",
+        metrics_contract=False,
+    ),
+    # vLLM's OpenAI-compatible server (`vllm serve`) listens on port 8000 and answers `GET /health` once its engine
+    # is up, and serves its Prometheus metrics (`vllm:*`) at `/metrics` on the same port (vLLM docs, "Production
+    # Metrics": `curl http://0.0.0.0:8000/metrics`; "Using Kubernetes"). PyTorch's worker processes share tensors
+    # through /dev/shm (tensor parallelism), so vLLM asks for `--ipc=host` or a large `--shm-size` in Docker.
+    "vllm": ServerPreset(
+        port=8000,
+        readiness_path="/health",
+        liveness_path="/health",
+        metrics_path="/metrics",
+        metrics_port=8000,
+        shm_size="8Gi",
+        metrics_contract=False,
+    ),
+}
+"""Model servers `ModelDeployment` knows, by the name its `server` argument takes."""
+
+DEFAULT_SERVER = "generic"
+
 IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 
 
@@ -139,28 +201,44 @@ class ModelDeploymentArgs(TypedDict, total=False):
     memory: str
     """Memory request and limit per pod (Kubernetes quantity). Defaults to 8Gi."""
 
+    server: str
+    """The model server the image runs, which sets the port, probe paths, metrics port/path and /dev/shm size:
+    `generic` (an HTTP server on 8080 answering `/ready` once the model is loaded, `/live` and `/metrics` with
+    the platform's HTTP metrics, as `examples/model-server` does), `triton` (Triton Inference Server: 8000,
+    `/v2/health/ready`, `/v2/health/live`, metrics on 8002) or `vllm` (vLLM's OpenAI server: 8000, `/health`,
+    `/metrics`, 8Gi /dev/shm). Explicit `port`, `*_path`, `metrics_port` and `shm_size` override the preset.
+    Defaults to generic."""
+
     port: int
-    """Container port serving HTTP inference and metrics. Defaults to 8080."""
+    """Container port serving HTTP inference and the probes. Defaults to the server preset's (generic: 8080)."""
+
+    metrics_port: int
+    """Container port of the Prometheus metrics, when the server has a separate metrics listener. Defaults to
+    the server preset's (generic: `port`; triton: 8002)."""
 
     service_port: int
     """Port of the ClusterIP Service. Defaults to 80."""
 
     metrics_path: str
     """Path of the Prometheus metrics (`http_requests_total`, `http_request_duration_seconds`, see README).
-    Defaults to /metrics."""
+    Defaults to the server preset's (/metrics)."""
 
     readiness_path: str
-    """HTTP path answering 200 when the model is loaded. Defaults to /v2/health/ready (Open Inference Protocol,
-    served by Triton, KServe runtimes and MLServer)."""
+    """HTTP path answering 200 when the model is loaded. Defaults to the server preset's (generic: /ready;
+    triton: /v2/health/ready; vllm: /health)."""
 
     liveness_path: str
-    """HTTP path answering 200 while the server is alive. Defaults to /v2/health/live."""
+    """HTTP path answering 200 while the server is alive (also the startup probe). Defaults to the server
+    preset's (generic: /live; triton: /v2/health/live; vllm: /health)."""
 
     startup_timeout_seconds: int
     """How long the server may take to load its model before liveness checks start. Defaults to 600."""
 
     env: dict[str, pulumi.Input[str]]
-    """Environment variables of the server container. Defaults to none."""
+    """Environment variables of the server container, written in plain text into the Deployment. Values Pulumi
+    keeps encrypted in its state are refused, since anyone who can read the Deployment
+    could read them: pass credentials from the cloud's vault through the Secrets Store CSI driver instead.
+    Defaults to none."""
 
     command: list[str]
     """Container entrypoint override. Defaults to the image's."""
@@ -176,7 +254,8 @@ class ModelDeploymentArgs(TypedDict, total=False):
     """Size of the writable /tmp (emptyDir; the root filesystem is read-only). Defaults to 1Gi."""
 
     shm_size: str
-    """Size of /dev/shm (memory-backed emptyDir, counted against `memory`) for PyTorch / NCCL. Defaults to 1Gi."""
+    """Size of /dev/shm (memory-backed emptyDir, counted against `memory`) for PyTorch / NCCL. Defaults to the
+    server preset's (generic: 1Gi; triton: 2Gi; vllm: 8Gi)."""
 
     service_monitor: bool
     """Create a ServiceMonitor so Prometheus scrapes the server (needs the Prometheus operator CRDs).
@@ -240,76 +319,27 @@ class ModelDeployment(pulumi.ComponentResource):
         cpu = args.get("cpu", DEFAULT_CPU)
         cpu_limit = args.get("cpu_limit", DEFAULT_CPU_LIMIT)
         memory = args.get("memory", DEFAULT_MEMORY)
-        port = args.get("port", DEFAULT_PORT)
+        server = args.get("server", DEFAULT_SERVER)
+        # An unknown server is reported below; the generic preset stands in until then.
+        preset = SERVER_PRESETS.get(server) if isinstance(server, str) else None
+        preset = preset or SERVER_PRESETS[DEFAULT_SERVER]
+        port = args.get("port", preset.port)
+        # A server whose metrics share its HTTP port keeps sharing it when `port` is overridden.
+        metrics_port = args.get("metrics_port", preset.metrics_port if preset.metrics_port != preset.port else port)
         service_port = args.get("service_port", DEFAULT_SERVICE_PORT)
-        metrics_path = args.get("metrics_path", DEFAULT_METRICS_PATH)
-        readiness_path = args.get("readiness_path", DEFAULT_READINESS_PATH)
-        liveness_path = args.get("liveness_path", DEFAULT_LIVENESS_PATH)
+        metrics_path = args.get("metrics_path", preset.metrics_path)
+        readiness_path = args.get("readiness_path", preset.readiness_path)
+        liveness_path = args.get("liveness_path", preset.liveness_path)
         startup_timeout = args.get("startup_timeout_seconds", DEFAULT_STARTUP_TIMEOUT_SECONDS)
         env = args.get("env", {})
         run_as_user = args.get("run_as_user", DEFAULT_RUN_AS_USER)
         tmp_size = args.get("tmp_size", DEFAULT_TMP_SIZE)
-        shm_size = args.get("shm_size", DEFAULT_SHM_SIZE)
+        shm_size = args.get("shm_size", preset.shm_size)
         service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
         gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
         autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
 
-        problems = Problems()
-        check_known_arguments(problems, args, ModelDeploymentArgs)
-        if namespace is None:
-            problems.add("namespace", "required: the serving namespace")
-        elif isinstance(namespace, str):
-            check_object_name(problems, "namespace", namespace)
-        # An output (e.g. ModelImage.digest_ref) is known only at deploy time; the image policy checks it then.
-        if not isinstance(image, pulumi.Output) and (not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image)):
-            problems.add(
-                "image",
-                f"{image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
-            )
-        check_object_name(problems, "appName", app_name)
-        if isinstance(service_account, str):
-            check_object_name(problems, "serviceAccountName", service_account)
-        if not isinstance(pod_labels, pulumi.Output):
-            check_string_map(problems, "podLabels", pod_labels)
-        check_int(problems, "replicas", replicas, minimum=1, maximum=1000)
-        check_int(problems, "gpus", gpus, minimum=0, maximum=16)
-        if gpu_quota is not None:
-            check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
-            if autoscaling is None:
-                check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
-        if autoscaling is not None:
-            if "replicas" in args:
-                problems.add("replicas", "the autoscaler owns the replica count; set autoscaling.minReplicas instead")
-            check_autoscaling(
-                problems,
-                autoscaling,
-                gpus=gpus,
-                quota=gpu_quota,
-                app_name=app_name,
-                service_monitor=service_monitor,
-            )
-        cpu_request = check_quantity(problems, "cpu", cpu)
-        cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
-        if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
-            problems.add("cpuLimit", f"must be at least cpu ({cpu})")
-        check_quantity(problems, "memory", memory)
-        check_int(problems, "port", port, minimum=1024, maximum=65535)
-        check_int(problems, "servicePort", service_port, minimum=1, maximum=65535)
-        for path, value in (
-            ("metricsPath", metrics_path),
-            ("readinessPath", readiness_path),
-            ("livenessPath", liveness_path),
-        ):
-            if not isinstance(value, str) or not value.startswith("/"):
-                problems.add(path, f"must be an absolute HTTP path (got {value!r})")
-        check_int(problems, "startupTimeoutSeconds", startup_timeout, minimum=PROBE_PERIOD_SECONDS, maximum=7200)
-        check_int(problems, "runAsUser", run_as_user, minimum=1)
-        check_quantity(problems, "tmpSize", tmp_size)
-        check_quantity(problems, "shmSize", shm_size)
-        check_bool(problems, "serviceMonitor", service_monitor)
-        if not isinstance(env, dict):
-            problems.add("env", "must be a map of variable names to values")
-        problems.raise_if_any(f"ModelDeployment '{name}'")
+        check_arguments(name, args).raise_if_any(f"ModelDeployment '{name}'")
 
         super().__init__("mlplatform:index:ModelDeployment", name, {}, opts)
 
@@ -324,10 +354,11 @@ class ModelDeployment(pulumi.ComponentResource):
             cpu_limit=str(cpu_limit),
             memory=str(memory),
             port=port,
+            metrics_port=metrics_port,
             readiness_path=readiness_path,
             liveness_path=liveness_path,
             startup_timeout_seconds=startup_timeout,
-            env=env,
+            env=refuse_secrets(name, env),
             command=args.get("command"),
             container_args=args.get("container_args"),
         )
@@ -370,7 +401,7 @@ class ModelDeployment(pulumi.ComponentResource):
                         "labels": template_labels,
                         "annotations": {
                             "prometheus.io/scrape": "true",
-                            "prometheus.io/port": str(port),
+                            "prometheus.io/port": str(metrics_port),
                             "prometheus.io/path": metrics_path,
                         },
                     },
@@ -379,13 +410,23 @@ class ModelDeployment(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # A separate metrics listener (Triton's 8002) is scraped through its own named Service port.
+        metrics_port_name = "http" if metrics_port == port else "metrics"
+        metrics_service_ports = (
+            []
+            if metrics_port == port
+            else [{"name": "metrics", "port": metrics_port, "targetPort": "metrics", "protocol": "TCP"}]
+        )
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={"name": app_name, "namespace": namespace, "labels": labels},
             spec={
                 "type": "ClusterIP",
                 "selector": selector,
-                "ports": [{"name": "http", "port": service_port, "targetPort": "http", "protocol": "TCP"}],
+                "ports": [
+                    {"name": "http", "port": service_port, "targetPort": "http", "protocol": "TCP"},
+                    *metrics_service_ports,
+                ],
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -398,7 +439,12 @@ class ModelDeployment(pulumi.ComponentResource):
                 spec={
                     "selector": {"matchLabels": selector},
                     "endpoints": [
-                        {"port": "http", "path": metrics_path, "interval": "30s", "relabelings": version_relabelings()}
+                        {
+                            "port": metrics_port_name,
+                            "path": metrics_path,
+                            "interval": "30s",
+                            "relabelings": version_relabelings(),
+                        }
                     ],
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
@@ -474,6 +520,113 @@ def version_relabelings() -> list[dict[str, Any]]:
         }
         for pod_label, series_label in SERIES_LABELS.items()
     ]
+
+
+def check_arguments(name: str, args: Mapping[str, Any]) -> Problems:
+    """Every problem of the arguments of `ModelDeployment` `name`, with its property path (nothing is created).
+
+    `ModelService` checks each version's arguments with it before creating anything.
+    """
+    namespace = args.get("namespace")
+    image = args.get("image")
+    app_name = args.get("app_name", name)
+    service_account = args.get("service_account_name", DEFAULT_SERVICE_ACCOUNT_NAME)
+    pod_labels = args.get("pod_labels", {})
+    replicas = args.get("replicas", DEFAULT_REPLICAS)
+    gpus = args.get("gpus", DEFAULT_GPUS)
+    cpu = args.get("cpu", DEFAULT_CPU)
+    cpu_limit = args.get("cpu_limit", DEFAULT_CPU_LIMIT)
+    memory = args.get("memory", DEFAULT_MEMORY)
+    server = args.get("server", DEFAULT_SERVER)
+    # An unknown server is reported below; the generic preset stands in until then.
+    preset = SERVER_PRESETS.get(server) if isinstance(server, str) else None
+    preset = preset or SERVER_PRESETS[DEFAULT_SERVER]
+    port = args.get("port", preset.port)
+    # A server whose metrics share its HTTP port keeps sharing it when `port` is overridden.
+    metrics_port = args.get("metrics_port", preset.metrics_port if preset.metrics_port != preset.port else port)
+    service_port = args.get("service_port", DEFAULT_SERVICE_PORT)
+    metrics_path = args.get("metrics_path", preset.metrics_path)
+    readiness_path = args.get("readiness_path", preset.readiness_path)
+    liveness_path = args.get("liveness_path", preset.liveness_path)
+    startup_timeout = args.get("startup_timeout_seconds", DEFAULT_STARTUP_TIMEOUT_SECONDS)
+    env = args.get("env", {})
+    run_as_user = args.get("run_as_user", DEFAULT_RUN_AS_USER)
+    tmp_size = args.get("tmp_size", DEFAULT_TMP_SIZE)
+    shm_size = args.get("shm_size", preset.shm_size)
+    service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
+    gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
+    autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
+
+    problems = Problems()
+    check_known_arguments(problems, args, ModelDeploymentArgs)
+    if namespace is None:
+        problems.add("namespace", "required: the serving namespace")
+    elif isinstance(namespace, str):
+        check_object_name(problems, "namespace", namespace)
+    # An output (e.g. ModelImage.digest_ref) is known only at deploy time; the image policy checks it then.
+    if not isinstance(image, pulumi.Output) and (not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image)):
+        problems.add(
+            "image",
+            f"{image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
+        )
+    check_object_name(problems, "appName", app_name)
+    if isinstance(service_account, str):
+        check_object_name(problems, "serviceAccountName", service_account)
+    if not isinstance(pod_labels, pulumi.Output):
+        check_string_map(problems, "podLabels", pod_labels)
+    check_int(problems, "replicas", replicas, minimum=1, maximum=1000)
+    check_int(problems, "gpus", gpus, minimum=0, maximum=16)
+    if gpu_quota is not None:
+        check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
+        if autoscaling is None:
+            check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
+    if autoscaling is not None:
+        if "replicas" in args:
+            problems.add("replicas", "the autoscaler owns the replica count; set autoscaling.minReplicas instead")
+        check_autoscaling(
+            problems,
+            autoscaling,
+            gpus=gpus,
+            quota=gpu_quota,
+            app_name=app_name,
+            service_monitor=service_monitor,
+        )
+    cpu_request = check_quantity(problems, "cpu", cpu)
+    cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
+    if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
+        problems.add("cpuLimit", f"must be at least cpu ({cpu})")
+    check_quantity(problems, "memory", memory)
+    check_choice(problems, "server", server, tuple(SERVER_PRESETS))
+    check_int(problems, "port", port, minimum=1024, maximum=65535)
+    check_int(problems, "metricsPort", metrics_port, minimum=1024, maximum=65535)
+    check_int(problems, "servicePort", service_port, minimum=1, maximum=65535)
+    for path, value in (
+        ("metricsPath", metrics_path),
+        ("readinessPath", readiness_path),
+        ("livenessPath", liveness_path),
+    ):
+        if not isinstance(value, str) or not value.startswith("/"):
+            problems.add(path, f"must be an absolute HTTP path (got {value!r})")
+    check_int(problems, "startupTimeoutSeconds", startup_timeout, minimum=PROBE_PERIOD_SECONDS, maximum=7200)
+    check_int(problems, "runAsUser", run_as_user, minimum=1)
+    check_quantity(problems, "tmpSize", tmp_size)
+    check_quantity(problems, "shmSize", shm_size)
+    check_bool(problems, "serviceMonitor", service_monitor)
+    if not isinstance(env, dict):
+        problems.add("env", "must be a map of variable names to values")
+    if (
+        isinstance(autoscaling, Mapping)
+        and autoscaling.get("query") is None
+        and not preset.metrics_contract
+        and autoscaling.get("metric", DEFAULT_METRIC) in ("concurrency", "latency")
+    ):
+        problems.add(
+            "autoscaling.metric",
+            f"the {server} server exports its own metrics, not http_request_duration_seconds, which the "
+            "built-in concurrency and latency queries read; use gpu_utilization, or give autoscaling.query "
+            "over the server's own metrics",
+        )
+    return problems
 
 
 def rolling_update(replicas: int, gpus: int, namespace_gpu_quota: int | None) -> dict[str, int]:
@@ -584,6 +737,35 @@ def check_autoscaling(
         )
 
 
+def refuse_secrets(component: str, env: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+    """`env` with every Output value guarded: a Pulumi secret fails the deployment instead of being written.
+
+    An environment variable's `value` is plain text in the Deployment (readable with `get deployments`, in
+    etcd and in every manifest dump), whatever Pulumi's state encrypts. Whether an Output is a secret is only
+    known once it resolves, so the refusal happens then, before the Deployment is sent, naming `env.<KEY>`.
+    """
+    guarded: dict[str, pulumi.Input[str]] = {}
+    for key, value in env.items():
+        if not isinstance(value, pulumi.Output):
+            guarded[key] = value
+            continue
+
+        def check(parts: list[Any], key: str = key) -> Any:
+            secret, resolved = parts
+            if secret:
+                raise pulumi.InputPropertiesError(
+                    f"invalid arguments for ModelDeployment '{component}': env.{key} is a Pulumi secret, and an "
+                    "environment variable is plain text in the Deployment; pass it as a secret environment "
+                    "variable from the namespace's secret store (the cloud's vault through the Secrets Store CSI "
+                    "driver) instead of env",
+                    errors=[{"property_path": f"env.{key}", "reason": "a secret would be written in plain text"}],
+                )
+            return resolved
+
+        guarded[key] = pulumi.Output.all(pulumi.Output.from_input(value.is_secret()), value).apply(check)
+    return guarded
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -600,6 +782,7 @@ def model_server_container(
     liveness_path: str,
     startup_timeout_seconds: int,
     env: dict[str, pulumi.Input[str]],
+    metrics_port: int | None = None,
     command: list[str] | None,
     container_args: list[str] | None,
 ) -> dict[str, Any]:
@@ -625,7 +808,12 @@ def model_server_container(
         "name": "model-server",
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        + (
+            [{"name": "metrics", "containerPort": metrics_port, "protocol": "TCP"}]
+            if metrics_port is not None and metrics_port != port
+            else []
+        ),
         "env": [{"name": key, "value": value} for key, value in variables.items()],
         "resources": {"requests": requests, "limits": limits},
         "startupProbe": probe(

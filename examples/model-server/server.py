@@ -1,4 +1,11 @@
-"""A tiny model server: logistic scoring over JSON features, health probes and Prometheus metrics (stdlib only)."""
+"""A tiny model server: logistic scoring over JSON features, health probes and Prometheus metrics (stdlib only).
+
+It speaks `ModelDeployment`'s `generic` server contract: HTTP on $PORT (8080), `GET /live` while the process runs,
+`GET /ready` only once the model is loaded (it loads in the background, as a large model would), and `GET /metrics`
+with `http_requests_total{handler,code}` and the `http_request_duration_seconds` histogram that the platform's SLO
+rules and autoscaling queries read. The model comes from $MODEL_PATH; $MODEL_VERSION and $MODEL_URI (the artifact
+`ModelService` points the version at) are reported by `/ready`. $MODEL_LOAD_DELAY_SECONDS simulates a slow load.
+"""
 
 from __future__ import annotations
 
@@ -68,29 +75,48 @@ class Model:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-MODEL = Model(Path(os.environ.get("MODEL_PATH", Path(__file__).with_name("model.json"))))
+class ModelSlot:
+    """The model once loaded; None until then, so readiness follows the load."""
+
+    def __init__(self) -> None:
+        self.model: Model | None = None
+        self.error: str | None = None
+
+    def load(self, path: Path, delay_seconds: float = 0.0) -> None:
+        time.sleep(delay_seconds)
+        try:
+            self.model = Model(path)
+        except (OSError, ValueError, KeyError) as error:
+            self.error = str(error)
+
+
+MODEL = ModelSlot()
 METRICS = Metrics()
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Routes: GET /healthz, GET /metrics, POST /v1/predict."""
+    """Routes: GET /live, GET /ready, GET /metrics, POST /v1/predict."""
 
-    def _send(self, code: int, body: str, content_type: str = "application/json") -> int:
+    def _send(self, code: int, body: str, content_type: str = "application/json") -> None:
         payload = body.encode()
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        return code
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
             self._send(200, METRICS.render(), "text/plain; version=0.0.4")
-        elif self.path == "/healthz":
-            self._send(
-                200, json.dumps({"status": "ok", "model": MODEL.name, "version": os.environ.get("MODEL_VERSION")})
-            )
+        elif self.path == "/live":
+            self._send(200, json.dumps({"status": "alive"}))
+        elif self.path == "/ready":
+            model = MODEL.model
+            if model is None:
+                self._send(503, json.dumps({"status": "loading", "error": MODEL.error}))
+                return
+            version = {"version": os.environ.get("MODEL_VERSION"), "uri": os.environ.get("MODEL_URI")}
+            self._send(200, json.dumps({"status": "ready", "model": model.name, **version}))
         else:
             self._send(404, json.dumps({"error": "not found"}))
 
@@ -99,15 +125,19 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/predict":
             self._send(404, json.dumps({"error": "not found"}))
             return
+        model = MODEL.model
         try:
             length = int(self.headers.get("Content-Length", "0"))
             features = json.loads(self.rfile.read(length))["features"]
-            code, body = 200, json.dumps({"model": MODEL.name, "score": MODEL.score(features)})
+            if model is None:
+                code, body = 503, {"error": "the model is loading"}
+            else:
+                code, body = 200, {"model": model.name, "score": model.score(features)}
         except (ValueError, KeyError, TypeError) as error:
-            code, body = 400, json.dumps({"error": str(error)})
-        # Counted before the response leaves: a scrape right after a client's answer must already include it.
+            code, body = 400, {"error": str(error)}
+        # Counted before the answer leaves: a client that has its answer finds it in /metrics.
         METRICS.observe("/v1/predict", code, time.perf_counter() - started)
-        self._send(code, body)
+        self._send(code, json.dumps(body))
 
     def log_message(self, format: str, *args: object) -> None:  # the base class names it `format`
         """Log one line per request to stdout (collected by Fluent Bit)."""
@@ -115,7 +145,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler)
+    # Listen first and load after, so liveness holds while a large model loads and readiness waits for it.
+    server = ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080"))), Handler)
+    path = Path(os.environ.get("MODEL_PATH", Path(__file__).with_name("model.json")))
+    delay = float(os.environ.get("MODEL_LOAD_DELAY_SECONDS", "0"))
+    threading.Thread(target=MODEL.load, args=(path, delay), daemon=True).start()
     server.serve_forever()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.replay import in_process, replay
+from stacks.deployability import check_deployability
 from stacks.synth import PROJECT_ROOT, Synthesis, pulumi_config_for, synthesize
 
 EXAMPLES = PROJECT_ROOT / "examples"
@@ -34,6 +35,42 @@ def test_the_team_program_pushes_to_the_platform_registry_and_deploys_by_digest(
     assert pod["serviceAccountName"] == "model-server", "it runs as the namespace's identity-bound account"
     assert pod["containers"][0]["image"] == f"{repository}@sha256:{'0' * 64}", "serving pins the pushed digest"
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+@pytest.fixture(scope="module")
+def team_canary(platform_dev: Synthesis) -> Synthesis:
+    return synthesize(
+        "canary", project_dir=EXAMPLES / "team-model", stack_outputs={"acme/mlplatform/dev": platform_dev.outputs}
+    )
+
+
+def test_the_team_program_exposes_its_stable_version_on_the_platform_gateway(team_model: Synthesis) -> None:
+    route = team_model.monitor.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert route.inputs["metadata"]["namespace"] == "fraud-detection"
+    assert route.inputs["spec"]["parentRefs"][0]["sectionName"] == "https", "the gateway's HTTPS listener"
+    assert [b["weight"] for b in route.inputs["spec"]["rules"][0]["backendRefs"]] == [100]
+    assert team_model.outputs["url"] == "https://fraud.fraud-detection.models.dev.internal.example.com"
+
+
+def test_the_team_canary_builds_only_the_candidate_and_splits_requests_90_10(
+    team_canary: Synthesis, platform_dev: Synthesis
+) -> None:
+    (image,) = team_canary.monitor.by_type("docker:index/image:Image")
+    repository = platform_dev.outputs["registryRepositoryUrls"]["models"]
+    assert image.inputs["imageName"] == f"{repository}:fraud-2026.12.1", "only the release being made is built"
+    images = {
+        d.inputs["metadata"]["name"]: d.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+        for d in team_canary.monitor.by_type("kubernetes:apps/v1:Deployment")
+    }
+    assert images == {"fraud-v1": f"{repository}@sha256:{'1' * 64}", "fraud-v2": f"{repository}@sha256:{'0' * 64}"}
+    route = team_canary.monitor.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    backends = route.inputs["spec"]["rules"][0]["backendRefs"]
+    assert {b["name"]: b["weight"] for b in backends} == {"fraud-v1": 90, "fraud-v2": 10}
+
+
+def test_the_team_canary_is_deployable_on_dev(team_canary: Synthesis, platform_dev: Synthesis) -> None:
+    report = check_deployability([*platform_dev.registrations, *team_canary.registrations], stack="team-canary")
+    assert report.problems == [], "\n".join(problem.message for problem in report.problems)
 
 
 def test_the_team_program_passes_the_kubernetes_baseline(team_model: Synthesis) -> None:

@@ -28,6 +28,7 @@ def load_server() -> ModuleType:
 @pytest.fixture
 def base_url():
     server_module = load_server()
+    server_module.MODEL.load(PROJECT_ROOT / "examples" / "model-server" / "model.json")
     server = ThreadingHTTPServer(("127.0.0.1", 0), server_module.Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

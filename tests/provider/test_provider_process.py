@@ -41,6 +41,19 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "scorer",
         {"namespace": "fraud", "image": DIGEST_IMAGE, "gpus": 1, "replicas": 2, "port": 8080, "env": {"MODEL": "v3"}},
     ),
+    "ModelService": (
+        "fraud",
+        {
+            "namespace": "fraud",
+            "model": "fraud",
+            "versions": [{"name": "v7", "image": DIGEST_IMAGE}, {"name": "v8", "image": DIGEST_IMAGE}],
+            "stable": "v7",
+            "canary": {"version": "v8", "weight": 10},
+            "gateway": {"name": "serving", "namespace": "serving-gateway", "listener": "https"},
+            "domain": "models.example.com",
+            "namespace_gpu_quota": 2,
+        },
+    ),
     # Its children call AWS functions (caller identity, partition): the monitor answers the invokes.
     "AwsEncryptedBucket": ("datasets", {"data_classification": "phi", "retention_days": 730}),
 }

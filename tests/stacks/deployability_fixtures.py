@@ -236,7 +236,7 @@ def service_selects_nothing(fixed: bool = False) -> None:
 
 
 def unserved_probe_path(fixed: bool = False) -> None:
-    """The example model server behind ModelDeployment's default probes, /v2/health/*, which it does not serve."""
+    """The example model server deployed with the Triton preset's probes, /v2/health/*, which it does not serve."""
     _gpu_pool()
     namespace = _serving_namespace(quota_gpus=2)
     image = ModelImage(
@@ -248,8 +248,8 @@ def unserved_probe_path(fixed: bool = False) -> None:
             "registry": {"server": "registry.example", "username": "ci", "password": pulumi.Output.secret("x")},
         },
     )
-    paths = {"readiness_path": "/healthz", "liveness_path": "/healthz"} if fixed else {}
-    ModelDeployment("fraud", {"namespace": namespace.namespace, "image": image.digest_ref, "gpus": 1, **paths})
+    server = {} if fixed else {"server": "triton"}
+    ModelDeployment("fraud", {"namespace": namespace.namespace, "image": image.digest_ref, "gpus": 1, **server})
 
 
 def oversized_elasticsearch(fixed: bool = False) -> None:

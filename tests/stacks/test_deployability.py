@@ -194,12 +194,12 @@ def test_probes_of_paths_the_example_model_server_does_not_serve_keep_it_unready
     messages = [problem.message for problem in report.by_check(PROBE)]
     assert any("readinessProbe" in m and "GET /v2/health/ready" in m for m in messages)
     assert any("livenessProbe" in m and "GET /v2/health/live" in m for m in messages)
-    assert all("examples/model-server" in m and "/healthz" in m for m in messages), "the server and what it serves"
+    assert all("examples/model-server" in m and "/ready" in m for m in messages), "the server and what it serves"
     assert _judge("unserved-probe-path", fixed=True).problems == []
 
 
 def test_the_example_model_server_s_paths_are_read_from_its_code() -> None:
-    assert served_paths() == {"GET": {"/metrics", "/healthz"}, "POST": {"/v1/predict"}}
+    assert served_paths() == {"GET": {"/metrics", "/live", "/ready"}, "POST": {"/v1/predict"}}
 
 
 def test_requests_larger_than_a_node_s_allocatable_fit_no_pool() -> None:

@@ -80,8 +80,9 @@ def test_cpu_models_do_not_reserve_gpu_nodes(run) -> None:
 def test_the_server_is_probed_and_scraped_through_a_clusterip_service(run) -> None:
     recorder = build(run)
     container = pod_spec(recorder)["containers"][0]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
-    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}, "the generic preset"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/live"
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 600, "large models take minutes to load"
     (service,) = objects_of_kind(recorder, "Service")
@@ -210,3 +211,78 @@ def test_bad_arguments_are_reported_together_with_their_paths(run) -> None:
     assert {"namespace", "gpus", "cpuLimit", "port", "readinessPath", "runAsUser", "namespaceGpuQuota"} <= set(
         errors_of(raised)
     )
+
+
+@pytest.mark.parametrize(
+    ("server", "port", "ready", "live", "metrics_port", "shm"),
+    [
+        ("generic", 8080, "/ready", "/live", "http", "1Gi"),
+        ("triton", 8000, "/v2/health/ready", "/v2/health/live", "metrics", "2Gi"),
+        ("vllm", 8000, "/health", "/health", "http", "8Gi"),
+    ],
+)
+def test_a_server_preset_sets_ports_probes_metrics_and_shared_memory(
+    run, server: str, port: int, ready: str, live: str, metrics_port: str, shm: str
+) -> None:
+    recorder = build(run, server=server)
+    spec = pod_spec(recorder)
+    (container,) = spec["containers"]
+    declared = {declared["name"]: declared["containerPort"] for declared in container["ports"]}
+    assert declared["http"] == port
+    assert container["readinessProbe"]["httpGet"] == {"path": ready, "port": "http"}
+    assert container["livenessProbe"]["httpGet"]["path"] == container["startupProbe"]["httpGet"]["path"] == live
+    (monitor,) = objects_of_kind(recorder, "ServiceMonitor")
+    assert (
+        monitor["spec"]["endpoints"][0]["port"] == metrics_port
+        and monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    )
+    (service,) = objects_of_kind(recorder, "Service")
+    assert metrics_port in {service_port["name"] for service_port in service["spec"]["ports"]}, "scraped through it"
+    if metrics_port == "metrics":
+        assert declared["metrics"] == 8002, "Triton serves its metrics on a listener of their own"
+    volumes = {volume["name"]: volume for volume in spec["volumes"]}
+    assert volumes["dshm"]["emptyDir"] == {"medium": "Memory", "sizeLimit": shm}
+
+
+def test_explicit_arguments_override_the_preset(run) -> None:
+    recorder = build(run, server="vllm", port=9000, readiness_path="/v1/models", shm_size="16Gi", memory="32Gi")
+    (container,) = pod_spec(recorder)["containers"]
+    assert container["ports"] == [{"name": "http", "containerPort": 9000, "protocol": "TCP"}], "metrics follow the port"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health", "what was not overridden stays the preset's"
+
+
+def test_an_unknown_server_and_built_in_autoscaling_on_a_server_without_the_metrics_contract_are_refused(
+    run, recorder
+) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(lambda: ModelDeployment("fraud-model", {"namespace": "fraud", "image": DIGEST_IMAGE, "server": "tgi"}))
+    assert "server" in errors_of(raised)
+    autoscaling = {"max_replicas": 2, "target": 4, "prometheus_url": "http://prometheus:9090"}
+    arguments = {"namespace": "fraud", "image": DIGEST_IMAGE, "server": "triton", "namespace_gpu_quota": 2}
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run(lambda: ModelDeployment("fraud-model", {**arguments, "autoscaling": autoscaling}))
+    assert "http_request_duration_seconds" in errors_of(raised)["autoscaling.metric"], (
+        "Triton exports nv_inference_*, so the built-in concurrency query would read nothing and never scale"
+    )
+    assert not recorder.by_type("kubernetes:apps/v1:Deployment")
+
+
+def test_a_secret_in_env_is_refused_and_never_written_into_the_deployment(run, recorder) -> None:
+    arguments = {
+        "namespace": "fraud",
+        "image": DIGEST_IMAGE,
+        "env": {"MODEL_VERSION": pulumi.Output.from_input("v7"), "API_TOKEN": pulumi.Output.secret("s3cr3t-token")},
+    }
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        run_with_provider(run, lambda opts: ModelDeployment("fraud-model", arguments, opts=opts))
+    assert "env.API_TOKEN" in str(raised.value) and "secret" in str(raised.value)
+    for registration in recorder.registrations:
+        assert "s3cr3t-token" not in repr(registration.inputs), f"{registration.type} carries the secret in plain text"
+
+
+def test_plain_outputs_in_env_reach_the_container(run) -> None:
+    recorder = build(run, env={"MODEL_VERSION": pulumi.Output.from_input("v7"), "MODE": "fast"})
+    (container,) = pod_spec(recorder)["containers"]
+    env = {variable["name"]: variable["value"] for variable in container["env"]}
+    assert env["MODEL_VERSION"] == "v7" and env["MODE"] == "fast"

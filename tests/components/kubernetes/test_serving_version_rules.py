@@ -265,8 +265,8 @@ def test_the_canary_alert_names_the_version_to_roll_back_to(tmp_path: Path) -> N
                                     "summary": "fraud/fraud version v2 fails 25% more requests than the other versions",
                                     "description": (
                                         "Its 5xx ratio has been more than 2 percentage points above the other "
-                                        "versions' for 10m. Roll back: set stable to v1 in the model's config (and "
-                                        "its canary weight to 0), then `pulumi up`."
+                                        "versions' for 10m. Roll back: drop the ModelService's canary, or set its "
+                                        "stable to v1 if this version is the stable one, then `pulumi up`."
                                     ),
                                 },
                             }

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from components.kubernetes.model_deployment import MODEL_LABEL, MODEL_VERSION_LABEL, version_relabelings
+from stacks.synth import PROJECT_ROOT
 from tests.components.kubernetes.helpers import objects_of_kind
 from tests.components.kubernetes.test_model_deployment import build
 from tests.examples.test_model_server import load_server, post
@@ -72,7 +73,10 @@ def query(prometheus: str, expression: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def model_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), load_server().Handler)
+    module = load_server()
+    # The server loads its model in the background and answers 503 until then; load it up front here.
+    module.MODEL.load(PROJECT_ROOT / "examples" / "model-server" / "model.json")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), module.Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"127.0.0.1:{server.server_address[1]}"
