@@ -119,6 +119,9 @@ class KubernetesLayerInputs:
     """AKS with the priority expander: the `priorities` of its ConfigMap (priority -> node group patterns)."""
     metrics_server: bool = False
     """Install metrics-server (EKS ships none; AKS does)."""
+    model_store: pulumi.Input[str] | None = None
+    """Base URI of the models bucket or container (`s3://<bucket>`, `https://<account>.blob.../<container>`); each
+    serving namespace's identity reads the `<namespace>/` prefix under it."""
     platform_pool: bool = True
     """Whether the cluster has this platform's untainted platform pool (not an existing cluster)."""
 
@@ -494,6 +497,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             gpu_runtime_class=gpu.preinstalled_runtime_class("aws"),
             karpenter=KarpenterLayer(pools=cluster.karpenter_pools, settings=cluster.karpenter),
             metrics_server=True,
+            model_store=models.bucket_name.apply(lambda bucket: f"s3://{bucket}"),
         ),
     )
 
@@ -787,6 +791,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             gpu_pool_taints=gpu_pool_taints(config),
             gpu_runtime_class=gpu.preinstalled_runtime_class("azure"),
             autoscaler_priorities=cluster.autoscaler_priorities or None,
+            model_store=pulumi.Output.concat(storage.blob_endpoint, config.storage.models_bucket),
         ),
     )
 
@@ -891,6 +896,13 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             karpenter=karpenter,
             autoscaler_priorities=priorities,
             metrics_server=cloud == "aws",
+            model_store=(
+                reference.require_output("modelsBucketName").apply(lambda bucket: f"s3://{bucket}")
+                if cloud == "aws"
+                else pulumi.Output.concat(
+                    reference.require_output("blobEndpoint"), reference.require_output("modelsContainer")
+                )
+            ),
         ),
     )
 
@@ -1116,6 +1128,16 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             "identity": layer.serving_identities.get(name, ""),
             # A ModelDeployment's `namespace_gpu_quota`: its rollout surges only while the quota has room.
             "gpuQuota": next(n.quota.gpu for n in config.serving.namespaces if n.name == name),
+            # ModelService's `model_store_uri`: the prefix this namespace's identity may read.
+            **(
+                {
+                    "modelStoreUri": pulumi.Output.from_input(layer.model_store).apply(
+                        lambda base, n=name: f"{base.rstrip('/')}/{n}"
+                    )
+                }
+                if layer.model_store is not None
+                else {}
+            ),
         }
         for name, created in namespaces.items()
     }
