@@ -277,6 +277,14 @@ CONTROLS: dict[str, Control] = {
             standards=("Gatekeeper automount-serviceaccount-token",),
         ),
         Control(
+            "ML-SECRETS-BY-REFERENCE",
+            "Secrets reach workloads by reference, never as literal values in their specs",
+            (*_ACCESS, *_AT_REST),
+            ("Art. 32(1)(a)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=("ML platform secrets through the Secrets Store CSI driver",),
+        ),
+        Control(
             "HIPAA-K8S-RBAC",
             "Least-privilege RBAC",
             (*_ACCESS, "164.308(a)(4)(ii)(B)"),
@@ -443,6 +451,7 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-INT-K8S-IMAGE", "kubernetes-workload-image-registry-allowed", _H),
         ("HIPAA-K8S-NAMESPACE", "kubernetes-resource-namespace-set", _H),
         ("HIPAA-K8S-SA-TOKEN", "kubernetes-workload-service-account-token", _M),
+        ("ML-SECRETS-BY-REFERENCE", "kubernetes-workload-no-plaintext-secret-env", _H),
         ("HIPAA-K8S-RBAC", "kubernetes-rbac-no-cluster-admin-binding", _C),
         ("HIPAA-K8S-RBAC", "kubernetes-rbac-least-privilege-rules", _H),
         ("HIPAA-NET-K8S-EXPOSURE", "kubernetes-service-not-publicly-exposed", _H),

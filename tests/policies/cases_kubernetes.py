@@ -196,6 +196,27 @@ RESOURCE_CASES: list[ResourceCase] = [
         },
     ),
     ResourceCase(
+        rule="kubernetes-workload-no-plaintext-secret-env",
+        type=DEPLOYMENT,
+        props=workload(),
+        fails={
+            "literal password": Fail({f"{C}.env": [{"name": "DB_PASSWORD", "value": "hunter2"}]}, "'DB_PASSWORD'"),
+            "literal api key": Fail({f"{C}.env": [{"name": "OPENAI_API_KEY", "value": "sk-1"}]}, "'OPENAI_API_KEY'"),
+            "unknown token value": Fail({f"{C}.env": [{"name": "HF_TOKEN", "value": UNKNOWN}]}, "'HF_TOKEN'"),
+        },
+        unknown={f"{C}.env": UNKNOWN},
+        passes={
+            "secret reference": {
+                f"{C}.env": [
+                    {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "app-secrets", "key": "hf-token"}}}
+                ]
+            },
+            "not a secret": {f"{C}.env": [{"name": "TOKENIZERS_PARALLELISM", "value": "false"}]},
+            "points at a file": {f"{C}.env": [{"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/app/hf-token"}]},
+        },
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+    ),
+    ResourceCase(
         rule="kubernetes-resource-namespace-set",
         type="kubernetes:core/v1:ConfigMap",
         props={"metadata": {"namespace": "team-a"}, "data": {"a": "b"}},

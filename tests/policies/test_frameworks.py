@@ -73,6 +73,7 @@ GDPR_POLICIES = [
     "kubernetes-service-not-publicly-exposed",
     "kubernetes-serving-namespace-default-deny",
     "kubernetes-storage-class-encrypted",
+    "kubernetes-workload-no-plaintext-secret-env",
     "kubernetes-workload-resource-requests",
 ]
 
@@ -167,6 +168,7 @@ HIPAA_POLICIES = [
     "kubernetes-workload-host-isolation",
     "kubernetes-workload-image-pinned",
     "kubernetes-workload-image-registry-allowed",
+    "kubernetes-workload-no-plaintext-secret-env",
     "kubernetes-workload-no-privilege-escalation",
     "kubernetes-workload-read-only-root-filesystem",
     "kubernetes-workload-resource-requests",
@@ -198,6 +200,7 @@ KUBERNETES_BASELINE_POLICIES = [
     "kubernetes-workload-host-isolation",
     "kubernetes-workload-image-pinned",
     "kubernetes-workload-image-registry-allowed",
+    "kubernetes-workload-no-plaintext-secret-env",
     "kubernetes-workload-no-privilege-escalation",
     "kubernetes-workload-read-only-root-filesystem",
     "kubernetes-workload-resource-requests",
