@@ -63,6 +63,7 @@ from components.kubernetes import (
     ModelAutoscalingArgs,
     ModelDeployment,
     ModelDeploymentArgs,
+    ModelSecretArgs,
     ModelServingNamespace,
     ModelServingNamespaceArgs,
     Monitoring,
@@ -71,6 +72,9 @@ from components.kubernetes import (
     PodAutoscalingArgs,
     PriorityExpander,
     PriorityExpanderArgs,
+    SecretsStoreCsi,
+    SecretsStoreCsiArgs,
+    ServingSecretStoreArgs,
 )
 
 __all__: list[str] = [
@@ -128,6 +132,7 @@ __all__: list[str] = [
     "ModelDeploymentArgs",
     "ModelImage",
     "ModelImageArgs",
+    "ModelSecretArgs",
     "ModelServingNamespace",
     "ModelServingNamespaceArgs",
     "Monitoring",
@@ -139,4 +144,7 @@ __all__: list[str] = [
     "RegistryAuth",
     "ScaledPoolSpec",
     "ScaledPoolTaint",
+    "SecretsStoreCsi",
+    "SecretsStoreCsiArgs",
+    "ServingSecretStoreArgs",
 ]

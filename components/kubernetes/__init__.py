@@ -14,9 +14,15 @@ from components.kubernetes.autoscaling import (
 )
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
-from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelDeploymentArgs
+from components.kubernetes.model_deployment import (
+    ModelAutoscalingArgs,
+    ModelDeployment,
+    ModelDeploymentArgs,
+    ModelSecretArgs,
+)
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
-from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
+from components.kubernetes.secrets_store import SecretsStoreCsi, SecretsStoreCsiArgs
+from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs, ServingSecretStoreArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "ModelAutoscalingArgs",
     "ModelDeployment",
     "ModelDeploymentArgs",
+    "ModelSecretArgs",
     "ModelServingNamespace",
     "ModelServingNamespaceArgs",
     "Monitoring",
@@ -40,4 +47,7 @@ __all__ = [
     "PodAutoscalingArgs",
     "PriorityExpander",
     "PriorityExpanderArgs",
+    "SecretsStoreCsi",
+    "SecretsStoreCsiArgs",
+    "ServingSecretStoreArgs",
 ]

@@ -52,6 +52,7 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "ModelAutoscalingArgs",
         "ModelDeployment",
         "ModelDeploymentArgs",
+        "ModelSecretArgs",
         "ModelServingNamespace",
         "ModelServingNamespaceArgs",
         "Monitoring",
@@ -60,6 +61,9 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "PodAutoscalingArgs",
         "PriorityExpander",
         "PriorityExpanderArgs",
+        "SecretsStoreCsi",
+        "SecretsStoreCsiArgs",
+        "ServingSecretStoreArgs",
     ]
 
 
