@@ -285,6 +285,14 @@ CONTROLS: dict[str, Control] = {
             standards=("ML platform secrets through the Secrets Store CSI driver",),
         ),
         Control(
+            "ML-SECRETS-WORKLOAD-IDENTITY",
+            "Secrets are fetched with the pod's own workload identity, never the node's",
+            _ACCESS,
+            ("Art. 32(1)(b)",),
+            baseline=True,
+            standards=("ML platform secrets through the Secrets Store CSI driver",),
+        ),
+        Control(
             "HIPAA-K8S-RBAC",
             "Least-privilege RBAC",
             (*_ACCESS, "164.308(a)(4)(ii)(B)"),
@@ -452,6 +460,7 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-K8S-NAMESPACE", "kubernetes-resource-namespace-set", _H),
         ("HIPAA-K8S-SA-TOKEN", "kubernetes-workload-service-account-token", _M),
         ("ML-SECRETS-BY-REFERENCE", "kubernetes-workload-no-plaintext-secret-env", _H),
+        ("ML-SECRETS-WORKLOAD-IDENTITY", "kubernetes-secret-provider-class-workload-identity", _H),
         ("HIPAA-K8S-RBAC", "kubernetes-rbac-no-cluster-admin-binding", _C),
         ("HIPAA-K8S-RBAC", "kubernetes-rbac-least-privilege-rules", _H),
         ("HIPAA-NET-K8S-EXPOSURE", "kubernetes-service-not-publicly-exposed", _H),
