@@ -167,7 +167,9 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
                 lambda subscription: role_definition_id(subscription, KEY_VAULT_SECRETS_USER)
             )
             for index, vault in enumerate(vaults):
-                # Vault scope, not the subscription or resource group: the identity reads this vault's secrets only.
+                # Vault scope, never the resource group or subscription: the identity reads this vault's secrets only.
+                # Microsoft recommends a vault per application with roles at vault scope over per-secret grants
+                # (https://learn.microsoft.com/azure/key-vault/general/rbac-guide, "Best Practices ...").
                 authorization.RoleAssignment(
                     f"{name}-secrets-user-{index}",
                     scope=vault,
