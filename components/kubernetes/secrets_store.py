@@ -8,6 +8,7 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 
+from components._common import gpu
 from components._common.validation import Problems, require_args_mapping
 from components.kubernetes import _charts, _platform_policies, _values
 from components.kubernetes._checks import check_bool, check_choice, check_known_arguments
@@ -67,9 +68,10 @@ class SecretsStoreCsiArgs(TypedDict, total=False):
     """Where the AWS provider may reach STS and Secrets Manager on TCP 443: the VPC CIDR when both have interface
     endpoints. Defaults to none, meaning any address on 443 (the public endpoints have no fixed ranges)."""
 
-    gpu_pool_taints: list[GpuPoolTaintArgs]
-    """Every taint of the cluster's GPU pools (`{key, value, effect}`): the DaemonSets tolerate each exactly, so a
-    serving pod on any GPU pool can mount its secrets. Defaults to none (the GPU contract's own taints)."""
+    gpu_pool_taints: pulumi.Input[list[GpuPoolTaintArgs]]
+    """Every taint of the cluster's GPU pools (`{key, value, effect}`; the same list `GpuStack` takes, also as a
+    foundation stack's output): the DaemonSets tolerate each exactly, so a serving pod on any GPU pool can mount its
+    secrets. Defaults to none (the GPU contract's own taints)."""
 
     protect: bool
     """Protect the driver chart (its CRDs: deleting them deletes every SecretProviderClass) against `pulumi
@@ -126,7 +128,12 @@ class SecretsStoreCsi(pulumi.ComponentResource):
         check_bool(problems, "syncSecrets", sync_secrets)
         check_bool(problems, "protect", protect)
         check_extra_labels(problems, "namespaceLabels", namespace_labels)
-        taints = check_pool_taints(problems, "gpuPoolTaints", args.get("gpu_pool_taints", DEFAULT_GPU_POOL_TAINTS))
+        pool_taints = args.get("gpu_pool_taints", DEFAULT_GPU_POOL_TAINTS)
+        taints: pulumi.Input[list[gpu.Taint]] = (
+            pool_taints.apply(_resolved_pool_taints)
+            if isinstance(pool_taints, pulumi.Output)
+            else check_pool_taints(problems, "gpuPoolTaints", pool_taints)
+        )
         if not isinstance(cidrs, list):
             problems.add("cloudApiCidrs", "must be a list of CIDRs")
         else:
@@ -172,10 +179,12 @@ class SecretsStoreCsi(pulumi.ComponentResource):
                 _charts.SECRETS_STORE_CSI_DRIVER,
                 release_name=DRIVER_RELEASE,
                 namespace=ns.metadata.name,
-                values=_values.secrets_store_csi_driver_values(
-                    pool_taints=taints,
-                    token_audiences=[_values.IRSA_TOKEN_AUDIENCE],
-                    sync_secrets=bool(sync_secrets),
+                values=pulumi.Output.from_input(taints).apply(
+                    lambda resolved: _values.secrets_store_csi_driver_values(
+                        pool_taints=resolved,
+                        token_audiences=[_values.IRSA_TOKEN_AUDIENCE],
+                        sync_secrets=bool(sync_secrets),
+                    )
                 ),
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
             )
@@ -185,11 +194,23 @@ class SecretsStoreCsi(pulumi.ComponentResource):
                 _charts.SECRETS_STORE_CSI_PROVIDER_AWS,
                 release_name=AWS_PROVIDER_RELEASE,
                 namespace=ns.metadata.name,
-                values=_values.secrets_store_aws_provider_values(pool_taints=taints, region=args.get("aws_region")),
+                values=pulumi.Output.all(taints, args.get("aws_region")).apply(
+                    lambda resolved: _values.secrets_store_aws_provider_values(
+                        pool_taints=resolved[0], region=resolved[1]
+                    )
+                ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[driver]),
             )
             self.namespace = ns.metadata.name
         self.register_outputs({"namespace": self.namespace, "provider": self.provider, "driverName": self.driver_name})
+
+
+def _resolved_pool_taints(value: object) -> list[gpu.Taint]:
+    """The GPU pool taints of a resolved Output (a foundation stack's `gpuPoolTaints`), or an error naming them."""
+    problems = Problems()
+    taints = check_pool_taints(problems, "gpuPoolTaints", value)
+    problems.raise_if_any("SecretsStoreCsi gpuPoolTaints (resolved)")
+    return taints
 
 
 def check_secret_names(problems: Problems, path: str, names: object) -> list[str]:

@@ -402,3 +402,10 @@ def test_the_spc_and_volume_agree_on_names() -> None:
     assert store.secret_volume()["csi"]["volumeAttributes"]["secretProviderClass"] == store.SECRET_PROVIDER_CLASS_NAME
     _, env = store.secret_mounts_and_env([{"name": "x", "env": "X"}])
     assert env[0]["valueFrom"]["secretKeyRef"]["name"] == store.SYNCED_SECRET_NAME
+
+
+def test_pool_taints_from_a_foundation_stack_output_are_tolerated_too(run) -> None:
+    recorder = build_driver(run, gpu_pool_taints=pulumi.Output.from_input([EXTRA_POOL_TAINT]))
+    values = chart_values(recorder, _charts.SECRETS_STORE_CSI_DRIVER.chart)
+    tolerations = values["linux"]["tolerations"]
+    assert tolerates(tolerations, gpu.Taint(EXTRA_POOL_TAINT["key"], EXTRA_POOL_TAINT["value"], "NoExecute"))
