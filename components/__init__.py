@@ -65,6 +65,7 @@ from components.kubernetes import (
     ModelDeployment,
     ModelDeploymentArgs,
     ModelGatewayArgs,
+    ModelSecretArgs,
     ModelService,
     ModelServiceArgs,
     ModelServingNamespace,
@@ -76,6 +77,9 @@ from components.kubernetes import (
     PodAutoscalingArgs,
     PriorityExpander,
     PriorityExpanderArgs,
+    SecretsStoreCsi,
+    SecretsStoreCsiArgs,
+    ServingSecretStoreArgs,
 )
 
 __all__: list[str] = [
@@ -135,6 +139,7 @@ __all__: list[str] = [
     "ModelGatewayArgs",
     "ModelImage",
     "ModelImageArgs",
+    "ModelSecretArgs",
     "ModelService",
     "ModelServiceArgs",
     "ModelServingNamespace",
@@ -149,4 +154,7 @@ __all__: list[str] = [
     "RegistryAuth",
     "ScaledPoolSpec",
     "ScaledPoolTaint",
+    "SecretsStoreCsi",
+    "SecretsStoreCsiArgs",
+    "ServingSecretStoreArgs",
 ]

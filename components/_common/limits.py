@@ -32,6 +32,7 @@ PLATFORM_SYSTEM_NAMESPACES: tuple[str, ...] = (
     "logging",
     "elastic-system",
     "fluent-bit",
+    "secrets-store-csi",
 )
-"""Namespaces the platform's node agents run in (device plugin, DCGM, node exporter, log shipper): the only ones
-allowed host access and a privileged Pod Security level."""
+"""Namespaces the platform's node agents run in (device plugin, DCGM, node exporter, log shipper, the Secrets Store
+CSI driver and its provider): the only ones allowed host access and a privileged Pod Security level."""

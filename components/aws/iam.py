@@ -278,6 +278,49 @@ def serving_read_policy(
     return document(*statements)
 
 
+SECRETS_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+"""What the Secrets Store CSI driver's AWS provider calls to mount a Secrets Manager secret."""
+
+
+def secret_name_prefix_arn(partition: str, region: str, account_id: str, name_prefix: str) -> str:
+    """The ARN pattern of every Secrets Manager secret whose name starts with `<name_prefix>/`.
+
+    Secrets Manager appends `-` and six random characters to a secret's name in its ARN, so a grant on one
+    name needs a trailing wildcard anyway; ending the prefix with `/` keeps `team-a/*` from matching `team-ab/x`.
+    """
+    return f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{name_prefix}/*"
+
+
+def serving_secrets_statements(
+    *, partition: str, region: str, account_id: str, dns_suffix: str, name_prefix: str, key_arn: str | None
+) -> list[Statement]:
+    """Read-only access to the Secrets Manager secrets under `<name_prefix>/` (one serving namespace's).
+
+    GetSecretValue and DescribeSecret only, on the prefix's ARN pattern: no listing, no writes, no other
+    namespace's secrets. With a customer-managed key, kms:Decrypt on that key only through Secrets Manager in this
+    region and only for secrets under the prefix (Secrets Manager passes the secret's ARN as the `SecretARN`
+    encryption context: AWS Secrets Manager user guide, "Secret encryption and decryption").
+    """
+    secrets = secret_name_prefix_arn(partition, region, account_id, name_prefix)
+    statements: list[Statement] = [
+        {"Sid": "ReadNamespaceSecrets", "Effect": "Allow", "Action": list(SECRETS_READ_ACTIONS), "Resource": secrets}
+    ]
+    if key_arn:
+        statements.append(
+            {
+                "Sid": "DecryptNamespaceSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key_arn,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.{dns_suffix}"},
+                    "StringLike": {"kms:EncryptionContext:SecretARN": secrets},
+                },
+            }
+        )
+    return statements
+
+
 # --- Resource policies ----------------------------------------------------------------------------------
 
 

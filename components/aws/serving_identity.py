@@ -16,6 +16,8 @@ DEFAULT_SERVICE_ACCOUNT = SERVING_SERVICE_ACCOUNT
 DEFAULT_MAX_SESSION_DURATION_SECONDS = 3600
 
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+(/[A-Za-z0-9!_.'()-]+)*$")
+_SECRET_PREFIX = re.compile(r"^[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*$")
+"""Characters Secrets Manager allows in secret names (letters, digits, /_+=.@-), segments joined by '/'."""
 
 
 class AwsServingIdentityArgs(TypedDict):
@@ -35,6 +37,14 @@ class AwsServingIdentityArgs(TypedDict):
     """Key prefix the namespace may read, without leading or trailing '/'. Defaults to the namespace name."""
     repository_arns: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """ECR repositories the role may pull from. Defaults to none."""
+    secret_name_prefix: NotRequired[str]
+    """Secrets Manager name prefix the namespace's secrets live under, without leading or trailing '/', e.g.
+    `<stack-prefix>/<namespace>`: the role may read (GetSecretValue, DescribeSecret) only secrets named
+    `<secretNamePrefix>/*`, which the Secrets Store CSI driver mounts into its pods. Defaults to no access to Secrets Manager."""
+    secrets_kms_key_arn: NotRequired[pulumi.Input[str]]
+    """Customer-managed KMS key encrypting those secrets; the role may decrypt with it only through Secrets
+    Manager, for secrets under the prefix. Only with `secretNamePrefix`. Defaults to none (the AWS managed
+    `aws/secretsmanager` key, which needs no grant)."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags on the role, on top of the provider's default tags. Defaults to none."""
 
@@ -52,6 +62,13 @@ def _validate(args: AwsServingIdentityArgs, name: str) -> None:
     prefix = args.get("prefix", namespace)
     if not prefix or not _PREFIX.match(prefix):
         problems.add("prefix", f"'{prefix}' must be a key prefix without wildcards or leading/trailing '/'")
+    secret_prefix = args.get("secret_name_prefix")
+    if secret_prefix is not None and (not isinstance(secret_prefix, str) or not _SECRET_PREFIX.match(secret_prefix)):
+        problems.add(
+            "secretNamePrefix", f"{secret_prefix!r} must be a name prefix without wildcards or '/' at the ends"
+        )
+    if args.get("secrets_kms_key_arn") is not None and secret_prefix is None:
+        problems.add("secretsKmsKeyArn", "only used with secretNamePrefix")
     for key, path in (
         ("oidc_provider_arn", "oidcProviderArn"),
         ("bucket_arn", "bucketArn"),
@@ -67,10 +84,13 @@ class AwsServingIdentity(pulumi.ComponentResource):
 
     Creates: an IAM role trusted by the cluster's OIDC provider for exactly `system:serviceaccount:<ns>:<sa>` with
     audience `sts.amazonaws.com`, and an inline policy granting s3:ListBucket on the prefix, s3:GetObject under
-    it, kms:Decrypt through S3 on the bucket key, and image pulls from the given repositories.
+    it, kms:Decrypt through S3 on the bucket key, and image pulls from the given repositories; with
+    `secretNamePrefix`, read-only access to the Secrets Manager secrets under that prefix (and their key through
+    Secrets Manager).
 
     Security defaults: no other service account or namespace can assume the role; read-only; limited to one
-    prefix; the key can only be used through S3 for this bucket; no wildcard actions.
+    prefix (and one secret name prefix); the keys can only be used through S3 for this bucket and through Secrets
+    Manager for these secrets; no wildcard actions.
     """
 
     role_arn: pulumi.Output[str]
@@ -88,6 +108,7 @@ class AwsServingIdentity(pulumi.ComponentResource):
         namespace = args["namespace"]
         service_account = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)
         prefix = args.get("prefix", namespace)
+        secret_prefix = args.get("secret_name_prefix")
         super().__init__("mlplatform:index:AwsServingIdentity", name, {"namespace": namespace}, opts)
         account = account_facts(self)
         child = pulumi.ResourceOptions(parent=self)
@@ -114,16 +135,10 @@ class AwsServingIdentity(pulumi.ComponentResource):
                     account.region,
                     account.dns_suffix,
                     pulumi.Output.from_input(args.get("repository_arns") or []),
-                ).apply(
-                    lambda values: iam.serving_read_policy(
-                        bucket_arn=values[0],
-                        prefix=prefix,
-                        key_arn=values[1],
-                        region=values[2],
-                        dns_suffix=values[3],
-                        repository_arns=values[4],
-                    )
-                )
+                    account.partition,
+                    account.account_id,
+                    pulumi.Output.from_input(args.get("secrets_kms_key_arn")),
+                ).apply(lambda values: _read_policy(values, prefix=prefix, secret_prefix=secret_prefix))
             ),
             opts=child,
         )
@@ -140,3 +155,25 @@ class AwsServingIdentity(pulumi.ComponentResource):
                 "serviceAccount": self.service_account,
             }
         )
+
+
+def _read_policy(values: Sequence[object], *, prefix: str, secret_prefix: str | None) -> iam.PolicyDocument:
+    bucket_arn, key_arn, region, dns_suffix, repository_arns, partition, account_id, secrets_key_arn = values
+    policy = iam.serving_read_policy(
+        bucket_arn=str(bucket_arn),
+        prefix=prefix,
+        key_arn=str(key_arn),
+        region=str(region),
+        dns_suffix=str(dns_suffix),
+        repository_arns=list(repository_arns or []),  # type: ignore[call-overload]
+    )
+    if secret_prefix is not None:
+        policy["Statement"] += iam.serving_secrets_statements(
+            partition=str(partition),
+            region=str(region),
+            account_id=str(account_id),
+            dns_suffix=str(dns_suffix),
+            name_prefix=secret_prefix,
+            key_arn=str(secrets_key_arn) if secrets_key_arn else None,
+        )
+    return policy

@@ -15,6 +15,8 @@ KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6
 """Read key metadata and wrap/unwrap: what a service needs to use a customer-managed key (storage, ACR, disks)."""
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 """Encrypt/decrypt with a key: what the AKS KMS plugin needs for etcd envelope encryption."""
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+"""Read secret contents: what the Secrets Store CSI driver's Azure provider needs to mount a Key Vault secret."""
 KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
 """Manage the vault resource (no data-plane access to keys); AKS needs it for KMS with a private vault."""
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -34,6 +36,7 @@ ROLE_NAMES: dict[str, str] = {
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     KEY_VAULT_CRYPTO_USER: "Key Vault Crypto User",
     KEY_VAULT_CONTRIBUTOR: "Key Vault Contributor",
+    KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
     ACR_PULL: "AcrPull",
     STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
     NETWORK_CONTRIBUTOR: "Network Contributor",

@@ -9,6 +9,7 @@ import pulumi_azure_native.managedidentity as managedidentity
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
 from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
 from components.azure._shared import (
+    KEY_VAULT_SECRETS_USER,
     ROLE_NAMES,
     STORAGE_BLOB_DATA_READER,
     check_location,
@@ -40,6 +41,10 @@ class AzureWorkloadIdentityArgs(TypedDict, total=False):
     blob_read_prefix: str
     """Limit reads and listings under `blobReaderScopes` to blob names starting with this prefix (an Azure ABAC
     condition on the role assignment), e.g. `<namespace>/`. Defaults to the whole container."""
+    key_vault_secret_scopes: list[pulumi.Input[str]]
+    """Key Vaults (resource IDs) whose secrets the identity may read, each granted Key Vault Secrets User at the
+    vault's scope: give each serving namespace its own vault (`AzureKeyVault`), so the grant covers exactly that
+    namespace's secrets. Defaults to none."""
     tags: pulumi.Input[dict[str, str]]
     """Tags for the identity. Defaults to none."""
 
@@ -89,7 +94,9 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
     - a federated identity credential trusting the cluster's OIDC issuer for exactly
       `system:serviceaccount:<namespace>:<serviceAccount>` with audience `api://AzureADTokenExchange`;
     - Storage Blob Data Reader on each scope of `blobReaderScopes` (blob containers, never the whole account),
-      optionally limited to the blobs under `blobReadPrefix` by an ABAC condition.
+      optionally limited to the blobs under `blobReadPrefix` by an ABAC condition;
+    - Key Vault Secrets User on each vault of `keyVaultSecretScopes` (the namespace's own vault), which the
+      Secrets Store CSI driver's Azure provider uses to mount the namespace's secrets.
 
     Security defaults: one identity per namespace, federated to a single service account; read-only data
     access scoped to containers. Image pulls stay with the kubelet identity, so pods get no registry role.
@@ -150,6 +157,26 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
                     condition=blob_prefix_condition(prefix) if prefix else None,
                     condition_version="2.0" if prefix else None,
                     description=f"{ROLE_NAMES[STORAGE_BLOB_DATA_READER]} for {namespace}/{service_account}.",
+                    opts=child,
+                )
+
+        vaults = args.get("key_vault_secret_scopes", [])
+        if vaults:
+            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            secrets_user = client.subscription_id.apply(
+                lambda subscription: role_definition_id(subscription, KEY_VAULT_SECRETS_USER)
+            )
+            for index, vault in enumerate(vaults):
+                # Vault scope, never the resource group or subscription: the identity reads this vault's secrets only.
+                # Microsoft recommends a vault per application with roles at vault scope over per-secret grants
+                # (https://learn.microsoft.com/azure/key-vault/general/rbac-guide, "Best Practices ...").
+                authorization.RoleAssignment(
+                    f"{name}-secrets-user-{index}",
+                    scope=vault,
+                    role_definition_id=secrets_user,
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    description=f"{ROLE_NAMES[KEY_VAULT_SECRETS_USER]} for {namespace}/{service_account}.",
                     opts=child,
                 )
 

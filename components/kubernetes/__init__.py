@@ -14,7 +14,12 @@ from components.kubernetes.autoscaling import (
 )
 from components.kubernetes.elk import Logging, LoggingArgs
 from components.kubernetes.gpu_stack import GpuPoolTaintArgs, GpuStack, GpuStackArgs
-from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelDeploymentArgs
+from components.kubernetes.model_deployment import (
+    ModelAutoscalingArgs,
+    ModelDeployment,
+    ModelDeploymentArgs,
+    ModelSecretArgs,
+)
 from components.kubernetes.model_service import (
     ModelCanaryArgs,
     ModelGatewayArgs,
@@ -23,7 +28,8 @@ from components.kubernetes.model_service import (
     ModelVersionArgs,
 )
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
-from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
+from components.kubernetes.secrets_store import SecretsStoreCsi, SecretsStoreCsiArgs
+from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs, ServingSecretStoreArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
 __all__ = [
@@ -41,6 +47,7 @@ __all__ = [
     "ModelDeployment",
     "ModelDeploymentArgs",
     "ModelGatewayArgs",
+    "ModelSecretArgs",
     "ModelService",
     "ModelServiceArgs",
     "ModelServingNamespace",
@@ -52,4 +59,7 @@ __all__ = [
     "PodAutoscalingArgs",
     "PriorityExpander",
     "PriorityExpanderArgs",
+    "SecretsStoreCsi",
+    "SecretsStoreCsiArgs",
+    "ServingSecretStoreArgs",
 ]

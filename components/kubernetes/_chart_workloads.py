@@ -787,6 +787,105 @@ def karpenter_workloads(release: str, namespace: str, values: Values) -> list[Ch
     ]  # fmt: skip
 
 
+# --- Secrets Store CSI driver (kubernetes-sigs/secrets-store-csi-driver tag v1.6.0) and the AWS provider (3.1.1) --
+
+SECRETS_STORE_DRIVER_DEFAULTS: dict[str, Any] = {
+    "linux": {
+        "enabled": True,
+        "tolerations": [{"operator": "Exists"}],
+        "nodeSelector": {},
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]}]}]}}},
+        "driver": {"resources": {"limits": {"cpu": "200m", "memory": "200Mi"},
+                                 "requests": {"cpu": "50m", "memory": "100Mi"}}},
+        "registrar": {"resources": {"limits": {"cpu": "100m", "memory": "100Mi"},
+                                    "requests": {"cpu": "10m", "memory": "20Mi"}}},
+        "livenessProbe": {"resources": {"limits": {"cpu": "100m", "memory": "100Mi"},
+                                        "requests": {"cpu": "10m", "memory": "20Mi"}}},
+        "kubeletRootDir": "/var/lib/kubelet",
+        "providersDir": "/var/run/secrets-store-csi-providers",
+        "additionalProvidersDirs": ["/etc/kubernetes/secrets-store-csi-providers"],
+    },
+}  # fmt: skip
+
+
+def secrets_store_driver_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The driver chart: one Linux DaemonSet (registrar, driver, liveness probe); Windows is off by default.
+
+    Templates read (tag v1.6.0): `charts/secrets-store-csi-driver/templates/secrets-store-csi-driver.yaml`
+    (`linux.tolerations`, `linux.nodeSelector` on top of `kubernetes.io/os: linux`, `linux.affinity`, the three
+    containers' resources, the driver container `privileged: true`, hostPath volumes under the kubelet root and
+    the providers directories) and `_helpers.tpl` (`sscd.fullname`, the `app` label).
+    """
+    linux = _section(merged(SECRETS_STORE_DRIVER_DEFAULTS, values), "linux")
+    if not linux.get("enabled", True):
+        return []
+    root = linux["kubeletRootDir"]
+
+    def container(name: str, resources_key: str, security: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "resources": copy.deepcopy(_section(linux, resources_key).get("resources") or {}),
+                "securityContext": security}  # fmt: skip
+
+    spec = {
+        "containers": [
+            container("node-driver-registrar", "registrar", {}),
+            container("secrets-store", "driver", {"privileged": True}),
+            container("liveness-probe", "livenessProbe", {}),
+        ],
+        "tolerations": copy.deepcopy(linux.get("tolerations") or []),
+        "nodeSelector": {"kubernetes.io/os": "linux", **(linux.get("nodeSelector") or {})},
+        "affinity": copy.deepcopy(linux.get("affinity") or {}),
+        "securityContext": {},
+        "volumes": _host_paths(f"{root}/pods", f"{root}/plugins_registry", f"{root}/plugins/csi-secrets-store",
+                               linux["providersDir"], *(linux.get("additionalProvidersDirs") or [])),
+    }  # fmt: skip
+    return [
+        ChartWorkload("DaemonSet", helm_fullname(release, "secrets-store-csi-driver"), namespace, 1, spec,
+                      {"app": "secrets-store-csi-driver", "app.kubernetes.io/name": "secrets-store-csi-driver"},
+                      source=f"secrets-store-csi-driver {_charts.SECRETS_STORE_CSI_DRIVER.version} "
+                      "templates/secrets-store-csi-driver.yaml")
+    ]  # fmt: skip
+
+
+SECRETS_STORE_AWS_PROVIDER_DEFAULTS: dict[str, Any] = {
+    "tolerations": [],
+    "nodeSelector": {},
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "eks.amazonaws.com/compute-type", "operator": "NotIn",
+                               "values": ["fargate"]}]}]}}},
+    "resources": {"requests": {"cpu": "50m", "memory": "100Mi"}, "limits": {"cpu": "50m", "memory": "100Mi"}},
+    "securityContext": {"privileged": False, "allowPrivilegeEscalation": False},
+    "providerVolume": "/var/run/secrets-store-csi-providers",
+    "kubeletPath": "/var/lib/kubelet",
+}  # fmt: skip
+
+
+def secrets_store_aws_provider_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The AWS provider chart: one DaemonSet (its driver dependency is off here, installed as its own chart).
+
+    Templates read (tag 3.1.1): `charts/secrets-store-csi-driver-provider-aws/templates/daemonset.yaml`
+    (tolerations, nodeSelector on top of `kubernetes.io/os: linux`, affinity, resources, `securityContext`,
+    `hostNetwork: false`, hostPath volumes `providerVolume` and `<kubeletPath>/pods`) and `_helpers.tpl`.
+    """
+    effective = merged(SECRETS_STORE_AWS_PROVIDER_DEFAULTS, values)
+    spec = _pod(
+        effective,
+        container="provider-aws-installer",
+        container_security_key="securityContext",
+        pod_security_key="podSecurityContext",
+        extra={"volumes": _host_paths(effective["providerVolume"], f"{effective['kubeletPath']}/pods")},
+    )
+    spec["nodeSelector"] = {"kubernetes.io/os": "linux", **spec["nodeSelector"]}
+    name = helm_fullname(release, "secrets-store-csi-driver-provider-aws", effective.get("fullnameOverride"))
+    return [
+        ChartWorkload("DaemonSet", name, namespace, 1, spec,
+                      {"app": "secrets-store-csi-driver-provider-aws",
+                       "app.kubernetes.io/name": "secrets-store-csi-driver-provider-aws"},
+                      source=f"secrets-store-csi-driver-provider-aws {_charts.SECRETS_STORE_CSI_PROVIDER_AWS.version} "
+                      "templates/daemonset.yaml")
+    ]  # fmt: skip
+
+
 def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
     """prometheus-operator-crds and karpenter-crd: CRDs only, no pods (their templates are CustomResourceDefinitions)."""
     return []
@@ -804,6 +903,8 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.KEDA.chart: keda_workloads,
     _charts.KARPENTER_CRD.chart: _no_workloads,
     _charts.KARPENTER.chart: karpenter_workloads,
+    _charts.SECRETS_STORE_CSI_DRIVER.chart: secrets_store_driver_workloads,
+    _charts.SECRETS_STORE_CSI_PROVIDER_AWS.chart: secrets_store_aws_provider_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -819,6 +920,8 @@ TABLE_VERSIONS: dict[str, str] = {
     "keda": "2.20.2",
     "karpenter-crd": "1.14.1",
     "karpenter": "1.14.1",
+    "secrets-store-csi-driver": "1.6.0",
+    "secrets-store-csi-driver-provider-aws": "3.1.1",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""

@@ -68,6 +68,10 @@ KEDA_WEBHOOK_PODS = {"app": "keda-admission-webhooks"}
 """keda 2.20.2 `templates/webhooks/deployment.yaml` (`app: {{ .Values.webhooks.name }}`)."""
 METRICS_SERVER_PODS = {"app.kubernetes.io/name": "metrics-server"}
 """metrics-server 3.13.1 `metrics-server.selectorLabels`."""
+SECRETS_STORE_DRIVER_PODS = {"app": "secrets-store-csi-driver"}
+"""secrets-store-csi-driver 1.6.0 `templates/secrets-store-csi-driver.yaml` (selector `app: <sscd.name>`)."""
+SECRETS_STORE_AWS_PROVIDER_PODS = {"app": "secrets-store-csi-driver-provider-aws"}
+"""secrets-store-csi-driver-provider-aws 3.1.1 `templates/daemonset.yaml` (selector `app: <provider.name>`)."""
 COREDNS_PODS = {"k8s-app": "kube-dns"}
 """CoreDNS on EKS and AKS (and kube-prometheus-stack's `coreDns.service.selector`)."""
 
@@ -110,6 +114,7 @@ LOGGING_TIER = "logging"
 GPU_TIER = "gpu"
 SERVING_TIER = "serving"
 AUTOSCALING_TIER = "autoscaling"
+SECRETS_TIER = "secrets"
 
 Spec = dict[str, Any]
 
@@ -428,6 +433,39 @@ def metrics_server_network_policies() -> dict[str, Spec]:
         },
         "allow-metrics-api-from-api-server": _from_api_server(METRICS_SERVER_PODS, METRICS_SERVER_PORT),
     }
+
+
+def secrets_store_network_policies(*, aws_provider: bool, cloud_api_cidrs: Sequence[str]) -> dict[str, Spec]:
+    """Policies of the Secrets Store CSI namespace: the API server out for both DaemonSets, the cloud APIs out for
+    the AWS provider; nothing in.
+
+    The driver talks to its providers over a Unix socket on the node (`/var/run/secrets-store-csi-providers`),
+    never the network; the AWS provider exchanges each pod's token at STS and reads Secrets Manager over HTTPS.
+    Kubelet liveness probes come from the node, which NetworkPolicies always admit.
+
+    Args:
+        aws_provider: the AWS provider runs here.
+        cloud_api_cidrs: where the provider may reach STS and Secrets Manager on 443 (the VPC CIDR with interface
+            endpoints); empty means any address, as those public endpoints have no fixed ranges.
+    """
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        # Pods, SecretProviderClasses and their pod statuses (and synced Secrets) are read through the API server.
+        "allow-driver-kube-api": _kube_api(SECRETS_STORE_DRIVER_PODS),
+    }
+    if aws_provider:
+        # The pod's ServiceAccount (for its role annotation).
+        policies["allow-aws-provider-kube-api"] = _kube_api(SECRETS_STORE_AWS_PROVIDER_PODS)
+        rule: dict[str, Any] = {"ports": _tcp(HTTPS_PORT)}
+        if cloud_api_cidrs:
+            rule["to"] = [{"ipBlock": {"cidr": cidr}} for cidr in cloud_api_cidrs]
+        policies["allow-aws-provider-to-aws-apis"] = {
+            "podSelector": {"matchLabels": dict(SECRETS_STORE_AWS_PROVIDER_PODS)},
+            "policyTypes": ["Egress"],
+            "egress": [rule],
+        }
+    return policies
 
 
 def create_network_policies(

@@ -833,3 +833,71 @@ KARPENTER_VALUES_KEYS: frozenset[str] = frozenset(
 `templates/deployment.yaml`, `poddisruptionbudget.yaml`, `serviceaccount.yaml` or `servicemonitor.yaml` at tag
 v1.14.1 (aws/karpenter-provider-aws). A test keeps the builder within this list; extend it only after reading the
 chart at the pinned version."""
+
+
+# --- Secrets Store CSI driver and its AWS provider ---------------------------------------------------------
+
+SECRETS_STORE_ROTATION_POLL_INTERVAL = "2m"
+"""How often the driver re-reads mounted secrets from the store (the driver's own default, stated here)."""
+
+IRSA_TOKEN_AUDIENCE = "sts.amazonaws.com"
+"""The audience of the service-account token the driver hands the AWS provider for IRSA (the provider's README,
+"Separate CSI Driver Installation", tag 3.1.1). EKS Pod Identity's `pods.eks.amazonaws.com` is not requested:
+serving identities are IRSA roles, and SecretProviderClasses here set `usePodIdentity: "false"`."""
+
+
+def secrets_store_tolerations(pool_taints: Sequence[gpu.Taint] = ()) -> list[dict[str, str]]:
+    """Tolerations of the driver and provider DaemonSets: every node a pod mounting secrets may run on.
+
+    The GPU contract's node-agent tolerations (each GPU pool taint exactly, the critical-addons taint) plus any
+    other NoSchedule taint: a node without the driver fails every secret mount there. Not the chart's default
+    keyless `Exists`, which would also tolerate NoExecute taints meant to drain a node.
+    """
+    return [*gpu.agent_tolerations(pool_taints), {"operator": "Exists", "effect": "NoSchedule"}]
+
+
+def secrets_store_csi_driver_values(
+    *, pool_taints: Sequence[gpu.Taint] = (), token_audiences: Sequence[str] = (), sync_secrets: bool = False
+) -> dict[str, Any]:
+    """Values of the secrets-store-csi-driver chart (a DaemonSet on every node, GPU nodes included).
+
+    Args:
+        pool_taints: the taints of the cluster's GPU pools.
+        token_audiences: audiences of the pod service-account tokens the driver passes to providers
+            (`tokenRequests`), e.g. `sts.amazonaws.com` for IRSA.
+        sync_secrets: install the chart's secret-sync RBAC, so `secretObjects` of a SecretProviderClass become
+            Kubernetes Secrets (a ClusterRole over every Secret in the cluster: the driver caches Secrets
+            cluster-wide, so no namespaced Role can do).
+    """
+    return {
+        "linux": {
+            # The CRD upgrade/keep Jobs are Helm hooks, which helm.v4.Chart never runs; Pulumi applies `crds/`.
+            "crds": {"enabled": False},
+            "tolerations": secrets_store_tolerations(pool_taints),
+        },
+        "syncSecret": {"enabled": sync_secrets},
+        # Rotated secrets reach mounted files (and synced Secrets) without a pod restart; env vars need a restart.
+        "enableSecretRotation": True,
+        "rotationPollInterval": SECRETS_STORE_ROTATION_POLL_INTERVAL,
+        "tokenRequests": [{"audience": audience} for audience in token_audiences],
+    }
+
+
+def secrets_store_aws_provider_values(
+    *, pool_taints: Sequence[gpu.Taint] = (), region: pulumi.Input[str] | None = None
+) -> dict[str, Any]:
+    """Values of the secrets-store-csi-driver-provider-aws chart (a DaemonSet next to the driver).
+
+    Args:
+        pool_taints: the taints of the cluster's GPU pools.
+        region: the cluster's AWS region; given, the provider never looks it up from the node, and the chart's
+            ClusterRole drops its `pods` and `nodes` reads (templates/rbac.yaml at 3.1.1).
+    """
+    values: dict[str, Any] = {
+        # The driver is its own chart (one pin for every cloud); the provider chart must not install a second one.
+        "secrets-store-csi-driver": {"install": False},
+        "tolerations": secrets_store_tolerations(pool_taints),
+    }
+    if region is not None:
+        values["awsRegion"] = region
+    return values

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components._common import gpu
 from components._common.validation import Problems, require_args_mapping
+from components.kubernetes import secrets_store
 from components.kubernetes._checks import (
     check_bool,
     check_choice,
@@ -117,6 +118,20 @@ SERVER_PRESETS: dict[str, ServerPreset] = {
 DEFAULT_SERVER = "generic"
 
 IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+
+class ModelSecretArgs(TypedDict, total=False):
+    """One secret of the serving namespace the model server receives (see `ModelServingNamespace.secretStore`)."""
+
+    name: Required[str]
+    """Name of the value in the namespace's store (one of `secretStore.secrets`). Required."""
+
+    env: str
+    """Also pass it as this environment variable, by reference to the synced Secret (needs
+    `secretStore.syncToKubernetes`). Defaults to none (file only)."""
+
+    file: str
+    """File name under /var/run/secrets/app the value is mounted as (read-only). Defaults to `name`."""
 
 
 class ModelAutoscalingArgs(TypedDict, total=False):
@@ -240,6 +255,12 @@ class ModelDeploymentArgs(TypedDict, total=False):
     could read them: pass credentials from the cloud's vault through the Secrets Store CSI driver instead.
     Defaults to none."""
 
+    secrets: list[ModelSecretArgs]
+    """Secrets of the serving namespace for the server: each a read-only file under /var/run/secrets/app from the
+    Secrets Store CSI volume (the namespace's SecretProviderClass `app-secrets`, fetched with the namespace's
+    identity), optionally also an env var referencing the synced Secret. Values never appear in the Deployment.
+    Defaults to none."""
+
     command: list[str]
     """Container entrypoint override. Defaults to the image's."""
 
@@ -279,7 +300,9 @@ class ModelDeployment(pulumi.ComponentResource):
       carrying `mlplatform.io/model` / `mlplatform.io/model-version` with `model` / `model_version`;
     - a PodDisruptionBudget when there can be more than one replica (`maxUnavailable: 1`, never a
       `minAvailable` that would block node drains at the autoscaler's minimum);
-    - with `autoscaling`, a KEDA ScaledObject whose Prometheus trigger reads this Deployment's pods only.
+    - with `autoscaling`, a KEDA ScaledObject whose Prometheus trigger reads this Deployment's pods only;
+    - with `secrets`, the namespace's Secrets Store CSI volume (read-only), each secret a read-only file and
+      optionally an env var from the synced Secret (`valueFrom.secretKeyRef`): no secret value is in the spec.
 
     Autoscaled, the Deployment carries no `spec.replicas`. The Kubernetes provider applies objects with
     server-side apply, where a field the applied configuration omits is owned by whoever set it last: the HPA
@@ -338,6 +361,7 @@ class ModelDeployment(pulumi.ComponentResource):
         service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
         gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
         autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
+        secrets = args.get("secrets", [])
 
         check_arguments(name, args).raise_if_any(f"ModelDeployment '{name}'")
 
@@ -362,6 +386,15 @@ class ModelDeployment(pulumi.ComponentResource):
             command=args.get("command"),
             container_args=args.get("container_args"),
         )
+        volumes: list[dict[str, Any]] = [
+            {"name": "tmp", "emptyDir": {"sizeLimit": tmp_size}},
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
+        ]
+        if secrets:
+            mounts, secret_env = secrets_store.secret_mounts_and_env(secrets)
+            container["volumeMounts"] += mounts
+            container["env"] += secret_env
+            volumes.append(secrets_store.secret_volume())
         pod_spec: dict[str, Any] = {
             "serviceAccountName": service_account,
             "automountServiceAccountToken": False,
@@ -373,10 +406,7 @@ class ModelDeployment(pulumi.ComponentResource):
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
             "containers": [container],
-            "volumes": [
-                {"name": "tmp", "emptyDir": {"sizeLimit": tmp_size}},
-                {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
-            ],
+            "volumes": volumes,
         }
         # Required, not preferred: a serving pod on a training pool takes (and scales up) training capacity.
         pod_spec["affinity"] = gpu.serving_node_affinity(gpus=gpus > 0)
@@ -626,7 +656,55 @@ def check_arguments(name: str, args: Mapping[str, Any]) -> Problems:
             "built-in concurrency and latency queries read; use gpu_utilization, or give autoscaling.query "
             "over the server's own metrics",
         )
+    check_secrets(problems, args.get("secrets", []), env if isinstance(env, dict) else {})
     return problems
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+
+
+def check_secrets(problems: Problems, secrets: object, env: Mapping[str, object]) -> None:
+    """Record every problem of `secrets` under `secrets[i].<field>`: names, env var and file name clashes."""
+    if not isinstance(secrets, list):
+        problems.add("secrets", "must be a list of {name, env, file}")
+        return
+    known = set(ModelSecretArgs.__annotations__)
+    names: set[str] = set()
+    variables: set[str] = set(env)
+    files: set[str] = set()
+    for index, secret in enumerate(secrets):
+        path = f"secrets[{index}]"
+        if not isinstance(secret, Mapping):
+            problems.add(path, "must be a map {name, env, file}")
+            continue
+        for key in secret:
+            if key not in known:
+                problems.add(f"{path}.{key}", f"unknown argument; known: {', '.join(sorted(known))}")
+        name = secret.get("name")
+        if not isinstance(name, str) or not secrets_store.SECRET_NAME.match(name):
+            problems.add(f"{path}.name", f"{name!r} is not a secret name of the namespace's store")
+        elif name in names:
+            problems.add(f"{path}.name", f"duplicate secret '{name}'")
+        else:
+            names.add(name)
+        variable = secret.get("env")
+        if variable is not None:
+            if not isinstance(variable, str) or not _ENV_NAME.match(variable):
+                problems.add(f"{path}.env", f"{variable!r} is not an environment variable name")
+            elif variable in variables or variable == "HOME":
+                problems.add(f"{path}.env", f"'{variable}' is already set (env or another secret)")
+            else:
+                variables.add(variable)
+        if "file" not in secret and not (isinstance(name, str) and secrets_store.SECRET_NAME.match(name)):
+            continue  # The file is named after the secret, whose own problem is recorded.
+        file = secret.get("file", name)
+        if not isinstance(file, str) or not _FILE_NAME.match(file) or file in (".", ".."):
+            problems.add(f"{path}.file", f"{file!r} is not a file name (no '/')")
+        elif file in files:
+            problems.add(f"{path}.file", f"two secrets are mounted as '{file}'")
+        else:
+            files.add(file)
 
 
 def rolling_update(replicas: int, gpus: int, namespace_gpu_quota: int | None) -> dict[str, int]:

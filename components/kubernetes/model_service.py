@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from components._common.validation import Problems, require_args_mapping
 from components.kubernetes import model_deployment
 from components.kubernetes._checks import camel, check_int, check_known_arguments, check_object_name
-from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment
+from components.kubernetes.model_deployment import ModelAutoscalingArgs, ModelDeployment, ModelSecretArgs
 
 MODEL_LABEL = model_deployment.MODEL_LABEL
 """Pod label naming the model; the stable Service selects every version's pods by it."""
@@ -55,6 +55,7 @@ _PASSED_THROUGH = (
     "container_args",
     "shm_size",
     "service_monitor",
+    "secrets",
 )
 """Arguments every version's `ModelDeployment` receives as given."""
 
@@ -214,6 +215,10 @@ class ModelServiceArgs(TypedDict, total=False):
     autoscaling: ModelAutoscalingArgs
     """Autoscaling of every running version (see `ModelDeployment.autoscaling`); the canary's
     `maxReplicas` is `canary.replicas` when given. Defaults to off."""
+
+    secrets: list[ModelSecretArgs]
+    """Secrets of the namespace's store every version's server reads, as files or env var references (see
+    `ModelDeployment.secrets`). Defaults to none."""
 
 
 class ModelService(pulumi.ComponentResource):

@@ -1,8 +1,9 @@
 """`ModelServingNamespace`: a locked-down namespace in which one team serves models on GPUs."""
 
 import ipaddress
+import re
 from decimal import Decimal
-from typing import Any, Literal, Required, TypedDict
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,6 +22,14 @@ from components.kubernetes._namespaces import (
     check_extra_labels,
     check_namespace_name,
     create_namespace,
+)
+from components.kubernetes.secrets_store import (
+    PROVIDERS,
+    SECRET_PROVIDER_CLASS_NAME,
+    SPC_API_VERSION,
+    SYNCED_SECRET_NAME,
+    check_secret_names,
+    secret_provider_class_spec,
 )
 
 IdentityKind = Literal["aws", "azure", "none"]
@@ -105,6 +114,12 @@ TEAM_ROLE_RULES: list[dict[str, Any]] = [
     },
     # Visible, not writable: the team cannot weaken the namespace's isolation.
     {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
+    # Which secrets the namespace may mount is the platform's: a SecretProviderClass picks the identity that fetches.
+    {
+        "apiGroups": ["secrets-store.csi.x-k8s.io"],
+        "resources": ["secretproviderclasses", "secretproviderclasspodstatuses"],
+        "verbs": ["get", "list", "watch"],
+    },
     {
         "apiGroups": ["monitoring.coreos.com"],
         "resources": ["servicemonitors", "podmonitors", "prometheusrules"],
@@ -116,6 +131,39 @@ TEAM_ROLE_RULES: list[dict[str, Any]] = [
 secrets reach pods through the platform), pods/exec and pods/attach, ServiceAccount writes and tokens, every
 RBAC resource and the bind/escalate/impersonate verbs, NetworkPolicy / ResourceQuota / LimitRange writes,
 and wildcards."""
+
+
+class ServingSecretStoreArgs(TypedDict):
+    """Where a serving namespace's secrets live and which ones its pods may mount (a SecretProviderClass)."""
+
+    provider: str
+    """`aws` (Secrets Manager, through the namespace's IRSA role) or `azure` (Key Vault, through its workload
+    identity); must match `identity_kind`. Required."""
+
+    secrets: list[str]
+    """Names of the secrets pods may mount (letters, digits, inner hyphens; each becomes file and Secret key
+    `<name>`). On AWS each is the Secrets Manager entry `<namePrefix>/<name>`; on Azure the vault entry `<name>`.
+    Required."""
+
+    name_prefix: NotRequired[str]
+    """Secrets Manager name prefix of this namespace's secrets, e.g. `<stack-prefix>/<namespace>` (aws): the same
+    prefix the namespace's IAM role may read (`AwsServingIdentity.secretNamePrefix`). Defaults to the namespace."""
+
+    aws_region: NotRequired[pulumi.Input[str]]
+    """Region of the secrets (aws). Defaults to the provider reading the node's region."""
+
+    key_vault_name: NotRequired[pulumi.Input[str]]
+    """The namespace's own Key Vault (azure), on which its identity holds Key Vault Secrets User. Required for
+    azure."""
+
+    tenant_id: NotRequired[pulumi.Input[str]]
+    """Entra tenant of the vault (azure). Required for azure."""
+
+    sync_to_kubernetes: NotRequired[bool]
+    """Also sync the secrets into the Kubernetes Secret `app-secrets` (one key per name), so `ModelDeployment`
+    can pass them as env vars (`secrets[].env`). The trade-off: the values then also live in etcd (encrypted with
+    the cluster's KMS key) and need the driver's sync (`SecretsStoreCsi.syncSecrets` on EKS; the AKS
+    add-on syncs by default). Defaults to false (files only)."""
 
 
 class ModelServingNamespaceArgs(TypedDict, total=False):
@@ -183,6 +231,10 @@ class ModelServingNamespaceArgs(TypedDict, total=False):
     service_account_name: str
     """Name of the ServiceAccount serving pods run as. Defaults to model-server."""
 
+    secret_store: ServingSecretStoreArgs
+    """Create the namespace's SecretProviderClass (`app-secrets`), bound to its cloud identity, listing the secrets
+    its pods may mount through the Secrets Store CSI driver (`SecretsStoreCsi`). Defaults to none (no secrets)."""
+
     namespace_labels: dict[str, str]
     """Extra namespace labels, e.g. the GDPR record-of-processing labels (`data-classification`, `data-owner`,
     `processing-activity`, `retention`); cannot override the tier or Pod Security labels. Defaults to none."""
@@ -200,9 +252,13 @@ class ModelServingNamespace(pulumi.ComponentResource):
       Prometheus, and HTTPS egress to `egress_cidrs`;
     - the ServiceAccount serving pods run as, annotated for IRSA or Entra workload identity, with no
       automounted API token;
-    - a Role and RoleBinding giving `team_group` workload rights in this namespace only.
+    - a Role and RoleBinding giving `team_group` workload rights in this namespace only;
+    - with `secret_store`, the SecretProviderClass `app-secrets` bound to the namespace's identity (IRSA role or
+      workload identity), listing the secrets pods may mount, optionally synced into the Secret `app-secrets`.
 
-    Security defaults: no Secret access, no exec, no RBAC or NetworkPolicy writes and no wildcards for the
+    Security defaults: no Secret access (secrets reach pods only through the CSI driver, under the namespace's
+    identity, which can read only the namespace's own secrets; the team cannot write SecretProviderClasses), no
+    exec, no RBAC or NetworkPolicy writes and no wildcards for the
     team; nothing reachable or reaching out unless listed.
     """
 
@@ -223,6 +279,12 @@ class ModelServingNamespace(pulumi.ComponentResource):
 
     role_name: pulumi.Output[str]
     """The team's Role."""
+
+    secret_provider_class_name: pulumi.Output[str]
+    """The SecretProviderClass pods mount (`ModelDeployment.secrets`); empty without `secretStore`."""
+
+    synced_secret_name: pulumi.Output[str]
+    """The Kubernetes Secret the driver syncs the secrets into; empty unless `secretStore.syncToKubernetes`."""
 
     def __init__(self, name: str, args: ModelServingNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
@@ -292,6 +354,8 @@ class ModelServingNamespace(pulumi.ComponentResource):
             problems.add("identityId", "only used with identityKind aws or azure")
         check_object_name(problems, "serviceAccountName", service_account_name)
         check_extra_labels(problems, "namespaceLabels", namespace_labels)
+        secret_store = args.get("secret_store")
+        secret_names = _check_secret_store(problems, secret_store, identity_kind) if secret_store is not None else []
         problems.raise_if_any(f"ModelServingNamespace '{name}'")
 
         super().__init__("mlplatform:index:ModelServingNamespace", name, {"tier": SERVING_TIER}, opts)
@@ -388,6 +452,32 @@ class ModelServingNamespace(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.secret_provider_class_name = pulumi.Output.from_input("")
+        self.synced_secret_name = pulumi.Output.from_input("")
+        if secret_store is not None:
+            sync = bool(secret_store.get("sync_to_kubernetes", False))
+            spc = k8s.apiextensions.CustomResource(
+                f"{name}-secret-provider-class",
+                api_version=SPC_API_VERSION,
+                kind="SecretProviderClass",
+                metadata={"name": SECRET_PROVIDER_CLASS_NAME, "namespace": ns_name},
+                spec=secret_provider_class_spec(
+                    provider=secret_store["provider"],
+                    secrets=secret_names,
+                    sync=sync,
+                    aws_region=secret_store.get("aws_region"),
+                    name_prefix=secret_store.get("name_prefix", namespace),
+                    client_id=identity_id,
+                    key_vault_name=secret_store.get("key_vault_name"),
+                    tenant_id=secret_store.get("tenant_id"),
+                ),
+                opts=child,
+            )
+            # The name is ours; through the URN the output waits for the object (custom resources' metadata is untyped).
+            self.secret_provider_class_name = spc.urn.apply(lambda _: SECRET_PROVIDER_CLASS_NAME)
+            if sync:
+                self.synced_secret_name = spc.urn.apply(lambda _: SYNCED_SECRET_NAME)
+
         self.namespace = ns_name
         self.service_account_name = account.metadata.name
         self.pod_labels = pulumi.Output.from_input(pod_labels)
@@ -402,8 +492,54 @@ class ModelServingNamespace(pulumi.ComponentResource):
                 "defaultDenyPolicyName": self.default_deny_policy_name,
                 "networkPolicyNames": self.network_policy_names,
                 "roleName": self.role_name,
+                "secretProviderClassName": self.secret_provider_class_name,
+                "syncedSecretName": self.synced_secret_name,
             }
         )
+
+
+_SECRET_STORE_KEYS = frozenset(ServingSecretStoreArgs.__annotations__)
+
+
+def _check_secret_store(problems: Problems, store: object, identity_kind: object) -> list[str]:
+    """Record every problem of `secret_store` under `secretStore.<field>`; return its valid secret names."""
+    if not isinstance(store, dict):
+        problems.add("secretStore", "must be a map (provider, secrets, ...)")
+        return []
+    for key in store:
+        if key not in _SECRET_STORE_KEYS:
+            problems.add(f"secretStore.{key}", f"unknown argument; known: {', '.join(sorted(_SECRET_STORE_KEYS))}")
+    provider = store.get("provider")
+    check_choice(problems, "secretStore.provider", provider, PROVIDERS)
+    if provider in PROVIDERS and identity_kind != provider:
+        problems.add(
+            "secretStore.provider",
+            f"{provider} secrets are read with the namespace's {provider} identity: set identityKind {provider} "
+            "(and identityId)",
+        )
+    names = check_secret_names(problems, "secretStore.secrets", store.get("secrets"))
+    if provider == "azure":
+        for key, path in (("key_vault_name", "keyVaultName"), ("tenant_id", "tenantId")):
+            if store.get(key) is None:
+                problems.add(f"secretStore.{path}", "required for azure: the namespace's vault and its tenant")
+    for key, path in (("name_prefix", "namePrefix"), ("aws_region", "awsRegion")):
+        if provider == "azure" and key in store:
+            problems.add(f"secretStore.{path}", "aws only")
+    if provider == "aws":
+        for key, path in (("key_vault_name", "keyVaultName"), ("tenant_id", "tenantId")):
+            if key in store:
+                problems.add(f"secretStore.{path}", "azure only")
+        prefix = store.get("name_prefix")
+        if prefix is not None and (
+            not isinstance(prefix, str) or not re.fullmatch(r"[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*", prefix)
+        ):
+            problems.add(
+                "secretStore.namePrefix", f"{prefix!r} must be a Secrets Manager name prefix without '/' at the ends"
+            )
+    sync = store.get("sync_to_kubernetes", False)
+    if not isinstance(sync, bool):
+        problems.add("secretStore.syncToKubernetes", "must be true or false")
+    return names
 
 
 def serving_network_policies(

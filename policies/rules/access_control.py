@@ -10,6 +10,7 @@ from policies.rules.aws_common import EC2_NODE_CLASS, LAUNCH_TEMPLATE, SQS_QUEUE
 from policies.rules.base import (
     UNKNOWN,
     Finding,
+    NotApplicable,
     Resource,
     Setting,
     Unverified,
@@ -721,3 +722,47 @@ def service_account_token(workload: Resource, config: dict[str, Any]) -> Iterato
         as_list(config.get("tokenAllowlist")), f"{namespace}/{account}"
     ):
         yield f"{kind_of(workload)} '{workload.name}' automounts an API token; set automount_service_account_token=False (or allow-list '{namespace}/{account}')."
+
+
+SECRET_PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+_NODE_IDENTITY_PARAMETERS = ("useVMManagedIdentity", "usePodIdentity")
+
+
+@resource_rule(
+    name="kubernetes-secret-provider-class-workload-identity",
+    title="Secrets are fetched with the pod's workload identity, never the node's",
+    description=(
+        "SecretProviderClasses of the Azure provider name a workload identity (parameters.clientID) and set neither "
+        "useVMManagedIdentity nor usePodIdentity to true: the node's managed identity (and the retired AAD Pod "
+        "Identity) is shared by every pod on the node, so a secret it can read is readable from any namespace "
+        "scheduled there. The AWS provider always uses the pod's own IRSA role or Pod Identity."
+    ),
+    remediation=(
+        "Set parameters.clientID to the namespace's workload identity client ID (ModelServingNamespace "
+        "secret_store with identity_kind 'azure') and remove useVMManagedIdentity/usePodIdentity."
+    ),
+    scope="SecretProviderClasses",
+    types=(SECRET_PROVIDER_CLASS,),
+)
+def secret_provider_class_identity(spc: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    provider = spc.get("spec.provider")
+    parameters = as_dict(spc.get("spec.parameters"))
+    if UNKNOWN in (provider, parameters):
+        yield Unverified(f"the provider and parameters of SecretProviderClass '{spc.name}'")
+        return
+    if provider != "azure":
+        raise NotApplicable(f"SecretProviderClass '{spc.name}' uses provider {provider!r}, which fetches per pod")
+    for key in _NODE_IDENTITY_PARAMETERS:
+        value = parameters.get(key)
+        if value is UNKNOWN:
+            yield Unverified(f"parameters.{key} of SecretProviderClass '{spc.name}'")
+        elif str(value).lower() == "true":
+            yield (
+                f"SecretProviderClass '{spc.name}' fetches with the node's identity ({key}: true); set "
+                "parameters.clientID to the namespace's workload identity and remove it."
+            )
+    if parameters.get("clientID") in (None, ""):
+        yield (
+            f"SecretProviderClass '{spc.name}' names no workload identity; set parameters.clientID to the "
+            "namespace's workload identity client ID."
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -395,3 +396,67 @@ def namespace_set(resource: Resource, config: dict[str, Any]) -> Iterator[Findin
         yield Unverified(f"the namespace of {kind} '{resource.name}'")
     elif namespace == "default":
         yield f"{kind} '{resource.name}' lands in the 'default' namespace; set metadata.namespace (or the chart's namespace) to a dedicated namespace."
+
+
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIALS", "CREDENTIAL"})
+_SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("CLIENT", "SECRET")})
+_POINTER_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "URL"})
+
+
+def looks_like_secret(variable: str) -> bool:
+    """Whether an environment variable's name says it holds a secret (`DB_PASSWORD`, `HF_TOKEN`, `OPENAI_API_KEY`).
+
+    Words are the `_`-separated parts, so `TOKENIZERS_PARALLELISM` is not one; names that point at where a secret
+    is (`..._FILE`, `..._PATH`, `..._DIR`, `..._URL`) are not secrets themselves.
+    """
+    words = [word for word in variable.upper().replace("-", "_").split("_") if word]
+    if not words or words[-1] in _POINTER_SUFFIXES:
+        return False
+    return bool(_SECRET_WORDS & set(words)) or any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
+
+
+@resource_rule(
+    name="kubernetes-workload-no-plaintext-secret-env",
+    title="Secrets reach containers by reference, never as literal env values",
+    description=(
+        "No container sets an environment variable whose name marks a secret (PASSWORD, SECRET, TOKEN, API_KEY, "
+        "ACCESS_KEY, PRIVATE_KEY, CREDENTIALS ...) to a literal value: the value would be stored in the workload "
+        "spec, readable by anyone who can get the workload and outside the cluster's Secret encryption. Such "
+        "variables come from value_from (a Secret synced by the Secrets Store CSI driver), or the secret is a "
+        "mounted file."
+    ),
+    remediation=(
+        "Store the value in Secrets Manager / Key Vault under the namespace's prefix or vault, list it in the "
+        "namespace's secret store and pass it with ModelDeployment secrets=[{'name': ..., 'env': ...}] (a "
+        "value_from.secret_key_ref), or mount it as a file."
+    ),
+    scope="workloads",
+    types=WORKLOAD_TYPES,
+)
+def no_plaintext_secret_env(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    spec = pod_spec(workload)
+    items, unknown = containers(spec)
+    if spec is UNKNOWN or unknown:
+        yield Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
+        return
+    for container in items:
+        variables = as_list(container.get("env"))
+        if variables is UNKNOWN:
+            yield Unverified(f"the env of {container_label(workload, container)}")
+            continue
+        for variable in variables or []:
+            variable = as_dict(variable)
+            if variable is UNKNOWN:
+                yield Unverified(f"an env entry of {container_label(workload, container)}")
+                continue
+            name = variable.get("name")
+            if name is UNKNOWN:
+                yield Unverified(f"an env name of {container_label(workload, container)}")
+                continue
+            # An unknown value (a Pulumi secret or output) is still a literal in the spec: it counts as set.
+            literal = variable.get("value")
+            if isinstance(name, str) and looks_like_secret(name) and literal not in (None, ""):
+                yield (
+                    f"{container_label(workload, container)} sets secret-named env var '{name}' to a literal value; "
+                    "pass it with value_from.secret_key_ref (ModelDeployment secrets[].env) or mount it as a file."
+                )

@@ -51,6 +51,8 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://aws.github.io/eks-charts",
     "https://charts.jetstack.io",
     "oci://public.ecr.aws/karpenter",
+    "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
+    "https://aws.github.io/secrets-store-csi-driver-provider-aws",
 )
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 

@@ -196,6 +196,57 @@ RESOURCE_CASES: list[ResourceCase] = [
         },
     ),
     ResourceCase(
+        rule="kubernetes-workload-no-plaintext-secret-env",
+        type=DEPLOYMENT,
+        props=workload(),
+        fails={
+            "literal password": Fail({f"{C}.env": [{"name": "DB_PASSWORD", "value": "hunter2"}]}, "'DB_PASSWORD'"),
+            "literal api key": Fail({f"{C}.env": [{"name": "OPENAI_API_KEY", "value": "sk-1"}]}, "'OPENAI_API_KEY'"),
+            "unknown token value": Fail({f"{C}.env": [{"name": "HF_TOKEN", "value": UNKNOWN}]}, "'HF_TOKEN'"),
+        },
+        unknown={f"{C}.env": UNKNOWN},
+        passes={
+            "secret reference": {
+                f"{C}.env": [
+                    {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "app-secrets", "key": "hf-token"}}}
+                ]
+            },
+            "not a secret": {f"{C}.env": [{"name": "TOKENIZERS_PARALLELISM", "value": "false"}]},
+            "points at a file": {f"{C}.env": [{"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/app/hf-token"}]},
+        },
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+    ),
+    ResourceCase(
+        rule="kubernetes-secret-provider-class-workload-identity",
+        type="kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+        props={
+            "metadata": {"name": "app-secrets", "namespace": "team-a"},
+            "spec": {
+                "provider": "azure",
+                "parameters": {
+                    "usePodIdentity": "false",
+                    "clientID": "00000000-0000-0000-0000-000000000001",
+                    "keyvaultName": "kv-team-a",
+                    "tenantId": "tenant",
+                    "objects": "array: []",
+                },
+            },
+        },
+        fails={
+            "node identity": Fail({"spec.parameters.useVMManagedIdentity": "true"}, "useVMManagedIdentity: true"),
+            "pod identity": Fail({"spec.parameters.usePodIdentity": "true"}, "usePodIdentity: true"),
+            "no workload identity": Fail({"spec.parameters.clientID": DELETE}, "names no workload identity"),
+        },
+        unknown={"spec.parameters.useVMManagedIdentity": UNKNOWN},
+        not_applicable={
+            "aws provider": (
+                "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+                {"metadata": {"name": "x", "namespace": "team-a"}, "spec": {"provider": "aws", "parameters": {}}},
+            ),
+            "other type": CONFIG_MAP_ONLY,
+        },
+    ),
+    ResourceCase(
         rule="kubernetes-resource-namespace-set",
         type="kubernetes:core/v1:ConfigMap",
         props={"metadata": {"namespace": "team-a"}, "data": {"a": "b"}},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.azure import AzureWorkloadIdentity
-from components.azure._shared import STORAGE_BLOB_DATA_READER
+from components.azure._shared import KEY_VAULT_SECRETS_USER, STORAGE_BLOB_DATA_READER
 from components.azure.workload_identity import blob_prefix_condition, service_account_subject
 from tests.components.azure._fixtures import LOCATION, RG, rejected
 
@@ -55,3 +55,44 @@ def test_bad_identity_args_are_rejected_with_paths_before_anything_is_created(ru
         _identity(namespace="Fraud_Team", service_account="", oidc_issuer_url=None, blob_read_prefix="/x"),
     )
     assert set(problems) == {"namespace", "serviceAccount", "oidcIssuerUrl", "blobReadPrefix"}, problems
+
+
+def _vault(name: str) -> str:
+    return f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/{name}"
+
+
+def test_each_namespace_identity_reads_secrets_only_in_its_own_vault(run) -> None:
+    """One vault per serving namespace: Key Vault RBAC grants at vault scope cover that vault's secrets only."""
+
+    def program() -> None:
+        for namespace in ("fraud", "churn"):
+            AzureWorkloadIdentity(
+                namespace,
+                {
+                    "resource_group_name": RG,
+                    "location": LOCATION,
+                    "oidc_issuer_url": "https://issuer.example/",
+                    "namespace": namespace,
+                    "key_vault_secret_scopes": [_vault(f"kv-{namespace}")],
+                },
+            )
+
+    recorder = run(program)
+    grants = {
+        registration.name: registration.inputs
+        for registration in recorder.by_type("azure-native:authorization:RoleAssignment")
+    }
+    assert sorted(grants) == ["churn-secrets-user-0", "fraud-secrets-user-0"], "one grant per identity, nothing else"
+    for namespace in ("fraud", "churn"):
+        grant = grants[f"{namespace}-secrets-user-0"]
+        assert grant["roleDefinitionId"].endswith(KEY_VAULT_SECRETS_USER), "read secret contents, nothing more"
+        assert grant["scope"] == _vault(f"kv-{namespace}"), (
+            "the namespace's own vault: never the resource group or subscription, never another namespace's vault"
+        )
+        assert grant["principalType"] == "ServicePrincipal"
+
+
+def test_without_vaults_the_identity_gets_no_key_vault_role(run) -> None:
+    recorder = run(_identity())
+    roles = [r.inputs["roleDefinitionId"] for r in recorder.by_type("azure-native:authorization:RoleAssignment")]
+    assert not any(role.endswith(KEY_VAULT_SECRETS_USER) for role in roles)

@@ -54,6 +54,7 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "ModelDeployment",
         "ModelDeploymentArgs",
         "ModelGatewayArgs",
+        "ModelSecretArgs",
         "ModelService",
         "ModelServiceArgs",
         "ModelServingNamespace",
@@ -65,6 +66,9 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "PodAutoscalingArgs",
         "PriorityExpander",
         "PriorityExpanderArgs",
+        "SecretsStoreCsi",
+        "SecretsStoreCsiArgs",
+        "ServingSecretStoreArgs",
     ]
 
 
