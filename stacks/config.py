@@ -1018,6 +1018,11 @@ class ServingNamespaceConfig(_Model):
     """Resource quota."""
     allowed_ingress_namespaces: list[str] | None = None
     """Namespaces allowed to send traffic in. Defaults to [serving.ingressNamespace]."""
+    secrets: list[str] = []
+    """Names of the application secrets this namespace's model servers read (`ModelDeployment.secrets`), through
+    the Secrets Store CSI driver under the namespace's own identity: AWS Secrets Manager secrets named
+    `<serving.secrets.namePrefix>/<namespace>/<name>`, or secrets of the namespace's own Key Vault on Azure. The
+    values never pass through Pulumi: create them in the store. Defaults to none."""
     team_principals: list[str] = []
     """AWS only: the team's IAM role ARNs, mapped to the Kubernetes group `teamGroup` by EKS access entries, so the
     namespace RoleBinding on that group applies to them. Defaults to none (on Azure, `teamGroup` is the Entra group
@@ -1030,6 +1035,16 @@ class ServingNamespaceConfig(_Model):
         if name in RESERVED_NAMESPACES or name.startswith("kube-"):
             raise ValueError(f"'{name}' is a system namespace; choose a team-specific name")
         return name
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", name):
+                raise ValueError(f"'{name}' is not a secret name (letters, digits, '-', at most 63)")
+        if len(set(names)) != len(names):
+            raise ValueError("secret names must be unique")
+        return names
 
     @field_validator("allowed_ingress_namespaces")
     @classmethod
@@ -1051,6 +1066,25 @@ class PodAutoscalingConfig(_Model):
     existing cluster (most have one; kind does not)."""
 
 
+class SecretsConfig(_Model):
+    """Where the serving namespaces' application secrets live and how pods see them."""
+
+    name_prefix: str | None = None
+    """AWS: the Secrets Manager name prefix; a namespace's identity reads `<namePrefix>/<namespace>/*` only.
+    Defaults to `<project>/<environment>` (the same for a foundation and its cluster-layer stack)."""
+    sync_to_kubernetes: StrictBool = False
+    """Also mirror secrets into a Kubernetes Secret so they can be env vars (`ModelDeployment.secrets[].env`):
+    stored in etcd (encrypted with the cluster's key) and, on EKS, the driver needs read/write access to every
+    Secret of the cluster. Files need neither. Defaults to false."""
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, prefix: str | None) -> str | None:
+        if prefix is not None and not re.fullmatch(r"[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*", prefix):
+            raise ValueError(f"'{prefix}' is not a Secrets Manager name prefix (path segments, no leading '/')")
+        return prefix
+
+
 class ServingConfig(_Model):
     """Model-serving namespaces."""
 
@@ -1060,6 +1094,8 @@ class ServingConfig(_Model):
     """One entry per team namespace."""
     autoscaling: PodAutoscalingConfig = PodAutoscalingConfig()
     """Pod autoscaling for model servers: KEDA and metrics-server."""
+    secrets: SecretsConfig = SecretsConfig()
+    """Application secrets of the serving namespaces (`namespaces[].secrets`)."""
 
     @field_validator("ingress_namespace")
     @classmethod
@@ -1576,9 +1612,11 @@ def foundation_mismatches(foundation: PlatformConfig, layer: PlatformConfig, fou
         "governance": (foundation.governance.model_dump(), layer.governance.model_dump()),
         "storage": (foundation.storage.model_dump(), layer.storage.model_dump()),
         "serving.namespaces": (
-            [(namespace.name, namespace.team_group) for namespace in foundation.serving.namespaces],
-            [(namespace.name, namespace.team_group) for namespace in layer.serving.namespaces],
+            [(namespace.name, namespace.team_group, namespace.secrets) for namespace in foundation.serving.namespaces],
+            [(namespace.name, namespace.team_group, namespace.secrets) for namespace in layer.serving.namespaces],
         ),
+        # The foundation grants each identity its secrets' prefix; the layer names them in the provider classes.
+        "serving.secrets": (foundation.serving.secrets.model_dump(), layer.serving.secrets.model_dump()),
     }
     for key, (theirs, ours) in shared.items():
         if theirs != ours:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_azure_native.authorization as azure_authorization
 import pulumi_kubernetes as k8s
 from pulumi_azure_native.provider import Provider as AzureProvider
 
@@ -48,6 +49,7 @@ from components.kubernetes import (
     Monitoring,
     PodAutoscaling,
     PriorityExpander,
+    SecretsStoreCsi,
 )
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
 from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
@@ -92,6 +94,21 @@ class KarpenterLayer:
 
 
 @dataclass
+class SecretsLayer:
+    """The cloud side of the serving namespaces' application secrets (Secrets Store CSI)."""
+
+    provider: str
+    """`aws` (Secrets Manager; the layer installs the driver and the AWS provider) or `azure` (Key Vault; the AKS
+    add-on runs both)."""
+    aws_region: pulumi.Input[str] | None = None
+    """AWS: the region of the secrets."""
+    key_vaults: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Azure: the Key Vault name of each namespace that has secrets."""
+    tenant_id: pulumi.Input[str] | None = None
+    """Azure: the Entra tenant of the vaults."""
+
+
+@dataclass
 class KubernetesLayerInputs:
     """What a cluster hands the cloud-agnostic Kubernetes layer."""
 
@@ -119,6 +136,8 @@ class KubernetesLayerInputs:
     """AKS with the priority expander: the `priorities` of its ConfigMap (priority -> node group patterns)."""
     metrics_server: bool = False
     """Install metrics-server (EKS ships none; AKS does)."""
+    secrets: SecretsLayer | None = None
+    """Where the serving namespaces' application secrets live (none on an existing cluster)."""
     model_store: pulumi.Input[str] | None = None
     """Base URI of the models bucket or container (`s3://<bucket>`, `https://<account>.blob.../<container>`); each
     serving namespace's identity reads the `<namespace>/` prefix under it."""
@@ -441,6 +460,8 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
                 "kms_key_arn": models.kms_key_arn,
                 "prefix": namespace.name,
                 "repository_arns": repository_arns,
+                # Reads only its own namespace's application secrets (Secrets Store CSI, Secrets Manager).
+                "secret_name_prefix": secret_name_prefix(config, namespace.name),
             },
             opts,
         )
@@ -498,6 +519,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             karpenter=KarpenterLayer(pools=cluster.karpenter_pools, settings=cluster.karpenter),
             metrics_server=True,
             model_store=models.bucket_name.apply(lambda bucket: f"s3://{bucket}"),
+            secrets=SecretsLayer(provider="aws", aws_region=target.region),
         ),
     )
 
@@ -615,6 +637,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
         },
         opts,
     )
+    tenant_id = azure_authorization.get_client_config_output().tenant_id
     cluster_config = config.cluster
     cluster = AzureGpuCluster(
         f"{base}-aks",
@@ -731,7 +754,31 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
     )
     models_container = storage.container_ids.apply(lambda ids: ids[config.storage.models_bucket])
     serving_identities: dict[str, pulumi.Output[str]] = {}
+    secret_vaults: dict[str, pulumi.Output[str]] = {}
     for namespace in config.serving.namespaces:
+        secret_scopes: list[pulumi.Input[str]] = []
+        if namespace.secrets:
+            # One vault per namespace: Key Vault RBAC is granted per vault, and Microsoft advises against
+            # per-secret grants (Key Vault RBAC guide, "Best Practices for individual keys, secrets, and
+            # certificates role assignments"). Private like the key vault, no keys of its own.
+            secrets_vault = AzureKeyVault(
+                f"{base}-{namespace.name}-secrets",
+                {
+                    "resource_group_name": network.resource_group_name,
+                    "location": location,
+                    "sku": "standard",
+                    "public_network_access": public_services,
+                    "allowed_ip_ranges": public_cidrs,
+                    "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
+                    "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.vaultcore.azure.net"]),
+                    "log_analytics_workspace_id": logs.workspace_id,
+                    "protect": protect,
+                    "tags": {**tags, **data_tags("confidential", None)},
+                },
+                opts,
+            )
+            secret_scopes.append(secrets_vault.vault_id)
+            secret_vaults[namespace.name] = secrets_vault.vault_name
         identity = AzureWorkloadIdentity(
             f"{base}-{namespace.name}",
             {
@@ -741,6 +788,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
                 "namespace": namespace.name,
                 "blob_reader_scopes": [models_container],
                 "blob_read_prefix": f"{namespace.name}/",
+                **({"key_vault_secret_scopes": secret_scopes} if secret_scopes else {}),
                 "tags": tags,
             },
             opts,
@@ -766,6 +814,9 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "keyVaultUri": vault.vault_uri,
             "keyIds": vault.key_uris,
             "servingIdentities": pulumi.Output.all(**serving_identities) if serving_identities else {},
+            # Per namespace with secrets: its Key Vault, which only its identity may read.
+            "servingKeyVaults": pulumi.Output.all(**secret_vaults) if secret_vaults else {},
+            "tenantId": tenant_id,
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
             "gpuPoolTaints": gpu_pool_taints(config),
             "autoscalerPriorities": cluster.autoscaler_priorities,
@@ -792,6 +843,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             gpu_runtime_class=gpu.preinstalled_runtime_class("azure"),
             autoscaler_priorities=cluster.autoscaler_priorities or None,
             model_store=pulumi.Output.concat(storage.blob_endpoint, config.storage.models_bucket),
+            secrets=SecretsLayer(provider="azure", key_vaults=dict(secret_vaults), tenant_id=tenant_id),
         ),
     )
 
@@ -831,6 +883,7 @@ FOUNDATION_OUTPUTS: dict[str, tuple[str, ...]] = {
     "azure": (
         "kubeconfig", "location", "resourceGroupName", "clusterName", "oidcIssuerUrl", "registryLoginServer", "storageAccountName",
         "blobEndpoint", "containerNames", "modelsContainer", "servingIdentities", "servingServiceAccount",
+        "servingKeyVaults", "tenantId",
     ),
 }  # fmt: skip
 """Foundation outputs a cluster-layer stack exports again, so a team program needs one StackReference only (to
@@ -896,6 +949,18 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             karpenter=karpenter,
             autoscaler_priorities=priorities,
             metrics_server=cloud == "aws",
+            secrets=SecretsLayer(
+                provider=cloud,
+                aws_region=reference.require_output("region") if cloud == "aws" else None,
+                key_vaults={
+                    namespace.name: reference.require_output("servingKeyVaults").apply(
+                        lambda vaults, name=namespace.name: vaults[name]
+                    )
+                    for namespace in config.serving.namespaces
+                    if namespace.secrets and cloud == "azure"
+                },
+                tenant_id=reference.require_output("tenantId") if cloud == "azure" else None,
+            ),
             model_store=(
                 reference.require_output("modelsBucketName").apply(lambda bucket: f"s3://{bucket}")
                 if cloud == "aws"
@@ -1101,7 +1166,24 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
     serving_labels = _namespace_labels(
         config, classification=models.data_classification, retention_days=models.retention_days
     )
+    secrets = layer.secrets
+    with_secrets = [namespace for namespace in config.serving.namespaces if namespace.secrets]
+    if secrets is not None and secrets.provider == "aws" and with_secrets:
+        # The AKS add-on runs the driver and the Key Vault provider; on EKS the layer installs them.
+        SecretsStoreCsi(
+            "secrets-store",
+            {
+                "provider": "aws",
+                "aws_region": secrets.aws_region,
+                "sync_secrets": config.serving.secrets.sync_to_kubernetes,
+                "gpu_pool_taints": layer.gpu_pool_taints,
+                "protect": config.protect,
+                "namespace_labels": labels,
+            },
+            opts,
+        )
     namespaces: dict[str, pulumi.Output[str]] = {}
+    secret_details: dict[str, dict[str, Any]] = {}
     for namespace in config.serving.namespaces:
         serving_args: dict[str, Any] = {
             "namespace": namespace.name,
@@ -1119,8 +1201,29 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         if layer.identity_kind != "none":
             serving_args["identity_id"] = layer.serving_identities[namespace.name]
+        if secrets is not None and namespace.secrets:
+            store: dict[str, Any] = {
+                "provider": secrets.provider,
+                "secrets": list(namespace.secrets),
+                "sync_to_kubernetes": config.serving.secrets.sync_to_kubernetes,
+            }
+            if secrets.provider == "aws":
+                store.update(name_prefix=secret_name_prefix(config, namespace.name), aws_region=secrets.aws_region)
+            else:
+                store.update(key_vault_name=secrets.key_vaults[namespace.name], tenant_id=secrets.tenant_id)
+            serving_args["secret_store"] = store
         served = ModelServingNamespace(f"serving-{namespace.name}", serving_args, opts)  # type: ignore[arg-type]
         namespaces[namespace.name] = served.namespace
+        if secrets is not None and namespace.secrets:
+            # Where the team stores the values (never through Pulumi) and the class ModelDeployment.secrets uses.
+            secret_details[namespace.name] = {
+                "secretProviderClass": served.secret_provider_class_name,
+                **(
+                    {"secretNamePrefix": secret_name_prefix(config, namespace.name)}
+                    if secrets.provider == "aws"
+                    else {"keyVaultName": secrets.key_vaults[namespace.name]}
+                ),
+            }
     platform.outputs["servingNamespaceDetails"] = {
         name: {
             "namespace": created,
@@ -1128,6 +1231,7 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             "identity": layer.serving_identities.get(name, ""),
             # A ModelDeployment's `namespace_gpu_quota`: its rollout surges only while the quota has room.
             "gpuQuota": next(n.quota.gpu for n in config.serving.namespaces if n.name == name),
+            **secret_details.get(name, {}),
             # ModelService's `model_store_uri`: the prefix this namespace's identity may read.
             **(
                 {
@@ -1141,6 +1245,13 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         for name, created in namespaces.items()
     }
+
+
+def secret_name_prefix(config: PlatformConfig, namespace: str) -> str:
+    """The Secrets Manager name prefix of one serving namespace's secrets: `<serving.secrets.namePrefix>/<ns>`
+    (default prefix `<project>/<environment>`, the same in a foundation and its cluster-layer stack)."""
+    base = config.serving.secrets.name_prefix or f"{pulumi.get_project()}/{config.environment}"
+    return f"{base}/{namespace}"
 
 
 def _karpenter(
