@@ -76,6 +76,8 @@ from components.kubernetes import (
     PodAutoscalingArgs,
     PriorityExpander,
     PriorityExpanderArgs,
+    ServingGateway,
+    ServingGatewayArgs,
 )
 
 __all__: list[str] = [
@@ -149,4 +151,6 @@ __all__: list[str] = [
     "RegistryAuth",
     "ScaledPoolSpec",
     "ScaledPoolTaint",
+    "ServingGateway",
+    "ServingGatewayArgs",
 ]

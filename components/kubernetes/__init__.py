@@ -1,4 +1,5 @@
-"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models), node autoscaling.
+"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models) and its
+gateway, node autoscaling.
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
@@ -24,6 +25,7 @@ from components.kubernetes.model_service import (
 )
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs
+from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
 __all__ = [
@@ -52,4 +54,6 @@ __all__ = [
     "PodAutoscalingArgs",
     "PriorityExpander",
     "PriorityExpanderArgs",
+    "ServingGateway",
+    "ServingGatewayArgs",
 ]

@@ -65,6 +65,8 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "PodAutoscalingArgs",
         "PriorityExpander",
         "PriorityExpanderArgs",
+        "ServingGateway",
+        "ServingGatewayArgs",
     ]
 
 
