@@ -15,7 +15,9 @@ from components.kubernetes import ServingGateway, _chart_workloads, _charts, _va
 from components.kubernetes import _platform_policies as pp
 from components.kubernetes import serving_gateway as sg
 from components.kubernetes.serving import serving_network_policies
+from policies.replay import in_process, replay
 from stacks.deployability import pod_security_violations
+from stacks.synth import Synthesis
 from tests.components.kubernetes import gateway_crds
 from tests.components.kubernetes.helpers import chart, chart_values, objects_of_kind, run_with_provider
 from tests.components.kubernetes.netpol import Endpoint, Pod, Policy, allowed
@@ -442,3 +444,26 @@ def test_the_proxies_are_scraped_per_route_when_monitoring_exists(run) -> None:
     assert monitor["metadata"]["labels"] == {"release": "monitoring"}
     assert monitor["spec"]["podMetricsEndpoints"][0]["path"] == "/stats/prometheus"
     assert chart_values(recorder, _charts.CERT_MANAGER.chart)["prometheus"]["servicemonitor"]["enabled"] is True
+
+
+# --- The policy packs ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("framework", ["gdpr", "hipaa", "kubernetes-baseline"])
+@pytest.mark.parametrize(
+    ("overrides", "advisories"),
+    [
+        ({}, set()),
+        ({"public": True, "public_source_cidrs": ["198.51.100.0/24"]}, {"kubernetes-load-balancer-internal"}),
+    ],
+    ids=["internal", "public"],
+)
+def test_the_gateway_passes_every_pack_and_a_public_one_is_flagged(
+    run, framework: str, overrides: dict, advisories: set
+) -> None:
+    recorder = build(run, **overrides)
+    synthesis = Synthesis(project="mlplatform", stack="test", monitor=recorder, outputs={}, secret_outputs=[])
+    verdict = replay(synthesis, in_process(framework))
+    assert not verdict.mandatory, [f"{d.policy}: {d.message}" for d in verdict.mandatory]
+    flagged = {d.policy for d in verdict.advisory if d.policy.startswith("kubernetes-load-balancer")}
+    assert flagged == advisories, "a public gateway is reported, an internal one is not"
