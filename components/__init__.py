@@ -79,6 +79,8 @@ from components.kubernetes import (
     PriorityExpanderArgs,
     SecretsStoreCsi,
     SecretsStoreCsiArgs,
+    ServingGateway,
+    ServingGatewayArgs,
     ServingSecretStoreArgs,
 )
 
@@ -156,5 +158,7 @@ __all__: list[str] = [
     "ScaledPoolTaint",
     "SecretsStoreCsi",
     "SecretsStoreCsiArgs",
+    "ServingGateway",
+    "ServingGatewayArgs",
     "ServingSecretStoreArgs",
 ]

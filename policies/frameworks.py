@@ -307,6 +307,23 @@ CONTROLS: dict[str, Control] = {
             baseline=True,
             standards=("Gatekeeper block-loadbalancer-services, block-nodeport-services, httpsonly",),
         ),
+        # Serving exposure (issue 18): the gateway's load balancer and listeners.
+        Control(
+            "HIPAA-NET-K8S-LB-PRIVATE",
+            "Internal load balancers; a public one admits an allow-list only",
+            (*_TRANSMISSION, *_ACCESS),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=("Gatekeeper block-loadbalancer-services",),
+        ),
+        Control(
+            "HIPAA-TLS-K8S-GATEWAY",
+            "TLS with a certificate on every Gateway listener",
+            (*_TRANSMISSION, "164.312(e)(2)(ii)"),
+            ("Art. 32(1)(a)",),
+            baseline=True,
+            standards=("Gatekeeper httpsonly",),
+        ),
         Control(
             "HIPAA-ENC-K8S-STORAGECLASS",
             "Persistent volumes on encrypted storage classes",
@@ -465,6 +482,11 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-K8S-RBAC", "kubernetes-rbac-least-privilege-rules", _H),
         ("HIPAA-NET-K8S-EXPOSURE", "kubernetes-service-not-publicly-exposed", _H),
         ("HIPAA-NET-K8S-EXPOSURE", "kubernetes-ingress-tls", _H),
+        # Flags every public load balancer (advisory: a reviewed public endpoint is exempted by name); the
+        # allow-list on a public one is mandatory.
+        ("HIPAA-NET-K8S-LB-PRIVATE", "kubernetes-load-balancer-internal", _M),
+        ("HIPAA-NET-K8S-LB-PRIVATE", "kubernetes-load-balancer-source-ranges", _H),
+        ("HIPAA-TLS-K8S-GATEWAY", "kubernetes-gateway-listener-tls", _H),
         ("HIPAA-ENC-K8S-STORAGECLASS", "kubernetes-storage-class-encrypted", _H),
         ("HIPAA-ENC-K8S-STORAGECLASS", "kubernetes-persistent-volume-encrypted-class", _H),
         ("HIPAA-SUPPLY-HELM", "kubernetes-helm-chart-version-pinned", _H),

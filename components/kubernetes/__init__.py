@@ -1,4 +1,5 @@
-"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models), node autoscaling.
+"""Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models) and its
+gateway, node autoscaling.
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
@@ -30,6 +31,7 @@ from components.kubernetes.model_service import (
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
 from components.kubernetes.secrets_store import SecretsStoreCsi, SecretsStoreCsiArgs
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs, ServingSecretStoreArgs
+from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 
 __all__ = [
@@ -61,5 +63,7 @@ __all__ = [
     "PriorityExpanderArgs",
     "SecretsStoreCsi",
     "SecretsStoreCsiArgs",
+    "ServingGateway",
+    "ServingGatewayArgs",
     "ServingSecretStoreArgs",
 ]

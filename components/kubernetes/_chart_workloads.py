@@ -886,6 +886,114 @@ def secrets_store_aws_provider_workloads(release: str, namespace: str, values: V
     ]  # fmt: skip
 
 
+# --- Envoy Gateway (envoyproxy/gateway tag v1.9.0, charts/gateway-helm) ----------------------------------------
+
+ENVOY_GATEWAY_DEFAULTS: dict[str, Any] = {
+    "deployment": {
+        "replicas": 1,
+        "envoyGateway": {
+            "resources": {"limits": {"memory": "1024Mi"}, "requests": {"cpu": "100m", "memory": "256Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                                "runAsGroup": 65532, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+        },
+        "priorityClassName": None,
+        "pod": {"affinity": {}, "tolerations": [], "nodeSelector": {}, "topologySpreadConstraints": [],
+                "securityContext": {"runAsNonRoot": True, "runAsGroup": 65532, "runAsUser": 65532, "fsGroup": 65532,
+                                    "seccompProfile": {"type": "RuntimeDefault"}}},
+    },
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.tmpl.yaml at v1.9.0)."""
+
+
+def envoy_gateway_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The Envoy Gateway chart: the controller Deployment `envoy-gateway` (its name is fixed, not the release's).
+
+    Templates read (tag v1.9.0): `charts/gateway-helm/templates/envoy-gateway-deployment.yaml` (`deployment.replicas`,
+    `deployment.pod.{affinity,nodeSelector,topologySpreadConstraints,tolerations,securityContext}`,
+    `deployment.envoyGateway.{resources,securityContext}`, `deployment.priorityClassName`; pod label
+    `control-plane: envoy-gateway`). The certgen Job is a hook and never runs here (see `_charts`). The Envoy proxies
+    are not the chart's: the controller creates them at run time from the Gateway and its EnvoyProxy
+    (`ServingGateway`), with the placement that resource gives them.
+    """
+    effective = merged(ENVOY_GATEWAY_DEFAULTS, values)
+    deployment = effective["deployment"]
+    pod = deployment["pod"]
+    extra: dict[str, Any] = {"topologySpreadConstraints": copy.deepcopy(pod.get("topologySpreadConstraints") or [])}
+    if deployment.get("priorityClassName"):
+        extra["priorityClassName"] = deployment["priorityClassName"]
+    spec = _pod(
+        {**pod, "resources": deployment["envoyGateway"].get("resources") or {},
+         "containerSecurityContext": deployment["envoyGateway"].get("securityContext") or {}},
+        container="envoy-gateway",
+        extra=extra,
+    )  # fmt: skip
+    return [
+        ChartWorkload("Deployment", "envoy-gateway", namespace, int(deployment.get("replicas") or 1), spec,
+                      {"control-plane": "envoy-gateway", "app.kubernetes.io/name": "gateway-helm",
+                       "app.kubernetes.io/instance": release},
+                      source=f"gateway-helm {_charts.ENVOY_GATEWAY.version} templates/envoy-gateway-deployment.yaml")
+    ]  # fmt: skip
+
+
+# --- cert-manager (cert-manager/cert-manager tag v1.21.1, deploy/charts/cert-manager) --------------------------
+
+_CERT_MANAGER_POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+_CERT_MANAGER_CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "readOnlyRootFilesystem": True}  # fmt: skip
+CERT_MANAGER_DEFAULTS: dict[str, Any] = {
+    "global": {"nodeSelector": {}, "priorityClassName": ""},
+    "replicaCount": 1, "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [], "affinity": {},
+    "resources": {}, "securityContext": _CERT_MANAGER_POD_SECURITY,
+    "containerSecurityContext": _CERT_MANAGER_CONTAINER_SECURITY,
+    "webhook": {"replicaCount": 1, "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [], "affinity": {},
+                "resources": {}, "securityContext": _CERT_MANAGER_POD_SECURITY,
+                "containerSecurityContext": _CERT_MANAGER_CONTAINER_SECURITY, "hostNetwork": False},
+    "cainjector": {"enabled": True, "replicaCount": 1, "nodeSelector": {"kubernetes.io/os": "linux"},
+                   "tolerations": [], "affinity": {}, "resources": {}, "securityContext": _CERT_MANAGER_POD_SECURITY,
+                   "containerSecurityContext": _CERT_MANAGER_CONTAINER_SECURITY},
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.yaml at v1.21.1)."""
+
+
+def cert_manager_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The cert-manager chart: the controller, the webhook and the CA injector Deployments.
+
+    Templates read (tag v1.21.1): `deploy/charts/cert-manager/templates/deployment.yaml`, `webhook-deployment.yaml`,
+    `cainjector-deployment.yaml` (each: `<component>.replicaCount`, `securityContext` (pod),
+    `containerSecurityContext`, `resources`, `tolerations`, `affinity`, `global.nodeSelector` merged with the
+    component's `nodeSelector`, `global.priorityClassName`; the webhook's `hostNetwork`) and `_helpers.tpl`
+    (`cert-manager.fullname`; `<fullname>-webhook`, `<fullname>-cainjector`). The startupapicheck Job is a hook.
+    """
+    effective = merged(CERT_MANAGER_DEFAULTS, values)
+    fullname = helm_fullname(release, "cert-manager", effective.get("fullnameOverride"))
+    priority = _section(effective, "global").get("priorityClassName")
+    sections = [("controller", fullname, effective, "deployment.yaml")]
+    sections.append(
+        ("webhook", f"{fullname[:55].rstrip('-')}-webhook", effective["webhook"], "webhook-deployment.yaml")
+    )
+    if effective["cainjector"].get("enabled", True):
+        sections.append(("cainjector", f"{fullname[:52].rstrip('-')}-cainjector", effective["cainjector"],
+                         "cainjector-deployment.yaml"))  # fmt: skip
+    workloads = []
+    for component, name, section, template in sections:
+        node_selector = {
+            **(_section(effective, "global").get("nodeSelector") or {}),
+            **(section.get("nodeSelector") or {}),
+        }
+        extra: dict[str, Any] = {"hostNetwork": bool(section.get("hostNetwork"))}
+        if priority:
+            extra["priorityClassName"] = priority
+        spec = _pod({**section, "nodeSelector": node_selector}, container=f"cert-manager-{component}", extra=extra)
+        workloads.append(
+            ChartWorkload("Deployment", name, namespace, int(section.get("replicaCount") or 1), spec,
+                          {"app.kubernetes.io/name": "cert-manager" if component == "controller" else component,
+                           "app.kubernetes.io/instance": release, "app.kubernetes.io/component": component},
+                          source=f"cert-manager {_charts.CERT_MANAGER.version} templates/{template}")
+        )  # fmt: skip
+    return workloads
+
+
 def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
     """prometheus-operator-crds and karpenter-crd: CRDs only, no pods (their templates are CustomResourceDefinitions)."""
     return []
@@ -905,6 +1013,8 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.KARPENTER.chart: karpenter_workloads,
     _charts.SECRETS_STORE_CSI_DRIVER.chart: secrets_store_driver_workloads,
     _charts.SECRETS_STORE_CSI_PROVIDER_AWS.chart: secrets_store_aws_provider_workloads,
+    _charts.ENVOY_GATEWAY.chart: envoy_gateway_workloads,
+    _charts.CERT_MANAGER.chart: cert_manager_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -922,6 +1032,8 @@ TABLE_VERSIONS: dict[str, str] = {
     "karpenter": "1.14.1",
     "secrets-store-csi-driver": "1.6.0",
     "secrets-store-csi-driver-provider-aws": "3.1.1",
+    "gateway-helm": "v1.9.0",
+    "cert-manager": "v1.21.1",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""

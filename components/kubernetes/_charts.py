@@ -28,6 +28,13 @@ Why `helm.v4.Chart` and not `helm.v3.Release`, for every chart here:
     metrics-server serves a self-signed certificate (`tls.type: metrics-server`) behind an APIService with
     `insecureSkipTLSVerify`, as the EKS add-on does. The chart's `tls.type: helm` would render a new
     certificate on every `pulumi up` (a permanent diff), so it is not used.
+  - gateway-helm (Envoy Gateway): its `certgen` Job and that Job's RBAC are pre-install hooks, so they never run. The
+    Job would create the control plane's TLS Secrets (`envoy-gateway`, `envoy`, `envoy-rate-limit`: the xDS mTLS
+    between controller and proxies) and the `envoy-oidc-hmac` Secret, and patch the topology injector webhook's
+    caBundle. `ServingGateway` has cert-manager issue the three certificates instead (the upstream procedure,
+    site/content/en/v1.9/install/custom-cert.md, "Certgen will not overwrite the custom certificate"), creates the
+    HMAC Secret from a random value, and switches the topology injector off (`topologyInjector.enabled: false`).
+  - cert-manager: only `startupapicheck` (a post-install Job that waits for the webhook) is a hook; nothing is lost.
 
 Versions were current when gathered in ../shared/REFERENCE.md; each entry names its source. Upgrade by
 changing one line here and re-running the tests (the values builders are tested against these charts' keys).
@@ -161,6 +168,24 @@ SECRETS_STORE_CSI_PROVIDER_AWS = ChartRef(
     source="aws/secrets-store-csi-driver-provider-aws tag 3.1.1, charts/secrets-store-csi-driver-provider-aws/"
     "Chart.yaml (image public.ecr.aws/aws-secrets-manager/secrets-store-csi-driver-provider-aws 3.1.1; the newest)",
 )
+# Envoy Gateway publishes its chart only to Docker Hub's OCI registry (site/content/en/v1.9/install/install-helm.md:
+# "It is published at `oci://docker.io/envoyproxy/gateway-helm`"); the chart version is the release's `VERSION` file
+# (tools/make/helm.mk `CHART_VERSION ?= ${RELEASE_VERSION}`), with its `v`.
+ENVOY_GATEWAY = ChartRef(
+    repo="oci://docker.io/envoyproxy",
+    chart="gateway-helm",
+    version="v1.9.0",
+    source="envoyproxy/gateway tag v1.9.0 (the newest v1.x release), charts/gateway-helm: controller image "
+    "docker.io/envoyproxy/gateway:v1.9.0; its `crds` subchart ships the Gateway API v1.6.1 CRDs of the experimental "
+    "channel and Envoy Gateway's own (EnvoyProxy, ...) in `crds/`",
+)
+CERT_MANAGER = ChartRef(
+    repo="https://charts.jetstack.io",
+    chart="cert-manager",
+    version="v1.21.1",
+    source="cert-manager/cert-manager tag v1.21.1 (the newest v1.x release), deploy/charts/cert-manager: images "
+    "quay.io/jetstack/cert-manager-{controller,webhook,cainjector}:v1.21.1; CRDs are templates behind `crds.enabled`",
+)
 
 CHARTS: tuple[ChartRef, ...] = (
     GPU_OPERATOR,
@@ -176,6 +201,8 @@ CHARTS: tuple[ChartRef, ...] = (
     KARPENTER,
     SECRETS_STORE_CSI_DRIVER,
     SECRETS_STORE_CSI_PROVIDER_AWS,
+    ENVOY_GATEWAY,
+    CERT_MANAGER,
 )
 """Every chart the layer installs (the tests check each is an exact pin over HTTPS or from an official OCI registry)."""
 

@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components._common import gateway
 from components._common.tags import TIER_LABEL
 from components.kubernetes._namespaces import NAMESPACE_NAME_LABEL
 
@@ -68,6 +69,17 @@ KEDA_WEBHOOK_PODS = {"app": "keda-admission-webhooks"}
 """keda 2.20.2 `templates/webhooks/deployment.yaml` (`app: {{ .Values.webhooks.name }}`)."""
 METRICS_SERVER_PODS = {"app.kubernetes.io/name": "metrics-server"}
 """metrics-server 3.13.1 `metrics-server.selectorLabels`."""
+ENVOY_GATEWAY_PODS = {"control-plane": "envoy-gateway"}
+"""gateway-helm v1.9.0 `templates/envoy-gateway-deployment.yaml` (the controller's pod label)."""
+ENVOY_PROXY_PODS = dict(gateway.PROXY_POD_LABELS)
+"""The Envoy proxies Envoy Gateway runs for a Gateway (v1.9.0 `proxy/resource.go` `EnvoyAppLabel`)."""
+CERT_MANAGER_CONTROLLER_PODS = {
+    "app.kubernetes.io/component": "controller",
+    "app.kubernetes.io/instance": "cert-manager",
+}
+"""cert-manager v1.21.1 `templates/deployment.yaml` (release `cert-manager`)."""
+CERT_MANAGER_WEBHOOK_PODS = {"app.kubernetes.io/component": "webhook", "app.kubernetes.io/instance": "cert-manager"}
+"""cert-manager v1.21.1 `templates/webhook-deployment.yaml` (release `cert-manager`)."""
 SECRETS_STORE_DRIVER_PODS = {"app": "secrets-store-csi-driver"}
 """secrets-store-csi-driver 1.6.0 `templates/secrets-store-csi-driver.yaml` (selector `app: <sscd.name>`)."""
 SECRETS_STORE_AWS_PROVIDER_PODS = {"app": "secrets-store-csi-driver-provider-aws"}
@@ -106,6 +118,17 @@ KEDA_METRICS_PORT = 8080
 """Prometheus metrics of the three KEDA components (`prometheus.<component>.port`)."""
 METRICS_SERVER_PORT = 10250
 """metrics-server's secure port (`containerPort`), behind the `v1beta1.metrics.k8s.io` APIService."""
+ENVOY_XDS_PORT = 18000
+"""Envoy Gateway's xDS server, which every proxy connects to (v1.9.0 `bootstrap.DefaultXdsServerPort`)."""
+ENVOY_METRICS_PORT = 19001
+"""Metrics of the controller (gateway-helm `deployment.ports` `metrics`) and of each proxy (`bootstrap.EnvoyStatsPort`,
+`/stats/prometheus`)."""
+ENVOY_PROXY_PORT = gateway.PROXY_CONTAINER_PORT
+"""The proxies' HTTPS listener port inside the pod (443 shifted by 10000)."""
+CERT_MANAGER_WEBHOOK_PORT = 10250
+"""cert-manager v1.21.1 `webhook.securePort`."""
+CERT_MANAGER_METRICS_PORT = 9402
+"""cert-manager's controller, webhook and CA injector metrics (`http-metrics`)."""
 HTTPS_PORT = 443
 HTTP_PORT = 80
 
@@ -115,6 +138,8 @@ GPU_TIER = "gpu"
 SERVING_TIER = "serving"
 AUTOSCALING_TIER = "autoscaling"
 SECRETS_TIER = "secrets"
+GATEWAY_TIER = "gateway"
+CERTIFICATES_TIER = "certificates"
 
 Spec = dict[str, Any]
 
@@ -204,6 +229,9 @@ def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict
         (_tier(AUTOSCALING_TIER, KEDA_OPERATOR_PODS), (KEDA_METRICS_PORT,)),
         (_tier(AUTOSCALING_TIER, KEDA_METRICS_API_PODS), (KEDA_METRICS_PORT,)),
         (_tier(AUTOSCALING_TIER, KEDA_WEBHOOK_PODS), (KEDA_METRICS_PORT,)),
+        (_tier(GATEWAY_TIER, ENVOY_GATEWAY_PODS), (ENVOY_METRICS_PORT,)),
+        (_tier(GATEWAY_TIER, ENVOY_PROXY_PODS), (ENVOY_METRICS_PORT,)),
+        (_tier(CERTIFICATES_TIER), (CERT_MANAGER_METRICS_PORT,)),
     ]
     prometheus_egress = _egress(PROMETHEUS_PODS, prometheus_targets)
     prometheus_egress["egress"] += [
@@ -464,6 +492,79 @@ def secrets_store_network_policies(*, aws_provider: bool, cloud_api_cidrs: Seque
             "podSelector": {"matchLabels": dict(SECRETS_STORE_AWS_PROVIDER_PODS)},
             "policyTypes": ["Egress"],
             "egress": [rule],
+        }
+    return policies
+
+
+def gateway_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
+    """Policies of the serving gateway's namespace: the Envoy Gateway controller and the Envoy proxies it runs.
+
+    The proxies are the ingress: any address may reach their HTTPS listener (the load balancer keeps the client
+    address with `externalTrafficPolicy: Local`, so no narrower peer exists here; the cloud load balancer's own
+    source ranges are the allow-list). They send only to serving namespaces (any port: model servers choose theirs,
+    and those namespaces admit exactly these pods), to DNS and to the controller's xDS server. The controller talks
+    to the API server and serves xDS to the proxies.
+
+    Args:
+        metrics_scrape: Prometheus scrapes the controller and the proxies (request metrics per route).
+    """
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-controller-kube-api": _kube_api(ENVOY_GATEWAY_PODS),
+        "allow-proxy-https-ingress": {
+            "podSelector": {"matchLabels": dict(ENVOY_PROXY_PODS)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": _tcp(ENVOY_PROXY_PORT)}],
+        },
+        "allow-proxy-to-serving": {
+            "podSelector": {"matchLabels": dict(ENVOY_PROXY_PODS)},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [_tier(SERVING_TIER)]}],
+        },
+        "allow-proxy-to-xds": _egress(ENVOY_PROXY_PODS, [(_pods(ENVOY_GATEWAY_PODS), (ENVOY_XDS_PORT,))]),
+        "allow-xds-from-proxies": _ingress(ENVOY_GATEWAY_PODS, [_pods(ENVOY_PROXY_PODS)], (ENVOY_XDS_PORT,)),
+    }
+    if metrics_scrape:
+        policies["allow-prometheus-scrape"] = {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_tier(MONITORING_TIER, PROMETHEUS_PODS)], "ports": _tcp(ENVOY_METRICS_PORT)}],
+        }
+    return policies
+
+
+def cert_manager_network_policies(*, external_issuer: bool, metrics_scrape: bool) -> dict[str, Spec]:
+    """Policies of cert-manager's namespace: the API server out, the API server in on the webhook only.
+
+    With the platform's own CA every certificate is signed inside the controller, which needs nothing but the API
+    server. An external issuer (ACME, AWS Private CA, Key Vault through an issuer plugin) is an HTTPS endpoint
+    without fixed addresses: the controller then may send HTTPS anywhere (the API-server rule already opens 443 to
+    any address, see the module docstring; this rule states the controller's own need, so narrowing that one to
+    the API server's addresses cannot cut an issuer off).
+
+    Args:
+        external_issuer: certificates come from an existing ClusterIssuer, not the platform's CA.
+        metrics_scrape: Prometheus scrapes the three components (the chart's ServiceMonitor is on).
+    """
+    policies: dict[str, Spec] = {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        # Controller, webhook (SubjectAccessReviews) and CA injector all use the API.
+        "allow-kube-api": _kube_api(None),
+        "allow-webhook-from-api-server": _from_api_server(CERT_MANAGER_WEBHOOK_PODS, CERT_MANAGER_WEBHOOK_PORT),
+    }
+    if external_issuer:
+        policies["allow-controller-issuer-egress"] = {
+            "podSelector": {"matchLabels": dict(CERT_MANAGER_CONTROLLER_PODS)},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": _tcp(HTTPS_PORT)}],
+        }
+    if metrics_scrape:
+        policies["allow-prometheus-scrape"] = {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_tier(MONITORING_TIER, PROMETHEUS_PODS)], "ports": _tcp(CERT_MANAGER_METRICS_PORT)}],
         }
     return policies
 

@@ -901,3 +901,170 @@ def secrets_store_aws_provider_values(
     if region is not None:
         values["awsRegion"] = region
     return values
+
+
+# --- Serving gateway (Envoy Gateway, cert-manager) ------------------------------------------------------
+
+ENVOY_GATEWAY_CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
+"""The controller name Envoy Gateway claims GatewayClasses by (gateway-helm v1.9.0 `config.envoyGateway.gateway.
+controllerName`, the chart's default, stated so the GatewayClass and the controller cannot drift apart)."""
+
+ENVOY_GATEWAY_UID = 65532
+"""The uid/gid the controller runs as (gateway-helm v1.9.0 `deployment.pod.securityContext`, the distroless
+`nonroot` user)."""
+
+ENVOY_GATEWAY_POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": ENVOY_GATEWAY_UID,
+    "runAsGroup": ENVOY_GATEWAY_UID,
+    "fsGroup": ENVOY_GATEWAY_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod security context of the controller (the chart's default, restated: values replace it whole)."""
+
+ENVOY_GATEWAY_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    **RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+    "privileged": False,
+    "runAsUser": ENVOY_GATEWAY_UID,
+    "runAsGroup": ENVOY_GATEWAY_UID,
+}
+"""Container security context of the controller (the chart's default: restricted, read-only root)."""
+
+
+def envoy_gateway_values(*, node_selector: Mapping[str, str], replicas: int = 2) -> dict[str, Any]:
+    """Values of Envoy Gateway's chart (envoyproxy/gateway v1.9.0 `charts/gateway-helm/values.tmpl.yaml`).
+
+    Two leader-elected controller replicas (leader election is on by default, `api/v1alpha1/envoygateway_types.go`
+    `KubernetesProvider.LeaderElection`); every replica serves xDS, so a drained node never leaves the proxies
+    without configuration. The topology injector is off: its webhook's CA bundle is patched by the certgen hook
+    Job, which `helm.v4.Chart` never runs (see `_charts`).
+
+    Args:
+        node_selector: where the controller runs: the platform pool, or `{}` on a cluster without one.
+        replicas: controller replicas.
+    """
+    return {
+        "deployment": {
+            "replicas": replicas,
+            "envoyGateway": {
+                "resources": container_resources(cpu="100m", memory="256Mi", memory_limit="1024Mi"),
+                "securityContext": dict(ENVOY_GATEWAY_CONTAINER_SECURITY_CONTEXT),
+            },
+            "pod": {
+                "nodeSelector": dict(node_selector),
+                "securityContext": dict(ENVOY_GATEWAY_POD_SECURITY_CONTEXT),
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": {"control-plane": "envoy-gateway"}},
+                    }
+                ],
+            },
+        },
+        # templates/envoy-gateway-poddisruptionbudget.yaml renders a PDB only for a value >= 1.
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "topologyInjector": {"enabled": False},
+        # The control-plane certificates' DNS names (ServingGateway) use the same domain.
+        "kubernetesClusterDomain": "cluster.local",
+        "config": {"envoyGateway": {"gateway": {"controllerName": ENVOY_GATEWAY_CONTROLLER_NAME}}},
+    }
+
+
+ENVOY_GATEWAY_VALUES_KEYS: frozenset[str] = frozenset(
+    {
+        "deployment.replicas",
+        "deployment.envoyGateway.resources*",
+        "deployment.envoyGateway.securityContext*",
+        "deployment.pod.nodeSelector*",
+        "deployment.pod.securityContext*",
+        "deployment.pod.topologySpreadConstraints*",
+        "deployment.pod.tolerations*",
+        "deployment.pod.affinity*",
+        "podDisruptionBudget.minAvailable",
+        "podDisruptionBudget.maxUnavailable",
+        "topologyInjector.enabled",
+        "kubernetesClusterDomain",
+        "crds.enabled",
+        "config.envoyGateway.gateway.controllerName",
+    }
+)
+"""Every values key `envoy_gateway_values` may set, each read in `charts/gateway-helm/values.tmpl.yaml` and used by
+`templates/envoy-gateway-deployment.yaml`, `envoy-gateway-poddisruptionbudget.yaml`, `envoy-gateway-config.yaml`,
+`envoy-proxy-topology-injector-webhook.yaml` or the `crds` dependency's condition at tag v1.9.0 (envoyproxy/gateway).
+A `*` key is copied whole into the object. Extend only after reading the chart at the pinned version."""
+
+
+def cert_manager_values(
+    *,
+    namespace: str,
+    node_selector: Mapping[str, str],
+    service_monitor: bool = False,
+    service_monitor_labels: Labels | None = None,
+) -> dict[str, Any]:
+    """Values of cert-manager's chart (cert-manager/cert-manager v1.21.1 `deploy/charts/cert-manager/values.yaml`).
+
+    The chart's pods already meet Pod Security `restricted` by default (non-root, RuntimeDefault seccomp, no
+    capabilities, no escalation, read-only root). The webhook runs two replicas with a PodDisruptionBudget: while
+    it is down the API server refuses every Certificate and Issuer change. Leader election moves from kube-system
+    (the chart's default) into cert-manager's own namespace, so the chart writes nothing into kube-system.
+
+    Args:
+        namespace: cert-manager's namespace (its leader-election Leases).
+        node_selector: where the controller, webhook and CA injector run (merged over `kubernetes.io/os: linux`).
+        service_monitor: create the chart's ServiceMonitor (needs the Prometheus operator CRDs).
+        service_monitor_labels: extra labels on it.
+    """
+    selector = {"kubernetes.io/os": "linux", **dict(node_selector)}
+    monitor: dict[str, Any] = {"enabled": service_monitor}
+    if service_monitor_labels is not None:
+        monitor["labels"] = service_monitor_labels
+    return {
+        # CRDs are templates here (Pulumi updates them with the chart); `keep` leaves them, and every
+        # Certificate, when the release goes.
+        "crds": {"enabled": True, "keep": True},
+        "global": {"leaderElection": {"namespace": namespace}},
+        "replicaCount": 1,
+        "nodeSelector": dict(selector),
+        "resources": container_resources(cpu="50m", memory="128Mi", memory_limit="512Mi"),
+        "webhook": {
+            "replicaCount": 2,
+            "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+            "nodeSelector": dict(selector),
+            "resources": container_resources(cpu="50m", memory="64Mi", memory_limit="256Mi"),
+        },
+        "cainjector": {
+            "replicaCount": 1,
+            "nodeSelector": dict(selector),
+            "resources": container_resources(cpu="50m", memory="128Mi", memory_limit="512Mi"),
+        },
+        "prometheus": {"enabled": True, "servicemonitor": monitor},
+    }
+
+
+CERT_MANAGER_VALUES_KEYS: frozenset[str] = frozenset(
+    {
+        "crds.enabled",
+        "crds.keep",
+        "global.leaderElection.namespace",
+        "replicaCount",
+        "nodeSelector*",
+        "resources*",
+        "tolerations*",
+        "webhook.replicaCount",
+        "webhook.podDisruptionBudget.enabled",
+        "webhook.podDisruptionBudget.maxUnavailable",
+        "webhook.nodeSelector*",
+        "webhook.resources*",
+        "cainjector.replicaCount",
+        "cainjector.nodeSelector*",
+        "cainjector.resources*",
+        "prometheus.enabled",
+        "prometheus.servicemonitor.enabled",
+        "prometheus.servicemonitor.labels*",
+    }
+)
+"""Every values key `cert_manager_values` may set, each present in `deploy/charts/cert-manager/values.yaml` and in the
+chart's own `values.schema.json` (which refuses unknown keys: `additionalProperties: false`) at tag v1.21.1
+(cert-manager/cert-manager). Extend only after reading the chart at the pinned version."""

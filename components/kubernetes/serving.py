@@ -8,7 +8,7 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import gpu
+from components._common import gateway, gpu
 from components._common.validation import Problems, require_args_mapping
 from components.kubernetes._checks import (
     check_choice,
@@ -36,7 +36,7 @@ IdentityKind = Literal["aws", "azure", "none"]
 IDENTITY_KINDS: tuple[IdentityKind, ...] = ("aws", "azure", "none")
 
 DEFAULT_SERVICE_ACCOUNT_NAME = "model-server"
-DEFAULT_INGRESS_NAMESPACES: list[str] = ["ingress-nginx"]
+DEFAULT_INGRESS_NAMESPACES: list[str] = [gateway.GATEWAY_NAMESPACE]
 DEFAULT_MONITORING_NAMESPACE = "monitoring"
 DEFAULT_EGRESS_CIDRS: list[str] = []
 DEFAULT_IDENTITY_KIND: IdentityKind = "none"
@@ -207,8 +207,8 @@ class ModelServingNamespaceArgs(TypedDict, total=False):
     """Memory limit given to containers that set none (LimitRange). Defaults to 1Gi."""
 
     ingress_namespaces: list[str]
-    """Namespaces allowed to open connections to serving pods (the ingress controller's). Defaults to
-    ["ingress-nginx"]."""
+    """Namespaces whose Envoy proxies (pods labelled as `ServingGateway`'s proxies are) may open connections to
+    serving pods: the serving gateway's. Defaults to ["serving-gateway"]."""
 
     monitoring_namespace: str
     """Namespace whose Prometheus pods may scrape serving pods. Defaults to monitoring."""
@@ -248,7 +248,7 @@ class ModelServingNamespace(pulumi.ComponentResource):
     - a ResourceQuota on GPUs (`requests.nvidia.com/gpu`), CPU and memory requests and limits, and pods;
     - a LimitRange giving containers default requests and limits;
     - NetworkPolicies: default deny of all ingress and egress (always; there is no switch), then DNS to
-      kube-system, traffic within the namespace, ingress from the ingress namespaces, scraping by
+      kube-system, traffic within the namespace, ingress from the serving gateway's Envoy proxies, scraping by
       Prometheus, and HTTPS egress to `egress_cidrs`;
     - the ServiceAccount serving pods run as, annotated for IRSA or Entra workload identity, with no
       automounted API token;
@@ -593,10 +593,20 @@ def serving_network_policies(
         },
     }
     if ingress_namespaces:
+        # The proxies only: the gateway controller (and anything else in those namespaces) never reaches a model.
         policies["allow-ingress-controllers"] = {
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [namespaces(*ingress_namespaces)]}],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            **namespaces(*ingress_namespaces),
+                            "podSelector": {"matchLabels": dict(gateway.PROXY_POD_LABELS)},
+                        }
+                    ]
+                }
+            ],
         }
     # An egress rule with an empty `to` would allow every destination: only created when CIDRs are given.
     if egress_cidrs:

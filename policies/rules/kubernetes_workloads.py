@@ -334,7 +334,7 @@ _CLUSTER_SCOPED_KINDS = frozenset(
         "RuntimeClass", "IngressClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest",
         "FlowSchema", "PriorityLevelConfiguration", "VolumeSnapshotClass", "ComponentStatus",
-        "NodePool", "EC2NodeClass", "NodeClaim", "AKSNodeClass", "NodeFeatureRule",
+        "NodePool", "EC2NodeClass", "NodeClaim", "AKSNodeClass", "NodeFeatureRule", "GatewayClass",
     }
 )  # fmt: skip
 _BUILT_IN_GROUPS = ("core", "apps", "batch", "policy", "autoscaling")

@@ -624,3 +624,139 @@ def ingress_tls(ingress: Resource, config: dict[str, Any]) -> Iterator[Finding]:
         yield Unverified(f"spec.tls of Ingress '{ingress.name}'")
     elif not as_list(tls):
         yield f"Ingress '{ingress.name}' serves plain HTTP; add spec.tls with the hosts and a certificate secret."
+
+
+_ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+_GATEWAYS = ("kubernetes:gateway.networking.k8s.io/v1:Gateway", "kubernetes:gateway.networking.k8s.io/v1beta1:Gateway")
+
+
+def _load_balancer(resource: Resource) -> dict[str, Any] | Any:
+    """The LoadBalancer Service a resource makes, as {annotations, ranges}: a Service of type LoadBalancer, or the
+    Service Envoy Gateway creates from an EnvoyProxy (`envoyService`, type LoadBalancer unless set otherwise).
+    Raises NotApplicable for anything else; returns UNKNOWN when that cannot be told yet."""
+    if resource.type == _ENVOY_PROXY:
+        service = resource.get("spec.provider.kubernetes.envoyService")
+        if service is UNKNOWN:
+            return UNKNOWN
+        service = as_dict(service)
+        kind = service.get("type", "LoadBalancer")
+        annotations, ranges = service.get("annotations"), service.get("loadBalancerSourceRanges")
+    else:
+        kind = resource.get("spec.type")
+        annotations, ranges = resource.get("metadata.annotations"), resource.get("spec.loadBalancerSourceRanges")
+    if kind is UNKNOWN or annotations is UNKNOWN or ranges is UNKNOWN:
+        return UNKNOWN
+    if kind != "LoadBalancer":
+        raise NotApplicable(f"'{resource.name}' makes no load balancer (type {kind or 'ClusterIP'})")
+    return {"annotations": as_dict(annotations), "ranges": as_list(ranges)}
+
+
+def _internal(annotations: dict[str, Any]) -> bool:
+    return any(str(annotations.get(key, "")).lower() == value for key, value in _INTERNAL_ANNOTATIONS.items())
+
+
+@resource_rule(
+    name="kubernetes-load-balancer-internal",
+    title="Load balancers are internal",
+    description=(
+        "Every Service of type LoadBalancer, and every EnvoyProxy's Service, is an internal load balancer "
+        "(service.beta.kubernetes.io/aws-load-balancer-internal: 'true' or aws-load-balancer-scheme: internal on "
+        "EKS, azure-load-balancer-internal: 'true' on AKS); an unannotated one gets a public address on both clouds. "
+        "A deliberately public endpoint is exempted by name, with its reason and expiry."
+    ),
+    remediation=(
+        "Annotate the Service (or EnvoyProxy spec.provider.kubernetes.envoyService.annotations) as internal; "
+        "ServingGateway does unless public=True. For a reviewed public endpoint add an exemption."
+    ),
+    scope="LoadBalancer Services and EnvoyProxy Services",
+    types=(_SERVICE, _ENVOY_PROXY),
+)
+def load_balancer_internal(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    balancer = _load_balancer(resource)
+    if balancer is UNKNOWN or any(balancer["annotations"].get(key) is UNKNOWN for key in _INTERNAL_ANNOTATIONS):
+        yield Unverified(f"the load balancer type and annotations of '{resource.name}'")
+    elif not _internal(balancer["annotations"]):
+        yield (
+            f"'{resource.name}' makes a public load balancer; annotate it internal "
+            "(aws-load-balancer-internal: 'true' / azure-load-balancer-internal: 'true'), or exempt it with a reason."
+        )
+
+
+@resource_rule(
+    name="kubernetes-load-balancer-source-ranges",
+    title="Public load balancers admit an allow-list, not the internet",
+    description=(
+        "A public (not internal) LoadBalancer Service or EnvoyProxy Service sets loadBalancerSourceRanges to the "
+        "clients' CIDRs, none of them 0.0.0.0/0 or ::/0; without it the cloud opens the listener to every address."
+    ),
+    remediation=(
+        "Set spec.loadBalancerSourceRanges (EnvoyProxy: envoyService.loadBalancerSourceRanges; ServingGateway: "
+        "public_source_cidrs) to the clients' ranges, or make the load balancer internal."
+    ),
+    scope="public LoadBalancer Services and EnvoyProxy Services",
+    types=(_SERVICE, _ENVOY_PROXY),
+)
+def load_balancer_source_ranges(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    balancer = _load_balancer(resource)
+    if balancer is UNKNOWN:
+        yield Unverified(f"the load balancer of '{resource.name}'")
+        return
+    if _internal(balancer["annotations"]):
+        raise NotApplicable(f"'{resource.name}' is an internal load balancer")
+    ranges = balancer["ranges"]
+    if not ranges:
+        yield (
+            f"Public load balancer '{resource.name}' admits every address; set loadBalancerSourceRanges to the "
+            "clients' CIDRs."
+        )
+    elif _open_ranges(ranges) or _open_cidrs(ranges):
+        yield (
+            f"Public load balancer '{resource.name}' admits the whole internet ({', '.join(map(str, ranges))}); list "
+            "the clients' CIDRs instead."
+        )
+
+
+@resource_rule(
+    name="kubernetes-gateway-listener-tls",
+    title="Gateway listeners serve TLS",
+    description=(
+        "Every listener of a Gateway API Gateway uses protocol HTTPS or TLS; a listener that terminates TLS "
+        "(HTTPS, or TLS in mode Terminate) names its certificate in tls.certificateRefs. Plain HTTP, TCP and UDP "
+        "listeners carry traffic in clear text (a redirect-only HTTP listener is exempted by name)."
+    ),
+    remediation=(
+        "Use protocol HTTPS with tls={'mode': 'Terminate', 'certificateRefs': [{'kind': 'Secret', 'name': ...}]} "
+        "(a cert-manager Certificate's Secret), or TLS passthrough to a backend that terminates TLS itself."
+    ),
+    scope="Gateway API Gateways",
+    types=_GATEWAYS,
+)
+def gateway_listener_tls(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    listeners = resource.get("spec.listeners")
+    if listeners is UNKNOWN:
+        yield Unverified(f"the listeners of Gateway '{resource.name}'")
+        return
+    items, unknown = dicts(listeners)
+    if unknown:
+        yield Unverified(f"the listeners of Gateway '{resource.name}'")
+    for listener in items:
+        name, protocol, tls = listener.get("name"), listener.get("protocol"), listener.get("tls")
+        if protocol is UNKNOWN or tls is UNKNOWN:
+            yield Unverified(f"listener '{name}' of Gateway '{resource.name}'")
+        elif protocol not in ("HTTPS", "TLS"):
+            yield (
+                f"Gateway '{resource.name}' listener '{name}' serves {protocol} in clear text; use HTTPS with a "
+                "certificate (exempt a redirect-only HTTP listener by name)."
+            )
+        else:
+            tls = as_dict(tls)
+            refs = tls.get("certificateRefs")
+            if tls.get("mode", "Terminate") == "Passthrough":
+                continue
+            if refs is UNKNOWN:
+                yield Unverified(f"the certificate of listener '{name}' of Gateway '{resource.name}'")
+            elif not as_list(refs):
+                yield (
+                    f"Gateway '{resource.name}' listener '{name}' terminates TLS without a certificate; set "
+                    "tls.certificateRefs to the Secret of its Certificate."
+                )

@@ -32,9 +32,12 @@ DEFAULT_VENDOR_REGISTRIES: tuple[str, ...] = (
     r"public\.ecr\.aws",
     # KEDA publishes only to GitHub's registry, where anyone can publish: allow its organisation, not the host.
     r"ghcr\.io/kedacore/[a-z0-9-]+",
+    # Envoy Gateway's controller and proxy images are on Docker Hub, where anyone can publish: the Envoy project's
+    # organisation only (docker.io/envoyproxy/gateway, docker.io/envoyproxy/envoy).
+    r"docker\.io/envoyproxy/[a-z0-9-]+",
 )
 """Vendor registries of the pinned platform components (NVIDIA, Kubernetes, Prometheus, Elastic, Fluent Bit,
-KEDA): a host, or `host/repository` for a shared host."""
+KEDA, Envoy Gateway, cert-manager): a host, or `host/repository` for a shared host."""
 
 DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://nvidia.github.io/k8s-device-plugin",
@@ -45,7 +48,6 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://grafana-community.github.io/helm-charts",
     "https://helm.elastic.co",
     "https://fluent.github.io/helm-charts",
-    "https://kubernetes.github.io/ingress-nginx",
     "https://kubernetes-sigs.github.io/metrics-server",
     "https://kedacore.github.io/charts",
     "https://aws.github.io/eks-charts",
@@ -53,6 +55,7 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "oci://public.ecr.aws/karpenter",
     "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
     "https://aws.github.io/secrets-store-csi-driver-provider-aws",
+    "oci://docker.io/envoyproxy",
 )
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 

@@ -22,7 +22,7 @@ from tests.policies.cases import (
     drop,
     then,
 )
-from tests.policies.harness import DELETE, UNKNOWN, Res
+from tests.policies.harness import DELETE, UNKNOWN, Res, mutate
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
@@ -93,6 +93,52 @@ def _workload_case(rule: str, fails: dict[str, Fail], unknown: dict[str, Any], *
         not_applicable={"node agent in a system namespace": node_agent(), "other type": CONFIG_MAP_ONLY},
         **extra,
     )
+
+
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+LOAD_BALANCERS: list[tuple[str, str, dict[str, Any], str, str, str]] = [
+    # (variant, type, props of an internal load balancer, annotations path, type path, source ranges path)
+    (
+        "Service",
+        "kubernetes:core/v1:Service",
+        {
+            "metadata": {
+                "name": "gateway-lb",
+                "namespace": "serving-gateway",
+                "annotations": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+            },
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 443.0}]},
+        },
+        "metadata.annotations",
+        "spec.type",
+        "spec.loadBalancerSourceRanges",
+    ),
+    (
+        "EnvoyProxy",
+        ENVOY_PROXY,
+        {
+            "metadata": {"name": "serving-proxy", "namespace": "serving-gateway"},
+            "spec": {
+                "provider": {
+                    "type": "Kubernetes",
+                    "kubernetes": {
+                        "envoyService": {
+                            "type": "LoadBalancer",
+                            "annotations": {
+                                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                                "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+                            },
+                        }
+                    },
+                }
+            },
+        },
+        "spec.provider.kubernetes.envoyService.annotations",
+        "spec.provider.kubernetes.envoyService.type",
+        "spec.provider.kubernetes.envoyService.loadBalancerSourceRanges",
+    ),
+]
+"""The two ways a load balancer is declared: a Service, and the Service Envoy Gateway makes from an EnvoyProxy."""
 
 
 RESOURCE_CASES: list[ResourceCase] = [
@@ -258,6 +304,10 @@ RESOURCE_CASES: list[ResourceCase] = [
         not_applicable={
             "cluster-scoped": ("kubernetes:storage.k8s.io/v1:StorageClass", {"provisioner": "ebs.csi.aws.com"}),
             "cluster-prefixed custom kind": ("kubernetes:nvidia.com/v1:ClusterPolicy", {"spec": {}}),
+            "gateway class (a *.k8s.io group, cluster-scoped)": (
+                "kubernetes:gateway.networking.k8s.io/v1:GatewayClass",
+                {"spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"}},
+            ),
             "aws resource": ("aws:s3/bucket:Bucket", {}),
         },
         configs={
@@ -357,6 +407,77 @@ RESOURCE_CASES: list[ResourceCase] = [
         },
         fails={"plain http": Fail({"spec.tls": DELETE}, "serves plain HTTP")},
         unknown={"spec.tls": UNKNOWN},
+        not_applicable={"other type": CONFIG_MAP_ONLY},
+    ),
+    *[
+        ResourceCase(
+            rule="kubernetes-load-balancer-internal",
+            variant=variant,
+            type=type_token,
+            props=props,
+            fails={"public": Fail({annotations: DELETE}, "makes a public load balancer")},
+            unknown={annotations: UNKNOWN},
+            passes={
+                "aws in-tree": {annotations: {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}},
+                "aws load balancer controller": {
+                    annotations: {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}
+                },
+            },
+            not_applicable={
+                "cluster ip": (type_token, mutate(props, {kind: "ClusterIP", annotations: DELETE})),
+                "other type": CONFIG_MAP_ONLY,
+            },
+        )
+        for variant, type_token, props, annotations, kind, _ in LOAD_BALANCERS
+    ],
+    *[
+        ResourceCase(
+            rule="kubernetes-load-balancer-source-ranges",
+            variant=variant,
+            type=type_token,
+            props=mutate(props, {annotations: DELETE, ranges: ["203.0.113.0/24"]}),
+            fails={
+                "no allow-list": Fail({ranges: DELETE}, "admits every address"),
+                "everyone": Fail({ranges: ["203.0.113.0/24", "0.0.0.0/0"]}, "admits the whole internet"),
+                "everyone over ipv6": Fail({ranges: ["::/0"]}, "admits the whole internet"),
+            },
+            unknown={ranges: UNKNOWN},
+            not_applicable={"internal": (type_token, props), "other type": CONFIG_MAP_ONLY},
+        )
+        for variant, type_token, props, annotations, _, ranges in LOAD_BALANCERS
+    ],
+    ResourceCase(
+        rule="kubernetes-gateway-listener-tls",
+        type="kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        props={
+            "metadata": {"name": "serving", "namespace": "serving-gateway"},
+            "spec": {
+                "gatewayClassName": "mlplatform-serving",
+                "listeners": [
+                    {
+                        "name": "https",
+                        "protocol": "HTTPS",
+                        "port": 443.0,
+                        "hostname": "*.models.internal.example",
+                        "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "serving-tls"}]},
+                    }
+                ],
+            },
+        },
+        fails={
+            "plain http": Fail(
+                {"spec.listeners": [{"name": "http", "protocol": "HTTP", "port": 80.0}]}, "serves HTTP in clear text"
+            ),
+            "no certificate": Fail(
+                {"spec.listeners[0].tls.certificateRefs": []}, "terminates TLS without a certificate"
+            ),
+        },
+        unknown={"spec.listeners": UNKNOWN},
+        passes={
+            "passthrough": {
+                "spec.listeners[0]": {"name": "tls", "protocol": "TLS", "port": 443.0, "tls": {"mode": "Passthrough"}}
+            },
+        },
         not_applicable={"other type": CONFIG_MAP_ONLY},
     ),
     ResourceCase(

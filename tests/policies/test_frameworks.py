@@ -65,7 +65,10 @@ GDPR_POLICIES = [
     "azure-storage-account-redundant-sku",
     "azure-storage-account-shared-key-disabled",
     "azure-storage-container-no-public-access",
+    "kubernetes-gateway-listener-tls",
     "kubernetes-ingress-tls",
+    "kubernetes-load-balancer-internal",
+    "kubernetes-load-balancer-source-ranges",
     "kubernetes-namespace-pod-security-level",
     "kubernetes-namespace-processing-record-labels",
     "kubernetes-observability-retention",
@@ -152,10 +155,13 @@ HIPAA_POLICIES = [
     "azure-storage-account-redundant-sku",
     "azure-storage-account-shared-key-disabled",
     "azure-storage-container-no-public-access",
+    "kubernetes-gateway-listener-tls",
     "kubernetes-helm-chart-repository-allowed",
     "kubernetes-helm-chart-version-pinned",
     "kubernetes-helm-release-rendered",
     "kubernetes-ingress-tls",
+    "kubernetes-load-balancer-internal",
+    "kubernetes-load-balancer-source-ranges",
     "kubernetes-namespace-pod-security-level",
     "kubernetes-observability-retention",
     "kubernetes-persistent-volume-encrypted-class",
@@ -182,11 +188,14 @@ HIPAA_POLICIES = [
 KUBERNETES_BASELINE_POLICIES = [
     "aws-eks-node-group-gpu-taint",
     "azure-aks-node-pool-gpu-taint",
+    "kubernetes-gateway-listener-tls",
     "kubernetes-gpu-daemonset-tolerations",
     "kubernetes-helm-chart-repository-allowed",
     "kubernetes-helm-chart-version-pinned",
     "kubernetes-helm-release-rendered",
     "kubernetes-ingress-tls",
+    "kubernetes-load-balancer-internal",
+    "kubernetes-load-balancer-source-ranges",
     "kubernetes-namespace-pod-security-level",
     "kubernetes-node-pool-limits",
     "kubernetes-observability-retention",
@@ -230,12 +239,16 @@ def test_every_rule_is_in_some_framework_and_every_control_has_rules() -> None:
 
 SQS_CONTROLS = {"HIPAA-ENC-SQS-SSE", "HIPAA-TLS-SQS-POLICY", "HIPAA-AC-SQS-POLICY"}
 """Rows added beyond CONTROLS.md for Karpenter's interruption queue (issue 17)."""
+GATEWAY_CONTROLS = {"HIPAA-NET-K8S-LB-PRIVATE", "HIPAA-TLS-K8S-GATEWAY"}
+"""Rows added beyond CONTROLS.md for the serving gateway's load balancer and listeners (issue 18)."""
 
 
 def test_the_matrix_controls_are_all_present() -> None:
-    matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in SQS_CONTROLS]
+    added = SQS_CONTROLS | GATEWAY_CONTROLS
+    matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in added]
     assert len(matrix) == 70, "CONTROLS.md lists 70 controls (35 AWS/cross-cloud, 20 Azure, 15 Kubernetes)"
     assert set(CONTROLS) >= SQS_CONTROLS, "the SQS rows added for Karpenter's interruption queue"
+    assert set(CONTROLS) >= GATEWAY_CONTROLS, "the rows added for the serving gateway"
 
 
 @pytest.mark.parametrize("framework", sorted(GOLDEN))

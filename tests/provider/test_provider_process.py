@@ -54,6 +54,11 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "namespace_gpu_quota": 2,
         },
     ),
+    # Charts, custom resources, a CA from pulumi_tls and a random HMAC key: every kind of child the layer makes.
+    "ServingGateway": (
+        "gateway",
+        {"domain": "models.internal.example", "serving_namespaces": ["fraud"], "cloud": "azure", "proxy_replicas": 3},
+    ),
     # Its children call AWS functions (caller identity, partition): the monitor answers the invokes.
     "AwsEncryptedBucket": ("datasets", {"data_classification": "phi", "retention_days": 730}),
 }

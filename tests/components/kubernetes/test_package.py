@@ -68,6 +68,8 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "PriorityExpanderArgs",
         "SecretsStoreCsi",
         "SecretsStoreCsiArgs",
+        "ServingGateway",
+        "ServingGatewayArgs",
         "ServingSecretStoreArgs",
     ]
 

@@ -11,7 +11,7 @@ from components.kubernetes import _platform_policies as pp
 from components.kubernetes.serving import serving_network_policies
 from tests.components.kubernetes.netpol import Endpoint, Peer, Pod, Policy, allowed
 
-MONITORING, NODE_EXPORTER, LOGGING, ECK, AGENTS, GPU, SERVING, KEDA, METRICS_SERVER = (
+MONITORING, NODE_EXPORTER, LOGGING, ECK, AGENTS, GPU, SERVING, KEDA, METRICS_SERVER, GATEWAY, CERTS = (
     "monitoring",
     "node-exporter",
     "logging",
@@ -21,6 +21,8 @@ MONITORING, NODE_EXPORTER, LOGGING, ECK, AGENTS, GPU, SERVING, KEDA, METRICS_SER
     "search",
     "keda",
     "metrics-server",
+    "serving-gateway",
+    "cert-manager",
 )
 TIERS = {
     MONITORING: "monitoring",
@@ -32,6 +34,8 @@ TIERS = {
     SERVING: "serving",
     KEDA: "autoscaling",
     METRICS_SERVER: "autoscaling",
+    GATEWAY: "gateway",
+    CERTS: "certificates",
 }
 
 
@@ -62,6 +66,13 @@ PODS: dict[str, Pod] = {
     ),
     "keda-webhooks": pod(KEDA, {**pp.KEDA_WEBHOOK_PODS, "app.kubernetes.io/name": "keda-admission-webhooks"}),
     "metrics-server": pod(METRICS_SERVER, {**pp.METRICS_SERVER_PODS, "app.kubernetes.io/instance": "metrics-server"}),
+    "envoy-gateway": pod(GATEWAY, {**pp.ENVOY_GATEWAY_PODS, "app.kubernetes.io/name": "gateway-helm"}),
+    "envoy-proxy": pod(GATEWAY, {**pp.ENVOY_PROXY_PODS, "gateway.envoyproxy.io/owning-gateway-name": "serving"}),
+    "cert-manager": pod(CERTS, {**pp.CERT_MANAGER_CONTROLLER_PODS, "app.kubernetes.io/name": "cert-manager"}),
+    "cert-manager-webhook": pod(CERTS, {**pp.CERT_MANAGER_WEBHOOK_PODS, "app.kubernetes.io/name": "webhook"}),
+    "cert-manager-cainjector": pod(
+        CERTS, {"app.kubernetes.io/component": "cainjector", "app.kubernetes.io/instance": "cert-manager"}
+    ),
     "coredns": pod("kube-system", dict(pp.COREDNS_PODS)),
 }
 # Not pods: the API server's endpoint, a node (kubelet, host-network node exporter), the internet.
@@ -70,7 +81,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     "node": Endpoint("10.0.1.20"),
     "internet": Endpoint("203.0.113.7"),
 }
-PORTS = (53, 80, 443, 2020, 3000, 5601, 6443, 8000, 8080, 9090, 9093, 9100, 9153, 9200, 9300, 9400, 9443, 9666, 10250)
+PORTS = (
+    53, 80, 443, 2020, 3000, 5601, 6443, 8000, 8080, 9090, 9093, 9100, 9153, 9200, 9300, 9400, 9402, 9443, 9666,
+    10250, 10443, 18000, 19001,
+)  # fmt: skip
 """Every port a platform flow uses, plus a model server's (8000) and Kibana's (5601, reached by port-forward)."""
 
 KUBE_API = {("api-server", 443), ("api-server", 6443)}
@@ -87,6 +101,10 @@ API_CLIENTS = {
     "keda-metrics-api",
     "keda-webhooks",
     "metrics-server",
+    "envoy-gateway",
+    "cert-manager",
+    "cert-manager-webhook",
+    "cert-manager-cainjector",
 }
 PLATFORM_PODS = set(PODS) - {"coredns", "model-server"}
 
@@ -128,12 +146,25 @@ REQUIRED: set[tuple[str, str, int]] = {
     ("prometheus", "keda-operator", 8080),
     ("prometheus", "keda-metrics-api", 8080),
     ("prometheus", "keda-webhooks", 8080),
+    # Serving gateway: the proxies fetch xDS from the controller; the API server calls cert-manager's webhook;
+    # Prometheus scrapes the controller, the proxies (per-route metrics) and cert-manager.
+    ("envoy-proxy", "envoy-gateway", 18000),
+    # Any address reaches the proxies' listener: the API server's (a non-pod source here) as well.
+    ("api-server", "envoy-proxy", 10443),
+    ("api-server", "cert-manager-webhook", 10250),
+    ("prometheus", "envoy-gateway", 19001),
+    ("prometheus", "envoy-proxy", 19001),
+    ("prometheus", "cert-manager", 9402),
+    ("prometheus", "cert-manager-webhook", 9402),
+    ("prometheus", "cert-manager-cainjector", 9402),
 }
 REQUIRED |= {(client, endpoint, port) for client in API_CLIENTS for endpoint, port in KUBE_API}
 REQUIRED |= {(source, "coredns", 53) for source in PLATFORM_PODS | {"model-server"}}
 # Serving namespaces: Prometheus scrapes model servers on their own ports; pods of one namespace talk freely.
 REQUIRED |= {("prometheus", "model-server", port) for port in PORTS}
 REQUIRED |= {("model-server", "model-server", port) for port in PORTS}
+# The gateway's proxies are the serving namespaces' only ingress, on whatever port a model serves.
+REQUIRED |= {("envoy-proxy", "model-server", port) for port in PORTS}
 
 # Rules that cannot name their peer (see _platform_policies' docstring) allow their ports to any address.
 ANY_ADDRESS = {
@@ -150,6 +181,9 @@ ADMIT_ANY_ADDRESS = {
     "keda-metrics-api": {6443},
     "keda-webhooks": {9443},
     "metrics-server": {10250},
+    "cert-manager-webhook": {10250},
+    # The proxies are the ingress: any client may reach their HTTPS listener (behind the load balancer).
+    "envoy-proxy": {10443},
 }
 
 
@@ -163,7 +197,11 @@ def platform_policies(*, operator_installs_software: bool = False, alert_receive
         GPU: pp.gpu_network_policies(operator_installs_software=operator_installs_software),
         KEDA: pp.keda_network_policies(metrics_scrape=True),
         METRICS_SERVER: pp.metrics_server_network_policies(),
-        SERVING: serving_network_policies(ingress_namespaces=[], monitoring_namespace=MONITORING, egress_cidrs=[]),
+        GATEWAY: pp.gateway_network_policies(metrics_scrape=True),
+        CERTS: pp.cert_manager_network_policies(external_issuer=False, metrics_scrape=True),
+        SERVING: serving_network_policies(
+            ingress_namespaces=[GATEWAY], monitoring_namespace=MONITORING, egress_cidrs=[]
+        ),
     }
     return [Policy(namespace, spec) for namespace, specs in per_namespace.items() for spec in specs.values()]
 
@@ -237,6 +275,8 @@ def test_every_platform_namespace_starts_from_a_default_deny() -> None:
         pp.gpu_network_policies(operator_installs_software=False),
         pp.keda_network_policies(metrics_scrape=True),
         pp.metrics_server_network_policies(),
+        pp.gateway_network_policies(metrics_scrape=True),
+        pp.cert_manager_network_policies(external_issuer=True, metrics_scrape=True),
     ):
         assert policy_set[pp.DEFAULT_DENY_POLICY] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         for name, spec in policy_set.items():

@@ -6,6 +6,7 @@ import pulumi
 import pytest
 
 from components._common import gpu
+from components._common.gateway import PROXY_POD_LABELS
 from components._common.tags import TIER_LABEL
 from components.kubernetes import ModelServingNamespace, ModelServingNamespaceArgs
 from components.kubernetes.serving import DEFAULT_DENY_POLICY, serving_network_policies
@@ -69,7 +70,7 @@ def test_a_serving_namespace_without_its_default_deny_cannot_be_produced(run) ->
     fields = ModelServingNamespaceArgs.__annotations__
     assert not [field for field in fields if "deny" in field or "network_polic" in field], "no switch may exist"
     for egress in ([], ["10.0.0.0/16"]):
-        for ingress in ([], ["ingress-nginx", "istio-ingress"]):
+        for ingress in ([], ["serving-gateway", "istio-ingress"]):
             specs = serving_network_policies(ingress_namespaces=ingress, monitoring_namespace="m", egress_cidrs=egress)
             assert next(iter(specs)) == DEFAULT_DENY_POLICY, "every combination starts from the default deny"
     with pytest.raises(pulumi.InputPropertiesError) as raised:
@@ -77,13 +78,16 @@ def test_a_serving_namespace_without_its_default_deny_cannot_be_produced(run) ->
     assert errors_of(raised)["defaultDeny"].startswith("unknown argument"), "an invented switch fails loudly"
 
 
-def test_allowed_paths_are_dns_the_namespace_itself_ingress_controllers_prometheus_and_listed_https(run) -> None:
-    found = policies(build(run, ingress_namespaces=["ingress-nginx"], egress_cidrs=["10.0.0.0/16"]))
+def test_allowed_paths_are_dns_the_namespace_itself_the_gateway_proxies_prometheus_and_listed_https(run) -> None:
+    found = policies(build(run, egress_cidrs=["10.0.0.0/16"]))
     dns = found["allow-dns"]["spec"]["egress"][0]
     assert dns["to"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["kube-system"]
     assert {(port["protocol"], port["port"]) for port in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
     ingress = found["allow-ingress-controllers"]["spec"]["ingress"][0]["from"][0]
-    assert ingress["namespaceSelector"]["matchExpressions"][0]["values"] == ["ingress-nginx"]
+    assert ingress["namespaceSelector"]["matchExpressions"][0]["values"] == ["serving-gateway"], (
+        "by default the serving gateway's namespace, which ServingGateway creates (never an uninstalled controller)"
+    )
+    assert ingress["podSelector"] == {"matchLabels": PROXY_POD_LABELS}, "its Envoy proxies only, not the controller"
     scrape = found["allow-prometheus-scrape"]["spec"]["ingress"][0]["from"][0]
     assert scrape["namespaceSelector"]["matchExpressions"][0]["values"] == ["monitoring"]
     assert scrape["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}

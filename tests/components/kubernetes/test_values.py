@@ -252,6 +252,9 @@ def test_the_eck_operator_installs_crds_and_manages_only_the_logging_namespace()
 OFFICIAL_OCI_REGISTRIES = {
     # website/content/en/v1.14/getting-started/.../step08-apply-helm-chart.sh and upgrading/upgrade-guide.md.
     "oci://public.ecr.aws/karpenter": "aws/karpenter-provider-aws (Karpenter's own public ECR registry)",
+    # envoyproxy/gateway v1.9.0 site/content/en/v1.9/install/install-helm.md: "It is published at
+    # `oci://docker.io/envoyproxy/gateway-helm`"; the `envoyproxy` organisation is the project's own.
+    "oci://docker.io/envoyproxy": "envoyproxy/gateway (the Envoy project's Docker Hub organisation)",
 }
 
 
