@@ -57,7 +57,7 @@ MIN_KUBERNETES_MINOR = 31
 """Oldest Kubernetes minor version accepted (older ones are out of EKS/AKS standard support)."""
 
 RESERVED_NAMESPACES = frozenset(
-    {*PLATFORM_SYSTEM_NAMESPACES, "default", "kube-public", "kube-node-lease", "ingress-nginx"}
+    {*PLATFORM_SYSTEM_NAMESPACES, "default", "kube-public", "kube-node-lease", "serving-gateway", "cert-manager"}
 )
 """Namespaces the platform or Kubernetes itself owns; serving namespaces may not take these names."""
 
@@ -1085,11 +1085,53 @@ class SecretsConfig(_Model):
         return prefix
 
 
+class GatewayConfig(_Model):
+    """The serving gateway: how models are reached (`ServingGateway`: Envoy Gateway, TLS from cert-manager)."""
+
+    domain: str | None = None
+    """DNS domain of the models: a model answers at `https://<model>.<namespace>.<domain>`; point
+    `*.<namespace>.<domain>` at the gateway's internal load balancer. Defaults to `<stack>.mlplatform.internal`
+    (`.internal` is reserved for private use)."""
+    public: StrictBool = False
+    """Expose the gateway on a public load balancer, reachable only from `publicSourceCidrs`; the policy packs flag
+    it (exempt it there, with a reason). Defaults to false: an internal load balancer."""
+    public_source_cidrs: list[ipaddress.IPv4Network] = []
+    """The networks a public gateway admits (never the whole internet). Required with `public: true`."""
+    issuer: str | None = None
+    """An existing cert-manager ClusterIssuer for the gateway's certificate (ACME, a corporate CA). Defaults to the
+    platform's own private CA, whose certificate is the `servingCaCertificate` output."""
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, domain: str | None) -> str | None:
+        if domain is not None and not re.fullmatch(
+            r"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z][-a-z0-9]{0,61}[a-z0-9]", domain
+        ):
+            raise ValueError(f"'{domain}' is not a lower-case DNS domain like models.example.com")
+        return domain
+
+    @model_validator(mode="after")
+    def _exposure(self) -> GatewayConfig:
+        issues = _Issues()
+        if self.public and not self.public_source_cidrs:
+            issues.add(("publicSourceCidrs",), "required with public: true (the networks allowed to reach the models)")
+        if not self.public and self.public_source_cidrs:
+            issues.add(("publicSourceCidrs",), "only used with public: true; remove it or set public: true")
+        for index, cidr in enumerate(self.public_source_cidrs):
+            if cidr.prefixlen == 0:
+                issues.add(("publicSourceCidrs", index), f"{cidr} is the whole internet; list your networks")
+        issues.raise_if_any()
+        return self
+
+
 class ServingConfig(_Model):
     """Model-serving namespaces."""
 
-    ingress_namespace: str = "ingress-nginx"
-    """Namespace of the ingress controller allowed to reach serving pods. Defaults to ingress-nginx."""
+    ingress_namespace: str = "serving-gateway"
+    """Namespace whose gateway proxies may reach serving pods. Defaults to serving-gateway (the platform's
+    `ServingGateway`)."""
+    gateway: GatewayConfig = GatewayConfig()
+    """How models are reached: domain, internal or public load balancer, certificate issuer."""
     namespaces: list[ServingNamespaceConfig] = []
     """One entry per team namespace."""
     autoscaling: PodAutoscalingConfig = PodAutoscalingConfig()

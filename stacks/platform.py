@@ -50,6 +50,7 @@ from components.kubernetes import (
     PodAutoscaling,
     PriorityExpander,
     SecretsStoreCsi,
+    ServingGateway,
 )
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
 from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
@@ -1166,6 +1167,35 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
     serving_labels = _namespace_labels(
         config, classification=models.data_classification, retention_days=models.retention_days
     )
+    gateway_config = config.serving.gateway
+    if config.serving.namespaces:
+        gateway_args: dict[str, Any] = {
+            "domain": gateway_config.domain or f"{pulumi.get_stack()}.mlplatform.internal",
+            "serving_namespaces": [namespace.name for namespace in config.serving.namespaces],
+            "cloud": layer.identity_kind if layer.identity_kind in ("aws", "azure") else "kubernetes",
+            "public": gateway_config.public,
+            "public_source_cidrs": [str(cidr) for cidr in gateway_config.public_source_cidrs],
+            "namespace": config.serving.ingress_namespace,
+            "protect": config.protect,
+            "namespace_labels": labels,
+        }
+        if gateway_config.issuer:
+            gateway_args["issuer"] = gateway_config.issuer
+        if not layer.platform_pool:
+            gateway_args["node_selector"] = {}  # an existing cluster has no platform pool to select
+        if monitoring is not None:
+            gateway_args["service_monitor"] = True
+            gateway_args["service_monitor_labels"] = monitoring.service_monitor_labels
+        serving_gateway = ServingGateway("serving-gateway", gateway_args, opts)  # type: ignore[arg-type]
+        # What a team's ModelService needs: `gateway` and `domain`; clients trust the CA certificate.
+        platform.outputs["servingGateway"] = {
+            "name": serving_gateway.gateway_name,
+            "namespace": serving_gateway.gateway_namespace,
+            "listener": serving_gateway.listener_name,
+            "domain": serving_gateway.domain,
+            "address": serving_gateway.address,
+        }
+        platform.outputs["servingCaCertificate"] = serving_gateway.ca_certificate
     secrets = layer.secrets
     with_secrets = [namespace for namespace in config.serving.namespaces if namespace.secrets]
     if secrets is not None and secrets.provider == "aws" and with_secrets:

@@ -4,6 +4,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import ModelImage, ModelService
+from components._common import gateway as serving_gateway
 from components.docker import ecr_registry_auth
 
 config = pulumi.Config()
@@ -39,7 +40,8 @@ for version in config.require_object("versions"):
 gpus = config.get_int("gpus") or 1
 gpu_quota = config.require_int("gpuQuota")
 canary = config.get_object("canary")
-gateway = config.require_object("gateway")
+# The platform's gateway (its `servingGateway` output): the model answers at https://fraud.<namespace>.<domain>.
+domain = platform.require_output("servingGateway").apply(lambda gateway: gateway["domain"])
 
 cluster = k8s.Provider("platform", kubeconfig=platform.require_output("kubeconfig"), namespace=namespace)
 service = ModelService(
@@ -56,11 +58,15 @@ service = ModelService(
             if canary
             else {}
         ),
-        # The platform's Gateway and its HTTPS listener; the model answers on fraud.<namespace>.<domain>.
-        "gateway": {"name": gateway["name"], "namespace": gateway["namespace"], "listener": gateway["listener"]},
-        "domain": config.require("domain"),
+        # The platform's Gateway and its HTTPS listener (the same names on every platform stack).
+        "gateway": {
+            "name": serving_gateway.GATEWAY_NAME,
+            "namespace": serving_gateway.GATEWAY_NAMESPACE,
+            "listener": serving_gateway.HTTPS_LISTENER,
+        },
+        "hostname": domain.apply(lambda domain: f"fraud.{namespace}.{domain}"),
         # Model artifacts under the namespace's prefix of the models bucket, read with the namespace's identity.
-        "model_store_uri": pulumi.Output.concat("s3://", platform.require_output("modelsBucketName"), "/", namespace),
+        "model_store_uri": serving["modelStoreUri"],
         "gpus": gpus,
         "service_account_name": serving["serviceAccount"],
         # The namespace's GPU quota (servingNamespaceDetails.<ns>.gpuQuota): every running version together fits it
