@@ -353,6 +353,31 @@ BAD_CONFIGURATIONS = [
         "cluster.autoscaling: an existing cluster's node pools are managed outside this stack",
         id="autoscaling-on-existing-cluster",
     ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.gateway", {"public": True}),
+        "serving.gateway.publicSourceCidrs: required with public: true",
+        id="public-gateway-without-allow-list",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.gateway", {"public": True, "publicSourceCidrs": ["0.0.0.0/0"]}),
+        "serving.gateway.publicSourceCidrs[0]: 0.0.0.0/0 is the whole internet",
+        id="public-gateway-open-to-the-internet",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.gateway", {"publicSourceCidrs": ["198.51.100.0/24"]}),
+        "serving.gateway.publicSourceCidrs: only used with public: true",
+        id="allow-list-on-an-internal-gateway",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.gateway", {"domain": "Models.Example.com"}),
+        "serving.gateway.domain: 'Models.Example.com' is not a lower-case DNS domain",
+        id="gateway-domain",
+    ),
+    pytest.param(
+        with_change(VALID_AWS, "serving.namespaces.0.secrets", ["db/password"]),
+        "serving.namespaces[0].secrets: 'db/password' is not a secret name",
+        id="secret-name-with-a-path",
+    ),
 ]
 
 
