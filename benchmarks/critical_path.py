@@ -111,6 +111,10 @@ CHART_SECONDS: dict[str, Duration] = {
     _charts.KARPENTER.chart: Duration(1 * MINUTE, "the controller Deployment (two replicas): ~1 min"),
     _charts.KEDA.chart: Duration(1.5 * MINUTE, "operator, metrics API server and webhook Deployments: 1-2 min"),
     _charts.METRICS_SERVER.chart: Duration(1 * MINUTE, "one Deployment (two replicas): ~1 min"),
+    _charts.CERT_MANAGER.chart: Duration(1.5 * MINUTE, "controller, webhook and CA injector Deployments: 1-2 min"),
+    _charts.ENVOY_GATEWAY.chart: Duration(1.5 * MINUTE, "the Gateway API CRDs and the controller Deployment: 1-2 min"),
+    _charts.SECRETS_STORE_CSI_DRIVER.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
+    _charts.SECRETS_STORE_CSI_PROVIDER_AWS.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
 }
 """Helm v4 charts by chart name: the provider creates every object and awaits the workloads' readiness."""
 
@@ -432,6 +436,34 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the CRD comes with karpenter-crd, and the controller must outlive the object on destroy to clear its "
              "finalizer and terminate its nodes",
              lambda dependent, dependency: chart_name(dependency).endswith(("/karpenter", "/karpenter-crd"))),
+    # Serving gateway (cert-manager, Envoy Gateway) and application secrets (Secrets Store CSI)
+    *(
+        Ordering(f"kubernetes:cert-manager.io/v1:{kind}", CHART,
+                 "cert-manager's CRDs and its webhook, which admits the object, come with its chart",
+                 lambda dependent, dependency: chart_name(dependency) == _charts.CERT_MANAGER.chart)
+        for kind in ("Certificate", "Issuer", "ClusterIssuer")
+    ),
+    Ordering("kubernetes:cert-manager.io/v1:Certificate", "kubernetes:cert-manager.io/v1:Issuer",
+             "the certificate is signed by that issuer, which must exist first"),
+    Ordering("kubernetes:cert-manager.io/v1:Issuer", "kubernetes:cert-manager.io/v1:Certificate",
+             "a CA issuer signs with the CA certificate's Secret, which exists once that certificate is issued"),
+    Ordering("kubernetes:cert-manager.io/v1:ClusterIssuer", "kubernetes:core/v1:Secret",
+             "the platform CA issuer signs with the key in this Secret"),
+    Ordering(CHART, "kubernetes:cert-manager.io/v1:Certificate",
+             "Envoy Gateway's controller mounts its xDS certificates' Secrets at start (their certgen hook never runs)",
+             lambda dependent, dependency: chart_name(dependent).endswith(_charts.ENVOY_GATEWAY.chart)),
+    *(
+        Ordering(kind, CHART, "the CRD comes with Envoy Gateway's chart, whose controller accepts the object",
+                 lambda dependent, dependency: chart_name(dependency).endswith(_charts.ENVOY_GATEWAY.chart))
+        for kind in ("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy",
+                     "kubernetes:gateway.networking.k8s.io/v1:GatewayClass",
+                     "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    ),
+    Ordering("kubernetes:gateway.networking.k8s.io/v1:Gateway", "kubernetes:gateway.networking.k8s.io/v1:GatewayClass",
+             "a Gateway is programmed once its class is accepted"),
+    Ordering(CHART, CHART, "the AWS provider plugs into the socket directory the CSI driver's DaemonSet creates",
+             lambda dependent, dependency: chart_name(dependent) == _charts.SECRETS_STORE_CSI_PROVIDER_AWS.chart
+             and chart_name(dependency) == _charts.SECRETS_STORE_CSI_DRIVER.chart),
     Ordering("kubernetes:monitoring.coreos.com/v1:PrometheusRule", CHART,
              "the PrometheusRule CRD comes with the Prometheus operator CRDs chart",
              lambda dependent, dependency: chart_name(dependency) == _charts.PROMETHEUS_OPERATOR_CRDS.chart),

@@ -1090,7 +1090,7 @@ class GatewayConfig(_Model):
 
     domain: str | None = None
     """DNS domain of the models: a model answers at `https://<model>.<namespace>.<domain>`; point
-    `*.<namespace>.<domain>` at the gateway's internal load balancer. Defaults to `<stack>.mlplatform.internal`
+    `*.<namespace>.<domain>` at the gateway's internal load balancer. Defaults to `<environment>.<project>.internal`
     (`.internal` is reserved for private use)."""
     public: StrictBool = False
     """Expose the gateway on a public load balancer, reachable only from `publicSourceCidrs`; the policy packs flag

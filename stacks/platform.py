@@ -1170,7 +1170,7 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
     gateway_config = config.serving.gateway
     if config.serving.namespaces:
         gateway_args: dict[str, Any] = {
-            "domain": gateway_config.domain or f"{pulumi.get_stack()}.mlplatform.internal",
+            "domain": gateway_config.domain or default_serving_domain(config),
             "serving_namespaces": [namespace.name for namespace in config.serving.namespaces],
             "cloud": layer.identity_kind if layer.identity_kind in ("aws", "azure") else "kubernetes",
             "public": gateway_config.public,
@@ -1275,6 +1275,13 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         for name, created in namespaces.items()
     }
+
+
+def default_serving_domain(config: PlatformConfig) -> str:
+    """`<environment>.<project>.internal`: the models' domain without `serving.gateway.domain` (the same for a
+    foundation and its cluster-layer stack; `.internal` is reserved for private use)."""
+    project = re.sub(r"[^a-z0-9-]+", "-", pulumi.get_project().lower()).strip("-") or "mlplatform"
+    return f"{config.environment}.{project[:63]}.internal"
 
 
 def secret_name_prefix(config: PlatformConfig, namespace: str) -> str:

@@ -437,19 +437,24 @@ class ServingGateway(pulumi.ComponentResource):
         `CertsToSecret`; site/content/en/v1.9/install/custom-cert.md). Returns what the chart must wait for.
         """
         created: list[pulumi.Resource] = []
+        # One chain, no more: self-signed issuer -> CA certificate -> CA issuer -> the leaf certificates, which
+        # need only their issuer (not each other).
+        last: dict[str, pulumi.Resource] = {}
         for spec in control_plane_pki(namespace):
-            created.append(
-                k8s.apiextensions.CustomResource(
-                    f"{name}-xds-{spec['kind'].lower()}-{spec['metadata']['name']}",
-                    api_version="cert-manager.io/v1",
-                    kind=spec["kind"],
-                    metadata={**spec["metadata"], "namespace": ns_name},
-                    spec=spec["spec"],
-                    opts=pulumi.ResourceOptions.merge(
-                        after_cert_manager, pulumi.ResourceOptions(depends_on=list(created))
-                    ),
-                )
+            waits_for = last.get("Certificate" if spec["kind"] == "Issuer" else "Issuer")
+            resource = k8s.apiextensions.CustomResource(
+                f"{name}-xds-{spec['kind'].lower()}-{spec['metadata']['name']}",
+                api_version="cert-manager.io/v1",
+                kind=spec["kind"],
+                metadata={**spec["metadata"], "namespace": ns_name},
+                spec=spec["spec"],
+                opts=pulumi.ResourceOptions.merge(
+                    after_cert_manager, pulumi.ResourceOptions(depends_on=[waits_for] if waits_for else [])
+                ),
             )
+            if spec["kind"] == "Certificate":
+                created.append(resource)  # the chart mounts the certificates' Secrets (their issuers come first)
+            last[spec["kind"]] = resource
         # 32 random bytes in certgen (`internal/crypto/certgen.go` `generateHMACSecret`); 43 alphanumerics carry
         # as much entropy (log2(62) * 43 > 256 bits).
         hmac = random.RandomPassword(

@@ -50,7 +50,7 @@ def test_the_team_program_exposes_its_stable_version_on_the_platform_gateway(tea
     assert route.inputs["spec"]["parentRefs"][0]["sectionName"] == "https", "the gateway's HTTPS listener"
     assert [b["weight"] for b in route.inputs["spec"]["rules"][0]["backendRefs"]] == [100]
     assert team_model.outputs["url"] == "https://fraud.fraud-detection.dev.mlplatform.internal", (
-        "the platform gateway's domain (dev's default, <stack>.mlplatform.internal), read from its servingGateway output"
+        "the platform gateway's domain (the default <environment>.<project>.internal), from its servingGateway output"
     )
     assert route.inputs["spec"]["parentRefs"][0]["name"] == "serving", "the Gateway the platform installs"
 

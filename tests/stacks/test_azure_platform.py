@@ -41,6 +41,7 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "Logging",
         "ModelServingNamespace",
         "PodAutoscaling",
+        "ServingGateway",
     }, "the Azure foundation and the Kubernetes layer on AKS"
     agent_pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type(AGENT_POOL)}
     assert agent_pools == {"platform", "t4serve", "a100train"}, "the platform pool and one per configured GPU pool"
@@ -88,7 +89,8 @@ def test_prod_services_are_private(azure_prod: Synthesis) -> None:
     assert monitor.one("azure-native:containerservice:ManagedCluster").inputs["apiServerAccessProfile"][
         "enablePrivateCluster"
     ]
-    assert monitor.one("azure-native:keyvault:Vault").inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    for vault in monitor.by_type("azure-native:keyvault:Vault"):  # the key vault and each namespace's secrets vault
+        assert vault.inputs["properties"]["publicNetworkAccess"] == "Disabled", f"{vault.name} is private"
     assert monitor.one("azure-native:containerregistry:Registry").inputs["publicNetworkAccess"] == "Disabled"
     assert monitor.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == "Disabled"
     groups = {
@@ -106,7 +108,13 @@ def test_audit_logs_of_every_service_reach_the_one_workspace(azure_prod: Synthes
     workspace_id = monitor.one("mlplatform:index:AzureLogAnalytics").outputs["workspaceId"]
     assert {setting.inputs["workspaceId"] for setting in settings} == {workspace_id}, "one place to audit"
     targets = {setting.name.removeprefix("mlp-azure-prod-") for setting in settings}
-    assert targets == {"kv-diagnostics", "aks-diagnostics", "acr-diagnostics", "data-blob-diagnostics"}, targets
+    assert targets == {
+        "kv-diagnostics",
+        "aks-diagnostics",
+        "acr-diagnostics",
+        "data-blob-diagnostics",
+        "triage-models-secrets-diagnostics",  # the namespace's secrets vault
+    }, targets
     for setting in settings:
         assert any(log["enabled"] for log in setting.inputs["logs"]), f"{setting.name} sends logs (HIPAA-LOG-AZ-DIAG)"
 
