@@ -82,6 +82,8 @@ from components.kubernetes import (
     ServingGateway,
     ServingGatewayArgs,
     ServingSecretStoreArgs,
+    TrainingNamespace,
+    TrainingNamespaceArgs,
 )
 
 __all__: list[str] = [
@@ -161,4 +163,6 @@ __all__: list[str] = [
     "ServingGateway",
     "ServingGatewayArgs",
     "ServingSecretStoreArgs",
+    "TrainingNamespace",
+    "TrainingNamespaceArgs",
 ]

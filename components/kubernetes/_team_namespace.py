@@ -3,6 +3,7 @@ workload ServiceAccount bound to a cloud identity, and the team's Role and RoleB
 
 import ipaddress
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -11,11 +12,23 @@ import pulumi_kubernetes as k8s
 
 from components._common import gpu
 from components._common.validation import Problems
-from components.kubernetes._checks import check_choice, check_int, check_quantity
-from components.kubernetes._namespaces import NAMESPACE_NAME_LABEL
+from components.kubernetes._checks import (
+    check_choice,
+    check_int,
+    check_known_arguments,
+    check_object_name,
+    check_quantity,
+)
+from components.kubernetes._namespaces import (
+    NAMESPACE_NAME_LABEL,
+    check_extra_labels,
+    check_namespace_name,
+    create_namespace,
+)
 
 IdentityKind = Literal["aws", "azure", "none"]
 IDENTITY_KINDS: tuple[IdentityKind, ...] = ("aws", "azure", "none")
+DEFAULT_IDENTITY_KIND: IdentityKind = "none"
 
 DEFAULT_DENY_POLICY = "default-deny-all"
 AWS_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -112,21 +125,26 @@ def check_identity(problems: Problems, identity_kind: object, identity_id: objec
 
 def check_quota(
     problems: Problems,
+    args: Mapping[str, Any],
     *,
-    gpus: object,
-    cpu: object,
-    cpu_limits: object,
-    memory: object,
-    memory_limits: object,
-    pods: object,
+    default_gpus: int,
+    default_cpu: str,
+    default_memory: str,
+    default_pods: int,
     max_pods: int,
 ) -> dict[str, str]:
-    """Check a team namespace's quota arguments and return the ResourceQuota's `hard` map.
+    """Check a team namespace's quota arguments (`quota_gpus`, `quota_cpu`, `quota_cpu_limits`,
+    `quota_memory`, `quota_memory_limits`, `quota_pods`) and return the ResourceQuota's `hard` map.
 
-    `cpu_limits` None means `CPU_LIMIT_FACTOR` times `cpu`; `memory_limits` None means `memory`. Limits are
-    never below requests. Paths are `quotaGpus`, `quotaCpu`, `quotaCpuLimits`, `quotaMemory`,
-    `quotaMemoryLimits`, `quotaPods`.
+    Unset CPU limits are `CPU_LIMIT_FACTOR` times the CPU requests, unset memory limits the memory requests.
+    Limits are never below requests. Paths are the camelCase argument names (`quotaCpuLimits`).
     """
+    gpus = args.get("quota_gpus", default_gpus)
+    cpu = args.get("quota_cpu", default_cpu)
+    cpu_limits = args.get("quota_cpu_limits")
+    memory = args.get("quota_memory", default_memory)
+    memory_limits = args.get("quota_memory_limits")
+    pods = args.get("quota_pods", default_pods)
     check_int(problems, "quotaGpus", gpus, minimum=0, maximum=1024)
     check_int(problems, "quotaPods", pods, minimum=1, maximum=max_pods)
     cpu_value = check_quantity(problems, "quotaCpu", cpu)
@@ -216,14 +234,23 @@ def format_cpu(value: Decimal) -> str:
     return f"{int(value * 1000)}m"
 
 
-def check_container_defaults(problems: Problems, defaults: Mapping[str, object]) -> None:
-    """Check the LimitRange defaults (`containerCpuRequest`, `containerMemoryRequest`, `containerCpuLimit`,
-    `containerMemoryLimit`, keyed by path): quantities, limits at least the requests."""
+def check_container_defaults(
+    problems: Problems, args: Mapping[str, Any], fallback: Mapping[str, str]
+) -> dict[str, object]:
+    """Check and return the LimitRange defaults, keyed by path (`containerCpuRequest`, `containerMemoryRequest`,
+    `containerCpuLimit`, `containerMemoryLimit`), from the snake_case `args`, `fallback` (by path) for what is
+    unset: quantities, limits at least the requests."""
+    defaults = {path: args.get(_snake(path), fallback[path]) for path in fallback}
     parsed = {path: check_quantity(problems, path, value) for path, value in defaults.items()}
     for resource in ("Cpu", "Memory"):
         request, limit = parsed[f"container{resource}Request"], parsed[f"container{resource}Limit"]
         if request is not None and limit is not None and limit < request:
             problems.add(f"container{resource}Limit", f"must be at least container{resource}Request")
+    return defaults
+
+
+def _snake(path: str) -> str:
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in path)
 
 
 def container_defaults(
@@ -251,3 +278,141 @@ def container_defaults(
         },
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+@dataclass(frozen=True)
+class TeamNamespaceDefaults:
+    """What a kind of team namespace (serving, training) assumes when an argument is unset."""
+
+    service_account: str
+    monitoring_namespace: str
+    quota_gpus: int
+    quota_cpu: str
+    quota_memory: str
+    quota_pods: int
+    max_pods: int
+    container_cpu_request: str
+    container_memory_request: str
+    container_cpu_limit: str
+    container_memory_limit: str
+
+    def container(self) -> dict[str, str]:
+        """The LimitRange defaults by argument path."""
+        return {
+            "containerCpuRequest": self.container_cpu_request,
+            "containerMemoryRequest": self.container_memory_request,
+            "containerCpuLimit": self.container_cpu_limit,
+            "containerMemoryLimit": self.container_memory_limit,
+        }
+
+
+@dataclass(frozen=True)
+class TeamNamespaceSettings:
+    """The arguments every team namespace shares, read with their defaults (valid once the checks passed)."""
+
+    namespace: str
+    team_group: str
+    monitoring_namespace: str
+    identity_kind: str
+    identity_id: pulumi.Input[str] | None
+    service_account: str
+    namespace_labels: Mapping[str, str]
+    quota: Mapping[str, str]
+    container: Mapping[str, object]
+
+
+def check_team_namespace(
+    problems: Problems, args: Mapping[str, Any], arg_type: type, defaults: TeamNamespaceDefaults
+) -> TeamNamespaceSettings:
+    """Check the arguments every team namespace shares (unknown keys against `arg_type` included) and read them."""
+    settings = TeamNamespaceSettings(
+        namespace=args.get("namespace"),  # type: ignore[arg-type]
+        team_group=args.get("team_group"),  # type: ignore[arg-type]
+        monitoring_namespace=args.get("monitoring_namespace", defaults.monitoring_namespace),
+        identity_kind=args.get("identity_kind", DEFAULT_IDENTITY_KIND),
+        identity_id=args.get("identity_id"),
+        service_account=args.get("service_account_name", defaults.service_account),
+        namespace_labels=args.get("namespace_labels", {}),
+        quota=check_quota(
+            problems,
+            args,
+            default_gpus=defaults.quota_gpus,
+            default_cpu=defaults.quota_cpu,
+            default_memory=defaults.quota_memory,
+            default_pods=defaults.quota_pods,
+            max_pods=defaults.max_pods,
+        ),
+        container=check_container_defaults(problems, args, defaults.container()),
+    )
+    check_known_arguments(problems, args, arg_type)
+    check_namespace_name(problems, "namespace", settings.namespace)
+    if not isinstance(settings.team_group, str) or not settings.team_group.strip():
+        problems.add("teamGroup", "required: the identity-provider group bound to the team role")
+    check_object_name(problems, "monitoringNamespace", settings.monitoring_namespace)
+    check_identity(problems, settings.identity_kind, settings.identity_id)
+    check_object_name(problems, "serviceAccountName", settings.service_account)
+    check_extra_labels(problems, "namespaceLabels", settings.namespace_labels)
+    return settings
+
+
+@dataclass(frozen=True)
+class TeamNamespaceObjects:
+    """What `create_team_namespace` made that the component reports."""
+
+    namespace: pulumi.Output[str]
+    service_account: k8s.core.v1.ServiceAccount
+    pod_labels: dict[str, str]
+    role: k8s.rbac.v1.Role
+    quota: k8s.core.v1.ResourceQuota
+
+
+def create_team_namespace(
+    component: pulumi.Resource,
+    name: str,
+    settings: TeamNamespaceSettings,
+    *,
+    tier: str,
+    quota_name: str,
+    policies: Mapping[str, Mapping[str, Any]],
+    role_name: str,
+    rules: Sequence[Mapping[str, Any]],
+) -> TeamNamespaceObjects:
+    """The objects every team namespace has, as children of `component`: the restricted Namespace, its
+    ResourceQuota and LimitRange, the NetworkPolicies `policies`, the workload ServiceAccount and the team's
+    Role and RoleBinding."""
+    ns = create_namespace(
+        f"{name}-namespace",
+        settings.namespace,
+        tier=tier,
+        enforce="restricted",
+        extra_labels=settings.namespace_labels,
+        parent=component,
+    )
+    ns_name = ns.metadata.name
+    child = pulumi.ResourceOptions(parent=component)
+    quota = k8s.core.v1.ResourceQuota(
+        f"{name}-quota",
+        metadata={"name": quota_name, "namespace": ns_name},
+        spec={"hard": dict(settings.quota)},
+        opts=child,
+    )
+    container_defaults(f"{name}-limits", namespace=ns_name, defaults=settings.container, parent=component)
+    for policy_name, spec in policies.items():
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{policy_name}",
+            metadata={"name": policy_name, "namespace": ns_name},
+            spec=dict(spec),
+            opts=child,
+        )
+    account, pod_labels = workload_service_account(
+        f"{name}-service-account",
+        namespace=ns_name,
+        name=settings.service_account,
+        identity_kind=settings.identity_kind,
+        identity_id=settings.identity_id,
+        parent=component,
+    )
+    role = team_role(
+        name, namespace=ns_name, role_name=role_name, rules=rules, team_group=settings.team_group, parent=component
+    )
+    return TeamNamespaceObjects(ns_name, account, pod_labels, role, quota)

@@ -8,21 +8,16 @@ import pulumi_kubernetes as k8s
 
 from components._common import gateway
 from components._common.validation import Problems, require_args_mapping
-from components.kubernetes._checks import check_choice, check_known_arguments, check_object_name
-from components.kubernetes._namespaces import check_extra_labels, check_namespace_name, create_namespace
+from components.kubernetes._checks import check_choice, check_object_name
 from components.kubernetes._team_namespace import (
     DEFAULT_DENY_POLICY,
-    IdentityKind,
+    TeamNamespaceDefaults,
     base_network_policies,
     check_cidrs,
-    check_container_defaults,
-    check_identity,
-    check_quota,
+    check_team_namespace,
     cidr_egress_policy,
-    container_defaults,
+    create_team_namespace,
     namespace_peer,
-    team_role,
-    workload_service_account,
 )
 from components.kubernetes.secrets_store import (
     PROVIDERS,
@@ -37,15 +32,28 @@ DEFAULT_SERVICE_ACCOUNT_NAME = "model-server"
 DEFAULT_INGRESS_NAMESPACES: list[str] = [gateway.GATEWAY_NAMESPACE]
 DEFAULT_MONITORING_NAMESPACE = "monitoring"
 DEFAULT_EGRESS_CIDRS: list[str] = []
-DEFAULT_IDENTITY_KIND: IdentityKind = "none"
 DEFAULT_QUOTA_GPUS = 1
 DEFAULT_QUOTA_CPU = "16"
 DEFAULT_QUOTA_MEMORY = "64Gi"
 DEFAULT_QUOTA_PODS = 50
+MAX_QUOTA_PODS = 10000
 DEFAULT_CONTAINER_CPU_REQUEST = "250m"
 DEFAULT_CONTAINER_MEMORY_REQUEST = "512Mi"
 DEFAULT_CONTAINER_CPU_LIMIT = "1"
 DEFAULT_CONTAINER_MEMORY_LIMIT = "1Gi"
+DEFAULTS = TeamNamespaceDefaults(
+    service_account=DEFAULT_SERVICE_ACCOUNT_NAME,
+    monitoring_namespace=DEFAULT_MONITORING_NAMESPACE,
+    quota_gpus=DEFAULT_QUOTA_GPUS,
+    quota_cpu=DEFAULT_QUOTA_CPU,
+    quota_memory=DEFAULT_QUOTA_MEMORY,
+    quota_pods=DEFAULT_QUOTA_PODS,
+    max_pods=MAX_QUOTA_PODS,
+    container_cpu_request=DEFAULT_CONTAINER_CPU_REQUEST,
+    container_memory_request=DEFAULT_CONTAINER_MEMORY_REQUEST,
+    container_cpu_limit=DEFAULT_CONTAINER_CPU_LIMIT,
+    container_memory_limit=DEFAULT_CONTAINER_MEMORY_LIMIT,
+)
 
 SERVING_TIER = "serving"
 
@@ -277,98 +285,42 @@ class ModelServingNamespace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelServingNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
-        namespace = args.get("namespace")
-        team_group = args.get("team_group")
-        quota_gpus = args.get("quota_gpus", DEFAULT_QUOTA_GPUS)
-        quota_cpu = args.get("quota_cpu", DEFAULT_QUOTA_CPU)
-        quota_memory = args.get("quota_memory", DEFAULT_QUOTA_MEMORY)
-        quota_pods = args.get("quota_pods", DEFAULT_QUOTA_PODS)
         ingress_namespaces = args.get("ingress_namespaces", DEFAULT_INGRESS_NAMESPACES)
-        monitoring_namespace = args.get("monitoring_namespace", DEFAULT_MONITORING_NAMESPACE)
         egress_cidrs = args.get("egress_cidrs", DEFAULT_EGRESS_CIDRS)
-        identity_kind = args.get("identity_kind", DEFAULT_IDENTITY_KIND)
-        identity_id = args.get("identity_id")
-        service_account_name = args.get("service_account_name", DEFAULT_SERVICE_ACCOUNT_NAME)
-        namespace_labels = args.get("namespace_labels", {})
-        defaults = {
-            "containerCpuRequest": args.get("container_cpu_request", DEFAULT_CONTAINER_CPU_REQUEST),
-            "containerMemoryRequest": args.get("container_memory_request", DEFAULT_CONTAINER_MEMORY_REQUEST),
-            "containerCpuLimit": args.get("container_cpu_limit", DEFAULT_CONTAINER_CPU_LIMIT),
-            "containerMemoryLimit": args.get("container_memory_limit", DEFAULT_CONTAINER_MEMORY_LIMIT),
-        }
 
         problems = Problems()
-        check_known_arguments(problems, args, ModelServingNamespaceArgs)
-        check_namespace_name(problems, "namespace", namespace)
-        if not isinstance(team_group, str) or not team_group.strip():
-            problems.add("teamGroup", "required: the group given edit rights in the namespace")
-        hard = check_quota(
-            problems,
-            gpus=quota_gpus,
-            cpu=quota_cpu,
-            cpu_limits=args.get("quota_cpu_limits"),
-            memory=quota_memory,
-            memory_limits=args.get("quota_memory_limits"),
-            pods=quota_pods,
-            max_pods=10000,
-        )
-        check_container_defaults(problems, defaults)
+        settings = check_team_namespace(problems, args, ModelServingNamespaceArgs, DEFAULTS)
         if not isinstance(ingress_namespaces, list):
             problems.add("ingressNamespaces", "must be a list of namespace names")
         else:
             for index, ingress in enumerate(ingress_namespaces):
                 check_object_name(problems, f"ingressNamespaces[{index}]", ingress)
-        check_object_name(problems, "monitoringNamespace", monitoring_namespace)
         check_cidrs(problems, "egressCidrs", egress_cidrs)
-        check_identity(problems, identity_kind, identity_id)
-        check_object_name(problems, "serviceAccountName", service_account_name)
-        check_extra_labels(problems, "namespaceLabels", namespace_labels)
         secret_store = args.get("secret_store")
-        secret_names = _check_secret_store(problems, secret_store, identity_kind) if secret_store is not None else []
+        secret_names = (
+            _check_secret_store(problems, secret_store, settings.identity_kind) if secret_store is not None else []
+        )
         problems.raise_if_any(f"ModelServingNamespace '{name}'")
 
         super().__init__("mlplatform:index:ModelServingNamespace", name, {"tier": SERVING_TIER}, opts)
 
-        ns = create_namespace(
-            f"{name}-namespace",
-            namespace,
-            tier=SERVING_TIER,
-            enforce="restricted",
-            extra_labels=namespace_labels,
-            parent=self,
-        )
-        child = pulumi.ResourceOptions(parent=self)
-        ns_name = ns.metadata.name
-
-        k8s.core.v1.ResourceQuota(
-            f"{name}-quota", metadata={"name": "serving-quota", "namespace": ns_name}, spec={"hard": hard}, opts=child
-        )
-        container_defaults(f"{name}-limits", namespace=ns_name, defaults=defaults, parent=self)
-
         policies = serving_network_policies(
             ingress_namespaces=list(ingress_namespaces),
-            monitoring_namespace=monitoring_namespace,
+            monitoring_namespace=settings.monitoring_namespace,
             egress_cidrs=list(egress_cidrs),
         )
-        for policy_name, spec in policies.items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy_name}",
-                metadata={"name": policy_name, "namespace": ns_name},
-                spec=spec,
-                opts=child,
-            )
-
-        account, pod_labels = workload_service_account(
-            f"{name}-service-account",
-            namespace=ns_name,
-            name=service_account_name,
-            identity_kind=identity_kind,
-            identity_id=identity_id,
-            parent=self,
+        made = create_team_namespace(
+            self,
+            name,
+            settings,
+            tier=SERVING_TIER,
+            quota_name="serving-quota",
+            policies=policies,
+            role_name="serving-team",
+            rules=TEAM_ROLE_RULES,
         )
-        role = team_role(
-            name, namespace=ns_name, role_name="serving-team", rules=TEAM_ROLE_RULES, team_group=team_group, parent=self
-        )
+        child = pulumi.ResourceOptions(parent=self)
+        ns_name, namespace, identity_id = made.namespace, settings.namespace, settings.identity_id
 
         self.secret_provider_class_name = pulumi.Output.from_input("")
         self.synced_secret_name = pulumi.Output.from_input("")
@@ -397,11 +349,11 @@ class ModelServingNamespace(pulumi.ComponentResource):
                 self.synced_secret_name = spc.urn.apply(lambda _: SYNCED_SECRET_NAME)
 
         self.namespace = ns_name
-        self.service_account_name = account.metadata.name
-        self.pod_labels = pulumi.Output.from_input(pod_labels)
+        self.service_account_name = made.service_account.metadata.name
+        self.pod_labels = pulumi.Output.from_input(made.pod_labels)
         self.default_deny_policy_name = pulumi.Output.from_input(DEFAULT_DENY_POLICY)
         self.network_policy_names = pulumi.Output.from_input(list(policies))
-        self.role_name = role.metadata.name
+        self.role_name = made.role.metadata.name
         self.register_outputs(
             {
                 "namespace": self.namespace,
