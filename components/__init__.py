@@ -26,6 +26,9 @@ from components.aws import (
     AwsServingIdentity,
     AwsServingIdentityArgs,
     AwsTeamAccessArgs,
+    AwsTrainingIdentity,
+    AwsTrainingIdentityArgs,
+    AwsTrainingStoreArgs,
 )
 from components.azure import (
     AzureAutoscalerProfileArgs,
@@ -105,6 +108,9 @@ __all__: list[str] = [
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsTeamAccessArgs",
+    "AwsTrainingIdentity",
+    "AwsTrainingIdentityArgs",
+    "AwsTrainingStoreArgs",
     "AzureAutoscalerProfileArgs",
     "AzureBlobContainerArgs",
     "AzureContainerRegistry",
