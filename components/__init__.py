@@ -33,6 +33,7 @@ from components.aws import (
 from components.azure import (
     AzureAutoscalerProfileArgs,
     AzureBlobContainerArgs,
+    AzureBlobWriterArgs,
     AzureContainerRegistry,
     AzureContainerRegistryArgs,
     AzureEncryptedStorage,
@@ -113,6 +114,7 @@ __all__: list[str] = [
     "AwsTrainingStoreArgs",
     "AzureAutoscalerProfileArgs",
     "AzureBlobContainerArgs",
+    "AzureBlobWriterArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",
     "AzureEncryptedStorage",

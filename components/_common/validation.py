@@ -130,12 +130,16 @@ def camel(key: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def check_known_arguments(problems: Problems, args: Mapping[str, Any], args_type: type) -> None:
+def check_known_arguments(problems: Problems, args: Mapping[str, Any], args_type: type, path: str = "") -> None:
     """Record a problem for every argument `args_type` (a TypedDict) does not define.
 
-    A misspelt or invented argument (`default_deny=False`) must fail loudly, not be ignored.
+    A misspelt or invented argument (`default_deny=False`) must fail loudly, not be ignored. `path` is where a
+    nested map sits (`blobWriters[0]`); its unknown keys are reported under it.
     """
     known = set(args_type.__annotations__)
     for key in args:
         if key not in known:
-            problems.add(camel(str(key)), f"unknown argument; known: {', '.join(sorted(known))}")
+            problems.add(
+                f"{path}.{camel(str(key))}" if path else camel(str(key)),
+                f"unknown argument; known: {', '.join(sorted(known))}",
+            )

@@ -68,10 +68,7 @@ def _validate(args: AwsTrainingIdentityArgs, name: str) -> dict[str, str]:
         if not isinstance(value, Mapping):
             problems.add(store, "required: a map with bucketArn and kmsKeyArn")
             continue
-        nested = Problems()
-        check_known_arguments(nested, value, AwsTrainingStoreArgs)
-        for path, reason in nested.items:
-            problems.add(f"{store}.{path}", reason)
+        check_known_arguments(problems, value, AwsTrainingStoreArgs, store)
         for key, path in (("bucket_arn", "bucketArn"), ("kms_key_arn", "kmsKeyArn")):
             if value.get(key) is None:
                 problems.add(f"{store}.{path}", "required")
