@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import kubernetes_validate
 import pulumi
 import pytest
 
@@ -18,8 +19,15 @@ from components.kubernetes.training.namespace import (
     training_network_policies,
 )
 from stacks.deployability import pod_security_violations
-from tests.components.kubernetes.helpers import objects_of_kind, run_with_provider, selector_matches
+from tests.components.kubernetes.helpers import (
+    kubernetes_objects,
+    manifest,
+    objects_of_kind,
+    run_with_provider,
+    selector_matches,
+)
 from tests.components.kubernetes.netpol import Endpoint, Pod, Policy, allowed
+from tests.components.kubernetes.test_kubernetes_objects import KUBERNETES_VERSION
 
 PSA = "pod-security.kubernetes.io/"
 BASE: TrainingNamespaceArgs = {"namespace": "vision-train", "team_group": "vision-team"}
@@ -299,3 +307,19 @@ def test_a_cloud_identity_needs_its_id(run) -> None:
     with pytest.raises(pulumi.InputPropertiesError) as raised:
         run(lambda: TrainingNamespace("x", {**BASE, "identity_kind": "azure"}))
     assert "managed identity client ID" in errors_of(raised)["identityId"]
+
+
+def test_every_object_validates_against_the_kubernetes_openapi_schema(run) -> None:
+    recorder = build(run, identity_kind="aws", identity_id="arn:aws:iam::123456789012:role/vision-train")
+    registrations = kubernetes_objects(recorder)
+    assert {registration.inputs["kind"] for registration in registrations} == {
+        "Namespace",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+    }
+    for registration in registrations:
+        kubernetes_validate.validate(manifest(registration), KUBERNETES_VERSION, strict=True)
