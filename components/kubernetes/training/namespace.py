@@ -285,6 +285,9 @@ def training_network_policies(
     training job (the Kubeflow Trainer and JobSet controllers talk to the API server, not to pods).
     """
     policies = base_network_policies(monitoring_namespace=monitoring_namespace)
+    # The API server has no selector (see _platform_policies): its ports, any address, labelled pods only. With the
+    # default storage egress (any address on 443) every pod reaches EKS/AKS API endpoints on 443 anyway; the rule
+    # matters where storage CIDRs are narrowed. Pods still need a token: the training ServiceAccount mounts none.
     policies["allow-kube-api-for-launchers"] = kube_api_egress({KUBE_API_ACCESS_LABEL: "true"})
     if storage_egress_cidrs:
         policies["allow-storage-egress"] = cidr_egress_policy(storage_egress_cidrs, 443)
