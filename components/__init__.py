@@ -26,10 +26,14 @@ from components.aws import (
     AwsServingIdentity,
     AwsServingIdentityArgs,
     AwsTeamAccessArgs,
+    AwsTrainingIdentity,
+    AwsTrainingIdentityArgs,
+    AwsTrainingStoreArgs,
 )
 from components.azure import (
     AzureAutoscalerProfileArgs,
     AzureBlobContainerArgs,
+    AzureBlobWriterArgs,
     AzureContainerRegistry,
     AzureContainerRegistryArgs,
     AzureEncryptedStorage,
@@ -82,6 +86,8 @@ from components.kubernetes import (
     ServingGateway,
     ServingGatewayArgs,
     ServingSecretStoreArgs,
+    TrainingNamespace,
+    TrainingNamespaceArgs,
 )
 
 __all__: list[str] = [
@@ -103,8 +109,12 @@ __all__: list[str] = [
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsTeamAccessArgs",
+    "AwsTrainingIdentity",
+    "AwsTrainingIdentityArgs",
+    "AwsTrainingStoreArgs",
     "AzureAutoscalerProfileArgs",
     "AzureBlobContainerArgs",
+    "AzureBlobWriterArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",
     "AzureEncryptedStorage",
@@ -161,4 +171,6 @@ __all__: list[str] = [
     "ServingGateway",
     "ServingGatewayArgs",
     "ServingSecretStoreArgs",
+    "TrainingNamespace",
+    "TrainingNamespaceArgs",
 ]

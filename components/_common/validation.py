@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import pulumi
 
@@ -121,3 +122,24 @@ def require_args_mapping(component: object, name: str, args: object) -> None:
         f"invalid arguments for {kind} '{name}': args {reason}",
         errors=[{"property_path": "args", "reason": reason}],
     )
+
+
+def camel(key: str) -> str:
+    """`driver_preinstalled` -> `driverPreinstalled`, the form property paths use."""
+    head, *rest = key.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def check_known_arguments(problems: Problems, args: Mapping[str, Any], args_type: type, path: str = "") -> None:
+    """Record a problem for every argument `args_type` (a TypedDict) does not define.
+
+    A misspelt or invented argument (`default_deny=False`) must fail loudly, not be ignored. `path` is where a
+    nested map sits (`blobWriters[0]`); its unknown keys are reported under it.
+    """
+    known = set(args_type.__annotations__)
+    for key in args:
+        if key not in known:
+            problems.add(
+                f"{path}.{camel(str(key))}" if path else camel(str(key)),
+                f"unknown argument; known: {', '.join(sorted(known))}",
+            )

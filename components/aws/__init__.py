@@ -18,6 +18,7 @@ from components.aws.gpu_cluster import (
 )
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.serving_identity import AwsServingIdentity, AwsServingIdentityArgs
+from components.aws.training_identity import AwsTrainingIdentity, AwsTrainingIdentityArgs, AwsTrainingStoreArgs
 
 __all__ = [
     "AwsAccessLogBucket",
@@ -38,4 +39,7 @@ __all__ = [
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsTeamAccessArgs",
+    "AwsTrainingIdentity",
+    "AwsTrainingIdentityArgs",
+    "AwsTrainingStoreArgs",
 ]

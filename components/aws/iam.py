@@ -278,6 +278,90 @@ def serving_read_policy(
     return document(*statements)
 
 
+TRAINING_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
+"""What writing checkpoints, models and artifacts needs (multipart uploads included); never a delete."""
+
+
+def training_data_policy(
+    *,
+    reads: Sequence[tuple[str, str, str]],
+    writes: Sequence[tuple[str, str, str]],
+    region: str,
+    dns_suffix: str,
+) -> PolicyDocument:
+    """Data access of one team's training jobs: read the `reads` prefixes, read and write the `writes` ones.
+
+    `reads` and `writes` are `(bucket_arn, prefix, key_arn)`: a prefix without '/' at the ends and the KMS key
+    encrypting the bucket. Per bucket: s3:ListBucket only with an `s3:prefix` condition on its
+    prefixes; s3:GetObject under every prefix; s3:PutObject and s3:AbortMultipartUpload under the write prefixes.
+    No deletes, no other bucket, no other prefix. Keys only through S3 in this region for objects of these
+    prefixes (or the bucket, with S3 Bucket Keys): kms:Decrypt for reads, plus kms:GenerateDataKey for writes,
+    which SSE-KMS uploads need (and multipart uploads also kms:Decrypt: Amazon S3 user guide, "Multipart upload
+    API and permissions").
+    """
+    buckets = list(dict.fromkeys(bucket for bucket, _, _ in [*reads, *writes]))
+    statements: list[Statement] = []
+    for index, bucket in enumerate(buckets):
+        read = [prefix for owner, prefix, _ in [*reads, *writes] if owner == bucket]
+        written = [prefix for owner, prefix, _ in writes if owner == bucket]
+        keys = sorted({key for owner, _, key in [*reads, *writes] if owner == bucket})
+        key_resource: str | list[str] = keys[0] if len(keys) == 1 else keys
+        statements += [
+            {
+                "Sid": f"ListTeamPrefixes{index}",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket,
+                "Condition": {"StringLike": {"s3:prefix": [form for p in read for form in (f"{p}/", f"{p}/*")]}},
+            },
+            {
+                "Sid": f"ReadTeamObjects{index}",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": [f"{bucket}/{p}/*" for p in read],
+            },
+        ]
+        if written:
+            statements.append(
+                {
+                    "Sid": f"WriteTeamObjects{index}",
+                    "Effect": "Allow",
+                    "Action": list(TRAINING_WRITE_ACTIONS),
+                    "Resource": [f"{bucket}/{p}/*" for p in written],
+                }
+            )
+        via_s3 = {"kms:ViaService": f"s3.{region}.{dns_suffix}"}
+        statements.append(
+            {
+                "Sid": f"DecryptTeamObjects{index}",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key_resource,
+                "Condition": {
+                    "StringEquals": via_s3,
+                    # With S3 bucket keys the encryption context is the bucket ARN, otherwise the object ARN.
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket, *(f"{bucket}/{p}/*" for p in read)]},
+                },
+            }
+        )
+        if written:
+            statements.append(
+                {
+                    "Sid": f"EncryptTeamObjects{index}",
+                    "Effect": "Allow",
+                    "Action": "kms:GenerateDataKey",
+                    "Resource": key_resource,
+                    "Condition": {
+                        "StringEquals": via_s3,
+                        "StringLike": {
+                            "kms:EncryptionContext:aws:s3:arn": [bucket, *(f"{bucket}/{p}/*" for p in written)]
+                        },
+                    },
+                }
+            )
+    return document(*statements)
+
+
 SECRETS_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
 """What the Secrets Store CSI driver's AWS provider calls to mount a Secrets Manager secret."""
 

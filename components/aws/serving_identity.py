@@ -8,14 +8,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
-from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
+from components._common.validation import Problems, require_args_mapping
 from components.aws import iam
+from components.aws._irsa import check_prefix, check_subject, irsa_role
 from components.aws._resources import account_facts, to_json
 
 DEFAULT_SERVICE_ACCOUNT = SERVING_SERVICE_ACCOUNT
-DEFAULT_MAX_SESSION_DURATION_SECONDS = 3600
 
-_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+(/[A-Za-z0-9!_.'()-]+)*$")
 _SECRET_PREFIX = re.compile(r"^[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*$")
 """Characters Secrets Manager allows in secret names (letters, digits, /_+=.@-), segments joined by '/'."""
 
@@ -52,16 +51,8 @@ class AwsServingIdentityArgs(TypedDict):
 def _validate(args: AwsServingIdentityArgs, name: str) -> None:
     problems = Problems()
     namespace = args.get("namespace", "")
-    problem = dns1123_label_problem(namespace)
-    if problem:
-        problems.add("namespace", problem)
-    service_account = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)
-    problem = dns1123_label_problem(service_account)
-    if problem:
-        problems.add("serviceAccount", problem)
-    prefix = args.get("prefix", namespace)
-    if not prefix or not _PREFIX.match(prefix):
-        problems.add("prefix", f"'{prefix}' must be a key prefix without wildcards or leading/trailing '/'")
+    check_subject(problems, namespace, args.get("service_account", DEFAULT_SERVICE_ACCOUNT))
+    check_prefix(problems, "prefix", args.get("prefix", namespace) or "")
     secret_prefix = args.get("secret_name_prefix")
     if secret_prefix is not None and (not isinstance(secret_prefix, str) or not _SECRET_PREFIX.match(secret_prefix)):
         problems.add(
@@ -113,17 +104,14 @@ class AwsServingIdentity(pulumi.ComponentResource):
         account = account_facts(self)
         child = pulumi.ResourceOptions(parent=self)
 
-        role = aws.iam.Role(
+        role = irsa_role(
             f"{name}-role",
+            oidc_provider_arn=args["oidc_provider_arn"],
+            namespace=namespace,
+            service_account=service_account,
             description=f"Read-only model access for {namespace}/{service_account}",
-            assume_role_policy=to_json(
-                pulumi.Output.from_input(args["oidc_provider_arn"]).apply(
-                    lambda arn: iam.irsa_trust_policy(arn, namespace, service_account)
-                )
-            ),
-            max_session_duration=DEFAULT_MAX_SESSION_DURATION_SECONDS,
             tags=args.get("tags"),
-            opts=child,
+            parent=self,
         )
         aws.iam.RolePolicy(
             f"{name}-read-models",

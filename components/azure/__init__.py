@@ -17,11 +17,12 @@ from components.azure.gpu_cluster import (
 from components.azure.key_vault import AzureKeyVault, AzureKeyVaultArgs, AzureVaultKeyArgs
 from components.azure.log_analytics import AzureLogAnalytics, AzureLogAnalyticsArgs
 from components.azure.network import AzureNetwork, AzureNetworkArgs
-from components.azure.workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
+from components.azure.workload_identity import AzureBlobWriterArgs, AzureWorkloadIdentity, AzureWorkloadIdentityArgs
 
 __all__ = [
     "AzureAutoscalerProfileArgs",
     "AzureBlobContainerArgs",
+    "AzureBlobWriterArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",
     "AzureEncryptedStorage",

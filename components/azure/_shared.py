@@ -23,6 +23,8 @@ ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 """Pull images from a registry."""
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 """Read and list blobs."""
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+"""Read, write and delete blobs (and manage containers through ARM); only ever assigned with a condition."""
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 """Join and manage subnets; AKS's control-plane identity needs it on its own subnets."""
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
@@ -39,6 +41,7 @@ ROLE_NAMES: dict[str, str] = {
     KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
     ACR_PULL: "AcrPull",
     STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
     NETWORK_CONTRIBUTOR: "Network Contributor",
     READER: "Reader",
     AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",

@@ -1,4 +1,4 @@
-"""AzureWorkloadIdentity: an Entra workload identity for one Kubernetes service account, with read-only blob scopes."""
+"""AzureWorkloadIdentity: an Entra workload identity for one Kubernetes service account, with prefix-scoped blob access."""
 
 from typing import Required, TypedDict
 
@@ -7,10 +7,16 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.managedidentity as managedidentity
 
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
-from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
+from components._common.validation import (
+    Problems,
+    check_known_arguments,
+    dns1123_label_problem,
+    require_args_mapping,
+)
 from components.azure._shared import (
     KEY_VAULT_SECRETS_USER,
     ROLE_NAMES,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_READER,
     check_location,
     check_required,
@@ -20,6 +26,20 @@ from components.azure._shared import (
 DEFAULT_SERVICE_ACCOUNT = SERVING_SERVICE_ACCOUNT
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 """The audience Entra expects on federated Kubernetes service-account tokens."""
+
+
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+"""The blob resource type, prefix of every blob DataAction and attribute in role assignment conditions."""
+
+
+class AzureBlobWriterArgs(TypedDict):
+    """A blob container the identity may write to, under one prefix only."""
+
+    scope: Required[pulumi.Input[str]]
+    """Resource ID of the blob container (never the account). Required."""
+    prefix: Required[str]
+    """Blob name prefix the identity may read, list, create and overwrite under, e.g. `<team>/`; it can never
+    delete or move blobs, anywhere. Required: an unconditioned writer would own the whole container."""
 
 
 class AzureWorkloadIdentityArgs(TypedDict, total=False):
@@ -41,6 +61,10 @@ class AzureWorkloadIdentityArgs(TypedDict, total=False):
     blob_read_prefix: str
     """Limit reads and listings under `blobReaderScopes` to blob names starting with this prefix (an Azure ABAC
     condition on the role assignment), e.g. `<namespace>/`. Defaults to the whole container."""
+    blob_writers: list[AzureBlobWriterArgs]
+    """Containers the identity may write to, each under its own prefix: Storage Blob Data Contributor on the
+    container with an ABAC condition allowing reads, listings, writes and creates only under the prefix and no
+    delete or move. Defaults to none."""
     key_vault_secret_scopes: list[pulumi.Input[str]]
     """Key Vaults (resource IDs) whose secrets the identity may read, each granted Key Vault Secrets User at the
     vault's scope: give each serving namespace its own vault (`AzureKeyVault`), so the grant covers exactly that
@@ -60,14 +84,39 @@ def blob_prefix_condition(prefix: str) -> str:
     Reads are matched on the blob path and listings on the requested prefix; other actions of the role are
     unaffected. Shape of Microsoft's "read or list blobs with a path" example for Azure Storage conditions.
     """
-    read = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
-    blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+    read, blobs = f"{BLOBS}/read", BLOBS
     return (
         f"((!(ActionMatches{{'{read}'}} AND NOT SubOperationMatches{{'Blob.List'}}))"
         f" OR (@Resource[{blobs}:path] StringStartsWith '{prefix}'))"
         f" AND ((!(ActionMatches{{'{read}'}} AND SubOperationMatches{{'Blob.List'}}))"
         f" OR (@Request[{blobs}:prefix] StringStartsWith '{prefix}'))"
     )
+
+
+def blob_writer_condition(prefix: str) -> str:
+    """An ABAC condition (version 2.0) that confines Storage Blob Data Contributor to blobs under `prefix`.
+
+    Reads and listings as in `blob_prefix_condition`; writes (`blobs/write`, `blobs/add/action`: create,
+    overwrite, append, block uploads) only where the blob path starts with the prefix; deletes (`blobs/delete`)
+    and renames (`blobs/move/action`) never. Built from Microsoft's Blob Storage condition examples ("Read,
+    write, or delete blobs in named containers with a path", https://learn.microsoft.com/azure/storage/blobs/
+    storage-auth-abac-examples) and the `blobs:path` attribute and `Blob.List` suboperation of
+    https://learn.microsoft.com/azure/storage/blobs/storage-auth-abac-attributes: a DataAction whose
+    expression is false is denied (https://learn.microsoft.com/azure/role-based-access-control/conditions-format).
+    """
+    write, add = f"{BLOBS}/write", f"{BLOBS}/add/action"
+    return (
+        f"({blob_prefix_condition(prefix)})"
+        f" AND ((!(ActionMatches{{'{write}'}}) AND !(ActionMatches{{'{add}'}}))"
+        f" OR (@Resource[{BLOBS}:path] StringStartsWith '{prefix}'))"
+        f" AND (!(ActionMatches{{'{BLOBS}/delete'}}))"
+        f" AND (!(ActionMatches{{'{BLOBS}/move/action'}}))"
+    )
+
+
+def _check_blob_prefix(problems: Problems, path: str, prefix: object) -> None:
+    if not isinstance(prefix, str) or not prefix or "'" in prefix or prefix.startswith("/"):
+        problems.add(path, f"'{prefix}' is not a blob name prefix such as 'team-a/'")
 
 
 def _validate(args: AzureWorkloadIdentityArgs) -> Problems:
@@ -81,8 +130,21 @@ def _validate(args: AzureWorkloadIdentityArgs) -> Problems:
             if problem:
                 problems.add(path, problem)
     prefix = args.get("blob_read_prefix")
-    if prefix is not None and (not prefix or "'" in prefix or prefix.startswith("/")):
-        problems.add("blobReadPrefix", f"'{prefix}' is not a blob name prefix such as 'team-a/'")
+    if prefix is not None:
+        _check_blob_prefix(problems, "blobReadPrefix", prefix)
+    writers = args.get("blob_writers", [])
+    if not isinstance(writers, list):
+        problems.add("blobWriters", "must be a list of {scope, prefix}")
+        writers = []
+    for index, writer in enumerate(writers):
+        path = f"blobWriters[{index}]"
+        if not isinstance(writer, dict):
+            problems.add(path, "must be a map with scope and prefix")
+            continue
+        check_known_arguments(problems, writer, AzureBlobWriterArgs, path)
+        if writer.get("scope") is None:
+            problems.add(f"{path}.scope", "required: the blob container's resource ID")
+        _check_blob_prefix(problems, f"{path}.prefix", writer.get("prefix"))
     return problems
 
 
@@ -95,11 +157,13 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
       `system:serviceaccount:<namespace>:<serviceAccount>` with audience `api://AzureADTokenExchange`;
     - Storage Blob Data Reader on each scope of `blobReaderScopes` (blob containers, never the whole account),
       optionally limited to the blobs under `blobReadPrefix` by an ABAC condition;
+    - Storage Blob Data Contributor on each container of `blobWriters`, confined by an ABAC condition to reads,
+      listings, writes and creates under that writer's prefix, and no deletes or moves at all;
     - Key Vault Secrets User on each vault of `keyVaultSecretScopes` (the namespace's own vault), which the
       Secrets Store CSI driver's Azure provider uses to mount the namespace's secrets.
 
-    Security defaults: one identity per namespace, federated to a single service account; read-only data
-    access scoped to containers. Image pulls stay with the kubelet identity, so pods get no registry role.
+    Security defaults: one identity per namespace, federated to a single service account; data access scoped
+    to containers, read-only unless a writer prefix is given, never deletes. Image pulls stay with the kubelet identity, so pods get no registry role.
     The Kubernetes layer annotates the service account with `azure.workload.identity/client-id: <clientId>`.
     """
 
@@ -140,45 +204,38 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             audiences=[TOKEN_EXCHANGE_AUDIENCE],
             opts=child,
         )
-        scopes = args.get("blob_reader_scopes", [])
-        if scopes:
-            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            reader = client.subscription_id.apply(
-                lambda subscription: role_definition_id(subscription, STORAGE_BLOB_DATA_READER)
-            )
-            prefix = args.get("blob_read_prefix")
-            for index, scope in enumerate(scopes):
-                authorization.RoleAssignment(
-                    f"{name}-blob-reader-{index}",
-                    scope=scope,
-                    role_definition_id=reader,
-                    principal_id=identity.principal_id,
-                    principal_type="ServicePrincipal",
-                    condition=blob_prefix_condition(prefix) if prefix else None,
-                    condition_version="2.0" if prefix else None,
-                    description=f"{ROLE_NAMES[STORAGE_BLOB_DATA_READER]} for {namespace}/{service_account}.",
-                    opts=child,
-                )
+        subscription: list[pulumi.Output[str]] = []
 
-        vaults = args.get("key_vault_secret_scopes", [])
-        if vaults:
-            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            secrets_user = client.subscription_id.apply(
-                lambda subscription: role_definition_id(subscription, KEY_VAULT_SECRETS_USER)
+        def grant(resource_name: str, scope: pulumi.Input[str], role: str, condition: str | None, what: str) -> None:
+            """Assign built-in `role` at `scope` to the identity, with an optional ABAC condition."""
+            if not subscription:
+                client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+                subscription.append(client.subscription_id)
+            authorization.RoleAssignment(
+                resource_name,
+                scope=scope,
+                role_definition_id=subscription[0].apply(lambda sub: role_definition_id(sub, role)),
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                condition=condition,
+                condition_version="2.0" if condition else None,
+                description=f"{ROLE_NAMES[role]}{what} for {namespace}/{service_account}.",
+                opts=child,
             )
-            for index, vault in enumerate(vaults):
-                # Vault scope, never the resource group or subscription: the identity reads this vault's secrets only.
-                # Microsoft recommends a vault per application with roles at vault scope over per-secret grants
-                # (https://learn.microsoft.com/azure/key-vault/general/rbac-guide, "Best Practices ...").
-                authorization.RoleAssignment(
-                    f"{name}-secrets-user-{index}",
-                    scope=vault,
-                    role_definition_id=secrets_user,
-                    principal_id=identity.principal_id,
-                    principal_type="ServicePrincipal",
-                    description=f"{ROLE_NAMES[KEY_VAULT_SECRETS_USER]} for {namespace}/{service_account}.",
-                    opts=child,
-                )
+
+        prefix = args.get("blob_read_prefix")
+        for index, scope in enumerate(args.get("blob_reader_scopes", [])):
+            condition = blob_prefix_condition(prefix) if prefix else None
+            grant(f"{name}-blob-reader-{index}", scope, STORAGE_BLOB_DATA_READER, condition, "")
+        for index, writer in enumerate(args.get("blob_writers", [])):
+            condition = blob_writer_condition(writer["prefix"])
+            what = f" under '{writer['prefix']}', no deletes,"
+            grant(f"{name}-blob-writer-{index}", writer["scope"], STORAGE_BLOB_DATA_CONTRIBUTOR, condition, what)
+        for index, vault in enumerate(args.get("key_vault_secret_scopes", [])):
+            # Vault scope, never the resource group or subscription: the identity reads this vault's secrets only.
+            # Microsoft recommends a vault per application with roles at vault scope over per-secret grants
+            # (https://learn.microsoft.com/azure/key-vault/general/rbac-guide, "Best Practices ...").
+            grant(f"{name}-secrets-user-{index}", vault, KEY_VAULT_SECRETS_USER, None, "")
 
         self.identity_id = identity.id
         self.client_id = identity.client_id

@@ -2,29 +2,17 @@
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from components._common.validation import Problems, dns1123_label_problem, parse_quantity
+from components._common.validation import (  # noqa: F401 (re-exported: the Kubernetes components import them here)
+    Problems,
+    camel,
+    check_known_arguments,
+    dns1123_label_problem,
+    parse_quantity,
+)
 
 HELM_RELEASE_NAME_MAX = 53
 """Helm's limit on release names (they prefix Service names, which must stay DNS labels)."""
-
-
-def camel(key: str) -> str:
-    """`driver_preinstalled` -> `driverPreinstalled`, the form property paths use."""
-    head, *rest = key.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def check_known_arguments(problems: Problems, args: Mapping[str, Any], args_type: type) -> None:
-    """Record a problem for every argument `args_type` (a TypedDict) does not define.
-
-    A misspelt or invented argument (`default_deny=False`) must fail loudly, not be ignored.
-    """
-    known = set(args_type.__annotations__)
-    for key in args:
-        if key not in known:
-            problems.add(camel(str(key)), f"unknown argument; known: {', '.join(sorted(known))}")
 
 
 def check_bool(problems: Problems, path: str, value: object) -> None:

@@ -181,7 +181,7 @@ def _dns() -> Spec:
     }
 
 
-def _kube_api(pods: Mapping[str, str] | None) -> Spec:
+def kube_api_egress(pods: Mapping[str, str] | None) -> Spec:
     """Egress to the API server ports, any address (see the module docstring)."""
     return {
         "podSelector": {"matchLabels": dict(pods)} if pods is not None else {},
@@ -245,10 +245,10 @@ def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict
         "allow-dns": _dns(),
         # Service discovery and the apiserver target; the operator, kube-state-metrics and Grafana's sidecars
         # watch the API.
-        "allow-prometheus-kube-api": _kube_api(PROMETHEUS_PODS),
-        "allow-operator-kube-api": _kube_api(PROMETHEUS_OPERATOR_PODS),
-        "allow-kube-state-metrics-kube-api": _kube_api(KUBE_STATE_METRICS_PODS),
-        "allow-grafana-kube-api": _kube_api(GRAFANA_PODS),
+        "allow-prometheus-kube-api": kube_api_egress(PROMETHEUS_PODS),
+        "allow-operator-kube-api": kube_api_egress(PROMETHEUS_OPERATOR_PODS),
+        "allow-kube-state-metrics-kube-api": kube_api_egress(KUBE_STATE_METRICS_PODS),
+        "allow-grafana-kube-api": kube_api_egress(GRAFANA_PODS),
         "allow-prometheus-scrape-egress": prometheus_egress,
         "allow-prometheus-ingress": _ingress(
             PROMETHEUS_PODS, [_pods(PROMETHEUS_PODS)], (PROMETHEUS_PORT, CONFIG_RELOADER_PORT)
@@ -334,7 +334,7 @@ def eck_operator_network_policies(*, managed_namespaces: Sequence[str]) -> dict[
     return {
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
-        "allow-operator-kube-api": _kube_api(ECK_OPERATOR_PODS),
+        "allow-operator-kube-api": kube_api_egress(ECK_OPERATOR_PODS),
         # The API server calls the validating webhook; it is not a pod (see the module docstring).
         "allow-webhook-from-api-server": {
             "podSelector": {"matchLabels": dict(ECK_OPERATOR_PODS)},
@@ -359,7 +359,7 @@ def log_agent_network_policies(*, elasticsearch_namespace: str, metrics_scrape: 
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
         # The kubernetes filter reads pod metadata from the API server.
-        "allow-fluent-bit-kube-api": _kube_api(FLUENT_BIT_PODS),
+        "allow-fluent-bit-kube-api": kube_api_egress(FLUENT_BIT_PODS),
         "allow-fluent-bit-to-elasticsearch": _egress(
             FLUENT_BIT_PODS, [(_namespace(elasticsearch_namespace, ELASTICSEARCH_PODS), (ELASTICSEARCH_HTTP_PORT,))]
         ),
@@ -386,7 +386,7 @@ def gpu_network_policies(*, operator_installs_software: bool) -> dict[str, Spec]
     policies: dict[str, Spec] = {
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
-        "allow-kube-api": _kube_api(None),
+        "allow-kube-api": kube_api_egress(None),
         "allow-prometheus-scrape": _ingress(
             DCGM_EXPORTER_PODS, [_tier(MONITORING_TIER, PROMETHEUS_PODS)], (DCGM_EXPORTER_PORT,)
         ),
@@ -421,9 +421,9 @@ def keda_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
     policies: dict[str, Spec] = {
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
-        "allow-operator-kube-api": _kube_api(KEDA_OPERATOR_PODS),
-        "allow-metrics-api-kube-api": _kube_api(KEDA_METRICS_API_PODS),
-        "allow-webhook-kube-api": _kube_api(KEDA_WEBHOOK_PODS),
+        "allow-operator-kube-api": kube_api_egress(KEDA_OPERATOR_PODS),
+        "allow-metrics-api-kube-api": kube_api_egress(KEDA_METRICS_API_PODS),
+        "allow-webhook-kube-api": kube_api_egress(KEDA_WEBHOOK_PODS),
         "allow-operator-to-prometheus": _egress(
             KEDA_OPERATOR_PODS, [(_tier(MONITORING_TIER, PROMETHEUS_PODS), (PROMETHEUS_PORT,))]
         ),
@@ -452,7 +452,7 @@ def metrics_server_network_policies() -> dict[str, Spec]:
     return {
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
-        "allow-kube-api": _kube_api(METRICS_SERVER_PODS),
+        "allow-kube-api": kube_api_egress(METRICS_SERVER_PODS),
         # It reads every node's kubelet summary API on the node's InternalIP (node addresses: no selector).
         "allow-kubelet": {
             "podSelector": {"matchLabels": dict(METRICS_SERVER_PODS)},
@@ -480,11 +480,11 @@ def secrets_store_network_policies(*, aws_provider: bool, cloud_api_cidrs: Seque
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
         # Pods, SecretProviderClasses and their pod statuses (and synced Secrets) are read through the API server.
-        "allow-driver-kube-api": _kube_api(SECRETS_STORE_DRIVER_PODS),
+        "allow-driver-kube-api": kube_api_egress(SECRETS_STORE_DRIVER_PODS),
     }
     if aws_provider:
         # The pod's ServiceAccount (for its role annotation).
-        policies["allow-aws-provider-kube-api"] = _kube_api(SECRETS_STORE_AWS_PROVIDER_PODS)
+        policies["allow-aws-provider-kube-api"] = kube_api_egress(SECRETS_STORE_AWS_PROVIDER_PODS)
         rule: dict[str, Any] = {"ports": _tcp(HTTPS_PORT)}
         if cloud_api_cidrs:
             rule["to"] = [{"ipBlock": {"cidr": cidr}} for cidr in cloud_api_cidrs]
@@ -511,7 +511,7 @@ def gateway_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
     policies: dict[str, Spec] = {
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
-        "allow-controller-kube-api": _kube_api(ENVOY_GATEWAY_PODS),
+        "allow-controller-kube-api": kube_api_egress(ENVOY_GATEWAY_PODS),
         "allow-proxy-https-ingress": {
             "podSelector": {"matchLabels": dict(ENVOY_PROXY_PODS)},
             "policyTypes": ["Ingress"],
@@ -551,7 +551,7 @@ def cert_manager_network_policies(*, external_issuer: bool, metrics_scrape: bool
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
         # Controller, webhook (SubjectAccessReviews) and CA injector all use the API.
-        "allow-kube-api": _kube_api(None),
+        "allow-kube-api": kube_api_egress(None),
         "allow-webhook-from-api-server": _from_api_server(CERT_MANAGER_WEBHOOK_PODS, CERT_MANAGER_WEBHOOK_PORT),
     }
     if external_issuer:

@@ -1,27 +1,23 @@
 """`ModelServingNamespace`: a locked-down namespace in which one team serves models on GPUs."""
 
-import ipaddress
 import re
-from decimal import Decimal
-from typing import Any, Literal, NotRequired, Required, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import gateway, gpu
+from components._common import gateway
 from components._common.validation import Problems, require_args_mapping
-from components.kubernetes._checks import (
-    check_choice,
-    check_int,
-    check_known_arguments,
-    check_object_name,
-    check_quantity,
-)
-from components.kubernetes._namespaces import (
-    NAMESPACE_NAME_LABEL,
-    check_extra_labels,
-    check_namespace_name,
-    create_namespace,
+from components.kubernetes._checks import check_choice, check_object_name
+from components.kubernetes._team_namespace import (
+    DEFAULT_DENY_POLICY,
+    TeamNamespaceDefaults,
+    base_network_policies,
+    check_cidrs,
+    check_team_namespace,
+    cidr_egress_policy,
+    create_team_namespace,
+    namespace_peer,
 )
 from components.kubernetes.secrets_store import (
     PROVIDERS,
@@ -32,33 +28,34 @@ from components.kubernetes.secrets_store import (
     secret_provider_class_spec,
 )
 
-IdentityKind = Literal["aws", "azure", "none"]
-IDENTITY_KINDS: tuple[IdentityKind, ...] = ("aws", "azure", "none")
-
 DEFAULT_SERVICE_ACCOUNT_NAME = "model-server"
 DEFAULT_INGRESS_NAMESPACES: list[str] = [gateway.GATEWAY_NAMESPACE]
 DEFAULT_MONITORING_NAMESPACE = "monitoring"
 DEFAULT_EGRESS_CIDRS: list[str] = []
-DEFAULT_IDENTITY_KIND: IdentityKind = "none"
 DEFAULT_QUOTA_GPUS = 1
 DEFAULT_QUOTA_CPU = "16"
 DEFAULT_QUOTA_MEMORY = "64Gi"
 DEFAULT_QUOTA_PODS = 50
-DEFAULT_CPU_LIMIT_FACTOR = 2
-"""CPU limits quota = this times the CPU requests quota unless given: pods may burst above their requests."""
+MAX_QUOTA_PODS = 10000
 DEFAULT_CONTAINER_CPU_REQUEST = "250m"
 DEFAULT_CONTAINER_MEMORY_REQUEST = "512Mi"
 DEFAULT_CONTAINER_CPU_LIMIT = "1"
 DEFAULT_CONTAINER_MEMORY_LIMIT = "1Gi"
+DEFAULTS = TeamNamespaceDefaults(
+    service_account=DEFAULT_SERVICE_ACCOUNT_NAME,
+    monitoring_namespace=DEFAULT_MONITORING_NAMESPACE,
+    quota_gpus=DEFAULT_QUOTA_GPUS,
+    quota_cpu=DEFAULT_QUOTA_CPU,
+    quota_memory=DEFAULT_QUOTA_MEMORY,
+    quota_pods=DEFAULT_QUOTA_PODS,
+    max_pods=MAX_QUOTA_PODS,
+    container_cpu_request=DEFAULT_CONTAINER_CPU_REQUEST,
+    container_memory_request=DEFAULT_CONTAINER_MEMORY_REQUEST,
+    container_cpu_limit=DEFAULT_CONTAINER_CPU_LIMIT,
+    container_memory_limit=DEFAULT_CONTAINER_MEMORY_LIMIT,
+)
 
 SERVING_TIER = "serving"
-DEFAULT_DENY_POLICY = "default-deny-all"
-AWS_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
-AWS_REGIONAL_STS_ANNOTATION = "eks.amazonaws.com/sts-regional-endpoints"
-AZURE_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
-AZURE_USE_LABEL = "azure.workload.identity/use"
-PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
-"""Labels the Prometheus operator puts on Prometheus pods; only they may scrape serving pods."""
 
 TEAM_ROLE_RULES: list[dict[str, Any]] = [
     {
@@ -288,169 +285,42 @@ class ModelServingNamespace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelServingNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
-        namespace = args.get("namespace")
-        team_group = args.get("team_group")
-        quota_gpus = args.get("quota_gpus", DEFAULT_QUOTA_GPUS)
-        quota_cpu = args.get("quota_cpu", DEFAULT_QUOTA_CPU)
-        quota_memory = args.get("quota_memory", DEFAULT_QUOTA_MEMORY)
-        quota_pods = args.get("quota_pods", DEFAULT_QUOTA_PODS)
         ingress_namespaces = args.get("ingress_namespaces", DEFAULT_INGRESS_NAMESPACES)
-        monitoring_namespace = args.get("monitoring_namespace", DEFAULT_MONITORING_NAMESPACE)
         egress_cidrs = args.get("egress_cidrs", DEFAULT_EGRESS_CIDRS)
-        identity_kind = args.get("identity_kind", DEFAULT_IDENTITY_KIND)
-        identity_id = args.get("identity_id")
-        service_account_name = args.get("service_account_name", DEFAULT_SERVICE_ACCOUNT_NAME)
-        namespace_labels = args.get("namespace_labels", {})
-        defaults = {
-            "containerCpuRequest": args.get("container_cpu_request", DEFAULT_CONTAINER_CPU_REQUEST),
-            "containerMemoryRequest": args.get("container_memory_request", DEFAULT_CONTAINER_MEMORY_REQUEST),
-            "containerCpuLimit": args.get("container_cpu_limit", DEFAULT_CONTAINER_CPU_LIMIT),
-            "containerMemoryLimit": args.get("container_memory_limit", DEFAULT_CONTAINER_MEMORY_LIMIT),
-        }
 
         problems = Problems()
-        check_known_arguments(problems, args, ModelServingNamespaceArgs)
-        check_namespace_name(problems, "namespace", namespace)
-        if not isinstance(team_group, str) or not team_group.strip():
-            problems.add("teamGroup", "required: the group given edit rights in the namespace")
-        check_int(problems, "quotaGpus", quota_gpus, minimum=0, maximum=1024)
-        check_int(problems, "quotaPods", quota_pods, minimum=1, maximum=10000)
-        cpu = check_quantity(problems, "quotaCpu", quota_cpu)
-        memory = check_quantity(problems, "quotaMemory", quota_memory)
-        quota_cpu_limits = args.get("quota_cpu_limits")
-        if quota_cpu_limits is None and cpu is not None:
-            quota_cpu_limits = _format_quantity(cpu * DEFAULT_CPU_LIMIT_FACTOR)
-        quota_memory_limits = args.get("quota_memory_limits", quota_memory)
-        cpu_limits = check_quantity(problems, "quotaCpuLimits", quota_cpu_limits)
-        memory_limits = check_quantity(problems, "quotaMemoryLimits", quota_memory_limits)
-        if cpu is not None and cpu_limits is not None and cpu_limits < cpu:
-            problems.add("quotaCpuLimits", f"must be at least quotaCpu ({quota_cpu}): limits are never below requests")
-        if memory is not None and memory_limits is not None and memory_limits < memory:
-            problems.add("quotaMemoryLimits", f"must be at least quotaMemory ({quota_memory})")
-        parsed = {path: check_quantity(problems, path, value) for path, value in defaults.items()}
-        for resource in ("Cpu", "Memory"):
-            request, limit = parsed[f"container{resource}Request"], parsed[f"container{resource}Limit"]
-            if request is not None and limit is not None and limit < request:
-                problems.add(f"container{resource}Limit", f"must be at least container{resource}Request")
+        settings = check_team_namespace(problems, args, ModelServingNamespaceArgs, DEFAULTS)
         if not isinstance(ingress_namespaces, list):
             problems.add("ingressNamespaces", "must be a list of namespace names")
         else:
             for index, ingress in enumerate(ingress_namespaces):
                 check_object_name(problems, f"ingressNamespaces[{index}]", ingress)
-        check_object_name(problems, "monitoringNamespace", monitoring_namespace)
-        if not isinstance(egress_cidrs, list):
-            problems.add("egressCidrs", "must be a list of CIDRs")
-        else:
-            for index, cidr in enumerate(egress_cidrs):
-                try:
-                    ipaddress.ip_network(cidr, strict=True)
-                except (TypeError, ValueError) as error:
-                    problems.add(f"egressCidrs[{index}]", f"{cidr!r} is not a CIDR such as 10.0.0.0/16: {error}")
-        check_choice(problems, "identityKind", identity_kind, IDENTITY_KINDS)
-        if identity_kind in ("aws", "azure") and identity_id is None:
-            what = "IAM role ARN" if identity_kind == "aws" else "managed identity client ID"
-            problems.add("identityId", f"required for identityKind {identity_kind}: the {what}")
-        if identity_kind == "none" and identity_id is not None:
-            problems.add("identityId", "only used with identityKind aws or azure")
-        check_object_name(problems, "serviceAccountName", service_account_name)
-        check_extra_labels(problems, "namespaceLabels", namespace_labels)
+        check_cidrs(problems, "egressCidrs", egress_cidrs)
         secret_store = args.get("secret_store")
-        secret_names = _check_secret_store(problems, secret_store, identity_kind) if secret_store is not None else []
+        secret_names = (
+            _check_secret_store(problems, secret_store, settings.identity_kind) if secret_store is not None else []
+        )
         problems.raise_if_any(f"ModelServingNamespace '{name}'")
 
         super().__init__("mlplatform:index:ModelServingNamespace", name, {"tier": SERVING_TIER}, opts)
 
-        ns = create_namespace(
-            f"{name}-namespace",
-            namespace,
-            tier=SERVING_TIER,
-            enforce="restricted",
-            extra_labels=namespace_labels,
-            parent=self,
-        )
-        child = pulumi.ResourceOptions(parent=self)
-        ns_name = ns.metadata.name
-
-        k8s.core.v1.ResourceQuota(
-            f"{name}-quota",
-            metadata={"name": "serving-quota", "namespace": ns_name},
-            spec={
-                "hard": {
-                    gpu.GPU_QUOTA_KEY: str(quota_gpus),
-                    "requests.cpu": str(quota_cpu),
-                    "limits.cpu": str(quota_cpu_limits),
-                    "requests.memory": str(quota_memory),
-                    "limits.memory": str(quota_memory_limits),
-                    "pods": str(quota_pods),
-                }
-            },
-            opts=child,
-        )
-        k8s.core.v1.LimitRange(
-            f"{name}-limits",
-            metadata={"name": "container-defaults", "namespace": ns_name},
-            spec={
-                "limits": [
-                    {
-                        "type": "Container",
-                        "defaultRequest": {
-                            "cpu": str(defaults["containerCpuRequest"]),
-                            "memory": str(defaults["containerMemoryRequest"]),
-                        },
-                        "default": {
-                            "cpu": str(defaults["containerCpuLimit"]),
-                            "memory": str(defaults["containerMemoryLimit"]),
-                        },
-                    }
-                ]
-            },
-            opts=child,
-        )
-
         policies = serving_network_policies(
             ingress_namespaces=list(ingress_namespaces),
-            monitoring_namespace=monitoring_namespace,
+            monitoring_namespace=settings.monitoring_namespace,
             egress_cidrs=list(egress_cidrs),
         )
-        for policy_name, spec in policies.items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy_name}",
-                metadata={"name": policy_name, "namespace": ns_name},
-                spec=spec,
-                opts=child,
-            )
-
-        annotations: dict[str, pulumi.Input[str]] = {}
-        pod_labels: dict[str, str] = {}
-        if identity_kind == "aws" and identity_id is not None:
-            annotations[AWS_ROLE_ANNOTATION] = identity_id
-            # Regional STS keeps the token exchange inside the region (and reachable via a VPC endpoint).
-            annotations[AWS_REGIONAL_STS_ANNOTATION] = "true"
-        elif identity_kind == "azure" and identity_id is not None:
-            annotations[AZURE_CLIENT_ID_ANNOTATION] = identity_id
-            pod_labels[AZURE_USE_LABEL] = "true"
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata={"name": service_account_name, "namespace": ns_name, "annotations": annotations},
-            # IRSA and workload identity mount their own projected tokens; the API token is not needed.
-            automount_service_account_token=False,
-            opts=child,
-        )
-
-        role = k8s.rbac.v1.Role(
-            f"{name}-team-role",
-            metadata={"name": "serving-team", "namespace": ns_name},
+        made = create_team_namespace(
+            self,
+            name,
+            settings,
+            tier=SERVING_TIER,
+            quota_name="serving-quota",
+            policies=policies,
+            role_name="serving-team",
             rules=TEAM_ROLE_RULES,
-            opts=child,
         )
-        # No ordering needed: RBAC resolves `roleRef` at each request, so the binding may come first.
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-team-binding",
-            metadata={"name": "serving-team", "namespace": ns_name},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "serving-team"},
-            subjects=[{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": team_group}],
-            opts=child,
-        )
+        child = pulumi.ResourceOptions(parent=self)
+        ns_name, namespace, identity_id = made.namespace, settings.namespace, settings.identity_id
 
         self.secret_provider_class_name = pulumi.Output.from_input("")
         self.synced_secret_name = pulumi.Output.from_input("")
@@ -479,11 +349,11 @@ class ModelServingNamespace(pulumi.ComponentResource):
                 self.synced_secret_name = spc.urn.apply(lambda _: SYNCED_SECRET_NAME)
 
         self.namespace = ns_name
-        self.service_account_name = account.metadata.name
-        self.pod_labels = pulumi.Output.from_input(pod_labels)
+        self.service_account_name = made.service_account.metadata.name
+        self.pod_labels = pulumi.Output.from_input(made.pod_labels)
         self.default_deny_policy_name = pulumi.Output.from_input(DEFAULT_DENY_POLICY)
         self.network_policy_names = pulumi.Output.from_input(list(policies))
-        self.role_name = role.metadata.name
+        self.role_name = made.role.metadata.name
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -551,47 +421,8 @@ def serving_network_policies(
     paths on top of it.
     """
 
-    def namespaces(*names: str) -> dict[str, Any]:
-        return {
-            "namespaceSelector": {
-                "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(names)}]
-            }
-        }
-
-    policies: dict[str, dict[str, Any]] = {
-        DEFAULT_DENY_POLICY: {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [namespaces("kube-system")],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }
-            ],
-        },
-        # Pods of one serving namespace usually form one application (router, model, transformer).
-        "allow-same-namespace": {
-            "podSelector": {},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [{"podSelector": {}}]}],
-            "egress": [{"to": [{"podSelector": {}}]}],
-        },
-        "allow-prometheus-scrape": {
-            "podSelector": {},
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [
-                        {
-                            **namespaces(monitoring_namespace),
-                            "podSelector": {"matchLabels": dict(PROMETHEUS_POD_LABELS)},
-                        }
-                    ]
-                }
-            ],
-        },
-    }
+    # Pods of one serving namespace usually form one application (router, model, transformer): they talk freely.
+    policies = base_network_policies(monitoring_namespace=monitoring_namespace)
     if ingress_namespaces:
         # The proxies only: the gateway controller (and anything else in those namespaces) never reaches a model.
         policies["allow-ingress-controllers"] = {
@@ -601,7 +432,7 @@ def serving_network_policies(
                 {
                     "from": [
                         {
-                            **namespaces(*ingress_namespaces),
+                            **namespace_peer(*ingress_namespaces),
                             "podSelector": {"matchLabels": dict(gateway.PROXY_POD_LABELS)},
                         }
                     ]
@@ -610,21 +441,5 @@ def serving_network_policies(
         }
     # An egress rule with an empty `to` would allow every destination: only created when CIDRs are given.
     if egress_cidrs:
-        policies["allow-https-egress"] = {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{"ipBlock": {"cidr": cidr}} for cidr in egress_cidrs],
-                    "ports": [{"protocol": "TCP", "port": 443}],
-                }
-            ],
-        }
+        policies["allow-https-egress"] = cidr_egress_policy(egress_cidrs, 443)
     return policies
-
-
-def _format_quantity(value: Decimal) -> str:
-    """A Kubernetes quantity for a CPU amount in cores (`32`, or millicores like `1500m`)."""
-    if value == value.to_integral_value():
-        return str(int(value))
-    return f"{int(value * 1000)}m"

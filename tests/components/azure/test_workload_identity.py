@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from components.azure import AzureWorkloadIdentity
-from components.azure._shared import KEY_VAULT_SECRETS_USER, STORAGE_BLOB_DATA_READER
-from components.azure.workload_identity import blob_prefix_condition, service_account_subject
+from components.azure._shared import KEY_VAULT_SECRETS_USER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER
+from components.azure.workload_identity import blob_prefix_condition, blob_writer_condition, service_account_subject
 from tests.components.azure._fixtures import LOCATION, RG, rejected
+from tests.components.azure.abac_eval import BlobRequest, evaluate
 
 CONTAINER = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/containers/models"
 
@@ -96,3 +97,83 @@ def test_without_vaults_the_identity_gets_no_key_vault_role(run) -> None:
     recorder = run(_identity())
     roles = [r.inputs["roleDefinitionId"] for r in recorder.by_type("azure-native:authorization:RoleAssignment")]
     assert not any(role.endswith(KEY_VAULT_SECRETS_USER) for role in roles)
+
+
+# --- Writers: the training identity (datasets read, models and artifacts written under the team's prefix) ----
+
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+DATASETS = CONTAINER.replace("/models", "/datasets")
+ARTIFACTS = CONTAINER.replace("/models", "/artifacts")
+
+
+def _request(action: str, path: str | None = None, *, listing: str | None = None) -> BlobRequest:
+    if listing is not None:
+        return BlobRequest(f"{BLOBS}/read", "Blob.List", request={f"{BLOBS}:prefix": listing})
+    return BlobRequest(f"{BLOBS}/{action}", resource={f"{BLOBS}:path": path or ""})
+
+
+def _training_identity():
+    return _identity(
+        namespace="vision",
+        service_account="trainer",
+        blob_reader_scopes=[DATASETS],
+        blob_read_prefix="vision/",
+        blob_writers=[{"scope": CONTAINER, "prefix": "vision/"}, {"scope": ARTIFACTS, "prefix": "vision/"}],
+    )
+
+
+def test_writers_get_contributor_on_their_container_only_with_a_condition(run) -> None:
+    grants = run(_training_identity()).by_type("azure-native:authorization:RoleAssignment")
+    by_scope = {grant.inputs["scope"]: grant.inputs for grant in grants}
+    assert set(by_scope) == {DATASETS, CONTAINER, ARTIFACTS}, "containers only, never the account"
+    assert by_scope[DATASETS]["roleDefinitionId"].endswith(STORAGE_BLOB_DATA_READER), "datasets stay read-only"
+    for scope in (CONTAINER, ARTIFACTS):
+        grant = by_scope[scope]
+        assert grant["roleDefinitionId"].endswith(STORAGE_BLOB_DATA_CONTRIBUTOR)
+        assert grant["conditionVersion"] == "2.0" and grant["condition"] == blob_writer_condition("vision/")
+
+
+def test_the_writer_condition_confines_reads_lists_and_writes_to_the_prefix_and_forbids_deletes() -> None:
+    condition = blob_writer_condition("vision/")
+    allowed = [
+        _request("read", "vision/run-42/checkpoint-1000.pt"),
+        _request("write", "vision/run-42/checkpoint-1000.pt"),
+        _request("add/action", "vision/run-42/metrics.jsonl"),
+        _request("read", listing="vision/run-42/"),
+    ]
+    denied = [
+        _request("read", "audio/run-1/model.pt"),
+        _request("write", "audio/run-1/model.pt"),
+        _request("add/action", "visionary/x"),
+        _request("read", listing="audio/"),
+        _request("read", listing=""),
+        _request("delete", "vision/run-42/checkpoint-1000.pt"),
+        _request("delete", "audio/x"),
+        _request("move/action", "vision/run-42/checkpoint-1000.pt"),
+    ]
+    for request in allowed:
+        assert evaluate(condition, request), request
+    for request in denied:
+        assert not evaluate(condition, request), request
+
+
+def test_the_reader_condition_still_denies_other_prefixes() -> None:
+    condition = blob_prefix_condition("vision/")
+    assert evaluate(condition, _request("read", "vision/train/shard-0.tar"))
+    assert not evaluate(condition, _request("read", "audio/train/shard-0.tar"))
+    assert not evaluate(condition, _request("read", listing="audio/"))
+
+
+def test_bad_writers_are_rejected_with_their_paths(run, recorder) -> None:
+    problems = rejected(
+        run,
+        recorder,
+        _identity(blob_writers=[{"scope": CONTAINER}, {"scope": None, "prefix": "/x"}, {"prefix": "a/", "path": "b"}]),
+    )
+    assert set(problems) == {
+        "blobWriters[0].prefix",
+        "blobWriters[1].scope",
+        "blobWriters[1].prefix",
+        "blobWriters[2].scope",
+        "blobWriters[2].path",
+    }, problems

@@ -71,6 +71,8 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "ServingGateway",
         "ServingGatewayArgs",
         "ServingSecretStoreArgs",
+        "TrainingNamespace",
+        "TrainingNamespaceArgs",
     ]
 
 
