@@ -1,11 +1,12 @@
 """AzurePostgres: a private Azure Database for PostgreSQL flexible server encrypted with a customer-managed key."""
 
 import re
-from typing import Required, TypedDict
+from typing import Required, TypedDict, get_args
 
 import pulumi
 import pulumi_azure_native.dbforpostgresql as dbforpostgresql
 
+from components._common.tags import DataClassification, data_tags
 from components._common.validation import Problems, require_args_mapping
 from components.azure._private_link import private_endpoint
 from components.azure._shared import (
@@ -34,6 +35,7 @@ DEFAULT_ZONE_REDUNDANT_HA = True
 DEFAULT_GEO_REDUNDANT_BACKUP = False
 DEFAULT_DATABASE_NAME = "mlflow"
 DEFAULT_PROTECT = False
+DEFAULT_DATA_CLASSIFICATION = "confidential"
 SERVER_PARAMETERS: tuple[tuple[str, str], ...] = (
     ("require_secure_transport", "on"),
     ("ssl_min_protocol_version", "TLSv1.2"),
@@ -105,6 +107,9 @@ class AzurePostgresArgs(TypedDict, total=False):
     """Key (in a vault of the paired region) encrypting the geo-redundant backups. Only with geoRedundantBackup."""
     geo_backup_identity_id: pulumi.Input[str]
     """User-assigned identity (in the paired region) that reads the geo-backup key. Only with geoRedundantBackup."""
+    data_classification: str
+    """Most sensitive data stored (phi, pii, confidential, internal, public); tags the server for the GDPR record
+    of processing. Defaults to confidential."""
     protect: bool
     """Protect the server and its database from deletion (`protect` + `retainOnDelete`). Defaults to false."""
     tags: pulumi.Input[dict[str, str]]
@@ -159,6 +164,8 @@ def _validate(args: AzurePostgresArgs) -> Problems:
     retention = args.get("backup_retention_days", DEFAULT_BACKUP_RETENTION_DAYS)
     if not isinstance(retention, int) or not MIN_BACKUP_RETENTION_DAYS <= retention <= MAX_BACKUP_RETENTION_DAYS:
         problems.add("backupRetentionDays", f"must be {MIN_BACKUP_RETENTION_DAYS} to {MAX_BACKUP_RETENTION_DAYS} days")
+    if args.get("data_classification", DEFAULT_DATA_CLASSIFICATION) not in get_args(DataClassification):
+        problems.add("dataClassification", f"must be one of {', '.join(get_args(DataClassification))}")
     geo = args.get("geo_redundant_backup", DEFAULT_GEO_REDUNDANT_BACKUP)
     for key, path in (("geo_backup_key_uri", "geoBackupKeyUri"), ("geo_backup_identity_id", "geoBackupIdentityId")):
         if geo is True and args.get(key) is None:
@@ -204,7 +211,8 @@ class AzurePostgres(pulumi.ComponentResource):
         super().__init__("mlplatform:index:AzurePostgres", name, {}, opts)
         resource_group_name = args["resource_group_name"]
         location = args["location"]
-        tags = args.get("tags")
+        fixed = data_tags(args.get("data_classification", DEFAULT_DATA_CLASSIFICATION), None)
+        tags = pulumi.Output.from_input(args.get("tags") or {}).apply(lambda given: {**(given or {}), **fixed})
         protect = args.get("protect", DEFAULT_PROTECT)
         stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
         geo = args.get("geo_redundant_backup", DEFAULT_GEO_REDUNDANT_BACKUP)

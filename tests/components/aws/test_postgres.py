@@ -129,3 +129,27 @@ def test_bad_arguments_are_rejected_with_their_path_before_anything_is_created(r
         build(run, **change)
     assert [error["property_path"] for error in caught.value.errors] == [path]
     assert not recorder.by_type(INSTANCE)
+
+
+PLATFORM_TAGS = {"data-owner": "ml-platform", "processing-activity": "ropa-ml-0042"}
+
+
+@pytest.mark.parametrize("framework", ["hipaa", "gdpr"])
+def test_a_protected_database_passes_the_packs(run, framework) -> None:
+    from policies.replay import in_process, replay
+    from stacks.synth import Synthesis
+
+    recorder = build(run, tags=PLATFORM_TAGS)
+    verdict = replay(Synthesis("mlplatform", "test", recorder, {}, []), in_process(framework))
+    assert [(item.policy, item.message) for item in verdict.mandatory] == []
+
+
+def test_an_unprotected_database_fails_only_the_deletion_protection_policy(run) -> None:
+    from policies.replay import in_process, replay
+    from stacks.synth import Synthesis
+
+    recorder = build(run, tags=PLATFORM_TAGS, protect=False)
+    verdict = replay(Synthesis("mlplatform", "test", recorder, {}, []), in_process("hipaa"))
+    assert {item.policy for item in verdict.mandatory} == {"aws-rds-instance-deletion-protection"}, (
+        "a dev database needs an exemption in the stack's policy config"
+    )

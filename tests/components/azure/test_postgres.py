@@ -138,3 +138,16 @@ def test_unprotected_dev_server(run) -> None:
 def test_bad_arguments_are_rejected_with_their_path(run, recorder, change, path) -> None:
     problems = rejected(run, recorder, _postgres(**change))
     assert path in problems, problems
+
+
+PLATFORM_TAGS = {"data-owner": "ml-platform", "processing-activity": "ropa-ml-0042"}
+
+
+@pytest.mark.parametrize("framework", ["hipaa", "gdpr"])
+def test_a_protected_server_passes_the_packs(run, framework) -> None:
+    from policies.replay import in_process, replay
+    from stacks.synth import Synthesis
+
+    recorder = run(_postgres(tags=PLATFORM_TAGS))
+    verdict = replay(Synthesis("mlplatform", "test", recorder, {}, []), in_process(framework))
+    assert [(item.policy, item.message) for item in verdict.mandatory] == []
