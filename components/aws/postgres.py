@@ -7,6 +7,7 @@ from typing import Required, TypedDict, get_args
 import pulumi
 import pulumi_aws as aws
 
+from components._common.limits import CLOUDWATCH_RETENTION_DAYS
 from components._common.tags import DataClassification, data_tags
 from components._common.validation import Problems, require_args_mapping
 from components.aws import iam
@@ -33,6 +34,9 @@ DEFAULT_PROTECT = False
 DEFAULT_DATA_CLASSIFICATION = "confidential"
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 """The free tier of Performance Insights."""
+LOG_EXPORTS: tuple[str, ...] = ("postgresql", "upgrade")
+"""Logs exported to CloudWatch: the server log (connections, errors, slow statements) and upgrade logs."""
+DEFAULT_LOG_RETENTION_DAYS = 365
 BACKUP_WINDOW = "02:00-03:00"
 MAINTENANCE_WINDOW = "sun:03:30-sun:04:30"
 PARAMETERS: tuple[tuple[str, str, str], ...] = (
@@ -76,6 +80,11 @@ class AwsPostgresArgs(TypedDict, total=False):
     """Master user; its password is generated and kept by RDS in Secrets Manager. Defaults to mlflow_admin."""
     backup_retention_days: int
     """Days of automated backups and point-in-time recovery (7-35). Defaults to 14."""
+    log_retention_days: int
+    """Days the exported PostgreSQL logs are kept in CloudWatch (a CloudWatch retention value). Defaults to 365."""
+    log_kms_key_arn: pulumi.Input[str]
+    """ARN of an existing key for the log groups (its policy must let CloudWatch Logs use it for them). Defaults to
+    a new key of this database's logs."""
     multi_az: bool
     """Run a synchronous standby in a second availability zone. Defaults to true (set false in dev only)."""
     data_classification: str
@@ -121,6 +130,11 @@ def _validate(args: AwsPostgresArgs, name: str) -> Problems:
     retention = args.get("backup_retention_days", DEFAULT_BACKUP_RETENTION_DAYS)
     if not isinstance(retention, int) or not MIN_BACKUP_RETENTION_DAYS <= retention <= MAX_BACKUP_RETENTION_DAYS:
         problems.add("backupRetentionDays", f"must be {MIN_BACKUP_RETENTION_DAYS} to {MAX_BACKUP_RETENTION_DAYS} days")
+    if args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS) not in CLOUDWATCH_RETENTION_DAYS:
+        problems.add("logRetentionDays", f"must be a CloudWatch retention: {CLOUDWATCH_RETENTION_DAYS}")
+    log_key = args.get("log_kms_key_arn")
+    if isinstance(log_key, str) and not _KMS_KEY_ARN.match(log_key):
+        problems.add("logKmsKeyArn", f"'{log_key}' is not a KMS key ARN (aliases are not accepted)")
     for key, path in (("multi_az", "multiAz"), ("protect", "protect")):
         if key in args and not isinstance(args[key], bool):  # type: ignore[literal-required]
             problems.add(path, "must be true or false")
@@ -172,11 +186,11 @@ class AwsPostgres(pulumi.ComponentResource):
         tags = merged_tags(
             args.get("tags"), data_tags(args.get("data_classification", DEFAULT_DATA_CLASSIFICATION), None)
         )
+        facts = account_facts(self)
         key_arn: pulumi.Output[str]
         if args.get("kms_key_arn") is not None:
             key_arn = pulumi.Output.from_input(args["kms_key_arn"])
         else:
-            facts = account_facts(self)
             key = customer_managed_key(
                 f"{name}-key",
                 parent=self,
@@ -188,6 +202,46 @@ class AwsPostgres(pulumi.ComponentResource):
                 protect=protect,
             )
             key_arn = key.arn
+        log_retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
+        log_tags = merged_tags(args.get("tags"), data_tags("confidential", log_retention))
+        # RDS writes exports to these groups; created first, they are encrypted and expire (RDS would create them
+        # unencrypted and kept forever).
+        log_group_names = [f"/aws/rds/instance/{identifier}/{export}" for export in LOG_EXPORTS]
+        log_key_arn: pulumi.Output[str]
+        if args.get("log_kms_key_arn") is not None:
+            log_key_arn = pulumi.Output.from_input(args["log_kms_key_arn"])
+        else:
+            log_key = customer_managed_key(
+                f"{name}-logs-key",
+                parent=self,
+                description=f"PostgreSQL database {identifier}: exported logs",
+                policy=to_json(
+                    pulumi.Output.all(facts.partition, facts.region, facts.account_id, facts.dns_suffix).apply(
+                        lambda v: iam.log_group_key_policy(
+                            v[0],
+                            v[1],
+                            v[2],
+                            v[3],
+                            [iam.log_group_arn(v[0], v[1], v[2], group) for group in log_group_names],
+                        )
+                    )
+                ),
+                tags=log_tags,
+                protect=protect,
+            )
+            log_key_arn = log_key.arn
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{export}-logs",
+                name=group,
+                kms_key_id=log_key_arn,
+                retention_in_days=log_retention,
+                deletion_protection_enabled=protect,
+                tags=log_tags,
+                opts=stateful(self, protect),
+            )
+            for export, group in zip(LOG_EXPORTS, log_group_names, strict=True)
+        ]
 
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -262,10 +316,10 @@ class AwsPostgres(pulumi.ComponentResource):
             performance_insights_enabled=True,
             performance_insights_kms_key_id=key_arn,
             performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             apply_immediately=False,
             tags=tags,
-            opts=stateful(self, protect),
+            opts=stateful(self, protect, depends_on=log_groups),
         )
         self.endpoint = instance.address
         self.port = instance.port

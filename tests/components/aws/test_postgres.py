@@ -12,6 +12,7 @@ from components.aws.postgres import ENGINE_MAJOR_VERSION, PARAMETER_GROUP_FAMILY
 
 INSTANCE = "aws:rds/instance:Instance"
 NODE_SG = "sg-nodes"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KEY_ARN = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
 
@@ -45,7 +46,7 @@ def test_the_database_is_private_and_admits_only_the_given_security_groups_on_54
 
 def test_storage_secret_and_insights_are_encrypted_with_its_own_rotating_key(run) -> None:
     recorder = build(run)
-    key = recorder.one("aws:kms/key:Key")
+    key = recorder.one("aws:kms/key:Key", "mlflow-db-key")
     db = recorder.one(INSTANCE).inputs
     key_arn = f"arn:aws:kms:eu-central-1:123456789012:key/{key.name}"
     assert db["storageEncrypted"] is True
@@ -57,10 +58,27 @@ def test_storage_secret_and_insights_are_encrypted_with_its_own_rotating_key(run
 
 
 def test_a_given_key_is_used_and_no_key_is_created(run) -> None:
-    recorder = build(run, kms_key_arn=KEY_ARN)
+    recorder = build(run, kms_key_arn=KEY_ARN, log_kms_key_arn=KEY_ARN)
     db = recorder.one(INSTANCE).inputs
     assert not recorder.by_type("aws:kms/key:Key")
+    assert {group.inputs["kmsKeyId"] for group in recorder.by_type(LOG_GROUP)} == {KEY_ARN}
     assert db["kmsKeyId"] == db["masterUserSecretKmsKeyId"] == db["performanceInsightsKmsKeyId"] == KEY_ARN
+
+
+def test_exported_logs_land_in_encrypted_expiring_groups_created_before_the_instance(run) -> None:
+    recorder = build(run, log_retention_days=90)
+    groups = {group.inputs["name"]: group for group in recorder.by_type(LOG_GROUP)}
+    assert sorted(groups) == ["/aws/rds/instance/mlflow-db/postgresql", "/aws/rds/instance/mlflow-db/upgrade"]
+    key = recorder.one("aws:kms/key:Key", "mlflow-db-logs-key")
+    document = json.loads(key.inputs["policy"])
+    logs = [item for item in document["Statement"] if "logs" in json.dumps(item.get("Principal", ""))]
+    assert logs, "CloudWatch Logs may use the log key"
+    for group in groups.values():
+        assert group.inputs["kmsKeyId"].endswith(key.name) and group.inputs["retentionInDays"] == 90
+        assert group.protect and group.retain_on_delete
+    instance = recorder.one(INSTANCE)
+    assert sorted(instance.inputs["enabledCloudwatchLogsExports"]) == ["postgresql", "upgrade"]
+    assert all(group.urn in instance.dependencies for group in groups.values()), "RDS must not create them first"
 
 
 def test_no_password_is_recorded_the_master_secret_is_managed_by_rds(run) -> None:
@@ -121,6 +139,8 @@ def test_tls_is_forced_and_connections_are_logged(run) -> None:
         ({"database_name": "1db"}, "databaseName"),
         ({"allocated_storage_gb": 200, "max_allocated_storage_gb": 100}, "maxAllocatedStorageGb"),
         ({"multi_az": "yes"}, "multiAz"),
+        ({"log_retention_days": 100}, "logRetentionDays"),
+        ({"log_kms_key_arn": "alias/logs"}, "logKmsKeyArn"),
         ({"data_classification": "secret"}, "dataClassification"),
     ],
 )
