@@ -8,7 +8,7 @@ import pulumi_azure_native.dbforpostgresql as dbforpostgresql
 
 from components._common.tags import DataClassification, data_tags
 from components._common.validation import Problems, require_args_mapping
-from components.azure._private_link import private_endpoint
+from components.azure._private_link import diagnostic_setting, private_endpoint
 from components.azure._shared import (
     check_bool,
     check_location,
@@ -107,6 +107,9 @@ class AzurePostgresArgs(TypedDict, total=False):
     """Key (in a vault of the paired region) encrypting the geo-redundant backups. Only with geoRedundantBackup."""
     geo_backup_identity_id: pulumi.Input[str]
     """User-assigned identity (in the paired region) that reads the geo-backup key. Only with geoRedundantBackup."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """Workspace receiving the server's logs (PostgreSQL logs, sessions, query store) and metrics. Defaults to no
+    diagnostic setting (the HIPAA/GDPR packs require one)."""
     data_classification: str
     """Most sensitive data stored (phi, pii, confidential, internal, public); tags the server for the GDPR record
     of processing. Defaults to confidential."""
@@ -186,7 +189,7 @@ class AzurePostgres(pulumi.ComponentResource):
     - Microsoft Entra authentication only (password authentication disabled) with one Entra administrator;
     - backups with point-in-time restore, zone-redundant high availability by default;
     - server parameters requiring TLS 1.2+ (`require_secure_transport`) and logging connections;
-    - the database.
+    - the database, and optionally a diagnostic setting sending all logs and metrics to Log Analytics.
 
     Create-time settings: the encryption mode (customer-managed key) and geo-redundant backup are fixed when the
     server is created; changing them means a new server and a restore.
@@ -306,6 +309,15 @@ class AzurePostgres(pulumi.ComponentResource):
             private_dns_zone_id=args["private_dns_zone_id"],
             tags=tags,
         )
+        if args.get("log_analytics_workspace_id") is not None:
+            diagnostic_setting(
+                self,
+                f"{name}-diagnostics",
+                resource_uri=server.id,
+                workspace_id=args["log_analytics_workspace_id"],
+                category_groups=("allLogs",),
+                metrics=("AllMetrics",),
+            )
         self.server_id = server.id
         self.server_name = server.name
         self.fqdn = server.fully_qualified_domain_name

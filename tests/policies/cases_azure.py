@@ -10,6 +10,7 @@ from tests.policies.cases import (
     StackCase,
     StackConfigCase,
     StackFail,
+    add,
     change,
     drop,
 )
@@ -636,6 +637,9 @@ STACK_CASES: list[StackCase] = [
         ],
         fails={
             "no diagnostics": StackFail(drop("aks-diagnostics"), "aks", "AKS cluster 'aks' sends no audit logs"),
+            "postgres without diagnostics": StackFail(
+                add(Res(PG_SERVER, "pg", PG_SERVER_PROPS)), "pg", "PostgreSQL flexible server 'pg' sends no audit logs"
+            ),
             "no destination": StackFail(
                 change("aks-diagnostics", {"workspaceId": DELETE}),
                 "aks",

@@ -14,6 +14,7 @@ TENANT = "11111111-1111-1111-1111-111111111111"
 KEY_URI = "https://kv-test.vault.azure.net/keys/postgres"
 IDENTITY = f"{SUB}/Microsoft.ManagedIdentity/userAssignedIdentities/postgres"
 GEO_IDENTITY = f"{SUB}/Microsoft.ManagedIdentity/userAssignedIdentities/postgres-geo"
+WORKSPACE = f"{SUB}/Microsoft.OperationalInsights/workspaces/platform"
 ZONE = f"{SUB}/Microsoft.Network/privateDnsZones/privatelink.postgres.database.azure.com"
 
 
@@ -92,6 +93,13 @@ def test_secure_transport_is_required(run) -> None:
     assert parameters["ssl_min_protocol_version"] == "TLSv1.2"
 
 
+def test_logs_and_metrics_go_to_the_workspace(run) -> None:
+    recorder = run(_postgres(log_analytics_workspace_id=WORKSPACE))
+    setting = recorder.one("azure-native:monitor:DiagnosticSetting").inputs
+    assert setting["workspaceId"] == WORKSPACE
+    assert setting["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+
+
 def test_backups_high_availability_and_protection(run) -> None:
     recorder = run(_postgres())
     server = recorder.one(SERVER)
@@ -148,6 +156,6 @@ def test_a_protected_server_passes_the_packs(run, framework) -> None:
     from policies.replay import in_process, replay
     from stacks.synth import Synthesis
 
-    recorder = run(_postgres(tags=PLATFORM_TAGS))
+    recorder = run(_postgres(tags=PLATFORM_TAGS, log_analytics_workspace_id=WORKSPACE))
     verdict = replay(Synthesis("mlplatform", "test", recorder, {}, []), in_process(framework))
     assert [(item.policy, item.message) for item in verdict.mandatory] == []
