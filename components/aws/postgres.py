@@ -156,8 +156,13 @@ class AwsPostgres(pulumi.ComponentResource):
       by RDS in Secrets Manager (never in Pulumi state), automated backups with point-in-time recovery, tags copied
       to snapshots, log exports to CloudWatch, automatic minor upgrades, optionally Multi-AZ.
 
-    With `protect`: deletion protection, `protect` + `retainOnDelete` on the instance and key, a final snapshot on
-    deletion and automated backups kept after it.
+    With `protect`: deletion protection, `protect` + `retainOnDelete` on the instance, keys and log groups, a final
+    snapshot on deletion and automated backups kept after it.
+
+    Sources: RDS for PostgreSQL SSL/TLS and `rds.force_ssl`
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html), master passwords
+    in Secrets Manager (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html), log
+    exports to CloudWatch (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html).
     """
 
     endpoint: pulumi.Output[str]

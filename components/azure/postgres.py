@@ -192,7 +192,17 @@ class AzurePostgres(pulumi.ComponentResource):
     - the database, and optionally a diagnostic setting sending all logs and metrics to Log Analytics.
 
     Create-time settings: the encryption mode (customer-managed key) and geo-redundant backup are fixed when the
-    server is created; changing them means a new server and a restore.
+    server is created; changing them means a new server and a restore. Geo-redundant backups are encrypted with a
+    second key in the paired region, read by a second identity there, and copy data to that region (GDPR: it must be
+    an allowed location).
+
+    Networking: private endpoints on a server with public access networking and public network access disabled,
+    rather than VNet integration (a delegated subnet per server, chosen at creation): private links reuse the
+    platform's private-endpoint subnet and `privatelink.*` zones like the vault, registry and storage, and are
+    Microsoft's recommended alternative. Sources:
+    https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private-link,
+    https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-data-encryption,
+    https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-data-encryption.
     """
 
     server_id: pulumi.Output[str]
