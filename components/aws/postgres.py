@@ -66,8 +66,8 @@ class AwsPostgresArgs(TypedDict, total=False):
     """RDS instance identifier (lower-case letters, digits, single hyphens; 1-58 characters so the final snapshot
     name fits). Defaults to the component name."""
     kms_key_arn: pulumi.Input[str]
-    """ARN of an existing customer-managed key for storage, the master secret and Performance Insights. Defaults to
-    a new key of this database (rotated yearly)."""
+    """ARN of an existing customer-managed key for storage, snapshots, the managed master credentials and
+    Performance Insights. Defaults to a new key of this database (rotated yearly)."""
     instance_class: pulumi.Input[str]
     """Instance class. Defaults to db.t4g.medium."""
     allocated_storage_gb: int
@@ -172,7 +172,7 @@ class AwsPostgres(pulumi.ComponentResource):
     database_name: pulumi.Output[str]
     """Name of the database created with the instance."""
     master_user_secret_arn: pulumi.Output[str]
-    """ARN of the Secrets Manager secret holding the master user's credentials (managed and rotated by RDS)."""
+    """ARN of the Secrets Manager entry (Secret) holding the master user's credentials, managed and rotated by RDS."""
     security_group_id: pulumi.Output[str]
     """ID of the database's security group."""
     kms_key_arn: pulumi.Output[str]

@@ -104,9 +104,11 @@ class AzurePostgresArgs(TypedDict, total=False):
     """Copy backups to the paired region, which must also be an allowed location under GDPR. Needs
     `geoBackupKeyUri` and `geoBackupIdentityId` (a key in the paired region). Defaults to false."""
     geo_backup_key_uri: pulumi.Input[str]
-    """Key (in a vault of the paired region) encrypting the geo-redundant backups. Only with geoRedundantBackup."""
+    """Key (in a vault of the paired region) encrypting the geo-redundant backups; required with geoRedundantBackup.
+    Defaults to none."""
     geo_backup_identity_id: pulumi.Input[str]
-    """User-assigned identity (in the paired region) that reads the geo-backup key. Only with geoRedundantBackup."""
+    """User-assigned identity (in the paired region) that reads the geo-backup key; required with
+    geoRedundantBackup. Defaults to none."""
     log_analytics_workspace_id: pulumi.Input[str]
     """Workspace receiving the server's logs (PostgreSQL logs, sessions, query store) and metrics. Defaults to no
     diagnostic setting (the HIPAA/GDPR packs require one)."""
