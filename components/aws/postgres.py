@@ -176,7 +176,7 @@ class AwsPostgres(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     """ID of the database's security group."""
     kms_key_arn: pulumi.Output[str]
-    """ARN of the key encrypting the database, its snapshots, secret and Performance Insights."""
+    """ARN of the key encrypting the database, its snapshots, master credentials and Performance Insights."""
     instance_arn: pulumi.Output[str]
     """ARN of the instance (e.g. for AwsBackupPlan)."""
 
