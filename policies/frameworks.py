@@ -154,6 +154,28 @@ CONTROLS: dict[str, Control] = {
             (),
             ("Art. 30(1)(b)", "Art. 30(1)(c)", "Art. 30(1)(f)", "Art. 30(1)(g)", "Art. 5(2)"),
         ),
+        # Managed PostgreSQL (issue 19: MLflow's backend store), both clouds
+        Control(
+            "HIPAA-ENC-DB-CMK", "Managed databases encrypted with customer-managed keys", _AT_REST, ("Art. 32(1)(a)",)
+        ),
+        Control(
+            "HIPAA-TLS-DB",
+            "Managed databases accept TLS only",
+            (*_TRANSMISSION, "164.312(e)(2)(i)"),
+            ("Art. 32(1)(a)",),
+        ),
+        Control(
+            "HIPAA-AC-DB-PUBLIC",
+            "No publicly accessible managed databases",
+            (*_ACCESS, *_TRANSMISSION),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+        ),
+        Control(
+            "HIPAA-BAK-DB",
+            "Managed database backups within the retention ceiling, and deletion protection",
+            (*_BACKUP, "164.312(c)(1)"),
+            ("Art. 32(1)(c)", "Art. 5(1)(e)"),
+        ),
         # Azure
         Control("HIPAA-ENC-STG-CMK", "Storage encrypted with customer-managed keys", _AT_REST, ("Art. 32(1)(a)",)),
         Control(
@@ -430,6 +452,15 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("GDPR-REC-TAGS", "aws-data-store-processing-record-tags", _H),
         ("GDPR-REC-TAGS", "azure-data-store-processing-record-tags", _H),
         ("GDPR-REC-TAGS", "kubernetes-namespace-processing-record-labels", _H),
+        ("HIPAA-ENC-DB-CMK", "aws-rds-instance-kms-encryption", _C),
+        ("HIPAA-ENC-DB-CMK", "azure-postgres-flexible-server-cmk-encryption", _C),
+        ("HIPAA-TLS-DB", "aws-rds-postgres-tls-enforced", _H),
+        ("HIPAA-TLS-DB", "azure-postgres-flexible-server-tls", _H),
+        ("HIPAA-AC-DB-PUBLIC", "aws-rds-instance-not-public", _C),
+        ("HIPAA-AC-DB-PUBLIC", "azure-postgres-flexible-server-no-public-access", _C),
+        ("HIPAA-BAK-DB", "aws-rds-instance-backup-retention", _H),
+        ("HIPAA-BAK-DB", "azure-postgres-flexible-server-backup-retention", _H),
+        ("HIPAA-BAK-DB", "aws-rds-instance-deletion-protection", _H),
         ("HIPAA-ENC-STG-CMK", "azure-storage-account-cmk-encryption", _C),
         ("HIPAA-ENC-STG-CMK", "azure-storage-account-infrastructure-encryption", _M),
         ("HIPAA-TLS-STG", "azure-storage-account-https-only", _H),

@@ -1,4 +1,4 @@
-"""AWS components: network, GPU cluster, container registry, encrypted buckets and serving identities."""
+"""AWS components: network, GPU cluster, container registry, encrypted buckets, PostgreSQL and serving identities."""
 
 from components.aws.backup import AwsBackupPlan, AwsBackupPlanArgs
 from components.aws.container_registry import AwsContainerRegistry, AwsContainerRegistryArgs
@@ -17,6 +17,7 @@ from components.aws.gpu_cluster import (
     AwsTeamAccessArgs,
 )
 from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.postgres import AwsPostgres, AwsPostgresArgs
 from components.aws.serving_identity import AwsServingIdentity, AwsServingIdentityArgs
 from components.aws.training_identity import AwsTrainingIdentity, AwsTrainingIdentityArgs, AwsTrainingStoreArgs
 
@@ -36,6 +37,8 @@ __all__ = [
     "AwsNetworkArgs",
     "AwsNodeTaintArgs",
     "AwsPlatformNodePoolArgs",
+    "AwsPostgres",
+    "AwsPostgresArgs",
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsTeamAccessArgs",

@@ -1,4 +1,4 @@
-"""Azure components: network, Log Analytics, Key Vault, AKS GPU cluster, container registry, encrypted storage, workload identity."""
+"""Azure components: network, Log Analytics, Key Vault, AKS GPU cluster, container registry, encrypted storage, PostgreSQL, workload identity."""
 
 from components.azure.container_registry import AzureContainerRegistry, AzureContainerRegistryArgs
 from components.azure.encrypted_storage import (
@@ -17,6 +17,7 @@ from components.azure.gpu_cluster import (
 from components.azure.key_vault import AzureKeyVault, AzureKeyVaultArgs, AzureVaultKeyArgs
 from components.azure.log_analytics import AzureLogAnalytics, AzureLogAnalyticsArgs
 from components.azure.network import AzureNetwork, AzureNetworkArgs
+from components.azure.postgres import AzurePostgres, AzurePostgresAdministratorArgs, AzurePostgresArgs
 from components.azure.workload_identity import AzureBlobWriterArgs, AzureWorkloadIdentity, AzureWorkloadIdentityArgs
 
 __all__ = [
@@ -37,6 +38,9 @@ __all__ = [
     "AzureNetwork",
     "AzureNetworkArgs",
     "AzurePlatformPoolArgs",
+    "AzurePostgres",
+    "AzurePostgresAdministratorArgs",
+    "AzurePostgresArgs",
     "AzureSystemPoolArgs",
     "AzureVaultKeyArgs",
     "AzureWorkloadIdentity",

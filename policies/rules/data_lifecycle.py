@@ -35,6 +35,7 @@ from policies.rules.base import (
     azure_tags,
     dicts,
     dig,
+    must_be_true,
     parse_json,
     resource_rule,
     stack_rule,
@@ -782,3 +783,107 @@ def observability_retention(chart: Resource, config: dict[str, Any]) -> Iterator
         yield f"Chart '{chart.name}' ({name}) sets no retention ({paths[0]}); set it to a duration between {low:.0f}d and {high:.0f}d."
     elif days < low or days > high:
         yield f"Chart '{chart.name}' ({name}) keeps data {days:g} days; set {paths[0]} between {low:.0f}d and {high:.0f}d."
+
+
+# --- Managed PostgreSQL backups and deletion protection ---------------------------------------------------
+
+MIN_DATABASE_BACKUP_DAYS = 7
+"""Shortest backup retention (point-in-time recovery window) of a managed database."""
+
+
+def _database_backup_findings(
+    days: Any, classification: Any, label: str, argument: str, config: dict[str, Any]
+) -> Iterator[Finding]:
+    value = as_number(days)
+    if value is UNKNOWN:
+        yield Unverified(f"{argument} of {label}")
+        return
+    if value is None or value < MIN_DATABASE_BACKUP_DAYS:
+        yield (
+            f"{label} keeps backups for {int(value) if value is not None else 'the default number of'} days; "
+            f"set {argument} to at least {MIN_DATABASE_BACKUP_DAYS} (14 recommended)."
+        )
+        return
+    if classification is UNKNOWN:
+        yield Unverified(f"the {DATA_CLASSIFICATION_TAG} of {label}")
+        return
+    ceiling = ceiling_for(classification, config)
+    if value > ceiling:
+        yield (
+            f"{label} keeps backups for {int(value)} days, beyond the {ceiling:.0f}-day retention ceiling of "
+            f"{classification or 'unclassified'} data; lower {argument}."
+        )
+
+
+@resource_rule(
+    name="aws-rds-instance-backup-retention",
+    title="RDS instances keep backups for 7 days or more, within the retention ceiling",
+    description=(
+        "RDS instances set backup_retention_period to at least 7 days (automated backups and point-in-time "
+        "recovery) and no longer than the retention ceiling of their data-classification."
+    ),
+    remediation="Set backup_retention_period=14 (7-35) on aws.rds.Instance.",
+    scope="RDS instances",
+    types=("aws:rds/instance:Instance",),
+    settings=(MAX_RETENTION_DAYS,),
+)
+def rds_backup_retention(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    yield from _database_backup_findings(
+        instance.props.get("backupRetentionPeriod"),
+        data_classification(instance),
+        f"RDS instance '{instance.name}'",
+        "backup_retention_period",
+        config,
+    )
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-backup-retention",
+    title="PostgreSQL flexible servers keep backups for 7 days or more, within the retention ceiling",
+    description=(
+        "Azure Database for PostgreSQL flexible servers set backup.backup_retention_days explicitly, at least 7 "
+        "days and no longer than the retention ceiling of their data-classification."
+    ),
+    remediation="Set backup={'backup_retention_days': 14} (7-35) on azure_native.dbforpostgresql.Server.",
+    scope="Azure Database for PostgreSQL flexible servers",
+    types=("azure-native:dbforpostgresql:Server",),
+    settings=(MAX_RETENTION_DAYS,),
+)
+def pg_flexible_backup_retention(server: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    tags = azure_tags(server)
+    classification = UNKNOWN if tags is UNKNOWN else tag_value(tags, DATA_CLASSIFICATION_TAG)
+    yield from _database_backup_findings(
+        server.get("backup.backupRetentionDays"),
+        classification,
+        f"PostgreSQL flexible server '{server.name}'",
+        "backup.backup_retention_days",
+        config,
+    )
+
+
+@resource_rule(
+    name="aws-rds-instance-deletion-protection",
+    title="RDS instances have deletion protection and a final snapshot",
+    description=(
+        "RDS instances set deletion_protection=True and keep a final snapshot (skip_final_snapshot False), so "
+        "neither a stray delete nor a replacement loses the database. Exempt development stacks by name."
+    ),
+    remediation=(
+        "Set deletion_protection=True, skip_final_snapshot=False and final_snapshot_identifier on aws.rds.Instance "
+        "(AwsPostgres does so with protect=True), or exempt a development database in the stack's policy config."
+    ),
+    scope="RDS instances",
+    types=("aws:rds/instance:Instance",),
+)
+def rds_deletion_protection(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = f"RDS instance '{instance.name}'"
+    yield from must_be_true(
+        instance.props.get("deletionProtection"),
+        f"deletion_protection of {label}",
+        f"{label} can be deleted; set deletion_protection=True.",
+    )
+    skip = as_bool(instance.props.get("skipFinalSnapshot"))
+    if skip is UNKNOWN:
+        yield Unverified(f"skip_final_snapshot of {label}")
+    elif skip is True:
+        yield f"{label} is deleted without a final snapshot; set skip_final_snapshot=False with final_snapshot_identifier."

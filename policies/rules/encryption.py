@@ -1105,3 +1105,217 @@ def persistent_volume_encrypted_class(stack: Stack, config: dict[str, Any]) -> I
                 )
     if not found_claims:
         raise NotApplicable("the stack declares no persistent volumes")
+
+
+# --- Managed PostgreSQL (RDS, Azure Database for PostgreSQL flexible server) -----------------------------
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+PG_FLEXIBLE_SERVER = "azure-native:dbforpostgresql:Server"
+PG_FLEXIBLE_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
+_RDS_FORCE_SSL_DEFAULT_FROM = 15
+"""RDS for PostgreSQL 15 and later default `rds.force_ssl` to 1; earlier versions default to 0."""
+
+
+@resource_rule(
+    name="aws-rds-instance-kms-encryption",
+    title="RDS instances are encrypted with a customer-managed key",
+    description=(
+        "RDS instances set storage_encrypted=True with a customer-managed kms_key_id; a managed master password "
+        "secret and Performance Insights use a customer-managed key too."
+    ),
+    remediation=(
+        "Set storage_encrypted=True and kms_key_id=key.arn on aws.rds.Instance, plus master_user_secret_kms_key_id "
+        "(with manage_master_user_password) and performance_insights_kms_key_id (with Performance Insights)."
+    ),
+    scope="RDS instances",
+    types=(RDS_INSTANCE,),
+)
+def rds_kms_encryption(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = f"RDS instance '{instance.name}'"
+    yield from must_be_true(
+        instance.props.get("storageEncrypted"),
+        f"storage_encrypted of {label}",
+        f"{label} is not encrypted at rest; set storage_encrypted=True with kms_key_id=<customer-managed KMS key ARN>.",
+    )
+    if not is_set(instance.props.get("kmsKeyId")):
+        yield f"{label} uses the AWS-managed aws/rds key; set kms_key_id=<customer-managed KMS key ARN>."
+    for toggle, key, argument, what in (
+        ("manageMasterUserPassword", "masterUserSecretKmsKeyId", "master_user_secret_kms_key_id", "master user secret"),
+        (
+            "performanceInsightsEnabled",
+            "performanceInsightsKmsKeyId",
+            "performance_insights_kms_key_id",
+            "Performance Insights data",
+        ),
+    ):
+        enabled = as_bool(instance.props.get(toggle))
+        if enabled is UNKNOWN:
+            yield Unverified(f"{toggle} of {label}")
+        elif enabled is True and not is_set(instance.props.get(key)):
+            yield f"{label} encrypts its {what} with an AWS-managed key; set {argument}=<customer-managed KMS key ARN>."
+
+
+def _major_version(value: Any) -> int | Any | None:
+    if value is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(value, str) or not value.split(".")[0].isdigit():
+        return None
+    return int(value.split(".")[0])
+
+
+def _force_ssl(group: Resource) -> Any:
+    """The `rds.force_ssl` value a parameter group sets ("1", "0"), None when it keeps the default, or UNKNOWN."""
+    parameters, unknown = dicts(group.props.get("parameters"))
+    for parameter in parameters:
+        name = parameter.get("name")
+        if name is UNKNOWN:
+            return UNKNOWN
+        if name == "rds.force_ssl":
+            value = parameter.get("value")
+            return value if value is UNKNOWN else str(value)
+    return UNKNOWN if unknown else None
+
+
+@stack_rule(
+    name="aws-rds-postgres-tls-enforced",
+    title="RDS for PostgreSQL accepts TLS connections only",
+    description=(
+        "Every RDS for PostgreSQL instance uses a parameter group of the stack that sets rds.force_ssl=1 (an "
+        "instance on the default parameter group passes on PostgreSQL 15 and later, where 1 is the default)."
+    ),
+    remediation=(
+        "Create aws.rds.ParameterGroup(family='postgres17', parameters=[{'name': 'rds.force_ssl', 'value': '1', "
+        "'apply_method': 'pending-reboot'}]) and set parameter_group_name=group.name on aws.rds.Instance."
+    ),
+    scope="RDS for PostgreSQL instances",
+)
+def rds_postgres_tls(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    instances = [
+        instance
+        for instance in stack.of((RDS_INSTANCE,))
+        if instance.props.get("engine") is UNKNOWN or str(instance.props.get("engine") or "").startswith("postgres")
+    ]
+    if not instances:
+        raise NotApplicable("the stack has no RDS for PostgreSQL instances")
+    groups = stack.of((RDS_PARAMETER_GROUP,))
+    for instance in instances:
+        label = f"RDS instance '{instance.name}'"
+        if instance.props.get("engine") is UNKNOWN:
+            yield instance, Unverified(f"the engine of {label}")
+            continue
+        group_name = instance.props.get("parameterGroupName")
+        attached = [
+            group
+            for group in groups
+            if instance.depends_on("parameterGroupName", group.urn)
+            or (isinstance(group_name, str) and group_name and group.props.get("name") == group_name)
+        ]
+        if not is_set(group_name) and group_name is not UNKNOWN:
+            major = _major_version(instance.props.get("engineVersion"))
+            if major is UNKNOWN:
+                yield instance, Unverified(f"the engine_version of {label}")
+            elif major is None or major < _RDS_FORCE_SSL_DEFAULT_FROM:
+                yield (
+                    instance,
+                    f"{label} uses the default parameter group, which accepts unencrypted connections before "
+                    "PostgreSQL 15; set parameter_group_name to a group with rds.force_ssl=1.",
+                )
+            continue
+        if not attached:
+            if group_name is UNKNOWN:
+                yield instance, Unverified(f"the parameter group of {label}")
+            else:
+                yield (
+                    instance,
+                    f"{label} uses parameter group '{group_name}', which is not in the stack, so rds.force_ssl "
+                    "cannot be verified; declare the group (rds.force_ssl=1) in the stack.",
+                )
+            continue
+        value = _force_ssl(attached[0])
+        if value is UNKNOWN:
+            yield instance, Unverified(f"rds.force_ssl of parameter group '{attached[0].name}'")
+        elif value != "1":
+            yield (
+                instance,
+                f"{label} accepts unencrypted connections: parameter group '{attached[0].name}' does not set "
+                "rds.force_ssl=1; add {'name': 'rds.force_ssl', 'value': '1'} to its parameters.",
+            )
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-cmk-encryption",
+    title="PostgreSQL flexible servers are encrypted with a customer-managed key",
+    description=(
+        "Azure Database for PostgreSQL flexible servers set data_encryption.type AzureKeyVault with a primary key "
+        "URI and the user-assigned identity that reads it (and a geo-backup key and identity with geo-redundant "
+        "backups)."
+    ),
+    remediation=(
+        "Set data_encryption={'type': 'AzureKeyVault', 'primary_key_uri': <key URI>, "
+        "'primary_user_assigned_identity_id': identity.id} and identity={'type': 'UserAssigned', ...} on "
+        "azure_native.dbforpostgresql.Server (create-time only)."
+    ),
+    scope="Azure Database for PostgreSQL flexible servers",
+    types=(PG_FLEXIBLE_SERVER,),
+)
+def pg_flexible_cmk(server: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    label = f"PostgreSQL flexible server '{server.name}'"
+    kind = server.get("dataEncryption.type")
+    if kind is UNKNOWN:
+        yield Unverified(f"data_encryption.type of {label}")
+        return
+    if kind != "AzureKeyVault":
+        yield (
+            f"{label} uses service-managed keys; set data_encryption.type='AzureKeyVault' with primary_key_uri "
+            "and primary_user_assigned_identity_id (only possible when the server is created)."
+        )
+        return
+    required = [
+        ("primaryKeyURI", "primary_key_uri"),
+        ("primaryUserAssignedIdentityId", "primary_user_assigned_identity_id"),
+    ]
+    geo = server.get("backup.geoRedundantBackup")
+    if geo is UNKNOWN:
+        yield Unverified(f"backup.geo_redundant_backup of {label}")
+    elif geo == "Enabled":
+        required += [
+            ("geoBackupKeyURI", "geo_backup_key_uri"),
+            ("geoBackupUserAssignedIdentityId", "geo_backup_user_assigned_identity_id"),
+        ]
+    for field_name, argument in required:
+        if not is_set(server.get(f"dataEncryption.{field_name}")):
+            yield f"{label} has no customer-managed key {argument}; set data_encryption.{argument}."
+
+
+_TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-tls",
+    title="PostgreSQL flexible servers accept TLS 1.2+ connections only",
+    description=(
+        "No server parameter of a PostgreSQL flexible server turns require_secure_transport off or lowers "
+        "ssl_min_protocol_version below TLSv1.2 (both are the service defaults)."
+    ),
+    remediation=(
+        "Set value='on' for require_secure_transport and 'TLSv1.2' (or 'TLSv1.3') for ssl_min_protocol_version on "
+        "azure_native.dbforpostgresql.Configuration, or leave them at their defaults."
+    ),
+    scope="Azure Database for PostgreSQL flexible server parameters",
+    types=(PG_FLEXIBLE_CONFIGURATION,),
+)
+def pg_flexible_tls(configuration: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    name = configuration.props.get("configurationName")
+    value = configuration.props.get("value")
+    if name is UNKNOWN:
+        yield Unverified(f"configuration_name of server parameter '{configuration.name}'")
+        return
+    if name not in ("require_secure_transport", "ssl_min_protocol_version"):
+        raise NotApplicable(f"server parameter {name} does not govern transport security")
+    if value is UNKNOWN:
+        yield Unverified(f"the value of server parameter '{configuration.name}' ({name})")
+    elif name == "require_secure_transport" and str(value).lower() != "on":
+        yield f"Server parameter '{configuration.name}' sets require_secure_transport={value}; set it to 'on'."
+    elif name == "ssl_min_protocol_version" and value not in _TLS_VERSIONS:
+        yield f"Server parameter '{configuration.name}' allows TLS older than 1.2 ({value}); set it to 'TLSv1.2'."

@@ -55,6 +55,7 @@ _AWS_DATA_STORES = {
     "aws:efs/fileSystem:FileSystem": "EFS file system",
     "aws:ecr/repository:Repository": "ECR repository",
     "aws:kms/key:Key": "KMS key",
+    "aws:rds/instance:Instance": "RDS instance",
     "aws:cloudwatch/logGroup:LogGroup": "CloudWatch log group",
 }
 
@@ -63,7 +64,7 @@ _AWS_DATA_STORES = {
     name="aws-data-store-processing-record-tags",
     title="AWS data stores carry record-of-processing tags",
     description=(
-        "S3 buckets, EBS volumes, EFS file systems, ECR repositories, KMS keys and log groups carry the tags "
+        "S3 buckets, EBS volumes, EFS file systems, ECR repositories, KMS keys, RDS instances and log groups carry the tags "
         "data-classification (phi, pii, confidential, internal or public), data-owner, processing-activity and "
         "retention, on the resource or through the provider's default_tags."
     ),
@@ -79,6 +80,7 @@ _AZURE_DATA_STORES = {
     "azure-native:storage:StorageAccount": "Storage account",
     "azure-native:containerregistry:Registry": "Container registry",
     "azure-native:keyvault:Vault": "Key vault",
+    "azure-native:dbforpostgresql:Server": "PostgreSQL flexible server",
 }
 
 
@@ -86,7 +88,7 @@ _AZURE_DATA_STORES = {
     name="azure-data-store-processing-record-tags",
     title="Azure data stores carry record-of-processing tags",
     description=(
-        "Storage accounts, container registries and key vaults carry the tags data-classification (phi, pii, "
+        "Storage accounts, container registries, key vaults and PostgreSQL flexible servers carry the tags data-classification (phi, pii, "
         "confidential, internal or public), data-owner, processing-activity and retention."
     ),
     remediation="Set tags={**platform_tags(...), **data_tags(classification, retention_days)} on the resource.",

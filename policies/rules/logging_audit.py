@@ -210,6 +210,7 @@ _DIAGNOSTIC_TARGETS = {
     "azure-native:containerregistry:Registry": "Container registry",
     "azure-native:keyvault:Vault": "Key vault",
     "azure-native:storage:StorageAccount": "Storage account",
+    "azure-native:dbforpostgresql:Server": "PostgreSQL flexible server",
 }
 _AUDIT_GROUPS = ("allLogs", "audit")
 _AKS_AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin")
@@ -238,7 +239,7 @@ def _audits(setting: Resource, target: Resource) -> bool | Any:
     name="azure-diagnostic-settings-enabled",
     title="Azure resources send audit logs to Log Analytics",
     description=(
-        "Every AKS cluster, container registry, key vault and storage account is the resource_uri of a diagnostic "
+        "Every AKS cluster, container registry, key vault, storage account and PostgreSQL flexible server is the resource_uri of a diagnostic "
         "setting with a destination and an enabled log of category group allLogs or audit (AKS also accepts "
         "category kube-audit or kube-audit-admin; storage accounts log through their blobServices/default URI)."
     ),
@@ -246,7 +247,7 @@ def _audits(setting: Resource, target: Resource) -> bool | Any:
         "Add azure_native.monitor.DiagnosticSetting(resource_uri=resource.id, workspace_id=workspace.id, "
         "logs=[{'category_group': 'allLogs', 'enabled': True}]) (for storage: resource_uri=f'{account.id}/blobServices/default')."
     ),
-    scope="AKS clusters, container registries, key vaults and storage accounts",
+    scope="AKS clusters, container registries, key vaults, storage accounts and PostgreSQL flexible servers",
 )
 def azure_diagnostics(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     targets = stack.of(_DIAGNOSTIC_TARGETS)

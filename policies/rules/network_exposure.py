@@ -760,3 +760,51 @@ def gateway_listener_tls(resource: Resource, config: dict[str, Any]) -> Iterator
                     f"Gateway '{resource.name}' listener '{name}' terminates TLS without a certificate; set "
                     "tls.certificateRefs to the Secret of its Certificate."
                 )
+
+
+# --- Managed PostgreSQL ------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    name="aws-rds-instance-not-public",
+    title="RDS instances are not publicly accessible",
+    description="RDS instances keep publicly_accessible False, so they get no public address.",
+    remediation=(
+        "Set publicly_accessible=False on aws.rds.Instance, place it in private subnets (aws.rds.SubnetGroup) and "
+        "admit clients through security groups."
+    ),
+    scope="RDS instances",
+    types=("aws:rds/instance:Instance",),
+)
+def rds_not_public(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    public = as_bool(instance.props.get("publiclyAccessible"))
+    if public is UNKNOWN:
+        yield Unverified(f"publicly_accessible of RDS instance '{instance.name}'")
+    elif public is True:
+        yield f"RDS instance '{instance.name}' is publicly accessible; set publicly_accessible=False."
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-no-public-access",
+    title="PostgreSQL flexible servers disable public network access",
+    description=(
+        "Azure Database for PostgreSQL flexible servers set network.public_network_access Disabled explicitly "
+        "(reached through a private endpoint or VNet integration)."
+    ),
+    remediation=(
+        "Set network={'public_network_access': 'Disabled'} on azure_native.dbforpostgresql.Server and connect "
+        "through a private endpoint (group postgresqlServer, zone privatelink.postgres.database.azure.com)."
+    ),
+    scope="Azure Database for PostgreSQL flexible servers",
+    types=("azure-native:dbforpostgresql:Server",),
+)
+def pg_flexible_no_public_access(server: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    access = server.get("network.publicNetworkAccess")
+    delegated = server.get("network.delegatedSubnetResourceId")
+    if access is UNKNOWN:
+        yield Unverified(f"network.public_network_access of PostgreSQL flexible server '{server.name}'")
+    elif access != "Disabled" and not (access is None and isinstance(delegated, str) and delegated):
+        yield (
+            f"PostgreSQL flexible server '{server.name}' accepts connections from public networks "
+            f"(public_network_access {access or 'unset'}); set network.public_network_access='Disabled'."
+        )

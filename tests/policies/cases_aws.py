@@ -97,7 +97,91 @@ DENY_HTTP = {
 }
 ANYONE_MAY_SEND = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": QUEUE_ARN}
 
+RDS = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RDS_INSTANCE: dict[str, object] = {
+    "engine": "postgres",
+    "engineVersion": "17",
+    "instanceClass": "db.t4g.medium",
+    "storageEncrypted": True,
+    "kmsKeyId": KEY,
+    "manageMasterUserPassword": True,
+    "masterUserSecretKmsKeyId": KEY,
+    "performanceInsightsEnabled": True,
+    "performanceInsightsKmsKeyId": KEY,
+    "publiclyAccessible": False,
+    "backupRetentionPeriod": 14,
+    "deletionProtection": True,
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "mlflow-final",
+    "parameterGroupName": "mlflow-params",
+    "tags": RECORD_TAGS,
+}
+
 RESOURCE_CASES: list[ResourceCase] = [
+    ResourceCase(
+        rule="aws-rds-instance-kms-encryption",
+        type=RDS,
+        props=RDS_INSTANCE,
+        fails={
+            "unencrypted": Fail({"storageEncrypted": False}, "is not encrypted at rest"),
+            "aws-managed key": Fail({"kmsKeyId": DELETE}, "AWS-managed aws/rds key"),
+            "secret under aws-managed key": Fail({"masterUserSecretKmsKeyId": DELETE}, "master user secret"),
+            "insights under aws-managed key": Fail(
+                {"performanceInsightsKmsKeyId": DELETE}, "Performance Insights data"
+            ),
+        },
+        unknown={"storageEncrypted": UNKNOWN},
+        passes={
+            "no insights, own password": {
+                "performanceInsightsEnabled": False,
+                "manageMasterUserPassword": DELETE,
+                "masterUserSecretKmsKeyId": DELETE,
+                "performanceInsightsKmsKeyId": DELETE,
+            }
+        },
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-instance-not-public",
+        type=RDS,
+        props=RDS_INSTANCE,
+        fails={"public": Fail({"publiclyAccessible": True}, "is publicly accessible")},
+        unknown={"publiclyAccessible": UNKNOWN},
+        passes={"default": {"publiclyAccessible": DELETE}},
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-instance-backup-retention",
+        type=RDS,
+        props=RDS_INSTANCE,
+        fails={
+            "one day": Fail({"backupRetentionPeriod": 1}, "keeps backups for 1 days"),
+            "backups off": Fail({"backupRetentionPeriod": 0}, "at least 7"),
+            "default": Fail({"backupRetentionPeriod": DELETE}, "the default number of"),
+        },
+        unknown={"backupRetentionPeriod": UNKNOWN},
+        passes={"a week": {"backupRetentionPeriod": 7}, "maximum": {"backupRetentionPeriod": 35}},
+        not_applicable={"other type": VPC_ONLY},
+        configs={
+            "a ceiling below the backups rejects them": ConfigCase(
+                {"maxRetentionDays": {"confidential": 10}}, passes=False
+            ),
+        },
+    ),
+    ResourceCase(
+        rule="aws-rds-instance-deletion-protection",
+        type=RDS,
+        props=RDS_INSTANCE,
+        fails={
+            "unprotected": Fail({"deletionProtection": False}, "set deletion_protection=True"),
+            "default": Fail({"deletionProtection": DELETE}, "set deletion_protection=True"),
+            "no final snapshot": Fail({"skipFinalSnapshot": True}, "without a final snapshot"),
+        },
+        unknown={"deletionProtection": UNKNOWN},
+        passes={"final snapshot by default": {"skipFinalSnapshot": DELETE}},
+        not_applicable={"other type": VPC_ONLY},
+    ),
     ResourceCase(
         rule="aws-backup-vault-kms-encryption",
         type="aws:backup/vault:Vault",
@@ -878,6 +962,57 @@ def ecr_lifecycle_policy(days: int) -> str:
 ECR_LIFECYCLE = ecr_lifecycle_policy(365)
 
 STACK_CASES: list[StackCase] = [
+    StackCase(
+        rule="aws-rds-postgres-tls-enforced",
+        resources=[
+            Res(
+                RDS_PARAMETER_GROUP,
+                "mlflow-params",
+                {
+                    "family": "postgres17",
+                    "name": "mlflow-params-1234",
+                    "parameters": [
+                        {"name": "log_connections", "value": "1"},
+                        {"name": "rds.force_ssl", "value": "1", "applyMethod": "pending-reboot"},
+                    ],
+                },
+            ),
+            Res(
+                RDS,
+                "mlflow",
+                {**RDS_INSTANCE, "parameterGroupName": "mlflow-params-1234"},
+                {"parameterGroupName": ["mlflow-params"]},
+            ),
+        ],
+        fails={
+            "force_ssl off": StackFail(
+                change("mlflow-params", {"parameters[1].value": "0"}), "mlflow", "accepts unencrypted connections"
+            ),
+            "force_ssl left at the default of an old version": StackFail(
+                then(
+                    change("mlflow-params", {"parameters": [{"name": "log_connections", "value": "1"}]}),
+                    change("mlflow", {"engineVersion": "14.12"}),
+                ),
+                "mlflow",
+                "does not set rds.force_ssl=1",
+            ),
+            "default group before 15": StackFail(
+                change("mlflow", {"parameterGroupName": DELETE, "engineVersion": "14.12"}),
+                "mlflow",
+                "uses the default parameter group",
+            ),
+            "group outside the stack": StackFail(
+                then(drop("mlflow-params"), change("mlflow", {"parameterGroupName": "shared-params"})),
+                "mlflow",
+                "not in the stack",
+            ),
+        },
+        unknown=change("mlflow-params", {"parameters[1].value": UNKNOWN}),
+        passes={
+            "default group from 15": change("mlflow", {"parameterGroupName": DELETE}),
+        },
+        not_applicable=then(drop("mlflow"), add(Res(RDS, "mysql", {**RDS_INSTANCE, "engine": "mysql"}))),
+    ),
     StackCase(
         rule="aws-s3-bucket-kms-encryption",
         resources=[

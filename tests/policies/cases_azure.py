@@ -10,6 +10,7 @@ from tests.policies.cases import (
     StackCase,
     StackConfigCase,
     StackFail,
+    add,
     change,
     drop,
 )
@@ -31,7 +32,92 @@ SYSTEM_POOL = {
     "enableNodePublicIP": False,
 }
 
+PG_SERVER = "azure-native:dbforpostgresql:Server"
+PG_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
+PG_IDENTITY = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pg"
+PG_SERVER_PROPS: dict[str, object] = {
+    "version": "17",
+    "network": {"publicNetworkAccess": "Disabled"},
+    "dataEncryption": {
+        "type": "AzureKeyVault",
+        "primaryKeyURI": "https://kv.vault.azure.net/keys/postgres",
+        "primaryUserAssignedIdentityId": PG_IDENTITY,
+    },
+    "backup": {"backupRetentionDays": 14, "geoRedundantBackup": "Disabled"},
+    "tags": RECORD_TAGS,
+}
+
 RESOURCE_CASES: list[ResourceCase] = [
+    ResourceCase(
+        rule="azure-postgres-flexible-server-cmk-encryption",
+        type=PG_SERVER,
+        props=PG_SERVER_PROPS,
+        fails={
+            "service-managed": Fail({"dataEncryption": DELETE}, "uses service-managed keys"),
+            "system-assigned": Fail({"dataEncryption.type": "SystemAssigned"}, "uses service-managed keys"),
+            "no key": Fail({"dataEncryption.primaryKeyURI": DELETE}, "primary_key_uri"),
+            "no identity": Fail({"dataEncryption.primaryUserAssignedIdentityId": DELETE}, "primary_user_assigned"),
+            "geo backups without their key": Fail({"backup.geoRedundantBackup": "Enabled"}, "geo_backup_key_uri"),
+        },
+        unknown={"dataEncryption.type": UNKNOWN},
+        passes={
+            "geo backups with their key": {
+                "backup.geoRedundantBackup": "Enabled",
+                "dataEncryption.geoBackupKeyURI": "https://kv-paired.vault.azure.net/keys/postgres",
+                "dataEncryption.geoBackupUserAssignedIdentityId": PG_IDENTITY,
+            }
+        },
+        not_applicable={"other type": GROUP_ONLY},
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-no-public-access",
+        type=PG_SERVER,
+        props=PG_SERVER_PROPS,
+        fails={
+            "public": Fail({"network.publicNetworkAccess": "Enabled"}, "accepts connections from public networks"),
+            "default": Fail({"network": DELETE}, "public_network_access unset"),
+        },
+        unknown={"network.publicNetworkAccess": UNKNOWN},
+        passes={"vnet integration": {"network": {"delegatedSubnetResourceId": "/subscriptions/0/subnets/pg"}}},
+        not_applicable={"other type": GROUP_ONLY},
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-backup-retention",
+        type=PG_SERVER,
+        props=PG_SERVER_PROPS,
+        fails={
+            "short": Fail({"backup.backupRetentionDays": 3}, "keeps backups for 3 days"),
+            "default": Fail({"backup": DELETE}, "the default number of"),
+        },
+        unknown={"backup.backupRetentionDays": UNKNOWN},
+        passes={"a week": {"backup.backupRetentionDays": 7}},
+        not_applicable={"other type": GROUP_ONLY},
+        configs={
+            "a ceiling below the backups rejects them": ConfigCase(
+                {"maxRetentionDays": {"confidential": 10}}, passes=False
+            ),
+        },
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-tls",
+        type=PG_CONFIGURATION,
+        props={"configurationName": "require_secure_transport", "value": "on", "source": "user-override"},
+        fails={
+            "off": Fail({"value": "off"}, "set it to 'on'"),
+            "old tls": Fail(
+                {"configurationName": "ssl_min_protocol_version", "value": "TLSv1.1"}, "allows TLS older than 1.2"
+            ),
+        },
+        unknown={"value": UNKNOWN},
+        passes={
+            "upper case": {"value": "ON"},
+            "tls 1.3": {"configurationName": "ssl_min_protocol_version", "value": "TLSv1.3"},
+        },
+        not_applicable={
+            "other type": GROUP_ONLY,
+            "other parameter": (PG_CONFIGURATION, {"configurationName": "log_connections", "value": "on"}),
+        },
+    ),
     ResourceCase(
         rule="azure-acr-registry-cmk-encryption",
         type=REGISTRY,
@@ -551,6 +637,9 @@ STACK_CASES: list[StackCase] = [
         ],
         fails={
             "no diagnostics": StackFail(drop("aks-diagnostics"), "aks", "AKS cluster 'aks' sends no audit logs"),
+            "postgres without diagnostics": StackFail(
+                add(Res(PG_SERVER, "pg", PG_SERVER_PROPS)), "pg", "PostgreSQL flexible server 'pg' sends no audit logs"
+            ),
             "no destination": StackFail(
                 change("aks-diagnostics", {"workspaceId": DELETE}),
                 "aks",

@@ -30,6 +30,11 @@ GDPR_POLICIES = [
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
+    "aws-rds-instance-backup-retention",
+    "aws-rds-instance-deletion-protection",
+    "aws-rds-instance-kms-encryption",
+    "aws-rds-instance-not-public",
+    "aws-rds-postgres-tls-enforced",
     "aws-region-allowed",
     "aws-s3-bucket-access-logging",
     "aws-s3-bucket-kms-encryption",
@@ -56,6 +61,10 @@ GDPR_POLICIES = [
     "azure-key-vault-rbac-authorization",
     "azure-location-allowed",
     "azure-log-analytics-workspace-retention",
+    "azure-postgres-flexible-server-backup-retention",
+    "azure-postgres-flexible-server-cmk-encryption",
+    "azure-postgres-flexible-server-no-public-access",
+    "azure-postgres-flexible-server-tls",
     "azure-storage-account-blob-soft-delete",
     "azure-storage-account-cmk-encryption",
     "azure-storage-account-https-only",
@@ -111,6 +120,11 @@ HIPAA_POLICIES = [
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
+    "aws-rds-instance-backup-retention",
+    "aws-rds-instance-deletion-protection",
+    "aws-rds-instance-kms-encryption",
+    "aws-rds-instance-not-public",
+    "aws-rds-postgres-tls-enforced",
     "aws-s3-bucket-access-logging",
     "aws-s3-bucket-kms-encryption",
     "aws-s3-bucket-no-public-acl",
@@ -147,6 +161,10 @@ HIPAA_POLICIES = [
     "azure-key-vault-purge-protection",
     "azure-key-vault-rbac-authorization",
     "azure-log-analytics-workspace-retention",
+    "azure-postgres-flexible-server-backup-retention",
+    "azure-postgres-flexible-server-cmk-encryption",
+    "azure-postgres-flexible-server-no-public-access",
+    "azure-postgres-flexible-server-tls",
     "azure-storage-account-blob-soft-delete",
     "azure-storage-account-cmk-encryption",
     "azure-storage-account-https-only",
@@ -241,14 +259,17 @@ SQS_CONTROLS = {"HIPAA-ENC-SQS-SSE", "HIPAA-TLS-SQS-POLICY", "HIPAA-AC-SQS-POLIC
 """Rows added beyond CONTROLS.md for Karpenter's interruption queue (issue 17)."""
 GATEWAY_CONTROLS = {"HIPAA-NET-K8S-LB-PRIVATE", "HIPAA-TLS-K8S-GATEWAY"}
 """Rows added beyond CONTROLS.md for the serving gateway's load balancer and listeners (issue 18)."""
+DATABASE_CONTROLS = {"HIPAA-ENC-DB-CMK", "HIPAA-TLS-DB", "HIPAA-AC-DB-PUBLIC", "HIPAA-BAK-DB"}
+"""Rows added beyond CONTROLS.md for MLflow's managed PostgreSQL (issue 19)."""
 
 
 def test_the_matrix_controls_are_all_present() -> None:
-    added = SQS_CONTROLS | GATEWAY_CONTROLS
+    added = SQS_CONTROLS | GATEWAY_CONTROLS | DATABASE_CONTROLS
     matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in added]
     assert len(matrix) == 70, "CONTROLS.md lists 70 controls (35 AWS/cross-cloud, 20 Azure, 15 Kubernetes)"
     assert set(CONTROLS) >= SQS_CONTROLS, "the SQS rows added for Karpenter's interruption queue"
     assert set(CONTROLS) >= GATEWAY_CONTROLS, "the rows added for the serving gateway"
+    assert set(CONTROLS) >= DATABASE_CONTROLS, "the rows added for the managed PostgreSQL"
 
 
 @pytest.mark.parametrize("framework", sorted(GOLDEN))
