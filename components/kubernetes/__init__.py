@@ -1,5 +1,5 @@
 """Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models) and its
-gateway, node autoscaling.
+gateway, node autoscaling, training (GPU queues).
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
@@ -33,11 +33,23 @@ from components.kubernetes.secrets_store import SecretsStoreCsi, SecretsStoreCsi
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs, ServingSecretStoreArgs
 from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
+from components.kubernetes.training import (
+    GpuQueueFlavorArgs,
+    GpuQueueQuotaArgs,
+    GpuQueues,
+    GpuQueuesArgs,
+    GpuQueueTeamArgs,
+)
 
 __all__ = [
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
     "GpuPoolTaintArgs",
+    "GpuQueueFlavorArgs",
+    "GpuQueueQuotaArgs",
+    "GpuQueueTeamArgs",
+    "GpuQueues",
+    "GpuQueuesArgs",
     "GpuStack",
     "GpuStackArgs",
     "Karpenter",
