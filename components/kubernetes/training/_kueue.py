@@ -97,8 +97,12 @@ MAX_FLAVOR_NODE_LABELS = 8
 CONTROLLER_UID = 65532
 """The uid the controller image runs as (Dockerfile at v0.19.2: `USER 65532:65532`)."""
 
-CONTROLLER_RESOURCES: dict[str, Any] = _values.container_resources(cpu="500m", memory="512Mi", memory_limit="512Mi")
-"""The chart's requests (500m, 512Mi) and memory limit; the 2-CPU limit is dropped (`container_resources`)."""
+CONTROLLER_RESOURCES: dict[str, Any] = {
+    "requests": {"cpu": "500m", "memory": "512Mi"},
+    "limits": {"cpu": "2", "memory": "512Mi"},
+}
+"""The chart's own sizing, stated (values.yaml at v0.19.2). Helm merges maps, so the chart's 2-CPU limit would stay
+even if left out here; it only caps bursts during a large requeue, and the memory limit bounds a leak."""
 
 GROUP_KIND_CONCURRENCY: dict[str, int] = {
     "Job.batch": 5,
