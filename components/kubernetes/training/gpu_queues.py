@@ -185,6 +185,11 @@ class GpuQueues(pulumi.ComponentResource):
         check_object_name(problems, "name", name)
         flavor_names = check_flavors(problems, flavors)
         check_teams(problems, teams, flavor_names)
+        for index, team in enumerate(teams if isinstance(teams, list) else []):
+            team_namespaces = team.get("namespaces") if isinstance(team, dict) else None
+            if isinstance(team_namespaces, list) and namespace in team_namespaces:
+                position = team_namespaces.index(namespace)
+                problems.add(f"teams[{index}].namespaces[{position}]", "is Kueue's own namespace, never a training one")
         check_object_name(problems, "cohort", cohort)
         check_namespace_name(problems, "namespace", namespace)
         check_integrations(problems, integrations)

@@ -392,6 +392,14 @@ def test_unknown_arguments_and_empty_lists_are_refused(run) -> None:
     assert {"flavors", "teams[0].namespaces", "teams[0].quotas", "teams[0].gpu", "defaultDeny"} <= set(errors), errors
 
 
+def test_kueue_s_own_namespace_is_never_a_training_namespace(run) -> None:
+    teams = queues_args()["teams"]
+    teams[1]["namespaces"] = ["nlp-train", "kueue-system"]
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        build(run, teams=teams)
+    assert "Kueue's own namespace" in errors_of(raised)["teams[1].namespaces[1]"]
+
+
 def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     from tests.components.kubernetes.helpers import selector_matches
 
