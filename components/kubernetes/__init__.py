@@ -1,5 +1,5 @@
 """Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models) and its
-gateway, training namespaces, node autoscaling.
+gateway, node autoscaling, training (namespaces, GPU queues).
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
@@ -33,12 +33,25 @@ from components.kubernetes.secrets_store import SecretsStoreCsi, SecretsStoreCsi
 from components.kubernetes.serving import ModelServingNamespace, ModelServingNamespaceArgs, ServingSecretStoreArgs
 from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
-from components.kubernetes.training import TrainingNamespace, TrainingNamespaceArgs
+from components.kubernetes.training import (
+    GpuQueueFlavorArgs,
+    GpuQueueQuotaArgs,
+    GpuQueues,
+    GpuQueuesArgs,
+    GpuQueueTeamArgs,
+    TrainingNamespace,
+    TrainingNamespaceArgs,
+)
 
 __all__ = [
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
     "GpuPoolTaintArgs",
+    "GpuQueueFlavorArgs",
+    "GpuQueueQuotaArgs",
+    "GpuQueueTeamArgs",
+    "GpuQueues",
+    "GpuQueuesArgs",
     "GpuStack",
     "GpuStackArgs",
     "Karpenter",

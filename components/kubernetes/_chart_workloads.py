@@ -994,6 +994,56 @@ def cert_manager_workloads(release: str, namespace: str, values: Values) -> list
     return workloads
 
 
+# --- Kueue (kubernetes-sigs/kueue tag v0.19.2, charts/kueue) --------------------------------------------------
+
+KUEUE_DEFAULTS: dict[str, Any] = {
+    "controllerManager": {
+        "replicas": 1, "hostNetwork": False, "nodeSelector": {}, "tolerations": [], "topologySpreadConstraints": [],
+        "manager": {
+            "priorityClassName": None,
+            "resources": {"limits": {"cpu": "2", "memory": "512Mi"}, "requests": {"cpu": "500m", "memory": "512Mi"}},
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                         "capabilities": {"drop": ["ALL"]}},
+        },
+    },
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.yaml at v0.19.2)."""
+
+
+def kueue_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The Kueue chart: the controller-manager Deployment (KueueViz off, the chart's default).
+
+    Templates read (tag v0.19.2): `charts/kueue/templates/manager/manager.yaml` (`controllerManager.replicas`,
+    `.hostNetwork`, `.nodeSelector`, `.tolerations`, `.topologySpreadConstraints`, `controllerManager.manager.
+    {priorityClassName,resources,podSecurityContext,containerSecurityContext}`; no affinity value; container
+    `manager`) and `_helpers.tpl` (`kueue.fullname`; pod labels `kueue.selectorLabels`).
+    """
+    effective = merged(KUEUE_DEFAULTS, values)
+    controller = effective["controllerManager"]
+    manager = controller["manager"]
+    extra: dict[str, Any] = {
+        "hostNetwork": bool(controller.get("hostNetwork")),
+        "topologySpreadConstraints": copy.deepcopy(controller.get("topologySpreadConstraints") or []),
+    }
+    if manager.get("priorityClassName"):
+        extra["priorityClassName"] = manager["priorityClassName"]
+    spec = _pod(
+        {**controller, "resources": manager.get("resources") or {},
+         "securityContext": manager.get("podSecurityContext") or {},
+         "containerSecurityContext": manager.get("containerSecurityContext") or {}},
+        container="manager",
+        extra=extra,
+    )  # fmt: skip
+    fullname = helm_fullname(release, "kueue", effective.get("fullnameOverride"))
+    return [
+        ChartWorkload("Deployment", f"{fullname}-controller-manager", namespace, int(controller.get("replicas") or 1),
+                      spec, {"app.kubernetes.io/name": "kueue", "app.kubernetes.io/instance": release,
+                             "control-plane": "controller-manager"},
+                      source=f"kueue {_charts.KUEUE.version} templates/manager/manager.yaml")
+    ]  # fmt: skip
+
+
 def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
     """prometheus-operator-crds and karpenter-crd: CRDs only, no pods (their templates are CustomResourceDefinitions)."""
     return []
@@ -1015,6 +1065,7 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.SECRETS_STORE_CSI_PROVIDER_AWS.chart: secrets_store_aws_provider_workloads,
     _charts.ENVOY_GATEWAY.chart: envoy_gateway_workloads,
     _charts.CERT_MANAGER.chart: cert_manager_workloads,
+    _charts.KUEUE.chart: kueue_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -1034,6 +1085,7 @@ TABLE_VERSIONS: dict[str, str] = {
     "secrets-store-csi-driver-provider-aws": "3.1.1",
     "gateway-helm": "v1.9.0",
     "cert-manager": "v1.21.1",
+    "kueue": "0.19.2",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""

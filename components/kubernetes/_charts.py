@@ -35,6 +35,8 @@ Why `helm.v4.Chart` and not `helm.v3.Release`, for every chart here:
     site/content/en/v1.9/install/custom-cert.md, "Certgen will not overwrite the custom certificate"), creates the
     HMAC Secret from a random value, and switches the topology injector off (`topologyInjector.enabled: false`).
   - cert-manager: only `startupapicheck` (a post-install Job that waits for the webhook) is a hook; nothing is lost.
+  - kueue: no hooks at this tag. Without cert-manager the controller makes its own webhook and visibility
+    certificates and patches the webhook configurations' caBundle (`internalCertManagement`, the chart's default).
 
 Versions were current when gathered in ../shared/REFERENCE.md; each entry names its source. Upgrade by
 changing one line here and re-running the tests (the values builders are tested against these charts' keys).
@@ -186,6 +188,16 @@ CERT_MANAGER = ChartRef(
     source="cert-manager/cert-manager tag v1.21.1 (the newest v1.x release), deploy/charts/cert-manager: images "
     "quay.io/jetstack/cert-manager-{controller,webhook,cainjector}:v1.21.1; CRDs are templates behind `crds.enabled`",
 )
+# Kueue publishes its chart to the Kubernetes project's own registry (charts/kueue/README.md@v0.19.2: "Or use the
+# charts pushed to `oci://registry.k8s.io/kueue/charts/kueue`", `--version="0.19.2"`); the chart version is the tag
+# without its `v` (hack/helm-chart-package.sh), and a promoted tag's chart points at registry.k8s.io/kueue/kueue.
+KUEUE = ChartRef(
+    repo="oci://registry.k8s.io/kueue/charts",
+    chart="kueue",
+    version="0.19.2",
+    source="kubernetes-sigs/kueue tag v0.19.2 (the newest v0.x release), charts/kueue/Chart.yaml (app v0.19.2; "
+    "controller image registry.k8s.io/kueue/kueue:v0.19.2; CRDs as templates in templates/crd)",
+)
 
 CHARTS: tuple[ChartRef, ...] = (
     GPU_OPERATOR,
@@ -203,6 +215,7 @@ CHARTS: tuple[ChartRef, ...] = (
     SECRETS_STORE_CSI_PROVIDER_AWS,
     ENVOY_GATEWAY,
     CERT_MANAGER,
+    KUEUE,
 )
 """Every chart the layer installs (the tests check each is an exact pin over HTTPS or from an official OCI registry)."""
 

@@ -84,6 +84,12 @@ SECRETS_STORE_DRIVER_PODS = {"app": "secrets-store-csi-driver"}
 """secrets-store-csi-driver 1.6.0 `templates/secrets-store-csi-driver.yaml` (selector `app: <sscd.name>`)."""
 SECRETS_STORE_AWS_PROVIDER_PODS = {"app": "secrets-store-csi-driver-provider-aws"}
 """secrets-store-csi-driver-provider-aws 3.1.1 `templates/daemonset.yaml` (selector `app: <provider.name>`)."""
+KUEUE_CONTROLLER_PODS = {
+    "app.kubernetes.io/name": "kueue",
+    "app.kubernetes.io/instance": "kueue",
+    "control-plane": "controller-manager",
+}
+"""kueue 0.19.2 `kueue.selectorLabels` (templates/_helpers.tpl; release `kueue`)."""
 COREDNS_PODS = {"k8s-app": "kube-dns"}
 """CoreDNS on EKS and AKS (and kube-prometheus-stack's `coreDns.service.selector`)."""
 
@@ -129,6 +135,11 @@ CERT_MANAGER_WEBHOOK_PORT = 10250
 """cert-manager v1.21.1 `webhook.securePort`."""
 CERT_MANAGER_METRICS_PORT = 9402
 """cert-manager's controller, webhook and CA injector metrics (`http-metrics`)."""
+KUEUE_WEBHOOK_PORT = 9443
+"""kueue 0.19.2 webhook server (`webhookService.ports[0].targetPort`, config `webhook.port`)."""
+KUEUE_VISIBILITY_PORT = 8082
+"""kueue 0.19.2 visibility API server, behind the `v1beta2.visibility.kueue.x-k8s.io` APIService
+(templates/visibility/service.yaml)."""
 HTTPS_PORT = 443
 HTTP_PORT = 80
 
@@ -140,6 +151,7 @@ AUTOSCALING_TIER = "autoscaling"
 SECRETS_TIER = "secrets"
 GATEWAY_TIER = "gateway"
 CERTIFICATES_TIER = "certificates"
+QUEUEING_TIER = "queueing"
 
 Spec = dict[str, Any]
 
@@ -567,6 +579,22 @@ def cert_manager_network_policies(*, external_issuer: bool, metrics_scrape: bool
             "ingress": [{"from": [_tier(MONITORING_TIER, PROMETHEUS_PODS)], "ports": _tcp(CERT_MANAGER_METRICS_PORT)}],
         }
     return policies
+
+
+def kueue_network_policies() -> dict[str, Spec]:
+    """Policies of Kueue's namespace: the API server out, the API server in on the webhook and visibility API only.
+
+    The controller watches jobs, queues and workloads and issues its own webhook certificates, all through the API
+    server; the API server calls its admission webhooks (every job create in a training namespace, every queue
+    object) and its aggregated visibility API (pending workloads). Nothing else reaches it or is reached by it.
+    """
+    return {
+        DEFAULT_DENY_POLICY: _default_deny(),
+        "allow-dns": _dns(),
+        "allow-controller-kube-api": _kube_api(KUEUE_CONTROLLER_PODS),
+        "allow-webhook-from-api-server": _from_api_server(KUEUE_CONTROLLER_PODS, KUEUE_WEBHOOK_PORT),
+        "allow-visibility-from-api-server": _from_api_server(KUEUE_CONTROLLER_PODS, KUEUE_VISIBILITY_PORT),
+    }
 
 
 def create_network_policies(

@@ -56,6 +56,7 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
     "https://aws.github.io/secrets-store-csi-driver-provider-aws",
     "oci://docker.io/envoyproxy",
+    "oci://registry.k8s.io/kueue/charts",
 )
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 

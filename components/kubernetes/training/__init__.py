@@ -1,5 +1,21 @@
-"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs."""
+"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, and GPU queues with
+fair sharing between teams (Kueue)."""
 
+from components.kubernetes.training.gpu_queues import (
+    GpuQueueFlavorArgs,
+    GpuQueueQuotaArgs,
+    GpuQueues,
+    GpuQueuesArgs,
+    GpuQueueTeamArgs,
+)
 from components.kubernetes.training.namespace import TrainingNamespace, TrainingNamespaceArgs
 
-__all__ = ["TrainingNamespace", "TrainingNamespaceArgs"]
+__all__ = [
+    "GpuQueueFlavorArgs",
+    "GpuQueueQuotaArgs",
+    "GpuQueueTeamArgs",
+    "GpuQueues",
+    "GpuQueuesArgs",
+    "TrainingNamespace",
+    "TrainingNamespaceArgs",
+]

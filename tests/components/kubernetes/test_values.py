@@ -255,6 +255,9 @@ OFFICIAL_OCI_REGISTRIES = {
     # envoyproxy/gateway v1.9.0 site/content/en/v1.9/install/install-helm.md: "It is published at
     # `oci://docker.io/envoyproxy/gateway-helm`"; the `envoyproxy` organisation is the project's own.
     "oci://docker.io/envoyproxy": "envoyproxy/gateway (the Envoy project's Docker Hub organisation)",
+    # kubernetes-sigs/kueue v0.19.2 charts/kueue/README.md: "the charts pushed to
+    # `oci://registry.k8s.io/kueue/charts/kueue`"; registry.k8s.io is the Kubernetes project's own registry.
+    "oci://registry.k8s.io/kueue/charts": "kubernetes-sigs/kueue (the Kubernetes project's registry)",
 }
 
 
