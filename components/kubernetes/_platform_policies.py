@@ -591,7 +591,7 @@ def kueue_network_policies() -> dict[str, Spec]:
     return {
         DEFAULT_DENY_POLICY: _default_deny(),
         "allow-dns": _dns(),
-        "allow-controller-kube-api": _kube_api(KUEUE_CONTROLLER_PODS),
+        "allow-controller-kube-api": kube_api_egress(KUEUE_CONTROLLER_PODS),
         "allow-webhook-from-api-server": _from_api_server(KUEUE_CONTROLLER_PODS, KUEUE_WEBHOOK_PORT),
         "allow-visibility-from-api-server": _from_api_server(KUEUE_CONTROLLER_PODS, KUEUE_VISIBILITY_PORT),
     }
