@@ -332,107 +332,78 @@ class ModelDeployment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
-        namespace = args.get("namespace")
-        image = args.get("image")
-        app_name = args.get("app_name", name)
-        service_account = args.get("service_account_name", DEFAULT_SERVICE_ACCOUNT_NAME)
-        pod_labels = args.get("pod_labels", {})
-        replicas = args.get("replicas", DEFAULT_REPLICAS)
-        gpus = args.get("gpus", DEFAULT_GPUS)
-        cpu = args.get("cpu", DEFAULT_CPU)
-        cpu_limit = args.get("cpu_limit", DEFAULT_CPU_LIMIT)
-        memory = args.get("memory", DEFAULT_MEMORY)
-        server = args.get("server", DEFAULT_SERVER)
-        # An unknown server is reported below; the generic preset stands in until then.
-        preset = SERVER_PRESETS.get(server) if isinstance(server, str) else None
-        preset = preset or SERVER_PRESETS[DEFAULT_SERVER]
-        port = args.get("port", preset.port)
-        # A server whose metrics share its HTTP port keeps sharing it when `port` is overridden.
-        metrics_port = args.get("metrics_port", preset.metrics_port if preset.metrics_port != preset.port else port)
-        service_port = args.get("service_port", DEFAULT_SERVICE_PORT)
-        metrics_path = args.get("metrics_path", preset.metrics_path)
-        readiness_path = args.get("readiness_path", preset.readiness_path)
-        liveness_path = args.get("liveness_path", preset.liveness_path)
-        startup_timeout = args.get("startup_timeout_seconds", DEFAULT_STARTUP_TIMEOUT_SECONDS)
-        env = args.get("env", {})
-        run_as_user = args.get("run_as_user", DEFAULT_RUN_AS_USER)
-        tmp_size = args.get("tmp_size", DEFAULT_TMP_SIZE)
-        shm_size = args.get("shm_size", preset.shm_size)
-        service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
-        gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
-        autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
-        secrets = args.get("secrets", [])
+        settings = _settings(name, args)
 
         check_arguments(name, args).raise_if_any(f"ModelDeployment '{name}'")
 
         super().__init__("mlplatform:index:ModelDeployment", name, {}, opts)
 
-        selector = {"app.kubernetes.io/name": app_name, "app.kubernetes.io/instance": app_name}
+        selector = {"app.kubernetes.io/name": settings.app_name, "app.kubernetes.io/instance": settings.app_name}
         labels = {**selector, "app.kubernetes.io/component": "model-server", "app.kubernetes.io/part-of": "mlplatform"}
         # The pod's own labels win over the extras, so the Deployment's selector always matches its pods.
-        template_labels = pulumi.Output.from_input(pod_labels).apply(lambda extra: {**(extra or {}), **labels})
+        template_labels = pulumi.Output.from_input(settings.pod_labels).apply(lambda extra: {**(extra or {}), **labels})
         container = model_server_container(
-            image=image,
-            gpus=gpus,
-            cpu=str(cpu),
-            cpu_limit=str(cpu_limit),
-            memory=str(memory),
-            port=port,
-            metrics_port=metrics_port,
-            readiness_path=readiness_path,
-            liveness_path=liveness_path,
-            startup_timeout_seconds=startup_timeout,
-            env=refuse_secrets(name, env),
+            image=settings.image,
+            gpus=settings.gpus,
+            cpu=str(settings.cpu),
+            cpu_limit=str(settings.cpu_limit),
+            memory=str(settings.memory),
+            port=settings.port,
+            metrics_port=settings.metrics_port,
+            readiness_path=settings.readiness_path,
+            liveness_path=settings.liveness_path,
+            startup_timeout_seconds=settings.startup_timeout,
+            env=refuse_secrets(name, settings.env),
             command=args.get("command"),
             container_args=args.get("container_args"),
         )
         volumes: list[dict[str, Any]] = [
-            {"name": "tmp", "emptyDir": {"sizeLimit": tmp_size}},
-            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": settings.tmp_size}},
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": settings.shm_size}},
         ]
-        if secrets:
-            mounts, secret_env = secrets_store.secret_mounts_and_env(secrets)
+        if settings.secrets:
+            mounts, secret_env = secrets_store.secret_mounts_and_env(settings.secrets)
             container["volumeMounts"] += mounts
             container["env"] += secret_env
             volumes.append(secrets_store.secret_volume())
         pod_spec: dict[str, Any] = {
-            "serviceAccountName": service_account,
+            "serviceAccountName": settings.service_account,
             "automountServiceAccountToken": False,
             "securityContext": {
                 "runAsNonRoot": True,
-                "runAsUser": run_as_user,
-                "runAsGroup": run_as_user,
-                "fsGroup": run_as_user,
+                "runAsUser": settings.run_as_user,
+                "runAsGroup": settings.run_as_user,
+                "fsGroup": settings.run_as_user,
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
             "containers": [container],
             "volumes": volumes,
         }
         # Required, not preferred: a serving pod on a training pool takes (and scales up) training capacity.
-        pod_spec["affinity"] = gpu.serving_node_affinity(gpus=gpus > 0)
-        if gpus > 0:
+        pod_spec["affinity"] = gpu.serving_node_affinity(gpus=settings.gpus > 0)
+        if settings.gpus > 0:
             pod_spec["tolerations"] = gpu.gpu_tolerations()
 
         # Autoscaled, the rollout is sized for the most pods there can be, and the count is the HPA's (see above).
-        most_replicas = autoscaling["max_replicas"] if autoscaling is not None else replicas
-        replica_spec = {} if autoscaling is not None else {"replicas": replicas}
+        most_replicas = settings.autoscaling["max_replicas"] if settings.autoscaling is not None else settings.replicas
+        replica_spec = {} if settings.autoscaling is not None else {"replicas": settings.replicas}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": app_name, "namespace": namespace, "labels": labels},
+            metadata={"name": settings.app_name, "namespace": settings.namespace, "labels": labels},
             spec={
                 **replica_spec,
                 "selector": {"matchLabels": selector},
                 "strategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": rolling_update(most_replicas, gpus, gpu_quota),
+                    "rollingUpdate": rolling_update(most_replicas, settings.gpus, settings.gpu_quota),
                 },
                 "template": {
                     "metadata": {
                         "labels": template_labels,
                         "annotations": {
                             "prometheus.io/scrape": "true",
-                            "prometheus.io/port": str(metrics_port),
-                            "prometheus.io/path": metrics_path,
+                            "prometheus.io/port": str(settings.metrics_port),
+                            "prometheus.io/path": settings.metrics_path,
                         },
                     },
                     "spec": pod_spec,
@@ -441,37 +412,37 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # A separate metrics listener (Triton's 8002) is scraped through its own named Service port.
-        metrics_port_name = "http" if metrics_port == port else "metrics"
+        metrics_port_name = "http" if settings.metrics_port == settings.port else "metrics"
         metrics_service_ports = (
             []
-            if metrics_port == port
-            else [{"name": "metrics", "port": metrics_port, "targetPort": "metrics", "protocol": "TCP"}]
+            if settings.metrics_port == settings.port
+            else [{"name": "metrics", "port": settings.metrics_port, "targetPort": "metrics", "protocol": "TCP"}]
         )
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata={"name": app_name, "namespace": namespace, "labels": labels},
+            metadata={"name": settings.app_name, "namespace": settings.namespace, "labels": labels},
             spec={
                 "type": "ClusterIP",
                 "selector": selector,
                 "ports": [
-                    {"name": "http", "port": service_port, "targetPort": "http", "protocol": "TCP"},
+                    {"name": "http", "port": settings.service_port, "targetPort": "http", "protocol": "TCP"},
                     *metrics_service_ports,
                 ],
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if service_monitor:
+        if settings.service_monitor:
             k8s.apiextensions.CustomResource(
                 f"{name}-service-monitor",
                 api_version="monitoring.coreos.com/v1",
                 kind="ServiceMonitor",
-                metadata={"name": app_name, "namespace": namespace, "labels": labels},
+                metadata={"name": settings.app_name, "namespace": settings.namespace, "labels": labels},
                 spec={
                     "selector": {"matchLabels": selector},
                     "endpoints": [
                         {
                             "port": metrics_port_name,
-                            "path": metrics_path,
+                            "path": settings.metrics_path,
                             "interval": "30s",
                             "relabelings": version_relabelings(),
                         }
@@ -482,43 +453,45 @@ class ModelDeployment(pulumi.ComponentResource):
         if most_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
-                metadata={"name": app_name, "namespace": namespace, "labels": labels},
+                metadata={"name": settings.app_name, "namespace": settings.namespace, "labels": labels},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
         self.scaled_object_name = pulumi.Output.from_input("")
-        if autoscaling is not None:
-            metric = autoscaling.get("metric", DEFAULT_METRIC)
-            query = autoscaling.get("query")
+        if settings.autoscaling is not None:
+            metric = settings.autoscaling.get("metric", DEFAULT_METRIC)
+            query = settings.autoscaling.get("query")
             if query is None:
-                query = pulumi.Output.from_input(namespace).apply(
-                    lambda ns: _scaled_object.trigger_query(metric, namespace=ns, deployment=app_name, gpus=gpus)
+                query = pulumi.Output.from_input(settings.namespace).apply(
+                    lambda ns: _scaled_object.trigger_query(
+                        metric, namespace=ns, deployment=settings.app_name, gpus=settings.gpus
+                    )
                 )
             scaled_object = k8s.apiextensions.CustomResource(
                 f"{name}-scaled-object",
                 api_version=_scaled_object.SCALED_OBJECT_API_VERSION,
                 kind="ScaledObject",
-                metadata={"name": app_name, "namespace": namespace, "labels": labels},
+                metadata={"name": settings.app_name, "namespace": settings.namespace, "labels": labels},
                 spec=_scaled_object.scaled_object_spec(
                     deployment=deployment.metadata.name,
-                    min_replicas=autoscaling.get("min_replicas", DEFAULT_MIN_REPLICAS),
-                    max_replicas=autoscaling["max_replicas"],
+                    min_replicas=settings.autoscaling.get("min_replicas", DEFAULT_MIN_REPLICAS),
+                    max_replicas=settings.autoscaling["max_replicas"],
                     metric=metric,
-                    target=autoscaling["target"],
+                    target=settings.autoscaling["target"],
                     query=query,
-                    prometheus_url=autoscaling["prometheus_url"],
-                    activation_threshold=autoscaling.get("activation_threshold", DEFAULT_ACTIVATION_THRESHOLD),
+                    prometheus_url=settings.autoscaling["prometheus_url"],
+                    activation_threshold=settings.autoscaling.get("activation_threshold", DEFAULT_ACTIVATION_THRESHOLD),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             # The name is ours; through the URN the output waits for the object (custom resources' metadata is untyped).
-            self.scaled_object_name = scaled_object.urn.apply(lambda _: app_name)
+            self.scaled_object_name = scaled_object.urn.apply(lambda _: settings.app_name)
 
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
         self.service_url = pulumi.Output.all(service.metadata.name, service.metadata.namespace).apply(
-            lambda parts: f"http://{parts[0]}.{parts[1]}.svc:{service_port}"
+            lambda parts: f"http://{parts[0]}.{parts[1]}.svc:{settings.service_port}"
         )
         self.register_outputs(
             {
@@ -552,11 +525,41 @@ def version_relabelings() -> list[dict[str, Any]]:
     ]
 
 
-def check_arguments(name: str, args: Mapping[str, Any]) -> Problems:
-    """Every problem of the arguments of `ModelDeployment` `name`, with its property path (nothing is created).
+@dataclass(frozen=True)
+class _Settings:
+    """The arguments of a `ModelDeployment` with their defaults (and the server preset's) filled in."""
 
-    `ModelService` checks each version's arguments with it before creating anything.
-    """
+    namespace: Any
+    image: Any
+    app_name: Any
+    service_account: Any
+    pod_labels: Any
+    replicas: Any
+    gpus: Any
+    cpu: Any
+    cpu_limit: Any
+    memory: Any
+    server: Any
+    preset: Any
+    port: Any
+    metrics_port: Any
+    service_port: Any
+    metrics_path: Any
+    readiness_path: Any
+    liveness_path: Any
+    startup_timeout: Any
+    env: Any
+    run_as_user: Any
+    tmp_size: Any
+    shm_size: Any
+    service_monitor: Any
+    gpu_quota: Any
+    autoscaling: Any
+    secrets: Any
+
+
+def _settings(name: str, args: Mapping[str, Any]) -> _Settings:
+    """`args` with every default applied, once for the checks and the resources alike."""
     namespace = args.get("namespace")
     image = args.get("image")
     app_name = args.get("app_name", name)
@@ -586,77 +589,117 @@ def check_arguments(name: str, args: Mapping[str, Any]) -> Problems:
     service_monitor = args.get("service_monitor", DEFAULT_SERVICE_MONITOR)
     gpu_quota = args.get("namespace_gpu_quota", DEFAULT_NAMESPACE_GPU_QUOTA)
     autoscaling = args.get("autoscaling", DEFAULT_AUTOSCALING)
+    secrets = args.get("secrets", [])
+    return _Settings(
+        namespace=namespace,
+        image=image,
+        app_name=app_name,
+        service_account=service_account,
+        pod_labels=pod_labels,
+        replicas=replicas,
+        gpus=gpus,
+        cpu=cpu,
+        cpu_limit=cpu_limit,
+        memory=memory,
+        server=server,
+        preset=preset,
+        port=port,
+        metrics_port=metrics_port,
+        service_port=service_port,
+        metrics_path=metrics_path,
+        readiness_path=readiness_path,
+        liveness_path=liveness_path,
+        startup_timeout=startup_timeout,
+        env=env,
+        run_as_user=run_as_user,
+        tmp_size=tmp_size,
+        shm_size=shm_size,
+        service_monitor=service_monitor,
+        gpu_quota=gpu_quota,
+        autoscaling=autoscaling,
+        secrets=secrets,
+    )
+
+
+def check_arguments(name: str, args: Mapping[str, Any]) -> Problems:
+    """Every problem of the arguments of `ModelDeployment` `name`, with its property path (nothing is created).
+
+    `ModelService` checks each version's arguments with it before creating anything.
+    """
+    settings = _settings(name, args)
 
     problems = Problems()
     check_known_arguments(problems, args, ModelDeploymentArgs)
-    if namespace is None:
+    if settings.namespace is None:
         problems.add("namespace", "required: the serving namespace")
-    elif isinstance(namespace, str):
-        check_object_name(problems, "namespace", namespace)
+    elif isinstance(settings.namespace, str):
+        check_object_name(problems, "namespace", settings.namespace)
     # An output (e.g. ModelImage.digest_ref) is known only at deploy time; the image policy checks it then.
-    if not isinstance(image, pulumi.Output) and (not isinstance(image, str) or not IMAGE_BY_DIGEST.match(image)):
+    if not isinstance(settings.image, pulumi.Output) and (
+        not isinstance(settings.image, str) or not IMAGE_BY_DIGEST.match(settings.image)
+    ):
         problems.add(
             "image",
-            f"{image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
+            f"{settings.image!r} is not pinned by digest; use <repository>@sha256:<64 hex> (tags can be moved to other images)",
         )
-    check_object_name(problems, "appName", app_name)
-    if isinstance(service_account, str):
-        check_object_name(problems, "serviceAccountName", service_account)
-    if not isinstance(pod_labels, pulumi.Output):
-        check_string_map(problems, "podLabels", pod_labels)
-    check_int(problems, "replicas", replicas, minimum=1, maximum=1000)
-    check_int(problems, "gpus", gpus, minimum=0, maximum=16)
-    if gpu_quota is not None:
-        check_int(problems, "namespaceGpuQuota", gpu_quota, minimum=0, maximum=1024)
-        if autoscaling is None:
-            check_fits_quota(problems, replicas=replicas, gpus=gpus, quota=gpu_quota)
-    if autoscaling is not None:
+    check_object_name(problems, "appName", settings.app_name)
+    if isinstance(settings.service_account, str):
+        check_object_name(problems, "serviceAccountName", settings.service_account)
+    if not isinstance(settings.pod_labels, pulumi.Output):
+        check_string_map(problems, "podLabels", settings.pod_labels)
+    check_int(problems, "replicas", settings.replicas, minimum=1, maximum=1000)
+    check_int(problems, "gpus", settings.gpus, minimum=0, maximum=16)
+    if settings.gpu_quota is not None:
+        check_int(problems, "namespaceGpuQuota", settings.gpu_quota, minimum=0, maximum=1024)
+        if settings.autoscaling is None:
+            check_fits_quota(problems, replicas=settings.replicas, gpus=settings.gpus, quota=settings.gpu_quota)
+    if settings.autoscaling is not None:
         if "replicas" in args:
             problems.add("replicas", "the autoscaler owns the replica count; set autoscaling.minReplicas instead")
         check_autoscaling(
             problems,
-            autoscaling,
-            gpus=gpus,
-            quota=gpu_quota,
-            app_name=app_name,
-            service_monitor=service_monitor,
+            settings.autoscaling,
+            gpus=settings.gpus,
+            quota=settings.gpu_quota,
+            app_name=settings.app_name,
+            service_monitor=settings.service_monitor,
         )
-    cpu_request = check_quantity(problems, "cpu", cpu)
-    cpu_max = check_quantity(problems, "cpuLimit", cpu_limit)
+    cpu_request = check_quantity(problems, "cpu", settings.cpu)
+    cpu_max = check_quantity(problems, "cpuLimit", settings.cpu_limit)
     if cpu_request is not None and cpu_max is not None and cpu_max < cpu_request:
-        problems.add("cpuLimit", f"must be at least cpu ({cpu})")
-    check_quantity(problems, "memory", memory)
-    check_choice(problems, "server", server, tuple(SERVER_PRESETS))
-    check_int(problems, "port", port, minimum=1024, maximum=65535)
-    check_int(problems, "metricsPort", metrics_port, minimum=1024, maximum=65535)
-    check_int(problems, "servicePort", service_port, minimum=1, maximum=65535)
+        problems.add("cpuLimit", f"must be at least cpu ({settings.cpu})")
+    check_quantity(problems, "memory", settings.memory)
+    check_choice(problems, "server", settings.server, tuple(SERVER_PRESETS))
+    check_int(problems, "port", settings.port, minimum=1024, maximum=65535)
+    check_int(problems, "metricsPort", settings.metrics_port, minimum=1024, maximum=65535)
+    check_int(problems, "servicePort", settings.service_port, minimum=1, maximum=65535)
     for path, value in (
-        ("metricsPath", metrics_path),
-        ("readinessPath", readiness_path),
-        ("livenessPath", liveness_path),
+        ("metricsPath", settings.metrics_path),
+        ("readinessPath", settings.readiness_path),
+        ("livenessPath", settings.liveness_path),
     ):
         if not isinstance(value, str) or not value.startswith("/"):
             problems.add(path, f"must be an absolute HTTP path (got {value!r})")
-    check_int(problems, "startupTimeoutSeconds", startup_timeout, minimum=PROBE_PERIOD_SECONDS, maximum=7200)
-    check_int(problems, "runAsUser", run_as_user, minimum=1)
-    check_quantity(problems, "tmpSize", tmp_size)
-    check_quantity(problems, "shmSize", shm_size)
-    check_bool(problems, "serviceMonitor", service_monitor)
-    if not isinstance(env, dict):
+    check_int(problems, "startupTimeoutSeconds", settings.startup_timeout, minimum=PROBE_PERIOD_SECONDS, maximum=7200)
+    check_int(problems, "runAsUser", settings.run_as_user, minimum=1)
+    check_quantity(problems, "tmpSize", settings.tmp_size)
+    check_quantity(problems, "shmSize", settings.shm_size)
+    check_bool(problems, "serviceMonitor", settings.service_monitor)
+    if not isinstance(settings.env, dict):
         problems.add("env", "must be a map of variable names to values")
     if (
-        isinstance(autoscaling, Mapping)
-        and autoscaling.get("query") is None
-        and not preset.metrics_contract
-        and autoscaling.get("metric", DEFAULT_METRIC) in ("concurrency", "latency")
+        isinstance(settings.autoscaling, Mapping)
+        and settings.autoscaling.get("query") is None
+        and not settings.preset.metrics_contract
+        and settings.autoscaling.get("metric", DEFAULT_METRIC) in ("concurrency", "latency")
     ):
         problems.add(
             "autoscaling.metric",
-            f"the {server} server exports its own metrics, not http_request_duration_seconds, which the "
+            f"the {settings.server} server exports its own metrics, not http_request_duration_seconds, which the "
             "built-in concurrency and latency queries read; use gpu_utilization, or give autoscaling.query "
             "over the server's own metrics",
         )
-    check_secrets(problems, args.get("secrets", []), env if isinstance(env, dict) else {})
+    check_secrets(problems, args.get("secrets", []), settings.env if isinstance(settings.env, dict) else {})
     return problems
 
 
