@@ -264,6 +264,13 @@ STACK_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Logging", r"retentionDays", "logging.elk.retentionDays"),
     ("Logging", r"nodes", "logging.elk.nodes"),
     ("Logging", r"volumeSize", "logging.elk.volumeSize"),
+    ("ServingGateway", r"domain", "serving.gateway.domain"),
+    ("ServingGateway", r"publicSourceCidrs(?P<rest>.*)", r"serving.gateway.publicSourceCidrs\g<rest>"),
+    ("ServingGateway", r"public", "serving.gateway.public"),
+    ("ServingGateway", r"issuer", "serving.gateway.issuer"),
+    ("Karpenter", r"consolidateAfter", "cluster.autoscaling.scaleDownAfterMinutes"),
+    ("Karpenter", r"nodeExpiry", "cluster.autoscaling.nodeExpiryHours"),
+    ("Karpenter", r"drainGrace", "cluster.autoscaling.drainGraceHours"),
 )
 """Where a component argument that the composition fills from the stack file came from. `validate` checks these
 values in stacks/config.py; should a component still refuse one (a rule added to a component first), `preview`
