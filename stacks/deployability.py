@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 from components._common import allocatable, gpu
 from components._common.validation import parse_quantity
-from components.kubernetes._chart_workloads import chart_workloads
+from components.kubernetes._chart_workloads import chart_workloads, envoy_proxy_workload
 from stacks.load import FULL_KEY, stack_config_from_file
 from stacks.synth import PROJECT_ROOT, UNKNOWN, Registration, Synthesis, cluster_layer_of, synthesize
 
@@ -678,6 +678,10 @@ def workloads(registrations: Sequence[Registration]) -> tuple[list[Workload], li
                                   {"app.kubernetes.io/name": kind_name.lower()},
                                   volume_claims=(claim.get("storageClassName"),) if isinstance(claim, dict) else (),
                                   source="Prometheus operator StatefulSet from the resource", run_time=True, **common))  # fmt: skip
+        elif registration.type == "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy":
+            item = envoy_proxy_workload(name, namespace, spec)
+            found.append(Workload(item.kind, item.name, item.namespace, item.replicas, item.pod_spec, dict(item.labels),
+                                  source=item.source, run_time=True, **common))  # fmt: skip
         elif registration.type in ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart",
                                    "kubernetes:helm.sh/v3:Release"):  # fmt: skip
             chart, version = str(inputs.get("chart") or ""), str(inputs.get("version") or "")

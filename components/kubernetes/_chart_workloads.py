@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components._common import gpu
+from components._common import gateway, gpu
 from components.kubernetes import _charts
 
 
@@ -1042,6 +1042,45 @@ def kueue_workloads(release: str, namespace: str, values: Values) -> list[ChartW
                              "control-plane": "controller-manager"},
                       source=f"kueue {_charts.KUEUE.version} templates/manager/manager.yaml")
     ]  # fmt: skip
+
+
+ENVOY_PROXY_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "privileged": False,
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "runAsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""The container context Envoy Gateway gives the proxy containers when the EnvoyProxy sets none (v1.9.0
+`proxy/resource.go` `expectedEnvoySecurityContext` over `resource.DefaultSecurityContext`)."""
+
+
+def envoy_proxy_workload(name: str, namespace: str, spec: Mapping[str, Any]) -> ChartWorkload:
+    """The proxy Deployment Envoy Gateway's controller runs for an EnvoyProxy, in the EnvoyProxy's namespace (its
+    default deployment mode): `provider.kubernetes.envoyDeployment` gives replicas, the pod's placement and
+    security context and the envoy container's resources; the container context is the controller's default."""
+    deployment = ((spec.get("provider") or {}).get("kubernetes") or {}).get("envoyDeployment") or {}
+    pod_settings = deployment.get("pod") or {}
+    container = deployment.get("container") or {}
+    pod = {
+        key: pod_settings[key]
+        for key in ("nodeSelector", "tolerations", "affinity", "securityContext")
+        if key in pod_settings
+    }
+    pod["containers"] = [
+        {
+            "name": "envoy",
+            "resources": container.get("resources") or {},
+            "securityContext": {**ENVOY_PROXY_CONTAINER_SECURITY_CONTEXT, **(container.get("securityContext") or {})},
+        }
+    ]
+    return ChartWorkload(
+        "EnvoyProxy", name, namespace, int(deployment.get("replicas") or 1), pod, dict(gateway.PROXY_POD_LABELS),
+        source=f"Envoy Gateway {_charts.ENVOY_GATEWAY.version} proxy Deployment from the EnvoyProxy resource",
+        run_time=True,
+    )  # fmt: skip
 
 
 def _no_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:

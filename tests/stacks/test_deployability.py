@@ -3,6 +3,7 @@ passes, the chart workload table follows the values builders, and every format r
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -580,3 +581,28 @@ def test_a_mounted_claim_of_a_built_in_aks_class_is_zonal() -> None:
 
 
 DIGEST = "registry.example/app@sha256:" + "0" * 64
+
+
+def test_the_gateway_proxies_envoy_gateway_runs_are_judged_like_every_other_workload() -> None:
+    registrations = synthesize("dev").monitor.registrations
+    report = check_deployability(registrations, stack="dev")
+    proxies = [w for w in report.workloads if w.kind == "EnvoyProxy"]
+    assert [(w.namespace, w.replicas) for w in proxies] == [("serving-gateway", 2)], (
+        "the proxy Deployment the controller runs from the EnvoyProxy is placed and Pod-Security-checked too"
+    )
+    moved = [
+        dataclasses.replace(r, inputs=_with_node_selector(r.inputs, {"mlplatform.io/pool-role": "nowhere"}))
+        if r.type == "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+        else r
+        for r in registrations
+    ]
+    problems = check_deployability(moved, stack="dev").by_check(PLACEMENT)
+    assert any(p.workload.startswith("EnvoyProxy/serving-gateway/") for p in problems), (
+        f"proxies no pool can take stay Pending, and the check must say so: {problems}"
+    )
+
+
+def _with_node_selector(inputs: dict, selector: dict[str, str]) -> dict:
+    changed = json.loads(json.dumps(inputs))
+    changed["spec"]["provider"]["kubernetes"]["envoyDeployment"]["pod"]["nodeSelector"] = selector
+    return changed

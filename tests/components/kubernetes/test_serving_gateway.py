@@ -115,17 +115,8 @@ def test_the_proxies_envoy_gateway_runs_are_restricted_and_on_the_platform_pool(
         cloud="aws", public=False, public_source_cidrs=[], replicas=2, node_selector=PLATFORM_POOL
     )
     deployment = spec["provider"]["kubernetes"]["envoyDeployment"]
-    # The container context Envoy Gateway gives both proxy containers when EnvoyProxy sets none (v1.9.0
-    # proxy/resource.go expectedEnvoySecurityContext over resource.DefaultSecurityContext).
-    upstream_container = {
-        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
-        "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"},
-    }  # fmt: skip
-    pod = {
-        "securityContext": deployment["pod"]["securityContext"],
-        "containers": [{"name": "envoy", "securityContext": upstream_container}],
-        "nodeSelector": deployment["pod"]["nodeSelector"],
-    }
+    # The proxy Deployment the controller runs from it (the deployability check models it the same way).
+    pod = _chart_workloads.envoy_proxy_workload("serving", "serving-gateway", spec).pod_spec
     violations, unset = pod_security_violations(pod, "restricted")
     assert not violations and not unset, violations + unset
     assert pod["nodeSelector"] == PLATFORM_POOL
