@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -57,7 +58,17 @@ MIN_KUBERNETES_MINOR = 31
 """Oldest Kubernetes minor version accepted (older ones are out of EKS/AKS standard support)."""
 
 RESERVED_NAMESPACES = frozenset(
-    {*PLATFORM_SYSTEM_NAMESPACES, "default", "kube-public", "kube-node-lease", "serving-gateway", "cert-manager"}
+    {
+        *PLATFORM_SYSTEM_NAMESPACES,
+        "default",
+        "kube-public",
+        "kube-node-lease",
+        "serving-gateway",
+        "cert-manager",
+        "keda",
+        "metrics-server",
+        "kueue-system",
+    }
 )
 """Namespaces the platform or Kubernetes itself owns; serving namespaces may not take these names."""
 
@@ -1159,6 +1170,179 @@ class ServingConfig(_Model):
         return self
 
 
+class TrainingQuotaConfig(_Model):
+    """A training namespace's guaranteed share of one GPU pool: its Kueue quota on that pool's ResourceFlavor."""
+
+    pool: str
+    """The GPU pool (`cluster.gpuPools[].name`, the foundation's in a cluster-layer stack); jobs admitted on this
+    quota run on that pool's nodes."""
+    gpus: int = Field(ge=0, le=4096)
+    """GPUs the team is guaranteed on the pool (the ClusterQueue's nominal quota)."""
+    cpu: str | int
+    """CPU for the jobs using those GPUs (Kubernetes quantity)."""
+    memory: str | int
+    """Memory for those jobs (Kubernetes quantity); a job's memory-backed /dev/shm counts against it."""
+    borrow_gpus: int = Field(0, ge=0, le=4096)
+    """GPUs the team may borrow above `gpus` from what other teams leave idle in the cohort; lent quota is reclaimed
+    by preemption when its owner needs it. Defaults to 0 (guaranteed share only)."""
+    borrow_cpu: str | int = "0"
+    """CPU the team may borrow with those GPUs (quantity). Defaults to 0."""
+    borrow_memory: str | int = "0"
+    """Memory the team may borrow with those GPUs (quantity). Defaults to 0."""
+
+    @field_validator("cpu", "memory", "borrow_cpu", "borrow_memory")
+    @classmethod
+    def _quantities(cls, value: str | int) -> str:
+        return _quantity(value)
+
+    @model_validator(mode="after")
+    def _borrowing(self) -> TrainingQuotaConfig:
+        issues = _Issues()
+        if self.borrow_gpus and parse_quantity(self.borrow_cpu) == 0:
+            issues.add(("borrowCpu",), "borrowed GPUs need CPU to run with: set borrowCpu (and borrowMemory)")
+        if self.borrow_gpus and parse_quantity(self.borrow_memory) == 0:
+            issues.add(("borrowMemory",), "borrowed GPUs need memory to run with: set borrowMemory")
+        issues.raise_if_any()
+        return self
+
+
+class TrainingNamespaceConfig(_Model):
+    """A namespace in which one research team runs queued, single- and multi-node GPU training jobs."""
+
+    name: str
+    """Namespace name, a DNS-1123 label; not a system namespace. Also the team's ClusterQueue and LocalQueue name:
+    jobs carry the label `kueue.x-k8s.io/queue-name: <name>`."""
+    team_group: str = Field(min_length=1)
+    """The identity-provider group (Kubernetes RBAC group / Entra group object ID) allowed to submit jobs."""
+    quotas: list[TrainingQuotaConfig] = []
+    """The team's quota on each GPU pool it trains on, in order of preference. Required where the stack installs
+    the Kubernetes layer (a foundation stack with `deployment.kubernetesLayer: clusterStack` needs only the name,
+    team group and principals, for the identities)."""
+    pods: int = Field(100, ge=1, le=10000)
+    """Most pods of the namespace (every worker of every running job). Defaults to 100."""
+    fair_sharing_weight: str | int | None = None
+    """The team's weight when the cohort's idle quota is shared out (quantity). Defaults to 1."""
+    preemption: Literal["Never", "LowerPriority", "LowerOrNewerEqualPriority"] = "LowerPriority"
+    """Whether a waiting job may preempt the team's own running jobs of lower priority. Defaults to
+    LowerPriority."""
+    team_principals: list[str] = []
+    """AWS only: the team's IAM role ARNs, mapped to the Kubernetes group `teamGroup` by EKS access entries.
+    Defaults to none."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        _check_dns_label(name)
+        if name in RESERVED_NAMESPACES or name.startswith("kube-") or name == "default":
+            raise ValueError(f"'{name}' is a system namespace; choose a team-specific name")
+        return name
+
+    @field_validator("fair_sharing_weight")
+    @classmethod
+    def _weight(cls, value: str | int | None) -> str | None:
+        return None if value is None else _quantity(value)
+
+    @model_validator(mode="after")
+    def _one_quota_per_pool(self) -> TrainingNamespaceConfig:
+        issues = _Issues()
+        seen: dict[str, int] = {}
+        for index, quota in enumerate(self.quotas):
+            if quota.pool in seen:
+                issues.add(
+                    ("quotas", index, "pool"), f"'{quota.pool}' already has a quota (quotas[{seen[quota.pool]}])"
+                )
+            seen.setdefault(quota.pool, index)
+        issues.raise_if_any()
+        return self
+
+    def ceiling(self) -> dict[str, str | int]:
+        """The namespace's ResourceQuota: its quotas plus what it may borrow, on every pool together (the hard
+        ceiling Kubernetes enforces; Kueue decides which share of it runs)."""
+        gpus = sum(quota.gpus + quota.borrow_gpus for quota in self.quotas)
+        cpu = sum(parse_quantity(quota.cpu) + parse_quantity(quota.borrow_cpu) for quota in self.quotas)
+        memory = sum(parse_quantity(quota.memory) + parse_quantity(quota.borrow_memory) for quota in self.quotas)
+        return {"gpus": gpus, "cpu": _format_cpu(cpu), "memory": _format_memory(memory)}
+
+
+class TrainingConfig(_Model):
+    """Training: GPU queues with fair sharing (Kueue) and the research teams' training namespaces."""
+
+    namespaces: list[TrainingNamespaceConfig] = []
+    """One entry per team namespace. Defaults to none (no training half)."""
+    cohort: str = "training"
+    """The Kueue cohort every team's ClusterQueue joins; idle quota is lent within it. Defaults to training."""
+    datasets_bucket: str = "datasets"
+    """The `storage.buckets` entry holding datasets: each team reads `<team>/` in it, nothing else. Defaults to
+    datasets."""
+    artifacts_bucket: str = "artifacts"
+    """The `storage.buckets` entry for checkpoints and run artifacts: each team writes `<team>/` in it. Defaults to
+    artifacts. (Trained models go to `storage.modelsBucket` under `<team>/`.)"""
+
+    @field_validator("cohort")
+    @classmethod
+    def _cohort(cls, name: str) -> str:
+        return _check_dns_label(name)
+
+    @model_validator(mode="after")
+    def _unique(self) -> TrainingConfig:
+        issues = _Issues()
+        seen: dict[str, int] = {}
+        for index, namespace in enumerate(self.namespaces):
+            if namespace.name in seen:
+                issues.add(
+                    ("namespaces", index, "name"),
+                    f"duplicate namespace '{namespace.name}' (also namespaces[{seen[namespace.name]}])",
+                )
+            seen.setdefault(namespace.name, index)
+        issues.raise_if_any()
+        return self
+
+
+def check_training_pools(
+    training: TrainingConfig, gpu_pools: list[GpuPoolConfig], cloud: str, issues: _Issues, pools_key: str
+) -> None:
+    """Every training quota names a GPU pool of the cluster, and no pool is promised more GPUs than it can hold
+    (`maxSize` nodes of its smallest instance type): a guarantee Kueue could never honour is refused."""
+    by_name = {pool.name: pool for pool in gpu_pools}
+    promised: dict[str, list[tuple[int, int]]] = {}
+    for index, namespace in enumerate(training.namespaces):
+        for position, quota in enumerate(namespace.quotas):
+            if quota.pool not in by_name:
+                issues.add(
+                    ("training", "namespaces", index, "quotas", position, "pool"),
+                    f"'{quota.pool}' is not a GPU pool ({pools_key}: {', '.join(by_name) or 'none'})",
+                )
+                continue
+            promised.setdefault(quota.pool, []).append((index, position))
+    for pool_name, places in promised.items():
+        pool = by_name[pool_name]
+        per_node = [info.gpus for info in (gpu.gpu_instance(cloud, t) for t in pool.instance_types) if info]  # type: ignore[arg-type]
+        if not per_node:
+            continue
+        capacity = pool.max_size * min(per_node)
+        total = sum(training.namespaces[i].quotas[j].gpus for i, j in places)
+        if total > capacity:
+            index, position = places[-1]
+            issues.add(
+                ("training", "namespaces", index, "quotas", position, "gpus"),
+                f"the training quotas on '{pool_name}' guarantee {total} GPUs, but the pool holds at most {capacity} "
+                f"({pool.max_size} nodes x {min(per_node)} GPUs): lower the quotas or raise {pools_key} maxSize",
+            )
+
+
+def _format_cpu(cores: Decimal) -> str:
+    """A CPU quantity for `cores` (whole cores, else millicores)."""
+    return str(int(cores)) if cores == cores.to_integral_value() else f"{int(cores * 1000)}m"
+
+
+def _format_memory(size: Decimal) -> str:
+    """A memory quantity for `size` bytes (Gi, Mi or bytes, the largest exact unit)."""
+    for suffix, unit in (("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024)):
+        if size % unit == 0:
+            return f"{int(size // unit)}{suffix}"
+    return str(int(size))
+
+
 class ProtectionConfig(_Model):
     """Protection of stateful resources against deletion."""
 
@@ -1415,6 +1599,8 @@ class PlatformConfig(_Model):
     """Log retention and ELK."""
     serving: ServingConfig = ServingConfig()
     """Model-serving namespaces."""
+    training: TrainingConfig = TrainingConfig()
+    """Training namespaces and their GPU queues."""
     protection: ProtectionConfig = ProtectionConfig()
     """Deletion protection."""
     deployment: DeploymentConfig = DeploymentConfig()
@@ -1514,6 +1700,47 @@ class PlatformConfig(_Model):
                     ("cluster", "gpuPools", index, "onDemandFallback"),
                     f"is for spot pools; this pool is {pool.capacity_type} (set capacityType: spot, or remove it)",
                 )
+        issues.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _training_rules(self) -> PlatformConfig:
+        """Training namespaces against the rest of the stack: their pools exist and hold the GPUs promised, their
+        buckets exist, their names are free. (A cluster-layer stack's pools are the foundation's: checked against
+        the foundation's file by `foundation_mismatches`.)"""
+        issues = _Issues()
+        training = self.training
+        if not training.namespaces:
+            return self
+        base = ("training", "namespaces")
+        taken = {namespace.name: "serving.namespaces" for namespace in self.serving.namespaces}
+        taken[self.serving.ingress_namespace] = "serving.ingressNamespace"
+        installs_layer = self.foundation is not None or self.cloud == "kubernetes"
+        installs_layer = installs_layer or self.deployment.kubernetes_layer == "thisStack"
+        for index, namespace in enumerate(training.namespaces):
+            if installs_layer and not namespace.quotas:
+                issues.add(
+                    (*base, index, "quotas"),
+                    "required: the team's GPU quota on at least one pool, e.g. "
+                    "[{pool: <gpu pool>, gpus: 8, cpu: '96', memory: 1000Gi}]",
+                )
+            if namespace.name in taken:
+                issues.add((*base, index, "name"), f"'{namespace.name}' is already used by {taken[namespace.name]}")
+            if self.identity_cloud != "aws" and namespace.team_principals:
+                issues.add((*base, index, "teamPrincipals"), "AWS only: on Azure `teamGroup` is the Entra group")
+        bucket_names = [bucket.name for bucket in self.storage.buckets]
+        if self.identity_cloud is not None:
+            for key, name in (
+                ("datasetsBucket", training.datasets_bucket),
+                ("artifactsBucket", training.artifacts_bucket),
+            ):
+                if name not in bucket_names:
+                    issues.add(
+                        ("training", key),
+                        f"'{name}' is not in storage.buckets ({', '.join(bucket_names)}); add it or name another",
+                    )
+        if self.foundation is None and self.cloud in ("aws", "azure"):
+            check_training_pools(training, self.cluster.gpu_pools, self.cloud, issues, "cluster.gpuPools")
         issues.raise_if_any()
         return self
 
@@ -1659,10 +1886,28 @@ def foundation_mismatches(foundation: PlatformConfig, layer: PlatformConfig, fou
         ),
         # The foundation grants each identity its secrets' prefix; the layer names them in the provider classes.
         "serving.secrets": (foundation.serving.secrets.model_dump(), layer.serving.secrets.model_dump()),
+        # Identities (and AKS/EKS team access) in the foundation, namespaces and queues in the layer.
+        "training.namespaces": (
+            [(n.name, n.team_group) for n in foundation.training.namespaces],
+            [(n.name, n.team_group) for n in layer.training.namespaces],
+        ),
+        "training.datasetsBucket": (foundation.training.datasets_bucket, layer.training.datasets_bucket),
+        "training.artifactsBucket": (foundation.training.artifacts_bucket, layer.training.artifacts_bucket),
     }
     for key, (theirs, ours) in shared.items():
         if theirs != ours:
             problems.append(f"{key}: differs from {foundation_file} ({_brief(ours)} here, {_brief(theirs)} there)")
+    # The layer's queues are on the foundation's pools: each quota names one of them and fits it.
+    issues = _Issues()
+    if foundation.cloud in ("aws", "azure"):
+        check_training_pools(
+            layer.training,
+            foundation.cluster.gpu_pools,
+            foundation.cloud,
+            issues,
+            f"{foundation_file} cluster.gpuPools",
+        )
+    problems.extend(f"{'.'.join(str(part) for part in loc)}: {message}" for loc, message in issues.items)
     return problems
 
 

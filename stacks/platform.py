@@ -27,8 +27,10 @@ from components.aws import (
     AwsGpuNodePoolArgs,
     AwsNetwork,
     AwsServingIdentity,
+    AwsTrainingIdentity,
 )
 from components.aws.gpu_cluster import planned_karpenter_pools
+from components.aws.training_identity import DEFAULT_SERVICE_ACCOUNT as TRAINING_SERVICE_ACCOUNT
 from components.azure import (
     AzureContainerRegistry,
     AzureEncryptedStorage,
@@ -42,6 +44,7 @@ from components.azure import (
 from components.docker import LocalRegistry
 from components.kubernetes import (
     EncryptedStorageClass,
+    GpuQueues,
     GpuStack,
     Karpenter,
     Logging,
@@ -51,8 +54,9 @@ from components.kubernetes import (
     PriorityExpander,
     SecretsStoreCsi,
     ServingGateway,
+    TrainingNamespace,
 )
-from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig
+from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig, TrainingConfig
 from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
 
 _CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
@@ -144,6 +148,13 @@ class KubernetesLayerInputs:
     serving namespace's identity reads the `<namespace>/` prefix under it."""
     platform_pool: bool = True
     """Whether the cluster has this platform's untainted platform pool (not an existing cluster)."""
+    training_identities: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Per training namespace: the IRSA role ARN or the identity's client ID."""
+    training_pools: list[GpuPoolConfig] | None = None
+    """The cluster's GPU pools (the foundation's in a cluster-layer stack), whose taints and accelerators the
+    training queues' ResourceFlavors repeat; None on an existing cluster (flavors select by pool label only)."""
+    training_cloud: str | None = None
+    """The cloud of `training_pools` (its GPU contract: taints, instance catalog)."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -285,12 +296,15 @@ def stack_key_for(component: str, argument_path: str, config: PlatformConfig | N
     if component == "AzureGpuCluster" and config is not None:
         team = re.fullmatch(r"teamGroupObjectIds\[(\d+)\]", argument_path)
         if team:
-            groups = sorted({namespace.team_group for namespace in config.serving.namespaces})
+            groups = team_groups(config)
             position = int(team[1])
             if position < len(groups):
                 for index, namespace in enumerate(config.serving.namespaces):
                     if namespace.team_group == groups[position]:
                         return f"serving.namespaces[{index}].teamGroup"
+                for index, trained in enumerate(config.training.namespaces):
+                    if trained.team_group == groups[position]:
+                        return f"training.namespaces[{index}].teamGroup"
     for owner, pattern, template in STACK_KEYS:
         if owner != component:
             continue
@@ -475,6 +489,22 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
         )
         for namespace in config.serving.namespaces
     }
+    training = {
+        namespace.name: AwsTrainingIdentity(
+            f"training-{namespace.name}",
+            {
+                "namespace": namespace.name,
+                "oidc_provider_arn": cluster.oidc_provider_arn,
+                # The team's prefix in each bucket is `<store>/<namespace>` (the component's default).
+                **{
+                    store: {"bucket_arn": buckets[bucket].bucket_arn, "kms_key_arn": buckets[bucket].kms_key_arn}
+                    for store, bucket in training_buckets(config).items()
+                },
+            },
+            opts,
+        )
+        for namespace in config.training.namespaces
+    }
 
     platform.outputs.update(
         {
@@ -500,6 +530,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "accessLogBucketName": access_logs.bucket_name,
             "servingIdentities": {name: identity.role_arn for name, identity in serving.items()},
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
+            "trainingIdentities": {name: identity.role_arn for name, identity in training.items()},
             "gpuPoolTaints": gpu_pool_taints(config),
             "karpenter": cluster.karpenter,
             "karpenterPools": cluster.karpenter_pools,
@@ -528,6 +559,9 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             metrics_server=True,
             model_store=models.bucket_name.apply(lambda bucket: f"s3://{bucket}"),
             secrets=SecretsLayer(provider="aws", aws_region=target.region),
+            training_identities={name: identity.role_arn for name, identity in training.items()},
+            training_pools=list(config.cluster.gpu_pools),
+            training_cloud="aws",
         ),
     )
 
@@ -667,7 +701,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             ),
             "deployer_principal_type": deployer.azure_principal_type,
             "kubelogin_mode": deployer.kubelogin or "azurecli",
-            "team_group_object_ids": sorted({namespace.team_group for namespace in config.serving.namespaces}),
+            "team_group_object_ids": team_groups(config),
             "deployer_virtual_network_ids": list(deployer.network.virtual_network_ids),
             "zones": list(target.zones or []),
             "system_pool": {
@@ -802,6 +836,35 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             opts,
         )
         serving_identities[namespace.name] = identity.client_id
+    # Training identities: read the team's datasets prefix, write its models and artifacts prefixes (ABAC), no
+    # deletes; the same three stores as on EKS.
+    training_identities: dict[str, pulumi.Output[str]] = {}
+    container_ids = storage.container_ids
+    for namespace in config.training.namespaces:
+        stores = training_buckets(config)
+        identity = AzureWorkloadIdentity(
+            f"{base}-train-{namespace.name}",
+            {
+                "resource_group_name": network.resource_group_name,
+                "location": location,
+                "oidc_issuer_url": cluster.oidc_issuer_url,
+                "namespace": namespace.name,
+                "service_account": TRAINING_SERVICE_ACCOUNT,
+                "blob_reader_scopes": [container_ids.apply(lambda ids, c=stores["datasets"]: ids[c])],
+                # `<store>/<namespace>/` in each container, the same layout as the EKS training identity's.
+                "blob_read_prefix": training_prefix("datasets", namespace.name),
+                "blob_writers": [
+                    {
+                        "scope": container_ids.apply(lambda ids, c=stores[store]: ids[c]),
+                        "prefix": training_prefix(store, namespace.name),
+                    }
+                    for store in ("models", "artifacts")
+                ],
+                "tags": tags,
+            },
+            opts,
+        )
+        training_identities[namespace.name] = identity.client_id
 
     platform.outputs.update(
         {
@@ -826,6 +889,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "servingKeyVaults": pulumi.Output.all(**secret_vaults) if secret_vaults else {},
             "tenantId": tenant_id,
             "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
+            "trainingIdentities": pulumi.Output.all(**training_identities) if training_identities else {},
             "gpuPoolTaints": gpu_pool_taints(config),
             "autoscalerPriorities": cluster.autoscaler_priorities,
         }
@@ -852,6 +916,9 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             autoscaler_priorities=cluster.autoscaler_priorities or None,
             model_store=pulumi.Output.concat(storage.blob_endpoint, config.storage.models_bucket),
             secrets=SecretsLayer(provider="azure", key_vaults=dict(secret_vaults), tenant_id=tenant_id),
+            training_identities=dict(training_identities),
+            training_pools=list(config.cluster.gpu_pools),
+            training_cloud="azure",
         ),
     )
 
@@ -872,10 +939,33 @@ def gpu_pool_taints(config: PlatformConfig) -> list[dict[str, str]]:
     return [taint.kubernetes() for taint in dict.fromkeys(taints)]
 
 
+def team_groups(config: PlatformConfig) -> list[str]:
+    """Every team's group, serving and training, once each (sorted): on AKS each gets the Cluster User role."""
+    return sorted(
+        {namespace.team_group for namespace in config.serving.namespaces}
+        | {namespace.team_group for namespace in config.training.namespaces}
+    )
+
+
+def training_buckets(config: PlatformConfig) -> dict[str, str]:
+    """Where training reads and writes: store (`datasets`, `models`, `artifacts`) -> `storage.buckets` name."""
+    training = config.training
+    return {
+        "datasets": training.datasets_bucket,
+        "models": config.storage.models_bucket,
+        "artifacts": training.artifacts_bucket,
+    }
+
+
+def training_prefix(store: str, namespace: str) -> str:
+    """A training team's key prefix in one store's bucket or container: `<store>/<namespace>/` on both clouds."""
+    return f"{store}/{namespace}/"
+
+
 def _aws_team_access(config: PlatformConfig) -> list[dict[str, Any]]:
     """EKS access entries for the teams: each team principal in its namespace's Kubernetes group."""
     groups: dict[str, list[str]] = {}
-    for namespace in config.serving.namespaces:
+    for namespace in [*config.serving.namespaces, *config.training.namespaces]:
         for principal in namespace.team_principals:
             groups.setdefault(principal, [])
             if namespace.team_group not in groups[principal]:
@@ -937,6 +1027,15 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
         )
     elif foundation_config is not None and foundation_config.cluster.autoscaling.expander == "priority":
         priorities = reference.require_output("autoscalerPriorities")
+    if config.training.namespaces and foundation_config is None:
+        raise PlatformConfigError(
+            [
+                f"{FULL_KEY}.training.namespaces: the training queues' ResourceFlavors repeat the taints and "
+                f"accelerators of the foundation's cluster.gpuPools; keep Pulumi.{foundation.stack_name}.yaml in "
+                "this project"
+            ]
+        )
+    training_identities = reference.require_output("trainingIdentities") if config.training.namespaces else None
     _build_kubernetes_layer(
         config,
         platform,
@@ -976,18 +1075,30 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
                     reference.require_output("blobEndpoint"), reference.require_output("modelsContainer")
                 )
             ),
+            training_identities={
+                namespace.name: training_identities.apply(
+                    lambda ids, name=namespace.name: _foundation_identity(ids, name, stack, kind="training")
+                )
+                for namespace in config.training.namespaces
+                if training_identities is not None
+            },
+            training_pools=list(foundation_config.cluster.gpu_pools) if foundation_config is not None else None,
+            training_cloud=cloud,
         ),
     )
 
 
-def _foundation_identity(identities: dict[str, str] | None, namespace: str, stack: str) -> str:
-    """The serving identity the foundation created for `namespace`; a namespace it does not know is a config error."""
+def _foundation_identity(
+    identities: dict[str, str] | None, namespace: str, stack: str, *, kind: str = "serving"
+) -> str:
+    """The serving (or training) identity the foundation created for `namespace`; a namespace it does not know is a
+    config error."""
     if not identities or namespace not in identities:
         raise PlatformConfigError(
             [
-                f"mlplatform:platform.serving.namespaces: '{namespace}' has no serving identity in the foundation "
+                f"mlplatform:platform.{kind}.namespaces: '{namespace}' has no {kind} identity in the foundation "
                 f"stack {stack} (it has {', '.join(sorted(identities or {})) or 'none'}): add the namespace to the "
-                "foundation's serving.namespaces and run its `pulumi up` first"
+                f"foundation's {kind}.namespaces and run its `pulumi up` first"
             ]
         )
     return identities[namespace]
@@ -1261,6 +1372,8 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
                     else {"keyVaultName": secrets.key_vaults[namespace.name]}
                 ),
             }
+    if config.training.namespaces:
+        _training(config, platform, layer, opts)
     platform.outputs["servingNamespaceDetails"] = {
         name: {
             "namespace": created,
@@ -1282,6 +1395,116 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         }
         for name, created in namespaces.items()
     }
+
+
+def _training(
+    config: PlatformConfig, platform: Platform, layer: KubernetesLayerInputs, opts: pulumi.ResourceOptions
+) -> None:
+    """The training half: one namespace per team (quota ceiling, isolation, identity) and Kueue's queues over the
+    GPU pools, so that every job in those namespaces waits for its team's share."""
+    training = config.training
+    datasets = next(bucket for bucket in config.storage.buckets if bucket.name == training.datasets_bucket)
+    labels = _namespace_labels(
+        config, classification=datasets.data_classification, retention_days=datasets.retention_days
+    )
+    created: list[pulumi.Resource] = []
+    for namespace in training.namespaces:
+        ceiling = namespace.ceiling()
+        args: dict[str, Any] = {
+            "namespace": namespace.name,
+            "team_group": namespace.team_group,
+            "quota_gpus": ceiling["gpus"],
+            "quota_cpu": ceiling["cpu"],
+            "quota_memory": ceiling["memory"],
+            "quota_pods": namespace.pods,
+            "storage_egress_cidrs": list(SERVING_HTTPS_EGRESS) if layer.identity_kind != "none" else [],
+            "identity_kind": layer.identity_kind,
+            "service_account_name": TRAINING_SERVICE_ACCOUNT,
+            "namespace_labels": labels,
+        }
+        if layer.identity_kind != "none":
+            args["identity_id"] = layer.training_identities[namespace.name]
+        created.append(TrainingNamespace(f"training-{namespace.name}", args, opts))  # type: ignore[arg-type]
+    queues_args: dict[str, Any] = {
+        "flavors": training_flavors(training, layer.training_pools, layer.training_cloud),
+        "teams": [
+            {
+                "name": namespace.name,
+                "namespaces": [namespace.name],
+                "quotas": [
+                    {
+                        "flavor": quota.pool,
+                        "gpus": quota.gpus,
+                        "cpu": str(quota.cpu),
+                        "memory": str(quota.memory),
+                        "gpu_borrowing_limit": quota.borrow_gpus,
+                        "cpu_borrowing_limit": str(quota.borrow_cpu),
+                        "memory_borrowing_limit": str(quota.borrow_memory),
+                    }
+                    for quota in namespace.quotas
+                ],
+                "preemption_within_cluster_queue": namespace.preemption,
+                **(
+                    {"fair_sharing_weight": str(namespace.fair_sharing_weight)}
+                    if namespace.fair_sharing_weight is not None
+                    else {}
+                ),
+            }
+            for namespace in training.namespaces
+        ],
+        "cohort": training.cohort,
+        "protect": config.protect,
+        "namespace_labels": _namespace_labels(
+            config, classification="internal", retention_days=config.logging.elk.retention_days
+        ),
+    }
+    if not layer.platform_pool:
+        queues_args["node_selector"] = {}  # an existing cluster has no platform pool to select
+    # The LocalQueues live in the team namespaces: created once those exist (the Kueue chart waits seconds).
+    queues = GpuQueues(
+        "training-queues",
+        queues_args,  # type: ignore[arg-type]
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=created)),
+    )
+    platform.outputs["kueueNamespace"] = queues.namespace
+    platform.outputs["trainingNamespaceDetails"] = {
+        namespace.name: {
+            "namespace": namespace.name,
+            "serviceAccount": TRAINING_SERVICE_ACCOUNT,
+            "identity": layer.training_identities.get(namespace.name, ""),
+            # What a job puts in its `kueue.x-k8s.io/queue-name` label.
+            "localQueue": queues.local_queues.apply(lambda local, name=namespace.name: local[name]),
+            "gpuQuota": namespace.ceiling()["gpus"],
+            "pools": [quota.pool for quota in namespace.quotas],
+        }
+        for namespace in training.namespaces
+    }
+
+
+def training_flavors(
+    training: TrainingConfig, gpu_pools: list[GpuPoolConfig] | None, cloud: str | None
+) -> list[dict[str, Any]]:
+    """One Kueue ResourceFlavor per GPU pool a training quota names: the pool's node labels (pool, and accelerator
+    when all its instance types share one) and every taint of the pool, as the GPU contract writes them."""
+    names = list(dict.fromkeys(quota.pool for namespace in training.namespaces for quota in namespace.quotas))
+    by_name = {pool.name: pool for pool in gpu_pools or []}
+    flavors: list[dict[str, Any]] = []
+    for name in names:
+        pool = by_name.get(name)
+        if pool is None or cloud not in ("aws", "azure"):
+            flavors.append({"pool": name})  # an existing cluster: nodes labelled with the pool, the default taint
+            continue
+        accelerators = {info.accelerator for info in (gpu.gpu_instance(cloud, t) for t in pool.instance_types) if info}  # type: ignore[arg-type]
+        taints = gpu.gpu_pool_taints(
+            cloud,  # type: ignore[arg-type]
+            spot=pool.capacity_type == "spot",
+            extra=[gpu.Taint(extra.key, extra.value, extra.effect) for extra in pool.taints],
+        )
+        flavor: dict[str, Any] = {"pool": name, "taints": [taint.kubernetes() for taint in taints]}
+        if len(accelerators) == 1:
+            flavor["accelerator"] = accelerators.pop()
+        flavors.append(flavor)
+    return flavors
 
 
 def default_serving_domain(config: PlatformConfig) -> str:
