@@ -1206,6 +1206,20 @@ class TrainingQuotaConfig(_Model):
         return self
 
 
+class TrainingCpuQuotaConfig(_Model):
+    """A training namespace's quota for jobs that request no GPU (data preparation, evaluation, pipeline jobs)."""
+
+    cpu: str | int = "8"
+    """CPU (Kubernetes quantity). Defaults to 8."""
+    memory: str | int = "32Gi"
+    """Memory (Kubernetes quantity). Defaults to 32Gi."""
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _quantities(cls, value: str | int) -> str:
+        return _quantity(value)
+
+
 class TrainingNamespaceConfig(_Model):
     """A namespace in which one research team runs queued, single- and multi-node GPU training jobs."""
 
@@ -1218,6 +1232,9 @@ class TrainingNamespaceConfig(_Model):
     """The team's quota on each GPU pool it trains on, in order of preference. Required where the stack installs
     the Kubernetes layer (a foundation stack with `deployment.kubernetesLayer: clusterStack` needs only the name,
     team group and principals, for the identities)."""
+    cpu_quota: TrainingCpuQuotaConfig = TrainingCpuQuotaConfig()
+    """Queue quota for jobs without GPUs: they run on the platform pool (Kueue's `cpu` flavor), never on a GPU node.
+    Defaults to 8 CPU and 32Gi."""
     pods: int = Field(100, ge=1, le=10000)
     """Most pods of the namespace (every worker of every running job). Defaults to 100."""
     fair_sharing_weight: str | int | None = None
@@ -1256,11 +1273,15 @@ class TrainingNamespaceConfig(_Model):
         return self
 
     def ceiling(self) -> dict[str, str | int]:
-        """The namespace's ResourceQuota: its quotas plus what it may borrow, on every pool together (the hard
-        ceiling Kubernetes enforces; Kueue decides which share of it runs)."""
+        """The namespace's ResourceQuota: its quotas plus what it may borrow, on every pool together, plus the
+        CPU-only quota (the hard ceiling Kubernetes enforces; Kueue decides which share of it runs)."""
         gpus = sum(quota.gpus + quota.borrow_gpus for quota in self.quotas)
-        cpu = sum(parse_quantity(quota.cpu) + parse_quantity(quota.borrow_cpu) for quota in self.quotas)
-        memory = sum(parse_quantity(quota.memory) + parse_quantity(quota.borrow_memory) for quota in self.quotas)
+        cpu = parse_quantity(self.cpu_quota.cpu) + sum(
+            parse_quantity(quota.cpu) + parse_quantity(quota.borrow_cpu) for quota in self.quotas
+        )
+        memory = parse_quantity(self.cpu_quota.memory) + sum(
+            parse_quantity(quota.memory) + parse_quantity(quota.borrow_memory) for quota in self.quotas
+        )
         return {"gpus": gpus, "cpu": _format_cpu(cpu), "memory": _format_memory(memory)}
 
 

@@ -1443,6 +1443,7 @@ def _training(
                     }
                     for quota in namespace.quotas
                 ],
+                "cpu_quota": {"cpu": str(namespace.cpu_quota.cpu), "memory": str(namespace.cpu_quota.memory)},
                 "preemption_within_cluster_queue": namespace.preemption,
                 **(
                     {"fair_sharing_weight": str(namespace.fair_sharing_weight)}
@@ -1460,6 +1461,7 @@ def _training(
     }
     if not layer.platform_pool:
         queues_args["node_selector"] = {}  # an existing cluster has no platform pool to select
+        queues_args["cpu_flavor_node_labels"] = {}
     # The LocalQueues live in the team namespaces: created once those exist (the Kueue chart waits seconds).
     queues = GpuQueues(
         "training-queues",

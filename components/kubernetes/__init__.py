@@ -34,6 +34,7 @@ from components.kubernetes.serving import ModelServingNamespace, ModelServingNam
 from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.kubernetes.training import (
+    GpuQueueCpuQuotaArgs,
     GpuQueueFlavorArgs,
     GpuQueueQuotaArgs,
     GpuQueues,
@@ -47,6 +48,7 @@ __all__ = [
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
     "GpuPoolTaintArgs",
+    "GpuQueueCpuQuotaArgs",
     "GpuQueueFlavorArgs",
     "GpuQueueQuotaArgs",
     "GpuQueueTeamArgs",

@@ -98,6 +98,9 @@ def test_every_training_namespace_gets_its_queue_with_the_configured_quota_per_p
             assert str(flavors[quota["pool"]]["memory"]["nominalQuota"]) == quota["memory"]
         (resource_quota,) = [r for r in layer.monitor.by_type(QUOTA) if r.inputs["metadata"]["namespace"] == name]
         ceiling = sum(quota["gpus"] + quota.get("borrowGpus", 0) for quota in namespace["quotas"])
+        cpu_only = flavors["cpu"]
+        assert int(cpu_only["nvidia.com/gpu"]["nominalQuota"]) == 0, f"{name}: the CPU-only flavor has no GPU"
+        assert int(cpu_only["nvidia.com/gpu"]["borrowingLimit"]) == 0, f"{name}: and borrows none"
         assert int(resource_quota.inputs["spec"]["hard"]["requests.nvidia.com/gpu"]) == ceiling, (
             f"{name}: the namespace's hard ceiling is its guaranteed share plus what it may borrow, so Kueue can "
             "admit every borrowed job and nothing beyond"
@@ -276,7 +279,9 @@ def _namespace(**overrides: Any) -> dict[str, Any]:
 
 def test_a_valid_training_namespace_is_accepted() -> None:
     config = PlatformConfig.from_data(_config(namespaces=[_namespace()]))
-    assert config.training.namespaces[0].ceiling() == {"gpus": 4, "cpu": "40", "memory": "160Gi"}
+    assert config.training.namespaces[0].ceiling() == {"gpus": 4, "cpu": "48", "memory": "192Gi"}, (
+        "the namespace's ceiling is its GPU quota's CPU and memory plus the default CPU-only quota (8, 32Gi)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -344,3 +349,41 @@ def test_the_cluster_layer_must_name_the_foundation_s_training_teams() -> None:
     renamed = PlatformConfig.from_data(layer_data)
     problems = foundation_mismatches(foundation, renamed, "Pulumi.prod.yaml")
     assert any(problem.startswith("training.namespaces") for problem in problems), problems
+
+
+def _admitted_flavor(queue: dict[str, Any], requests: dict[str, float]) -> str | None:
+    """Kueue's flavor assignment for one pod set, reduced to what decides it here (FlavorFungibility defaults:
+    flavors tried in order, the first whose quota, with what it may borrow, holds every requested resource)."""
+    for group in queue["resourceGroups"]:
+        for flavor in group["flavors"]:
+            quotas = {resource["name"]: resource for resource in flavor["resources"]}
+            fits = True
+            for resource, amount in requests.items():
+                if not amount:
+                    continue
+                quota = quotas[resource]
+                limit = float(quota["nominalQuota"].removesuffix("Gi")) + float(
+                    str(quota.get("borrowingLimit", "inf")).removesuffix("Gi")
+                )
+                fits = fits and amount <= limit
+            if fits:
+                return flavor["name"]
+    return None
+
+
+def test_a_cpu_only_job_runs_on_the_platform_pool_and_a_gpu_job_on_its_gpu_pool(prod_cluster: Synthesis) -> None:
+    (team,) = _stack_training("prod-cluster")
+    (queue,) = [r.inputs["spec"] for r in prod_cluster.monitor.by_type(CLUSTER_QUEUE)]
+    flavors = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in prod_cluster.monitor.by_type(FLAVOR)}
+    data_prep = _admitted_flavor(queue, {"cpu": 4, "memory": 16, "nvidia.com/gpu": 0})
+    training = _admitted_flavor(queue, {"cpu": 90, "memory": 900, "nvidia.com/gpu": 8})
+    assert data_prep == "cpu", "a job without GPUs is admitted on the CPU-only flavor"
+    assert training == team["quotas"][0]["pool"], "a GPU job skips the CPU-only flavor (no GPU quota there)"
+    platform = _node_pool(prod_cluster, "platform")["metadata"]["labels"]
+    assert all(platform.get(key) == value for key, value in flavors["cpu"]["nodeLabels"].items()), (
+        "the CPU-only flavor selects the platform pool's nodes"
+    )
+    gpu_pool = _node_pool(prod_cluster, training)["metadata"]["labels"]
+    assert not all(gpu_pool.get(key) == value for key, value in flavors["cpu"]["nodeLabels"].items()), (
+        "and never a GPU node"
+    )

@@ -2,6 +2,7 @@
 fair sharing between teams (Kueue)."""
 
 from components.kubernetes.training.gpu_queues import (
+    GpuQueueCpuQuotaArgs,
     GpuQueueFlavorArgs,
     GpuQueueQuotaArgs,
     GpuQueues,
@@ -11,6 +12,7 @@ from components.kubernetes.training.gpu_queues import (
 from components.kubernetes.training.namespace import TrainingNamespace, TrainingNamespaceArgs
 
 __all__ = [
+    "GpuQueueCpuQuotaArgs",
     "GpuQueueFlavorArgs",
     "GpuQueueQuotaArgs",
     "GpuQueueTeamArgs",

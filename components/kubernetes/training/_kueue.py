@@ -116,6 +116,12 @@ GROUP_KIND_CONCURRENCY: dict[str, int] = {
 configuration document replaces the chart's."""
 
 
+WAIT_FOR_PODS_READY_TIMEOUT = "30m"
+"""How long an admitted job's pods have to be all ready (Kueue `waitForPodsReady.timeout`)."""
+REQUEUE_LIMIT = 5
+"""Evictions for not becoming ready after which Kueue deactivates the workload (`backoffLimitCount`)."""
+
+
 def controller_config(*, managed_namespaces: Sequence[str], integrations: Sequence[str]) -> dict[str, Any]:
     """Kueue's controller configuration (`config.kueue.x-k8s.io/v1beta2` `Configuration`).
 
@@ -146,6 +152,21 @@ def controller_config(*, managed_namespaces: Sequence[str], integrations: Sequen
         },
         "integrations": {"frameworks": list(integrations)},
         "fairSharing": {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)},
+        # All-or-nothing for multi-node jobs: an admitted workload whose pods are not all ready within the timeout
+        # (nodes that never come, an image that never pulls) is evicted and its quota freed, then requeued with
+        # exponential backoff, and deactivated after `backoffLimitCount` evictions instead of looping on GPU nodes
+        # forever. v1beta2 always enables it (apis/config/v1beta2/defaults.go at v0.19.2: 30 min, endless
+        # requeueing); the timeout covers a GPU node's launch and a multi-GB image pull.
+        "waitForPodsReady": {
+            "timeout": WAIT_FOR_PODS_READY_TIMEOUT,
+            "blockAdmission": False,
+            "requeuingStrategy": {
+                "timestamp": "Eviction",
+                "backoffLimitCount": REQUEUE_LIMIT,
+                "backoffBaseSeconds": 60,
+                "backoffMaxSeconds": 3600,
+            },
+        },
     }
 
 

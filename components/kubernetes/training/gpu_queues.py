@@ -31,6 +31,9 @@ DEFAULT_FLAVOR_TAINTS: list[dict[str, str]] = [gpu.NVIDIA_GPU_TAINT.kubernetes()
 DEFAULT_PROTECT = False
 
 QUEUEING_TIER = _platform_policies.QUEUEING_TIER
+CPU_FLAVOR = "cpu"
+"""The ResourceFlavor of jobs that request no GPU; first in every team's resource group with a `cpu_quota` and with
+no GPU quota, so a GPU job never takes it and a CPU-only job never takes a GPU flavor."""
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
@@ -77,6 +80,16 @@ class GpuQueueQuotaArgs(TypedDict, total=False):
     """Memory borrowing limit (quantity), as for GPUs. Defaults to no limit."""
 
 
+class GpuQueueCpuQuotaArgs(TypedDict):
+    """A team's nominal quota for jobs without GPUs."""
+
+    cpu: Required[str]
+    """CPU (Kubernetes quantity). Required."""
+
+    memory: Required[str]
+    """Memory (Kubernetes quantity). Required."""
+
+
 class GpuQueueTeamArgs(TypedDict, total=False):
     """A team: one ClusterQueue, one LocalQueue in each of its training namespaces."""
 
@@ -101,6 +114,11 @@ class GpuQueueTeamArgs(TypedDict, total=False):
 
     fair_sharing_weight: str
     """The team's weight in fair sharing of the cohort's unused quota (quantity, e.g. `2`). Defaults to 1."""
+
+    cpu_quota: GpuQueueCpuQuotaArgs
+    """CPU and memory for the team's jobs that request no GPU (data preparation, evaluation), on the `cpu` flavor:
+    without it such a job would be admitted on a GPU flavor and occupy a GPU node. Defaults to none (a CPU-only job
+    waits forever)."""
 
 
 class GpuQueuesArgs(TypedDict, total=False):
@@ -137,6 +155,10 @@ class GpuQueuesArgs(TypedDict, total=False):
     namespace_labels: dict[str, str]
     """Extra labels on the controller's namespace; cannot override the tier or Pod Security labels. Defaults to
     none."""
+
+    cpu_flavor_node_labels: dict[str, str]
+    """Node labels of the `cpu` flavor, where jobs without GPUs run (teams with a `cpu_quota`). Defaults to the
+    platform pool's ({"mlplatform.io/pool-role": "platform"}); `{}` on a cluster without one."""
 
 
 class GpuQueues(pulumi.ComponentResource):
@@ -184,7 +206,11 @@ class GpuQueues(pulumi.ComponentResource):
         check_known_arguments(problems, args, GpuQueuesArgs)
         check_object_name(problems, "name", name)
         flavor_names = check_flavors(problems, flavors)
+        if CPU_FLAVOR in flavor_names:
+            problems.add("flavors", f"'{CPU_FLAVOR}' is the flavor of jobs without GPUs; name the GPU pool otherwise")
         check_teams(problems, teams, flavor_names)
+        cpu_labels = args.get("cpu_flavor_node_labels", DEFAULT_NODE_SELECTOR)
+        check_string_map(problems, "cpuFlavorNodeLabels", cpu_labels)
         for index, team in enumerate(teams if isinstance(teams, list) else []):
             team_namespaces = team.get("namespaces") if isinstance(team, dict) else None
             if isinstance(team_namespaces, list) and namespace in team_namespaces:
@@ -238,6 +264,10 @@ class GpuQueues(pulumi.ComponentResource):
             )
             _custom_resource(f"{name}-flavor-{flavor['pool']}", manifest, queue_opts)
 
+        if any(isinstance(team, dict) and "cpu_quota" in team for team in teams):  # type: ignore[union-attr]
+            manifest = _kueue.resource_flavor(CPU_FLAVOR, node_labels=cpu_labels, taints=[])
+            _custom_resource(f"{name}-flavor-{CPU_FLAVOR}", manifest, queue_opts)
+
         queue_names: list[pulumi.Output[str]] = []
         local: dict[str, pulumi.Output[str]] = {}
         for team in teams:  # type: ignore[union-attr]
@@ -245,7 +275,7 @@ class GpuQueues(pulumi.ComponentResource):
                 team["name"],
                 namespaces=team["namespaces"],
                 cohort=cohort,
-                quotas=team["quotas"],
+                quotas=_with_cpu_flavor(team),
                 within_cluster_queue=team.get("preemption_within_cluster_queue", DEFAULT_WITHIN_CLUSTER_QUEUE),
                 reclaim_within_cohort=team.get("reclaim_within_cohort", DEFAULT_RECLAIM_WITHIN_COHORT),
                 fair_sharing_weight=team.get("fair_sharing_weight"),
@@ -276,6 +306,17 @@ class GpuQueues(pulumi.ComponentResource):
                 "localQueues": self.local_queues,
             }
         )
+
+
+def _with_cpu_flavor(team: GpuQueueTeamArgs) -> list[dict[str, Any]]:
+    """The team's quotas, with its CPU-only quota first on the `cpu` flavor (no GPU, none borrowed) when it has one:
+    Kueue tries flavors in order, so a job without GPUs lands there and one with GPUs skips it."""
+    quotas: list[dict[str, Any]] = [dict(quota) for quota in team["quotas"]]
+    cpu_quota = team.get("cpu_quota")
+    if cpu_quota is None:
+        return quotas
+    cpu_only = {"flavor": CPU_FLAVOR, "gpus": 0, "gpu_borrowing_limit": 0, **cpu_quota}
+    return [cpu_only, *quotas]
 
 
 def _custom_resource(
@@ -384,6 +425,13 @@ def check_teams(problems: Problems, teams: object, flavor_names: set[str]) -> No
         weight = team.get("fair_sharing_weight")
         if weight is not None:
             check_quantity(problems, f"{path}.fairSharingWeight", weight, positive=False)
+        cpu_quota = team.get("cpu_quota")
+        if cpu_quota is not None:
+            if not isinstance(cpu_quota, dict) or set(cpu_quota) != {"cpu", "memory"}:
+                problems.add(f"{path}.cpuQuota", "must be {cpu, memory} (Kubernetes quantities)")
+            else:
+                check_quantity(problems, f"{path}.cpuQuota.cpu", cpu_quota["cpu"], positive=False)
+                check_quantity(problems, f"{path}.cpuQuota.memory", cpu_quota["memory"], positive=False)
 
 
 def check_quotas(problems: Problems, path: str, quotas: object, flavor_names: set[str]) -> None:
