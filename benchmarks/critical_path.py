@@ -436,6 +436,13 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the CRD comes with karpenter-crd, and the controller must outlive the object on destroy to clear its "
              "finalizer and terminate its nodes",
              lambda dependent, dependency: chart_name(dependency).endswith(("/karpenter", "/karpenter-crd"))),
+    # Training queues (Kueue)
+    *(
+        Ordering(f"kubernetes:kueue.x-k8s.io/v1beta2:{kind}", CHART,
+                 "Kueue's CRDs come with its chart, and its webhooks (fail closed) admit the object",
+                 lambda dependent, dependency: chart_name(dependency).rsplit("/", 1)[-1] == _charts.KUEUE.chart)
+        for kind in ("ResourceFlavor", "ClusterQueue", "LocalQueue")
+    ),
     # Serving gateway (cert-manager, Envoy Gateway) and application secrets (Secrets Store CSI)
     *(
         Ordering(f"kubernetes:cert-manager.io/v1:{kind}", CHART,

@@ -1407,7 +1407,7 @@ def _training(
     labels = _namespace_labels(
         config, classification=datasets.data_classification, retention_days=datasets.retention_days
     )
-    created: list[pulumi.Resource] = []
+    created: dict[str, pulumi.Output[str]] = {}
     for namespace in training.namespaces:
         ceiling = namespace.ceiling()
         args: dict[str, Any] = {
@@ -1424,7 +1424,7 @@ def _training(
         }
         if layer.identity_kind != "none":
             args["identity_id"] = layer.training_identities[namespace.name]
-        created.append(TrainingNamespace(f"training-{namespace.name}", args, opts))  # type: ignore[arg-type]
+        created[namespace.name] = TrainingNamespace(f"training-{namespace.name}", args, opts).namespace  # type: ignore[arg-type]
     queues_args: dict[str, Any] = {
         "flavors": training_flavors(training, layer.training_pools, layer.training_cloud),
         "teams": [
@@ -1462,12 +1462,9 @@ def _training(
     if not layer.platform_pool:
         queues_args["node_selector"] = {}  # an existing cluster has no platform pool to select
         queues_args["cpu_flavor_node_labels"] = {}
-    # The LocalQueues live in the team namespaces: created once those exist (the Kueue chart waits seconds).
-    queues = GpuQueues(
-        "training-queues",
-        queues_args,  # type: ignore[arg-type]
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=created)),
-    )
+    # The LocalQueues live in the team namespaces: each waits for its namespace through the name's output.
+    queues_args["created_namespaces"] = created
+    queues = GpuQueues("training-queues", queues_args, opts)  # type: ignore[arg-type]
     platform.outputs["kueueNamespace"] = queues.namespace
     platform.outputs["trainingNamespaceDetails"] = {
         namespace.name: {

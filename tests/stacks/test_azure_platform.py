@@ -42,6 +42,8 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "ModelServingNamespace",
         "PodAutoscaling",
         "ServingGateway",
+        "TrainingNamespace",
+        "GpuQueues",
     }, "the Azure foundation and the Kubernetes layer on AKS"
     agent_pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type(AGENT_POOL)}
     assert agent_pools == {"platform", "t4serve", "a100train"}, "the platform pool and one per configured GPU pool"
@@ -126,9 +128,9 @@ def test_each_serving_identity_reads_exactly_the_models_container(azure_prod: Sy
     readers = [
         r
         for r in monitor.by_type("azure-native:authorization:RoleAssignment")
-        if r.inputs["roleDefinitionId"].endswith(STORAGE_BLOB_DATA_READER)
+        if r.inputs["roleDefinitionId"].endswith(STORAGE_BLOB_DATA_READER) and "-train-" not in r.name
     ]
-    assert len(readers) == len(azure_prod.outputs["servingNamespaces"]) == 1
+    assert len(readers) == len(azure_prod.outputs["servingNamespaces"]) == 1, "one reader per serving namespace"
     for reader in readers:
         assert reader.inputs["scope"] == models, "scope is the models container, never the account"
         assert "'triage-models/'" in reader.inputs["condition"], "and only the namespace's own prefix"

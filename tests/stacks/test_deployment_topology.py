@@ -401,6 +401,7 @@ def test_every_principal_of_prod_has_exactly_one_eks_access_entry(prod_foundatio
         *config.cluster.admin_principals,
         config.deployment.deployer.principal,
         *(p for namespace in config.serving.namespaces for p in namespace.team_principals),
+        *(p for namespace in config.training.namespaces for p in namespace.team_principals),
     }
     assert set(entries) == expected, "admins, the configured deployer and the teams; never whoever ran `up` last"
 

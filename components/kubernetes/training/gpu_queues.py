@@ -156,6 +156,11 @@ class GpuQueuesArgs(TypedDict, total=False):
     """Extra labels on the controller's namespace; cannot override the tier or Pod Security labels. Defaults to
     none."""
 
+    created_namespaces: dict[str, pulumi.Input[str]]
+    """Team namespace -> its name as an output of the resource that creates it (e.g. `TrainingNamespace.namespace`):
+    each LocalQueue then waits for its own namespace only, with no `depends_on` on whole components. Defaults to
+    none (the namespaces exist already)."""
+
     cpu_flavor_node_labels: dict[str, str]
     """Node labels of the `cpu` flavor, where jobs without GPUs run (teams with a `cpu_quota`). Defaults to the
     platform pool's ({"mlplatform.io/pool-role": "platform"}); `{}` on a cluster without one."""
@@ -268,6 +273,7 @@ class GpuQueues(pulumi.ComponentResource):
             manifest = _kueue.resource_flavor(CPU_FLAVOR, node_labels=cpu_labels, taints=[])
             _custom_resource(f"{name}-flavor-{CPU_FLAVOR}", manifest, queue_opts)
 
+        created = args.get("created_namespaces", {})
         queue_names: list[pulumi.Output[str]] = []
         local: dict[str, pulumi.Output[str]] = {}
         for team in teams:  # type: ignore[union-attr]
@@ -285,8 +291,11 @@ class GpuQueues(pulumi.ComponentResource):
             queue_names.append(queue_name)
             for team_namespace in team["namespaces"]:
                 local_manifest = _kueue.local_queue(team["name"], namespace=team_namespace, cluster_queue_name="")
-                # The LocalQueue names its ClusterQueue through the queue's output: created after it.
+                # The LocalQueue names its ClusterQueue through the queue's output: created after it; and its
+                # namespace through the namespace's, when given: created after that too.
                 local_manifest["spec"]["clusterQueue"] = queue_name
+                if team_namespace in created:
+                    local_manifest["metadata"]["namespace"] = created[team_namespace]
                 local_queue = _custom_resource(
                     f"{name}-local-{team_namespace}",
                     local_manifest,
