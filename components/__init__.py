@@ -62,6 +62,8 @@ from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, Mode
 from components.kubernetes import (
     EncryptedStorageClass,
     EncryptedStorageClassArgs,
+    ExperimentTracking,
+    ExperimentTrackingArgs,
     GpuPoolTaintArgs,
     GpuQueueFlavorArgs,
     GpuQueueQuotaArgs,
@@ -150,6 +152,8 @@ __all__: list[str] = [
     "AzureWorkloadIdentityArgs",
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
+    "ExperimentTracking",
+    "ExperimentTrackingArgs",
     "GpuPoolTaintArgs",
     "GpuQueueFlavorArgs",
     "GpuQueueQuotaArgs",

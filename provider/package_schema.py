@@ -22,6 +22,7 @@ PACKAGE_KEYWORDS = [
 ]
 
 SECRET_INPUTS: dict[str, frozenset[str]] = {
+    "ExperimentTracking": frozenset({"databasePassword"}),
     "Monitoring": frozenset({"alertReceiverSecret"}),
 }
 """Component inputs that carry a secret, by component name (schema property names)."""
@@ -29,6 +30,7 @@ SECRET_INPUTS: dict[str, frozenset[str]] = {
 SECRET_OUTPUTS: dict[str, frozenset[str]] = {
     "AwsGpuCluster": frozenset({"kubeconfig"}),
     "AzureGpuCluster": frozenset({"kubeconfig"}),
+    "ExperimentTracking": frozenset({"adminPassword"}),
     "Monitoring": frozenset({"grafanaAdminPassword"}),
 }
 """Component outputs that carry a secret, by component name (schema property names)."""

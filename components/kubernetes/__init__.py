@@ -34,6 +34,8 @@ from components.kubernetes.serving import ModelServingNamespace, ModelServingNam
 from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.kubernetes.training import (
+    ExperimentTracking,
+    ExperimentTrackingArgs,
     GpuQueueFlavorArgs,
     GpuQueueQuotaArgs,
     GpuQueues,
@@ -46,6 +48,8 @@ from components.kubernetes.training import (
 __all__ = [
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
+    "ExperimentTracking",
+    "ExperimentTrackingArgs",
     "GpuPoolTaintArgs",
     "GpuQueueFlavorArgs",
     "GpuQueueQuotaArgs",

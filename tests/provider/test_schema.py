@@ -150,6 +150,8 @@ def test_secret_inputs_and_outputs_are_marked_secret(published_schema) -> None:
     assert marked == {
         "mlplatform:index:AwsGpuCluster.properties.kubeconfig",
         "mlplatform:index:AzureGpuCluster.properties.kubeconfig",
+        "mlplatform:index:ExperimentTracking.inputProperties.databasePassword",
+        "mlplatform:index:ExperimentTracking.properties.adminPassword",
         "mlplatform:index:Monitoring.properties.grafanaAdminPassword",
         "mlplatform:index:Monitoring.inputProperties.alertReceiverSecret",
         "mlplatform:index:RegistryAuth.properties.password",
