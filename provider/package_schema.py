@@ -22,6 +22,7 @@ PACKAGE_KEYWORDS = [
 ]
 
 SECRET_INPUTS: dict[str, frozenset[str]] = {
+    "AwsPostgres": frozenset({"masterPassword"}),
     "ExperimentTracking": frozenset({"databasePassword"}),
     "Monitoring": frozenset({"alertReceiverSecret"}),
 }
