@@ -23,6 +23,7 @@ PACKAGE_KEYWORDS = [
 
 SECRET_INPUTS: dict[str, frozenset[str]] = {
     "AwsPostgres": frozenset({"masterPassword"}),
+    "AzurePostgres": frozenset({"administratorPassword"}),
     "ExperimentTracking": frozenset({"databasePassword"}),
     "Monitoring": frozenset({"alertReceiverSecret"}),
 }

@@ -151,6 +151,7 @@ def test_secret_inputs_and_outputs_are_marked_secret(published_schema) -> None:
         "mlplatform:index:AwsGpuCluster.properties.kubeconfig",
         "mlplatform:index:AwsPostgres.inputProperties.masterPassword",
         "mlplatform:index:AzureGpuCluster.properties.kubeconfig",
+        "mlplatform:index:AzurePostgres.inputProperties.administratorPassword",
         "mlplatform:index:ExperimentTracking.inputProperties.databasePassword",
         "mlplatform:index:ExperimentTracking.properties.adminPassword",
         "mlplatform:index:Monitoring.properties.grafanaAdminPassword",
