@@ -539,7 +539,9 @@ class ExperimentTracking(pulumi.ComponentResource):
 
     Version bumps migrate through the Job of the new version (a new Job name, so Pulumi runs it before rolling the
     Deployment); MLflow's schema migrations are additive in a release line, and old pods keep serving until the new
-    ones are ready. Teams get their own MLflow users through the admin API (`mlflow.server.auth.client`
+    ones are ready. What the server still does at start: the basic-auth app creates the admin user when it is
+    missing; two replicas starting together on a fresh database may both try, the loser exits on the unique
+    constraint and its restart finds the user. Teams get their own MLflow users through the admin API (`mlflow.server.auth.client`
     `AuthServiceClient.create_user` with the admin credentials, then `create_experiment_permission` /
     `create_registered_model_permission`); their jobs set `MLFLOW_TRACKING_URI`, `MLFLOW_TRACKING_USERNAME` and
     `MLFLOW_TRACKING_PASSWORD` (from a Secret in their namespace).
