@@ -406,3 +406,17 @@ def test_missing_required_arguments_are_named(run) -> None:
     errors = errors_of(raised)
     for path in ("databaseHost", "databaseUsername", "databasePassword", "artifactsDestination", "identityId"):
         assert errors.get(path) == "required", path
+
+
+def test_the_deployability_check_finds_nothing_that_cannot_run(run) -> None:
+    from stacks.deployability import check_deployability
+
+    report = check_deployability(build(run).registrations, pool_registrations=None)
+    assert report.problems == [], report.problems
+    assert {w.label for w in report.workloads} == {
+        "Deployment/mlflow/mlflow",
+        f"Job/mlflow/mlflow-migrate-{_charts.MLFLOW_VERSION.replace('.', '-')}",
+    }
+    assert report.checked["service-selector"] == 1 and report.checked["probe"] == 3, (
+        "the Service selects the server pods and every probe hits a declared port"
+    )
