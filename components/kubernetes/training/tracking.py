@@ -152,7 +152,10 @@ class ExperimentTrackingArgs(TypedDict, total=False):
 
     artifacts_destination: Required[pulumi.Input[str]]
     """Where the server stores artifacts it proxies (`--artifacts-destination`), under a prefix of its own:
-    `s3://<artifacts-bucket>/mlflow` (AWS) or `wasbs://<container>@<account>.blob.core.windows.net/mlflow` (Azure).
+    `s3://<artifacts-bucket>/mlflow` (AWS, `AwsTrackingIdentity.artifactsDestination`) or
+    `wasbs://<container>@<account>.blob.core.windows.net/mlflow` (Azure: MLflow's Blob repository then signs in
+    with `DefaultAzureCredential`, i.e. the workload identity the webhook injects, as no connection string or key
+    is set; proxied multipart uploads stay off, MLflow's Blob implementation of them needs an account key).
     Required."""
 
     identity_kind: str
