@@ -22,6 +22,9 @@ PACKAGE_KEYWORDS = [
 ]
 
 SECRET_INPUTS: dict[str, frozenset[str]] = {
+    "AwsPostgres": frozenset({"masterPassword"}),
+    "AzurePostgres": frozenset({"administratorPassword"}),
+    "ExperimentTracking": frozenset({"databasePassword"}),
     "Monitoring": frozenset({"alertReceiverSecret"}),
 }
 """Component inputs that carry a secret, by component name (schema property names)."""
@@ -29,6 +32,7 @@ SECRET_INPUTS: dict[str, frozenset[str]] = {
 SECRET_OUTPUTS: dict[str, frozenset[str]] = {
     "AwsGpuCluster": frozenset({"kubeconfig"}),
     "AzureGpuCluster": frozenset({"kubeconfig"}),
+    "ExperimentTracking": frozenset({"adminPassword"}),
     "Monitoring": frozenset({"grafanaAdminPassword"}),
 }
 """Component outputs that carry a secret, by component name (schema property names)."""

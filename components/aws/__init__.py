@@ -19,6 +19,7 @@ from components.aws.gpu_cluster import (
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.postgres import AwsPostgres, AwsPostgresArgs
 from components.aws.serving_identity import AwsServingIdentity, AwsServingIdentityArgs
+from components.aws.tracking_identity import AwsTrackingIdentity, AwsTrackingIdentityArgs
 from components.aws.training_identity import AwsTrainingIdentity, AwsTrainingIdentityArgs, AwsTrainingStoreArgs
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsTeamAccessArgs",
+    "AwsTrackingIdentity",
+    "AwsTrackingIdentityArgs",
     "AwsTrainingIdentity",
     "AwsTrainingIdentityArgs",
     "AwsTrainingStoreArgs",

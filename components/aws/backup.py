@@ -23,7 +23,8 @@ _MANAGED_POLICIES = (
     "AWSBackupServiceRolePolicyForS3Backup",
     "AWSBackupServiceRolePolicyForS3Restore",
 )
-"""AWS-managed policies that let AWS Backup snapshot and restore S3 (the documented service role set)."""
+"""AWS-managed policies that let AWS Backup snapshot and restore RDS, EBS and the like (the first two) and S3 (the
+last two): the documented service role set."""
 
 
 class AwsBackupPlanArgs(TypedDict):
@@ -33,6 +34,10 @@ class AwsBackupPlanArgs(TypedDict):
     """ARNs of the data stores to back up (S3 buckets need versioning, which AwsEncryptedBucket turns on). Required."""
     source_kms_key_arns: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Keys that encrypt those stores; the backup role may decrypt with them through S3 only. Defaults to none."""
+    database_kms_key_arns: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Keys that encrypt the RDS instances among `resourceArns` (`AwsPostgres.kmsKeyArn`). Their recovery points
+    are RDS snapshots that keep the instance's key, so the backup role may use these keys, through RDS only;
+    without them the jobs report success and back nothing up. Defaults to none."""
     retention_days: NotRequired[int]
     """Days each recovery point is kept (1-3650). Defaults to 35."""
     schedule: NotRequired[str]
@@ -52,8 +57,8 @@ class AwsBackupPlan(pulumi.ComponentResource):
     Creates:
     - a customer-managed KMS key and a backup vault encrypted with it;
     - a backup plan with one daily rule and a retention lifecycle;
-    - a service role for AWS Backup with the documented S3 backup/restore policies and decrypt rights on
-      the stores' keys (through S3 only);
+    - a service role for AWS Backup with the documented backup/restore policies, decrypt rights on the stores'
+      keys (through S3 only) and use of the databases' keys (through RDS only: RDS snapshots keep their key);
     - a selection of the given resources by ARN.
 
     Security defaults: the vault and its key are protected in prod (never force-destroyed), recovery points are
@@ -142,7 +147,8 @@ class AwsBackupPlan(pulumi.ComponentResource):
                     key.arn,
                     facts.region,
                     facts.dns_suffix,
-                ).apply(lambda v: iam.backup_key_policy(list(v[0]), v[1], v[2], v[3]))
+                    pulumi.Output.from_input(args.get("database_kms_key_arns") or []),
+                ).apply(lambda v: iam.backup_key_policy(list(v[0]), v[1], v[2], v[3], list(v[4])))
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

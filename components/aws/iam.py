@@ -487,9 +487,23 @@ def access_log_bucket_policy(bucket_arn: str, account_id: str) -> PolicyDocument
 
 
 def backup_key_policy(
-    source_key_arns: Sequence[str], vault_key_arn: str, region: str, dns_suffix: str
+    source_key_arns: Sequence[str],
+    vault_key_arn: str,
+    region: str,
+    dns_suffix: str,
+    database_key_arns: Sequence[str] = (),
 ) -> PolicyDocument:
-    """What the AWS Backup role needs on keys: read the protected stores' keys via S3, write with the vault key."""
+    """What the AWS Backup role needs on keys: read the protected stores' keys via S3, write with the vault key, and
+    use the RDS instances' keys through RDS.
+
+    RDS is not fully managed by AWS Backup: its recovery points are RDS snapshots that keep the instance's key
+    instead of the vault's ("Backups of resource types that are not fully managed by AWS Backup typically inherit
+    the encryption settings from their source resource"; "Your IAM role must have access to the KMS key being used
+    to back up and restore the object. Otherwise the job is successful but the objects are not backed up or
+    restored": https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html). So the role may use those
+    keys, only through RDS in this region, and grant them only to AWS resources (RDS grants itself the key for a
+    snapshot copy or a restore).
+    """
     statements: list[Statement] = []
     if source_key_arns:
         statements.append(
@@ -501,6 +515,24 @@ def backup_key_policy(
                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}},
             }
         )
+    if database_key_arns:
+        via_rds = {"kms:ViaService": f"rds.{region}.{dns_suffix}"}
+        statements += [
+            {
+                "Sid": "UseDatabaseKeysViaRds",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": sorted(database_key_arns),
+                "Condition": {"StringEquals": via_rds},
+            },
+            {
+                "Sid": "GrantDatabaseKeysToRds",
+                "Effect": "Allow",
+                "Action": "kms:CreateGrant",
+                "Resource": sorted(database_key_arns),
+                "Condition": {"StringEquals": via_rds, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ]
     statements.append(
         {
             "Sid": "EncryptRecoveryPoints",

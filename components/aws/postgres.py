@@ -50,6 +50,12 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _DATABASE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _RESERVED_USERNAMES = frozenset({"postgres", "rdsadmin", "admin", "root"})
+MIN_PASSWORD_LENGTH = 16
+"""Shortest master password accepted (RDS itself accepts 8; a database holding run metadata deserves more)."""
+MAX_PASSWORD_LENGTH = 128
+"""RDS for PostgreSQL's longest master password."""
+_PASSWORD_FORBIDDEN = frozenset('/"@ ' + "'")
+"""Characters RDS refuses in a master password: '/', '"', '@', "'" and space (CreateDBInstance MasterUserPassword)."""
 
 
 class AwsPostgresArgs(TypedDict, total=False):
@@ -77,7 +83,15 @@ class AwsPostgresArgs(TypedDict, total=False):
     database_name: str
     """Database created with the instance. Defaults to mlflow."""
     master_username: str
-    """Master user; its password is generated and kept by RDS in Secrets Manager. Defaults to mlflow_admin."""
+    """Master user. Defaults to mlflow_admin."""
+    master_password: pulumi.Input[str]
+    """The master user's password, as a Pulumi secret (e.g. a `pulumi_random.RandomPassword` result or
+    `config.require_secret`): 16-128 printable ASCII characters without '/', '"', '@', "'" or spaces. For clients
+    that keep a password for their lifetime, such as the MLflow tracking server: an RDS-managed password rotates
+    (every 7 days by default) and would lock them out. The password is then in Pulumi state, encrypted as a
+    secret; rotate it by changing it here, which updates the Secret of its clients in the same `pulumi up`.
+    Defaults to none: RDS generates the password, keeps it in Secrets Manager (encrypted with the database key)
+    and rotates it, and it never reaches Pulumi state."""
     backup_retention_days: int
     """Days of automated backups and point-in-time recovery (7-35). Defaults to 14."""
     log_retention_days: int
@@ -124,6 +138,18 @@ def _validate(args: AwsPostgresArgs, name: str) -> Problems:
     database = args.get("database_name", DEFAULT_DATABASE_NAME)
     if not (isinstance(database, str) and _DATABASE_NAME.match(database)):
         problems.add("databaseName", f"'{database}' is not a database name: a letter, then letters, digits, _")
+    password = args.get("master_password")
+    if isinstance(password, str) and not (
+        MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
+        and password.isascii()
+        and password.isprintable()
+        and not _PASSWORD_FORBIDDEN & set(password)
+    ):
+        problems.add(
+            "masterPassword",
+            f"must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} printable ASCII characters without '/', '\"', '@', "
+            '"\'" or spaces (RDS refuses them); pass it as a Pulumi secret',
+        )
     username = args.get("master_username", DEFAULT_MASTER_USERNAME)
     if not (isinstance(username, str) and _DATABASE_NAME.match(username)) or username in _RESERVED_USERNAMES:
         problems.add("masterUsername", f"'{username}' is not an allowed master user name")
@@ -152,9 +178,10 @@ class AwsPostgres(pulumi.ComponentResource):
     - a DB subnet group on the given private subnets and a security group admitting TCP 5432 only from the given
       security groups (no egress rules: the database opens no connections);
     - a parameter group that forces TLS (`rds.force_ssl`) and logs connections and disconnections;
-    - the instance: not publicly accessible, IAM database authentication, the master password generated and kept
-      by RDS in Secrets Manager (never in Pulumi state), automated backups with point-in-time recovery, tags copied
-      to snapshots, log exports to CloudWatch, automatic minor upgrades, optionally Multi-AZ.
+    - the instance: not publicly accessible, IAM database authentication, the master password generated, kept and
+      rotated by RDS in Secrets Manager (never in Pulumi state) unless `masterPassword` supplies one (kept in state
+      as a secret, for clients that cannot follow a rotation), automated backups with point-in-time recovery, tags
+      copied to snapshots, log exports to CloudWatch, automatic minor upgrades, optionally Multi-AZ.
 
     With `protect`: deletion protection, `protect` + `retainOnDelete` on the instance, keys and log groups, a final
     snapshot on deletion and automated backups kept after it.
@@ -172,7 +199,10 @@ class AwsPostgres(pulumi.ComponentResource):
     database_name: pulumi.Output[str]
     """Name of the database created with the instance."""
     master_user_secret_arn: pulumi.Output[str]
-    """ARN of the Secrets Manager entry (Secret) holding the master user's credentials, managed and rotated by RDS."""
+    """ARN of the Secrets Manager entry (Secret) holding the master user's credentials, managed and rotated by RDS;
+    empty when `masterPassword` was supplied."""
+    master_username: pulumi.Output[str]
+    """The master user's name."""
     security_group_id: pulumi.Output[str]
     """ID of the database's security group."""
     kms_key_arn: pulumi.Output[str]
@@ -187,6 +217,9 @@ class AwsPostgres(pulumi.ComponentResource):
 
         protect = args.get("protect", DEFAULT_PROTECT)
         identifier = args.get("identifier", name)
+        supplied_password = (
+            pulumi.Output.secret(args["master_password"]) if args.get("master_password") is not None else None
+        )
         retention = args.get("backup_retention_days", DEFAULT_BACKUP_RETENTION_DAYS)
         tags = merged_tags(
             args.get("tags"), data_tags(args.get("data_classification", DEFAULT_DATA_CLASSIFICATION), None)
@@ -299,8 +332,10 @@ class AwsPostgres(pulumi.ComponentResource):
             kms_key_id=key_arn,
             db_name=args.get("database_name", DEFAULT_DATABASE_NAME),
             username=args.get("master_username", DEFAULT_MASTER_USERNAME),
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=key_arn,
+            # RDS-managed passwords rotate in Secrets Manager (every 7 days by default); a supplied one does not.
+            manage_master_user_password=True if supplied_password is None else None,
+            master_user_secret_kms_key_id=key_arn if supplied_password is None else None,
+            password=supplied_password,
             iam_database_authentication_enabled=True,
             port=PORT,
             db_subnet_group_name=subnet_group.name,
@@ -330,8 +365,9 @@ class AwsPostgres(pulumi.ComponentResource):
         self.port = instance.port
         self.database_name = instance.db_name
         self.master_user_secret_arn = instance.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn if secrets else None
+            lambda secrets: secrets[0].secret_arn if secrets else ""
         )
+        self.master_username = instance.username
         self.security_group_id = security_group.id
         self.kms_key_arn = key_arn
         self.instance_arn = instance.arn
@@ -341,6 +377,7 @@ class AwsPostgres(pulumi.ComponentResource):
                 "port": self.port,
                 "databaseName": self.database_name,
                 "masterUserSecretArn": self.master_user_secret_arn,
+                "masterUsername": self.master_username,
                 "securityGroupId": self.security_group_id,
                 "kmsKeyArn": self.kms_key_arn,
                 "instanceArn": self.instance_arn,

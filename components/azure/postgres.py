@@ -44,6 +44,13 @@ SERVER_PARAMETERS: tuple[tuple[str, str], ...] = (
 )
 """Server parameters set explicitly (some equal today's defaults; pinning keeps them if defaults change)."""
 PRINCIPAL_TYPES: tuple[str, ...] = ("user", "group", "servicePrincipal")
+MIN_PASSWORD_LENGTH = 16
+"""Shortest administrator password accepted (the service accepts 8 to 128 characters of three character classes)."""
+MAX_PASSWORD_LENGTH = 128
+_RESERVED_LOGINS = frozenset(
+    {"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public", "postgres"}
+)
+"""Administrator login names flexible server refuses (besides names starting with `pg_`)."""
 
 _SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _DATABASE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -76,13 +83,28 @@ class AzurePostgresArgs(TypedDict, total=False):
     tenant_id: Required[pulumi.Input[str]]
     """Entra tenant of the server's Microsoft Entra authentication. Required."""
     administrator: Required[AzurePostgresAdministratorArgs]
-    """The Entra administrator (password authentication is disabled, so this is the only way in). Required."""
+    """The Entra administrator (with password authentication disabled, the only way in). Required."""
+    administrator_login: str
+    """Name of a password administrator, for clients that cannot use Entra tokens, such as the MLflow tracking
+    server (SQLAlchemy with a password in its URI). Fixed at server creation. With `administratorPassword`, enables
+    password authentication next to Entra authentication. Defaults to none (Entra only)."""
+    administrator_password: pulumi.Input[str]
+    """That administrator's password, as a Pulumi secret (16-128 characters with upper case, lower case and
+    digits); kept in Pulumi state encrypted as a secret and rotated by changing it here. Required with
+    `administratorLogin`."""
     encryption_key_uri: Required[pulumi.Input[str]]
-    """Key Vault key URI for data encryption, preferably without a version so the server follows rotation.
-    Required."""
+    """Key Vault key URI for data encryption (`AzureKeyVault.keyUris[<key>]`, versionless, so the server follows the
+    vault's rotation). With a versioned URI, point the server at each new version before the old one expires: an
+    expired key version turns the server Inaccessible. Required."""
     encryption_identity_id: Required[pulumi.Input[str]]
-    """Resource ID of the user-assigned identity that reads the key (Key Vault Crypto Service Encryption User on
-    it). Required."""
+    """Resource ID of the user-assigned identity that reads the key: `AzureKeyVault.identityIds[<key>]`, which holds
+    Key Vault Crypto Service Encryption User (get, wrapKey, unwrapKey) on that key only and resolves once the grant
+    has propagated, so the server's create-time key check does not fail. The vault must be in the server's tenant
+    and region, with soft delete and purge protection (AzureKeyVault: always), and let trusted Microsoft services
+    through its firewall: a vault with public access disabled works (Microsoft's recommended lock-down is "Disable
+    public access" plus "Allow trusted Microsoft services to bypass this firewall"; AzureKeyVault sets
+    `bypass: AzureServices`). Source: learn.microsoft.com/azure/postgresql/flexible-server/concepts-data-encryption
+    ("Requirements", "Recommendations", "Inaccessible customer managed key condition"). Required."""
     private_endpoint_subnet_id: Required[pulumi.Input[str]]
     """Subnet of the server's private endpoint. Required: public network access is always disabled."""
     private_dns_zone_id: Required[pulumi.Input[str]]
@@ -171,6 +193,28 @@ def _validate(args: AzurePostgresArgs) -> Problems:
         problems.add("backupRetentionDays", f"must be {MIN_BACKUP_RETENTION_DAYS} to {MAX_BACKUP_RETENTION_DAYS} days")
     if args.get("data_classification", DEFAULT_DATA_CLASSIFICATION) not in get_args(DataClassification):
         problems.add("dataClassification", f"must be one of {', '.join(get_args(DataClassification))}")
+    login, password = args.get("administrator_login"), args.get("administrator_password")
+    if (login is None) != (password is None):
+        missing = "administratorPassword" if password is None else "administratorLogin"
+        problems.add(missing, "administratorLogin and administratorPassword come together (password authentication)")
+    if login is not None and not (
+        isinstance(login, str)
+        and _DATABASE_NAME.match(login)
+        and login.lower() not in _RESERVED_LOGINS
+        and not login.lower().startswith("pg_")
+    ):
+        problems.add("administratorLogin", f"'{login}' is not an allowed login: a letter, then letters, digits, _")
+    if isinstance(password, str) and not (
+        MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
+        and any(c.islower() for c in password)
+        and any(c.isupper() for c in password)
+        and any(c.isdigit() for c in password)
+    ):
+        problems.add(
+            "administratorPassword",
+            f"must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters with upper case, lower case and digits; "
+            "pass it as a Pulumi secret",
+        )
     geo = args.get("geo_redundant_backup", DEFAULT_GEO_REDUNDANT_BACKUP)
     for key, path in (("geo_backup_key_uri", "geoBackupKeyUri"), ("geo_backup_identity_id", "geoBackupIdentityId")):
         if geo is True and args.get(key) is None:
@@ -188,7 +232,8 @@ class AzurePostgres(pulumi.ComponentResource):
       endpoint (`postgresqlServer`) registered in `privatelink.postgres.database.azure.com`;
     - data encryption with the given Key Vault key through the given user-assigned identity (and, with
       geo-redundant backups, a second key and identity in the paired region);
-    - Microsoft Entra authentication only (password authentication disabled) with one Entra administrator;
+    - Microsoft Entra authentication with one Entra administrator; password authentication only with
+      `administratorLogin` / `administratorPassword` (for clients such as MLflow that can only send a password);
     - backups with point-in-time restore, zone-redundant high availability by default;
     - server parameters requiring TLS 1.2+ (`require_secure_transport`) and logging connections;
     - the database, and optionally a diagnostic setting sending all logs and metrics to Log Analytics.
@@ -217,6 +262,8 @@ class AzurePostgres(pulumi.ComponentResource):
     """Name of the database created with the server."""
     identity_id: pulumi.Output[str]
     """Resource ID of the user-assigned identity reading the encryption key."""
+    administrator_login: pulumi.Output[str]
+    """The password administrator's login, or empty with Entra authentication only."""
     private_endpoint_id: pulumi.Output[str]
     """Resource ID of the private endpoint (resolves once its DNS record is registered)."""
 
@@ -244,6 +291,7 @@ class AzurePostgres(pulumi.ComponentResource):
             geo_backup_key_uri=args.get("geo_backup_key_uri") if geo else None,
             geo_backup_user_assigned_identity_id=args.get("geo_backup_identity_id") if geo else None,
         )
+        password = args.get("administrator_password")
         server = dbforpostgresql.Server(
             f"{name}-server",
             server_name=server_name,
@@ -264,8 +312,12 @@ class AzurePostgres(pulumi.ComponentResource):
             ),
             data_encryption=encryption,
             auth_config=dbforpostgresql.AuthConfigArgs(
-                active_directory_auth="Enabled", password_auth="Disabled", tenant_id=args["tenant_id"]
+                active_directory_auth="Enabled",
+                password_auth="Enabled" if password is not None else "Disabled",
+                tenant_id=args["tenant_id"],
             ),
+            administrator_login=args.get("administrator_login"),
+            administrator_login_password=pulumi.Output.secret(password) if password is not None else None,
             network=dbforpostgresql.NetworkArgs(public_network_access="Disabled"),
             backup=dbforpostgresql.BackupArgs(
                 backup_retention_days=args.get("backup_retention_days", DEFAULT_BACKUP_RETENTION_DAYS),
@@ -335,6 +387,7 @@ class AzurePostgres(pulumi.ComponentResource):
         self.fqdn = server.fully_qualified_domain_name
         self.database_name = database.name
         self.identity_id = pulumi.Output.from_input(args["encryption_identity_id"])
+        self.administrator_login = pulumi.Output.from_input(args.get("administrator_login") or "")
         self.private_endpoint_id = endpoint_id
         self.register_outputs(
             {
@@ -343,6 +396,7 @@ class AzurePostgres(pulumi.ComponentResource):
                 "fqdn": self.fqdn,
                 "databaseName": self.database_name,
                 "identityId": self.identity_id,
+                "administratorLogin": self.administrator_login,
                 "privateEndpointId": self.private_endpoint_id,
             }
         )

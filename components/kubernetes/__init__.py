@@ -34,6 +34,8 @@ from components.kubernetes.serving import ModelServingNamespace, ModelServingNam
 from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.kubernetes.training import (
+    ExperimentTracking,
+    ExperimentTrackingArgs,
     GpuQueueCpuQuotaArgs,
     GpuQueueFlavorArgs,
     GpuQueueQuotaArgs,
@@ -47,6 +49,8 @@ from components.kubernetes.training import (
 __all__ = [
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
+    "ExperimentTracking",
+    "ExperimentTrackingArgs",
     "GpuPoolTaintArgs",
     "GpuQueueCpuQuotaArgs",
     "GpuQueueFlavorArgs",

@@ -249,7 +249,34 @@ Pulling it from quay.io keeps Docker Hub, where anyone can publish, off the regi
 CURL_IMAGE_USER = 100
 """The non-root uid the curl image runs as (`curl_user`)."""
 
-IMAGES: tuple[str, ...] = (CURL_IMAGE,)
+MLFLOW_VERSION = "3.14.0"
+"""MLflow release of the tracking server (`ExperimentTracking`), and of the clients that log to it."""
+
+MLFLOW_IMAGE = (
+    f"ghcr.io/mlflow/mlflow:v{MLFLOW_VERSION}-full"
+    "@sha256:03c206d175084ee3f654a1353ab62ccd2e59048c54f9488f08cc4d8f5de0037d"
+)
+"""The official MLflow image (published by mlflow/mlflow's release workflow to GitHub's registry), `-full` variant,
+by tag and digest.
+
+Why `-full`: the default image is `pip install mlflow==<v>` only (mlflow/mlflow docker/Dockerfile), without a
+PostgreSQL driver or cloud storage clients; `-full` (docker/Dockerfile.full, from MLflow 3.9.0 on, docker/README.md)
+installs `mlflow[extras,azure,db,gateway,genai,auth]`: psycopg2 and psycopg 3 (README: "The `-full` image includes
+both PostgreSQL drivers"), boto3 for S3, azure-storage-blob and azure-identity for Blob (the `azure` extra), and the
+basic-auth app's dependencies (`auth`). It runs as root by default (no `USER` in the Dockerfile): the pod sets a
+non-root uid (`MLFLOW_IMAGE_USER`).
+
+Digest source: the digest of `v3.14.0-full` as pinned by a public deployment that mirrors the official image
+(`harbor.wellspiking.ai/guofeng.su/mlflow:v3.14.0-full@sha256:03c206d1…`, in its MLflow 3.14 smoke test; a registry
+copy keeps the manifest digest). No repository in reach pins the ghcr.io reference itself: confirm with
+`crane digest ghcr.io/mlflow/mlflow:v3.14.0-full` before the first deployment and when bumping the version."""
+
+MLFLOW_IMAGE_USER = 1000
+"""The uid (and gid) the MLflow pods run as: the image has no non-root user of its own, and any uid works with a
+read-only root filesystem and HOME on the writable /tmp (the uid mlflow/mlflow's own chart sets,
+charts/values.yaml `podSecurityContext.runAsUser`)."""
+
+IMAGES: tuple[str, ...] = (CURL_IMAGE, MLFLOW_IMAGE)
 """Images the layer references directly (chart images are pinned by the chart versions above)."""
 
 

@@ -149,7 +149,11 @@ def test_secret_inputs_and_outputs_are_marked_secret(published_schema) -> None:
     marked = {where for where, item in _described(published_schema) if item.get("secret")}
     assert marked == {
         "mlplatform:index:AwsGpuCluster.properties.kubeconfig",
+        "mlplatform:index:AwsPostgres.inputProperties.masterPassword",
         "mlplatform:index:AzureGpuCluster.properties.kubeconfig",
+        "mlplatform:index:AzurePostgres.inputProperties.administratorPassword",
+        "mlplatform:index:ExperimentTracking.inputProperties.databasePassword",
+        "mlplatform:index:ExperimentTracking.properties.adminPassword",
         "mlplatform:index:Monitoring.properties.grafanaAdminPassword",
         "mlplatform:index:Monitoring.inputProperties.alertReceiverSecret",
         "mlplatform:index:RegistryAuth.properties.password",

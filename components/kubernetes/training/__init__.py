@@ -10,8 +10,11 @@ from components.kubernetes.training.gpu_queues import (
     GpuQueueTeamArgs,
 )
 from components.kubernetes.training.namespace import TrainingNamespace, TrainingNamespaceArgs
+from components.kubernetes.training.tracking import ExperimentTracking, ExperimentTrackingArgs
 
 __all__ = [
+    "ExperimentTracking",
+    "ExperimentTrackingArgs",
     "GpuQueueCpuQuotaArgs",
     "GpuQueueFlavorArgs",
     "GpuQueueQuotaArgs",

@@ -10,6 +10,8 @@ import pytest
 from components.aws import AwsBackupPlan
 from components.aws.iam import backup_key_policy
 
+from .iam_eval import allows
+
 BUCKET = "arn:aws:s3:::datasets"
 BUCKET_KEY = "arn:aws:kms:eu-central-1:123456789012:key/datasets"
 
@@ -64,6 +66,36 @@ def test_the_role_decrypts_store_keys_only_through_s3() -> None:
     assert read["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}}
     for statement in document["Statement"]:
         assert statement["Resource"] != "*", "no key permission on every key"
+
+
+DB_KEY = "arn:aws:kms:eu-central-1:123456789012:key/database"
+VIA_RDS = {"kms:ViaService": "rds.eu-central-1.amazonaws.com"}
+VIA_S3 = {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}
+
+
+def test_the_role_uses_database_keys_through_rds_only_so_rds_snapshots_are_taken() -> None:
+    document = backup_key_policy([BUCKET_KEY], "arn:vault-key", "eu-central-1", "amazonaws.com", [DB_KEY])
+    for action in ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:ReEncryptFrom"):
+        assert allows(document, action, DB_KEY, VIA_RDS), f"RDS snapshots keep the instance's key: {action} via RDS"
+        assert not allows(document, action, DB_KEY, VIA_S3), f"{action} on the database key only through RDS"
+    assert not allows(document, "kms:Decrypt", BUCKET_KEY, VIA_RDS), "the stores' keys stay S3-only"
+    (grant,) = [item for item in document["Statement"] if item["Action"] == "kms:CreateGrant"]
+    assert grant["Resource"] == [DB_KEY]
+    assert grant["Condition"] == {"StringEquals": VIA_RDS, "Bool": {"kms:GrantIsForAWSResource": "true"}}, (
+        "RDS grants itself the key for copies and restores; nobody else gets a grant"
+    )
+
+
+def test_without_databases_no_database_key_statement_exists() -> None:
+    document = backup_key_policy([BUCKET_KEY], "arn:vault-key", "eu-central-1", "amazonaws.com")
+    assert not [item for item in document["Statement"] if "Database" in item["Sid"]]
+
+
+def test_the_plan_passes_the_database_keys_to_its_role(run) -> None:
+    recorder = build(run, database_kms_key_arns=[DB_KEY])
+    (role_policy,) = recorder.by_type("aws:iam/rolePolicy:RolePolicy")
+    document = json.loads(role_policy.inputs["policy"])
+    assert allows(document, "kms:Decrypt", DB_KEY, VIA_RDS), "the RDS instance's recovery points can be created"
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,31 @@ def test_no_password_is_recorded_the_master_secret_is_managed_by_rds(run) -> Non
         assert "passwordwo" not in text, registration.name
 
 
+SUPPLIED_PASSWORD = "Xq7-vN2_pL9kR4tZ8mW3"
+
+
+def test_a_supplied_master_password_replaces_the_rotating_managed_one_and_stays_secret(run) -> None:
+    recorder = build(run, master_password=SUPPLIED_PASSWORD)
+    instance = recorder.one(INSTANCE)
+    assert "manageMasterUserPassword" not in instance.inputs, "RDS must not rotate a password MLflow holds for life"
+    assert "masterUserSecretKmsKeyId" not in instance.inputs, "no managed secret to encrypt"
+    assert instance.inputs["password"] == SUPPLIED_PASSWORD
+    assert "password" in instance.secret_inputs, "the password is encrypted in Pulumi state, never plain"
+    for registration in recorder.registrations:
+        for key, value in registration.inputs.items():
+            if SUPPLIED_PASSWORD in json.dumps(value, default=str):
+                assert key in registration.secret_inputs, f"{registration.name}.{key} carries the password in plain"
+
+
+@pytest.mark.parametrize("bad", ["short-pw", "has/slash-0123456789", "has@at-0123456789ab", "has space 0123456789"])
+def test_a_master_password_rds_would_refuse_is_rejected_by_name(run, recorder, bad: str) -> None:
+    with pytest.raises(pulumi.InputPropertiesError) as caught:
+        build(run, master_password=bad)
+    assert [error["property_path"] for error in caught.value.errors] == ["masterPassword"]
+    assert bad not in str(caught.value), "the error never echoes the password"
+    assert not recorder.by_type(INSTANCE)
+
+
 def test_protected_database_has_deletion_protection_and_a_final_snapshot(run) -> None:
     recorder = build(run)
     registration = recorder.one(INSTANCE)

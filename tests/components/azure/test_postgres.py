@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from components.azure import AzurePostgres
-from tests.components.azure._fixtures import ADMIN_GROUP, LOCATION, RG, SUB, rejected
+from components.azure import AzureKeyVault, AzurePostgres
+from components.azure._shared import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
+from tests.components.azure._fixtures import ADMIN_GROUP, LOCATION, RG, SUB, assert_waits_for_propagation, rejected
 
 SERVER = "azure-native:dbforpostgresql:Server"
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -141,6 +143,17 @@ def test_unprotected_dev_server(run) -> None:
         ({"geo_redundant_backup": True}, "geoBackupKeyUri"),
         ({"geo_backup_key_uri": KEY_URI}, "geoBackupKeyUri"),
         ({"protect": "yes"}, "protect"),
+        ({"administrator_login": "mlflow_admin"}, "administratorPassword"),
+        ({"administrator_password": "Str0ngPasswordWith16"}, "administratorLogin"),
+        (
+            {"administrator_login": "azure_superuser", "administrator_password": "Str0ngPasswordWith16"},
+            "administratorLogin",
+        ),
+        ({"administrator_login": "pg_admin", "administrator_password": "Str0ngPasswordWith16"}, "administratorLogin"),
+        (
+            {"administrator_login": "mlflow_admin", "administrator_password": "alllowercase-long-pw"},
+            "administratorPassword",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected_with_their_path(run, recorder, change, path) -> None:
@@ -159,3 +172,55 @@ def test_a_protected_server_passes_the_packs(run, framework) -> None:
     recorder = run(_postgres(tags=PLATFORM_TAGS, log_analytics_workspace_id=WORKSPACE))
     verdict = replay(Synthesis("mlplatform", "test", recorder, {}, []), in_process(framework))
     assert [(item.policy, item.message) for item in verdict.mandatory] == []
+
+
+PASSWORD = "Str0ng-Passw0rd-For-MLflow"
+
+
+def test_a_password_administrator_enables_password_auth_next_to_entra_and_stays_secret(run) -> None:
+    recorder = run(_postgres(administrator_login="mlflow_admin", administrator_password=PASSWORD))
+    server = recorder.one(SERVER)
+    assert server.inputs["authConfig"] == {
+        "activeDirectoryAuth": "Enabled",
+        "passwordAuth": "Enabled",
+        "tenantId": TENANT,
+    }, "MLflow connects with a password; Entra stays on for people"
+    assert server.inputs["administratorLogin"] == "mlflow_admin"
+    assert "administratorLoginPassword" in server.secret_inputs, "encrypted in state, never plain"
+    for registration in recorder.registrations:
+        for key, value in registration.inputs.items():
+            if PASSWORD in json.dumps(value, default=str):
+                assert key in registration.secret_inputs, f"{registration.name}.{key} carries the password in plain"
+    assert server.inputs["network"] == {"publicNetworkAccess": "Disabled"}, "a password does not open the network"
+
+
+def test_the_server_uses_the_vault_key_through_an_identity_granted_on_that_key_only(run) -> None:
+    """Wired as the platform does: AzureKeyVault's key, its identity (the role on the key only) and the wait."""
+
+    def program() -> None:
+        vault = AzureKeyVault("kv", {"resource_group_name": RG, "location": LOCATION, "keys": [{"name": "postgres"}]})
+        AzurePostgres(
+            "mlflow-db",
+            postgres_args(
+                encryption_key_uri=vault.key_uris.apply(lambda uris: uris["postgres"]),
+                encryption_identity_id=vault.identity_ids.apply(lambda ids: ids["postgres"]),
+            ),
+        )
+
+    recorder = run(program)
+    vault = recorder.one("azure-native:keyvault:Vault").inputs["properties"]
+    assert vault["enablePurgeProtection"] is True and vault["enableSoftDelete"] is True, "CMK prerequisites"
+    assert vault["enableRbacAuthorization"] is True
+    assert vault["publicNetworkAccess"] == "Disabled"
+    assert vault["networkAcls"]["bypass"] == "AzureServices", (
+        "with public access disabled, the server reaches its key as a trusted Microsoft service"
+    )
+    key = recorder.one("azure-native:keyvault:Key")
+    (grant,) = recorder.by_type("azure-native:authorization:RoleAssignment")
+    assert grant.inputs["roleDefinitionId"].endswith(KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER), "get/wrap/unwrap"
+    assert key.urn in grant.property_dependencies["scope"], "the grant is on the key, not the vault"
+    identity = recorder.one("azure-native:managedidentity:UserAssignedIdentity")
+    assert identity.urn in grant.property_dependencies["principalId"]
+    server = recorder.one(SERVER)
+    assert server.inputs["dataEncryption"]["type"] == "AzureKeyVault"
+    assert_waits_for_propagation(recorder, server, [grant])

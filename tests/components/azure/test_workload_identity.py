@@ -177,3 +177,34 @@ def test_bad_writers_are_rejected_with_their_paths(run, recorder) -> None:
         "blobWriters[2].scope",
         "blobWriters[2].path",
     }, problems
+
+
+def _tracking_identity():
+    """The MLflow tracking server's identity, as the platform wires it: its own prefix of the artifacts container."""
+    return _identity(
+        namespace="mlflow",
+        service_account="mlflow",
+        blob_reader_scopes=[],
+        blob_read_prefix=None,
+        blob_writers=[{"scope": ARTIFACTS, "prefix": "mlflow/"}],
+    )
+
+
+def test_the_tracking_identity_writes_under_mlflow_in_the_artifacts_container_only(run) -> None:
+    grants = run(_tracking_identity()).by_type("azure-native:authorization:RoleAssignment")
+    assert [grant.inputs["scope"] for grant in grants] == [ARTIFACTS], "no datasets or models container at all"
+    condition = grants[0].inputs["condition"]
+    for request in (
+        _request("write", "mlflow/1/0a1b2c/artifacts/model/model.pkl"),
+        _request("add/action", "mlflow/1/0a1b2c/artifacts/model/model.pkl"),
+        _request("read", "mlflow/1/0a1b2c/artifacts/model/model.pkl"),
+        _request("read", listing="mlflow/1/0a1b2c/artifacts/"),
+    ):
+        assert evaluate(condition, request), f"proxied artifacts need {request}"
+    for request in (
+        _request("write", "vision/run-42/checkpoint.pt"),
+        _request("read", "vision/run-42/checkpoint.pt"),
+        _request("read", listing=""),
+        _request("delete", "mlflow/1/0a1b2c/artifacts/model/model.pkl"),
+    ):
+        assert not evaluate(condition, request), f"the teams' artifacts and deletes stay out of reach: {request}"

@@ -42,6 +42,8 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
     assert sorted(layer.__all__) == [
         "EncryptedStorageClass",
         "EncryptedStorageClassArgs",
+        "ExperimentTracking",
+        "ExperimentTrackingArgs",
         "GpuPoolTaintArgs",
         "GpuQueueFlavorArgs",
         "GpuQueueQuotaArgs",
