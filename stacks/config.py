@@ -1285,6 +1285,81 @@ class TrainingNamespaceConfig(_Model):
         return {"gpus": gpus, "cpu": _format_cpu(cpu), "memory": _format_memory(memory)}
 
 
+class EntraPrincipalConfig(_Model):
+    """An Entra principal by object ID, name and kind."""
+
+    object_id: str
+    """The principal's object ID (`az ad group show -g <name> --query id`)."""
+    name: str = Field(min_length=1)
+    """Its display name: the PostgreSQL role the server creates for it, with which its members sign in."""
+    type: Literal["group", "user", "servicePrincipal"] = "group"
+    """group, user or servicePrincipal. Defaults to group."""
+
+    @field_validator("object_id")
+    @classmethod
+    def _object_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value):
+            raise ValueError(f"'{value}' is not an Entra object ID (a GUID)")
+        return value
+
+
+class TrackingDatabaseConfig(_Model):
+    """The tracking server's managed PostgreSQL (RDS / Azure Database for PostgreSQL flexible server): private,
+    encrypted with a customer-managed key, backed up, deletion-protected in prod."""
+
+    instance_class: str | None = None
+    """AWS: the RDS instance class. Defaults to db.t4g.medium."""
+    sku_name: str | None = None
+    """Azure: the flexible server's compute size. Defaults to Standard_D2ds_v5 (GeneralPurpose)."""
+    storage_gb: int = Field(32, ge=20, le=16384)
+    """Initial storage in GiB (AWS: gp3, grows to `maxStorageGb`; Azure: a premium disk size, grows by itself).
+    Defaults to 32."""
+    max_storage_gb: int = Field(200, ge=20, le=65536)
+    """AWS: the storage autoscaling ceiling in GiB. Defaults to 200."""
+    backup_retention_days: int = Field(14, ge=7, le=35)
+    """Days of automated backups and point-in-time recovery. Defaults to 14."""
+    high_availability: StrictBool | None = None
+    """A synchronous standby in another zone (RDS Multi-AZ; Azure zone-redundant HA). Preset: on in prod."""
+    entra_administrator: EntraPrincipalConfig | None = None
+    """Azure: the Entra administrator of the server (the only way in besides the tracking server's password
+    login). Required on Azure."""
+
+    @model_validator(mode="after")
+    def _storage(self) -> TrackingDatabaseConfig:
+        if self.max_storage_gb < self.storage_gb:
+            issues = _Issues()
+            issues.add(("maxStorageGb",), f"must be >= storageGb ({self.storage_gb})")
+            issues.raise_if_any()
+        return self
+
+
+class TrackingConfig(_Model):
+    """Experiment tracking and model registry for the training namespaces: an MLflow server (`ExperimentTracking`)
+    behind MLflow's basic auth, on a managed PostgreSQL, storing artifacts under `mlflow/` in the artifacts bucket
+    through its own identity, reachable only from the training namespaces."""
+
+    enabled: StrictBool | None = None
+    """Run it. Defaults to true on AWS and Azure when there are training namespaces; not available on an existing
+    cluster (no managed database)."""
+    namespace: str = "mlflow"
+    """Namespace of the server. Defaults to mlflow."""
+    default_permission: Literal["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"] = "NO_PERMISSIONS"
+    """What a signed-in user may do on an experiment or model nobody granted them: runs may carry personal or health
+    data, so nothing until the owner or the admin grants it. Defaults to NO_PERMISSIONS."""
+    replicas: int = Field(2, ge=1, le=10)
+    """Server replicas. Defaults to 2."""
+    database: TrackingDatabaseConfig = TrackingDatabaseConfig()
+    """The managed PostgreSQL."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, name: str) -> str:
+        _check_dns_label(name)
+        if name in RESERVED_NAMESPACES or name.startswith("kube-"):
+            raise ValueError(f"'{name}' is a system namespace; choose another")
+        return name
+
+
 class TrainingConfig(_Model):
     """Training: GPU queues with fair sharing (Kueue) and the research teams' training namespaces."""
 
@@ -1293,11 +1368,14 @@ class TrainingConfig(_Model):
     cohort: str = "training"
     """The Kueue cohort every team's ClusterQueue joins; idle quota is lent within it. Defaults to training."""
     datasets_bucket: str = "datasets"
-    """The `storage.buckets` entry holding datasets: each team reads `<team>/` in it, nothing else. Defaults to
-    datasets."""
+    """The `storage.buckets` entry holding datasets: each team reads `datasets/<team>/` in it, nothing else.
+    Defaults to datasets."""
     artifacts_bucket: str = "artifacts"
-    """The `storage.buckets` entry for checkpoints and run artifacts: each team writes `<team>/` in it. Defaults to
-    artifacts. (Trained models go to `storage.modelsBucket` under `<team>/`.)"""
+    """The `storage.buckets` entry for checkpoints and run artifacts: each team writes `artifacts/<team>/` in it, the
+    tracking server `mlflow/`. Defaults to artifacts. (Trained models go to `storage.modelsBucket` under
+    `models/<team>/`.)"""
+    tracking: TrackingConfig = TrackingConfig()
+    """Experiment tracking and model registry (MLflow)."""
 
     @field_validator("cohort")
     @classmethod
@@ -1686,6 +1764,11 @@ class PlatformConfig(_Model):
             self.logging.elk.nodes = preset["elasticsearch_nodes"]
         if self.protection.stateful_resources is None:
             self.protection.stateful_resources = preset["protect_stateful_resources"]
+        tracking = self.training.tracking
+        if tracking.enabled is None:
+            tracking.enabled = bool(self.training.namespaces) and self.identity_cloud is not None
+        if tracking.database.high_availability is None:
+            tracking.database.high_availability = self.environment == "prod"
         return self
 
     @model_validator(mode="after")
@@ -1731,7 +1814,34 @@ class PlatformConfig(_Model):
         the foundation's file by `foundation_mismatches`.)"""
         issues = _Issues()
         training = self.training
+        tracking = training.tracking
+        if tracking.enabled:
+            if self.identity_cloud is None:
+                issues.add(
+                    ("training", "tracking", "enabled"),
+                    "experiment tracking needs a managed PostgreSQL, which an existing cluster does not have; "
+                    "set enabled: false",
+                )
+            if self.cloud == "azure" and tracking.database.entra_administrator is None:
+                issues.add(
+                    ("training", "tracking", "database", "entraAdministrator"),
+                    "required on Azure: the Entra group (objectId, name) that administers the database",
+                )
+            if tracking.namespace in {n.name for n in [*training.namespaces, *self.serving.namespaces]}:
+                issues.add(("training", "tracking", "namespace"), f"'{tracking.namespace}' is a team namespace")
+            if self.identity_cloud is not None and training.artifacts_bucket not in [
+                b.name for b in self.storage.buckets
+            ]:
+                issues.add(
+                    ("training", "artifactsBucket"),
+                    f"'{training.artifacts_bucket}' is not in storage.buckets: the tracking server stores artifacts there",
+                )
+        if self.identity_cloud == "aws" and tracking.database.sku_name:
+            issues.add(("training", "tracking", "database", "skuName"), "Azure only; use instanceClass on AWS")
+        if self.identity_cloud == "azure" and tracking.database.instance_class:
+            issues.add(("training", "tracking", "database", "instanceClass"), "AWS only; use skuName on Azure")
         if not training.namespaces:
+            issues.raise_if_any()
             return self
         base = ("training", "namespaces")
         taken = {namespace.name: "serving.namespaces" for namespace in self.serving.namespaces}
@@ -1913,6 +2023,9 @@ def foundation_mismatches(foundation: PlatformConfig, layer: PlatformConfig, fou
             [(n.name, n.team_group) for n in layer.training.namespaces],
         ),
         "training.datasetsBucket": (foundation.training.datasets_bucket, layer.training.datasets_bucket),
+        # The database and identity in the foundation, the server in the layer.
+        "training.tracking.enabled": (foundation.training.tracking.enabled, layer.training.tracking.enabled),
+        "training.tracking.namespace": (foundation.training.tracking.namespace, layer.training.tracking.namespace),
         "training.artifactsBucket": (foundation.training.artifacts_bucket, layer.training.artifacts_bucket),
     }
     for key, (theirs, ours) in shared.items():

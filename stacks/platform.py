@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native.authorization as azure_authorization
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 from pulumi_azure_native.provider import Provider as AzureProvider
 
 from components._common import autoscaling, gpu
@@ -26,7 +27,9 @@ from components.aws import (
     AwsGpuCluster,
     AwsGpuNodePoolArgs,
     AwsNetwork,
+    AwsPostgres,
     AwsServingIdentity,
+    AwsTrackingIdentity,
     AwsTrainingIdentity,
 )
 from components.aws.gpu_cluster import planned_karpenter_pools
@@ -39,11 +42,14 @@ from components.azure import (
     AzureKeyVault,
     AzureLogAnalytics,
     AzureNetwork,
+    AzurePostgres,
     AzureWorkloadIdentity,
 )
+from components.azure.network import DEFAULT_PRIVATE_DNS_ZONES
 from components.docker import LocalRegistry
 from components.kubernetes import (
     EncryptedStorageClass,
+    ExperimentTracking,
     GpuQueues,
     GpuStack,
     Karpenter,
@@ -56,6 +62,7 @@ from components.kubernetes import (
     ServingGateway,
     TrainingNamespace,
 )
+from components.kubernetes.training.tracking import SERVICE_ACCOUNT_NAME as TRACKING_SERVICE_ACCOUNT
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig, TrainingConfig
 from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
 
@@ -114,6 +121,22 @@ class SecretsLayer:
 
 
 @dataclass
+class TrackingLayer:
+    """The cloud side of experiment tracking that the Kubernetes layer's MLflow server uses."""
+
+    database: pulumi.Input[dict[str, Any]]
+    """`host`, `port`, `name`, `username` and `cidrs` (where the database listens) of its PostgreSQL."""
+    password: pulumi.Input[str]
+    """The database password (a secret)."""
+    identity_id: pulumi.Input[str]
+    """The server's IRSA role ARN or workload identity client ID."""
+    artifacts_destination: pulumi.Input[str]
+    """Where it stores artifacts (`s3://<bucket>/mlflow`, `wasbs://...`)."""
+    database_cidrs: list[str] = field(default_factory=list)
+    """Where the database listens (the foundation's VPC/VNet range): the server's only egress on its port."""
+
+
+@dataclass
 class KubernetesLayerInputs:
     """What a cluster hands the cloud-agnostic Kubernetes layer."""
 
@@ -155,6 +178,8 @@ class KubernetesLayerInputs:
     training queues' ResourceFlavors repeat; None on an existing cluster (flavors select by pool label only)."""
     training_cloud: str | None = None
     """The cloud of `training_pools` (its GPU contract: taints, instance catalog)."""
+    tracking: TrackingLayer | None = None
+    """The tracking server's database and identity, when `training.tracking` is on."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -453,13 +478,21 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
         )
         for bucket in config.storage.buckets
     }
-    # Personal and health data get point-in-time recovery outside the bucket (HIPAA 164.308(a)(7)).
+    tracking = (
+        _aws_tracking(config, platform, network, cluster, buckets, opts) if config.training.tracking.enabled else None
+    )
+    # Personal and health data get point-in-time recovery outside the bucket (HIPAA 164.308(a)(7)); so does the
+    # tracking database, whose runs may record them.
     personal = [b.name for b in config.storage.buckets if b.data_classification in ("phi", "pii")]
     if personal:
         backup = AwsBackupPlan(
             "backup",
             {
-                "resource_arns": [buckets[name].bucket_arn for name in personal],
+                "resource_arns": [
+                    *(buckets[name].bucket_arn for name in personal),
+                    *([tracking.instance_arn] if tracking else []),
+                ],
+                **({"database_kms_key_arns": [tracking.kms_key_arn]} if tracking else {}),
                 "source_kms_key_arns": [buckets[name].kms_key_arn for name in personal],
                 "data_classification": max(
                     (b.data_classification for b in config.storage.buckets if b.name in personal),
@@ -562,8 +595,77 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             training_identities={name: identity.role_arn for name, identity in training.items()},
             training_pools=list(config.cluster.gpu_pools),
             training_cloud="aws",
+            tracking=_tracking_layer(platform.outputs, config) if tracking else None,
         ),
     )
+
+
+TRACKING_DATABASE_PORT = 5432
+
+
+def _aws_tracking(
+    config: PlatformConfig,
+    platform: Platform,
+    network: AwsNetwork,
+    cluster: AwsGpuCluster,
+    buckets: dict[str, AwsEncryptedBucket],
+    opts: pulumi.ResourceOptions,
+) -> AwsPostgres:
+    """The tracking server's cloud side on AWS: its RDS PostgreSQL, reachable from the cluster's nodes only, and its
+    IRSA role writing `mlflow/` in the artifacts bucket. Exported for the Kubernetes layer (here or a cluster-layer
+    stack)."""
+    database = config.training.tracking.database
+    # A password Pulumi holds (a secret in state): an RDS-managed one rotates weekly, and MLflow keeps the one it
+    # started with in its connection URI.
+    password = random.RandomPassword(
+        "tracking-db-password",
+        length=40,
+        special=False,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["result"])),
+    )
+    postgres = AwsPostgres(
+        "tracking-db",
+        {
+            "vpc_id": network.vpc_id,
+            "subnet_ids": network.private_subnet_ids,
+            # The EKS cluster security group is on every node (managed groups and Karpenter's, by discovery tag).
+            "allowed_security_group_ids": [cluster.cluster_security_group_id],
+            **({"instance_class": database.instance_class} if database.instance_class else {}),
+            "allocated_storage_gb": database.storage_gb,
+            "max_allocated_storage_gb": database.max_storage_gb,
+            "backup_retention_days": database.backup_retention_days,
+            "log_retention_days": config.logging.retention_days,
+            "multi_az": bool(database.high_availability),
+            "master_password": password.result,
+            "data_classification": "confidential",
+            "protect": config.protect,
+        },
+        opts,
+    )
+    identity = AwsTrackingIdentity(
+        "tracking",
+        {
+            "oidc_provider_arn": cluster.oidc_provider_arn,
+            "artifacts_bucket_arn": buckets[config.training.artifacts_bucket].bucket_arn,
+            "artifacts_kms_key_arn": buckets[config.training.artifacts_bucket].kms_key_arn,
+            "namespace": config.training.tracking.namespace,
+        },
+        opts,
+    )
+    platform.outputs.update(
+        {
+            "trackingDatabase": {
+                "host": postgres.endpoint,
+                "port": postgres.port,
+                "name": postgres.database_name,
+                "username": postgres.master_username,
+            },
+            "trackingDatabasePassword": pulumi.Output.secret(password.result),
+            "trackingIdentity": identity.role_arn,
+            "trackingArtifactsDestination": identity.artifacts_destination,
+        }
+    )
+    return postgres
 
 
 def _eks_gpu_pool(pool: GpuPoolConfig) -> AwsGpuNodePoolArgs:
@@ -625,6 +727,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
     public_services = endpoint.public_access
     deployer = config.deployment.deployer
     deployer_cidrs = [str(cidr) for cidr in deployer.network.cidrs]
+    tracking_on = bool(config.training.tracking.enabled)
     tags = platform_tags(
         environment=config.environment,
         stack=stack,
@@ -646,6 +749,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             "api_server_allowed_cidrs": public_cidrs or deployer_cidrs,
             "peer_virtual_network_ids": list(deployer.network.virtual_network_ids),
             "link_private_dns_zones_to_peers": deployer.network.link_private_dns_zones,
+            **({"private_dns_zones": [*DEFAULT_PRIVATE_DNS_ZONES, POSTGRES_ZONE]} if tracking_on else {}),
             "tags": tags,
         },
         opts,
@@ -667,7 +771,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
         {
             "resource_group_name": network.resource_group_name,
             "location": location,
-            "keys": list(AZURE_KEYS.values()),
+            "keys": [*AZURE_KEYS.values(), *([TRACKING_KEY] if tracking_on else [])],
             "public_network_access": public_services,
             "allowed_ip_ranges": public_cidrs,
             # Always private-linked: the AKS KMS plugin reaches the vault only privately (see AzureGpuCluster).
@@ -866,6 +970,9 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
         )
         training_identities[namespace.name] = identity.client_id
 
+    if tracking_on:
+        _azure_tracking(config, platform, network, vault, storage, logs, cluster, tenant_id, tags, opts)
+
     platform.outputs.update(
         {
             "location": location,
@@ -919,7 +1026,97 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             training_identities=dict(training_identities),
             training_pools=list(config.cluster.gpu_pools),
             training_cloud="azure",
+            tracking=_tracking_layer(platform.outputs, config) if tracking_on else None,
         ),
+    )
+
+
+POSTGRES_ZONE = "privatelink.postgres.database.azure.com"
+"""The private DNS zone of flexible servers' private endpoints."""
+TRACKING_KEY = {"name": "postgres", "purpose": "wrap"}
+"""The tracking database's key in the platform vault, with its own identity (granted on this key only)."""
+
+
+def _azure_tracking(
+    config: PlatformConfig,
+    platform: Platform,
+    network: AzureNetwork,
+    vault: AzureKeyVault,
+    storage: AzureEncryptedStorage,
+    logs: AzureLogAnalytics,
+    cluster: AzureGpuCluster,
+    tenant_id: pulumi.Input[str],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """The tracking server's cloud side on Azure: a private flexible server encrypted with the vault's `postgres`
+    key, and a workload identity writing `mlflow/` in the artifacts container. Exported for the Kubernetes layer."""
+    base = f"mlp-{pulumi.get_stack()}"
+    tracking = config.training.tracking
+    database = tracking.database
+    admin = database.entra_administrator
+    assert admin is not None  # stacks/config.py requires it on Azure
+    password = random.RandomPassword(
+        "tracking-db-password",
+        length=40,
+        special=False,
+        min_upper=2,
+        min_lower=2,
+        min_numeric=2,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["result"])),
+    )
+    login = "mlflow_admin"
+    server = AzurePostgres(
+        f"{base}-tracking-db",
+        {
+            "resource_group_name": network.resource_group_name,
+            "location": config.target.location,  # type: ignore[union-attr]
+            "tenant_id": tenant_id,
+            "administrator": {"object_id": admin.object_id, "principal_name": admin.name, "principal_type": admin.type},
+            "administrator_login": login,
+            "administrator_password": password.result,
+            "encryption_key_uri": vault.key_uris.apply(lambda uris: uris[TRACKING_KEY["name"]]),
+            "encryption_identity_id": vault.identity_ids.apply(lambda ids: ids[TRACKING_KEY["name"]]),
+            "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
+            "private_dns_zone_id": network.private_dns_zone_ids.apply(lambda zones: zones[POSTGRES_ZONE]),
+            **({"sku_name": database.sku_name} if database.sku_name else {}),
+            "storage_size_gb": database.storage_gb,
+            "backup_retention_days": database.backup_retention_days,
+            "zone_redundant_ha": bool(database.high_availability),
+            "log_analytics_workspace_id": logs.workspace_id,
+            "protect": config.protect,
+            "tags": {**tags, **data_tags("confidential", None)},
+        },
+        opts,
+    )
+    artifacts = config.training.artifacts_bucket
+    identity = AzureWorkloadIdentity(
+        f"{base}-tracking",
+        {
+            "resource_group_name": network.resource_group_name,
+            "location": config.target.location,  # type: ignore[union-attr]
+            "oidc_issuer_url": cluster.oidc_issuer_url,
+            "namespace": tracking.namespace,
+            "service_account": TRACKING_SERVICE_ACCOUNT,  # the ServiceAccount ExperimentTracking creates
+            "blob_writers": [{"scope": storage.container_ids.apply(lambda ids: ids[artifacts]), "prefix": "mlflow/"}],
+            "tags": tags,
+        },
+        opts,
+    )
+    platform.outputs.update(
+        {
+            "trackingDatabase": {
+                "host": server.fqdn,
+                "port": TRACKING_DATABASE_PORT,
+                "name": server.database_name,
+                "username": server.administrator_login,
+            },
+            "trackingDatabasePassword": pulumi.Output.secret(password.result),
+            "trackingIdentity": identity.client_id,
+            "trackingArtifactsDestination": storage.account_name.apply(
+                lambda account: f"wasbs://{artifacts}@{account}.blob.core.windows.net/mlflow"
+            ),
+        }
     )
 
 
@@ -1027,7 +1224,7 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
         )
     elif foundation_config is not None and foundation_config.cluster.autoscaling.expander == "priority":
         priorities = reference.require_output("autoscalerPriorities")
-    if config.training.namespaces and foundation_config is None:
+    if (config.training.namespaces or config.training.tracking.enabled) and foundation_config is None:
         raise PlatformConfigError(
             [
                 f"{FULL_KEY}.training.namespaces: the training queues' ResourceFlavors repeat the taints and "
@@ -1084,7 +1281,28 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             },
             training_pools=list(foundation_config.cluster.gpu_pools) if foundation_config is not None else None,
             training_cloud=cloud,
+            tracking=(
+                _tracking_layer({key: reference.require_output(key) for key in TRACKING_OUTPUTS}, foundation_config)
+                if config.training.tracking.enabled and foundation_config is not None
+                else None
+            ),
         ),
+    )
+
+
+TRACKING_OUTPUTS = ("trackingDatabase", "trackingDatabasePassword", "trackingIdentity", "trackingArtifactsDestination")
+"""The foundation outputs the tracking server is built from."""
+
+
+def _tracking_layer(outputs: dict[str, Any], foundation: PlatformConfig) -> TrackingLayer:
+    """The tracking server's cloud side, from a foundation's outputs (this stack's, or a StackReference's) and its
+    stack file (the network the database is in)."""
+    return TrackingLayer(
+        database=outputs["trackingDatabase"],
+        password=outputs["trackingDatabasePassword"],
+        identity_id=outputs["trackingIdentity"],
+        artifacts_destination=outputs["trackingArtifactsDestination"],
+        database_cidrs=[str(foundation.network.cidr)],
     )
 
 
@@ -1372,7 +1590,7 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
                     else {"keyVaultName": secrets.key_vaults[namespace.name]}
                 ),
             }
-    if config.training.namespaces:
+    if config.training.namespaces or layer.tracking is not None:
         _training(config, platform, layer, opts)
     platform.outputs["servingNamespaceDetails"] = {
         name: {
@@ -1466,6 +1684,9 @@ def _training(
     queues_args["created_namespaces"] = created
     queues = GpuQueues("training-queues", queues_args, opts)  # type: ignore[arg-type]
     platform.outputs["kueueNamespace"] = queues.namespace
+    tracking_uri: pulumi.Input[str] | None = None
+    if layer.tracking is not None:
+        tracking_uri = _experiment_tracking(config, platform, layer, list(created.values()), opts)
     platform.outputs["trainingNamespaceDetails"] = {
         namespace.name: {
             "namespace": namespace.name,
@@ -1475,9 +1696,54 @@ def _training(
             "localQueue": queues.local_queues.apply(lambda local, name=namespace.name: local[name]),
             "gpuQuota": namespace.ceiling()["gpus"],
             "pools": [quota.pool for quota in namespace.quotas],
+            **({"trackingUri": tracking_uri} if tracking_uri is not None else {}),
         }
         for namespace in training.namespaces
     }
+
+
+def _experiment_tracking(
+    config: PlatformConfig,
+    platform: Platform,
+    layer: KubernetesLayerInputs,
+    clients: list[pulumi.Output[str]],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Output[str]:
+    """The MLflow server on the foundation's database, its artifacts through its own identity; the training
+    namespaces (and nothing else) may call it."""
+    assert layer.tracking is not None
+    tracking = config.training.tracking
+    database = pulumi.Output.from_input(layer.tracking.database)
+    artifacts = next(b for b in config.storage.buckets if b.name == config.training.artifacts_bucket)
+    args: dict[str, Any] = {
+        "namespace": tracking.namespace,
+        "database_host": database.apply(lambda d: d["host"]),
+        "database_port": TRACKING_DATABASE_PORT,
+        "database_username": database.apply(lambda d: d["username"]),
+        "database_password": pulumi.Output.secret(layer.tracking.password),
+        "database_egress_cidrs": list(layer.tracking.database_cidrs),
+        "artifacts_destination": layer.tracking.artifacts_destination,
+        "identity_kind": layer.identity_kind,
+        "identity_id": layer.tracking.identity_id,
+        "default_permission": tracking.default_permission,
+        "replicas": tracking.replicas,
+        "client_namespaces": clients,
+        "storage_egress_cidrs": list(SERVING_HTTPS_EGRESS),
+        "namespace_labels": _namespace_labels(
+            config, classification="confidential", retention_days=artifacts.retention_days
+        ),
+    }
+    if not layer.platform_pool:
+        args["node_selector"] = {}
+    server = ExperimentTracking("tracking", args, opts)  # type: ignore[arg-type]
+    platform.outputs.update(
+        {
+            "trackingUri": server.tracking_uri,
+            "trackingNamespace": server.namespace,
+            "trackingCredentialsSecret": server.credentials_secret_name,
+        }
+    )
+    return server.tracking_uri
 
 
 def training_flavors(

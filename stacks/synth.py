@@ -354,6 +354,11 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
         "bucketDomainName": f"{i.get('bucket', n)}.s3.amazonaws.com",
         "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.{p.region}.amazonaws.com",
     },
+    "aws:rds/instance:Instance": lambda n, i, p: {
+        "address": f"{i.get('identifier', n)}.abcdefghijkl.{p.region}.rds.amazonaws.com",
+        "endpoint": f"{i.get('identifier', n)}.abcdefghijkl.{p.region}.rds.amazonaws.com:{i.get('port', 5432)}",
+        "port": i.get("port", 5432),
+    },
     "aws:ecr/repository:Repository": lambda n, i, p: {
         "repositoryUrl": f"{FAKE_ACCOUNT_ID}.dkr.ecr.{p.region}.amazonaws.com/{i.get('name', n)}",
         "registryId": FAKE_ACCOUNT_ID,
@@ -401,6 +406,9 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
     },
     # Azure
     "azure-native:resources:ResourceGroup": lambda n, i, p: {"name": i.get("resourceGroupName", n)},
+    "azure-native:dbforpostgresql:Server": lambda n, i, p: {
+        "fullyQualifiedDomainName": f"{i.get('serverName', n)}.postgres.database.azure.com",
+    },
     "azure-native:managedidentity:UserAssignedIdentity": lambda n, i, p: {
         "clientId": f"client-{n}",
         "principalId": f"principal-{n}",

@@ -35,9 +35,11 @@ DEFAULT_VENDOR_REGISTRIES: tuple[str, ...] = (
     # Envoy Gateway's controller and proxy images are on Docker Hub, where anyone can publish: the Envoy project's
     # organisation only (docker.io/envoyproxy/gateway, docker.io/envoyproxy/envoy).
     r"docker\.io/envoyproxy/[a-z0-9-]+",
+    # MLflow publishes its server images to GitHub's registry: the project's organisation only.
+    r"ghcr\.io/mlflow/[a-z0-9-]+",
 )
 """Vendor registries of the pinned platform components (NVIDIA, Kubernetes, Prometheus, Elastic, Fluent Bit,
-KEDA, Envoy Gateway, cert-manager): a host, or `host/repository` for a shared host."""
+KEDA, Envoy Gateway, cert-manager, MLflow): a host, or `host/repository` for a shared host."""
 
 DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://nvidia.github.io/k8s-device-plugin",
