@@ -355,6 +355,7 @@ _SPECIFIC_OUTPUTS: dict[str, Any] = {
         "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.{p.region}.amazonaws.com",
     },
     "aws:rds/instance:Instance": lambda n, i, p: {
+        "arn": f"arn:aws:rds:{p.region}:{FAKE_ACCOUNT_ID}:db:{i.get('identifier', n)}",
         "address": f"{i.get('identifier', n)}.abcdefghijkl.{p.region}.rds.amazonaws.com",
         "endpoint": f"{i.get('identifier', n)}.abcdefghijkl.{p.region}.rds.amazonaws.com:{i.get('port', 5432)}",
         "port": i.get("port", 5432),

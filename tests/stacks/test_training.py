@@ -16,12 +16,14 @@ import pytest
 import yaml
 
 from components._common import gpu
+from components.kubernetes.training.tracking import SERVER_POD_LABELS
 from stacks.config import PlatformConfig, foundation_mismatches
 from stacks.load import PlatformConfigError, validate_platform_config
 from stacks.synth import Synthesis, synthesize
 from tests.components.aws.iam_eval import allows
 from tests.components.azure.abac_eval import BlobRequest, evaluate
-from tests.components.kubernetes.helpers import selector_matches, tolerates
+from tests.components.kubernetes.helpers import manifest, selector_matches, tolerates
+from tests.components.kubernetes.netpol import Pod, Policy, allowed
 
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 LOCAL_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue"
@@ -387,3 +389,77 @@ def test_a_cpu_only_job_runs_on_the_platform_pool_and_a_gpu_job_on_its_gpu_pool(
     assert not all(gpu_pool.get(key) == value for key, value in flavors["cpu"]["nodeLabels"].items()), (
         "and never a GPU node"
     )
+
+
+# --- Experiment tracking: the database behind MLflow -----------------------------------------------------
+
+
+RDS = "aws:rds/instance:Instance"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+FLEXIBLE_SERVER = "azure-native:dbforpostgresql:Server"
+
+
+def test_on_eks_the_tracking_database_is_private_encrypted_with_its_cmk_and_protected_in_prod(prod: Synthesis) -> None:
+    (instance,) = prod.monitor.by_type(RDS)
+    inputs = instance.inputs
+    assert inputs["publiclyAccessible"] is False, "no public endpoint"
+    assert inputs["storageEncrypted"] is True and inputs["kmsKeyId"].startswith("arn:aws:kms:"), (
+        "encrypted with a customer-managed KMS key, not the AWS-managed one"
+    )
+    key_name = inputs["kmsKeyId"].rsplit("/", 1)[-1]
+    keys = [r for r in prod.monitor.by_type("aws:kms/key:Key") if r.name == key_name]
+    assert keys and keys[0].inputs.get("enableKeyRotation") is True, "the key is the platform's own, rotated"
+    assert inputs["deletionProtection"] is True, "prod: RDS refuses to delete it"
+    assert instance.protect and instance.retain_on_delete, "prod: Pulumi neither deletes it nor drops it from AWS"
+    assert inputs["backupRetentionPeriod"] >= 7 and not inputs.get("skipFinalSnapshot"), "backups and a final snapshot"
+    assert inputs["multiAz"] is True, "prod: a standby in a second zone"
+    cluster_sg = prod.outputs["clusterSecurityGroupId"]
+    rules = [r for r in prod.monitor.by_type(SG_INGRESS) if r.name.startswith("tracking-db-")]
+    assert [r.inputs.get("referencedSecurityGroupId") for r in rules] == [cluster_sg], (
+        "only the cluster's nodes (the EKS cluster security group) reach port 5432"
+    )
+    assert all(not r.inputs.get("cidrIpv4") for r in rules), "no address range is admitted"
+    assert "trackingDatabasePassword" in prod.secret_outputs, "the password leaves the stack only as a secret"
+    backup = prod.monitor.by_type("aws:backup/selection:Selection")
+    assert any(":db:" in arn and "tracking-db" in arn for r in backup for arn in r.inputs.get("resources") or []), (
+        "the database is in the stack's AWS Backup plan, beside the personal-data buckets"
+    )
+
+
+def test_on_aks_the_tracking_database_is_private_encrypted_with_the_vault_key_and_protected_in_prod(
+    azure_prod: Synthesis,
+) -> None:
+    (server,) = azure_prod.monitor.by_type(FLEXIBLE_SERVER)
+    inputs = server.inputs
+    assert inputs["network"]["publicNetworkAccess"] == "Disabled", "no public endpoint: a private endpoint only"
+    encryption = inputs["dataEncryption"]
+    assert encryption["type"] == "AzureKeyVault", "a customer-managed key"
+    assert "/keys/postgres" in encryption["primaryKeyURI"], "the platform vault's own postgres key"
+    assert server.protect and server.retain_on_delete, "prod: Pulumi neither deletes it nor drops it from Azure"
+    assert inputs["backup"]["backupRetentionDays"] >= 7, "point-in-time restore"
+    assert inputs["highAvailability"]["mode"] == "ZoneRedundant", "prod: a standby in another zone"
+    endpoints = [
+        r for r in azure_prod.monitor.by_type("azure-native:network:PrivateEndpoint") if "tracking-db" in r.name
+    ]
+    assert len(endpoints) == 1, "reached through one private endpoint in the VNet"
+    assert "trackingDatabasePassword" in azure_prod.secret_outputs
+
+
+@pytest.mark.parametrize("stack", ["prod-cluster", "azure-prod-cluster"])
+def test_only_the_training_namespaces_reach_the_tracking_server(stack: str, request) -> None:
+    layer: Synthesis = request.getfixturevalue(stack.replace("-", "_"))
+    policies = [
+        Policy(r.inputs["metadata"]["namespace"], manifest(r)["spec"])
+        for r in layer.monitor.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    ]
+    namespace = layer.outputs["trackingNamespace"]
+    server = Pod(namespace, dict(SERVER_POD_LABELS), _namespace_labels(layer, namespace))
+    for team in _stack_training(stack):
+        runner = Pod(team["name"], {"app": "train"}, _namespace_labels(layer, team["name"]))
+        assert allowed(policies, runner, server, 5000), f"{team['name']}: a training job logs its runs"
+    names = {r.inputs["metadata"]["name"] for r in layer.monitor.by_type(NAMESPACE)}
+    outsiders = names - {team["name"] for team in _stack_training(stack)} - {namespace}
+    assert outsiders, "the stack has other namespaces to try"
+    for name in sorted(outsiders):
+        outsider = Pod(name, {"app": "x"}, _namespace_labels(layer, name))
+        assert not allowed(policies, outsider, server, 5000), f"{name}: no other namespace reaches MLflow"
