@@ -394,6 +394,28 @@ CONTROLS: dict[str, Control] = {
             baseline=True,
             standards=("ML platform GPU contract",),
         ),
+        # Training (issue 19): fair sharing of GPUs is resource governance, not a GDPR or HIPAA safeguard, so these
+        # two are in the baseline only; the exposure control protects training data and the tracker, so it maps.
+        Control(
+            "ML-TRAINING-QUEUE-ADMISSION",
+            "Namespaces that can run GPU jobs admit them through Kueue",
+            baseline=True,
+            standards=("ML platform GPU queues (Kueue manageJobsWithoutQueueName)",),
+        ),
+        Control(
+            "ML-TRAINING-QUEUE-QUOTA",
+            "GPU ClusterQueues guarantee each team's nominal quota",
+            baseline=True,
+            standards=("ML platform GPU queues (Kueue quotas, borrowing and preemption)",),
+        ),
+        Control(
+            "HIPAA-NET-K8S-TRAINING-PRIVATE",
+            "Training and tracking namespaces reachable only inside the cluster",
+            (*_ACCESS, *_TRANSMISSION),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=("Gatekeeper block-loadbalancer-services, block-nodeport-services",),
+        ),
     )
 }
 
@@ -529,6 +551,11 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("ML-AUTOSCALE-LIMITS", "kubernetes-node-pool-limits", _M),
         ("ML-GPU-AGENT-TOLERATION", "kubernetes-gpu-daemonset-tolerations", _H),
         ("ML-SERVING-GPU-QUOTA", "kubernetes-serving-namespace-gpu-quota", _H),
+        ("ML-TRAINING-QUEUE-ADMISSION", "kubernetes-gpu-namespace-kueue-admission", _H),
+        ("ML-TRAINING-QUEUE-QUOTA", "kubernetes-kueue-cluster-queue-gpu-quota", _H),
+        # Advisory: a team may choose not to reclaim (reclaimWithinCohort Never) and accept the weaker guarantee.
+        ("ML-TRAINING-QUEUE-QUOTA", "kubernetes-kueue-cluster-queue-cohort-borrowing", _M),
+        ("HIPAA-NET-K8S-TRAINING-PRIVATE", "kubernetes-training-namespace-not-exposed", _H),
     )
 )
 

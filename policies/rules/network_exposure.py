@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
+from components._common.tags import TIER_LABEL
 from policies.rules.aws_common import (
     BUCKET_TYPES,
     EC2_NODE_CLASS,
@@ -607,6 +608,89 @@ def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
                     f"Service '{service.name}' in serving namespace '{namespace}' is a public {kind}; use type "
                     "ClusterIP behind the ingress controller, or annotate it as an internal load balancer."
                 ),
+            )
+
+
+PRIVATE_TIERS = Setting(
+    "privateTiers",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["training", "tracking"],
+        "description": (
+            "Namespace tiers (label mlplatform.io/tier) whose Services are reachable only inside the cluster: "
+            "training jobs and the experiment tracker."
+        ),
+    },
+)
+PRIVATE_NAMESPACES = Setting(
+    "privateNamespaces",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Further namespaces held to the same rule (e.g. ones created outside this stack).",
+    },
+)
+_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+@stack_rule(
+    name="kubernetes-training-namespace-not-exposed",
+    title="Training and tracking namespaces are reachable only inside the cluster",
+    description=(
+        "Namespaces of a private tier (privateTiers, by default training and tracking: training jobs, the "
+        "experiment tracker and its model registry) or listed in privateNamespaces hold no Service of type "
+        "LoadBalancer (internal ones included: they open the namespace to the whole VPC/VNet) or NodePort, and no "
+        "Ingress; clients inside the cluster use ClusterIP Services, people reach a tracker through the "
+        "platform's gateway (an HTTPRoute, with its TLS and authentication)."
+    ),
+    remediation=(
+        "Use type ClusterIP; publish a tracking UI through the platform gateway with an HTTPRoute instead of an "
+        "Ingress or a load balancer."
+    ),
+    scope="Services and Ingresses in training and tracking namespaces",
+    settings=(PRIVATE_TIERS, PRIVATE_NAMESPACES),
+)
+def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    tiers = set(as_list(config.get("privateTiers")))
+    private = set(as_list(config.get("privateNamespaces")))
+    owners: dict[str, Resource] = {}
+    for namespace in stack.of((NAMESPACE,)):
+        name = namespace.get("metadata.name") or namespace.name
+        owners[name] = namespace
+        labels = as_dict(namespace.get("metadata.labels"))
+        if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
+            private.add(name)
+    exposed = stack.of((_SERVICE, _INGRESS))
+    if not private or not exposed:
+        raise NotApplicable("the stack has no Services or Ingresses in training or tracking namespaces")
+    for resource in exposed:
+        namespace = namespace_of(resource)
+        if namespace is UNKNOWN:
+            namespace = next(
+                (name for name, owner in owners.items() if resource.depends_on("metadata", owner.urn)), UNKNOWN
+            )
+        if namespace is UNKNOWN:
+            yield resource, Unverified(f"the namespace of '{resource.name}'")
+            continue
+        if namespace not in private:
+            continue
+        if resource.type == _INGRESS:
+            yield (
+                resource,
+                f"Ingress '{resource.name}' exposes private namespace '{namespace}' outside the cluster; remove it "
+                "and publish through the platform gateway with an HTTPRoute.",
+            )
+            continue
+        kind = resource.get("spec.type")
+        if kind is UNKNOWN:
+            yield resource, Unverified(f"the type of Service '{resource.name}'")
+        elif kind in ("LoadBalancer", "NodePort"):
+            yield (
+                resource,
+                f"Service '{resource.name}' in private namespace '{namespace}' is a {kind}, reachable from outside "
+                "the cluster; use type ClusterIP.",
             )
 
 
