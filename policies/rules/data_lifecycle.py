@@ -876,14 +876,58 @@ def pg_flexible_backup_retention(server: Resource, config: dict[str, Any]) -> It
     types=("aws:rds/instance:Instance",),
 )
 def rds_deletion_protection(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    label = f"RDS instance '{instance.name}'"
+    yield from _deletion_protection_findings(instance, f"RDS instance '{instance.name}'")
+
+
+def _deletion_protection_findings(database: Resource, label: str) -> Iterator[Finding]:
+    """Deletion protection and a final snapshot: the same arguments on RDS instances and clusters."""
     yield from must_be_true(
-        instance.props.get("deletionProtection"),
+        database.props.get("deletionProtection"),
         f"deletion_protection of {label}",
         f"{label} can be deleted; set deletion_protection=True.",
     )
-    skip = as_bool(instance.props.get("skipFinalSnapshot"))
+    skip = as_bool(database.props.get("skipFinalSnapshot"))
     if skip is UNKNOWN:
         yield Unverified(f"skip_final_snapshot of {label}")
     elif skip is True:
         yield f"{label} is deleted without a final snapshot; set skip_final_snapshot=False with final_snapshot_identifier."
+
+
+@resource_rule(
+    name="aws-rds-cluster-backup-retention",
+    title="RDS and Aurora clusters keep backups for 7 days or more, within the retention ceiling",
+    description=(
+        "RDS DB clusters set backup_retention_period to at least 7 days (the default is 1) and no longer than the "
+        "retention ceiling of their data-classification."
+    ),
+    remediation="Set backup_retention_period=14 (7-35) on aws.rds.Cluster.",
+    scope="RDS DB clusters",
+    types=("aws:rds/cluster:Cluster",),
+    settings=(MAX_RETENTION_DAYS,),
+)
+def rds_cluster_backup_retention(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    yield from _database_backup_findings(
+        cluster.props.get("backupRetentionPeriod"),
+        data_classification(cluster),
+        f"RDS cluster '{cluster.name}'",
+        "backup_retention_period",
+        config,
+    )
+
+
+@resource_rule(
+    name="aws-rds-cluster-deletion-protection",
+    title="RDS and Aurora clusters have deletion protection and a final snapshot",
+    description=(
+        "RDS DB clusters set deletion_protection=True and keep a final snapshot (skip_final_snapshot False), so "
+        "neither a stray delete nor a replacement loses the database. Exempt development stacks by name."
+    ),
+    remediation=(
+        "Set deletion_protection=True, skip_final_snapshot=False and final_snapshot_identifier on aws.rds.Cluster, "
+        "or exempt a development database in the stack's policy config."
+    ),
+    scope="RDS DB clusters",
+    types=("aws:rds/cluster:Cluster",),
+)
+def rds_cluster_deletion_protection(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    yield from _deletion_protection_findings(cluster, f"RDS cluster '{cluster.name}'")

@@ -852,13 +852,16 @@ def gateway_listener_tls(resource: Resource, config: dict[str, Any]) -> Iterator
 @resource_rule(
     name="aws-rds-instance-not-public",
     title="RDS instances are not publicly accessible",
-    description="RDS instances keep publicly_accessible False, so they get no public address.",
+    description=(
+        "RDS DB instances, standalone or members of an Aurora cluster (aws.rds.ClusterInstance), keep "
+        "publicly_accessible False, so they get no public address."
+    ),
     remediation=(
-        "Set publicly_accessible=False on aws.rds.Instance, place it in private subnets (aws.rds.SubnetGroup) and "
-        "admit clients through security groups."
+        "Set publicly_accessible=False on aws.rds.Instance or aws.rds.ClusterInstance, place it in private subnets "
+        "(aws.rds.SubnetGroup) and admit clients through security groups."
     ),
     scope="RDS instances",
-    types=("aws:rds/instance:Instance",),
+    types=("aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"),
 )
 def rds_not_public(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     public = as_bool(instance.props.get("publiclyAccessible"))
@@ -892,3 +895,37 @@ def pg_flexible_no_public_access(server: Resource, config: dict[str, Any]) -> It
             f"PostgreSQL flexible server '{server.name}' accepts connections from public networks "
             f"(public_network_access {access or 'unset'}); set network.public_network_access='Disabled'."
         )
+
+
+_ALL_AZURE_SERVICES = "0.0.0.0"
+_LAST_ADDRESS = "255.255.255.255"
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-firewall-no-public-range",
+    title="PostgreSQL flexible server firewall rules admit neither every Azure service nor the internet",
+    description=(
+        "No firewall rule of an Azure Database for PostgreSQL flexible server starts at 0.0.0.0 (0.0.0.0-0.0.0.0 "
+        "admits every Azure service, other customers' subscriptions included; a longer range from 0.0.0.0 admits "
+        "the internet) or ends at 255.255.255.255 "
+        "(https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-firewall-rules)."
+    ),
+    remediation=(
+        "Remove the rule and reach the server through its private endpoint or VNet integration; if a public client "
+        "must connect, admit its own address range only."
+    ),
+    scope="Azure Database for PostgreSQL flexible server firewall rules",
+    types=("azure-native:dbforpostgresql:FirewallRule",),
+)
+def pg_flexible_firewall(rule: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    start, end = rule.props.get("startIpAddress"), rule.props.get("endIpAddress")
+    label = f"Firewall rule '{rule.name}'"
+    if start == _ALL_AZURE_SERVICES and end == _ALL_AZURE_SERVICES:
+        yield (
+            f"{label} admits every Azure service, other customers' included (0.0.0.0-0.0.0.0); remove it and connect "
+            "through a private endpoint."
+        )
+    elif start == _ALL_AZURE_SERVICES or end == _LAST_ADDRESS:
+        yield f"{label} admits the internet ({start}-{end}); remove it or narrow it to the client's own addresses."
+    elif UNKNOWN in (start, end):
+        yield Unverified(f"the address range of {label}")

@@ -44,8 +44,10 @@ PG_SERVER_PROPS: dict[str, object] = {
         "primaryUserAssignedIdentityId": PG_IDENTITY,
     },
     "backup": {"backupRetentionDays": 14, "geoRedundantBackup": "Disabled"},
+    "authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled", "tenantId": "tenant"},
     "tags": RECORD_TAGS,
 }
+PG_FIREWALL_RULE = "azure-native:dbforpostgresql:FirewallRule"
 
 RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
@@ -97,6 +99,35 @@ RESOURCE_CASES: list[ResourceCase] = [
                 {"maxRetentionDays": {"confidential": 10}}, passes=False
             ),
         },
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-entra-auth",
+        type=PG_SERVER,
+        props=PG_SERVER_PROPS,
+        fails={
+            "passwords only": Fail({"authConfig.activeDirectoryAuth": "Disabled"}, "accepts only database passwords"),
+            "service default": Fail({"authConfig": DELETE}, "active_directory_auth='Enabled'"),
+        },
+        unknown={"authConfig.activeDirectoryAuth": UNKNOWN},
+        passes={"passwords kept beside Entra": {"authConfig.passwordAuth": "Enabled"}},
+        not_applicable={"other type": GROUP_ONLY},
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-firewall-no-public-range",
+        type=PG_FIREWALL_RULE,
+        props={"serverName": "mlflow", "startIpAddress": "203.0.113.10", "endIpAddress": "203.0.113.10"},
+        fails={
+            "every Azure service": Fail(
+                {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}, "admits every Azure service"
+            ),
+            "the internet": Fail(
+                {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}, "admits the internet"
+            ),
+            "everything above a client": Fail({"endIpAddress": "255.255.255.255"}, "admits the internet"),
+        },
+        unknown={"startIpAddress": UNKNOWN},
+        passes={"a client's range": {"endIpAddress": "203.0.113.20"}},
+        not_applicable={"other type": GROUP_ONLY},
     ),
     ResourceCase(
         rule="azure-postgres-flexible-server-tls",

@@ -30,6 +30,13 @@ GDPR_POLICIES = [
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
+    "aws-rds-cluster-backup-retention",
+    "aws-rds-cluster-deletion-protection",
+    "aws-rds-cluster-kms-encryption",
+    "aws-rds-cluster-postgres-tls-enforced",
+    "aws-rds-database-iam-authentication",
+    "aws-rds-database-log-exports",
+    "aws-rds-database-log-group-declared",
     "aws-rds-instance-backup-retention",
     "aws-rds-instance-deletion-protection",
     "aws-rds-instance-kms-encryption",
@@ -63,6 +70,8 @@ GDPR_POLICIES = [
     "azure-log-analytics-workspace-retention",
     "azure-postgres-flexible-server-backup-retention",
     "azure-postgres-flexible-server-cmk-encryption",
+    "azure-postgres-flexible-server-entra-auth",
+    "azure-postgres-flexible-server-firewall-no-public-range",
     "azure-postgres-flexible-server-no-public-access",
     "azure-postgres-flexible-server-tls",
     "azure-storage-account-blob-soft-delete",
@@ -121,6 +130,13 @@ HIPAA_POLICIES = [
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
+    "aws-rds-cluster-backup-retention",
+    "aws-rds-cluster-deletion-protection",
+    "aws-rds-cluster-kms-encryption",
+    "aws-rds-cluster-postgres-tls-enforced",
+    "aws-rds-database-iam-authentication",
+    "aws-rds-database-log-exports",
+    "aws-rds-database-log-group-declared",
     "aws-rds-instance-backup-retention",
     "aws-rds-instance-deletion-protection",
     "aws-rds-instance-kms-encryption",
@@ -164,6 +180,8 @@ HIPAA_POLICIES = [
     "azure-log-analytics-workspace-retention",
     "azure-postgres-flexible-server-backup-retention",
     "azure-postgres-flexible-server-cmk-encryption",
+    "azure-postgres-flexible-server-entra-auth",
+    "azure-postgres-flexible-server-firewall-no-public-range",
     "azure-postgres-flexible-server-no-public-access",
     "azure-postgres-flexible-server-tls",
     "azure-storage-account-blob-soft-delete",
@@ -265,7 +283,14 @@ SQS_CONTROLS = {"HIPAA-ENC-SQS-SSE", "HIPAA-TLS-SQS-POLICY", "HIPAA-AC-SQS-POLIC
 """Rows added beyond CONTROLS.md for Karpenter's interruption queue (issue 17)."""
 GATEWAY_CONTROLS = {"HIPAA-NET-K8S-LB-PRIVATE", "HIPAA-TLS-K8S-GATEWAY"}
 """Rows added beyond CONTROLS.md for the serving gateway's load balancer and listeners (issue 18)."""
-DATABASE_CONTROLS = {"HIPAA-ENC-DB-CMK", "HIPAA-TLS-DB", "HIPAA-AC-DB-PUBLIC", "HIPAA-BAK-DB"}
+DATABASE_CONTROLS = {
+    "HIPAA-ENC-DB-CMK",
+    "HIPAA-TLS-DB",
+    "HIPAA-AC-DB-PUBLIC",
+    "HIPAA-BAK-DB",
+    "HIPAA-AC-DB-AUTH",
+    "HIPAA-LOG-DB",
+}
 """Rows added beyond CONTROLS.md for MLflow's managed PostgreSQL (issue 19)."""
 TRAINING_CONTROLS = {"HIPAA-NET-K8S-TRAINING-PRIVATE"}
 """Rows added beyond CONTROLS.md for training and tracking namespaces (issue 19; the queue rows are ML-*)."""
