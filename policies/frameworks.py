@@ -500,6 +500,8 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-AC-DB-PUBLIC", "azure-postgres-flexible-server-firewall-no-public-range", _C),
         ("HIPAA-BAK-DB", "aws-rds-cluster-backup-retention", _H),
         ("HIPAA-BAK-DB", "aws-rds-cluster-deletion-protection", _H),
+        # Advisory until AzurePostgres creates the lock in prod: protect alone guards only against `pulumi destroy`.
+        ("HIPAA-BAK-DB", "azure-postgres-flexible-server-delete-lock", _M),
         ("HIPAA-AC-DB-AUTH", "aws-rds-database-iam-authentication", _H),
         ("HIPAA-AC-DB-AUTH", "azure-postgres-flexible-server-entra-auth", _H),
         ("HIPAA-LOG-DB", "aws-rds-database-log-exports", _H),

@@ -931,3 +931,85 @@ def rds_cluster_backup_retention(cluster: Resource, config: dict[str, Any]) -> I
 )
 def rds_cluster_deletion_protection(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     yield from _deletion_protection_findings(cluster, f"RDS cluster '{cluster.name}'")
+
+
+_LOCKS = "azure-native:authorization:ManagementLock"
+_LOCK_LEVELS = ("CanNotDelete", "ReadOnly")
+_PG_PROVIDER = "microsoft.dbforpostgresql"
+
+
+def _same_value(first: Resource, first_key: str, second: Resource, second_key: str) -> bool:
+    """True when two props hold the same literal, or both came from the same resource's output."""
+    left, right = first.props.get(first_key), second.props.get(second_key)
+    if isinstance(left, str) and isinstance(right, str) and left and left.lower() == right.lower():
+        return True
+    shared = set(first.dependencies.get(first_key, [])) & set(second.dependencies.get(second_key, []))
+    return bool(shared)
+
+
+def _lock_covers(lock: Resource, server: Resource) -> bool:
+    """Whether a management lock's scope contains the flexible server (its own, its group's or the subscription)."""
+    kind = lock.type.rsplit(":", 1)[-1]
+    server_name = server.props.get("serverName")
+    if kind == "ManagementLockAtSubscriptionLevel":
+        return True
+    if kind == "ManagementLockAtResourceGroupLevel":
+        return _same_value(lock, "resourceGroupName", server, "resourceGroupName")
+    if kind == "ManagementLockAtResourceLevel":
+        return (
+            str(lock.props.get("resourceProviderNamespace", "")).lower() == _PG_PROVIDER
+            and str(lock.props.get("resourceType", "")).lower() == "flexibleservers"
+            and (
+                lock.depends_on("resourceName", server.urn)
+                or (isinstance(server_name, str) and lock.props.get("resourceName") == server_name)
+            )
+            and _same_value(lock, "resourceGroupName", server, "resourceGroupName")
+        )
+    scope = lock.props.get("scope")
+    if lock.depends_on("scope", server.urn):
+        return True
+    if not isinstance(scope, str):
+        return False
+    scope = scope.lower().rstrip("/")
+    group = server.props.get("resourceGroupName")
+    if isinstance(server_name, str) and scope.endswith(
+        f"/providers/{_PG_PROVIDER}/flexibleservers/{server_name.lower()}"
+    ):
+        return True
+    return isinstance(group, str) and scope.endswith(f"/resourcegroups/{group.lower()}")
+
+
+@stack_rule(
+    name="azure-postgres-flexible-server-delete-lock",
+    title="PostgreSQL flexible servers are locked against deletion",
+    description=(
+        "Every Azure Database for PostgreSQL flexible server is covered by a CanNotDelete (or ReadOnly) management "
+        "lock on the server, its resource group or the subscription. Flexible servers have no deletion-protection "
+        "flag, and deleting a server deletes its backups with it; Pulumi's protect option stops only `pulumi "
+        "destroy` (https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources). Exempt "
+        "development stacks by name."
+    ),
+    remediation=(
+        "Add azure_native.authorization.ManagementLockByScope(scope=server.id, level='CanNotDelete', notes=...) in "
+        "production, or exempt a development server in the stack's policy config."
+    ),
+    scope="Azure Database for PostgreSQL flexible servers",
+)
+def pg_flexible_delete_lock(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    servers = stack.of(("azure-native:dbforpostgresql:Server",))
+    if not servers:
+        raise NotApplicable("the stack has no PostgreSQL flexible servers")
+    locks = [resource for resource in stack.resources if resource.type.startswith(_LOCKS)]
+    for server in servers:
+        covering = [lock for lock in locks if _lock_covers(lock, server)]
+        levels = [lock.props.get("level") for lock in covering]
+        if any(level in _LOCK_LEVELS for level in levels):
+            continue
+        if UNKNOWN in levels:
+            yield server, Unverified(f"the lock level on PostgreSQL flexible server '{server.name}'")
+        else:
+            yield (
+                server,
+                f"PostgreSQL flexible server '{server.name}' can be deleted with its backups; add a management lock "
+                "with level CanNotDelete on it (ManagementLockByScope(scope=server.id)).",
+            )

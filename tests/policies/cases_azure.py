@@ -13,6 +13,7 @@ from tests.policies.cases import (
     add,
     change,
     drop,
+    then,
 )
 from tests.policies.harness import DELETE, UNKNOWN, Res
 
@@ -576,6 +577,92 @@ SOFT_DELETE = {
 }
 
 STACK_CASES: list[StackCase] = [
+    StackCase(
+        rule="azure-postgres-flexible-server-delete-lock",
+        resources=[
+            Res("azure-native:resources:ResourceGroup", "mlflow-rg", {"location": "westeurope"}),
+            Res(
+                PG_SERVER,
+                "mlflow-server",
+                {**PG_SERVER_PROPS, "serverName": "mlflow-pg", "resourceGroupName": "mlflow-rg-1234"},
+                {"resourceGroupName": ["mlflow-rg"]},
+            ),
+            Res(
+                "azure-native:authorization:ManagementLockByScope",
+                "mlflow-lock",
+                {"level": "CanNotDelete", "scope": "/subscriptions/0/resourceGroups/mlflow-rg-1234/providers/x"},
+                {"scope": ["mlflow-server"]},
+            ),
+        ],
+        fails={
+            "no lock": StackFail(drop("mlflow-lock"), "mlflow-server", "can be deleted with its backups"),
+            "a lock on another server": StackFail(
+                then(
+                    drop("mlflow-lock"),
+                    add(
+                        Res(
+                            "azure-native:authorization:ManagementLockAtResourceLevel",
+                            "other-lock",
+                            {
+                                "level": "CanNotDelete",
+                                "resourceGroupName": "mlflow-rg-1234",
+                                "resourceProviderNamespace": "Microsoft.DBforPostgreSQL",
+                                "resourceType": "flexibleServers",
+                                "resourceName": "other-pg",
+                            },
+                        )
+                    ),
+                ),
+                "mlflow-server",
+                "add a management lock",
+            ),
+        },
+        unknown=change("mlflow-lock", {"level": UNKNOWN}),
+        passes={
+            "the resource group locked": then(
+                drop("mlflow-lock"),
+                add(
+                    Res(
+                        "azure-native:authorization:ManagementLockAtResourceGroupLevel",
+                        "rg-lock",
+                        {"level": "CanNotDelete", "resourceGroupName": "mlflow-rg-1234"},
+                        {"resourceGroupName": ["mlflow-rg"]},
+                    )
+                ),
+            ),
+            "a resource-level lock by name": then(
+                drop("mlflow-lock"),
+                add(
+                    Res(
+                        "azure-native:authorization:ManagementLockAtResourceLevel",
+                        "server-lock",
+                        {
+                            "level": "ReadOnly",
+                            "resourceGroupName": "mlflow-rg-1234",
+                            "resourceProviderNamespace": "Microsoft.DBforPostgreSQL",
+                            "resourceType": "flexibleServers",
+                            "resourceName": "mlflow-pg",
+                        },
+                    )
+                ),
+            ),
+            "a scope written out": then(
+                drop("mlflow-lock"),
+                add(
+                    Res(
+                        "azure-native:authorization:ManagementLockByScope",
+                        "literal-lock",
+                        {
+                            "level": "CanNotDelete",
+                            "scope": "/subscriptions/0/resourceGroups/mlflow-rg-1234/providers/"
+                            "Microsoft.DBforPostgreSQL/flexibleServers/mlflow-pg",
+                        },
+                    )
+                ),
+            ),
+        },
+        not_applicable=drop("mlflow-server"),
+    ),
     StackCase(
         rule="azure-storage-account-blob-soft-delete",
         resources=[account("data"), for_account(BLOB_SERVICE, "data-blob", "data", SOFT_DELETE)],
