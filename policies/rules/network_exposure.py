@@ -641,9 +641,9 @@ _INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
     description=(
         "Namespaces of a private tier (privateTiers, by default training and tracking: training jobs, the "
         "experiment tracker and its model registry) or listed in privateNamespaces hold no Service of type "
-        "LoadBalancer (internal ones included: they open the namespace to the whole VPC/VNet) or NodePort, and no "
-        "Ingress; clients inside the cluster use ClusterIP Services, people reach a tracker through the "
-        "platform's gateway (an HTTPRoute, with its TLS and authentication)."
+        "LoadBalancer (internal ones included: they open the namespace to the whole VPC/VNet), NodePort or with "
+        "spec.externalIPs, and no Ingress; clients inside the cluster use ClusterIP Services, people reach a "
+        "tracker through the platform's gateway (an HTTPRoute, with its TLS and authentication)."
     ),
     remediation=(
         "Use type ClusterIP; publish a tracking UI through the platform gateway with an HTTPRoute instead of an "
@@ -683,14 +683,20 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
                 "and publish through the platform gateway with an HTTPRoute.",
             )
             continue
-        kind = resource.get("spec.type")
-        if kind is UNKNOWN:
-            yield resource, Unverified(f"the type of Service '{resource.name}'")
+        kind, external = resource.get("spec.type"), as_list(resource.get("spec.externalIPs"))
+        if kind is UNKNOWN or external is UNKNOWN:
+            yield resource, Unverified(f"the type and external IPs of Service '{resource.name}'")
         elif kind in ("LoadBalancer", "NodePort"):
             yield (
                 resource,
                 f"Service '{resource.name}' in private namespace '{namespace}' is a {kind}, reachable from outside "
                 "the cluster; use type ClusterIP.",
+            )
+        elif external:
+            yield (
+                resource,
+                f"Service '{resource.name}' in private namespace '{namespace}' answers on external IPs "
+                f"({', '.join(map(str, external))}); remove spec.externalIPs.",
             )
 
 

@@ -1120,6 +1120,11 @@ STACK_CASES += [
             "node port": StackFail(
                 change("mlflow-server", {"spec.type": "NodePort"}), "mlflow-server", "is a NodePort"
             ),
+            "external IPs": StackFail(
+                change("mlflow-server", {"spec.externalIPs": ["198.51.100.7"]}),
+                "mlflow-server",
+                "answers on external IPs",
+            ),
             "ingress": StackFail(
                 add(
                     in_namespace(
