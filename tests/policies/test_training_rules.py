@@ -25,10 +25,12 @@ QUEUES_ARGS: dict[str, Any] = {
             "namespaces": ["nlp-train"],
             "quotas": [{"flavor": "gpu-h100", "gpus": 8, "cpu": "96", "memory": "1536Gi", "gpu_borrowing_limit": 4}],
             "reclaim_within_cohort": "Never",
+            "cpu_quota": {"cpu": "32", "memory": "128Gi"},
         },
     ],
 }
-"""Two teams as a prod stack would declare them: one reclaiming its lent GPUs, one with a borrowing limit."""
+"""Two teams as a prod stack would declare them: one reclaiming its lent GPUs, one with a borrowing limit and a
+CPU-only quota for data preparation (the `cpu` flavor, with no GPUs to borrow)."""
 
 TRAINING_RULES = (
     "kubernetes-gpu-namespace-kueue-admission",
