@@ -310,6 +310,11 @@ RESOURCE_CASES: list[ResourceCase] = [
                 "kubernetes:gateway.networking.k8s.io/v1:GatewayClass",
                 {"spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"}},
             ),
+            "Kueue's resource flavor (cluster-scoped)": (
+                "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor",
+                {"metadata": {"name": "gpu-h100"}, "spec": {"nodeLabels": {"mlplatform.io/gpu-pool": "gpu-h100"}}},
+            ),
+            "Kueue's cluster queue": ("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue", {"spec": {}}),
             "aws resource": ("aws:s3/bucket:Bucket", {}),
         },
         configs={
