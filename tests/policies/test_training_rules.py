@@ -8,9 +8,8 @@ from typing import Any
 import pulumi
 
 from components.kubernetes import GpuQueues, TrainingNamespace
-from stacks.synth import RecordingMonitor
 from tests.policies.cases_kubernetes import TRAINING_STACK, cluster_queue_props
-from tests.policies.harness import Res, run_resource, run_stack
+from tests.policies.harness import Res, from_registrations, run_resource, run_stack
 
 QUEUES_ARGS: dict[str, Any] = {
     "flavors": [{"pool": "gpu-h100", "accelerator": "nvidia-h100"}],
@@ -38,23 +37,6 @@ TRAINING_RULES = (
 )
 
 
-def _stack(recorder: RecordingMonitor) -> list[Res]:
-    """The recorded registrations as the policy harness's resources, joins included."""
-    names = {registration.urn: registration.name for registration in recorder.registrations}
-    return [
-        Res(
-            registration.type,
-            registration.name,
-            registration.inputs,
-            {
-                key: [names[urn] for urn in urns if urn in names]
-                for key, urns in registration.property_dependencies.items()
-            },
-        )
-        for registration in recorder.registrations
-    ]
-
-
 def _platform(run: Any, training_namespaces: list[str]) -> list[Res]:
     def program() -> None:
         import pulumi_kubernetes as k8s
@@ -65,7 +47,7 @@ def _platform(run: Any, training_namespaces: list[str]) -> list[Res]:
             TrainingNamespace(namespace, {"namespace": namespace, "team_group": f"{namespace}-team"}, opts=opts)
         GpuQueues("gpu-queues", QUEUES_ARGS, opts=opts)
 
-    return _stack(run(program))
+    return from_registrations(run(program).registrations)
 
 
 def test_gpu_queues_and_training_namespaces_pass_the_training_rules(run: Any) -> None:
