@@ -176,6 +176,18 @@ CONTROLS: dict[str, Control] = {
             (*_BACKUP, "164.312(c)(1)"),
             ("Art. 32(1)(c)", "Art. 5(1)(e)"),
         ),
+        Control(
+            "HIPAA-AC-DB-AUTH",
+            "Managed databases accept logins through the cloud identity provider",
+            ("164.312(a)(2)(i)", "164.312(d)"),
+            ("Art. 32(1)(b)",),
+        ),
+        Control(
+            "HIPAA-LOG-DB",
+            "Managed database logs exported to encrypted, bounded log groups",
+            _AUDIT,
+            ("Art. 33(5)", "Art. 5(1)(e)"),
+        ),
         # Azure
         Control("HIPAA-ENC-STG-CMK", "Storage encrypted with customer-managed keys", _AT_REST, ("Art. 32(1)(a)",)),
         Control(
@@ -394,6 +406,28 @@ CONTROLS: dict[str, Control] = {
             baseline=True,
             standards=("ML platform GPU contract",),
         ),
+        # Training (issue 19): fair sharing of GPUs is resource governance, not a GDPR or HIPAA safeguard, so these
+        # two are in the baseline only; the exposure control protects training data and the tracker, so it maps.
+        Control(
+            "ML-TRAINING-QUEUE-ADMISSION",
+            "Namespaces that can run GPU jobs admit them through Kueue",
+            baseline=True,
+            standards=("ML platform GPU queues (Kueue manageJobsWithoutQueueName)",),
+        ),
+        Control(
+            "ML-TRAINING-QUEUE-QUOTA",
+            "GPU ClusterQueues guarantee each team's nominal quota",
+            baseline=True,
+            standards=("ML platform GPU queues (Kueue quotas, borrowing and preemption)",),
+        ),
+        Control(
+            "HIPAA-NET-K8S-TRAINING-PRIVATE",
+            "Training and tracking namespaces reachable only inside the cluster",
+            (*_ACCESS, *_TRANSMISSION),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=("Gatekeeper block-loadbalancer-services, block-nodeport-services",),
+        ),
     )
 }
 
@@ -461,6 +495,17 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-BAK-DB", "aws-rds-instance-backup-retention", _H),
         ("HIPAA-BAK-DB", "azure-postgres-flexible-server-backup-retention", _H),
         ("HIPAA-BAK-DB", "aws-rds-instance-deletion-protection", _H),
+        ("HIPAA-ENC-DB-CMK", "aws-rds-cluster-kms-encryption", _C),
+        ("HIPAA-TLS-DB", "aws-rds-cluster-postgres-tls-enforced", _H),
+        ("HIPAA-AC-DB-PUBLIC", "azure-postgres-flexible-server-firewall-no-public-range", _C),
+        ("HIPAA-BAK-DB", "aws-rds-cluster-backup-retention", _H),
+        ("HIPAA-BAK-DB", "aws-rds-cluster-deletion-protection", _H),
+        # Advisory until AzurePostgres creates the lock in prod: protect alone guards only against `pulumi destroy`.
+        ("HIPAA-BAK-DB", "azure-postgres-flexible-server-delete-lock", _M),
+        ("HIPAA-AC-DB-AUTH", "aws-rds-database-iam-authentication", _H),
+        ("HIPAA-AC-DB-AUTH", "azure-postgres-flexible-server-entra-auth", _H),
+        ("HIPAA-LOG-DB", "aws-rds-database-log-exports", _H),
+        ("HIPAA-LOG-DB", "aws-rds-database-log-group-declared", _H),
         ("HIPAA-ENC-STG-CMK", "azure-storage-account-cmk-encryption", _C),
         ("HIPAA-ENC-STG-CMK", "azure-storage-account-infrastructure-encryption", _M),
         ("HIPAA-TLS-STG", "azure-storage-account-https-only", _H),
@@ -529,6 +574,11 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("ML-AUTOSCALE-LIMITS", "kubernetes-node-pool-limits", _M),
         ("ML-GPU-AGENT-TOLERATION", "kubernetes-gpu-daemonset-tolerations", _H),
         ("ML-SERVING-GPU-QUOTA", "kubernetes-serving-namespace-gpu-quota", _H),
+        ("ML-TRAINING-QUEUE-ADMISSION", "kubernetes-gpu-namespace-kueue-admission", _H),
+        ("ML-TRAINING-QUEUE-QUOTA", "kubernetes-kueue-cluster-queue-gpu-quota", _H),
+        # Advisory: a team may choose not to reclaim (reclaimWithinCohort Never) and accept the weaker guarantee.
+        ("ML-TRAINING-QUEUE-QUOTA", "kubernetes-kueue-cluster-queue-cohort-borrowing", _M),
+        ("HIPAA-NET-K8S-TRAINING-PRIVATE", "kubernetes-training-namespace-not-exposed", _H),
     )
 )
 

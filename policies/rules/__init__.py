@@ -11,6 +11,7 @@ from policies.rules import (
     kubernetes_workloads,
     logging_audit,
     network_exposure,
+    training,
 )
 from policies.rules.base import RULES, Rule
 
@@ -25,6 +26,7 @@ AREAS = (
     kubernetes_workloads,
     logging_audit,
     network_exposure,
+    training,
 )
 """The control-area modules, each registering its rules on import."""
 

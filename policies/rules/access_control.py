@@ -766,3 +766,55 @@ def secret_provider_class_identity(spc: Resource, config: dict[str, Any]) -> Ite
             f"SecretProviderClass '{spc.name}' names no workload identity; set parameters.clientID to the "
             "namespace's workload identity client ID."
         )
+
+
+# --- Managed databases: identity-provider authentication ----------------------------------------------------
+
+
+@resource_rule(
+    name="aws-rds-database-iam-authentication",
+    title="RDS instances and clusters accept IAM database authentication",
+    description=(
+        "RDS DB instances and clusters set iam_database_authentication_enabled=True, so people and workloads "
+        "log in with short-lived tokens of their own IAM identity instead of shared passwords "
+        "(https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html)."
+    ),
+    remediation=(
+        "Set iam_database_authentication_enabled=True on aws.rds.Instance or aws.rds.Cluster and grant rds_iam to "
+        "the database roles that log in that way."
+    ),
+    scope="RDS DB instances and clusters",
+    types=("aws:rds/instance:Instance", "aws:rds/cluster:Cluster"),
+)
+def rds_iam_authentication(database: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    kind = "cluster" if database.type.endswith(":Cluster") else "instance"
+    label = f"RDS {kind} '{database.name}'"
+    yield from must_be_true(
+        database.props.get("iamDatabaseAuthenticationEnabled"),
+        f"iam_database_authentication_enabled of {label}",
+        f"{label} accepts only database passwords; set iam_database_authentication_enabled=True.",
+    )
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-entra-auth",
+    title="PostgreSQL flexible servers accept Microsoft Entra authentication",
+    description=(
+        "Azure Database for PostgreSQL flexible servers set auth_config.active_directory_auth Enabled (the service "
+        "default is Disabled), so people and workloads log in with Entra tokens of their own identity "
+        "(https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-azure-ad-authentication)."
+    ),
+    remediation=(
+        "Set auth_config={'active_directory_auth': 'Enabled', 'tenant_id': <tenant>} on "
+        "azure_native.dbforpostgresql.Server (and password_auth 'Disabled' once no client needs a password)."
+    ),
+    scope="Azure Database for PostgreSQL flexible servers",
+    types=("azure-native:dbforpostgresql:Server",),
+)
+def pg_flexible_entra_auth(server: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    enabled = server.get("authConfig.activeDirectoryAuth")
+    label = f"PostgreSQL flexible server '{server.name}'"
+    if enabled is UNKNOWN:
+        yield Unverified(f"auth_config.active_directory_auth of {label}")
+    elif enabled != "Enabled":
+        yield f"{label} accepts only database passwords; set auth_config.active_directory_auth='Enabled'."

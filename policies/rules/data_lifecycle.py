@@ -876,14 +876,140 @@ def pg_flexible_backup_retention(server: Resource, config: dict[str, Any]) -> It
     types=("aws:rds/instance:Instance",),
 )
 def rds_deletion_protection(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    label = f"RDS instance '{instance.name}'"
+    yield from _deletion_protection_findings(instance, f"RDS instance '{instance.name}'")
+
+
+def _deletion_protection_findings(database: Resource, label: str) -> Iterator[Finding]:
+    """Deletion protection and a final snapshot: the same arguments on RDS instances and clusters."""
     yield from must_be_true(
-        instance.props.get("deletionProtection"),
+        database.props.get("deletionProtection"),
         f"deletion_protection of {label}",
         f"{label} can be deleted; set deletion_protection=True.",
     )
-    skip = as_bool(instance.props.get("skipFinalSnapshot"))
+    skip = as_bool(database.props.get("skipFinalSnapshot"))
     if skip is UNKNOWN:
         yield Unverified(f"skip_final_snapshot of {label}")
     elif skip is True:
         yield f"{label} is deleted without a final snapshot; set skip_final_snapshot=False with final_snapshot_identifier."
+
+
+@resource_rule(
+    name="aws-rds-cluster-backup-retention",
+    title="RDS and Aurora clusters keep backups for 7 days or more, within the retention ceiling",
+    description=(
+        "RDS DB clusters set backup_retention_period to at least 7 days (the default is 1) and no longer than the "
+        "retention ceiling of their data-classification."
+    ),
+    remediation="Set backup_retention_period=14 (7-35) on aws.rds.Cluster.",
+    scope="RDS DB clusters",
+    types=("aws:rds/cluster:Cluster",),
+    settings=(MAX_RETENTION_DAYS,),
+)
+def rds_cluster_backup_retention(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    yield from _database_backup_findings(
+        cluster.props.get("backupRetentionPeriod"),
+        data_classification(cluster),
+        f"RDS cluster '{cluster.name}'",
+        "backup_retention_period",
+        config,
+    )
+
+
+@resource_rule(
+    name="aws-rds-cluster-deletion-protection",
+    title="RDS and Aurora clusters have deletion protection and a final snapshot",
+    description=(
+        "RDS DB clusters set deletion_protection=True and keep a final snapshot (skip_final_snapshot False), so "
+        "neither a stray delete nor a replacement loses the database. Exempt development stacks by name."
+    ),
+    remediation=(
+        "Set deletion_protection=True, skip_final_snapshot=False and final_snapshot_identifier on aws.rds.Cluster, "
+        "or exempt a development database in the stack's policy config."
+    ),
+    scope="RDS DB clusters",
+    types=("aws:rds/cluster:Cluster",),
+)
+def rds_cluster_deletion_protection(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    yield from _deletion_protection_findings(cluster, f"RDS cluster '{cluster.name}'")
+
+
+_LOCKS = "azure-native:authorization:ManagementLock"
+_LOCK_LEVELS = ("CanNotDelete", "ReadOnly")
+_PG_PROVIDER = "microsoft.dbforpostgresql"
+
+
+def _same_value(first: Resource, first_key: str, second: Resource, second_key: str) -> bool:
+    """True when two props hold the same literal, or both came from the same resource's output."""
+    left, right = first.props.get(first_key), second.props.get(second_key)
+    if isinstance(left, str) and isinstance(right, str) and left and left.lower() == right.lower():
+        return True
+    shared = set(first.dependencies.get(first_key, [])) & set(second.dependencies.get(second_key, []))
+    return bool(shared)
+
+
+def _lock_covers(lock: Resource, server: Resource) -> bool:
+    """Whether a management lock's scope contains the flexible server (its own, its group's or the subscription)."""
+    kind = lock.type.rsplit(":", 1)[-1]
+    server_name = server.props.get("serverName")
+    if kind == "ManagementLockAtSubscriptionLevel":
+        return True
+    if kind == "ManagementLockAtResourceGroupLevel":
+        return _same_value(lock, "resourceGroupName", server, "resourceGroupName")
+    if kind == "ManagementLockAtResourceLevel":
+        return (
+            str(lock.props.get("resourceProviderNamespace", "")).lower() == _PG_PROVIDER
+            and str(lock.props.get("resourceType", "")).lower() == "flexibleservers"
+            and (
+                lock.depends_on("resourceName", server.urn)
+                or (isinstance(server_name, str) and lock.props.get("resourceName") == server_name)
+            )
+            and _same_value(lock, "resourceGroupName", server, "resourceGroupName")
+        )
+    scope = lock.props.get("scope")
+    if lock.depends_on("scope", server.urn):
+        return True
+    if not isinstance(scope, str):
+        return False
+    scope = scope.lower().rstrip("/")
+    group = server.props.get("resourceGroupName")
+    if isinstance(server_name, str) and scope.endswith(
+        f"/providers/{_PG_PROVIDER}/flexibleservers/{server_name.lower()}"
+    ):
+        return True
+    return isinstance(group, str) and scope.endswith(f"/resourcegroups/{group.lower()}")
+
+
+@stack_rule(
+    name="azure-postgres-flexible-server-delete-lock",
+    title="PostgreSQL flexible servers are locked against deletion",
+    description=(
+        "Every Azure Database for PostgreSQL flexible server is covered by a CanNotDelete (or ReadOnly) management "
+        "lock on the server, its resource group or the subscription. Flexible servers have no deletion-protection "
+        "flag, and deleting a server deletes its backups with it; Pulumi's protect option stops only `pulumi "
+        "destroy` (https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources). Exempt "
+        "development stacks by name."
+    ),
+    remediation=(
+        "Add azure_native.authorization.ManagementLockByScope(scope=server.id, level='CanNotDelete', notes=...) in "
+        "production, or exempt a development server in the stack's policy config."
+    ),
+    scope="Azure Database for PostgreSQL flexible servers",
+)
+def pg_flexible_delete_lock(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    servers = stack.of(("azure-native:dbforpostgresql:Server",))
+    if not servers:
+        raise NotApplicable("the stack has no PostgreSQL flexible servers")
+    locks = [resource for resource in stack.resources if resource.type.startswith(_LOCKS)]
+    for server in servers:
+        covering = [lock for lock in locks if _lock_covers(lock, server)]
+        levels = [lock.props.get("level") for lock in covering]
+        if any(level in _LOCK_LEVELS for level in levels):
+            continue
+        if UNKNOWN in levels:
+            yield server, Unverified(f"the lock level on PostgreSQL flexible server '{server.name}'")
+        else:
+            yield (
+                server,
+                f"PostgreSQL flexible server '{server.name}' can be deleted with its backups; add a management lock "
+                "with level CanNotDelete on it (ManagementLockByScope(scope=server.id)).",
+            )

@@ -1111,10 +1111,38 @@ def persistent_volume_encrypted_class(stack: Stack, config: dict[str, Any]) -> I
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 PG_FLEXIBLE_SERVER = "azure-native:dbforpostgresql:Server"
 PG_FLEXIBLE_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
 _RDS_FORCE_SSL_DEFAULT_FROM = 15
 """RDS for PostgreSQL 15 and later default `rds.force_ssl` to 1; earlier versions default to 0."""
+
+
+def _rds_kms_findings(database: Resource, label: str) -> Iterator[Finding]:
+    """Storage, the managed master secret and Performance Insights under a customer-managed key (instance or
+    cluster: the same arguments)."""
+    yield from must_be_true(
+        database.props.get("storageEncrypted"),
+        f"storage_encrypted of {label}",
+        f"{label} is not encrypted at rest; set storage_encrypted=True with kms_key_id=<customer-managed KMS key ARN>.",
+    )
+    if not is_set(database.props.get("kmsKeyId")):
+        yield f"{label} uses the AWS-managed aws/rds key; set kms_key_id=<customer-managed KMS key ARN>."
+    for toggle, key, argument, what in (
+        ("manageMasterUserPassword", "masterUserSecretKmsKeyId", "master_user_secret_kms_key_id", "master user secret"),
+        (
+            "performanceInsightsEnabled",
+            "performanceInsightsKmsKeyId",
+            "performance_insights_kms_key_id",
+            "Performance Insights data",
+        ),
+    ):
+        enabled = as_bool(database.props.get(toggle))
+        if enabled is UNKNOWN:
+            yield Unverified(f"{toggle} of {label}")
+        elif enabled is True and not is_set(database.props.get(key)):
+            yield f"{label} encrypts its {what} with an AWS-managed key; set {argument}=<customer-managed KMS key ARN>."
 
 
 @resource_rule(
@@ -1132,28 +1160,26 @@ _RDS_FORCE_SSL_DEFAULT_FROM = 15
     types=(RDS_INSTANCE,),
 )
 def rds_kms_encryption(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    label = f"RDS instance '{instance.name}'"
-    yield from must_be_true(
-        instance.props.get("storageEncrypted"),
-        f"storage_encrypted of {label}",
-        f"{label} is not encrypted at rest; set storage_encrypted=True with kms_key_id=<customer-managed KMS key ARN>.",
-    )
-    if not is_set(instance.props.get("kmsKeyId")):
-        yield f"{label} uses the AWS-managed aws/rds key; set kms_key_id=<customer-managed KMS key ARN>."
-    for toggle, key, argument, what in (
-        ("manageMasterUserPassword", "masterUserSecretKmsKeyId", "master_user_secret_kms_key_id", "master user secret"),
-        (
-            "performanceInsightsEnabled",
-            "performanceInsightsKmsKeyId",
-            "performance_insights_kms_key_id",
-            "Performance Insights data",
-        ),
-    ):
-        enabled = as_bool(instance.props.get(toggle))
-        if enabled is UNKNOWN:
-            yield Unverified(f"{toggle} of {label}")
-        elif enabled is True and not is_set(instance.props.get(key)):
-            yield f"{label} encrypts its {what} with an AWS-managed key; set {argument}=<customer-managed KMS key ARN>."
+    yield from _rds_kms_findings(instance, f"RDS instance '{instance.name}'")
+
+
+@resource_rule(
+    name="aws-rds-cluster-kms-encryption",
+    title="RDS and Aurora clusters are encrypted with a customer-managed key",
+    description=(
+        "RDS DB clusters (Aurora, Multi-AZ DB clusters) set storage_encrypted=True with a customer-managed "
+        "kms_key_id (provisioned Aurora clusters are unencrypted by default); a managed master password secret and "
+        "Performance Insights use a customer-managed key too."
+    ),
+    remediation=(
+        "Set storage_encrypted=True and kms_key_id=key.arn on aws.rds.Cluster (create-time only), plus "
+        "master_user_secret_kms_key_id (with manage_master_user_password) and performance_insights_kms_key_id."
+    ),
+    scope="RDS DB clusters",
+    types=(RDS_CLUSTER,),
+)
+def rds_cluster_kms_encryption(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    yield from _rds_kms_findings(cluster, f"RDS cluster '{cluster.name}'")
 
 
 def _major_version(value: Any) -> int | Any | None:
@@ -1240,6 +1266,66 @@ def rds_postgres_tls(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
                 instance,
                 f"{label} accepts unencrypted connections: parameter group '{attached[0].name}' does not set "
                 "rds.force_ssl=1; add {'name': 'rds.force_ssl', 'value': '1'} to its parameters.",
+            )
+
+
+@stack_rule(
+    name="aws-rds-cluster-postgres-tls-enforced",
+    title="Aurora PostgreSQL and RDS PostgreSQL clusters accept TLS connections only",
+    description=(
+        "Every RDS DB cluster running PostgreSQL (aurora-postgresql, or a Multi-AZ postgres cluster) uses a cluster "
+        "parameter group of the stack that sets rds.force_ssl=1; the default cluster parameter group leaves it at 0 "
+        "(https://repost.aws/knowledge-center/aurora-postgresql-ssl-certificates)."
+    ),
+    remediation=(
+        "Create aws.rds.ClusterParameterGroup(family='aurora-postgresql17', parameters=[{'name': 'rds.force_ssl', "
+        "'value': '1'}]) and set db_cluster_parameter_group_name=group.name on aws.rds.Cluster."
+    ),
+    scope="RDS DB clusters running PostgreSQL",
+)
+def rds_cluster_postgres_tls(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    clusters = [
+        cluster
+        for cluster in stack.of((RDS_CLUSTER,))
+        if cluster.props.get("engine") is UNKNOWN or "postgres" in str(cluster.props.get("engine") or "")
+    ]
+    if not clusters:
+        raise NotApplicable("the stack has no PostgreSQL DB clusters")
+    groups = stack.of((RDS_CLUSTER_PARAMETER_GROUP,))
+    for cluster in clusters:
+        label = f"RDS cluster '{cluster.name}'"
+        group_name = cluster.props.get("dbClusterParameterGroupName")
+        attached = [
+            group
+            for group in groups
+            if cluster.depends_on("dbClusterParameterGroupName", group.urn)
+            or (isinstance(group_name, str) and group_name and group.props.get("name") == group_name)
+        ]
+        if cluster.props.get("engine") is UNKNOWN:
+            yield cluster, Unverified(f"the engine of {label}")
+        elif attached:
+            value = _force_ssl(attached[0])
+            if value is UNKNOWN:
+                yield cluster, Unverified(f"rds.force_ssl of cluster parameter group '{attached[0].name}'")
+            elif value != "1":
+                yield (
+                    cluster,
+                    f"{label} accepts unencrypted connections: cluster parameter group '{attached[0].name}' does not "
+                    "set rds.force_ssl=1; add {'name': 'rds.force_ssl', 'value': '1'} to its parameters.",
+                )
+        elif group_name is UNKNOWN:
+            yield cluster, Unverified(f"the cluster parameter group of {label}")
+        elif is_set(group_name):
+            yield (
+                cluster,
+                f"{label} uses cluster parameter group '{group_name}', which is not in the stack, so rds.force_ssl "
+                "cannot be verified; declare the group (rds.force_ssl=1) in the stack.",
+            )
+        else:
+            yield (
+                cluster,
+                f"{label} uses the default cluster parameter group, which accepts unencrypted connections; set "
+                "db_cluster_parameter_group_name to a group with rds.force_ssl=1.",
             )
 
 

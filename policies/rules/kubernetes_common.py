@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from components._common.tags import TIER_LABEL
@@ -104,3 +106,84 @@ def is_system_daemon_set(workload: Resource, system_namespaces: Iterable[str]) -
 def in_namespace(resource: Resource, namespace: str) -> bool:
     """True when the object lands in `namespace`."""
     return namespace_of(resource) == namespace
+
+
+_SUFFIXES = {"m": Decimal("0.001"), "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "Ki": Decimal(2**10)}
+_COUNT = re.compile(r"^(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?P<suffix>m|k|M|G|Ki)?$")
+
+
+def gpu_count(value: Any) -> Decimal | Any | None:
+    """A count (GPUs) from a Kubernetes quantity ("8", "1500m", 8.0); `UNKNOWN` passes; None when not a count.
+
+    Only the suffixes a count could sensibly carry are read; any other quantity is not a count here.
+    """
+    if value is UNKNOWN or value is None:
+        return value
+    if isinstance(value, bool):
+        return None
+    match = _COUNT.match(str(value).strip()) if isinstance(value, str | int | float) else None
+    if not match:
+        return None
+    return Decimal(match["number"]) * _SUFFIXES.get(match["suffix"] or "", Decimal(1))
+
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""The label the API server puts on every Namespace, with its name as the value (immutable)."""
+
+
+def namespace_labels(name: str, owner: Resource | None) -> dict[str, Any] | Any:
+    """The labels a namespace carries: its object's `metadata.labels` (if it is in the stack) plus the name label."""
+    labels = kubernetes_labels(owner) if owner is not None else {}
+    if labels is UNKNOWN:
+        return UNKNOWN
+    return {**labels, NAMESPACE_NAME_LABEL: name}
+
+
+def selector_matches(selector: Any, labels: dict[str, Any], *, complete: bool = True) -> bool | Any:
+    """Kubernetes LabelSelector semantics over `labels`: True, False, or `UNKNOWN` when it cannot be told.
+
+    An empty selector matches everything; an absent (None) one nothing. With `complete` False the labels are only
+    those known (the namespace is not in the stack): a requirement on a label that is absent is then `UNKNOWN`.
+    """
+    if selector is UNKNOWN:
+        return UNKNOWN
+    if selector is None:
+        return False
+    selector = as_dict(selector)
+    verdicts: list[bool | Any] = []
+    match_labels = as_dict(selector.get("matchLabels"))
+    if match_labels is UNKNOWN:
+        return UNKNOWN
+    for key, value in match_labels.items():
+        if value is UNKNOWN:
+            verdicts.append(UNKNOWN)
+        elif key in labels:
+            verdicts.append(labels[key] == value)
+        else:
+            verdicts.append(False if complete else UNKNOWN)
+    expressions, unknown = dicts(selector.get("matchExpressions"))
+    if unknown:
+        verdicts.append(UNKNOWN)
+    for expression in expressions:
+        verdicts.append(_requirement_matches(expression, labels, complete))
+    if False in verdicts:
+        return False
+    return UNKNOWN if UNKNOWN in verdicts else True
+
+
+def _requirement_matches(expression: dict[str, Any], labels: dict[str, Any], complete: bool) -> bool | Any:
+    key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values")
+    if UNKNOWN in (key, operator) or values is UNKNOWN or (isinstance(values, list) and UNKNOWN in values):
+        return UNKNOWN
+    if key not in labels and not complete:
+        return UNKNOWN
+    present, value, values = key in labels, labels.get(key), values or []
+    if operator == "In":
+        return present and value in values
+    if operator == "NotIn":
+        return not present or value not in values
+    if operator == "Exists":
+        return present
+    if operator == "DoesNotExist":
+        return not present
+    return False  # the API server rejects any other operator

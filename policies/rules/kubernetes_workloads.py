@@ -335,6 +335,9 @@ _CLUSTER_SCOPED_KINDS = frozenset(
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest",
         "FlowSchema", "PriorityLevelConfiguration", "VolumeSnapshotClass", "ComponentStatus",
         "NodePool", "EC2NodeClass", "NodeClaim", "AKSNodeClass", "NodeFeatureRule", "GatewayClass",
+        # Kueue v0.19.2 (config/components/crd/bases, `scope: Cluster`; ClusterQueue is caught by its prefix)
+        "ResourceFlavor", "Cohort", "AdmissionCheck", "Topology", "WorkloadPriorityClass", "MultiKueueCluster",
+        "MultiKueueConfig", "ProvisioningRequestConfig",
     }
 )  # fmt: skip
 _BUILT_IN_GROUPS = ("core", "apps", "batch", "policy", "autoscaling")

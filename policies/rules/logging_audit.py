@@ -271,3 +271,88 @@ def azure_diagnostics(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
                 target,
                 f"{label} sends no audit logs; add azure_native.monitor.DiagnosticSetting(resource_uri=..., workspace_id=..., logs=[{{'category_group': 'allLogs', 'enabled': True}}]).",
             )
+
+
+# --- Managed databases: exported logs ----------------------------------------------------------------------
+
+_RDS_DATABASES = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
+_POSTGRES_LOG = "postgresql"
+_RDS_LOG_EXPORTS_DOC = (
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html"
+)
+
+
+def _rds_kind(database: Resource) -> str:
+    return "cluster" if database.type.endswith(":Cluster") else "instance"
+
+
+@resource_rule(
+    name="aws-rds-database-log-exports",
+    title="RDS for PostgreSQL exports its server log to CloudWatch",
+    description=(
+        "RDS DB instances and clusters running PostgreSQL (postgres, aurora-postgresql) list 'postgresql' in "
+        "enabled_cloudwatch_logs_exports, so connections, errors and audited statements leave the database host and "
+        "are kept for investigation. Other engines are out of this rule's scope."
+    ),
+    remediation=(
+        "Set enabled_cloudwatch_logs_exports=['postgresql', 'upgrade'] (instances) or ['postgresql'] (clusters) on "
+        "aws.rds.Instance or aws.rds.Cluster, with log_connections and log_disconnections on in its parameter group."
+    ),
+    scope="RDS DB instances and clusters running PostgreSQL",
+    types=_RDS_DATABASES,
+)
+def rds_log_exports(database: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    engine = database.props.get("engine")
+    label = f"RDS {_rds_kind(database)} '{database.name}'"
+    if engine is UNKNOWN:
+        yield Unverified(f"the engine of {label}")
+        return
+    if "postgres" not in str(engine or ""):
+        raise NotApplicable(f"{label} runs {engine}, not PostgreSQL")
+    exports = as_list(database.props.get("enabledCloudwatchLogsExports"))
+    if exports is UNKNOWN or UNKNOWN in exports:
+        yield Unverified(f"enabled_cloudwatch_logs_exports of {label}")
+    elif _POSTGRES_LOG not in exports:
+        yield f"{label} keeps its server log on the database host only; add 'postgresql' to enabled_cloudwatch_logs_exports."
+
+
+@stack_rule(
+    name="aws-rds-database-log-group-declared",
+    title="The log groups RDS exports to are declared, encrypted and bounded, in the stack",
+    description=(
+        "For every log an RDS DB instance or cluster exports, the stack declares the log group RDS writes to "
+        "(/aws/rds/instance/<identifier>/<log> or /aws/rds/cluster/<cluster identifier>/<log>), so the log group "
+        "rules can verify its key and retention: a group RDS creates itself is unencrypted and never expires "
+        f"({_RDS_LOG_EXPORTS_DOC})."
+    ),
+    remediation=(
+        "Create aws.cloudwatch.LogGroup(name=f'/aws/rds/instance/{identifier}/postgresql', retention_in_days=365, "
+        "kms_key_id=key.arn) for each export, before the database (AwsPostgres does)."
+    ),
+    scope="RDS DB instances and clusters that export logs",
+)
+def rds_log_groups_declared(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    databases = [
+        database for database in stack.of(_RDS_DATABASES) if database.props.get("enabledCloudwatchLogsExports")
+    ]
+    if not databases:
+        raise NotApplicable("the stack has no RDS database that exports logs")
+    declared = {group.props.get("name") for group in stack.of(("aws:cloudwatch/logGroup:LogGroup",))}
+    for database in databases:
+        kind = _rds_kind(database)
+        label = f"RDS {kind} '{database.name}'"
+        identifier = database.props.get("clusterIdentifier" if kind == "cluster" else "identifier")
+        exports = as_list(database.props.get("enabledCloudwatchLogsExports"))
+        if identifier is UNKNOWN or not isinstance(identifier, str) or exports is UNKNOWN:
+            yield database, Unverified(f"the identifier and exported logs of {label}")
+            continue
+        for export in exports:
+            name = f"/aws/rds/{kind}/{identifier}/{export}"
+            if UNKNOWN in declared and name not in declared:
+                yield database, Unverified(f"the log group {name} of {label}")
+            elif name not in declared:
+                yield (
+                    database,
+                    f"{label} exports its {export} log to {name}, which RDS would create unencrypted and never "
+                    f"expiring; declare aws.cloudwatch.LogGroup(name='{name}') with kms_key_id and retention_in_days.",
+                )

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
+from components._common.tags import TIER_LABEL
 from policies.rules.aws_common import (
     BUCKET_TYPES,
     EC2_NODE_CLASS,
@@ -610,6 +611,95 @@ def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
             )
 
 
+PRIVATE_TIERS = Setting(
+    "privateTiers",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["training", "tracking"],
+        "description": (
+            "Namespace tiers (label mlplatform.io/tier) whose Services are reachable only inside the cluster: "
+            "training jobs and the experiment tracker."
+        ),
+    },
+)
+PRIVATE_NAMESPACES = Setting(
+    "privateNamespaces",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Further namespaces held to the same rule (e.g. ones created outside this stack).",
+    },
+)
+_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+@stack_rule(
+    name="kubernetes-training-namespace-not-exposed",
+    title="Training and tracking namespaces are reachable only inside the cluster",
+    description=(
+        "Namespaces of a private tier (privateTiers, by default training and tracking: training jobs, the "
+        "experiment tracker and its model registry) or listed in privateNamespaces hold no Service of type "
+        "LoadBalancer (internal ones included: they open the namespace to the whole VPC/VNet), NodePort or with "
+        "spec.externalIPs, and no Ingress; clients inside the cluster use ClusterIP Services, people reach a "
+        "tracker through the platform's gateway (an HTTPRoute, with its TLS and authentication)."
+    ),
+    remediation=(
+        "Use type ClusterIP; publish a tracking UI through the platform gateway with an HTTPRoute instead of an "
+        "Ingress or a load balancer."
+    ),
+    scope="Services and Ingresses in training and tracking namespaces",
+    settings=(PRIVATE_TIERS, PRIVATE_NAMESPACES),
+)
+def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    tiers = set(as_list(config.get("privateTiers")))
+    private = set(as_list(config.get("privateNamespaces")))
+    owners: dict[str, Resource] = {}
+    for namespace in stack.of((NAMESPACE,)):
+        name = namespace.get("metadata.name") or namespace.name
+        owners[name] = namespace
+        labels = as_dict(namespace.get("metadata.labels"))
+        if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
+            private.add(name)
+    exposed = stack.of((_SERVICE, _INGRESS))
+    if not private or not exposed:
+        raise NotApplicable("the stack has no Services or Ingresses in training or tracking namespaces")
+    for resource in exposed:
+        namespace = namespace_of(resource)
+        if namespace is UNKNOWN:
+            namespace = next(
+                (name for name, owner in owners.items() if resource.depends_on("metadata", owner.urn)), UNKNOWN
+            )
+        if namespace is UNKNOWN:
+            yield resource, Unverified(f"the namespace of '{resource.name}'")
+            continue
+        if namespace not in private:
+            continue
+        if resource.type == _INGRESS:
+            yield (
+                resource,
+                f"Ingress '{resource.name}' exposes private namespace '{namespace}' outside the cluster; remove it "
+                "and publish through the platform gateway with an HTTPRoute.",
+            )
+            continue
+        kind, external = resource.get("spec.type"), as_list(resource.get("spec.externalIPs"))
+        if kind is UNKNOWN or external is UNKNOWN:
+            yield resource, Unverified(f"the type and external IPs of Service '{resource.name}'")
+        elif kind in ("LoadBalancer", "NodePort"):
+            yield (
+                resource,
+                f"Service '{resource.name}' in private namespace '{namespace}' is a {kind}, reachable from outside "
+                "the cluster; use type ClusterIP.",
+            )
+        elif external:
+            yield (
+                resource,
+                f"Service '{resource.name}' in private namespace '{namespace}' answers on external IPs "
+                f"({', '.join(map(str, external))}); remove spec.externalIPs.",
+            )
+
+
 @resource_rule(
     name="kubernetes-ingress-tls",
     title="Ingresses terminate TLS",
@@ -768,13 +858,16 @@ def gateway_listener_tls(resource: Resource, config: dict[str, Any]) -> Iterator
 @resource_rule(
     name="aws-rds-instance-not-public",
     title="RDS instances are not publicly accessible",
-    description="RDS instances keep publicly_accessible False, so they get no public address.",
+    description=(
+        "RDS DB instances, standalone or members of an Aurora cluster (aws.rds.ClusterInstance), keep "
+        "publicly_accessible False, so they get no public address."
+    ),
     remediation=(
-        "Set publicly_accessible=False on aws.rds.Instance, place it in private subnets (aws.rds.SubnetGroup) and "
-        "admit clients through security groups."
+        "Set publicly_accessible=False on aws.rds.Instance or aws.rds.ClusterInstance, place it in private subnets "
+        "(aws.rds.SubnetGroup) and admit clients through security groups."
     ),
     scope="RDS instances",
-    types=("aws:rds/instance:Instance",),
+    types=("aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"),
 )
 def rds_not_public(instance: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     public = as_bool(instance.props.get("publiclyAccessible"))
@@ -808,3 +901,37 @@ def pg_flexible_no_public_access(server: Resource, config: dict[str, Any]) -> It
             f"PostgreSQL flexible server '{server.name}' accepts connections from public networks "
             f"(public_network_access {access or 'unset'}); set network.public_network_access='Disabled'."
         )
+
+
+_ALL_AZURE_SERVICES = "0.0.0.0"
+_LAST_ADDRESS = "255.255.255.255"
+
+
+@resource_rule(
+    name="azure-postgres-flexible-server-firewall-no-public-range",
+    title="PostgreSQL flexible server firewall rules admit neither every Azure service nor the internet",
+    description=(
+        "No firewall rule of an Azure Database for PostgreSQL flexible server starts at 0.0.0.0 (0.0.0.0-0.0.0.0 "
+        "admits every Azure service, other customers' subscriptions included; a longer range from 0.0.0.0 admits "
+        "the internet) or ends at 255.255.255.255 "
+        "(https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-firewall-rules)."
+    ),
+    remediation=(
+        "Remove the rule and reach the server through its private endpoint or VNet integration; if a public client "
+        "must connect, admit its own address range only."
+    ),
+    scope="Azure Database for PostgreSQL flexible server firewall rules",
+    types=("azure-native:dbforpostgresql:FirewallRule",),
+)
+def pg_flexible_firewall(rule: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    start, end = rule.props.get("startIpAddress"), rule.props.get("endIpAddress")
+    label = f"Firewall rule '{rule.name}'"
+    if start == _ALL_AZURE_SERVICES and end == _ALL_AZURE_SERVICES:
+        yield (
+            f"{label} admits every Azure service, other customers' included (0.0.0.0-0.0.0.0); remove it and connect "
+            "through a private endpoint."
+        )
+    elif start == _ALL_AZURE_SERVICES or end == _LAST_ADDRESS:
+        yield f"{label} admits the internet ({start}-{end}); remove it or narrow it to the client's own addresses."
+    elif UNKNOWN in (start, end):
+        yield Unverified(f"the address range of {label}")

@@ -115,8 +115,31 @@ RDS_INSTANCE: dict[str, object] = {
     "skipFinalSnapshot": False,
     "finalSnapshotIdentifier": "mlflow-final",
     "parameterGroupName": "mlflow-params",
+    "identifier": "mlflow",
+    "iamDatabaseAuthenticationEnabled": True,
+    "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
     "tags": RECORD_TAGS,
 }
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+RDS_CLUSTER_PROPS: dict[str, object] = {
+    "engine": "aurora-postgresql",
+    "engineVersion": "17.4",
+    "clusterIdentifier": "tracking",
+    "storageEncrypted": True,
+    "kmsKeyId": KEY,
+    "manageMasterUserPassword": True,
+    "masterUserSecretKmsKeyId": KEY,
+    "backupRetentionPeriod": 14,
+    "deletionProtection": True,
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "tracking-final",
+    "iamDatabaseAuthenticationEnabled": True,
+    "enabledCloudwatchLogsExports": ["postgresql"],
+    "dbClusterParameterGroupName": "tracking-params",
+    "tags": RECORD_TAGS,
+}
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
@@ -181,6 +204,87 @@ RESOURCE_CASES: list[ResourceCase] = [
         unknown={"deletionProtection": UNKNOWN},
         passes={"final snapshot by default": {"skipFinalSnapshot": DELETE}},
         not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-instance-not-public",
+        variant="ClusterInstance",
+        type="aws:rds/clusterInstance:ClusterInstance",
+        props={"clusterIdentifier": "tracking", "engine": "aurora-postgresql", "publiclyAccessible": False},
+        fails={"public": Fail({"publiclyAccessible": True}, "is publicly accessible")},
+        unknown={"publiclyAccessible": UNKNOWN},
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-cluster-kms-encryption",
+        type=RDS_CLUSTER,
+        props=RDS_CLUSTER_PROPS,
+        fails={
+            "unencrypted by default": Fail({"storageEncrypted": DELETE}, "is not encrypted at rest"),
+            "aws-managed key": Fail({"kmsKeyId": DELETE}, "AWS-managed aws/rds key"),
+            "secret under aws-managed key": Fail({"masterUserSecretKmsKeyId": DELETE}, "master user secret"),
+        },
+        unknown={"storageEncrypted": UNKNOWN},
+        not_applicable={"other type": VPC_ONLY, "an instance": (RDS, RDS_INSTANCE)},
+    ),
+    ResourceCase(
+        rule="aws-rds-cluster-backup-retention",
+        type=RDS_CLUSTER,
+        props=RDS_CLUSTER_PROPS,
+        fails={
+            "default of one day": Fail({"backupRetentionPeriod": DELETE}, "the default number of"),
+            "short": Fail({"backupRetentionPeriod": 3}, "keeps backups for 3 days"),
+        },
+        unknown={"backupRetentionPeriod": UNKNOWN},
+        passes={"a week": {"backupRetentionPeriod": 7}},
+        not_applicable={"other type": VPC_ONLY},
+        configs={
+            "a ceiling below the backups rejects them": ConfigCase(
+                {"maxRetentionDays": {"confidential": 10}}, passes=False
+            ),
+        },
+    ),
+    ResourceCase(
+        rule="aws-rds-cluster-deletion-protection",
+        type=RDS_CLUSTER,
+        props=RDS_CLUSTER_PROPS,
+        fails={
+            "default": Fail({"deletionProtection": DELETE}, "set deletion_protection=True"),
+            "no final snapshot": Fail({"skipFinalSnapshot": True}, "without a final snapshot"),
+        },
+        unknown={"deletionProtection": UNKNOWN},
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-database-iam-authentication",
+        type=RDS,
+        props=RDS_INSTANCE,
+        fails={
+            "passwords only": Fail({"iamDatabaseAuthenticationEnabled": False}, "accepts only database passwords"),
+            "default": Fail({"iamDatabaseAuthenticationEnabled": DELETE}, "iam_database_authentication_enabled=True"),
+        },
+        unknown={"iamDatabaseAuthenticationEnabled": UNKNOWN},
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-database-iam-authentication",
+        variant="Cluster",
+        type=RDS_CLUSTER,
+        props=RDS_CLUSTER_PROPS,
+        fails={"default": Fail({"iamDatabaseAuthenticationEnabled": DELETE}, "RDS cluster 'subject' accepts only")},
+        unknown={"iamDatabaseAuthenticationEnabled": UNKNOWN},
+        not_applicable={"other type": VPC_ONLY},
+    ),
+    ResourceCase(
+        rule="aws-rds-database-log-exports",
+        type=RDS,
+        props=RDS_INSTANCE,
+        fails={
+            "no exports": Fail({"enabledCloudwatchLogsExports": DELETE}, "add 'postgresql'"),
+            "upgrade log only": Fail({"enabledCloudwatchLogsExports": ["upgrade"]}, "on the database host only"),
+        },
+        unknown={"enabledCloudwatchLogsExports": UNKNOWN},
+        passes={"an Aurora cluster": {"engine": "aurora-postgresql"}},
+        not_applicable={"other type": VPC_ONLY, "another engine": (RDS, {**RDS_INSTANCE, "engine": "mysql"})},
     ),
     ResourceCase(
         rule="aws-backup-vault-kms-encryption",
@@ -1012,6 +1116,68 @@ STACK_CASES: list[StackCase] = [
             "default group from 15": change("mlflow", {"parameterGroupName": DELETE}),
         },
         not_applicable=then(drop("mlflow"), add(Res(RDS, "mysql", {**RDS_INSTANCE, "engine": "mysql"}))),
+    ),
+    StackCase(
+        rule="aws-rds-cluster-postgres-tls-enforced",
+        resources=[
+            Res(
+                RDS_CLUSTER_PARAMETER_GROUP,
+                "tracking-params",
+                {
+                    "family": "aurora-postgresql17",
+                    "name": "tracking-params",
+                    "parameters": [{"name": "rds.force_ssl", "value": "1"}],
+                },
+            ),
+            Res(RDS_CLUSTER, "tracking", RDS_CLUSTER_PROPS, {"dbClusterParameterGroupName": ["tracking-params"]}),
+        ],
+        fails={
+            "force_ssl off": StackFail(
+                change("tracking-params", {"parameters[0].value": "0"}), "tracking", "accepts unencrypted connections"
+            ),
+            "default group": StackFail(
+                then(drop("tracking-params"), change("tracking", {"dbClusterParameterGroupName": DELETE})),
+                "tracking",
+                "uses the default cluster parameter group",
+            ),
+            "group outside the stack": StackFail(
+                then(drop("tracking-params"), change("tracking", {"dbClusterParameterGroupName": "shared"})),
+                "tracking",
+                "not in the stack",
+            ),
+        },
+        unknown=change("tracking-params", {"parameters[0].value": UNKNOWN}),
+        passes={"joined by name only": then(drop("tracking"), add(Res(RDS_CLUSTER, "tracking", RDS_CLUSTER_PROPS)))},
+        not_applicable=then(
+            drop("tracking"), add(Res(RDS_CLUSTER, "mysql", {**RDS_CLUSTER_PROPS, "engine": "aurora-mysql"}))
+        ),
+    ),
+    StackCase(
+        rule="aws-rds-database-log-group-declared",
+        resources=[
+            Res(LOG_GROUP, "mlflow-postgresql-logs", {"name": "/aws/rds/instance/mlflow/postgresql", "kmsKeyId": KEY}),
+            Res(LOG_GROUP, "mlflow-upgrade-logs", {"name": "/aws/rds/instance/mlflow/upgrade", "kmsKeyId": KEY}),
+            Res(RDS, "mlflow", RDS_INSTANCE),
+            Res(LOG_GROUP, "tracking-logs", {"name": "/aws/rds/cluster/tracking/postgresql", "kmsKeyId": KEY}),
+            Res(RDS_CLUSTER, "tracking", RDS_CLUSTER_PROPS),
+        ],
+        fails={
+            "log group left to RDS": StackFail(
+                drop("mlflow-upgrade-logs"), "mlflow", "exports its upgrade log to /aws/rds/instance/mlflow/upgrade"
+            ),
+            "cluster log group left to RDS": StackFail(
+                drop("tracking-logs"), "tracking", "/aws/rds/cluster/tracking/postgresql"
+            ),
+            "renamed instance": StackFail(change("mlflow", {"identifier": "mlflow-2"}), "mlflow", "never expiring"),
+        },
+        unknown=change("mlflow", {"identifier": UNKNOWN}),
+        passes={
+            "no exports": then(
+                drop("mlflow-postgresql-logs", "mlflow-upgrade-logs"),
+                change("mlflow", {"enabledCloudwatchLogsExports": []}),
+            )
+        },
+        not_applicable=drop("mlflow", "tracking"),
     ),
     StackCase(
         rule="aws-s3-bucket-kms-encryption",

@@ -13,6 +13,7 @@ from tests.policies.cases import (
     add,
     change,
     drop,
+    then,
 )
 from tests.policies.harness import DELETE, UNKNOWN, Res
 
@@ -44,8 +45,10 @@ PG_SERVER_PROPS: dict[str, object] = {
         "primaryUserAssignedIdentityId": PG_IDENTITY,
     },
     "backup": {"backupRetentionDays": 14, "geoRedundantBackup": "Disabled"},
+    "authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled", "tenantId": "tenant"},
     "tags": RECORD_TAGS,
 }
+PG_FIREWALL_RULE = "azure-native:dbforpostgresql:FirewallRule"
 
 RESOURCE_CASES: list[ResourceCase] = [
     ResourceCase(
@@ -97,6 +100,35 @@ RESOURCE_CASES: list[ResourceCase] = [
                 {"maxRetentionDays": {"confidential": 10}}, passes=False
             ),
         },
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-entra-auth",
+        type=PG_SERVER,
+        props=PG_SERVER_PROPS,
+        fails={
+            "passwords only": Fail({"authConfig.activeDirectoryAuth": "Disabled"}, "accepts only database passwords"),
+            "service default": Fail({"authConfig": DELETE}, "active_directory_auth='Enabled'"),
+        },
+        unknown={"authConfig.activeDirectoryAuth": UNKNOWN},
+        passes={"passwords kept beside Entra": {"authConfig.passwordAuth": "Enabled"}},
+        not_applicable={"other type": GROUP_ONLY},
+    ),
+    ResourceCase(
+        rule="azure-postgres-flexible-server-firewall-no-public-range",
+        type=PG_FIREWALL_RULE,
+        props={"serverName": "mlflow", "startIpAddress": "203.0.113.10", "endIpAddress": "203.0.113.10"},
+        fails={
+            "every Azure service": Fail(
+                {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}, "admits every Azure service"
+            ),
+            "the internet": Fail(
+                {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}, "admits the internet"
+            ),
+            "everything above a client": Fail({"endIpAddress": "255.255.255.255"}, "admits the internet"),
+        },
+        unknown={"startIpAddress": UNKNOWN},
+        passes={"a client's range": {"endIpAddress": "203.0.113.20"}},
+        not_applicable={"other type": GROUP_ONLY},
     ),
     ResourceCase(
         rule="azure-postgres-flexible-server-tls",
@@ -545,6 +577,92 @@ SOFT_DELETE = {
 }
 
 STACK_CASES: list[StackCase] = [
+    StackCase(
+        rule="azure-postgres-flexible-server-delete-lock",
+        resources=[
+            Res("azure-native:resources:ResourceGroup", "mlflow-rg", {"location": "westeurope"}),
+            Res(
+                PG_SERVER,
+                "mlflow-server",
+                {**PG_SERVER_PROPS, "serverName": "mlflow-pg", "resourceGroupName": "mlflow-rg-1234"},
+                {"resourceGroupName": ["mlflow-rg"]},
+            ),
+            Res(
+                "azure-native:authorization:ManagementLockByScope",
+                "mlflow-lock",
+                {"level": "CanNotDelete", "scope": "/subscriptions/0/resourceGroups/mlflow-rg-1234/providers/x"},
+                {"scope": ["mlflow-server"]},
+            ),
+        ],
+        fails={
+            "no lock": StackFail(drop("mlflow-lock"), "mlflow-server", "can be deleted with its backups"),
+            "a lock on another server": StackFail(
+                then(
+                    drop("mlflow-lock"),
+                    add(
+                        Res(
+                            "azure-native:authorization:ManagementLockAtResourceLevel",
+                            "other-lock",
+                            {
+                                "level": "CanNotDelete",
+                                "resourceGroupName": "mlflow-rg-1234",
+                                "resourceProviderNamespace": "Microsoft.DBforPostgreSQL",
+                                "resourceType": "flexibleServers",
+                                "resourceName": "other-pg",
+                            },
+                        )
+                    ),
+                ),
+                "mlflow-server",
+                "add a management lock",
+            ),
+        },
+        unknown=change("mlflow-lock", {"level": UNKNOWN}),
+        passes={
+            "the resource group locked": then(
+                drop("mlflow-lock"),
+                add(
+                    Res(
+                        "azure-native:authorization:ManagementLockAtResourceGroupLevel",
+                        "rg-lock",
+                        {"level": "CanNotDelete", "resourceGroupName": "mlflow-rg-1234"},
+                        {"resourceGroupName": ["mlflow-rg"]},
+                    )
+                ),
+            ),
+            "a resource-level lock by name": then(
+                drop("mlflow-lock"),
+                add(
+                    Res(
+                        "azure-native:authorization:ManagementLockAtResourceLevel",
+                        "server-lock",
+                        {
+                            "level": "ReadOnly",
+                            "resourceGroupName": "mlflow-rg-1234",
+                            "resourceProviderNamespace": "Microsoft.DBforPostgreSQL",
+                            "resourceType": "flexibleServers",
+                            "resourceName": "mlflow-pg",
+                        },
+                    )
+                ),
+            ),
+            "a scope written out": then(
+                drop("mlflow-lock"),
+                add(
+                    Res(
+                        "azure-native:authorization:ManagementLockByScope",
+                        "literal-lock",
+                        {
+                            "level": "CanNotDelete",
+                            "scope": "/subscriptions/0/resourceGroups/mlflow-rg-1234/providers/"
+                            "Microsoft.DBforPostgreSQL/flexibleServers/mlflow-pg",
+                        },
+                    )
+                ),
+            ),
+        },
+        not_applicable=drop("mlflow-server"),
+    ),
     StackCase(
         rule="azure-storage-account-blob-soft-delete",
         resources=[account("data"), for_account(BLOB_SERVICE, "data-blob", "data", SOFT_DELETE)],

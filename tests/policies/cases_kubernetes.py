@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from components._common import gpu
+from components.kubernetes.training import _kueue
 from tests.policies.cases import (
     DIGEST,
     ECR_IMAGE,
@@ -308,6 +310,11 @@ RESOURCE_CASES: list[ResourceCase] = [
                 "kubernetes:gateway.networking.k8s.io/v1:GatewayClass",
                 {"spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"}},
             ),
+            "Kueue's resource flavor (cluster-scoped)": (
+                "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor",
+                {"metadata": {"name": "gpu-h100"}, "spec": {"nodeLabels": {"mlplatform.io/gpu-pool": "gpu-h100"}}},
+            ),
+            "Kueue's cluster queue": ("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue", {"spec": {}}),
             "aws resource": ("aws:s3/bucket:Bucket", {}),
         },
         configs={
@@ -946,6 +953,278 @@ STACK_CASES: list[StackCase] = [
             "an encrypted default class elsewhere": StackConfigCase(
                 {"defaultStorageClassEncrypted": True}, change("model-cache", {"spec.storageClassName": DELETE})
             ),
+        },
+    ),
+]
+
+
+# --- Training: GPU namespaces admitted through Kueue, GPU queues, private training namespaces ----------------
+
+CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
+LOCAL_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue"
+JOB_SET = "kubernetes:jobset.x-k8s.io/v1alpha2:JobSet"
+JOB = "kubernetes:batch/v1:Job"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+GPU_ENTRY = "spec.resourceGroups[0].flavors[0].resources[2]"
+
+
+def cluster_queue_props(namespaces: list[str], gpus: str = "8") -> dict[str, Any]:
+    """A team's ClusterQueue as GpuQueues builds it (one flavor)."""
+    return _kueue.cluster_queue(
+        "vision",
+        namespaces=namespaces,
+        cohort="training",
+        quotas=[{"flavor": "gpu-h100", "gpus": gpus, "cpu": "96", "memory": "1536Gi"}],
+        within_cluster_queue="LowerPriority",
+        reclaim_within_cohort="Any",
+    )
+
+
+def kueue_chart(**config_changes: Any) -> Res:
+    """Kueue's chart with the configuration GpuQueues gives it (managing jobs in vision-train), changed."""
+    config = {**_kueue.controller_config(managed_namespaces=["vision-train"], integrations=_kueue.INTEGRATIONS)}
+    config.update(config_changes)
+    for key in [key for key, value in config.items() if value is DELETE]:
+        del config[key]
+    return Res(
+        CHART,
+        "gpu-queues-kueue",
+        {
+            "chart": "oci://registry.k8s.io/kueue/charts/kueue",
+            "version": "0.19.2",
+            "namespace": "kueue-system",
+            "values": {"managerConfig": {"controllerManagerConfigYaml": json.dumps(config)}},
+        },
+    )
+
+
+def replace(name: str, resource: Res) -> Any:
+    """Swap the resource `name` for `resource`."""
+    return then(drop(name), add(resource))
+
+
+TRAINING_STACK: list[Res] = [
+    namespace("vision-train", "training"),
+    in_namespace(QUOTA, "training-quota", "vision-train", {"spec": {"hard": {gpu.GPU_QUOTA_KEY: "8"}}}),
+    Res(CLUSTER_QUEUE, "queue-vision", cluster_queue_props(["vision-train"])),
+    Res(
+        LOCAL_QUEUE,
+        "local-vision-train",
+        _kueue.local_queue("vision", namespace="vision-train", cluster_queue_name="vision"),
+        {"spec": ["queue-vision"]},
+    ),
+    kueue_chart(),
+    in_namespace(JOB_SET, "pretrain", "vision-train", {"spec": {"replicatedJobs": []}}),
+]
+
+STACK_CASES += [
+    StackCase(
+        rule="kubernetes-gpu-namespace-kueue-admission",
+        resources=TRAINING_STACK,
+        fails={
+            "no local queue": StackFail(drop("local-vision-train"), "vision-train", "has no Kueue LocalQueue"),
+            "queue for other namespaces": StackFail(
+                change("queue-vision", {"spec.namespaceSelector.matchExpressions[0].values": ["nlp-train"]}),
+                "vision-train",
+                "does not select namespace 'vision-train'",
+            ),
+            "queue without GPUs": StackFail(
+                change("queue-vision", {f"{GPU_ENTRY}.nominalQuota": "0"}),
+                "vision-train",
+                "has no nominal nvidia.com/gpu quota",
+            ),
+            "jobs without a queue name run": StackFail(
+                replace("gpu-queues-kueue", kueue_chart(manageJobsWithoutQueueName=False)),
+                "vision-train",
+                "set manageJobsWithoutQueueName: true",
+            ),
+            "the chart's default configuration": StackFail(
+                change("gpu-queues-kueue", {"values": {}}), "vision-train", "set manageJobsWithoutQueueName: true"
+            ),
+            "namespace outside the managed selector": StackFail(
+                replace(
+                    "gpu-queues-kueue",
+                    kueue_chart(
+                        managedJobsNamespaceSelector={
+                            "matchExpressions": [
+                                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["nlp-train"]}
+                            ]
+                        }
+                    ),
+                ),
+                "vision-train",
+                "managedJobsNamespaceSelector excludes it",
+            ),
+            "job kind not integrated": StackFail(
+                replace("gpu-queues-kueue", kueue_chart(integrations={"frameworks": ["batch/job"]})),
+                "vision-train",
+                "does not queue jobset.x-k8s.io/jobset jobs, so 'pretrain'",
+            ),
+            "untiered namespace running GPU jobs": StackFail(
+                add(
+                    namespace("batch-gpu", None),
+                    in_namespace(
+                        JOB,
+                        "finetune",
+                        "batch-gpu",
+                        {
+                            "spec": {
+                                "template": {
+                                    "spec": {
+                                        "containers": [{"name": "t", "resources": {"limits": {gpu.GPU_RESOURCE: "1"}}}]
+                                    }
+                                }
+                            }
+                        },
+                    ),
+                ),
+                "batch-gpu",
+                "GPU namespace 'batch-gpu' has no Kueue LocalQueue",
+            ),
+        },
+        unknown=change("gpu-queues-kueue", {"values.managerConfig.controllerManagerConfigYaml": UNKNOWN}),
+        passes={
+            "a training namespace without GPUs needs no queue": add(
+                namespace("cpu-train", "training"),
+                in_namespace(QUOTA, "cpu-quota", "cpu-train", {"spec": {"hard": {gpu.GPU_QUOTA_KEY: "0"}}}),
+            ),
+            "Kueue's default managed-namespace selector": replace(
+                "gpu-queues-kueue", kueue_chart(managedJobsNamespaceSelector=DELETE)
+            ),
+            "a job namespace without a GPU quota": add(
+                namespace("migrations", None), in_namespace(JOB, "migrate", "migrations", {"spec": {}})
+            ),
+            "the queue joined by name only": change("local-vision-train", {"spec.clusterQueue": "vision"}),
+        },
+        not_applicable=drop("vision-train", "training-quota", "local-vision-train", "pretrain"),
+        configs={
+            "a configured training namespace": StackConfigCase({"trainingNamespaces": ["legacy-train"]}, passes=False),
+        },
+    ),
+    StackCase(
+        rule="kubernetes-training-namespace-not-exposed",
+        resources=[
+            namespace("vision-train", "training"),
+            namespace("mlflow", "tracking"),
+            in_namespace(
+                SERVICE, "mlflow-server", "mlflow", {"spec": {"type": "ClusterIP", "ports": [{"port": 5000.0}]}}
+            ),
+        ],
+        fails={
+            "internal load balancer": StackFail(
+                change(
+                    "mlflow-server",
+                    {
+                        "spec.type": "LoadBalancer",
+                        "metadata.annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+                    },
+                ),
+                "mlflow-server",
+                "is a LoadBalancer, reachable from outside the cluster",
+            ),
+            "node port": StackFail(
+                change("mlflow-server", {"spec.type": "NodePort"}), "mlflow-server", "is a NodePort"
+            ),
+            "external IPs": StackFail(
+                change("mlflow-server", {"spec.externalIPs": ["198.51.100.7"]}),
+                "mlflow-server",
+                "answers on external IPs",
+            ),
+            "ingress": StackFail(
+                add(
+                    in_namespace(
+                        INGRESS,
+                        "tensorboard",
+                        "vision-train",
+                        {"spec": {"tls": [{"hosts": ["tb.example.com"]}], "rules": []}},
+                    )
+                ),
+                "tensorboard",
+                "exposes private namespace 'vision-train'",
+            ),
+        },
+        unknown=change("mlflow-server", {"spec.type": UNKNOWN}),
+        passes={
+            "load balancer outside private tiers": add(
+                namespace("tools", None), in_namespace(SERVICE, "tools-lb", "tools", {"spec": {"type": "LoadBalancer"}})
+            ),
+        },
+        not_applicable=drop("mlflow-server"),
+        configs={
+            "a configured private namespace": StackConfigCase(
+                {"privateNamespaces": ["tools"]},
+                add(
+                    namespace("tools", None), in_namespace(SERVICE, "tools-lb", "tools", {"spec": {"type": "NodePort"}})
+                ),
+                passes=False,
+            ),
+            "tracking not private": StackConfigCase(
+                {"privateTiers": ["training"]}, change("mlflow-server", {"spec.type": "NodePort"})
+            ),
+        },
+    ),
+]
+
+_QUEUE = cluster_queue_props(["vision-train"])
+
+RESOURCE_CASES += [
+    ResourceCase(
+        rule="kubernetes-kueue-cluster-queue-gpu-quota",
+        type=CLUSTER_QUEUE,
+        props=_QUEUE,
+        names_as="vision",
+        fails={
+            "no GPU quota in a flavor": Fail(
+                {
+                    "spec.resourceGroups[0].flavors[0].resources": _QUEUE["spec"]["resourceGroups"][0]["flavors"][0][
+                        "resources"
+                    ][:2]
+                },
+                "gives flavor 'gpu-h100' no whole nvidia.com/gpu nominalQuota",
+            ),
+            "fractional GPUs": Fail({f"{GPU_ENTRY}.nominalQuota": "1500m"}, "no whole nvidia.com/gpu nominalQuota"),
+            "not a quantity": Fail({f"{GPU_ENTRY}.nominalQuota": "unlimited"}, "no whole nvidia.com/gpu nominalQuota"),
+        },
+        unknown={f"{GPU_ENTRY}.nominalQuota": UNKNOWN},
+        passes={"v1beta1": {"spec.cohort": "training"}},
+        not_applicable={
+            "CPU-only queue": (
+                CLUSTER_QUEUE,
+                mutate(
+                    _QUEUE,
+                    {
+                        "spec.resourceGroups[0].coveredResources": ["cpu", "memory"],
+                        "spec.resourceGroups[0].flavors[0].resources": _QUEUE["spec"]["resourceGroups"][0]["flavors"][
+                            0
+                        ]["resources"][:2],
+                    },
+                ),
+            ),
+            "other type": CONFIG_MAP_ONLY,
+        },
+    ),
+    ResourceCase(
+        rule="kubernetes-kueue-cluster-queue-cohort-borrowing",
+        type=CLUSTER_QUEUE,
+        props=_QUEUE,
+        names_as="vision",
+        fails={
+            "never reclaims, no limit": Fail(
+                {"spec.preemption.reclaimWithinCohort": "Never"}, "without a borrowingLimit (flavors gpu-h100)"
+            ),
+            "Kueue's default preemption": Fail({"spec.preemption": DELETE}, "reclaimWithinCohort Never"),
+        },
+        unknown={"spec.preemption.reclaimWithinCohort": UNKNOWN},
+        passes={
+            "borrowing limited": {
+                "spec.preemption.reclaimWithinCohort": "Never",
+                f"{GPU_ENTRY}.borrowingLimit": "4",
+            },
+            "reclaims from lower priorities": {"spec.preemption.reclaimWithinCohort": "LowerPriority"},
+        },
+        not_applicable={
+            "no cohort": (CLUSTER_QUEUE, mutate(_QUEUE, {"spec.cohortName": DELETE})),
+            "other type": CONFIG_MAP_ONLY,
         },
     ),
 ]

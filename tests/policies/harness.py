@@ -170,3 +170,20 @@ def mutate(props: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             target[steps[-1]] = copy.deepcopy(value)
     return result
+
+
+def from_registrations(registrations: list[Any]) -> list[Res]:
+    """Recorded registrations (`stacks.synth.Registration`) as a test stack, property dependencies by name."""
+    names = {registration.urn: registration.name for registration in registrations}
+    return [
+        Res(
+            registration.type,
+            registration.name,
+            registration.inputs,
+            {
+                key: [names[urn] for urn in urns if urn in names]
+                for key, urns in registration.property_dependencies.items()
+            },
+        )
+        for registration in registrations
+    ]

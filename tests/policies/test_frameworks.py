@@ -30,6 +30,13 @@ GDPR_POLICIES = [
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
+    "aws-rds-cluster-backup-retention",
+    "aws-rds-cluster-deletion-protection",
+    "aws-rds-cluster-kms-encryption",
+    "aws-rds-cluster-postgres-tls-enforced",
+    "aws-rds-database-iam-authentication",
+    "aws-rds-database-log-exports",
+    "aws-rds-database-log-group-declared",
     "aws-rds-instance-backup-retention",
     "aws-rds-instance-deletion-protection",
     "aws-rds-instance-kms-encryption",
@@ -63,6 +70,9 @@ GDPR_POLICIES = [
     "azure-log-analytics-workspace-retention",
     "azure-postgres-flexible-server-backup-retention",
     "azure-postgres-flexible-server-cmk-encryption",
+    "azure-postgres-flexible-server-delete-lock",
+    "azure-postgres-flexible-server-entra-auth",
+    "azure-postgres-flexible-server-firewall-no-public-range",
     "azure-postgres-flexible-server-no-public-access",
     "azure-postgres-flexible-server-tls",
     "azure-storage-account-blob-soft-delete",
@@ -86,6 +96,7 @@ GDPR_POLICIES = [
     "kubernetes-service-not-publicly-exposed",
     "kubernetes-serving-namespace-default-deny",
     "kubernetes-storage-class-encrypted",
+    "kubernetes-training-namespace-not-exposed",
     "kubernetes-workload-no-plaintext-secret-env",
     "kubernetes-workload-resource-requests",
 ]
@@ -120,6 +131,13 @@ HIPAA_POLICIES = [
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
+    "aws-rds-cluster-backup-retention",
+    "aws-rds-cluster-deletion-protection",
+    "aws-rds-cluster-kms-encryption",
+    "aws-rds-cluster-postgres-tls-enforced",
+    "aws-rds-database-iam-authentication",
+    "aws-rds-database-log-exports",
+    "aws-rds-database-log-group-declared",
     "aws-rds-instance-backup-retention",
     "aws-rds-instance-deletion-protection",
     "aws-rds-instance-kms-encryption",
@@ -163,6 +181,9 @@ HIPAA_POLICIES = [
     "azure-log-analytics-workspace-retention",
     "azure-postgres-flexible-server-backup-retention",
     "azure-postgres-flexible-server-cmk-encryption",
+    "azure-postgres-flexible-server-delete-lock",
+    "azure-postgres-flexible-server-entra-auth",
+    "azure-postgres-flexible-server-firewall-no-public-range",
     "azure-postgres-flexible-server-no-public-access",
     "azure-postgres-flexible-server-tls",
     "azure-storage-account-blob-soft-delete",
@@ -190,6 +211,7 @@ HIPAA_POLICIES = [
     "kubernetes-service-not-publicly-exposed",
     "kubernetes-serving-namespace-default-deny",
     "kubernetes-storage-class-encrypted",
+    "kubernetes-training-namespace-not-exposed",
     "kubernetes-workload-capabilities-dropped",
     "kubernetes-workload-host-isolation",
     "kubernetes-workload-image-pinned",
@@ -208,10 +230,13 @@ KUBERNETES_BASELINE_POLICIES = [
     "azure-aks-node-pool-gpu-taint",
     "kubernetes-gateway-listener-tls",
     "kubernetes-gpu-daemonset-tolerations",
+    "kubernetes-gpu-namespace-kueue-admission",
     "kubernetes-helm-chart-repository-allowed",
     "kubernetes-helm-chart-version-pinned",
     "kubernetes-helm-release-rendered",
     "kubernetes-ingress-tls",
+    "kubernetes-kueue-cluster-queue-cohort-borrowing",
+    "kubernetes-kueue-cluster-queue-gpu-quota",
     "kubernetes-load-balancer-internal",
     "kubernetes-load-balancer-source-ranges",
     "kubernetes-namespace-pod-security-level",
@@ -226,6 +251,7 @@ KUBERNETES_BASELINE_POLICIES = [
     "kubernetes-serving-namespace-default-deny",
     "kubernetes-serving-namespace-gpu-quota",
     "kubernetes-storage-class-encrypted",
+    "kubernetes-training-namespace-not-exposed",
     "kubernetes-workload-capabilities-dropped",
     "kubernetes-workload-host-isolation",
     "kubernetes-workload-image-pinned",
@@ -259,17 +285,29 @@ SQS_CONTROLS = {"HIPAA-ENC-SQS-SSE", "HIPAA-TLS-SQS-POLICY", "HIPAA-AC-SQS-POLIC
 """Rows added beyond CONTROLS.md for Karpenter's interruption queue (issue 17)."""
 GATEWAY_CONTROLS = {"HIPAA-NET-K8S-LB-PRIVATE", "HIPAA-TLS-K8S-GATEWAY"}
 """Rows added beyond CONTROLS.md for the serving gateway's load balancer and listeners (issue 18)."""
-DATABASE_CONTROLS = {"HIPAA-ENC-DB-CMK", "HIPAA-TLS-DB", "HIPAA-AC-DB-PUBLIC", "HIPAA-BAK-DB"}
+DATABASE_CONTROLS = {
+    "HIPAA-ENC-DB-CMK",
+    "HIPAA-TLS-DB",
+    "HIPAA-AC-DB-PUBLIC",
+    "HIPAA-BAK-DB",
+    "HIPAA-AC-DB-AUTH",
+    "HIPAA-LOG-DB",
+}
 """Rows added beyond CONTROLS.md for MLflow's managed PostgreSQL (issue 19)."""
+TRAINING_CONTROLS = {"HIPAA-NET-K8S-TRAINING-PRIVATE"}
+"""Rows added beyond CONTROLS.md for training and tracking namespaces (issue 19; the queue rows are ML-*)."""
 
 
 def test_the_matrix_controls_are_all_present() -> None:
-    added = SQS_CONTROLS | GATEWAY_CONTROLS | DATABASE_CONTROLS
+    added = SQS_CONTROLS | GATEWAY_CONTROLS | DATABASE_CONTROLS | TRAINING_CONTROLS
     matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in added]
     assert len(matrix) == 70, "CONTROLS.md lists 70 controls (35 AWS/cross-cloud, 20 Azure, 15 Kubernetes)"
     assert set(CONTROLS) >= SQS_CONTROLS, "the SQS rows added for Karpenter's interruption queue"
     assert set(CONTROLS) >= GATEWAY_CONTROLS, "the rows added for the serving gateway"
     assert set(CONTROLS) >= DATABASE_CONTROLS, "the rows added for the managed PostgreSQL"
+    assert set(CONTROLS) >= TRAINING_CONTROLS | {"ML-TRAINING-QUEUE-ADMISSION", "ML-TRAINING-QUEUE-QUOTA"}, (
+        "the rows added for training: queue admission, queue quotas, private training namespaces"
+    )
 
 
 @pytest.mark.parametrize("framework", sorted(GOLDEN))

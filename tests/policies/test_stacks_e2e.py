@@ -70,6 +70,7 @@ def test_default_providers_get_their_properties_from_stack_config() -> None:
 
 
 EXPECTED_FIXTURE_FAILURES = {
+    "azure-services-rule": {"azure-postgres-flexible-server-firewall-no-public-range"},
     "cluster-key": {"aws-data-store-processing-record-tags", "aws-kms-key-rotation-enabled"},
     "mutable-models": {
         "aws-data-store-processing-record-tags",
@@ -81,7 +82,19 @@ EXPECTED_FIXTURE_FAILURES = {
         "aws-ec2-launch-template-imdsv2",
         "aws-ec2-launch-template-no-public-ip",
     },
+    "exposed-tracker": {"kubernetes-training-namespace-not-exposed"},
+    "greedy-queue": {"kubernetes-kueue-cluster-queue-gpu-quota"},
     "open-queue-policy": {"aws-sqs-queue-policy-no-public-access"},
+    "open-tracking-db": {
+        "aws-data-store-processing-record-tags",
+        "aws-rds-database-iam-authentication",
+        "aws-rds-database-log-exports",
+        "aws-rds-instance-backup-retention",
+        "aws-rds-instance-deletion-protection",
+        "aws-rds-instance-kms-encryption",
+        "aws-rds-instance-not-public",
+        "aws-rds-postgres-tls-enforced",
+    },
     "open-ssh": {"aws-ec2-security-group-no-public-ingress"},
     "privileged-api": {
         "kubernetes-workload-capabilities-dropped",
@@ -124,6 +137,7 @@ EXPECTED_FIXTURE_FAILURES = {
         "kubernetes-serving-namespace-default-deny",
         "kubernetes-serving-namespace-gpu-quota",
     },
+    "training": {"kubernetes-gpu-namespace-kueue-admission"},
     "unencrypted-queue": {"aws-sqs-queue-encrypted", "aws-sqs-queue-tls-only-policy"},
     "untainted-gpu-pool": {"aws-eks-node-group-gpu-taint"},
     "untainted-gpu-nodes": {

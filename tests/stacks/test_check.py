@@ -43,6 +43,9 @@ EXPECTED_FIXTURE_CONTROLS = {
     # Karpenter's node class and interruption queue (issue 17)
     "HIPAA-ENC-EBS-LT", "HIPAA-AC-EC2-IMDSV2", "HIPAA-NET-EC2-NOPUBLICIP", "HIPAA-ENC-SQS-SSE",
     "HIPAA-TLS-SQS-POLICY", "HIPAA-AC-SQS-POLICY",
+    # MLflow's managed PostgreSQL and the training namespaces and queues (issue 19)
+    "HIPAA-ENC-DB-CMK", "HIPAA-TLS-DB", "HIPAA-AC-DB-PUBLIC", "HIPAA-BAK-DB", "HIPAA-AC-DB-AUTH", "HIPAA-LOG-DB",
+    "ML-TRAINING-QUEUE-ADMISSION", "ML-TRAINING-QUEUE-QUOTA", "HIPAA-NET-K8S-TRAINING-PRIVATE",
 }  # fmt: skip
 """The controls the non-compliant fixture breaks with mandatory policies, in at least one framework."""
 
@@ -162,7 +165,7 @@ def test_the_noncompliant_fixture_exits_1_and_names_every_control_it_breaks(nonc
     assert "aws:s3/bucket:Bucket  public-data" in noncompliant.out, "each violation names the resource type and name"
     assert "fix: " in noncompliant.out, "each violated policy states its fix"
     summary = noncompliant.out.strip().splitlines()
-    assert any(line.startswith("noncompliant: 3 packs, 20 resources, ") for line in summary)
+    assert any(line.startswith("noncompliant: 3 packs, 26 resources, ") for line in summary)
     assert "Mandatory violations by resource (these fail the check):" in noncompliant.out, (
         "the end of the log says why the job failed in one screen"
     )
@@ -179,7 +182,7 @@ def test_the_json_verdict_matches_the_direct_replay_of_the_fixture(noncompliant:
         EXPECTED_FIXTURE_CONTROLS
     )
     summary = document["summary"]
-    assert (summary["passed"], summary["exitCode"], summary["resources"]) == (False, 1, 20)
+    assert (summary["passed"], summary["exitCode"], summary["resources"]) == (False, 1, 26)
     assert summary["mandatory"] == len({(v["policy"], v["resource"]["urn"], v["message"]) for v in document["violations"] if v["enforcement"] == "mandatory"}), "summary counts a finding once even when two packs report it"  # fmt: skip
 
 
