@@ -4,6 +4,7 @@ import re
 from typing import Required, TypedDict, get_args
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.dbforpostgresql as dbforpostgresql
 
 from components._common.tags import DataClassification, data_tags
@@ -138,7 +139,11 @@ class AzurePostgresArgs(TypedDict, total=False):
     """Most sensitive data stored (phi, pii, confidential, internal, public); tags the server for the GDPR record
     of processing. Defaults to confidential."""
     protect: bool
-    """Protect the server and its database from deletion (`protect` + `retainOnDelete`). Defaults to false."""
+    """Protect the server and its database from deletion: `protect` + `retainOnDelete`, and a `CanNotDelete`
+    management lock on the server, since flexible servers have no deletion-protection flag and Pulumi's `protect`
+    stops only `pulumi destroy` (the lock refuses a delete through ARM by anyone: the portal, the CLI, another
+    program). Removing it needs `Microsoft.Authorization/locks/delete` (Owner or User Access Administrator).
+    Defaults to false."""
     tags: pulumi.Input[dict[str, str]]
     """Tags for every resource. Defaults to none."""
 
@@ -373,6 +378,14 @@ class AzurePostgres(pulumi.ComponentResource):
             private_dns_zone_id=args["private_dns_zone_id"],
             tags=tags,
         )
+        if protect:
+            authorization.ManagementLockByScope(
+                f"{name}-lock",
+                scope=server.id,
+                level="CanNotDelete",
+                notes="Tracking database of the ML platform: backups and run history. Remove the lock to delete it.",
+                opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+            )
         if args.get("log_analytics_workspace_id") is not None:
             diagnostic_setting(
                 self,

@@ -111,12 +111,16 @@ def test_backups_high_availability_and_protection(run) -> None:
     assert server.protect and server.retain_on_delete
     database = recorder.one("azure-native:dbforpostgresql:Database")
     assert database.protect and database.retain_on_delete
+    lock = recorder.one("azure-native:authorization:ManagementLockByScope")
+    assert lock.inputs["level"] == "CanNotDelete", "a delete through ARM (portal, CLI, another tool) is refused too"
+    assert lock.inputs["scope"].endswith("/servers/mlflow-db-server"), "the lock is on the server itself"
 
 
 def test_unprotected_dev_server(run) -> None:
     recorder = run(_postgres(protect=False, zone_redundant_ha=False, sku_tier="Burstable", sku_name="Standard_B2s"))
     server = recorder.one(SERVER)
     assert not server.protect and not server.retain_on_delete
+    assert not recorder.by_type("azure-native:authorization:ManagementLockByScope"), "dev: no lock to remove first"
     assert server.inputs["highAvailability"]["mode"] == "Disabled"
 
 

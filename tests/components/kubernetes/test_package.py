@@ -45,6 +45,7 @@ def test_every_component_and_its_args_are_exported_explicitly() -> None:
         "ExperimentTracking",
         "ExperimentTrackingArgs",
         "GpuPoolTaintArgs",
+        "GpuQueueCpuQuotaArgs",
         "GpuQueueFlavorArgs",
         "GpuQueueQuotaArgs",
         "GpuQueueTeamArgs",
