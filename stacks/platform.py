@@ -63,6 +63,7 @@ from components.kubernetes import (
     TrainingNamespace,
 )
 from components.kubernetes.training.tracking import SERVICE_ACCOUNT_NAME as TRACKING_SERVICE_ACCOUNT
+from components.kubernetes.training.tracking import TEAM_CREDENTIALS_SECRET
 from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig, TrainingConfig
 from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
 
@@ -1686,7 +1687,7 @@ def _training(
     platform.outputs["kueueNamespace"] = queues.namespace
     tracking_uri: pulumi.Input[str] | None = None
     if layer.tracking is not None:
-        tracking_uri = _experiment_tracking(config, platform, layer, list(created.values()), opts)
+        tracking_uri = _experiment_tracking(config, platform, layer, created, opts)
     platform.outputs["trainingNamespaceDetails"] = {
         namespace.name: {
             "namespace": namespace.name,
@@ -1696,7 +1697,12 @@ def _training(
             "localQueue": queues.local_queues.apply(lambda local, name=namespace.name: local[name]),
             "gpuQuota": namespace.ceiling()["gpus"],
             "pools": [quota.pool for quota in namespace.quotas],
-            **({"trackingUri": tracking_uri} if tracking_uri is not None else {}),
+            # Runs log with `envFrom: [{secretRef: {name: mlflow-credentials}}]` (address, user, password).
+            **(
+                {"trackingUri": tracking_uri, "trackingCredentialsSecret": TEAM_CREDENTIALS_SECRET}
+                if tracking_uri is not None
+                else {}
+            ),
         }
         for namespace in training.namespaces
     }
@@ -1706,7 +1712,7 @@ def _experiment_tracking(
     config: PlatformConfig,
     platform: Platform,
     layer: KubernetesLayerInputs,
-    clients: list[pulumi.Output[str]],
+    clients: dict[str, pulumi.Output[str]],
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Output[str]:
     """The MLflow server on the foundation's database, its artifacts through its own identity; the training
@@ -1727,7 +1733,8 @@ def _experiment_tracking(
         "identity_id": layer.tracking.identity_id,
         "default_permission": tracking.default_permission,
         "replicas": tracking.replicas,
-        "client_namespaces": clients,
+        # Each team gets its own MLflow user and a `mlflow-credentials` Secret (with the egress policy) in its namespace.
+        "team_users": clients,
         "storage_egress_cidrs": list(SERVING_HTTPS_EGRESS),
         "namespace_labels": _namespace_labels(
             config, classification="confidential", retention_days=artifacts.retention_days

@@ -2,6 +2,7 @@
 basic-auth app, reachable only inside the cluster."""
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Required, TypedDict
 from urllib.parse import quote
@@ -85,6 +86,59 @@ PASSWORD_KEY = "MLFLOW_TRACKING_PASSWORD"
 SERVER_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/component": "tracking"}
 MIGRATION_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/component": "migration"}
 CLIENT_EGRESS_POLICY = "allow-mlflow-egress"
+USERS_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/component": "users"}
+TEAM_CREDENTIALS_SECRET = "mlflow-credentials"
+"""The Secret in each team namespace with the team's MLflow address and credentials (`envFrom` it)."""
+TEAM_USERS_SECRET = "mlflow-team-users"
+"""The Secret (tracking namespace) with every team user's password, which the users Job applies."""
+TRACKING_URI_KEY = "MLFLOW_TRACKING_URI"
+
+
+def team_username(namespace: str) -> str:
+    """The MLflow user of a team namespace."""
+    return f"team-{namespace}"
+
+
+APPLY_TEAM_USERS = """\
+import base64
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+
+base = os.environ["MLFLOW_TRACKING_URI"].rstrip("/")
+admin = os.environ["MLFLOW_TRACKING_USERNAME"] + ":" + os.environ["MLFLOW_TRACKING_PASSWORD"]
+headers = {"Authorization": "Basic " + base64.b64encode(admin.encode()).decode(), "Content-Type": "application/json"}
+
+
+def call(method, path, body):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+for attempt in range(60):
+    try:
+        urllib.request.urlopen(base + "/health", timeout=5)
+        break
+    except (urllib.error.URLError, OSError):
+        time.sleep(5)
+with open(os.environ.get("USERS_FILE", "/users/users.json")) as handle:
+    users = json.load(handle)
+for username, password in sorted(users.items()):
+    try:
+        call("POST", "/api/2.0/mlflow/users/create", {"username": username, "password": password})
+        print("created", username)
+    except urllib.error.HTTPError as error:
+        if error.code not in (400, 409):
+            raise
+        call("PATCH", "/api/2.0/mlflow/users/update-password", {"username": username, "password": password})
+        print("updated", username)
+"""
+"""Creates each team's MLflow user through the basic-auth REST API (`POST /api/2.0/mlflow/users/create`, an
+existing user answers RESOURCE_ALREADY_EXISTS and gets `PATCH /api/2.0/mlflow/users/update-password`), as the
+admin, once the server answers `/health`. Standard library only."""
 """Name of the egress NetworkPolicy created in each client namespace."""
 ARTIFACT_SCHEMES: dict[str, str] = {"aws": "s3://", "azure": "wasbs://"}
 """The artifact URI scheme each cloud identity can write (S3 through IRSA; Blob through Entra workload identity)."""
@@ -216,6 +270,14 @@ class ExperimentTrackingArgs(TypedDict, total=False):
     default deny otherwise stops runs from logging. The server admits every namespace of tier `training`.
     Defaults to none."""
 
+    team_users: dict[str, pulumi.Input[str]]
+    """Team namespace -> that namespace's name as an output (`TrainingNamespace.namespace`): each team gets its own
+    MLflow user `team-<namespace>` with a generated password, created (or its password reset) by a Job through the
+    server's auth API, and a Secret `mlflow-credentials` in its namespace with `MLFLOW_TRACKING_URI`,
+    `MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD`, which its jobs reference (`envFrom`); the team
+    role cannot read Secrets, so only its pods see it. Each namespace also gets the egress policy of
+    `client_namespaces`. Defaults to none."""
+
     gateway_namespace: str
     """Namespace of the serving gateway's Envoy proxies, admitted to the server (to route the UI through the
     ingress layer, with an HTTPRoute there). Defaults to none (no ingress from the gateway)."""
@@ -318,6 +380,12 @@ def _check(args: Mapping[str, Any]) -> Problems:
         for index, client in enumerate(clients):
             if isinstance(client, str):
                 check_namespace_name(problems, f"clientNamespaces[{index}]", client)
+    teams = args.get("team_users", {})
+    if not isinstance(teams, dict):
+        problems.add("teamUsers", "must map each team namespace to its name output")
+    else:
+        for team in teams:
+            check_namespace_name(problems, f"teamUsers.{team}", team)
     metrics = args.get("metrics", DEFAULT_METRICS)
     check_bool(problems, "metrics", metrics)
     secret = args.get("metrics_credentials_secret")
@@ -461,6 +529,17 @@ def tracking_network_policies(
                 }
             ],
         },
+    }
+    users = {"matchLabels": dict(USERS_POD_LABELS)}
+    policies["allow-users-job"] = {
+        "podSelector": server,
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"podSelector": users}], "ports": [{"protocol": "TCP", "port": PORT}]}],
+    }
+    policies["allow-users-job-egress"] = {
+        "podSelector": users,
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"podSelector": server}], "ports": [{"protocol": "TCP", "port": PORT}]}],
     }
     if monitoring_namespace is not None:
         policies["allow-prometheus-scrape"] = {
@@ -608,7 +687,7 @@ class ExperimentTracking(pulumi.ComponentResource):
                 spec=client_egress_policy(namespace_name),
                 opts=child,
             )
-            for index, client in enumerate(args.get("client_namespaces", []))
+            for index, client in enumerate([*args.get("client_namespaces", []), *args.get("team_users", {}).values()])
         ]
 
         service_account, identity_labels = workload_service_account(
@@ -739,6 +818,12 @@ class ExperimentTracking(pulumi.ComponentResource):
             },
             opts=child,
         )
+        tracking_uri = pulumi.Output.all(service.metadata.name, ns).apply(
+            lambda v: f"http://{v[0]}.{v[1]}.svc.cluster.local:{PORT}"
+        )
+        team_users = dict(args.get("team_users", {}))
+        if team_users:
+            self._team_users(name, ns, team_users, tracking_uri, node_selector, tolerations, deployment, child)
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata={"name": SERVICE_NAME, "namespace": ns, "labels": dict(SERVER_POD_LABELS)},
@@ -771,9 +856,7 @@ class ExperimentTracking(pulumi.ComponentResource):
         self.namespace = ns
         self.service_name = service.metadata.name
         self.port = pulumi.Output.from_input(PORT)
-        self.tracking_uri = pulumi.Output.all(service.metadata.name, ns).apply(
-            lambda v: f"http://{v[0]}.{v[1]}.svc.cluster.local:{PORT}"
-        )
+        self.tracking_uri = tracking_uri
         self.credentials_secret_name = credentials_secret.metadata.name
         self.admin_password = pulumi.Output.secret(admin_password.result)
         self.service_account_name = service_account.metadata.name
@@ -794,6 +877,116 @@ class ExperimentTracking(pulumi.ComponentResource):
                 "clientEgressPolicyNames": self.client_egress_policy_names,
             }
         )
+
+    def _team_users(
+        self,
+        name: str,
+        ns: pulumi.Output[str],
+        teams: dict[str, pulumi.Input[str]],
+        tracking_uri: pulumi.Output[str],
+        node_selector: Mapping[str, str],
+        tolerations: list[dict[str, str]],
+        deployment: k8s.apps.v1.Deployment,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """One MLflow user per team, its credentials in the team's namespace, applied by a Job once the server runs."""
+        passwords = {
+            team: random.RandomPassword(f"{name}-team-{team}-password", length=32, special=False, opts=child).result
+            for team in sorted(teams)
+        }
+        for team, team_namespace in sorted(teams.items()):
+            k8s.core.v1.Secret(
+                f"{name}-team-{team}-credentials",
+                metadata={"name": TEAM_CREDENTIALS_SECRET, "namespace": team_namespace},
+                type="Opaque",
+                string_data=pulumi.Output.secret(
+                    pulumi.Output.all(tracking_uri, passwords[team]).apply(
+                        lambda v, team=team: {
+                            TRACKING_URI_KEY: v[0],
+                            USERNAME_KEY: team_username(team),
+                            PASSWORD_KEY: v[1],
+                        }
+                    )
+                ),
+                opts=child,
+            )
+        users = k8s.core.v1.Secret(
+            f"{name}-team-users",
+            metadata={"name": TEAM_USERS_SECRET, "namespace": ns},
+            type="Opaque",
+            string_data=pulumi.Output.secret(
+                pulumi.Output.all(*passwords.values()).apply(
+                    lambda values: {
+                        "users.json": json.dumps(
+                            {team_username(team): value for team, value in zip(passwords, values, strict=True)},
+                            sort_keys=True,
+                        )
+                    }
+                )
+            ),
+            opts=child,
+        )
+        # A new Job (and run) whenever the set of teams changes; a password change alone is applied by the next one.
+        suffix = _hash(",".join(sorted(teams)))[:10]
+        k8s.batch.v1.Job(
+            f"{name}-users-{suffix}",
+            metadata={"name": f"mlflow-users-{suffix}", "namespace": ns},
+            spec={
+                "backoffLimit": 4,
+                "ttlSecondsAfterFinished": 86400,
+                "template": {
+                    "metadata": {"labels": dict(USERS_POD_LABELS)},
+                    "spec": users_pod_spec(tracking_uri, node_selector, tolerations),
+                },
+            },
+            # After the server is ready (Pulumi waits for the Deployment's rollout) and the users it applies exist.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, users]),
+        )
+
+
+def users_pod_spec(
+    tracking_uri: pulumi.Input[str], node_selector: Mapping[str, str], tolerations: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The users Job's pod: the admin's credentials from the admin Secret, the users from theirs; Pod Security
+    `restricted`, no API token, no cloud identity."""
+    return {
+        "serviceAccountName": MIGRATION_SERVICE_ACCOUNT_NAME,
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "securityContext": _pod_security_context(),
+        "nodeSelector": dict(node_selector),
+        "tolerations": tolerations,
+        "containers": [
+            {
+                "name": "apply-users",
+                "image": _charts.MLFLOW_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["python", "-c", APPLY_TEAM_USERS],
+                "env": [
+                    *_COMMON_ENV,
+                    {"name": TRACKING_URI_KEY, "value": tracking_uri},
+                    {
+                        "name": USERNAME_KEY,
+                        "valueFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET_NAME, "key": USERNAME_KEY}},
+                    },
+                    {
+                        "name": PASSWORD_KEY,
+                        "valueFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET_NAME, "key": PASSWORD_KEY}},
+                    },
+                ],
+                "resources": {key: dict(value) for key, value in MIGRATION_RESOURCES.items()},
+                "securityContext": dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT),
+                "volumeMounts": [
+                    {"name": "tmp", "mountPath": "/tmp"},
+                    {"name": "users", "mountPath": "/users", "readOnly": True},
+                ],
+            }
+        ],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
+            {"name": "users", "secret": {"secretName": TEAM_USERS_SECRET, "defaultMode": 0o440}},
+        ],
+    }
 
 
 def _hash(text: str) -> str:

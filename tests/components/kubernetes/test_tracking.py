@@ -14,8 +14,12 @@ from components._common import gateway, pools
 from components._common.tags import TIER_LABEL
 from components.kubernetes import ExperimentTracking, ExperimentTrackingArgs, _charts
 from components.kubernetes.training.tracking import (
+    APPLY_TEAM_USERS,
     MIGRATION_POD_LABELS,
     SERVER_POD_LABELS,
+    TEAM_CREDENTIALS_SECRET,
+    TEAM_USERS_SECRET,
+    USERS_POD_LABELS,
     auth_config,
     postgres_uri,
     tracking_network_policies,
@@ -420,3 +424,137 @@ def test_the_deployability_check_finds_nothing_that_cannot_run(run) -> None:
     assert report.checked["service-selector"] == 1 and report.checked["probe"] == 3, (
         "the Service selects the server pods and every probe hits a declared port"
     )
+
+
+# --- Team users ------------------------------------------------------------------------------------------
+
+
+def test_each_team_gets_its_own_mlflow_user_and_credentials_in_its_namespace(run) -> None:
+    recorder = build(run, team_users={"vision-train": "vision-train", "nlp-train": "nlp-train"})
+    secrets = {
+        r.inputs["metadata"]["namespace"]: r
+        for r in recorder.by_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == TEAM_CREDENTIALS_SECRET
+    }
+    assert set(secrets) == {"vision-train", "nlp-train"}, "one credentials Secret in each team namespace"
+    for namespace, secret in secrets.items():
+        data = secret.inputs["stringData"]
+        assert data["MLFLOW_TRACKING_USERNAME"] == f"team-{namespace}", "the team's own user, never the admin"
+        assert data["MLFLOW_TRACKING_URI"].startswith("http://mlflow.mlflow.svc.cluster.local:5000")
+        assert "stringData" in secret.secret_inputs, "the password is a Pulumi secret in state"
+    passwords = {s.inputs["stringData"]["MLFLOW_TRACKING_PASSWORD"] for s in secrets.values()}
+    assert len(passwords) == 2, "each team its own password"
+    (users,) = [
+        r for r in recorder.by_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == TEAM_USERS_SECRET
+    ]
+    applied = json.loads(users.inputs["stringData"]["users.json"])
+    assert applied == {f"team-{ns}": s.inputs["stringData"]["MLFLOW_TRACKING_PASSWORD"] for ns, s in secrets.items()}, (
+        "the users Job applies exactly the passwords the teams hold"
+    )
+    policies = recorded_policies(recorder)
+    nlp = Pod("nlp-train", {"job-name": "bert"}, {TIER_LABEL: "training"})
+    assert allowed(
+        [*policies, Policy("nlp-train", {"podSelector": {}, "policyTypes": ["Egress"]})], nlp, SERVER, 5000
+    ), "a team namespace's default deny is opened towards the server"
+
+
+def test_the_users_job_runs_restricted_and_reaches_only_the_server(run) -> None:
+    recorder = build(run, team_users={"vision-train": "vision-train"})
+    (job,) = [j for j in objects_of_kind(recorder, "Job") if j["metadata"]["name"].startswith("mlflow-users-")]
+    pod = job["spec"]["template"]["spec"]
+    violations, unset = pod_security_violations(pod, "restricted")
+    assert not violations and not unset, violations + unset
+    assert pod["automountServiceAccountToken"] is False
+    users = Pod("mlflow", USERS_POD_LABELS, {TIER_LABEL: "tracking"})
+    policies = recorded_policies(recorder)
+    assert allowed(policies, users, SERVER, 5000), "the Job calls the server's auth API"
+    assert not allowed(policies, users, DATABASE, 5432), "but never the database directly"
+    assert not allowed(policies, users, Endpoint("52.95.110.1"), 443), "nor anything outside"
+
+
+class _FakeMlflowAuth:
+    """The basic-auth REST endpoints the users Job calls, as MLflow answers them: an existing user is refused with
+    400 RESOURCE_ALREADY_EXISTS; every call needs the admin's basic credentials."""
+
+    def __init__(self, existing: dict[str, str]) -> None:
+        self.users = dict(existing)
+        self.calls: list[tuple[str, str]] = []
+
+    def handler(self):
+        import base64
+        from http.server import BaseHTTPRequestHandler
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _reply(self, code: int, body: dict | None = None) -> None:
+                payload = json.dumps(body or {}).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                self._reply(200 if self.path == "/health" else 404)
+
+            def _body(self) -> dict:
+                return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+            def _admin(self) -> bool:
+                expected = "Basic " + base64.b64encode(b"admin:s3cret").decode()
+                return self.headers.get("Authorization") == expected
+
+            def do_POST(self) -> None:
+                body = self._body()
+                outer.calls.append(("POST", self.path))
+                if not self._admin():
+                    return self._reply(401)
+                if body["username"] in outer.users:
+                    return self._reply(400, {"error_code": "RESOURCE_ALREADY_EXISTS"})
+                outer.users[body["username"]] = body["password"]
+                return self._reply(200, {"user": {"username": body["username"]}})
+
+            def do_PATCH(self) -> None:
+                body = self._body()
+                outer.calls.append(("PATCH", self.path))
+                if not self._admin():
+                    return self._reply(401)
+                outer.users[body["username"]] = body["password"]
+                return self._reply(200)
+
+        return Handler
+
+
+def test_the_users_script_creates_new_team_users_and_resets_existing_ones(tmp_path, monkeypatch) -> None:
+    import subprocess
+    import sys
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    fake = _FakeMlflowAuth({"team-vision-train": "old-password"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        users = tmp_path / "users.json"
+        users.write_text(json.dumps({"team-vision-train": "new-password", "team-nlp-train": "p2"}))
+        env = {
+            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{server.server_address[1]}",
+            "MLFLOW_TRACKING_USERNAME": "admin",
+            "MLFLOW_TRACKING_PASSWORD": "s3cret",
+            "USERS_FILE": str(users),
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", APPLY_TEAM_USERS], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert fake.users == {"team-vision-train": "new-password", "team-nlp-train": "p2"}, (
+        "a new team's user is created, an existing one's password reset to the one its Secret holds"
+    )
+    assert ("PATCH", "/api/2.0/mlflow/users/update-password") in fake.calls
