@@ -1,6 +1,9 @@
-"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, and GPU queues with
-fair sharing between teams (Kueue)."""
+"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, GPU queues with
+fair sharing between teams (Kueue), the multi-node job operator (JobSet) with a PyTorch job builder, and the EFA
+device plugin."""
 
+from components.kubernetes.training.distributed import DistributedTraining, DistributedTrainingArgs, torch_jobset
+from components.kubernetes.training.efa import EfaDevicePlugin, EfaDevicePluginArgs, EfaPoolTaintArgs
 from components.kubernetes.training.gpu_queues import (
     GpuQueueFlavorArgs,
     GpuQueueQuotaArgs,
@@ -11,6 +14,11 @@ from components.kubernetes.training.gpu_queues import (
 from components.kubernetes.training.namespace import TrainingNamespace, TrainingNamespaceArgs
 
 __all__ = [
+    "DistributedTraining",
+    "DistributedTrainingArgs",
+    "EfaDevicePlugin",
+    "EfaDevicePluginArgs",
+    "EfaPoolTaintArgs",
     "GpuQueueFlavorArgs",
     "GpuQueueQuotaArgs",
     "GpuQueueTeamArgs",
@@ -18,4 +26,5 @@ __all__ = [
     "GpuQueuesArgs",
     "TrainingNamespace",
     "TrainingNamespaceArgs",
+    "torch_jobset",
 ]
