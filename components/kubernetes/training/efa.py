@@ -17,6 +17,8 @@ RELEASE = "aws-efa-k8s-device-plugin"
 IMAGE_TAG = "v0.5.20"
 """The plugin image tag the pinned chart ships (Chart.yaml `appVersion`, values.yaml `image.tag`)."""
 IMAGE_PATH = "eks/aws-efa-k8s-device-plugin"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+"""The well-known node label of the EC2 instance type (the chart's `supportedInstanceLabels.keys` default)."""
 EKS_IMAGE_ACCOUNT = "602401143452"
 EKS_IMAGE_ACCOUNTS: dict[str, str] = {
     **dict.fromkeys(
@@ -180,9 +182,10 @@ def efa_node_selector() -> dict[str, str]:
 def efa_device_plugin_values(*, image_repository: str, pool_taints: Iterable[gpu.Taint] = ()) -> dict[str, Any]:
     """Values of the EFA device plugin chart (aws/eks-charts stable/aws-efa-k8s-device-plugin v0.5.30).
 
-    The chart's own required affinity keeps the plugin to EFA-capable instance types (`supportedInstanceLabels`,
-    left at the chart's list); the node selector narrows it to the EFA pools, and the tolerations are the GPU
-    contract's agent tolerations (`gpu.gpu_agent_tolerations`) plus one per extra pool taint.
+    The chart turns `supportedInstanceLabels` into a required node affinity; it is narrowed here from the chart's
+    every-EFA-type list to the GPU types the platform accepts for EFA pools (`gpu.AWS_EFA_GPU_INSTANCE_TYPES`). The
+    node selector keeps the plugin to the EFA pools, and the tolerations are the GPU contract's agent tolerations
+    (`gpu.gpu_agent_tolerations`) plus one per extra pool taint.
 
     Args:
         image_repository: the plugin image repository (tag: `IMAGE_TAG`).
@@ -190,6 +193,10 @@ def efa_device_plugin_values(*, image_repository: str, pool_taints: Iterable[gpu
     """
     return {
         "image": {"repository": image_repository, "tag": IMAGE_TAG},
+        "supportedInstanceLabels": {
+            "keys": [INSTANCE_TYPE_LABEL],
+            "values": sorted(gpu.AWS_EFA_GPU_INSTANCE_TYPES),
+        },
         "nodeSelector": efa_node_selector(),
         "tolerations": gpu.gpu_agent_tolerations(pool_taints),
         "resources": {key: dict(value) for key, value in RESOURCES.items()},
@@ -198,7 +205,16 @@ def efa_device_plugin_values(*, image_repository: str, pool_taints: Iterable[gpu
 
 
 EFA_DEVICE_PLUGIN_VALUES_KEYS: frozenset[str] = frozenset(
-    {"image.repository", "image.tag", "nodeSelector*", "tolerations*", "resources*", "securityContext*"}
+    {
+        "image.repository",
+        "image.tag",
+        "supportedInstanceLabels.keys*",
+        "supportedInstanceLabels.values*",
+        "nodeSelector*",
+        "tolerations*",
+        "resources*",
+        "securityContext*",
+    }
 )
 """Every values key `efa_device_plugin_values` sets, each read in the chart's `values.yaml` and used by
 `templates/daemonset.yaml` at aws/eks-charts 5239609 (chart v0.5.30). A `*` key is copied whole into the object."""
