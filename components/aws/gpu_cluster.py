@@ -1863,24 +1863,16 @@ class AwsGpuCluster(pulumi.ComponentResource):
             tags=merged_tags(tags, {"Name": f"{cluster_name}-efa", iam.KARPENTER_DISCOVERY_TAG: cluster_name}),
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-efa-from-self",
-            security_group_id=group.id,
-            referenced_security_group_id=group.id,
-            ip_protocol="-1",
-            description="All traffic from EFA nodes",
-            tags=tags,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-efa-to-self",
-            security_group_id=group.id,
-            referenced_security_group_id=group.id,
-            ip_protocol="-1",
-            description="All traffic to EFA nodes",
-            tags=tags,
-            opts=child,
-        )
+        for rule, direction in ((aws.vpc.SecurityGroupIngressRule, "from"), (aws.vpc.SecurityGroupEgressRule, "to")):
+            rule(
+                f"{name}-efa-{direction}-self",
+                security_group_id=group.id,
+                referenced_security_group_id=group.id,
+                ip_protocol="-1",
+                description=f"All traffic {direction} EFA nodes",
+                tags=tags,
+                opts=child,
+            )
         networks: dict[str, _EfaNetwork] = {}
         for pool in efa_pools:
             # Named after the cluster and pool (unique in the region, like the cluster name), so the pool's

@@ -16,7 +16,7 @@ import pulumi
 
 from components._common import gpu, pools
 from components._common.validation import Problems, dns1123_label_problem, require_args_mapping
-from components.kubernetes import _charts
+from components.kubernetes import _charts, _values
 from components.kubernetes._checks import (
     check_bool,
     check_int,
@@ -448,14 +448,10 @@ def torch_jobset(
             {"name": SCRATCH_VOLUME, "mountPath": SCRATCH_PATH},
         ],
         "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
+            **_values.RESTRICTED_CONTAINER_SECURITY_CONTEXT,
             "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
             "runAsUser": run_as_user,
             "runAsGroup": run_as_user,
-            "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
     pod_spec: dict[str, Any] = {
