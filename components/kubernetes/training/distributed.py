@@ -187,9 +187,9 @@ MAX_EFA_DEVICES_PER_NODE = 32
 """The most EFA interfaces an instance offers (p5.48xlarge and p5e.48xlarge: 32 network cards, one EFA each)."""
 
 NCCL_ENV: dict[str, str] = {
-    # NVIDIA NCCL docs, Environment Variables, NCCL_DEBUG: "WARN: Prints an explicit error message whenever any
-    # NCCL call errors out" (https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/env.html); INFO is far too
-    # verbose for every run.
+    # NVIDIA NCCL docs, Environment Variables, NCCL_DEBUG: at WARN NCCL prints an explicit error message whenever a
+    # call fails (https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/env.html); INFO is far too verbose for
+    # every run.
     "NCCL_DEBUG": "WARN",
     # PyTorch docs, PYTORCH ProcessGroupNCCL Environment Variables: with 1 a failed or timed-out collective tears the
     # process down instead of hanging (https://pytorch.org/docs/stable/torch_nccl_environment_variables.html); the

@@ -429,7 +429,9 @@ def test_the_controller_namespace_admits_the_api_server_on_the_webhook_port_only
     assert values["prometheus"]["enable"] is metrics_scrape, "the ServiceMonitor exists exactly when scraped"
 
 
-def test_pulumi_never_writes_the_webhook_certificate_the_controller_issues() -> None:
+def test_pulumi_never_writes_the_webhook_certificate_the_controller_issues(run) -> None:
+    registration = chart(build(run), charts.JOBSET.reference)
+    assert len(registration.request.transforms) == 1, "the chart's objects pass through the Secret transform"
     secret = {"metadata": {"name": "jobset-webhook-server-cert"}, "data": {"tls.crt": "", "tls.key": ""}}
     assert _jobset.strip_webhook_secret_data(secret) == {"metadata": {"name": "jobset-webhook-server-cert"}}
     other = {"metadata": {"name": "jobset-metrics-server-cert"}, "data": {"x": ""}}
