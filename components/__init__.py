@@ -62,6 +62,11 @@ from components.azure import (
 )
 from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
 from components.kubernetes import (
+    DistributedTraining,
+    DistributedTrainingArgs,
+    EfaDevicePlugin,
+    EfaDevicePluginArgs,
+    EfaPoolTaintArgs,
     EncryptedStorageClass,
     EncryptedStorageClassArgs,
     ExperimentTracking,
@@ -155,6 +160,11 @@ __all__: list[str] = [
     "AzureVaultKeyArgs",
     "AzureWorkloadIdentity",
     "AzureWorkloadIdentityArgs",
+    "DistributedTraining",
+    "DistributedTrainingArgs",
+    "EfaDevicePlugin",
+    "EfaDevicePluginArgs",
+    "EfaPoolTaintArgs",
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
     "ExperimentTracking",

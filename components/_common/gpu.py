@@ -432,3 +432,52 @@ def gpu_instance(cloud: Cloud, instance_type: str) -> GpuInstance | None:
     if cloud == "azure":
         return azure_gpu_instance(instance_type)
     return GpuInstance(instance_type, "nvidia", 1)
+
+
+# --- EFA (Elastic Fabric Adapter) on EKS ---------------------------------------------------------------
+
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+"""The extended resource the AWS EFA device plugin advertises, one per EFA interface of the node; a pod requests
+EFA devices with it (EKS user guide, "Run machine learning training on Amazon EKS with Elastic Fabric Adapter",
+https://docs.aws.amazon.com/eks/latest/userguide/node-efa.html)."""
+
+EFA_PRESENT_LABEL = "vpc.amazonaws.com/efa.present"
+"""Node label every EFA-enabled GPU pool carries (`"true"`): the EFA device plugin selects exactly these nodes
+(terraform-aws-eks v21.19.0 `tests/eks-managed-node-group` `efa` group labels its nodes the same way)."""
+
+AWS_EFA_GPU_INSTANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "g4dn.8xlarge", "g4dn.12xlarge", "g4dn.16xlarge", "g4dn.metal",
+        "g5.8xlarge", "g5.12xlarge", "g5.16xlarge", "g5.24xlarge", "g5.48xlarge",
+        "g6.8xlarge", "g6.12xlarge", "g6.16xlarge", "g6.24xlarge", "g6.48xlarge",
+        "gr6.8xlarge",
+        "g6e.8xlarge", "g6e.12xlarge", "g6e.16xlarge", "g6e.24xlarge", "g6e.48xlarge",
+        "g7e.8xlarge", "g7e.12xlarge", "g7e.24xlarge", "g7e.48xlarge",
+        "p3dn.24xlarge",
+        "p4d.24xlarge", "p4de.24xlarge",
+        "p5.4xlarge", "p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge",
+        "p6-b200.48xlarge",
+    }
+)  # fmt: skip
+"""The NVIDIA GPU instance types of `AWS_GPU_FAMILIES` that support EFA: AWS EC2 user guide, "Elastic Fabric Adapter
+for AI/ML and HPC workloads", *Supported instance types* (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/
+efa.html#efa-instance-types), as transcribed into the EFA device plugin chart's `supportedInstanceLabels` (aws/
+eks-charts stable/aws-efa-k8s-device-plugin/values.yaml at 5239609). Smaller sizes of these families have no EFA:
+an EFA pool of them is refused."""
+
+AWS_EFA_DEVICE_RDMA_FAMILIES: frozenset[str] = frozenset({"p4d", "p4de", "p5", "p5e", "p5en", "p6-b200"})
+"""GPU families whose EFA supports RDMA read, so NCCL's libfabric plugin may move data straight from GPU memory
+(`FI_EFA_USE_DEVICE_RDMA=1`). AWS documents the variable for the P4d/P4de and P5 families in "Get started with EFA
+and NCCL for ML workloads" (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start-nccl.html), and RDMA
+read support per instance type in *Supported instance types* of the EFA page (P6-B200 included). On a type without
+RDMA read libfabric refuses the setting, so the builders set it only here."""
+
+
+def aws_efa_supported(instance_type: str) -> bool:
+    """Whether `instance_type` is an NVIDIA GPU instance type with EFA (`AWS_EFA_GPU_INSTANCE_TYPES`)."""
+    return instance_type in AWS_EFA_GPU_INSTANCE_TYPES
+
+
+def aws_efa_device_rdma(instance_type: str) -> bool:
+    """Whether NCCL over EFA may use device RDMA on `instance_type` (`AWS_EFA_DEVICE_RDMA_FAMILIES`)."""
+    return aws_efa_supported(instance_type) and instance_type.split(".", 1)[0] in AWS_EFA_DEVICE_RDMA_FAMILIES

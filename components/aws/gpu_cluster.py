@@ -180,6 +180,12 @@ class AwsGpuNodePoolArgs(TypedDict, total=False):
     labels: dict[str, str]
     """Extra node labels; the GPU contract labels (and the label of a `workload` taint) are always added and cannot
     be overridden. Defaults to none."""
+    efa: bool
+    """Give the pool's nodes Elastic Fabric Adapters for multi-node training: one EFA interface per network card of
+    the instance type, a `cluster` placement group, the cluster's EFA security group (all traffic among its members),
+    and the node label `vpc.amazonaws.com/efa.present: "true"` the EFA device plugin selects. Needs exactly one
+    EFA-capable instance type (p4d, p5, p5e, p5en, p6-b200, and the large g4dn/g5/g6/g6e/g7e sizes) and exactly one
+    zone (a cluster placement group is single-AZ, and EFA traffic does not cross zones). Defaults to false."""
 
 
 class AwsTeamAccessArgs(TypedDict, total=False):
@@ -331,6 +337,33 @@ def storage_class_contract(key_arn: str) -> dict[str, Any]:
     }
 
 
+def efa_network_interfaces(network_cards: int, security_group_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The launch template network interfaces of an EFA node: one EFA interface on each network card.
+
+    AWS: to use all of an instance's EFA bandwidth, attach one EFA per network card; the primary interface (card 0)
+    takes device index 0 and every other card's EFA device index 1 (EC2 user guide, "Maximize network bandwidth on
+    Amazon EC2 instances with multiple network cards" and "Elastic Fabric Adapter", *Attach an EFA*,
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html). Every interface is `efa` (EFA
+    with an IP address), which every EFA instance type accepts; `efa-only` interfaces would save subnet addresses
+    on the newer types only. An unknown card count (a preview) gives the primary interface alone.
+
+    Args:
+        network_cards: the instance type's `MaximumNetworkCards` (DescribeInstanceTypes).
+        security_group_ids: the groups of every interface: the cluster security group and the EFA group.
+    """
+    return [
+        {
+            "network_card_index": card,
+            "device_index": 0 if card == 0 else 1,
+            "interface_type": "efa",
+            "associate_public_ip_address": "false",
+            "delete_on_termination": "true",
+            "security_groups": list(security_group_ids),
+        }
+        for card in range(max(1, network_cards))
+    ]
+
+
 # --- Validation -----------------------------------------------------------------------------------------
 
 
@@ -364,6 +397,8 @@ class _PoolPlan:
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None
     zones: list[str] | None
     """Zones of the pool's nodes; None means every zone."""
+    efa: bool = False
+    """EFA interfaces, a cluster placement group and the EFA security group (one zone, one instance type)."""
 
 
 def karpenter_pool_specs(platform: _PoolPlan, zone_count: int, gpu_pools: Sequence[_PoolPlan]) -> list[ScaledPoolSpec]:
@@ -664,8 +699,10 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, zones: Sequence[str], proble
         else:
             taints.append(gpu.Taint(key, taint.get("value", ""), effect))
 
+    efa = _check_efa(path, pool, instance_types, problems)
+
     extra_labels = dict(pool.get("labels") or {})
-    contract = {gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL}
+    contract = {gpu.GPU_PRESENT_LABEL, gpu.GPU_POOL_LABEL, gpu.ACCELERATOR_LABEL, gpu.EFA_PRESENT_LABEL}
     workload = pools.workload_labels([(taint.key, taint.value) for taint in taints])
     for key in extra_labels:
         if not _LABEL_KEY.match(key):
@@ -680,6 +717,8 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, zones: Sequence[str], proble
         **gpu.node_image_labels(os_family),
         # The pods that tolerate a `workload=<kind>` taint select the pool by this label (scale-from-zero included).
         **workload,
+        # The EFA device plugin runs on exactly these nodes.
+        **({gpu.EFA_PRESENT_LABEL: "true"} if efa else {}),
     }
     vcpus = _largest_vcpus(instance_types) if len(catalog) == len(instance_types) else 0
     if vcpus is None and max_size > min_size:
@@ -711,7 +750,43 @@ def _gpu_plan(index: int, pool: AwsGpuNodePoolArgs, zones: Sequence[str], proble
         vcpus=vcpus or 0,
         subnet_ids=pool.get("subnet_ids"),
         zones=list(pool_zones) if pool_zones else None,
+        efa=efa,
     )
+
+
+def _check_efa(path: str, pool: AwsGpuNodePoolArgs, instance_types: Sequence[str], problems: Problems) -> bool:
+    """Check a pool's `efa` option: one EFA-capable instance type, one zone, no explicit subnets."""
+    efa = pool.get("efa", False)
+    if not isinstance(efa, bool):
+        problems.add(f"{path}.efa", f"must be true or false (got {efa!r})")
+        return False
+    if not efa:
+        return False
+    for type_index, instance_type in enumerate(instance_types):
+        if gpu.aws_gpu_instance(instance_type) is not None and not gpu.aws_efa_supported(instance_type):
+            family = instance_type.split(".", 1)[0]
+            capable = sorted(t for t in gpu.AWS_EFA_GPU_INSTANCE_TYPES if t.split(".", 1)[0] == family)
+            fix = f"use {', '.join(capable)}" if capable else "use an EFA-capable type such as p5.48xlarge"
+            problems.add(
+                f"{path}.instanceTypes[{type_index}]",
+                f"'{instance_type}' does not support EFA (AWS EFA supported instance types); {fix}, or set efa: false",
+            )
+    if len(instance_types) > 1:
+        problems.add(
+            f"{path}.instanceTypes",
+            "an EFA pool has exactly one instance type: its launch template has one EFA interface per network card, "
+            "and the count differs between types",
+        )
+    zones = pool.get("zones")
+    if pool.get("subnet_ids") is not None:
+        problems.add(f"{path}.subnetIds", "an EFA pool is placed by zones, not subnets: set zones to one zone")
+    elif not isinstance(zones, list) or len(zones) != 1:
+        problems.add(
+            f"{path}.zones",
+            "an EFA pool needs exactly one zone: its cluster placement group is single-AZ and EFA traffic does not "
+            "cross zones",
+        )
+    return True
 
 
 def _workload_label_problem(workload: dict[str, str]) -> str:
@@ -720,6 +795,15 @@ def _workload_label_problem(workload: dict[str, str]) -> str:
         f"'{pools.WORKLOAD_LABEL}' comes from the pool's `{pools.WORKLOAD_TAINT_KEY}` taint "
         f"({derived or 'none here'}); set the taint instead"
     )
+
+
+@dataclass(frozen=True)
+class _EfaNetwork:
+    """What an EFA pool's nodes launch with: their zone, placement group and the EFA security group."""
+
+    zone: str
+    placement_group: aws.ec2.PlacementGroup
+    security_group_id: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -969,7 +1053,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
       EventBridge rules for spot interruptions, rebalance recommendations, AWS Health scheduled changes, instance
       state changes and capacity reservation interruptions, the controller role for `kube-system/karpenter`
       through EKS Pod Identity with Karpenter's least-privilege policy scoped to this cluster's tags, and the
-      `karpenter.sh/discovery` tag on every node subnet and the cluster security group.
+      `karpenter.sh/discovery` tag on every node subnet and the cluster security group;
+    - for EFA pools (`efa`): a security group allowing all traffic to and from itself only, a `cluster` placement
+      group per pool, and launch templates with one EFA interface per network card of the pool's instance type, in
+      the pool's one zone (the `efaPools` output).
 
     Security defaults: private API endpoint (public only with explicit CIDRs, never 0.0.0.0/0; private access
     only from the listed private networks and groups, on 443 only); teams get no EKS access policy; secrets encrypted
@@ -1025,6 +1112,11 @@ class AwsGpuCluster(pulumi.ComponentResource):
     resources built from them wait for that; install Karpenter from these values."""
     karpenter_node_role_arn: pulumi.Output[str]
     """ARN of the role of the nodes Karpenter launches (grant it image pulls, like `nodeRoleArn`)."""
+    efa_pools: pulumi.Output[dict[str, dict[str, Any]]]
+    """Per EFA pool (by name): `zone`, `placementGroupName` (the pool's cluster placement group: its warm node group
+    launches into it; select it in the pool's EC2NodeClass with `placementGroupSelector: {name: ...}` so Karpenter's
+    nodes join it too), `securityGroupId` (the EFA group) and `nodeLabels` (what the EFA device plugin selects).
+    Empty without EFA pools."""
 
     def __init__(self, name: str, args: AwsGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         require_args_mapping(self, name, args)
@@ -1321,6 +1413,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
             for index, zone in enumerate(plan.platform_zones)
         ]
         node_subnets = args.get("node_subnet_ids", args["subnet_ids"])
+        efa = self._efa(name, plan, cluster, cluster_name, tags)
         # Warm capacity stays in managed node groups: GA, and EKS rolls their nodes to new AMIs. Karpenter's own
         # fixed-size NodePools (`replicas`) are behind the StaticCapacity feature gate, alpha and off by default in
         # v1.14.1 (website/content/en/docs/reference/settings.md at tag v1.14.1). A pool without warm nodes has no
@@ -1333,7 +1426,12 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 subnets = [zone_subnets[zone] for zone in pool.zones]
             elif pool.subnet_ids is not None:
                 subnets = pool.subnet_ids
-            node_group(pool, pool.key, launch_template(pool), subnets)
+            template = (
+                self._launch_template(name, pool, cluster_name, cluster, key, tags, None, efa.get(pool.name))
+                if pool.efa
+                else launch_template(pool)
+            )
+            node_group(pool, pool.key, template, subnets)
 
         pod_identity_agent = early_addons[ADDONS_BEFORE_NODES.index(POD_IDENTITY_AGENT)]
         karpenter = self._karpenter(
@@ -1383,6 +1481,21 @@ class AwsGpuCluster(pulumi.ComponentResource):
         self.karpenter_pools = karpenter_pool_specs(plan.platform, len(plan.platform_zones), plan.gpu_pools)
         self.karpenter = karpenter.settings
         self.karpenter_node_role_arn = karpenter.node_role.arn
+        self.efa_pools = (
+            pulumi.Output.from_input({})
+            if not efa
+            else pulumi.Output.all(
+                **{
+                    pool_name: pulumi.Output.all(
+                        zone=network.zone,
+                        placementGroupName=network.placement_group.name,
+                        securityGroupId=network.security_group_id,
+                        nodeLabels={gpu.EFA_PRESENT_LABEL: "true"},
+                    )
+                    for pool_name, network in efa.items()
+                }
+            )
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -1401,6 +1514,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 "karpenterPools": self.karpenter_pools,
                 "karpenter": self.karpenter,
                 "karpenterNodeRoleArn": self.karpenter_node_role_arn,
+                "efaPools": self.efa_pools,
             }
         )
 
@@ -1648,8 +1762,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
         key: aws.kms.Key,
         tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
         aliases: list[pulumi.Alias] | None,
+        efa: "_EfaNetwork | None" = None,
     ) -> aws.ec2.LaunchTemplate:
-        """The launch template of a pool's node groups: encrypted volumes, IMDSv2 with one hop, no public IPs."""
+        """The launch template of a pool's node groups: encrypted volumes, IMDSv2 with one hop, no public IPs; for an
+        EFA pool, one EFA interface per network card (cluster and EFA security groups) in its placement group."""
         volume = aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
             volume_type="gp3",
             volume_size=pool.disk_size_gb,
@@ -1670,6 +1786,28 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(device_name="/dev/xvdb", ebs=volume),
             ]
         instance_tags = merged_tags(tags, {"Name": f"{cluster_name}-{pool.key}"})
+        cluster_group = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)
+        network_interfaces: pulumi.Input[Sequence[pulumi.Input[aws.ec2.LaunchTemplateNetworkInterfaceArgs]]] = [
+            aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                device_index=0,
+                associate_public_ip_address="false",
+                delete_on_termination="true",
+                # The same group EKS attaches by default; naming it keeps node-to-control-plane traffic working.
+                security_groups=[cluster_group],
+            )
+        ]
+        placement = None
+        if efa is not None:
+            # The card count comes from EC2 itself (DescribeInstanceTypes), as terraform-aws-eks does for its EFA
+            # node groups, rather than from a table here that could fall behind new instance types.
+            cards = aws.ec2.get_instance_type_output(instance_type=pool.instance_types[0]).maximum_network_cards
+            network_interfaces = pulumi.Output.all(cards, cluster_group, efa.security_group_id).apply(
+                lambda values: [
+                    aws.ec2.LaunchTemplateNetworkInterfaceArgs(**interface)
+                    for interface in efa_network_interfaces(values[0] or 1, [values[1], values[2]])
+                ]
+            )
+            placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=efa.placement_group.name)
         return aws.ec2.LaunchTemplate(
             f"{name}-{pool.key}-launch-template",
             description=f"Nodes of the {pool.key} pool",
@@ -1682,15 +1820,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 http_put_response_hop_limit=1,
                 instance_metadata_tags="disabled",
             ),
-            network_interfaces=[
-                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-                    device_index=0,
-                    associate_public_ip_address="false",
-                    delete_on_termination="true",
-                    # The same group EKS attaches by default; naming it keeps node-to-control-plane traffic working.
-                    security_groups=[cluster.vpc_config.apply(lambda config: config.cluster_security_group_id)],
-                )
-            ],
+            network_interfaces=network_interfaces,
+            placement=placement,
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=resource_type, tags=instance_tags)
                 for resource_type in ("instance", "volume", "network-interface")
@@ -1698,6 +1829,65 @@ class AwsGpuCluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
         )
+
+    def _efa(
+        self,
+        name: str,
+        plan: _Plan,
+        cluster: aws.eks.Cluster,
+        cluster_name: str,
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None,
+    ) -> dict[str, "_EfaNetwork"]:
+        """The EFA security group (when any pool has EFA) and a cluster placement group per EFA pool, by pool name.
+
+        AWS: an EFA's security group must allow all inbound and outbound traffic to and from the group itself (EC2
+        user guide, "Get started with EFA and NCCL", *Prepare an EFA-enabled security group*,
+        https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start-nccl.html). The EKS cluster security group
+        allows all inbound traffic from itself but its outbound rule is `0.0.0.0/0`, not the group itself (EKS user
+        guide, "View Amazon EKS security group requirements for clusters",
+        https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html), and it is EKS's to change; so the EFA
+        interfaces carry a group of their own with exactly the two self-referencing rules (a new group's default
+        allow-all egress is removed by the provider). It carries the Karpenter discovery tag, so Karpenter's nodes
+        join it too and their EFA interfaces reach the warm nodes'. A cluster placement group keeps a pool's
+        instances on one low-latency network segment, in one zone (EC2 user guide, "Placement groups", *Cluster
+        placement groups*); EKS managed node groups take it from the launch template.
+        """
+        efa_pools = [pool for pool in plan.gpu_pools if pool.efa]
+        if not efa_pools:
+            return {}
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-efa",
+            description=f"EFA traffic among the EFA nodes of {cluster_name}",
+            vpc_id=cluster.vpc_config.apply(lambda config: config.vpc_id),
+            tags=merged_tags(tags, {"Name": f"{cluster_name}-efa", iam.KARPENTER_DISCOVERY_TAG: cluster_name}),
+            opts=child,
+        )
+        for rule, direction in ((aws.vpc.SecurityGroupIngressRule, "from"), (aws.vpc.SecurityGroupEgressRule, "to")):
+            rule(
+                f"{name}-efa-{direction}-self",
+                security_group_id=group.id,
+                referenced_security_group_id=group.id,
+                ip_protocol="-1",
+                description=f"All traffic {direction} EFA nodes",
+                tags=tags,
+                opts=child,
+            )
+        networks: dict[str, _EfaNetwork] = {}
+        for pool in efa_pools:
+            # Named after the cluster and pool (unique in the region, like the cluster name), so the pool's
+            # EC2NodeClass can select it by name.
+            placement_group = aws.ec2.PlacementGroup(
+                f"{name}-{pool.key}-placement",
+                name=f"{cluster_name}-{pool.name}-efa",
+                strategy="cluster",
+                tags=tags,
+                opts=child,
+            )
+            networks[pool.name] = _EfaNetwork(
+                zone=(pool.zones or [""])[0], placement_group=placement_group, security_group_id=group.id
+            )
+        return networks
 
     def _node_group(
         self,

@@ -1,5 +1,5 @@
 """Cloud-agnostic Kubernetes layer: NVIDIA stack, monitoring, ELK logging, serving (versioned models) and its
-gateway, node autoscaling, training (namespaces, GPU queues).
+gateway, node autoscaling, training (namespaces, GPU queues, JobSet, EFA).
 
 Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._common`; the Kubernetes provider
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
@@ -34,6 +34,11 @@ from components.kubernetes.serving import ModelServingNamespace, ModelServingNam
 from components.kubernetes.serving_gateway import ServingGateway, ServingGatewayArgs
 from components.kubernetes.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.kubernetes.training import (
+    DistributedTraining,
+    DistributedTrainingArgs,
+    EfaDevicePlugin,
+    EfaDevicePluginArgs,
+    EfaPoolTaintArgs,
     ExperimentTracking,
     ExperimentTrackingArgs,
     GpuQueueCpuQuotaArgs,
@@ -47,6 +52,11 @@ from components.kubernetes.training import (
 )
 
 __all__ = [
+    "DistributedTraining",
+    "DistributedTrainingArgs",
+    "EfaDevicePlugin",
+    "EfaDevicePluginArgs",
+    "EfaPoolTaintArgs",
     "EncryptedStorageClass",
     "EncryptedStorageClassArgs",
     "ExperimentTracking",

@@ -1044,6 +1044,91 @@ def kueue_workloads(release: str, namespace: str, values: Values) -> list[ChartW
     ]  # fmt: skip
 
 
+# --- JobSet (kubernetes-sigs/jobset tag v0.12.0, charts/jobset) -----------------------------------------------
+
+JOBSET_DEFAULTS: dict[str, Any] = {
+    "controller": {
+        "replicas": 1, "hostNetwork": False, "nodeSelector": {}, "affinity": {}, "tolerations": [],
+        "resources": {"requests": {"cpu": "500m", "memory": "128Mi"}, "limits": {"cpu": 2, "memory": "4Gi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}},
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+    },
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.yaml at v0.12.0)."""
+
+
+def jobset_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The JobSet chart: the controller Deployment (it also serves the webhooks).
+
+    Templates read (tag v0.12.0): `charts/jobset/templates/controller/deployment.yaml` (`controller.replicas`,
+    `.nodeSelector`, `.affinity`, `.tolerations`, `.podSecurityContext`, `.hostNetwork`, container `controller` with
+    `.resources` and `.securityContext`; no priorityClassName, no topologySpreadConstraints), `_helpers.tpl`
+    (`jobset.fullname`) and `controller/_helpers.tpl` (`<fullname>-controller`; pod labels name, instance,
+    component `controller`).
+    """
+    effective = merged(JOBSET_DEFAULTS, values)
+    controller = effective["controller"]
+    spec = _pod(
+        {**controller, "securityContext": controller.get("podSecurityContext") or {},
+         "containerSecurityContext": controller.get("securityContext") or {}},
+        container="controller",
+        extra={"hostNetwork": bool(controller.get("hostNetwork"))},
+    )  # fmt: skip
+    fullname = helm_fullname(release, "jobset", effective.get("fullnameOverride"))
+    return [
+        ChartWorkload("Deployment", f"{fullname}-controller", namespace, int(controller.get("replicas") or 1), spec,
+                      {"app.kubernetes.io/name": "jobset", "app.kubernetes.io/instance": release,
+                       "app.kubernetes.io/component": "controller"},
+                      source=f"jobset {_charts.JOBSET.version} templates/controller/deployment.yaml")
+    ]  # fmt: skip
+
+
+# --- AWS EFA device plugin (aws/eks-charts 5239609, stable/aws-efa-k8s-device-plugin v0.5.30) -----------------
+
+AWS_EFA_DEVICE_PLUGIN_DEFAULTS: dict[str, Any] = {
+    "nodeSelector": {}, "tolerations": [],
+    "resources": {"requests": {"cpu": "10m", "memory": "20Mi"}},
+    "securityContext": {"allowPrivilegeEscalation": True, "privileged": True, "runAsNonRoot": False, "runAsUser": 0},
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.yaml at 5239609)."""
+
+
+def aws_efa_device_plugin_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The EFA device plugin chart: one DaemonSet, host network, privileged, on the instance types of
+    `supportedInstanceLabels` only (a required node affinity) and outside EKS Auto Mode.
+
+    Template read: `templates/daemonset.yaml` (a `CriticalAddonsOnly` Exists toleration before `.tolerations`,
+    priorityClassName system-node-critical, `.nodeSelector`, the affinity from `supportedInstanceLabels`,
+    `hostNetwork: true`, container `aws-efa-k8s-device-plugin` with `.securityContext` and `.resources`, hostPath
+    volumes /var/lib/kubelet/device-plugins, /dev/infiniband/, /opt/aws/neuron/; pod labels `name: <fullname>`).
+    """
+    effective = merged(AWS_EFA_DEVICE_PLUGIN_DEFAULTS, values)
+    supported = _section(effective, "supportedInstanceLabels")
+    terms = [
+        {"matchExpressions": [
+            {"key": key, "operator": "In", "values": list(supported.get("values") or [])},
+            {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn", "values": ["auto"]},
+        ]}
+        for key in supported.get("keys") or []
+    ]  # fmt: skip
+    spec = _pod(
+        {**effective, "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": terms}}} if terms else {},
+         "containerSecurityContext": effective.get("securityContext") or {}, "securityContext": {}},
+        container="aws-efa-k8s-device-plugin",
+        extra={"hostNetwork": True, "priorityClassName": "system-node-critical",
+               "volumes": _host_paths("/var/lib/kubelet/device-plugins", "/dev/infiniband/", "/opt/aws/neuron/")},
+    )  # fmt: skip
+    spec["tolerations"] = [{"key": "CriticalAddonsOnly", "operator": "Exists"}, *spec["tolerations"]]
+    name = helm_fullname(release, "aws-efa-k8s-device-plugin", effective.get("fullnameOverride"))
+    return [
+        ChartWorkload("DaemonSet", name, namespace, 1, spec, {"name": name},
+                      source=f"aws-efa-k8s-device-plugin {_charts.AWS_EFA_DEVICE_PLUGIN.version} "
+                      "templates/daemonset.yaml")
+    ]  # fmt: skip
+
+
 ENVOY_PROXY_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
@@ -1105,6 +1190,8 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.ENVOY_GATEWAY.chart: envoy_gateway_workloads,
     _charts.CERT_MANAGER.chart: cert_manager_workloads,
     _charts.KUEUE.chart: kueue_workloads,
+    _charts.JOBSET.chart: jobset_workloads,
+    _charts.AWS_EFA_DEVICE_PLUGIN.chart: aws_efa_device_plugin_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -1125,6 +1212,8 @@ TABLE_VERSIONS: dict[str, str] = {
     "gateway-helm": "v1.9.0",
     "cert-manager": "v1.21.1",
     "kueue": "0.19.2",
+    "jobset": "0.12.0",
+    "aws-efa-k8s-device-plugin": "v0.5.30",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""

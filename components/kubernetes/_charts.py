@@ -37,6 +37,10 @@ Why `helm.v4.Chart` and not `helm.v3.Release`, for every chart here:
   - cert-manager: only `startupapicheck` (a post-install Job that waits for the webhook) is a hook; nothing is lost.
   - kueue: no hooks at this tag. Without cert-manager the controller makes its own webhook and visibility
     certificates and patches the webhook configurations' caBundle (`internalCertManagement`, the chart's default).
+  - jobset: no hooks at this tag. The controller makes its own webhook certificate into the chart's
+    `jobset-webhook-server-cert` Secret (`internalCertManagement`); `DistributedTraining` drops that Secret's empty
+    `data` from what Pulumi applies, so an upgrade never blanks the certificate the controller wrote.
+  - aws-efa-k8s-device-plugin: a single DaemonSet, no hooks.
 
 Versions were current when gathered in ../shared/REFERENCE.md; each entry names its source. Upgrade by
 changing one line here and re-running the tests (the values builders are tested against these charts' keys).
@@ -199,6 +203,30 @@ KUEUE = ChartRef(
     "controller image registry.k8s.io/kueue/kueue:v0.19.2; CRDs as templates in templates/crd)",
 )
 
+# JobSet publishes its chart to the Kubernetes project's own registry (charts/jobset/README.md@v0.12.0: `helm install
+# [RELEASE_NAME] oci://registry.k8s.io/jobset/charts/jobset --version 0.12.0`); the chart version is the tag without
+# its `v`, and for a promoted tag hack/helm-chart-package.sh sets `image.repository: registry.k8s.io/jobset/jobset`,
+# `image.tag: v0.12.0` and `image.pullPolicy: IfNotPresent` in the packaged values (the values.yaml in git keeps the
+# staging image and `main`).
+JOBSET = ChartRef(
+    repo="oci://registry.k8s.io/jobset/charts",
+    chart="jobset",
+    version="0.12.0",
+    source="kubernetes-sigs/jobset tag v0.12.0 (2026-05-08, the newest release), charts/jobset/Chart.yaml; controller "
+    "image registry.k8s.io/jobset/jobset:v0.12.0; the JobSet CRD (jobset.x-k8s.io/v1alpha2) in crds/",
+)
+# aws/eks-charts has no tags: the chart is published to the gh-pages index from stable/. The version is the one in
+# stable/aws-efa-k8s-device-plugin/Chart.yaml at commit 5239609 (2026-08-03; last changed by bfe91c4, 2026-07-21,
+# "add latest EFA instance types"), app v0.5.20 (image <account>.dkr.ecr.<region>.amazonaws.com/eks/
+# aws-efa-k8s-device-plugin:v0.5.20).
+AWS_EFA_DEVICE_PLUGIN = ChartRef(
+    repo="https://aws.github.io/eks-charts",
+    chart="aws-efa-k8s-device-plugin",
+    version="v0.5.30",
+    source="aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml at 5239609 (version v0.5.30, appVersion "
+    "v0.5.20)",
+)
+
 CHARTS: tuple[ChartRef, ...] = (
     GPU_OPERATOR,
     NVIDIA_DEVICE_PLUGIN,
@@ -216,6 +244,8 @@ CHARTS: tuple[ChartRef, ...] = (
     ENVOY_GATEWAY,
     CERT_MANAGER,
     KUEUE,
+    JOBSET,
+    AWS_EFA_DEVICE_PLUGIN,
 )
 """Every chart the layer installs (the tests check each is an exact pin over HTTPS or from an official OCI registry)."""
 

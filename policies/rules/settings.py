@@ -59,6 +59,7 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://aws.github.io/secrets-store-csi-driver-provider-aws",
     "oci://docker.io/envoyproxy",
     "oci://registry.k8s.io/kueue/charts",
+    "oci://registry.k8s.io/jobset/charts",
 )
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 

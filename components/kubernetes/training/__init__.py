@@ -1,6 +1,9 @@
-"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, and GPU queues with
-fair sharing between teams (Kueue)."""
+"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, GPU queues with
+fair sharing between teams (Kueue), the multi-node job operator (JobSet) with a PyTorch job builder, and the EFA
+device plugin."""
 
+from components.kubernetes.training.distributed import DistributedTraining, DistributedTrainingArgs, torch_jobset
+from components.kubernetes.training.efa import EfaDevicePlugin, EfaDevicePluginArgs, EfaPoolTaintArgs
 from components.kubernetes.training.gpu_queues import (
     GpuQueueCpuQuotaArgs,
     GpuQueueFlavorArgs,
@@ -13,6 +16,11 @@ from components.kubernetes.training.namespace import TrainingNamespace, Training
 from components.kubernetes.training.tracking import ExperimentTracking, ExperimentTrackingArgs
 
 __all__ = [
+    "DistributedTraining",
+    "DistributedTrainingArgs",
+    "EfaDevicePlugin",
+    "EfaDevicePluginArgs",
+    "EfaPoolTaintArgs",
     "ExperimentTracking",
     "ExperimentTrackingArgs",
     "GpuQueueCpuQuotaArgs",
@@ -23,4 +31,5 @@ __all__ = [
     "GpuQueuesArgs",
     "TrainingNamespace",
     "TrainingNamespaceArgs",
+    "torch_jobset",
 ]

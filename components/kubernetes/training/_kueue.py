@@ -86,6 +86,13 @@ FAIR_SHARING_STRATEGIES: list[str] = ["LessThanOrEqualToFinalShare", "LessThanIn
 """Fair sharing's preemption strategies (one of the three sets pkg/config/validation.go accepts). The `fairSharing`
 section's presence is what turns fair sharing on in v1beta2 (pkg/scheduler/preemption/fairsharing `Enabled`)."""
 
+EXCLUDED_RESOURCE_PREFIXES: tuple[str, ...] = (gpu.EFA_RESOURCE,)
+"""Resources Kueue leaves out of quota: with the default `quotaCheckStrategy` (BlockUndeclared) a pod requesting a
+resource no ClusterQueue covers is never admitted ("resource ... unavailable in ClusterQueue",
+pkg/scheduler/flavorassigner at v0.19.2), and an EFA job requests `vpc.amazonaws.com/efa`. EFA interfaces come
+with the GPU pool's nodes, whose GPUs are the quota; `Resources.ExcludeResourcePrefixes` (apis/config/v1beta2)
+drops them from admission."""
+
 WITHIN_CLUSTER_QUEUE_POLICIES: tuple[str, ...] = ("Never", "LowerPriority", "LowerOrNewerEqualPriority")
 """`ClusterQueue.spec.preemption.withinClusterQueue` values (CRD enum at v0.19.2)."""
 RECLAIM_WITHIN_COHORT_POLICIES: tuple[str, ...] = ("Never", "LowerPriority", "Any")
@@ -167,6 +174,7 @@ def controller_config(*, managed_namespaces: Sequence[str], integrations: Sequen
                 "backoffMaxSeconds": 3600,
             },
         },
+        "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCE_PREFIXES)},
     }
 
 

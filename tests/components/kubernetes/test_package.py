@@ -40,6 +40,11 @@ def test_no_module_imports_a_cloud_sdk(path: Path) -> None:
 
 def test_every_component_and_its_args_are_exported_explicitly() -> None:
     assert sorted(layer.__all__) == [
+        "DistributedTraining",
+        "DistributedTrainingArgs",
+        "EfaDevicePlugin",
+        "EfaDevicePluginArgs",
+        "EfaPoolTaintArgs",
         "EncryptedStorageClass",
         "EncryptedStorageClassArgs",
         "ExperimentTracking",

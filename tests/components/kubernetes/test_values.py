@@ -258,6 +258,9 @@ OFFICIAL_OCI_REGISTRIES = {
     # kubernetes-sigs/kueue v0.19.2 charts/kueue/README.md: "the charts pushed to
     # `oci://registry.k8s.io/kueue/charts/kueue`"; registry.k8s.io is the Kubernetes project's own registry.
     "oci://registry.k8s.io/kueue/charts": "kubernetes-sigs/kueue (the Kubernetes project's registry)",
+    # kubernetes-sigs/jobset v0.12.0 charts/jobset/README.md: `helm install [RELEASE_NAME]
+    # oci://registry.k8s.io/jobset/charts/jobset --version 0.12.0`.
+    "oci://registry.k8s.io/jobset/charts": "kubernetes-sigs/jobset (the Kubernetes project's registry)",
 }
 
 
