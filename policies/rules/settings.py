@@ -57,6 +57,7 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://aws.github.io/secrets-store-csi-driver-provider-aws",
     "oci://docker.io/envoyproxy",
     "oci://registry.k8s.io/kueue/charts",
+    "https://argoproj.github.io/argo-helm",
 )
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 

@@ -1,5 +1,5 @@
-"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, and GPU queues with
-fair sharing between teams (Kueue)."""
+"""Training on Kubernetes: the namespaces in which teams run (distributed) GPU training jobs, GPU queues with
+fair sharing between teams (Kueue), and pipelines with scheduled retraining (Argo Workflows)."""
 
 from components.kubernetes.training.gpu_queues import (
     GpuQueueFlavorArgs,
@@ -9,6 +9,12 @@ from components.kubernetes.training.gpu_queues import (
     GpuQueueTeamArgs,
 )
 from components.kubernetes.training.namespace import TrainingNamespace, TrainingNamespaceArgs
+from components.kubernetes.training.pipelines import (
+    PipelineArtifactStoreArgs,
+    Pipelines,
+    PipelinesArgs,
+    PipelineTeamArgs,
+)
 
 __all__ = [
     "GpuQueueFlavorArgs",
@@ -16,6 +22,10 @@ __all__ = [
     "GpuQueueTeamArgs",
     "GpuQueues",
     "GpuQueuesArgs",
+    "PipelineArtifactStoreArgs",
+    "PipelineTeamArgs",
+    "Pipelines",
+    "PipelinesArgs",
     "TrainingNamespace",
     "TrainingNamespaceArgs",
 ]
