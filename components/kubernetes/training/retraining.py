@@ -570,7 +570,20 @@ def retraining_pipeline(
         ),
         "outputs": {"parameters": [{"name": "version", "valueFrom": {"path": "/tmp/outputs/version"}}]},
     }
-    location = {"s3": {"key": model_key}} if cloud == "aws" else {"azure": {"blob": model_key}}
+    if cloud == "aws":
+        # Key only: bucket, endpoint and credentials come from the namespace's artifact repository.
+        location: dict[str, Any] = {"s3": {"key": model_key}}
+    else:
+        # The CRD requires an Azure artifact's blob, container and endpoint; credentials: workload identity.
+        container, account = artifact_store_uri.removeprefix("wasbs://").split("@", 1)
+        location = {
+            "azure": {
+                "endpoint": f"https://{account}",
+                "container": container,
+                "blob": model_key,
+                "useSDKCreds": True,
+            }
+        }
     build = {
         "name": "build-image",
         "inputs": {
