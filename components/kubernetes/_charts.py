@@ -280,9 +280,7 @@ AWS_CLI_IMAGE = (
 """AWS's official CLI image (Amazon Linux, `/bin/sh`), used for `aws ecr get-login-password` with the pod's IRSA
 identity. Digest as pinned by a public backup runtime script (`aws_cli_image=...2.31.30@sha256:6c93...`)."""
 
-AZURE_CLI_IMAGE = (
-    "mcr.microsoft.com/azure-cli@sha256:0df3dcd6f4342770c2f0992c6c6552297fe8433195372fc2438a7c00bf3fd826"
-)
+AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli@sha256:0df3dcd6f4342770c2f0992c6c6552297fe8433195372fc2438a7c00bf3fd826"
 """Microsoft's official Azure CLI image, used for `az login --federated-token` (workload identity) and
 `az acr login --expose-token`. Digest as pinned by a public AKS virtual-node benchmark (`BENCHMARK_IMAGE=...`)."""
 
