@@ -27,6 +27,7 @@ Facts transcribed (v4.0.6):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -522,4 +523,21 @@ def lint(spec: dict[str, Any]) -> list[str]:
                 dependency = word.strip("()").split(".")[0]
                 if dependency and dependency not in task_names:
                     found.append(f"task {task['name']}: depends on unknown task {dependency!r}")
+    return found
+
+
+def images_of(value: Any) -> list[str]:
+    """Every `image` in a manifest, those of objects inside a resource step's `manifest` string included."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "image" and isinstance(item, str):
+                found.append(item)
+            elif key == "manifest" and isinstance(item, str):
+                found += images_of(json.loads(item))
+            else:
+                found += images_of(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += images_of(item)
     return found

@@ -173,27 +173,10 @@ def test_an_azure_model_artifact_names_its_container_and_endpoint_as_the_crd_req
 # --- (b) Images -------------------------------------------------------------------------------------------------------
 
 
-def _images(value: Any) -> list[str]:
-    """Every `image` in a manifest, the JobSet inside the train step's manifest string included."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "image" and isinstance(item, str):
-                found.append(item)
-            elif key == "manifest" and isinstance(item, str):
-                found += _images(json.loads(item))
-            else:
-                found += _images(item)
-    elif isinstance(value, list):
-        for item in value:
-            found += _images(item)
-    return found
-
-
 @pytest.mark.parametrize("cloud", ["aws", "azure"])
 def test_every_image_the_pipeline_runs_is_pinned_by_digest(cloud: str) -> None:
     pipeline = build(cloud)
-    images = _images(pipeline.workflow_template) + _images(pipeline.cron_workflow)
+    images = argo_crds.images_of(pipeline.workflow_template) + argo_crds.images_of(pipeline.cron_workflow)
     assert len(images) >= 7, images
     for image in images:
         assert re.fullmatch(r".+@sha256:[0-9a-f]{64}", image), f"{image} is not pinned by digest"
