@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from stacks.synth import PROJECT_ROOT, Synthesis, synthesize
+from policies.replay import in_process, replay
+from stacks.synth import PROJECT_ROOT, Synthesis, pulumi_config_for, synthesize
 from tests.components.kubernetes import argo_crds
 from tests.components.kubernetes.helpers import manifest
 
@@ -55,9 +56,6 @@ def test_the_training_job_is_a_torchrun_jobset_queued_for_the_team(retraining: S
 
 
 def test_the_retraining_program_passes_the_kubernetes_baseline(retraining: Synthesis) -> None:
-    from policies.replay import in_process, replay
-    from stacks.synth import pulumi_config_for
-
     stack_config, _ = pulumi_config_for("dev", EXAMPLE)
     verdict = replay(retraining, in_process("kubernetes-baseline"), stack_config=stack_config)
     assert not verdict.mandatory, f"a team installing the documented pipeline is compliant:\n{verdict.summary()}"

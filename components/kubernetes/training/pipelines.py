@@ -48,7 +48,7 @@ class PipelineArtifactStoreArgs(TypedDict):
     region: NotRequired[str]
     """AWS region of the bucket (`aws`). Required for aws."""
     kms_key_id: NotRequired[pulumi.Input[str]]
-    """KMS key ARN objects are encrypted with (`aws`); without it the bucket's default encryption applies."""
+    """KMS key ARN objects are encrypted with (`aws`). Defaults to none: the bucket's default encryption applies."""
     account: NotRequired[pulumi.Input[str]]
     """Storage account name (`azure`). Required for azure."""
     container: NotRequired[pulumi.Input[str]]
@@ -81,7 +81,7 @@ class PipelinesArgs(TypedDict, total=False):
 
     mlflow_namespace: str
     """Namespace of the MLflow tracking server: pods labelled `mlplatform.io/mlflow-client: "true"` in the training
-    namespaces may reach it on `mlflow_port`. Unset: no such egress."""
+    namespaces may reach it on `mlflow_port`. Defaults to none (no such egress)."""
 
     mlflow_port: int
     """Port of the MLflow tracking server's pods. Defaults to 5000."""
