@@ -7,14 +7,9 @@ from typing import Any, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common.validation import (
-    Problems,
-    camel,
-    check_known_arguments,
-    dns1123_label_problem,
-    require_args_mapping,
-)
+from components._common.validation import Problems, camel, check_known_arguments, require_args_mapping
 from components.kubernetes import _charts, _platform_policies
+from components.kubernetes._checks import check_bool, check_int, check_object_name, check_string_map
 from components.kubernetes._namespaces import check_extra_labels, check_namespace_name, create_namespace
 from components.kubernetes.training import _argo
 from components.kubernetes.training.namespace import DEFAULT_SERVICE_ACCOUNT_NAME
@@ -34,6 +29,7 @@ STEP_ROLE_NAME = "argo-workflow-steps"
 """The Role the training ServiceAccount gets for workflow steps in each training namespace."""
 CONTROLLER_READ_ROLE = "argo-workflows-controller-read"
 CONTROLLER_WRITE_ROLE = "argo-workflows-controller-write"
+LEASE_ROLE = "argo-workflows-controller-leader-election"
 CONTROLLER_SERVICE_ACCOUNT = f"{_argo.RELEASE}-{_argo.CONTROLLER_NAME}"
 """The controller's ServiceAccount (`argo-workflows.controllerServiceAccountName`: the controller's full name)."""
 
@@ -161,21 +157,16 @@ class Pipelines(pulumi.ComponentResource):
         team_of = check_teams(problems, teams, namespace)
         check_artifact_store(problems, store)
         check_namespace_name(problems, "namespace", namespace)
-        _check_label(problems, "serviceAccountName", service_account)
+        check_object_name(problems, "serviceAccountName", service_account)
         if mlflow_namespace is not None:
-            _check_label(problems, "mlflowNamespace", mlflow_namespace)
-        _check_port(problems, "mlflowPort", mlflow_port)
-        _check_label(problems, "monitoringNamespace", monitoring_namespace)
-        if node_selector is not None and (
-            not isinstance(node_selector, Mapping)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in node_selector.items())
-        ):
-            problems.add("nodeSelector", "must be a map of node label keys to string values")
-        if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 5:
-            problems.add("replicas", "must be an integer from 1 to 5 (2 keeps a controller through a node drain)")
-        for key, value in (("server", server), ("protect", protect)):
-            if not isinstance(value, bool):
-                problems.add(key, "must be true or false")
+            check_object_name(problems, "mlflowNamespace", mlflow_namespace)
+        check_int(problems, "mlflowPort", mlflow_port, minimum=1, maximum=65535)
+        check_object_name(problems, "monitoringNamespace", monitoring_namespace)
+        if node_selector is not None:
+            check_string_map(problems, "nodeSelector", node_selector)
+        check_int(problems, "replicas", replicas, minimum=1, maximum=5)
+        check_bool(problems, "server", server)
+        check_bool(problems, "protect", protect)
         check_extra_labels(problems, "namespaceLabels", namespace_labels)
         problems.raise_if_any(f"Pipelines '{name}'")
 
@@ -235,21 +226,11 @@ class Pipelines(pulumi.ComponentResource):
         )
         k8s.rbac.v1.Role(
             f"{name}-controller-lease",
-            metadata={"name": "argo-workflows-controller-leader-election", "namespace": ns.metadata.name},
+            metadata={"name": LEASE_ROLE, "namespace": ns.metadata.name},
             rules=[dict(rule) for rule in _argo.CONTROLLER_LEASE_RULES],
             opts=child,
         )
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-controller-lease",
-            metadata={"name": "argo-workflows-controller-leader-election", "namespace": ns.metadata.name},
-            role_ref={
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": "argo-workflows-controller-leader-election",
-            },
-            subjects=subject,
-            opts=child,
-        )
+        _bind(f"{name}-controller-lease", "Role", LEASE_ROLE, ns.metadata.name, subject, child)
 
         prefixes: dict[str, str] = {}
         for team_namespace, team in team_of.items():
@@ -271,13 +252,8 @@ class Pipelines(pulumi.ComponentResource):
                 rules=[dict(rule) for rule in _argo.STEP_RULES],
                 opts=child,
             )
-            k8s.rbac.v1.RoleBinding(
-                f"{prefix}-steps",
-                metadata={"name": STEP_ROLE_NAME, "namespace": team_namespace},
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": STEP_ROLE_NAME},
-                subjects=[{"kind": "ServiceAccount", "name": service_account, "namespace": team_namespace}],
-                opts=child,
-            )
+            steps_subject = [{"kind": "ServiceAccount", "name": service_account, "namespace": team_namespace}]
+            _bind(f"{prefix}-steps", "Role", STEP_ROLE_NAME, team_namespace, steps_subject, child)
             body = _artifact_repository(store, team).apply(_argo.artifact_repositories_configmap)  # type: ignore[arg-type]
             k8s.core.v1.ConfigMap(
                 f"{prefix}-artifact-repositories",
@@ -312,6 +288,24 @@ class Pipelines(pulumi.ComponentResource):
         )
 
 
+def _bind(
+    resource_name: str,
+    kind: str,
+    role: str,
+    namespace: pulumi.Input[str],
+    subjects: list[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.rbac.v1.RoleBinding:
+    """A RoleBinding named after `role`, in `namespace`, of `role` (a Role there, or a ClusterRole) to `subjects`."""
+    return k8s.rbac.v1.RoleBinding(
+        resource_name,
+        metadata={"name": role, "namespace": namespace},
+        role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
+        subjects=subjects,
+        opts=opts,
+    )
+
+
 def _artifact_repository(store: Mapping[str, Any], team: str) -> pulumi.Output[dict[str, Any]]:
     """The team's artifact repository, once the store's (possibly unknown) names resolve."""
     if store["cloud"] == "aws":
@@ -326,20 +320,6 @@ def _artifact_repository(store: Mapping[str, Any], team: str) -> pulumi.Output[d
 
 
 # --- Validation (every problem with its property path) ----------------------------------------------------------
-
-
-def _check_label(problems: Problems, path: str, value: object) -> None:
-    if not isinstance(value, str):
-        problems.add(path, "must be a string (a DNS-1123 label)")
-        return
-    problem = dns1123_label_problem(value)
-    if problem:
-        problems.add(path, problem)
-
-
-def _check_port(problems: Problems, path: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        problems.add(path, "must be a TCP port from 1 to 65535")
 
 
 def check_teams(problems: Problems, teams: object, argo_namespace: object) -> dict[str, str]:
@@ -357,7 +337,7 @@ def check_teams(problems: Problems, teams: object, argo_namespace: object) -> di
         namespace = team.get("namespace")
         check_namespace_name(problems, f"{path}.namespace", namespace)
         segment = team.get("team", namespace)
-        _check_label(problems, f"{path}.team", segment)
+        check_object_name(problems, f"{path}.team", segment)
         if not isinstance(namespace, str) or not isinstance(segment, str):
             continue
         if namespace == argo_namespace:

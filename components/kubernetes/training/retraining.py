@@ -15,6 +15,7 @@ from typing import Any
 
 from components._common.validation import Problems, dns1123_label_problem
 from components.kubernetes import _charts
+from components.kubernetes._checks import check_object_name
 from components.kubernetes.training import _argo, _kueue
 from components.kubernetes.training.namespace import DEFAULT_SERVICE_ACCOUNT_NAME, KUBE_API_ACCESS_LABEL
 
@@ -88,13 +89,8 @@ def _check_image(problems: Problems, path: str, image: object) -> None:
 
 
 def _check_name(problems: Problems, path: str, value: object, *, maximum: int = 63) -> None:
-    if not isinstance(value, str):
-        problems.add(path, "must be a string (a DNS-1123 label)")
-        return
-    problem = dns1123_label_problem(value)
-    if problem:
-        problems.add(path, problem)
-    elif len(value) > maximum:
+    check_object_name(problems, path, value)
+    if isinstance(value, str) and not dns1123_label_problem(value) and len(value) > maximum:
         problems.add(path, f"must be at most {maximum} characters (got {len(value)})")
 
 
