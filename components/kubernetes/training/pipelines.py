@@ -235,17 +235,7 @@ class Pipelines(pulumi.ComponentResource):
         prefixes: dict[str, str] = {}
         for team_namespace, team in team_of.items():
             prefix = f"{name}-{team_namespace}"
-            k8s.rbac.v1.RoleBinding(
-                f"{prefix}-controller",
-                metadata={"name": CONTROLLER_WRITE_ROLE, "namespace": team_namespace},
-                role_ref={
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": CONTROLLER_WRITE_ROLE,
-                },
-                subjects=subject,
-                opts=child,
-            )
+            _bind(f"{prefix}-controller", "ClusterRole", CONTROLLER_WRITE_ROLE, team_namespace, subject, child)
             k8s.rbac.v1.Role(
                 f"{prefix}-steps",
                 metadata={"name": STEP_ROLE_NAME, "namespace": team_namespace},
