@@ -1129,6 +1129,68 @@ def aws_efa_device_plugin_workloads(release: str, namespace: str, values: Values
     ]  # fmt: skip
 
 
+# --- Argo Workflows (argoproj/argo-helm tag argo-workflows-1.0.18, charts/argo-workflows) --------------------------
+
+ARGO_WORKFLOWS_DEFAULTS: dict[str, Any] = {
+    "controller": {
+        "name": "workflow-controller", "replicas": 1, "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [],
+        "affinity": {}, "topologySpreadConstraints": [], "priorityClassName": "", "resources": {},
+        "podSecurityContext": {},
+        "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},
+    },
+    "server": {
+        "enabled": True, "name": "server", "replicas": 1, "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [], "affinity": {}, "topologySpreadConstraints": [], "priorityClassName": "", "resources": {},
+        "podSecurityContext": {},
+        "securityContext": {"readOnlyRootFilesystem": False, "runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},
+    },
+}  # fmt: skip
+"""The chart's defaults for what decides placement (values.yaml at argo-workflows-1.0.18)."""
+
+
+def argo_workflows_workloads(release: str, namespace: str, values: Values) -> list[ChartWorkload]:
+    """The Argo Workflows chart: the workflow controller Deployment, and the Argo Server Deployment when enabled.
+
+    Templates read (tag argo-workflows-1.0.18): `templates/controller/workflow-controller-deployment.yaml` and
+    `templates/server/server-deployment.yaml` (`replicas`, `podSecurityContext` as the pod's `securityContext`,
+    `securityContext` as the container's, `resources`, `nodeSelector`, `tolerations`, `affinity`,
+    `topologySpreadConstraints`, `priorityClassName`; containers `controller` and `argo-server`; the server mounts an
+    emptyDir at /tmp) and `_helpers.tpl` (`argo-workflows.fullname`, selector labels `app.kubernetes.io/name:
+    <chart name>-<component name>` and `app.kubernetes.io/instance`). Step pods are created at run time by the
+    controller in the training namespaces from each Workflow; they are not modelled here.
+    """
+    effective = merged(ARGO_WORKFLOWS_DEFAULTS, values)
+    fullname = helm_fullname(release, "argo-workflows", effective.get("fullnameOverride"))
+    workloads = []
+    for section_name, container, enabled in (
+        ("controller", "controller", True),
+        ("server", "argo-server", bool(effective["server"].get("enabled"))),
+    ):
+        if not enabled:
+            continue
+        section = effective[section_name]
+        extra: dict[str, Any] = {
+            "topologySpreadConstraints": copy.deepcopy(section.get("topologySpreadConstraints") or []),
+        }
+        if section.get("priorityClassName"):
+            extra["priorityClassName"] = section["priorityClassName"]
+        if section_name == "server":
+            extra["volumes"] = [{"name": "tmp", "emptyDir": {}}]
+        spec = _pod({**section, "securityContext": section.get("podSecurityContext") or {},
+                     "containerSecurityContext": section.get("securityContext") or {}},
+                    container=container, extra=extra)  # fmt: skip
+        name = section.get("name") or section_name
+        workloads.append(
+            ChartWorkload("Deployment", f"{fullname}-{name}", namespace, int(section.get("replicas") or 1), spec,
+                          {"app.kubernetes.io/name": f"argo-workflows-{name}", "app.kubernetes.io/instance": release},
+                          source=f"argo-workflows {_charts.ARGO_WORKFLOWS.version} templates/{section_name}/"
+                                 f"{'workflow-controller' if section_name == 'controller' else 'server'}-deployment.yaml")
+        )  # fmt: skip
+    return workloads
+
+
 ENVOY_PROXY_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
@@ -1192,6 +1254,7 @@ CHART_WORKLOADS: dict[str, Callable[[str, str, Values], list[ChartWorkload]]] = 
     _charts.KUEUE.chart: kueue_workloads,
     _charts.JOBSET.chart: jobset_workloads,
     _charts.AWS_EFA_DEVICE_PLUGIN.chart: aws_efa_device_plugin_workloads,
+    _charts.ARGO_WORKFLOWS.chart: argo_workflows_workloads,
 }
 """Chart name -> the function from (release, namespace, values) to the workloads it creates; one per pin."""
 
@@ -1214,6 +1277,7 @@ TABLE_VERSIONS: dict[str, str] = {
     "kueue": "0.19.2",
     "jobset": "0.12.0",
     "aws-efa-k8s-device-plugin": "v0.5.30",
+    "argo-workflows": "1.0.18",
 }
 """The chart versions whose templates this table was read from; a test fails when a pin in `_charts.py` moves
 without the table, and the deployability check reports a chart of another version as not described."""

@@ -226,6 +226,16 @@ AWS_EFA_DEVICE_PLUGIN = ChartRef(
     source="aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml at 5239609 (version v0.5.30, appVersion "
     "v0.5.20)",
 )
+# Argo Workflows' chart is the Argo project's own (argoproj/argo-helm, published at https://argoproj.github.io/argo-helm);
+# chart 1.0.18 is the newest release and ships app v4.0.6 (charts/argo-workflows/Chart.yaml at tag
+# argo-workflows-1.0.18): controller quay.io/argoproj/workflow-controller:v4.0.6, executor quay.io/argoproj/argoexec.
+ARGO_WORKFLOWS = ChartRef(
+    repo="https://argoproj.github.io/argo-helm",
+    chart="argo-workflows",
+    version="1.0.18",
+    source="argoproj/argo-helm tag argo-workflows-1.0.18, charts/argo-workflows/Chart.yaml (app v4.0.6; images "
+    "quay.io/argoproj/workflow-controller and argoexec v4.0.6; minimal CRDs as templates under crds.full=false)",
+)
 
 CHARTS: tuple[ChartRef, ...] = (
     GPU_OPERATOR,
@@ -246,6 +256,7 @@ CHARTS: tuple[ChartRef, ...] = (
     KUEUE,
     JOBSET,
     AWS_EFA_DEVICE_PLUGIN,
+    ARGO_WORKFLOWS,
 )
 """Every chart the layer installs (the tests check each is an exact pin over HTTPS or from an official OCI registry)."""
 
@@ -305,6 +316,38 @@ MLFLOW_IMAGE_USER = 1000
 """The uid (and gid) the MLflow pods run as: the image has no non-root user of its own, and any uid works with a
 read-only root filesystem and HOME on the writable /tmp (the uid mlflow/mlflow's own chart sets,
 charts/values.yaml `podSecurityContext.runAsUser`)."""
+
+
+# --- Images of the example retraining pipeline (components/kubernetes/training/retraining.py) -------------------
+# Pipeline steps run by digest only (the builder refuses anything else). Each digest is the one public projects pin
+# for that tag, cited; re-resolve with `crane digest <repo>:<tag>` when bumping.
+
+CRANE_IMAGE = (
+    "gcr.io/go-containerregistry/crane:debug@sha256:e78770b31258a3846f878036d9c1f63fbe4c871f9f56990bf77fd95c013e3c1b"
+)
+"""go-containerregistry's `crane` with a busybox shell (the `debug` variant; `/busybox/sh`), which appends a layer to
+a remote image and pushes it with no Docker daemon and no root. The digest is the one several public projects pin for
+`crane:debug` (e.g. Dagger-based CI modules and registry smoke tests found by code search)."""
+
+AWS_CLI_IMAGE = (
+    "public.ecr.aws/aws-cli/aws-cli:2.31.30@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78"
+)
+"""AWS's official CLI image (Amazon Linux, `/bin/sh`), used for `aws ecr get-login-password` with the pod's IRSA
+identity. Digest as pinned by a public backup runtime script (`aws_cli_image=...2.31.30@sha256:6c93...`)."""
+
+AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli@sha256:0df3dcd6f4342770c2f0992c6c6552297fe8433195372fc2438a7c00bf3fd826"
+"""Microsoft's official Azure CLI image, used for `az login --federated-token` (workload identity) and
+`az acr login --expose-token`. Digest as pinned by a public AKS virtual-node benchmark (`BENCHMARK_IMAGE=...`)."""
+
+MLFLOW_CLIENT_IMAGE = (
+    "ghcr.io/mlflow/mlflow:v2.22.1@sha256:752d6d7e9fae6c321a67632fdc835b42b2d39f6dd6d684e483f4de0772743e81"
+)
+"""MLflow's official image (Python 3.10 with the `mlflow` client), for the quality gate and the registration step; it
+talks only to the tracking server's REST API, so boto3 and database drivers (absent from it) are not needed. Digest
+as recorded for v2.22.1 in a public MLflow image evaluation (docs: `ghcr.io/mlflow/mlflow@sha256:752d...`)."""
+
+PIPELINE_IMAGES: tuple[str, ...] = (CRANE_IMAGE, AWS_CLI_IMAGE, AZURE_CLI_IMAGE, MLFLOW_CLIENT_IMAGE)
+"""Images the example retraining pipeline references directly, every one by digest."""
 
 IMAGES: tuple[str, ...] = (CURL_IMAGE, MLFLOW_IMAGE)
 """Images the layer references directly (chart images are pinned by the chart versions above)."""

@@ -60,6 +60,7 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "oci://docker.io/envoyproxy",
     "oci://registry.k8s.io/kueue/charts",
     "oci://registry.k8s.io/jobset/charts",
+    "https://argoproj.github.io/argo-helm",
 )
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 

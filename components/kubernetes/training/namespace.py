@@ -66,6 +66,11 @@ TRAINING_API_GROUPS = {
 (jobset.x-k8s.io/v1alpha2), Kubeflow Trainer v2 TrainJobs (trainer.kubeflow.org/v1alpha1) and Training Operator
 v1 PyTorchJobs (kubeflow.org/v1). Listed one by one: a wildcard would also grant whatever those groups add."""
 
+PIPELINE_RESOURCES = ("workflows", "workflowtemplates", "cronworkflows")
+"""The Argo Workflows kinds (argoproj.io/v1alpha1) a team writes in its training namespace: runs, templates and
+schedules. Not ClusterWorkflowTemplates (cluster-wide), WorkflowEventBindings, or the controller's own bookkeeping
+(WorkflowTaskSets, WorkflowTaskResults, WorkflowArtifactGCTasks)."""
+
 TEAM_ROLE_RULES: list[dict[str, Any]] = [
     *(
         {"apiGroups": [group], "resources": resources, "verbs": list(_WRITE)}
@@ -102,6 +107,11 @@ TEAM_ROLE_RULES: list[dict[str, Any]] = [
     # Visible, not writable: the team cannot weaken the namespace's isolation.
     {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": list(_READ)},
     {"apiGroups": ["monitoring.coreos.com"], "resources": ["podmonitors"], "verbs": list(_WRITE)},
+    # Pipelines (Argo Workflows, `Pipelines`): submit and schedule workflows, keep templates. The controller runs the
+    # steps as the namespace's training ServiceAccount under the namespace's Pod Security, quota and policies.
+    {"apiGroups": ["argoproj.io"], "resources": list(PIPELINE_RESOURCES), "verbs": list(_WRITE)},
+    # What `argo get/logs/watch` read besides pods: the steps' reported outputs (the controller writes them).
+    {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": list(_READ)},
 ]
 """What the team may do in its training namespace: submit and follow jobs, read their logs. Deliberately absent:
 Secrets, pods/exec and pods/attach, pod creation outside a job (jobs go through the queue), ServiceAccount writes
@@ -192,8 +202,9 @@ class TrainingNamespace(pulumi.ComponentResource):
       `storage_egress_cidrs`;
     - the ServiceAccount training pods run as, annotated for IRSA or Entra workload identity, with no
       automounted API token;
-    - a Role and RoleBinding letting `team_group` submit and follow Jobs, JobSets, TrainJobs and PyTorchJobs
-      and read pod logs, in this namespace only.
+    - a Role and RoleBinding letting `team_group` submit and follow Jobs, JobSets, TrainJobs and PyTorchJobs,
+      submit and schedule Argo Workflows (Workflows, WorkflowTemplates, CronWorkflows) and read pod logs, in this
+      namespace only.
 
     What distributed training needs fits `restricted`: a memory-backed `emptyDir` at /dev/shm (NCCL and
     PyTorch data loaders) is an allowed volume type; pods run as non-root without privilege escalation and
