@@ -339,12 +339,9 @@ AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli@sha256:0df3dcd6f4342770c2f0992c6c
 """Microsoft's official Azure CLI image, used for `az login --federated-token` (workload identity) and
 `az acr login --expose-token`. Digest as pinned by a public AKS virtual-node benchmark (`BENCHMARK_IMAGE=...`)."""
 
-MLFLOW_CLIENT_IMAGE = (
-    "ghcr.io/mlflow/mlflow:v2.22.1@sha256:752d6d7e9fae6c321a67632fdc835b42b2d39f6dd6d684e483f4de0772743e81"
-)
-"""MLflow's official image (Python 3.10 with the `mlflow` client), for the quality gate and the registration step; it
-talks only to the tracking server's REST API, so boto3 and database drivers (absent from it) are not needed. Digest
-as recorded for v2.22.1 in a public MLflow image evaluation (docs: `ghcr.io/mlflow/mlflow@sha256:752d...`)."""
+MLFLOW_CLIENT_IMAGE = MLFLOW_IMAGE
+"""The image of the quality gate and the registration step: the tracking server's own MLflow release, so the client
+speaks exactly the server's REST API (model versions, aliases) and no second MLflow digest is pinned."""
 
 PIPELINE_IMAGES: tuple[str, ...] = (CRANE_IMAGE, AWS_CLI_IMAGE, AZURE_CLI_IMAGE, MLFLOW_CLIENT_IMAGE)
 """Images the example retraining pipeline references directly, every one by digest."""
