@@ -609,6 +609,10 @@ class GpuPoolConfig(_PoolSizing):
     """Zones for this pool, a subset of the target's zones. Defaults to all of them."""
     taints: list[TaintConfig] = []
     """Extra taints; the GPU taint of the GPU contract is always added."""
+    efa: StrictBool = False
+    """EKS only: Elastic Fabric Adapter for multi-node training (p4d, p5, p6 and the other EFA types): an EFA
+    interface per network card, a cluster placement group for the warm nodes and Karpenter's, one zone, and the
+    EFA device plugin on its nodes. Needs exactly one zone in `zones` and one instance type. Defaults to false."""
     on_demand_fallback: StrictBool = False
     """EKS, spot pools only: when spot capacity runs out, Karpenter launches the same instance types on demand
     (the NodePool allows both capacity types and prefers spot). Defaults to false."""
@@ -676,6 +680,25 @@ class GpuPoolConfig(_PoolSizing):
                 )
             if len(self.instance_types) != 1:
                 issues.add(("instanceTypes",), "an AKS pool has exactly one VM size")
+        if self.efa:
+            if cloud != "aws":
+                issues.add(("efa",), "EKS only (AKS InfiniBand sizes need no setting here)")
+            else:
+                for index, instance_type in enumerate(self.instance_types):
+                    if not gpu.aws_efa_supported(instance_type):
+                        issues.add(
+                            ("instanceTypes", index), f"'{instance_type}' has no EFA; remove efa or choose an EFA type"
+                        )
+                if len(self.instance_types) != 1:
+                    issues.add(
+                        ("instanceTypes",), "an EFA pool has one instance type (its launch template is sized for it)"
+                    )
+                if not self.zones or len(self.zones) != 1:
+                    issues.add(
+                        ("zones",),
+                        "an EFA pool needs exactly one zone: its cluster placement group is single-AZ and EFA traffic "
+                        "does not cross zones",
+                    )
         if self.on_demand_fallback and cloud == "azure":
             issues.add(
                 ("onDemandFallback",),
@@ -1360,6 +1383,17 @@ class TrackingConfig(_Model):
         return name
 
 
+class PipelinesConfig(_Model):
+    """Pipelines with scheduled retraining: Argo Workflows for the training namespaces (`Pipelines`)."""
+
+    enabled: StrictBool = True
+    """Install Argo Workflows where there are training namespaces (on AWS and Azure: its artifacts go to the
+    artifacts bucket). Defaults to true."""
+    server: StrictBool = False
+    """Also run the Argo Server (UI and API; ClusterIP only, each request with the caller's own Kubernetes token).
+    Defaults to false: teams use `kubectl`/`argo` with their own credentials."""
+
+
 class TrainingConfig(_Model):
     """Training: GPU queues with fair sharing (Kueue) and the research teams' training namespaces."""
 
@@ -1376,6 +1410,8 @@ class TrainingConfig(_Model):
     `models/<team>/`.)"""
     tracking: TrackingConfig = TrackingConfig()
     """Experiment tracking and model registry (MLflow)."""
+    pipelines: PipelinesConfig = PipelinesConfig()
+    """Pipelines with scheduled retraining (Argo Workflows)."""
 
     @field_validator("cohort")
     @classmethod

@@ -48,6 +48,8 @@ from components.azure import (
 from components.azure.network import DEFAULT_PRIVATE_DNS_ZONES
 from components.docker import LocalRegistry
 from components.kubernetes import (
+    DistributedTraining,
+    EfaDevicePlugin,
     EncryptedStorageClass,
     ExperimentTracking,
     GpuQueues,
@@ -56,6 +58,7 @@ from components.kubernetes import (
     Logging,
     ModelServingNamespace,
     Monitoring,
+    Pipelines,
     PodAutoscaling,
     PriorityExpander,
     SecretsStoreCsi,
@@ -104,6 +107,8 @@ class KarpenterLayer:
     settings: pulumi.Input[dict[str, Any]]
     """`AwsGpuCluster.karpenter`: cluster name and endpoint, interruption queue, node role, volume key, discovery
     tag, controller role (resolved once its Pod Identity association exists)."""
+    efa_pools: pulumi.Input[dict[str, Any]] = field(default_factory=dict)
+    """`AwsGpuCluster.efa_pools`: each EFA pool's placement group, which its EC2NodeClass selects."""
 
 
 @dataclass
@@ -181,6 +186,13 @@ class KubernetesLayerInputs:
     """The cloud of `training_pools` (its GPU contract: taints, instance catalog)."""
     tracking: TrackingLayer | None = None
     """The tracking server's database and identity, when `training.tracking` is on."""
+    efa_region: str | None = None
+    """EKS with EFA pools: the region whose EKS registry serves the EFA device plugin image; None installs none."""
+    efa_pool_taints: list[dict[str, str]] = field(default_factory=list)
+    """EKS with EFA pools: every taint of the GPU pools (plain data), which the EFA device plugin tolerates."""
+    artifact_store: dict[str, Any] | None = None
+    """Where pipelines keep workflow artifacts (`PipelineArtifactStoreArgs`: the artifacts bucket or container);
+    None on an existing cluster (no pipelines)."""
 
 
 def build_platform(config: PlatformConfig) -> Platform:
@@ -568,6 +580,7 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             "gpuPoolTaints": gpu_pool_taints(config),
             "karpenter": cluster.karpenter,
             "karpenterPools": cluster.karpenter_pools,
+            "efaPools": cluster.efa_pools,
         }
     )
     if config.deployment.kubernetes_layer == "clusterStack":
@@ -589,13 +602,23 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
             install_gpu_stack=bool(config.cluster.gpu_pools),
             gpu_pool_taints=gpu_pool_taints(config),
             gpu_runtime_class=gpu.preinstalled_runtime_class("aws"),
-            karpenter=KarpenterLayer(pools=cluster.karpenter_pools, settings=cluster.karpenter),
+            karpenter=KarpenterLayer(
+                pools=cluster.karpenter_pools, settings=cluster.karpenter, efa_pools=cluster.efa_pools
+            ),
             metrics_server=True,
             model_store=models.bucket_name.apply(lambda bucket: f"s3://{bucket}"),
             secrets=SecretsLayer(provider="aws", aws_region=target.region),
             training_identities={name: identity.role_arn for name, identity in training.items()},
             training_pools=list(config.cluster.gpu_pools),
             training_cloud="aws",
+            efa_region=target.region if any(pool.efa for pool in config.cluster.gpu_pools) else None,
+            efa_pool_taints=gpu_pool_taints(config),
+            artifact_store={
+                "cloud": "aws",
+                "bucket": buckets[config.training.artifacts_bucket].bucket_name,
+                "region": target.region,
+                "kms_key_id": buckets[config.training.artifacts_bucket].kms_key_arn,
+            },
             tracking=_tracking_layer(platform.outputs, config) if tracking else None,
         ),
     )
@@ -683,6 +706,8 @@ def _eks_gpu_pool(pool: GpuPoolConfig) -> AwsGpuNodePoolArgs:
         "labels": dict(pool.labels),
         "on_demand_fallback": pool.on_demand_fallback,
     }
+    if pool.efa:
+        args["efa"] = True
     if pool.priority is not None:
         args["priority"] = pool.priority
     if pool.zones:
@@ -1027,6 +1052,11 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             training_identities=dict(training_identities),
             training_pools=list(config.cluster.gpu_pools),
             training_cloud="azure",
+            artifact_store={
+                "cloud": "azure",
+                "account": storage.account_name,
+                "container": config.training.artifacts_bucket,
+            },
             tracking=_tracking_layer(platform.outputs, config) if tracking_on else None,
         ),
     )
@@ -1221,7 +1251,9 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
                 ]
             )
         karpenter = KarpenterLayer(
-            pools=_foundation_karpenter_pools(foundation_config), settings=reference.require_output("karpenter")
+            pools=_foundation_karpenter_pools(foundation_config),
+            settings=reference.require_output("karpenter"),
+            efa_pools=reference.get_output("efaPools").apply(lambda pools: pools or {}),
         )
     elif foundation_config is not None and foundation_config.cluster.autoscaling.expander == "priority":
         priorities = reference.require_output("autoscalerPriorities")
@@ -1282,6 +1314,34 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             },
             training_pools=list(foundation_config.cluster.gpu_pools) if foundation_config is not None else None,
             training_cloud=cloud,
+            efa_region=(
+                foundation_config.target.region  # type: ignore[union-attr]
+                if cloud == "aws"
+                and foundation_config is not None
+                and any(p.efa for p in foundation_config.cluster.gpu_pools)
+                else None
+            ),
+            efa_pool_taints=gpu_pool_taints(foundation_config) if foundation_config is not None else [],
+            artifact_store=(
+                {
+                    "cloud": "aws",
+                    "bucket": reference.require_output("bucketNames").apply(
+                        lambda names: names[config.training.artifacts_bucket]
+                    ),
+                    "region": foundation_config.target.region,  # type: ignore[union-attr]
+                    "kms_key_id": reference.require_output("bucketKmsKeyArns").apply(
+                        lambda keys: keys[config.training.artifacts_bucket]
+                    ),
+                }
+                if cloud == "aws" and foundation_config is not None
+                else {
+                    "cloud": "azure",
+                    "account": reference.require_output("storageAccountName"),
+                    "container": config.training.artifacts_bucket,
+                }
+                if cloud == "azure"
+                else None
+            ),
             tracking=(
                 _tracking_layer({key: reference.require_output(key) for key in TRACKING_OUTPUTS}, foundation_config)
                 if config.training.tracking.enabled and foundation_config is not None
@@ -1482,6 +1542,13 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
         if monitoring is not None:
             gpu_args["service_monitor_labels"] = monitoring.service_monitor_labels
         GpuStack("nvidia", gpu_args, opts)  # type: ignore[arg-type]
+    if layer.efa_region is not None:
+        # Only on nodes labelled vpc.amazonaws.com/efa.present (the EFA pools), tolerating every GPU pool taint.
+        EfaDevicePlugin(
+            "efa-device-plugin",
+            {"region": layer.efa_region, "pool_taints": layer.efa_pool_taints},  # type: ignore[typeddict-item]
+            opts,
+        )
 
     elk = config.logging.elk
     if elk.enabled:
@@ -1626,6 +1693,9 @@ def _training(
     labels = _namespace_labels(
         config, classification=datasets.data_classification, retention_days=datasets.retention_days
     )
+    labels_internal = _namespace_labels(
+        config, classification="internal", retention_days=config.logging.elk.retention_days
+    )
     created: dict[str, pulumi.Output[str]] = {}
     for namespace in training.namespaces:
         ceiling = namespace.ceiling()
@@ -1674,9 +1744,7 @@ def _training(
         ],
         "cohort": training.cohort,
         "protect": config.protect,
-        "namespace_labels": _namespace_labels(
-            config, classification="internal", retention_days=config.logging.elk.retention_days
-        ),
+        "namespace_labels": labels_internal,
     }
     if not layer.platform_pool:
         queues_args["node_selector"] = {}  # an existing cluster has no platform pool to select
@@ -1685,6 +1753,25 @@ def _training(
     queues_args["created_namespaces"] = created
     queues = GpuQueues("training-queues", queues_args, opts)  # type: ignore[arg-type]
     platform.outputs["kueueNamespace"] = queues.namespace
+    if training.namespaces:
+        jobs_args: dict[str, Any] = {"protect": config.protect, "namespace_labels": labels_internal}
+        if not layer.platform_pool:
+            jobs_args["node_selector"] = {}
+        jobs = DistributedTraining("distributed-training", jobs_args, opts)  # type: ignore[arg-type]
+        platform.outputs["jobSetNamespace"] = jobs.namespace
+    if training.namespaces and training.pipelines.enabled and layer.artifact_store is not None:
+        pipeline_args: dict[str, Any] = {
+            "teams": [{"namespace": namespace.name} for namespace in training.namespaces],
+            "artifact_store": layer.artifact_store,
+            "created_namespaces": created,
+            "server": training.pipelines.server,
+            "protect": config.protect,
+            "namespace_labels": labels_internal,
+        }
+        if not layer.platform_pool:
+            pipeline_args["node_selector"] = {}
+        pipelines = Pipelines("pipelines", pipeline_args, opts)  # type: ignore[arg-type]
+        platform.outputs["pipelinesNamespace"] = pipelines.namespace
     tracking_uri: pulumi.Input[str] | None = None
     if layer.tracking is not None:
         tracking_uri = _experiment_tracking(config, platform, layer, created, opts)
@@ -1815,6 +1902,9 @@ def _karpenter(
         "drain_grace": f"{scaling.drain_grace_hours}h",
         # The cluster's tags (the foundation's, in a cluster-layer stack) on every node, volume and interface.
         "tags": settings.apply(lambda facts: facts["nodeTags"]),
+        "placement_groups": pulumi.Output.from_input(karpenter.efa_pools).apply(
+            lambda pools: {name: pool["placementGroupName"] for name, pool in (pools or {}).items()}
+        ),
     }
     if monitoring is not None:
         args["service_monitor"] = True

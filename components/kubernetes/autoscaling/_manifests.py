@@ -163,6 +163,7 @@ def ec2_node_class(
     discovery_tag_key: str,
     discovery_tag_value: str,
     tags: Mapping[str, str],
+    placement_group: str | None = None,
 ) -> dict[str, Any]:
     """An EC2NodeClass (karpenter.k8s.aws/v1) for one pool's nodes.
 
@@ -175,9 +176,11 @@ def ec2_node_class(
         discovery_tag_key: the tag key marking the cluster's private node subnets and node security group.
         discovery_tag_value: its value (usually the cluster name).
         tags: tags for the instances, volumes and launch templates (the platform's).
+        placement_group: the placement group every node of the class launches into, by name (an EFA pool's
+            cluster placement group); None for none.
     """
     discovery = {discovery_tag_key: discovery_tag_value}
-    return {
+    manifest = {
         "apiVersion": EC2_NODE_CLASS_API_VERSION,
         "kind": EC2_NODE_CLASS_KIND,
         "metadata": {"name": name},
@@ -196,6 +199,9 @@ def ec2_node_class(
             "tags": {**dict(tags), POOL_NAME_TAG: name},
         },
     }
+    if placement_group:
+        manifest["spec"]["placementGroupSelector"] = {"name": placement_group}
+    return manifest
 
 
 def _taint(taint: Mapping[str, str]) -> dict[str, str]:

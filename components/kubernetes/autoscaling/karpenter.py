@@ -90,6 +90,12 @@ class KarpenterArgs(TypedDict, total=False):
     `karpenter.sh/do-not-disrupt`, a training job's checkpoint) before they are deleted (NodePool
     `template.spec.terminationGracePeriod`; e.g. `24h`). Defaults to 24h."""
 
+    placement_groups: pulumi.Input[dict[str, str]]
+    """Pool name -> the name of the placement group its nodes launch into (`AwsGpuCluster.efa_pools[*]
+    .placementGroupName`, the cluster placement group of an EFA pool): set as the pool's EC2NodeClass
+    `placementGroupSelector` (v1.14.1, docs *NodeClasses*, `spec.placementGroupSelector`), so the nodes Karpenter
+    adds sit beside the warm ones. Defaults to none."""
+
     tags: pulumi.Input[dict[str, str]]
     """Tags on every instance, volume and launch template Karpenter creates (the platform's tags); each node also
     gets `node-pool: <pool>`. Keys Karpenter or EKS own (`kubernetes.io/cluster/*`, `karpenter.sh/nodepool`, ...)
@@ -227,6 +233,7 @@ class Karpenter(pulumi.ComponentResource):
             discovery_key=discovery_key,
             discovery=discovery_value,
             tags=tags,
+            placement=args.get("placement_groups", {}),
         )
         pool_names: list[pulumi.Output[str]] = []
         class_names: list[pulumi.Output[str]] = []
@@ -243,6 +250,7 @@ class Karpenter(pulumi.ComponentResource):
                     discovery_tag_key=resolved["discovery_key"],
                     discovery_tag_value=resolved["discovery"],
                     tags=resolved["tags"] or {},
+                    placement_group=(resolved["placement"] or {}).get(spec["name"]),
                 )["spec"]
 
             node_class = k8s.apiextensions.CustomResource(

@@ -98,6 +98,11 @@ class PipelinesArgs(TypedDict, total=False):
     protect: bool
     """Protect the chart (its CRDs own every workflow) and keep it on delete. Defaults to false."""
 
+    created_namespaces: dict[str, pulumi.Input[str]]
+    """Team namespace -> its name as an output of the resource that creates it (`TrainingNamespace.namespace`): the
+    per-namespace Roles, bindings and artifact repositories then wait for their own namespace only, with no
+    `depends_on` on whole components. Defaults to none (the namespaces exist already)."""
+
     namespace_labels: dict[str, str]
     """Extra labels of the controller's namespace. Defaults to none."""
 
@@ -233,23 +238,26 @@ class Pipelines(pulumi.ComponentResource):
         _bind(f"{name}-controller-lease", "Role", LEASE_ROLE, ns.metadata.name, subject, child)
 
         prefixes: dict[str, str] = {}
+        created = dict(args.get("created_namespaces", {}))
         for team_namespace, team in team_of.items():
             prefix = f"{name}-{team_namespace}"
-            _bind(f"{prefix}-controller", "ClusterRole", CONTROLLER_WRITE_ROLE, team_namespace, subject, child)
+            # The namespace's name, through its creator's output when given: its objects wait for it.
+            in_namespace: pulumi.Input[str] = created.get(team_namespace, team_namespace)
+            _bind(f"{prefix}-controller", "ClusterRole", CONTROLLER_WRITE_ROLE, in_namespace, subject, child)
             k8s.rbac.v1.Role(
                 f"{prefix}-steps",
-                metadata={"name": STEP_ROLE_NAME, "namespace": team_namespace},
+                metadata={"name": STEP_ROLE_NAME, "namespace": in_namespace},
                 rules=[dict(rule) for rule in _argo.STEP_RULES],
                 opts=child,
             )
             steps_subject = [{"kind": "ServiceAccount", "name": service_account, "namespace": team_namespace}]
-            _bind(f"{prefix}-steps", "Role", STEP_ROLE_NAME, team_namespace, steps_subject, child)
+            _bind(f"{prefix}-steps", "Role", STEP_ROLE_NAME, in_namespace, steps_subject, child)
             body = _artifact_repository(store, team).apply(_argo.artifact_repositories_configmap)  # type: ignore[arg-type]
             k8s.core.v1.ConfigMap(
                 f"{prefix}-artifact-repositories",
                 metadata={
                     "name": _argo.ARTIFACT_REPOSITORIES_CONFIGMAP,
-                    "namespace": team_namespace,
+                    "namespace": in_namespace,
                     "annotations": body.apply(lambda b: b["annotations"]),
                 },
                 data=body.apply(lambda b: b["data"]),
@@ -258,7 +266,7 @@ class Pipelines(pulumi.ComponentResource):
             if mlflow_namespace is not None:
                 k8s.networking.v1.NetworkPolicy(
                     f"{prefix}-allow-mlflow",
-                    metadata={"name": "allow-mlflow-clients", "namespace": team_namespace},
+                    metadata={"name": "allow-mlflow-clients", "namespace": in_namespace},
                     spec=_argo.mlflow_egress_policy(mlflow_namespace=mlflow_namespace, mlflow_port=mlflow_port),
                     opts=child,
                 )

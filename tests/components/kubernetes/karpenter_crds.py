@@ -273,6 +273,16 @@ EC2_NODE_CLASS_SCHEMA: dict[str, Any] = {
                     },
                 },
                 "role": {"type": "string"},
+                # spec.placementGroupSelector (v1.14.1): name or id (pattern ^pg-[0-9a-z]+$), exactly one of them.
+                "placementGroupSelector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "id": {"type": "string", "pattern": "^pg-[0-9a-z]+$"},
+                    },
+                    "oneOf": [{"required": ["name"]}, {"required": ["id"]}],
+                },
                 "securityGroupSelectorTerms": {
                     "type": "array",
                     "maxItems": 30,
