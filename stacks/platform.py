@@ -1697,6 +1697,7 @@ def _training(
         config, classification="internal", retention_days=config.logging.elk.retention_days
     )
     created: dict[str, pulumi.Output[str]] = {}
+    pod_labels: dict[str, pulumi.Output[dict[str, str]]] = {}
     for namespace in training.namespaces:
         ceiling = namespace.ceiling()
         args: dict[str, Any] = {
@@ -1713,7 +1714,9 @@ def _training(
         }
         if layer.identity_kind != "none":
             args["identity_id"] = layer.training_identities[namespace.name]
-        created[namespace.name] = TrainingNamespace(f"training-{namespace.name}", args, opts).namespace  # type: ignore[arg-type]
+        made = TrainingNamespace(f"training-{namespace.name}", args, opts)  # type: ignore[arg-type]
+        created[namespace.name] = made.namespace
+        pod_labels[namespace.name] = made.pod_labels
     queues_args: dict[str, Any] = {
         "flavors": training_flavors(training, layer.training_pools, layer.training_cloud),
         "teams": [
@@ -1782,6 +1785,8 @@ def _training(
             "identity": layer.training_identities.get(namespace.name, ""),
             # What a job puts in its `kueue.x-k8s.io/queue-name` label.
             "localQueue": queues.local_queues.apply(lambda local, name=namespace.name: local[name]),
+            # Labels a job's pods carry for the cloud identity (Entra workload identity), none on EKS.
+            "podLabels": pod_labels[namespace.name],
             "gpuQuota": namespace.ceiling()["gpus"],
             "pools": [quota.pool for quota in namespace.quotas],
             # Runs log with `envFrom: [{secretRef: {name: mlflow-credentials}}]` (address, user, password).

@@ -71,6 +71,9 @@ PIPELINE_RESOURCES = ("workflows", "workflowtemplates", "cronworkflows")
 schedules. Not ClusterWorkflowTemplates (cluster-wide), WorkflowEventBindings, or the controller's own bookkeeping
 (WorkflowTaskSets, WorkflowTaskResults, WorkflowArtifactGCTasks)."""
 
+TRACKING_CREDENTIALS_SECRET = "mlflow-credentials"
+"""The Secret the tracking server's `team_users` writes into the namespace (ExperimentTracking)."""
+
 TEAM_ROLE_RULES: list[dict[str, Any]] = [
     *(
         {"apiGroups": [group], "resources": resources, "verbs": list(_WRITE)}
@@ -86,6 +89,9 @@ TEAM_ROLE_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["trainer.kubeflow.org"], "resources": ["trainingruntimes"], "verbs": list(_READ)},
     # Queue state: why a job waits (Kueue Workloads) and the namespace's queue. Admission is Kueue's, not the team's.
     {"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads", "localqueues"], "verbs": list(_READ)},
+    # The team's own MLflow credentials (ExperimentTracking `team_users`), to use the tracking API from a laptop or
+    # notebook as its jobs do: this one Secret by name, read only; every other Secret stays unreadable.
+    {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [TRACKING_CREDENTIALS_SECRET], "verbs": ["get"]},
     # Pods are the controllers' to create; the team follows them and may remove a stuck one.
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]},
     {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims"], "verbs": list(_WRITE)},
@@ -113,8 +119,8 @@ TEAM_ROLE_RULES: list[dict[str, Any]] = [
     # What `argo get/logs/watch` read besides pods: the steps' reported outputs (the controller writes them).
     {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": list(_READ)},
 ]
-"""What the team may do in its training namespace: submit and follow jobs, read their logs. Deliberately absent:
-Secrets, pods/exec and pods/attach, pod creation outside a job (jobs go through the queue), ServiceAccount writes
+"""What the team may do in its training namespace: submit and follow jobs, read their logs and its own MLflow
+credentials. Deliberately absent: every other Secret, pods/exec and pods/attach, pod creation outside a job (jobs go through the queue), ServiceAccount writes
 and tokens, every RBAC resource and the bind/escalate/impersonate verbs, NetworkPolicy / ResourceQuota /
 LimitRange and Kueue queue writes, and wildcards."""
 

@@ -36,7 +36,7 @@ from components.kubernetes._team_namespace import (
     workload_service_account,
 )
 from components.kubernetes._values import RESTRICTED_CONTAINER_SECURITY_CONTEXT
-from components.kubernetes.training.namespace import TRAINING_TIER
+from components.kubernetes.training.namespace import TRACKING_CREDENTIALS_SECRET, TRAINING_TIER
 
 TRACKING_TIER = "tracking"
 """Tier label of the tracking namespace (`mlplatform.io/tier: tracking`)."""
@@ -87,7 +87,7 @@ SERVER_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "mlflow", "app.ku
 MIGRATION_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/component": "migration"}
 CLIENT_EGRESS_POLICY = "allow-mlflow-egress"
 USERS_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/component": "users"}
-TEAM_CREDENTIALS_SECRET = "mlflow-credentials"
+TEAM_CREDENTIALS_SECRET = TRACKING_CREDENTIALS_SECRET
 """The Secret in each team namespace with the team's MLflow address and credentials (`envFrom` it)."""
 TEAM_USERS_SECRET = "mlflow-team-users"
 """The Secret (tracking namespace) with every team user's password, which the users Job applies."""

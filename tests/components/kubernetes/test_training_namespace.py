@@ -210,7 +210,11 @@ def test_the_team_role_has_no_secrets_exec_rbac_queues_or_wildcards(run) -> None
         for field in ("apiGroups", "resources", "verbs"):
             assert "*" not in rule[field], f"wildcards in {field} grant future resources too"
         assert not {"bind", "escalate", "impersonate", "deletecollection"} & set(rule["verbs"])
-    granted = _granted(rules)
+    secret_rules = [rule for rule in rules if "secrets" in rule["resources"]]
+    assert secret_rules == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["mlflow-credentials"], "verbs": ["get"]}
+    ], "one Secret only, by name, read only: the team's own MLflow credentials; never list or watch (which ignore names)"
+    granted = _granted([rule for rule in rules if rule not in secret_rules])
     resources = {resource for _, resource in granted}
     assert "secrets" not in resources
     assert not {"pods/exec", "pods/attach", "serviceaccounts/token"} & resources
