@@ -1268,6 +1268,9 @@ class TrainingNamespaceConfig(_Model):
     team_principals: list[str] = []
     """AWS only: the team's IAM role ARNs, mapped to the Kubernetes group `teamGroup` by EKS access entries.
     Defaults to none."""
+    image_repositories: list[str] = []
+    """`registry.repositories` the team's pipelines push serving images to (the retraining pipeline's build step),
+    with the team's own identity: push and pull on these only (EKS). Defaults to none."""
 
     @field_validator("name")
     @classmethod
@@ -1893,6 +1896,12 @@ class PlatformConfig(_Model):
                 )
             if namespace.name in taken:
                 issues.add((*base, index, "name"), f"'{namespace.name}' is already used by {taken[namespace.name]}")
+            for position, repository in enumerate(namespace.image_repositories):
+                if repository not in self.registry.repositories:
+                    issues.add(
+                        (*base, index, "imageRepositories", position),
+                        f"'{repository}' is not in registry.repositories ({', '.join(self.registry.repositories)})",
+                    )
             if self.identity_cloud != "aws" and namespace.team_principals:
                 issues.add((*base, index, "teamPrincipals"), "AWS only: on Azure `teamGroup` is the Entra group")
         bucket_names = [bucket.name for bucket in self.storage.buckets]

@@ -546,6 +546,17 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
                     store: {"bucket_arn": buckets[bucket].bucket_arn, "kms_key_arn": buckets[bucket].kms_key_arn}
                     for store, bucket in training_buckets(config).items()
                 },
+                # The serving images its pipelines build, pushed by digest to these repositories only.
+                **(
+                    {
+                        "image_repository_arns": [
+                            registry.repository_arns.apply(lambda arns, repo=repo: arns[repo])
+                            for repo in namespace.image_repositories
+                        ]
+                    }
+                    if namespace.image_repositories
+                    else {}
+                ),
             },
             opts,
         )

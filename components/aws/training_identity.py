@@ -1,5 +1,6 @@
 """An IRSA role for one team's training namespace: read its datasets, write its models and artifacts."""
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, Required, TypedDict
 
@@ -46,8 +47,43 @@ class AwsTrainingIdentityArgs(TypedDict):
     """The team's segment of the default prefixes. Defaults to the namespace."""
     service_account: NotRequired[str]
     """Name of the Kubernetes service account allowed to assume the role. Defaults to trainer."""
+    image_repository_arns: NotRequired[Sequence[pulumi.Input[str]]]
+    """ECR repositories the team's pipelines push serving images to (a retraining pipeline's build step: `crane
+    append` onto the server base image, then push by digest): push and pull on these repositories only, plus the
+    registry token (`ecr:GetAuthorizationToken`, which has no resource). ECR uses its own KMS grant for encrypted
+    repositories, so no key permission is needed (ECR user guide, *IAM permissions for pushing an image*,
+    *Encryption at rest*). Defaults to none (no registry access)."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags on the role, on top of the provider's default tags. Defaults to none."""
+
+
+IMAGE_PUSH_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+)
+"""What pushing (and reading back) an image needs on its repository: the ECR user guide's push policy, plus the
+two read actions a layer-appending build uses to fetch the base image's manifest and layers."""
+
+
+def image_push_policy(repository_arns: Sequence[str]) -> dict[str, object]:
+    """The policy document letting a principal push to (and pull from) exactly `repository_arns`."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "RegistryToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {
+                "Sid": "PushServingImages",
+                "Effect": "Allow",
+                "Action": list(IMAGE_PUSH_ACTIONS),
+                "Resource": sorted(repository_arns),
+            },
+        ],
+    }
 
 
 def _validate(args: AwsTrainingIdentityArgs, name: str) -> dict[str, str]:
@@ -147,6 +183,14 @@ class AwsTrainingIdentity(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        repositories = args.get("image_repository_arns") or []
+        if repositories:
+            aws.iam.RolePolicy(
+                f"{name}-push-images",
+                role=role.id,
+                policy=pulumi.Output.all(*repositories).apply(lambda arns: json.dumps(image_push_policy(arns))),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.role_arn = role.arn
         self.role_name = role.name
         self.namespace = pulumi.Output.from_input(namespace)

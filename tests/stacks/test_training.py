@@ -463,3 +463,18 @@ def test_only_the_training_namespaces_reach_the_tracking_server(stack: str, requ
     for name in sorted(outsiders):
         outsider = Pod(name, {"app": "x"}, _namespace_labels(layer, name))
         assert not allowed(policies, outsider, server, 5000), f"{name}: no other namespace reaches MLflow"
+
+
+def test_on_eks_a_training_identity_pushes_serving_images_only_to_its_repositories(prod: Synthesis) -> None:
+    (team,) = _stack_training("prod")
+    policy = _training_policy(prod, team["name"])
+    repositories = prod.outputs["registryRepositoryUrls"]
+    assert team["imageRepositories"] == ["models"] and set(repositories) >= {"models"}
+    registry = prod.monitor.one("mlplatform:index:AwsContainerRegistry").outputs
+    models = registry["repositoryArns"]["models"]
+    assert allows(policy, "ecr:PutImage", models), "the pipeline's build step pushes the serving image"
+    assert allows(policy, "ecr:GetAuthorizationToken", "*"), "and gets a registry token"
+    assert not allows(policy, "ecr:PutImage", models.rsplit("/", 1)[0] + "/other"), (
+        "never another repository"
+    )
+    assert not allows(policy, "ecr:BatchDeleteImage", models), "and deletes nothing (tags are immutable anyway)"
