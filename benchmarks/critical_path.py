@@ -436,6 +436,27 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
              "the CRD comes with karpenter-crd, and the controller must outlive the object on destroy to clear its "
              "finalizer and terminate its nodes",
              lambda dependent, dependency: chart_name(dependency).endswith(("/karpenter", "/karpenter-crd"))),
+    # Managed databases (the tracking server's)
+    Ordering("aws:rds/instance:Instance", "aws:cloudwatch/logGroup:LogGroup",
+             "RDS creates an exported log's group itself, unencrypted and kept forever, unless the declared one exists"),
+    *(
+        Ordering("azure-native:dbforpostgresql:" + dependent, "azure-native:dbforpostgresql:" + dependency,
+                 "a flexible server applies one change at a time; concurrent updates fail (ServerBusy)")
+        for dependent, dependency in (
+            ("Configuration", "Configuration"),
+            ("Configuration", "AdministratorsMicrosoftEntra"),
+            ("Database", "Configuration"),
+        )
+    ),
+    # The tracking server (ExperimentTracking)
+    Ordering("kubernetes:batch/v1:Job", "kubernetes:core/v1:Secret", "the Job's pod reads the Secret at start"),
+    Ordering("kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment",
+             "the users Job calls the tracking server's auth API, which must be up"),
+    Ordering("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job",
+             "the tracking server starts on the schema the migration Job upgraded"),
+    Ordering("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Secret", "the server reads its env from the Secret"),
+    Ordering("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:ServiceAccount",
+             "the server runs as the account its cloud identity trusts"),
     # Training queues (Kueue)
     *(
         Ordering(f"kubernetes:kueue.x-k8s.io/v1beta2:{kind}", CHART,

@@ -44,6 +44,10 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "ServingGateway",
         "TrainingNamespace",
         "GpuQueues",
+        "DistributedTraining",
+        "Pipelines",
+        "AzurePostgres",  # the tracking server's database
+        "ExperimentTracking",
     }, "the Azure foundation and the Kubernetes layer on AKS"
     agent_pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type(AGENT_POOL)}
     assert agent_pools == {"platform", "t4serve", "a100train"}, "the platform pool and one per configured GPU pool"
@@ -99,7 +103,7 @@ def test_prod_services_are_private(azure_prod: Synthesis) -> None:
         r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
         for r in monitor.by_type("azure-native:network:PrivateEndpoint")
     }
-    assert groups == {"vault", "registry", "blob"}
+    assert groups == {"vault", "registry", "blob", "postgresqlServer"}, "the tracking database too"
 
 
 def test_audit_logs_of_every_service_reach_the_one_workspace(azure_prod: Synthesis) -> None:
@@ -116,6 +120,7 @@ def test_audit_logs_of_every_service_reach_the_one_workspace(azure_prod: Synthes
         "acr-diagnostics",
         "data-blob-diagnostics",
         "triage-models-secrets-diagnostics",  # the namespace's secrets vault
+        "tracking-db-diagnostics",  # the tracking database's PostgreSQL logs
     }, targets
     for setting in settings:
         assert any(log["enabled"] for log in setting.inputs["logs"]), f"{setting.name} sends logs (HIPAA-LOG-AZ-DIAG)"
@@ -160,7 +165,7 @@ def test_the_stack_exports_flat_camel_case_outputs(azure_prod: Synthesis) -> Non
     ):
         assert key in outputs, f"missing stack output {key}"
     assert "kubeconfig" in azure_prod.secret_outputs, "the kubeconfig is exported as a secret"
-    assert set(outputs["keyIds"]) == {"etcd", "disks", "registry", "storage"}
+    assert set(outputs["keyIds"]) == {"etcd", "disks", "registry", "storage", "postgres"}
     assert set(outputs["servingIdentities"]) == {"triage-models"}
     assert outputs["storageClass"]["provisioner"] == "disk.csi.azure.com"
     assert outputs["storageClass"]["parameters"]["diskEncryptionSetID"]

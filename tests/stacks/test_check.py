@@ -286,7 +286,7 @@ def test_the_report_covers_every_control_of_every_pack_with_rules_resources_and_
     assert '### <a id="mlplatform-hipaa-hipaa-enc-s3-kms"></a>HIPAA-ENC-S3-KMS' in report
     rotation = report.split('id="mlplatform-hipaa-hipaa-enc-kms-rotation"')[1].split("###")[0]
     assert "- Verdict: **pass**" in rotation, "prod's keys rotate"
-    assert "- Resources covered (7): artifacts-key, backup-key, datasets-key, eks-key" in rotation, (
+    assert "- Resources covered (9): artifacts-key, backup-key, datasets-key, eks-key" in rotation, (
         "the resources a control's rules evaluated are named"
     )
     buckets = report.split('id="mlplatform-hipaa-hipaa-enc-s3-kms"')[1].split("###")[0]

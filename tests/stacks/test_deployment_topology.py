@@ -433,7 +433,7 @@ def test_only_the_in_network_deployer_reaches_the_private_endpoint_and_only_on_4
     rules = [
         r.inputs
         for r in prod_foundation.registrations
-        if r.type.endswith("securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.type.endswith("securityGroupIngressRule:SecurityGroupIngressRule") and r.inputs.get("cidrIpv4")
     ]
     assert rules, "the cluster security group admits the declared deployer network"
     assert {(rule.get("cidrIpv4"), rule["fromPort"], rule["toPort"], rule["ipProtocol"]) for rule in rules} == {
@@ -528,7 +528,7 @@ def test_azure_prod_grants_the_deployer_teams_and_runner_network_exactly_what_th
     hub = config.deployment.deployer.network.virtual_network_ids[0]
     linked = {link.inputs.get("privateZoneName") for link in links if link.inputs["virtualNetwork"]["id"] == hub}
     assert any(str(zone).endswith(".azmk8s.io") for zone in linked), "the API server's name resolves in the hub"
-    assert len(linked) == 4, "and so do the vault, registry and blob endpoints the runner uses"
+    assert len(linked) == 5, "and so do the vault, registry, blob and tracking database endpoints the runner uses"
     nsgs = [r for r in azure_whole.registrations if r.type == "azure-native:network:NetworkSecurityGroup"]
     allows = [
         rule

@@ -278,10 +278,11 @@ def test_aws_a_zone_that_offers_none_of_the_pool_s_types_fails_naming_the_zone()
     cloud.answer(
         "describe-instance-type-offerings",
         "Name=instance-type,Values=p5.48xlarge",
-        result=ok({"InstanceTypeOfferings": offerings({"p5.48xlarge"}, ["eu-west-1a", "eu-west-1b"])}),
+        result=ok({"InstanceTypeOfferings": offerings({"p5.48xlarge"}, ["eu-west-1b", "eu-west-1c"])}),
     )
     item = by_key(run_preflight(aws_prod(), "prod", cloud).items)["aws.offerings.h100-training"]
-    assert item.status == "failed" and "eu-west-1c" in item.detail, item.detail
+    # prod's H100 pool is in eu-west-1a only (EFA: one cluster placement group, one zone).
+    assert item.status == "failed" and "eu-west-1a" in item.detail, item.detail
     assert item.config_path == "mlplatform:platform.cluster.gpuPools[1]"
 
 

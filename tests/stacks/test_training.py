@@ -474,7 +474,5 @@ def test_on_eks_a_training_identity_pushes_serving_images_only_to_its_repositori
     models = registry["repositoryArns"]["models"]
     assert allows(policy, "ecr:PutImage", models), "the pipeline's build step pushes the serving image"
     assert allows(policy, "ecr:GetAuthorizationToken", "*"), "and gets a registry token"
-    assert not allows(policy, "ecr:PutImage", models.rsplit("/", 1)[0] + "/other"), (
-        "never another repository"
-    )
+    assert not allows(policy, "ecr:PutImage", models.rsplit("/", 1)[0] + "/other"), "never another repository"
     assert not allows(policy, "ecr:BatchDeleteImage", models), "and deletes nothing (tags are immutable anyway)"

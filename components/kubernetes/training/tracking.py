@@ -828,7 +828,7 @@ class ExperimentTracking(pulumi.ComponentResource):
             f"{name}-pdb",
             metadata={"name": SERVICE_NAME, "namespace": ns, "labels": dict(SERVER_POD_LABELS)},
             spec={"maxUnavailable": 1, "selector": {"matchLabels": dict(SERVER_POD_LABELS)}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            opts=child,
         )
         if metrics:
             k8s.apiextensions.CustomResource(

@@ -213,7 +213,9 @@ def test_the_team_role_has_no_secrets_exec_rbac_queues_or_wildcards(run) -> None
     secret_rules = [rule for rule in rules if "secrets" in rule["resources"]]
     assert secret_rules == [
         {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["mlflow-credentials"], "verbs": ["get"]}
-    ], "one Secret only, by name, read only: the team's own MLflow credentials; never list or watch (which ignore names)"
+    ], (
+        "one Secret only, by name, read only: the team's own MLflow credentials; never list or watch (which ignore names)"
+    )
     granted = _granted([rule for rule in rules if rule not in secret_rules])
     resources = {resource for _, resource in granted}
     assert "secrets" not in resources
