@@ -1270,7 +1270,8 @@ class TrainingNamespaceConfig(_Model):
     Defaults to none."""
     image_repositories: list[str] = []
     """`registry.repositories` the team's pipelines push serving images to (the retraining pipeline's build step),
-    with the team's own identity: push and pull on these only (EKS). Defaults to none."""
+    with the team's own identity: push and pull on these ECR repositories only (EKS); AcrPush on the platform's
+    registry (AKS: ACR's roles are registry-wide). Defaults to none."""
 
     @field_validator("name")
     @classmethod

@@ -45,6 +45,7 @@ from components.azure import (
     AzurePostgres,
     AzureWorkloadIdentity,
 )
+from components.azure._shared import ACR_PUSH, role_definition_id
 from components.azure.network import DEFAULT_PRIVATE_DNS_ZONES
 from components.docker import LocalRegistry
 from components.kubernetes import (
@@ -820,7 +821,8 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
         },
         opts,
     )
-    tenant_id = azure_authorization.get_client_config_output().tenant_id
+    client_config = azure_authorization.get_client_config_output()
+    tenant_id = client_config.tenant_id
     cluster_config = config.cluster
     cluster = AzureGpuCluster(
         f"{base}-aks",
@@ -1006,6 +1008,17 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             opts,
         )
         training_identities[namespace.name] = identity.client_id
+        if namespace.image_repositories:
+            # The serving images its pipelines build. ACR's built-in roles are registry-wide (a registry without
+            # ABAC repository permissions cannot narrow them), so the grant covers the platform's one registry.
+            azure_authorization.RoleAssignment(
+                f"{base}-train-{namespace.name}-acr-push",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=client_config.subscription_id.apply(lambda sub: role_definition_id(sub, ACR_PUSH)),
+                scope=registry.registry_id,
+                opts=opts,
+            )
 
     if tracking_on:
         _azure_tracking(config, platform, network, vault, storage, logs, cluster, tenant_id, tags, opts)

@@ -20,6 +20,8 @@ KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
 """Manage the vault resource (no data-plane access to keys); AKS needs it for KMS with a private vault."""
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
+"""AcrPush: push and pull images (a training pipeline's build step pushes the serving image it builds)."""
 """Pull images from a registry."""
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 """Read and list blobs."""
@@ -40,6 +42,7 @@ ROLE_NAMES: dict[str, str] = {
     KEY_VAULT_CONTRIBUTOR: "Key Vault Contributor",
     KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
     ACR_PULL: "AcrPull",
+    ACR_PUSH: "AcrPush",
     STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
     STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
     NETWORK_CONTRIBUTOR: "Network Contributor",

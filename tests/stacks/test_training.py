@@ -224,7 +224,7 @@ def test_on_eks_the_training_identity_writes_only_its_team_prefix_and_reads_no_o
 
 def test_on_aks_the_training_identity_writes_only_its_team_prefix(azure_prod: Synthesis) -> None:
     (team,) = [n["name"] for n in _stack_training("azure-prod")]
-    grants = [r for r in azure_prod.monitor.by_type(ROLE_ASSIGNMENT) if f"train-{team}" in r.name]
+    grants = [r for r in azure_prod.monitor.by_type(ROLE_ASSIGNMENT) if f"train-{team}-blob" in r.name]
     assert grants, "the training identity has data-plane grants"
     blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
     for grant in grants:
@@ -476,3 +476,19 @@ def test_on_eks_a_training_identity_pushes_serving_images_only_to_its_repositori
     assert allows(policy, "ecr:GetAuthorizationToken", "*"), "and gets a registry token"
     assert not allows(policy, "ecr:PutImage", models.rsplit("/", 1)[0] + "/other"), "never another repository"
     assert not allows(policy, "ecr:BatchDeleteImage", models), "and deletes nothing (tags are immutable anyway)"
+
+
+def test_on_aks_a_training_identity_with_image_repositories_may_push_to_the_registry(azure_prod: Synthesis) -> None:
+    from components.azure._shared import ACR_PUSH
+
+    pushes = [
+        r
+        for r in azure_prod.monitor.by_type(ROLE_ASSIGNMENT)
+        if str(r.inputs["roleDefinitionId"]).endswith(ACR_PUSH)
+    ]
+    (team,) = _stack_training("azure-prod")
+    assert [r.name for r in pushes] == [f"mlp-azure-prod-train-{team['name']}-acr-push"], (
+        "only the training team with imageRepositories may push"
+    )
+    registry = azure_prod.monitor.one("azure-native:containerregistry:Registry")
+    assert pushes[0].inputs["scope"].endswith(f"/{registry.name}"), "on the platform's registry"
