@@ -115,6 +115,12 @@ CHART_SECONDS: dict[str, Duration] = {
     _charts.ENVOY_GATEWAY.chart: Duration(1.5 * MINUTE, "the Gateway API CRDs and the controller Deployment: 1-2 min"),
     _charts.SECRETS_STORE_CSI_DRIVER.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
     _charts.SECRETS_STORE_CSI_PROVIDER_AWS.chart: Duration(1 * MINUTE, "one DaemonSet: ~1 min"),
+    _charts.KUEUE.chart: Duration(1.5 * MINUTE, "the CRDs and the controller Deployment (two replicas): 1-2 min"),
+    _charts.JOBSET.chart: Duration(1 * MINUTE, "the CRD and the controller Deployment: ~1 min"),
+    _charts.AWS_EFA_DEVICE_PLUGIN.chart: Duration(1 * MINUTE, "one DaemonSet (none scheduled until EFA nodes): ~1 min"),
+    _charts.ARGO_WORKFLOWS.chart: Duration(
+        1.5 * MINUTE, "the CRDs and the controller Deployment (two replicas): 1-2 min"
+    ),
 }
 """Helm v4 charts by chart name: the provider creates every object and awaits the workloads' readiness."""
 
