@@ -482,9 +482,7 @@ def test_on_aks_a_training_identity_with_image_repositories_may_push_to_the_regi
     from components.azure._shared import ACR_PUSH
 
     pushes = [
-        r
-        for r in azure_prod.monitor.by_type(ROLE_ASSIGNMENT)
-        if str(r.inputs["roleDefinitionId"]).endswith(ACR_PUSH)
+        r for r in azure_prod.monitor.by_type(ROLE_ASSIGNMENT) if str(r.inputs["roleDefinitionId"]).endswith(ACR_PUSH)
     ]
     (team,) = _stack_training("azure-prod")
     assert [r.name for r in pushes] == [f"mlp-azure-prod-train-{team['name']}-acr-push"], (
