@@ -18,6 +18,7 @@ from components.aws.gpu_cluster import (
 )
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.postgres import AwsPostgres, AwsPostgresArgs
+from components.aws.registry_scanning import AwsRegistryScanning, AwsRegistryScanningArgs
 from components.aws.serving_identity import AwsServingIdentity, AwsServingIdentityArgs
 from components.aws.tracking_identity import AwsTrackingIdentity, AwsTrackingIdentityArgs
 from components.aws.training_identity import AwsTrainingIdentity, AwsTrainingIdentityArgs, AwsTrainingStoreArgs
@@ -40,6 +41,8 @@ __all__ = [
     "AwsPlatformNodePoolArgs",
     "AwsPostgres",
     "AwsPostgresArgs",
+    "AwsRegistryScanning",
+    "AwsRegistryScanningArgs",
     "AwsServingIdentity",
     "AwsServingIdentityArgs",
     "AwsTeamAccessArgs",
