@@ -1,6 +1,7 @@
 """Azure components: network, Log Analytics, Key Vault, AKS GPU cluster, container registry, encrypted storage, PostgreSQL, workload identity."""
 
 from components.azure.container_registry import AzureContainerRegistry, AzureContainerRegistryArgs
+from components.azure.defender import AzureDefenderForContainers, AzureDefenderForContainersArgs
 from components.azure.encrypted_storage import (
     AzureBlobContainerArgs,
     AzureEncryptedStorage,
@@ -26,6 +27,8 @@ __all__ = [
     "AzureBlobWriterArgs",
     "AzureContainerRegistry",
     "AzureContainerRegistryArgs",
+    "AzureDefenderForContainers",
+    "AzureDefenderForContainersArgs",
     "AzureEncryptedStorage",
     "AzureEncryptedStorageArgs",
     "AzureGpuCluster",
