@@ -115,6 +115,14 @@ CONTROLS: dict[str, Control] = {
         Control(
             "HIPAA-VULN-ECR-SCAN", "Image vulnerability scanning", ("164.308(a)(5)(ii)(B)", "164.308(a)(1)(ii)(A)")
         ),
+        # Supply chain that gates (issue 20, class 7): a registry-level scanner whose findings the promotion gate
+        # (policies/image_gate.py) judges; risk analysis and management, integrity, and regular testing of measures.
+        Control(
+            "HIPAA-VULN-REGISTRY-SCAN",
+            "Registry images scanned continuously; findings gate promotion",
+            ("164.308(a)(1)(ii)(A)", "164.308(a)(1)(ii)(B)", "164.312(c)(1)"),
+            ("Art. 32(1)(d)",),
+        ),
         Control("HIPAA-AC-ECR-POLICY", "No public ECR repository policies", _ACCESS),
         Control("GDPR-RET-ECR-LIFECYCLE", "ECR image lifecycle", (), ("Art. 5(1)(e)",)),
         Control(
@@ -463,6 +471,9 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-ENC-ECR-KMS", "aws-ecr-repository-phi-kms-encryption", _H),
         ("HIPAA-INT-ECR-IMMUTABLE", "aws-ecr-repository-immutable-tags", _H),
         ("HIPAA-VULN-ECR-SCAN", "aws-ecr-repository-scan-on-push", _H),
+        ("HIPAA-VULN-REGISTRY-SCAN", "aws-ecr-registry-enhanced-scanning", _H),
+        # Mandatory when the stack sets the plan wrong; a plan set outside the stack is reported as unverifiable.
+        ("HIPAA-VULN-REGISTRY-SCAN", "azure-defender-containers-registry-scanning", _H),
         ("HIPAA-AC-ECR-POLICY", "aws-ecr-repository-policy-no-public-access", _C),
         ("GDPR-RET-ECR-LIFECYCLE", "aws-ecr-repository-lifecycle-policy", _L),
         ("HIPAA-ENC-LOGS-KMS", "aws-cloudwatch-log-group-kms-encryption", _H),

@@ -11,6 +11,7 @@ from policies.rules import (
     kubernetes_workloads,
     logging_audit,
     network_exposure,
+    supply_chain,
     training,
 )
 from policies.rules.base import RULES, Rule
@@ -26,6 +27,7 @@ AREAS = (
     kubernetes_workloads,
     logging_audit,
     network_exposure,
+    supply_chain,
     training,
 )
 """The control-area modules, each registering its rules on import."""

@@ -21,6 +21,7 @@ GDPR_POLICIES = [
     "aws-data-store-processing-record-tags",
     "aws-ebs-volume-kms-encrypted",
     "aws-ec2-launch-template-ebs-encrypted",
+    "aws-ecr-registry-enhanced-scanning",
     "aws-ecr-replication-region-allowed",
     "aws-ecr-repository-lifecycle-policy",
     "aws-eks-cluster-control-plane-logging",
@@ -62,6 +63,7 @@ GDPR_POLICIES = [
     "azure-aks-cluster-network-policy",
     "azure-aks-cluster-private-api",
     "azure-data-store-processing-record-tags",
+    "azure-defender-containers-registry-scanning",
     "azure-diagnostic-settings-enabled",
     "azure-key-vault-public-network-restricted",
     "azure-key-vault-purge-protection",
@@ -114,6 +116,7 @@ HIPAA_POLICIES = [
     "aws-ec2-launch-template-imdsv2",
     "aws-ec2-launch-template-no-public-ip",
     "aws-ec2-security-group-no-public-ingress",
+    "aws-ecr-registry-enhanced-scanning",
     "aws-ecr-repository-immutable-tags",
     "aws-ecr-repository-kms-encryption",
     "aws-ecr-repository-phi-kms-encryption",
@@ -170,6 +173,7 @@ HIPAA_POLICIES = [
     "azure-aks-cluster-private-api",
     "azure-aks-node-pool-encryption-at-host",
     "azure-aks-node-pool-no-public-ip",
+    "azure-defender-containers-registry-scanning",
     "azure-diagnostic-settings-enabled",
     "azure-disk-cmk-encryption",
     "azure-disk-encryption-set-customer-key",
@@ -298,13 +302,18 @@ TRAINING_CONTROLS = {"HIPAA-NET-K8S-TRAINING-PRIVATE"}
 """Rows added beyond CONTROLS.md for training and tracking namespaces (issue 19; the queue rows are ML-*)."""
 
 
+SUPPLY_CHAIN_CONTROLS = {"HIPAA-VULN-REGISTRY-SCAN"}
+"""Rows added beyond CONTROLS.md for registry scanning that gates promotion (issue 20, class 7)."""
+
+
 def test_the_matrix_controls_are_all_present() -> None:
-    added = SQS_CONTROLS | GATEWAY_CONTROLS | DATABASE_CONTROLS | TRAINING_CONTROLS
+    added = SQS_CONTROLS | GATEWAY_CONTROLS | DATABASE_CONTROLS | TRAINING_CONTROLS | SUPPLY_CHAIN_CONTROLS
     matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in added]
     assert len(matrix) == 70, "CONTROLS.md lists 70 controls (35 AWS/cross-cloud, 20 Azure, 15 Kubernetes)"
     assert set(CONTROLS) >= SQS_CONTROLS, "the SQS rows added for Karpenter's interruption queue"
     assert set(CONTROLS) >= GATEWAY_CONTROLS, "the rows added for the serving gateway"
     assert set(CONTROLS) >= DATABASE_CONTROLS, "the rows added for the managed PostgreSQL"
+    assert set(CONTROLS) >= SUPPLY_CHAIN_CONTROLS, "the row added for registry scanning that gates promotion"
     assert set(CONTROLS) >= TRAINING_CONTROLS | {"ML-TRAINING-QUEUE-ADMISSION", "ML-TRAINING-QUEUE-QUOTA"}, (
         "the rows added for training: queue admission, queue quotas, private training namespaces"
     )
