@@ -123,7 +123,8 @@ class AwsContainerRegistry(pulumi.ComponentResource):
       images expire after N days, only the last N tagged images are kept) and a repository policy.
 
     Security defaults: tags cannot be overwritten, so a deployed digest stays the reviewed one; every push is
-    scanned; the repository policy lets only the given roles pull and denies every principal outside the account;
+    scanned (basic scanning; add `AwsRegistryScanning` over `<repositoryPrefix>/*` for Amazon Inspector's continuous
+    scanning, whose findings `policies.image_gate` judges before a digest is promoted); the repository policy lets only the given roles pull and denies every principal outside the account;
     repositories are never force-deleted with images in them.
     """
 

@@ -136,6 +136,15 @@ class AzureContainerRegistry(pulumi.ComponentResource):
     firewall default Deny plus listed networks; trusted Azure services bypass); export policy disabled (data
     exfiltration control); untagged manifests deleted after 7 days; zone redundancy; dedicated data endpoints.
 
+    Immutable images: unlike ECR's `image_tag_mutability`, ACR has no registry- or repository-wide immutable-tags
+    setting in ARM at the API version this SDK uses (2023-01-01-preview: `policies` holds only quarantine, trust,
+    retention, export, soft-delete and ARM-audience policies). Locks are data-plane attributes of one tag or
+    manifest (`az acr repository update --image repo@sha256:... --write-enabled false --delete-enabled false`,
+    https://learn.microsoft.com/en-us/azure/container-registry/container-registry-image-lock), so the promotion
+    pipeline locks each digest and its release tag once `policies.image_gate` promotes it
+    (`policies.image_gate.acr_lock_commands`). Content trust, the other ARM-level integrity control, is not
+    supported on CMK-encrypted registries; scanning comes from `AzureDefenderForContainers`.
+
     Create-time settings: ACR accepts customer-managed encryption only at creation and never turns it off, so
     a change of `encryption.status` replaces the registry (deleted first; `protect` blocks it in prod). Key
     rotation is automatic: the registry follows the versionless key URI.
