@@ -74,6 +74,7 @@ EXPECTED_FIXTURE_FAILURES = {
     "cluster-key": {"aws-data-store-processing-record-tags", "aws-kms-key-rotation-enabled"},
     "mutable-models": {
         "aws-data-store-processing-record-tags",
+        "aws-ecr-registry-enhanced-scanning",
         "aws-ecr-repository-immutable-tags",
         "aws-ecr-repository-scan-on-push",
     },
