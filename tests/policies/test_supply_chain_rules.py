@@ -8,6 +8,7 @@ from typing import Any
 from components.aws import AwsContainerRegistry, AwsRegistryScanning
 from components.azure import AzureContainerRegistry, AzureDefenderForContainers
 from tests.components.azure._fixtures import registry_args
+from tests.policies.cases_supply_chain import ENHANCED, SCANNING
 from tests.policies.harness import UNKNOWN, Res, from_registrations, run_stack
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
@@ -51,19 +52,7 @@ def test_an_ecr_registry_without_enhanced_scanning_is_a_violation_even_though_it
 def test_scanning_filters_for_another_prefix_leave_the_repositories_unscanned() -> None:
     resources = [
         Res("aws:ecr/repository:Repository", "registry-models", {"name": "mlplatform-dev/models"}),
-        Res(
-            "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
-            "scanning",
-            {
-                "scanType": "ENHANCED",
-                "rules": [
-                    {
-                        "scanFrequency": "CONTINUOUS_SCAN",
-                        "repositoryFilters": [{"filter": "mlplatform-prod/*", "filterType": "WILDCARD"}],
-                    }
-                ],
-            },
-        ),
+        Res(SCANNING, "scanning", ENHANCED),
     ]
     outcome = run_stack("aws-ecr-registry-enhanced-scanning", resources)
     assert outcome.violations == [
