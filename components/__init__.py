@@ -62,6 +62,8 @@ from components.azure import (
 )
 from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
 from components.kubernetes import (
+    AdmissionPolicies,
+    AdmissionPoliciesArgs,
     DistributedTraining,
     DistributedTrainingArgs,
     EfaDevicePlugin,
@@ -115,6 +117,8 @@ from components.kubernetes import (
 )
 
 __all__: list[str] = [
+    "AdmissionPolicies",
+    "AdmissionPoliciesArgs",
     "AwsAccessLogBucket",
     "AwsAccessLogBucketArgs",
     "AwsBackupPlan",

@@ -211,3 +211,27 @@ def test_messages_name_the_field_and_the_fix() -> None:
             assert ";" in check.message, f"{rule.pack_rule}: '{check.message}' must say what is wrong; then the fix"
             assert any(word in check.message for word in ("securityContext", "resources", "volumes", "ports", "host",
                                                           "LoadBalancer")), check.message  # fmt: skip
+
+
+def test_the_generator_uses_the_standard_library_only() -> None:
+    """The Kubernetes layer imports it, and that layer may not pull in the policy SDK or a cloud SDK."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    import policies.admission as package
+
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for module in names:
+                root = module.split(".")[0]
+                assert module.startswith("policies.admission") or root in sys.stdlib_module_names, (
+                    f"{path.name} imports {module}"
+                )
