@@ -59,6 +59,12 @@ def _is(base: str, path: str, value: str) -> str:
 
 _CONTAINERS = "every container and init container"
 
+RESTRICTED_VOLUME_TYPES = (
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+)  # fmt: skip
+"""Volume sources Pod Security restricted allows (the pack's kubernetes-workload-host-isolation; a test keeps the
+two lists equal)."""
+
 _WORKLOAD_RULES = (
     AdmissionRule(
         "kubernetes-workload-no-privilege-escalation",
@@ -149,19 +155,7 @@ _WORKLOAD_RULES = (
             CelCheck(
                 # A volume has exactly one source (API validation), so "has an allowed source" is "its source is".
                 f"!has({POD_SPEC}.volumes) || {POD_SPEC}.volumes.all(v, "
-                + " || ".join(
-                    f"has(v.{kind})"
-                    for kind in (
-                        "configMap",
-                        "csi",
-                        "downwardAPI",
-                        "emptyDir",
-                        "ephemeral",
-                        "persistentVolumeClaim",
-                        "projected",
-                        "secret",
-                    )
-                )
+                + " || ".join(f"has(v.{kind})" for kind in RESTRICTED_VOLUME_TYPES)
                 + ")",
                 "a volume uses a type outside the restricted set (volumes[]); use configMap, csi, downwardAPI, "
                 "emptyDir, ephemeral, persistentVolumeClaim, projected or secret.",

@@ -154,36 +154,28 @@ def workload(kind: str, spec: dict[str, Any], namespace: str = NAMESPACE) -> dic
     }
 
 
+_AWS_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
+_AWS_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+_AZURE_INTERNAL = "service.beta.kubernetes.io/azure-load-balancer-internal"
+
 SERVICE_VARIANTS: dict[str, dict[str, Any]] = {
     "ClusterIP": {"type": "ClusterIP"},
     "NodePort": {"type": "NodePort"},
     "public LoadBalancer": {"type": "LoadBalancer"},
-    "LoadBalancer, AWS internal": {
-        "type": "LoadBalancer",
-        "annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+    **{
+        f"LoadBalancer, {key.rsplit('/', 1)[-1]}: {value}": {"type": "LoadBalancer", "annotations": {key: value}}
+        for key, value in (
+            (_AWS_INTERNAL, "true"),
+            (_AWS_INTERNAL, "True"),
+            (_AWS_SCHEME, "internal"),
+            (_AWS_SCHEME, "internet-facing"),
+            (_AZURE_INTERNAL, "true"),
+            (_AZURE_INTERNAL, "false"),
+            ("team", "a"),
+        )
     },
-    "LoadBalancer, AWS internal in capitals": {
-        "type": "LoadBalancer",
-        "annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "True"},
-    },
-    "LoadBalancer, AWS scheme internal": {
-        "type": "LoadBalancer",
-        "annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
-    },
-    "LoadBalancer, AWS scheme internet-facing": {
-        "type": "LoadBalancer",
-        "annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"},
-    },
-    "LoadBalancer, Azure internal": {
-        "type": "LoadBalancer",
-        "annotations": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
-    },
-    "LoadBalancer, Azure internal false": {
-        "type": "LoadBalancer",
-        "annotations": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
-    },
-    "LoadBalancer, unrelated annotation": {"type": "LoadBalancer", "annotations": {"team": "a"}},
 }
+"""Name -> Service type and annotations."""
 
 
 def service(variant: str, namespace: str = NAMESPACE) -> dict[str, Any]:

@@ -235,3 +235,12 @@ def test_the_generator_uses_the_standard_library_only() -> None:
                 assert module.startswith("policies.admission") or root in sys.stdlib_module_names, (
                     f"{path.name} imports {module}"
                 )
+
+
+def test_the_lists_restated_for_cel_are_the_packs_lists() -> None:
+    """The CEL cannot import the rule modules' constants (stdlib only), so they are kept equal here."""
+    from policies.admission.rules import INTERNAL_LOAD_BALANCER_ANNOTATIONS, RESTRICTED_VOLUME_TYPES
+    from policies.rules import kubernetes_workloads, network_exposure
+
+    assert RESTRICTED_VOLUME_TYPES == kubernetes_workloads._RESTRICTED_VOLUMES, "restricted volume types"
+    assert INTERNAL_LOAD_BALANCER_ANNOTATIONS == network_exposure._INTERNAL_ANNOTATIONS, "internal LB annotations"
