@@ -66,6 +66,8 @@ from components.azure import (
 )
 from components.docker import LocalRegistry, LocalRegistryArgs, ModelImage, ModelImageArgs, RegistryAuth
 from components.kubernetes import (
+    AdmissionPolicies,
+    AdmissionPoliciesArgs,
     DistributedTraining,
     DistributedTrainingArgs,
     EfaDevicePlugin,
@@ -119,6 +121,8 @@ from components.kubernetes import (
 )
 
 __all__: list[str] = [
+    "AdmissionPolicies",
+    "AdmissionPoliciesArgs",
     "AwsAccessLogBucket",
     "AwsAccessLogBucketArgs",
     "AwsBackupPlan",

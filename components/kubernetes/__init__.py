@@ -5,6 +5,7 @@ Imports only `pulumi`, `pulumi_kubernetes`, `pulumi_random` and `components._com
 arrives through `opts=pulumi.ResourceOptions(providers={"kubernetes": provider})` and every child inherits it.
 """
 
+from components.kubernetes.admission_policies import AdmissionPolicies, AdmissionPoliciesArgs
 from components.kubernetes.autoscaling import (
     Karpenter,
     KarpenterArgs,
@@ -56,6 +57,8 @@ from components.kubernetes.training import (
 )
 
 __all__ = [
+    "AdmissionPolicies",
+    "AdmissionPoliciesArgs",
     "DistributedTraining",
     "DistributedTrainingArgs",
     "EfaDevicePlugin",
