@@ -827,6 +827,13 @@ class ClusterConfig(_Model):
 class RegistryConfig(_Model):
     """Container registry for model images (ECR repositories, or one ACR)."""
 
+    enhanced_scanning: StrictBool = True
+    """Scan every image for vulnerabilities continuously, so promotion can be gated on the findings: ECR enhanced
+    scanning with Amazon Inspector (EKS), Microsoft Defender for Containers' registry assessment (AKS; the plan is the
+    subscription's). Defaults to true."""
+    enable_inspector: StrictBool = True
+    """EKS: turn on Amazon Inspector's ECR scanning for the account (account-wide, kept on destroy); false when the
+    security team manages Inspector. Defaults to true."""
     repositories: list[str] = Field(["models"], min_length=1)
     """Repository names, e.g. `models` or `team-a/fraud`; at least one. Defaults to [models]."""
     scan_on_push: StrictBool = True
@@ -1501,6 +1508,11 @@ class ProtectionConfig(_Model):
 class ComplianceConfig(_Model):
     """Compliance profiles and the limits they enforce at config time (the policy packs check the result)."""
 
+    admission: Literal["deny", "warn", "off"] | None = None
+    """The Kubernetes baseline rules CEL can express, enforced at admission as ValidatingAdmissionPolicies (the same
+    rules as the pack, so a `kubectl apply` cannot sidestep them): `deny` refuses a violating object, `warn` admits it
+    with a warning and an audit annotation, `off` installs none. Preset: deny in prod, warn elsewhere."""
+
     profiles: list[ComplianceProfile] = []
     """Profiles to enforce: gdpr, hipaa."""
     allowed_regions: list[str] = list(EU_AWS_REGIONS)
@@ -1804,6 +1816,8 @@ class PlatformConfig(_Model):
             self.logging.elk.nodes = preset["elasticsearch_nodes"]
         if self.protection.stateful_resources is None:
             self.protection.stateful_resources = preset["protect_stateful_resources"]
+        if self.compliance.admission is None:
+            self.compliance.admission = "deny" if self.environment == "prod" else "warn"
         tracking = self.training.tracking
         if tracking.enabled is None:
             tracking.enabled = bool(self.training.namespaces) and self.identity_cloud is not None

@@ -18,6 +18,7 @@ from pulumi_azure_native.provider import Provider as AzureProvider
 from components._common import autoscaling, gpu
 from components._common.autoscaling import KARPENTER_DISCOVERY_TAG, ScaledPoolSpec
 from components._common.gpu import SERVING_SERVICE_ACCOUNT
+from components._common.limits import PLATFORM_SYSTEM_NAMESPACES
 from components._common.tags import DataClassification, data_tags, platform_tags
 from components.aws import (
     AwsAccessLogBucket,
@@ -28,6 +29,7 @@ from components.aws import (
     AwsGpuNodePoolArgs,
     AwsNetwork,
     AwsPostgres,
+    AwsRegistryScanning,
     AwsServingIdentity,
     AwsTrackingIdentity,
     AwsTrainingIdentity,
@@ -36,6 +38,7 @@ from components.aws.gpu_cluster import planned_karpenter_pools
 from components.aws.training_identity import DEFAULT_SERVICE_ACCOUNT as TRAINING_SERVICE_ACCOUNT
 from components.azure import (
     AzureContainerRegistry,
+    AzureDefenderForContainers,
     AzureEncryptedStorage,
     AzureGpuCluster,
     AzureGpuNodePoolArgs,
@@ -47,8 +50,10 @@ from components.azure import (
 )
 from components.azure._shared import ACR_PUSH, role_definition_id
 from components.azure.network import DEFAULT_PRIVATE_DNS_ZONES
+from components.azure.policy_assignment import pod_security_baseline_assignment
 from components.docker import LocalRegistry
 from components.kubernetes import (
+    AdmissionPolicies,
     DistributedTraining,
     EfaDevicePlugin,
     EncryptedStorageClass,
@@ -475,6 +480,17 @@ def _build_aws(config: PlatformConfig, platform: Platform) -> None:
         },
         opts,
     )
+    if config.registry.enhanced_scanning:
+        # Inspector rescans every platform image as CVEs appear; promotion is gated on its findings
+        # (`python -m policies.image_gate`, README *Supply chain*).
+        AwsRegistryScanning(
+            "registry-scanning",
+            {
+                "repository_filters": [f"{project}-{stack}/*"],
+                "enable_inspector": config.registry.enable_inspector,
+            },
+            opts,
+        )
     access_logs = AwsAccessLogBucket(
         "access-logs", {"retention_days": config.storage.access_log_retention_days, "protect": protect}, opts
     )
@@ -1020,6 +1036,21 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
                 opts=opts,
             )
 
+    if config.registry.enhanced_scanning:
+        # Defender for Containers scans every registry image (the promotion gate reads its assessments); the plan is
+        # the subscription's, named explicitly.
+        AzureDefenderForContainers(
+            f"{base}-defender-containers", {"subscription_id": client_config.subscription_id}, opts
+        )
+    # The Azure Policy add-on enforces the pod security baseline initiative (Deny in prod, Audit elsewhere) beside
+    # the admission policies, with the same node-agent exemptions.
+    pod_security_baseline_assignment(
+        f"{base}-pod-security-baseline",
+        cluster.cluster_id,
+        enforce=config.environment == "prod",
+        excluded_namespaces=list(PLATFORM_SYSTEM_NAMESPACES),
+        parent=cluster,
+    )
     if tracking_on:
         _azure_tracking(config, platform, network, vault, storage, logs, cluster, tenant_id, tags, opts)
 
@@ -1684,6 +1715,20 @@ def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: K
             }
     if config.training.namespaces or layer.tracking is not None:
         _training(config, platform, layer, opts)
+    admission = config.compliance.admission
+    if admission != "off":
+        admission_policies = AdmissionPolicies(
+            "admission",
+            {
+                "enforce": admission == "deny",
+                "exempt_namespaces": [*PLATFORM_SYSTEM_NAMESPACES, *_chart_namespaces(config)],
+            },
+            opts,
+        )
+        platform.outputs["admissionPolicies"] = {
+            "names": admission_policies.policy_names,
+            "validationActions": admission_policies.validation_actions,
+        }
     platform.outputs["servingNamespaceDetails"] = {
         name: {
             "namespace": created,
@@ -1893,6 +1938,25 @@ def training_flavors(
             flavor["accelerator"] = accelerators.pop()
         flavors.append(flavor)
     return flavors
+
+
+def _chart_namespaces(config: PlatformConfig) -> list[str]:
+    """Namespaces whose pods only pinned third-party charts and operators create (cert-manager, Envoy Gateway's
+    controller and proxies, KEDA, metrics-server, Kueue, JobSet, Argo's controller). The admission policies leave
+    them out: the packs never see those pods (a chart is one opaque resource to them), so a Deny there would turn an
+    unverified chart default into a failed install; their hardening is set in the values the tests check
+    (`_values.py`). Team namespaces, MLflow and every pod a team creates stay covered."""
+    return sorted(
+        {
+            "cert-manager",
+            config.serving.ingress_namespace,
+            "keda",
+            "metrics-server",
+            "kueue-system",
+            "jobset-system",
+            "argo",
+        }
+    )
 
 
 def default_serving_domain(config: PlatformConfig) -> str:
