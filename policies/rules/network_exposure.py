@@ -36,6 +36,7 @@ from policies.rules.base import (
     stack_rule,
     tag_value,
 )
+from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
 from policies.rules.kubernetes_common import NAMESPACE, NETWORK_POLICY, namespace_of, serving_namespaces
 from policies.rules.settings import SERVING_NAMESPACES
 
@@ -140,10 +141,6 @@ def s3_owner_enforced(controls: Resource, config: dict[str, Any]) -> Iterator[Fi
         yield f"Bucket ownership controls '{controls.name}' keep ACLs active ({ownership}); set rule.object_ownership='BucketOwnerEnforced'."
 
 
-def _open_cidrs(cidrs: Any) -> list[str]:
-    return [cidr for cidr in as_list(cidrs) if isinstance(cidr, str) and cidr.strip() in ("0.0.0.0/0", "::/0")]
-
-
 @resource_rule(
     name="aws-eks-cluster-private-endpoint",
     title="EKS API endpoints are private",
@@ -154,6 +151,7 @@ def _open_cidrs(cidrs: Any) -> list[str]:
     remediation="Set vpc_config={'endpoint_private_access': True, 'endpoint_public_access': False, ...} on aws.eks.Cluster.",
     scope="EKS clusters",
     types=("aws:eks/cluster:Cluster",),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     private = as_bool(cluster.get("vpcConfig.endpointPrivateAccess"))
@@ -166,13 +164,16 @@ def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[
     if public is UNKNOWN:
         yield Unverified(f"vpc_config.endpoint_public_access of EKS cluster '{cluster.name}'")
     elif public is not False:
-        if cidrs is UNKNOWN:
-            yield Unverified(f"vpc_config.public_access_cidrs of EKS cluster '{cluster.name}'")
-        elif not as_list(cidrs) or _open_cidrs(cidrs):
+        # Unset or empty, AWS applies 0.0.0.0/0 (https://docs.aws.amazon.com/eks/latest/APIReference/API_VpcConfigRequest.html).
+        found = exposure(cidrs, config)
+        if cidrs is not UNKNOWN and (not as_list(cidrs) or found.exposed):
             yield (
                 f"EKS cluster '{cluster.name}' exposes its API endpoint to the internet; set "
-                "vpc_config.endpoint_public_access=False (or list specific public_access_cidrs, never 0.0.0.0/0)."
+                "vpc_config.endpoint_public_access=False (or list specific public_access_cidrs, never 0.0.0.0/0 "
+                "nor ranges that add up to the internet)."
             )
+        elif found.unverifiable:
+            yield Unverified(f"vpc_config.public_access_cidrs of EKS cluster '{cluster.name}'")
 
 
 @resource_rule(
@@ -297,7 +298,7 @@ def _within(entry: dict[str, Any], ports: list[Any]) -> bool:
     remediation="Replace 0.0.0.0/0 and ::/0 with the VPC CIDR, a prefix list or a source security group.",
     scope="security groups and ingress rules",
     types=(_SECURITY_GROUP, _INGRESS_RULE, _LEGACY_RULE),
-    settings=(PUBLIC_PORTS,),
+    settings=(PUBLIC_PORTS, PUBLIC_CIDR_LIMITS),
 )
 def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     entries, unknown = _ingress_entries(resource)
@@ -307,12 +308,13 @@ def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterat
     ports = as_list(config.get("publicPorts"))
     for entry in entries:
         lists = [as_list(entry.get("cidrBlocks")), as_list(entry.get("ipv6CidrBlocks"))]
-        cidrs = [cidr for items in lists if items is not UNKNOWN for cidr in items]
-        if UNKNOWN in lists or UNKNOWN in cidrs:
+        cidrs = [cidr for items in lists for cidr in ([UNKNOWN] if items is UNKNOWN else items)]
+        found = exposure(cidrs, config)
+        if found.unverifiable:
             yield Unverified(f"the ingress CIDRs of '{resource.name}'")
-        open_cidrs = _open_cidrs(cidrs)
-        if not open_cidrs or (public_lb and _within(entry, ports)):
+        if not found.exposed or (public_lb and _within(entry, ports)):
             continue
+        open_cidrs = list(found.public) or [found.describe()]
         low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
         port_text = (
             "all ports"
@@ -384,18 +386,6 @@ def container_no_public_access(container: Resource, config: dict[str, Any]) -> I
         yield f"Blob container '{container.name}' allows anonymous {access} access; set public_access='None'."
 
 
-def _open_ranges(ranges: list[Any]) -> bool:
-    for item in ranges:
-        if not isinstance(item, str):
-            continue
-        try:
-            if ipaddress.ip_network(item.strip(), strict=False).prefixlen == 0:
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 @resource_rule(
     name="azure-aks-cluster-private-api",
     title="AKS API servers are private",
@@ -406,15 +396,17 @@ def _open_ranges(ranges: list[Any]) -> bool:
     remediation="Set api_server_access_profile={'enable_private_cluster': True} on azure_native.containerservice.ManagedCluster.",
     scope="AKS clusters",
     types=("azure-native:containerservice:ManagedCluster",),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def aks_private_api(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     private = as_bool(cluster.get("apiServerAccessProfile.enablePrivateCluster"))
     if private is True:
         return
     ranges = cluster.get("apiServerAccessProfile.authorizedIPRanges")
-    if private is UNKNOWN or ranges is UNKNOWN:
+    found = exposure(ranges, config)
+    if private is UNKNOWN or ranges is UNKNOWN or (found.unverifiable and not found.exposed):
         yield Unverified(f"the API server access profile of AKS cluster '{cluster.name}'")
-    elif not as_list(ranges) or _open_ranges(as_list(ranges)):
+    elif not as_list(ranges) or found.exposed:
         yield (
             f"AKS cluster '{cluster.name}' exposes its API server to the internet; set "
             "api_server_access_profile.enable_private_cluster=True (or authorized_ip_ranges without 0.0.0.0/0)."
@@ -785,6 +777,7 @@ def load_balancer_internal(resource: Resource, config: dict[str, Any]) -> Iterat
     ),
     scope="public LoadBalancer Services and EnvoyProxy Services",
     types=(_SERVICE, _ENVOY_PROXY),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def load_balancer_source_ranges(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     balancer = _load_balancer(resource)
@@ -799,11 +792,13 @@ def load_balancer_source_ranges(resource: Resource, config: dict[str, Any]) -> I
             f"Public load balancer '{resource.name}' admits every address; set loadBalancerSourceRanges to the "
             "clients' CIDRs."
         )
-    elif _open_ranges(ranges) or _open_cidrs(ranges):
+    elif (found := exposure(ranges, config)).exposed:
         yield (
             f"Public load balancer '{resource.name}' admits the whole internet ({', '.join(map(str, ranges))}); list "
             "the clients' CIDRs instead."
         )
+    elif found.unverifiable:
+        yield Unverified(f"spec.loadBalancerSourceRanges of '{resource.name}'")
 
 
 @resource_rule(
@@ -922,6 +917,7 @@ _LAST_ADDRESS = "255.255.255.255"
     ),
     scope="Azure Database for PostgreSQL flexible server firewall rules",
     types=("azure-native:dbforpostgresql:FirewallRule",),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def pg_flexible_firewall(rule: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     start, end = rule.props.get("startIpAddress"), rule.props.get("endIpAddress")
@@ -931,7 +927,17 @@ def pg_flexible_firewall(rule: Resource, config: dict[str, Any]) -> Iterator[Fin
             f"{label} admits every Azure service, other customers' included (0.0.0.0-0.0.0.0); remove it and connect "
             "through a private endpoint."
         )
-    elif start == _ALL_AZURE_SERVICES or end == _LAST_ADDRESS:
+    elif start == _ALL_AZURE_SERVICES or end == _LAST_ADDRESS or _range_exposed(start, end, config):
         yield f"{label} admits the internet ({start}-{end}); remove it or narrow it to the client's own addresses."
-    elif UNKNOWN in (start, end):
+    elif UNKNOWN in (start, end) or _range_exposed(start, end, config) is None:
         yield Unverified(f"the address range of {label}")
+
+
+def _range_exposed(start: Any, end: Any, config: dict[str, Any]) -> bool | None:
+    """Whether the address range start-end admits the internet (`exposure` of its CIDR blocks); None if unreadable."""
+    try:
+        first, last = ipaddress.ip_address(str(start).strip()), ipaddress.ip_address(str(end).strip())
+        blocks = [str(block) for block in ipaddress.summarize_address_range(first, last)]  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return exposure(blocks, config).exposed
