@@ -27,6 +27,7 @@ from policies.rules.kubernetes_common import (
     NAMESPACE,
     RESOURCE_QUOTA,
     namespace_of,
+    object_name,
     pod_spec,
     serving_namespaces,
 )
@@ -319,7 +320,7 @@ def serving_gpu_quota(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
     names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
-    owners = {ns.get("metadata.name") or ns.name: ns for ns in stack.of((NAMESPACE,))}
+    owners = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
     quotas = stack.of((RESOURCE_QUOTA,))
     for name in sorted(names):
         owner = owners.get(name)

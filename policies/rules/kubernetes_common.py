@@ -63,10 +63,27 @@ def kind_of(resource: Resource) -> str:
     return resource.type.rsplit(":", 1)[-1]
 
 
+def name_key(value: Any) -> Any:
+    """A name fit to be a set member or dict key: the string, None when absent, `UNKNOWN` for anything else.
+
+    The API server accepts only strings for names and namespaces; a number, list or dict in a program is a
+    value the rules cannot read, so it is unverifiable (and cannot crash a stack rule as an unhashable key).
+    """
+    if value is None or value is UNKNOWN or isinstance(value, str):
+        return value
+    return UNKNOWN
+
+
+def object_name(resource: Resource) -> Any:
+    """An object's `metadata.name` (see `name_key`), else its logical name, which Pulumi autonames from."""
+    name = name_key(resource.get("metadata.name"))
+    return name if name else resource.name
+
+
 def namespace_of(resource: Resource) -> Any:
     """The namespace an object lands in: `metadata.namespace`, else the provider's default, else `default`."""
-    namespace = resource.get("metadata.namespace")
-    if namespace is UNKNOWN or (isinstance(namespace, str) and namespace):
+    namespace = name_key(resource.get("metadata.namespace"))
+    if namespace is UNKNOWN or namespace:
         return namespace
     provider_namespace = resource.provider_prop("namespace")
     if provider_namespace is UNKNOWN or (isinstance(provider_namespace, str) and provider_namespace):
@@ -76,8 +93,7 @@ def namespace_of(resource: Resource) -> Any:
 
 def namespace_name(namespace: Resource) -> Any:
     """The name of a Namespace object (`metadata.name`, else the logical name, which Pulumi autonames from)."""
-    name = namespace.get("metadata.name")
-    return name if name is not None else namespace.name
+    return object_name(namespace)
 
 
 def is_serving_namespace_object(namespace: Resource, extra: Iterable[str] = ()) -> bool:

@@ -37,7 +37,7 @@ from policies.rules.base import (
     tag_value,
 )
 from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
-from policies.rules.kubernetes_common import NAMESPACE, NETWORK_POLICY, namespace_of, serving_namespaces
+from policies.rules.kubernetes_common import NAMESPACE, NETWORK_POLICY, namespace_of, object_name, serving_namespaces
 from policies.rules.settings import SERVING_NAMESPACES
 
 # --- AWS -------------------------------------------------------------------------------------------------
@@ -531,7 +531,7 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
     names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
-    namespace_objects = {ns.get("metadata.name") or ns.name: ns for ns in stack.of((NAMESPACE,))}
+    namespace_objects = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
     policies = stack.of((NETWORK_POLICY,))
     for name in sorted(names):
         owner = namespace_objects.get(name)
@@ -649,7 +649,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
     private = set(as_list(config.get("privateNamespaces")))
     owners: dict[str, Resource] = {}
     for namespace in stack.of((NAMESPACE,)):
-        name = namespace.get("metadata.name") or namespace.name
+        name = object_name(namespace)
         owners[name] = namespace
         labels = as_dict(namespace.get("metadata.labels"))
         if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
