@@ -37,7 +37,16 @@ from policies.rules.base import (
     tag_value,
 )
 from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
-from policies.rules.kubernetes_common import NAMESPACE, NETWORK_POLICY, namespace_of, object_name, serving_namespaces
+from policies.rules.kubernetes_common import (
+    INGRESS_TYPES,
+    NAMESPACE,
+    NETWORK_POLICY,
+    SERVICE_TYPES,
+    lands_in,
+    namespace_of,
+    object_name,
+    serving_namespaces,
+)
 from policies.rules.settings import SERVING_NAMESPACES
 
 # --- AWS -------------------------------------------------------------------------------------------------
@@ -512,13 +521,75 @@ def _is_default_deny(policy: Resource) -> bool | Any:
     return not as_list(spec.get("ingress")) and not as_list(spec.get("egress"))
 
 
+def _everyone(peer: Any) -> bool | Any:
+    """True for a NetworkPolicy peer that is everyone: all pods of all namespaces, or the internet."""
+    if peer is UNKNOWN:
+        return UNKNOWN
+    peer = as_dict(peer)
+    namespaces, pods, block = peer.get("namespaceSelector"), peer.get("podSelector"), peer.get("ipBlock")
+    if UNKNOWN in (namespaces, pods, block):
+        return UNKNOWN
+    if namespaces is not None and not _selects_some(namespaces) and not _selects_some(pods):
+        return True
+    if isinstance(block, dict):
+        if block.get("except") is UNKNOWN:
+            return UNKNOWN
+        found = exposure([block.get("cidr")])
+        if found.exposed and not as_list(block.get("except")):
+            return True
+        return UNKNOWN if found.unverifiable else False
+    return False
+
+
+def _selects_some(selector: Any) -> bool:
+    selector = as_dict(selector)
+    return bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def _allow_all_directions(policy: Resource) -> set[str] | Any:
+    """The directions (Ingress, Egress) in which `policy` admits everyone on every port to every pod of its namespace.
+
+    Such a policy cancels the default deny: NetworkPolicies are additive allow-lists
+    (https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource), so a rule
+    `{}` (no peers, no ports) or one whose peers are everyone opens the namespace whatever else denies.
+    """
+    spec = policy.props.get("spec")
+    if spec is UNKNOWN or as_dict(spec).get("podSelector") is UNKNOWN:
+        return UNKNOWN
+    spec = as_dict(spec)
+    if _selects_some(spec.get("podSelector")):
+        return set()
+    opened: set[str] = set()
+    unknown = False
+    for direction, key, peers_key in (("Ingress", "ingress", "from"), ("Egress", "egress", "to")):
+        rules = spec.get(key)
+        if rules is UNKNOWN:
+            unknown = True
+            continue
+        for rule in as_list(rules):
+            rule = as_dict(rule)
+            if rule is UNKNOWN or UNKNOWN in (rule.get("ports"), rule.get(peers_key)):
+                unknown = True
+                continue
+            if as_list(rule.get("ports")):
+                continue
+            peers = as_list(rule.get(peers_key))
+            verdicts = [_everyone(peer) for peer in peers]
+            if not peers or True in verdicts:
+                opened.add(direction)
+            elif UNKNOWN in verdicts:
+                unknown = True
+    return UNKNOWN if unknown and not opened else opened
+
+
 @stack_rule(
     name="kubernetes-serving-namespace-default-deny",
     title="Serving namespaces deny all traffic by default",
     description=(
         "Every serving namespace (label mlplatform.io/tier=serving, or listed in servingNamespaces) has a "
         "NetworkPolicy selecting all pods (empty pod_selector) with policy_types Ingress and Egress and no rules; "
-        "explicit allow policies are added on top."
+        "explicit allow policies are added on top, and none of them admits everyone on every port to every pod "
+        "(a rule {} or peers that are all namespaces or the internet), which would cancel the deny."
     ),
     remediation=(
         "Add kubernetes.networking.v1.NetworkPolicy(metadata={'name': 'default-deny', 'namespace': ns}, "
@@ -535,12 +606,24 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
     policies = stack.of((NETWORK_POLICY,))
     for name in sorted(names):
         owner = namespace_objects.get(name)
-        in_namespace = [
-            policy
-            for policy in policies
-            if namespace_of(policy) == name or (owner is not None and policy.depends_on("metadata", owner.urn))
-        ]
+        in_namespace = [policy for policy in policies if lands_in(policy, name, owner)]
         verdicts = [_is_default_deny(policy) for policy in in_namespace]
+        cancelling = [(policy, _allow_all_directions(policy)) for policy in in_namespace]
+        opened = [(policy, directions) for policy, directions in cancelling if directions and directions is not UNKNOWN]
+        for policy, directions in opened:
+            yield (
+                owner,
+                (
+                    f"NetworkPolicy '{policy.name}' in serving namespace '{name}' admits everyone "
+                    f"({' and '.join(sorted(directions))}, every port) to every pod, which cancels the default deny; "
+                    "name the peers (pod/namespace selectors, CIDRs) and ports it allows."
+                ),
+            )
+        if opened:
+            continue
+        if True in verdicts and any(directions is UNKNOWN for _, directions in cancelling):
+            yield owner, Unverified(f"the allow rules of the network policies of serving namespace '{name}'")
+            continue
         if True in verdicts:
             continue
         if UNKNOWN in verdicts or any(namespace_of(policy) is UNKNOWN for policy in policies):
@@ -555,7 +638,6 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
         )
 
 
-_SERVICE = "kubernetes:core/v1:Service"
 _INTERNAL_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
@@ -577,7 +659,7 @@ _INTERNAL_ANNOTATIONS = {
 )
 def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
-    services = stack.of((_SERVICE,))
+    services = stack.of(SERVICE_TYPES)
     if not names or not services:
         raise NotApplicable("the stack has no Services in serving namespaces")
     for service in services:
@@ -624,7 +706,6 @@ PRIVATE_NAMESPACES = Setting(
         "description": "Further namespaces held to the same rule (e.g. ones created outside this stack).",
     },
 )
-_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
 
 @stack_rule(
@@ -654,7 +735,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
         labels = as_dict(namespace.get("metadata.labels"))
         if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
             private.add(name)
-    exposed = stack.of((_SERVICE, _INGRESS))
+    exposed = stack.of((*SERVICE_TYPES, *INGRESS_TYPES))
     if not private or not exposed:
         raise NotApplicable("the stack has no Services or Ingresses in training or tracking namespaces")
     for resource in exposed:
@@ -668,7 +749,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
             continue
         if namespace not in private:
             continue
-        if resource.type == _INGRESS:
+        if resource.type in INGRESS_TYPES:
             yield (
                 resource,
                 f"Ingress '{resource.name}' exposes private namespace '{namespace}' outside the cluster; remove it "
@@ -698,7 +779,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
     description="Every Ingress declares spec.tls, so clients connect over HTTPS.",
     remediation="Set spec={'tls': [{'hosts': [...], 'secret_name': ...}], ...} on kubernetes.networking.v1.Ingress.",
     scope="Ingresses",
-    types=("kubernetes:networking.k8s.io/v1:Ingress",),
+    types=INGRESS_TYPES,
 )
 def ingress_tls(ingress: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     tls = ingress.get("spec.tls")
@@ -751,7 +832,7 @@ def _internal(annotations: dict[str, Any]) -> bool:
         "ServingGateway does unless public=True. For a reviewed public endpoint add an exemption."
     ),
     scope="LoadBalancer Services and EnvoyProxy Services",
-    types=(_SERVICE, _ENVOY_PROXY),
+    types=(*SERVICE_TYPES, _ENVOY_PROXY),
 )
 def load_balancer_internal(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     balancer = _load_balancer(resource)
@@ -776,7 +857,7 @@ def load_balancer_internal(resource: Resource, config: dict[str, Any]) -> Iterat
         "public_source_cidrs) to the clients' ranges, or make the load balancer internal."
     ),
     scope="public LoadBalancer Services and EnvoyProxy Services",
-    types=(_SERVICE, _ENVOY_PROXY),
+    types=(*SERVICE_TYPES, _ENVOY_PROXY),
     settings=(PUBLIC_CIDR_LIMITS,),
 )
 def load_balancer_source_ranges(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
