@@ -332,7 +332,6 @@ PURPOSE_TAG = "mlplatform.io/purpose"
 """Tag naming a resource's platform role, e.g. `access-logs` on the S3 server-access-log bucket."""
 
 ACCESS_LOGS_PURPOSE = "access-logs"
-PUBLIC_LOAD_BALANCER_PURPOSE = "public-load-balancer"
 
 
 def aws_tags(resource: Resource) -> dict[str, Any] | Any:

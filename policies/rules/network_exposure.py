@@ -16,8 +16,6 @@ from policies.rules.aws_common import (
     node_class_spec,
 )
 from policies.rules.base import (
-    PUBLIC_LOAD_BALANCER_PURPOSE,
-    PURPOSE_TAG,
     UNKNOWN,
     Finding,
     NotApplicable,
@@ -30,11 +28,9 @@ from policies.rules.base import (
     as_dict,
     as_list,
     as_number,
-    aws_tags,
     dicts,
     resource_rule,
     stack_rule,
-    tag_value,
 )
 from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
 from policies.rules.kubernetes_common import (
@@ -252,18 +248,6 @@ def node_group_ssh(group: Resource, config: dict[str, Any]) -> Iterator[Finding]
         )
 
 
-PUBLIC_PORTS = Setting(
-    "publicPorts",
-    {
-        "type": "array",
-        "items": {"type": "integer"},
-        "default": [443],
-        "description": (
-            "Ports open to the internet on security groups tagged mlplatform.io/purpose=public-load-balancer."
-        ),
-    },
-)
-
 _SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 _INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 _LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -287,41 +271,30 @@ def _ingress_entries(resource: Resource) -> tuple[list[dict[str, Any]], bool]:
     return [entry], False
 
 
-def _within(entry: dict[str, Any], ports: list[Any]) -> bool:
-    if str(entry.get("protocol")) in ("-1", "all"):
-        return False
-    low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
-    if not isinstance(low, float) or not isinstance(high, float):
-        return False
-    allowed = {float(port) for port in ports if isinstance(port, int | float)}
-    return all(float(port) in allowed for port in range(int(low), int(high) + 1))
-
-
 @resource_rule(
     name="aws-ec2-security-group-no-public-ingress",
     title="Security groups admit no traffic from the internet",
     description=(
-        "Security groups and ingress rules allow no ingress from 0.0.0.0/0 or ::/0, except the configured "
-        "publicPorts (443) on resources tagged mlplatform.io/purpose=public-load-balancer."
+        "Security groups and ingress rules admit no ingress from the internet: no source range that is, or adds "
+        "up to, a broad public range (0.0.0.0/0, ::/0, 0.0.0.0/1 + 128.0.0.0/1, a public /8). A tag does not "
+        "make a group a load balancer's: exempt a public load balancer's group by URN, with a reason and expiry."
     ),
     remediation="Replace 0.0.0.0/0 and ::/0 with the VPC CIDR, a prefix list or a source security group.",
     scope="security groups and ingress rules",
     types=(_SECURITY_GROUP, _INGRESS_RULE, _LEGACY_RULE),
-    settings=(PUBLIC_PORTS, PUBLIC_CIDR_LIMITS),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     entries, unknown = _ingress_entries(resource)
     if unknown:
         yield Unverified(f"the ingress rules of '{resource.name}'")
-    public_lb = tag_value(aws_tags(resource), PURPOSE_TAG) == PUBLIC_LOAD_BALANCER_PURPOSE
-    ports = as_list(config.get("publicPorts"))
     for entry in entries:
         lists = [as_list(entry.get("cidrBlocks")), as_list(entry.get("ipv6CidrBlocks"))]
         cidrs = [cidr for items in lists for cidr in ([UNKNOWN] if items is UNKNOWN else items)]
         found = exposure(cidrs, config)
         if found.unverifiable:
             yield Unverified(f"the ingress CIDRs of '{resource.name}'")
-        if not found.exposed or (public_lb and _within(entry, ports)):
+        if not found.exposed:
             continue
         open_cidrs = list(found.public) or [found.describe()]
         low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
