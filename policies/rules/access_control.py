@@ -22,6 +22,7 @@ from policies.rules.base import (
     must_be_true,
     parse_json,
     resource_rule,
+    strings,
 )
 from policies.rules.kubernetes_common import (
     NAMESPACE,
@@ -283,17 +284,22 @@ _POLICY_TYPES = (
 )
 
 
-def _admin_statement(statement: dict[str, Any], service_wildcards: bool) -> str | None:
-    if statement.get("Effect", "Allow") != "Allow":
+def _admin_statement(statement: dict[str, Any], service_wildcards: bool) -> str | Any | None:
+    """The admin grant of an Allow statement, None when it grants none, `UNKNOWN` when a computed value decides."""
+    effect = statement.get("Effect", "Allow")
+    if effect is UNKNOWN:
+        return UNKNOWN
+    if effect != "Allow":
         return None
-    actions = [action for action in as_list(statement.get("Action")) if isinstance(action, str)]
-    resources = [item for item in as_list(statement.get("Resource")) if isinstance(item, str)]
+    actions, unknown_actions = strings(statement.get("Action"))
+    resources, unknown_resources = strings(statement.get("Resource"))
     if "*" in actions:
         return "Action '*'"
-    if service_wildcards and "*" in resources:
-        broad = [action for action in actions if re.fullmatch(r"[A-Za-z0-9-]+:\*", action)]
-        if broad:
-            return f"Action {', '.join(repr(action) for action in broad)} on Resource '*'"
+    broad = [action for action in actions if re.fullmatch(r"[A-Za-z0-9-]+:\*", action)]
+    if service_wildcards and "*" in resources and broad:
+        return f"Action {', '.join(repr(action) for action in broad)} on Resource '*'"
+    if unknown_actions or (service_wildcards and unknown_resources and (broad or unknown_actions)):
+        return UNKNOWN
     return None
 
 
@@ -337,7 +343,10 @@ def iam_no_admin(resource: Resource, config: dict[str, Any]) -> Iterator[Finding
             if statement is UNKNOWN:
                 yield Unverified(f"the {where} of '{resource.name}'")
                 break
-            if isinstance(statement, dict) and (grant := _admin_statement(statement, wildcards)):
+            grant = _admin_statement(statement, wildcards) if isinstance(statement, dict) else None
+            if grant is UNKNOWN:
+                yield Unverified(f"the actions and resources of the {where} of '{resource.name}'")
+            elif grant:
                 yield f"The {where} of '{resource.name}' allows {grant}; list the specific actions and resources needed."
 
 
@@ -375,9 +384,16 @@ def ecr_repository_policy(policy: Resource, config: dict[str, Any]) -> Iterator[
         if statement is UNKNOWN:
             yield Unverified(f"the policy of ECR repository policy '{policy.name}'")
             return
+        if isinstance(statement, dict) and statement.get("Effect") is UNKNOWN:
+            yield Unverified(f"the effect of a statement of ECR repository policy '{policy.name}'")
+            continue
         if not (isinstance(statement, dict) and statement.get("Effect") == "Allow"):
             continue
-        if not _wildcard_principal(statement.get("Principal")):
+        wildcard = _wildcard_or_unknown(statement.get("Principal"))
+        if wildcard is UNKNOWN:
+            yield Unverified(f"a principal of ECR repository policy '{policy.name}'")
+            continue
+        if not wildcard:
             continue
         conditions = as_dict(statement.get("Condition"))
         keys = {key for operator in conditions.values() if isinstance(operator, dict) for key in operator}
@@ -634,6 +650,9 @@ def rbac_admin_binding(binding: Resource, config: dict[str, Any]) -> Iterator[Fi
         return
     for subject in subjects:
         subject = as_dict(subject)
+        if subject is UNKNOWN or UNKNOWN in (subject.get("kind"), subject.get("name")):
+            yield Unverified(f"a subject of {kind_of(binding)} '{binding.name}'")
+            continue
         label = f"{subject.get('kind')}:{subject.get('name')}"
         if label not in allowed:
             yield f"{kind_of(binding)} '{binding.name}' binds {label} to {role}; bind a least-privilege role or add '{label}' to adminSubjects."
@@ -664,10 +683,11 @@ def rbac_rules(role: Resource, config: dict[str, Any]) -> Iterator[Finding]:
         if rule is UNKNOWN:
             yield Unverified(f"rule {index} of {kind_of(role)} '{role.name}'")
             continue
-        groups, resources, verbs = (as_list(rule.get(key)) for key in ("apiGroups", "resources", "verbs"))
-        if UNKNOWN in (groups, resources, verbs):
+        lists = [as_list(rule.get(key)) for key in ("apiGroups", "resources", "verbs")]
+        if any(values is UNKNOWN or UNKNOWN in values for values in lists):
             yield Unverified(f"rule {index} of {kind_of(role)} '{role.name}'")
             continue
+        groups, resources, verbs = lists
         wildcards = [
             key for key, values in (("api_groups", groups), ("resources", resources), ("verbs", verbs)) if "*" in values
         ]

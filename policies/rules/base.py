@@ -332,7 +332,6 @@ PURPOSE_TAG = "mlplatform.io/purpose"
 """Tag naming a resource's platform role, e.g. `access-logs` on the S3 server-access-log bucket."""
 
 ACCESS_LOGS_PURPOSE = "access-logs"
-PUBLIC_LOAD_BALANCER_PURPOSE = "public-load-balancer"
 
 
 def aws_tags(resource: Resource) -> dict[str, Any] | Any:
@@ -703,3 +702,14 @@ def dicts(value: Any) -> tuple[list[dict[str, Any]], bool]:
     if items is UNKNOWN:
         return [], True
     return [item for item in items if isinstance(item, dict)], any(item is UNKNOWN for item in items)
+
+
+def strings(value: Any) -> tuple[list[str], bool]:
+    """The string items of a list value, and whether the list or any item is unknown (other items are skipped).
+
+    An IAM `Action: "s3:GetObject"` given as one string is a one-item list, as `as_list` reads it.
+    """
+    items = as_list(value)
+    if items is UNKNOWN:
+        return [], True
+    return [item for item in items if isinstance(item, str)], any(item is UNKNOWN for item in items)

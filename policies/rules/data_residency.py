@@ -45,10 +45,18 @@ def _is_aws(type_token: str) -> bool:
 )
 def aws_region(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     region = region_of(resource)
-    if region is None:
-        raise NotApplicable(f"'{resource.name}' names no region and its provider's region is not known")
+    if region is None and resource.type == "pulumi:providers:aws":
+        raise NotApplicable(f"AWS provider '{resource.name}' sets no region: the resources it creates are checked")
     allowed = as_list(config.get("allowedRegions"))
-    if region is UNKNOWN:
+    if region is None:
+        # Residency never fails open: a region taken from AWS_REGION or ~/.aws/config at run time is not in the
+        # program, so a resource without one cannot be shown to stay in the allowed regions.
+        yield Unverified(
+            f"the region of '{resource.name}'",
+            "is set neither on the resource nor on its provider (it would come from the environment), so it "
+            "cannot be verified; set region on the aws.Provider (or aws:region in the stack configuration)",
+        )
+    elif region is UNKNOWN:
         yield Unverified(f"the region of '{resource.name}'")
     elif region not in allowed:
         what = "AWS provider" if resource.type == "pulumi:providers:aws" else resource.type.rsplit(":", 1)[-1]

@@ -40,7 +40,7 @@ from policies.rules.base import (
     resource_rule,
     stack_rule,
 )
-from policies.rules.kubernetes_common import HELM_TYPES, kind_of
+from policies.rules.kubernetes_common import HELM_TYPES, kind_of, object_name
 
 # --- AWS: S3 ---------------------------------------------------------------------------------------------
 
@@ -1059,7 +1059,7 @@ def persistent_volume_encrypted_class(stack: Stack, config: dict[str, Any]) -> I
     classes: dict[str, Any] = {}
     default_encrypted = config.get("defaultStorageClassEncrypted") is True
     for storage_class in stack.of((STORAGE_CLASS,)):
-        name = storage_class.get("metadata.name") or storage_class.name
+        name = object_name(storage_class)
         verdict = storage_class_encrypted(storage_class)
         if verdict is None:
             verdict = name in as_list(config.get("encryptedStorageClasses"))

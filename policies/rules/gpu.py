@@ -22,11 +22,13 @@ from policies.rules.base import (
     stack_rule,
 )
 from policies.rules.kubernetes_common import (
-    DAEMON_SET,
+    DAEMON_SET_TYPES,
     KARPENTER_NODE_POOL,
     NAMESPACE,
     RESOURCE_QUOTA,
+    lands_in,
     namespace_of,
+    object_name,
     pod_spec,
     serving_namespaces,
 )
@@ -279,7 +281,7 @@ def _tolerates(tolerations: list[dict[str, Any]], taint: gpu.Taint) -> bool:
     ),
     remediation="Add components._common.gpu.agent_tolerations() (or gpu_tolerations()) to spec.template.spec.tolerations.",
     scope="DaemonSets on GPU nodes",
-    types=(DAEMON_SET,),
+    types=DAEMON_SET_TYPES,
     settings=(GPU_AGENT_NAMESPACES,),
 )
 def gpu_daemonset_tolerations(daemon_set: Resource, config: dict[str, Any]) -> Iterator[Finding]:
@@ -319,15 +321,11 @@ def serving_gpu_quota(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
     names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
-    owners = {ns.get("metadata.name") or ns.name: ns for ns in stack.of((NAMESPACE,))}
+    owners = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
     quotas = stack.of((RESOURCE_QUOTA,))
     for name in sorted(names):
         owner = owners.get(name)
-        in_namespace = [
-            quota
-            for quota in quotas
-            if namespace_of(quota) == name or (owner is not None and quota.depends_on("metadata", owner.urn))
-        ]
+        in_namespace = [quota for quota in quotas if lands_in(quota, name, owner)]
         hards = [quota.get("spec.hard") for quota in in_namespace]
         if any(isinstance(hard, dict) and hard.get(_GPU_QUOTA_KEY) not in (None, UNKNOWN) for hard in hards):
             continue

@@ -26,8 +26,64 @@ HELM_TYPES = (HELM_CHART, HELM_RELEASE)
 KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 """Karpenter's NodePool (a `k8s.apiextensions.CustomResource`): what nodes Karpenter may launch, and how many."""
 
-WORKLOAD_TYPES: tuple[str, ...] = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB, POD)
-"""Every token that carries a pod template (CONTROLS.md §2.3)."""
+
+def _spellings(versions: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Every type token of kinds across API versions, each also as its server-side-apply `<Kind>Patch` resource."""
+    return tuple(
+        f"kubernetes:{version}:{kind}{suffix}"
+        for kind, kind_versions in versions.items()
+        for version in kind_versions
+        for suffix in ("", "Patch")
+    )
+
+
+POD_SPEC_PATHS: dict[str, str] = {
+    "Pod": "spec",
+    "PodTemplate": "template.spec",
+    "ReplicationController": "spec.template.spec",
+    "Deployment": "spec.template.spec",
+    "StatefulSet": "spec.template.spec",
+    "DaemonSet": "spec.template.spec",
+    "ReplicaSet": "spec.template.spec",
+    "Job": "spec.template.spec",
+    "CronJob": "spec.jobTemplate.spec.template.spec",
+}
+"""Where each built-in kind carries its pod spec."""
+
+_WORKLOAD_VERSIONS: dict[str, tuple[str, ...]] = {
+    "Pod": ("core/v1",),
+    "PodTemplate": ("core/v1",),
+    "ReplicationController": ("core/v1",),
+    # The beta groups are served by old clusters only, but pulumi-kubernetes still has their types: a
+    # workload spelled with one must not skip the checks (issue 20).
+    "Deployment": ("apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"),
+    "StatefulSet": ("apps/v1", "apps/v1beta1", "apps/v1beta2"),
+    "DaemonSet": ("apps/v1", "apps/v1beta2", "extensions/v1beta1"),
+    "ReplicaSet": ("apps/v1", "apps/v1beta2", "extensions/v1beta1"),
+    "Job": ("batch/v1",),
+    "CronJob": ("batch/v1", "batch/v1beta1", "batch/v2alpha1"),
+}
+
+WORKLOAD_TYPES: tuple[str, ...] = _spellings(_WORKLOAD_VERSIONS)
+"""Every token that carries a pod template (CONTROLS.md §2.3), in every API version and `*Patch` form."""
+
+DAEMON_SET_TYPES: tuple[str, ...] = tuple(token for token in WORKLOAD_TYPES if ":DaemonSet" in token)
+"""DaemonSets in every API version and `*Patch` form."""
+
+SERVICE_TYPES: tuple[str, ...] = _spellings({"Service": ("core/v1",)})
+"""Services, applied or patched."""
+
+INGRESS_TYPES: tuple[str, ...] = _spellings(
+    {"Ingress": ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")}
+)
+"""Ingresses in every API version pulumi-kubernetes has, applied or patched."""
+
+
+def base_kind(resource: Resource) -> str:
+    """The kind without the `Patch` suffix of server-side-apply resources (`DeploymentPatch` -> `Deployment`)."""
+    kind = resource.type.rsplit(":", 1)[-1]
+    return kind.removesuffix("Patch") if resource.type.startswith("kubernetes:") else kind
+
 
 SERVING_TIER = "serving"
 PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
@@ -35,12 +91,7 @@ PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 
 def pod_spec(workload: Resource) -> Any:
     """The pod spec of a workload (`spec` for Pods, the job template's for CronJobs), {} or `UNKNOWN`."""
-    if workload.type == POD:
-        path = "spec"
-    elif workload.type == CRON_JOB:
-        path = "spec.jobTemplate.spec.template.spec"
-    else:
-        path = "spec.template.spec"
+    path = POD_SPEC_PATHS.get(base_kind(workload), "spec.template.spec")
     return as_dict(workload.get(path, {}))
 
 
@@ -60,13 +111,30 @@ def container_label(workload: Resource, container: dict[str, Any]) -> str:
 
 def kind_of(resource: Resource) -> str:
     """The Kubernetes kind from the type token (`kubernetes:apps/v1:Deployment` -> `Deployment`)."""
-    return resource.type.rsplit(":", 1)[-1]
+    return base_kind(resource)
+
+
+def name_key(value: Any) -> Any:
+    """A name fit to be a set member or dict key: the string, None when absent, `UNKNOWN` for anything else.
+
+    The API server accepts only strings for names and namespaces; a number, list or dict in a program is a
+    value the rules cannot read, so it is unverifiable (and cannot crash a stack rule as an unhashable key).
+    """
+    if value is None or value is UNKNOWN or isinstance(value, str):
+        return value
+    return UNKNOWN
+
+
+def object_name(resource: Resource) -> Any:
+    """An object's `metadata.name` (see `name_key`), else its logical name, which Pulumi autonames from."""
+    name = name_key(resource.get("metadata.name"))
+    return name if name else resource.name
 
 
 def namespace_of(resource: Resource) -> Any:
     """The namespace an object lands in: `metadata.namespace`, else the provider's default, else `default`."""
-    namespace = resource.get("metadata.namespace")
-    if namespace is UNKNOWN or (isinstance(namespace, str) and namespace):
+    namespace = name_key(resource.get("metadata.namespace"))
+    if namespace is UNKNOWN or namespace:
         return namespace
     provider_namespace = resource.provider_prop("namespace")
     if provider_namespace is UNKNOWN or (isinstance(provider_namespace, str) and provider_namespace):
@@ -76,8 +144,7 @@ def namespace_of(resource: Resource) -> Any:
 
 def namespace_name(namespace: Resource) -> Any:
     """The name of a Namespace object (`metadata.name`, else the logical name, which Pulumi autonames from)."""
-    name = namespace.get("metadata.name")
-    return name if name is not None else namespace.name
+    return object_name(namespace)
 
 
 def is_serving_namespace_object(namespace: Resource, extra: Iterable[str] = ()) -> bool:
@@ -100,7 +167,19 @@ def serving_namespaces(stack: Stack, extra: Iterable[str] = ()) -> set[str]:
 
 def is_system_daemon_set(workload: Resource, system_namespaces: Iterable[str]) -> bool:
     """True for a node-agent DaemonSet in one of the configured system namespaces."""
-    return workload.type == DAEMON_SET and namespace_of(workload) in set(system_namespaces)
+    return base_kind(workload) == "DaemonSet" and namespace_of(workload) in set(system_namespaces)
+
+
+def lands_in(resource: Resource, name: Any, owner: Resource | None) -> bool:
+    """True when the object lands in namespace `name`: the namespace it names in `metadata.namespace`.
+
+    Only while that value is unknown (computed from the Namespace object `owner` during preview) does the
+    `metadata` dependency on `owner` decide; a label, or a name that looks like the namespace, never does.
+    """
+    namespace = namespace_of(resource)
+    if namespace is UNKNOWN:
+        return owner is not None and resource.depends_on("metadata", owner.urn)
+    return namespace == name
 
 
 def in_namespace(resource: Resource, namespace: str) -> bool:

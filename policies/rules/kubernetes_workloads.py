@@ -145,7 +145,7 @@ def capabilities_dropped(workload: Resource, config: dict[str, Any]) -> Iterator
             yield Unverified(f"the capabilities of {label}")
             continue
         drop, add = as_list(as_dict(capabilities).get("drop")), as_list(as_dict(capabilities).get("add"))
-        if UNKNOWN in (drop, add):
+        if UNKNOWN in (drop, add) or UNKNOWN in add:
             yield Unverified(f"the capabilities of {label}")
             continue
         if "ALL" not in drop:

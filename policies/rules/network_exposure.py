@@ -16,8 +16,6 @@ from policies.rules.aws_common import (
     node_class_spec,
 )
 from policies.rules.base import (
-    PUBLIC_LOAD_BALANCER_PURPOSE,
-    PURPOSE_TAG,
     UNKNOWN,
     Finding,
     NotApplicable,
@@ -30,13 +28,21 @@ from policies.rules.base import (
     as_dict,
     as_list,
     as_number,
-    aws_tags,
     dicts,
     resource_rule,
     stack_rule,
-    tag_value,
 )
-from policies.rules.kubernetes_common import NAMESPACE, NETWORK_POLICY, namespace_of, serving_namespaces
+from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
+from policies.rules.kubernetes_common import (
+    INGRESS_TYPES,
+    NAMESPACE,
+    NETWORK_POLICY,
+    SERVICE_TYPES,
+    lands_in,
+    namespace_of,
+    object_name,
+    serving_namespaces,
+)
 from policies.rules.settings import SERVING_NAMESPACES
 
 # --- AWS -------------------------------------------------------------------------------------------------
@@ -140,10 +146,6 @@ def s3_owner_enforced(controls: Resource, config: dict[str, Any]) -> Iterator[Fi
         yield f"Bucket ownership controls '{controls.name}' keep ACLs active ({ownership}); set rule.object_ownership='BucketOwnerEnforced'."
 
 
-def _open_cidrs(cidrs: Any) -> list[str]:
-    return [cidr for cidr in as_list(cidrs) if isinstance(cidr, str) and cidr.strip() in ("0.0.0.0/0", "::/0")]
-
-
 @resource_rule(
     name="aws-eks-cluster-private-endpoint",
     title="EKS API endpoints are private",
@@ -154,6 +156,7 @@ def _open_cidrs(cidrs: Any) -> list[str]:
     remediation="Set vpc_config={'endpoint_private_access': True, 'endpoint_public_access': False, ...} on aws.eks.Cluster.",
     scope="EKS clusters",
     types=("aws:eks/cluster:Cluster",),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     private = as_bool(cluster.get("vpcConfig.endpointPrivateAccess"))
@@ -166,13 +169,16 @@ def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[
     if public is UNKNOWN:
         yield Unverified(f"vpc_config.endpoint_public_access of EKS cluster '{cluster.name}'")
     elif public is not False:
-        if cidrs is UNKNOWN:
-            yield Unverified(f"vpc_config.public_access_cidrs of EKS cluster '{cluster.name}'")
-        elif not as_list(cidrs) or _open_cidrs(cidrs):
+        # Unset or empty, AWS applies 0.0.0.0/0 (https://docs.aws.amazon.com/eks/latest/APIReference/API_VpcConfigRequest.html).
+        found = exposure(cidrs, config)
+        if cidrs is not UNKNOWN and (not as_list(cidrs) or found.exposed):
             yield (
                 f"EKS cluster '{cluster.name}' exposes its API endpoint to the internet; set "
-                "vpc_config.endpoint_public_access=False (or list specific public_access_cidrs, never 0.0.0.0/0)."
+                "vpc_config.endpoint_public_access=False (or list specific public_access_cidrs, never 0.0.0.0/0 "
+                "nor ranges that add up to the internet)."
             )
+        elif found.unverifiable:
+            yield Unverified(f"vpc_config.public_access_cidrs of EKS cluster '{cluster.name}'")
 
 
 @resource_rule(
@@ -242,18 +248,6 @@ def node_group_ssh(group: Resource, config: dict[str, Any]) -> Iterator[Finding]
         )
 
 
-PUBLIC_PORTS = Setting(
-    "publicPorts",
-    {
-        "type": "array",
-        "items": {"type": "integer"},
-        "default": [443],
-        "description": (
-            "Ports open to the internet on security groups tagged mlplatform.io/purpose=public-load-balancer."
-        ),
-    },
-)
-
 _SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 _INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 _LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -277,42 +271,32 @@ def _ingress_entries(resource: Resource) -> tuple[list[dict[str, Any]], bool]:
     return [entry], False
 
 
-def _within(entry: dict[str, Any], ports: list[Any]) -> bool:
-    if str(entry.get("protocol")) in ("-1", "all"):
-        return False
-    low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
-    if not isinstance(low, float) or not isinstance(high, float):
-        return False
-    allowed = {float(port) for port in ports if isinstance(port, int | float)}
-    return all(float(port) in allowed for port in range(int(low), int(high) + 1))
-
-
 @resource_rule(
     name="aws-ec2-security-group-no-public-ingress",
     title="Security groups admit no traffic from the internet",
     description=(
-        "Security groups and ingress rules allow no ingress from 0.0.0.0/0 or ::/0, except the configured "
-        "publicPorts (443) on resources tagged mlplatform.io/purpose=public-load-balancer."
+        "Security groups and ingress rules admit no ingress from the internet: no source range that is, or adds "
+        "up to, a broad public range (0.0.0.0/0, ::/0, 0.0.0.0/1 + 128.0.0.0/1, a public /8). A tag does not "
+        "make a group a load balancer's: exempt a public load balancer's group by URN, with a reason and expiry."
     ),
     remediation="Replace 0.0.0.0/0 and ::/0 with the VPC CIDR, a prefix list or a source security group.",
     scope="security groups and ingress rules",
     types=(_SECURITY_GROUP, _INGRESS_RULE, _LEGACY_RULE),
-    settings=(PUBLIC_PORTS,),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     entries, unknown = _ingress_entries(resource)
     if unknown:
         yield Unverified(f"the ingress rules of '{resource.name}'")
-    public_lb = tag_value(aws_tags(resource), PURPOSE_TAG) == PUBLIC_LOAD_BALANCER_PURPOSE
-    ports = as_list(config.get("publicPorts"))
     for entry in entries:
         lists = [as_list(entry.get("cidrBlocks")), as_list(entry.get("ipv6CidrBlocks"))]
-        cidrs = [cidr for items in lists if items is not UNKNOWN for cidr in items]
-        if UNKNOWN in lists or UNKNOWN in cidrs:
+        cidrs = [cidr for items in lists for cidr in ([UNKNOWN] if items is UNKNOWN else items)]
+        found = exposure(cidrs, config)
+        if found.unverifiable:
             yield Unverified(f"the ingress CIDRs of '{resource.name}'")
-        open_cidrs = _open_cidrs(cidrs)
-        if not open_cidrs or (public_lb and _within(entry, ports)):
+        if not found.exposed:
             continue
+        open_cidrs = list(found.public) or [found.describe()]
         low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
         port_text = (
             "all ports"
@@ -384,18 +368,6 @@ def container_no_public_access(container: Resource, config: dict[str, Any]) -> I
         yield f"Blob container '{container.name}' allows anonymous {access} access; set public_access='None'."
 
 
-def _open_ranges(ranges: list[Any]) -> bool:
-    for item in ranges:
-        if not isinstance(item, str):
-            continue
-        try:
-            if ipaddress.ip_network(item.strip(), strict=False).prefixlen == 0:
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 @resource_rule(
     name="azure-aks-cluster-private-api",
     title="AKS API servers are private",
@@ -406,15 +378,17 @@ def _open_ranges(ranges: list[Any]) -> bool:
     remediation="Set api_server_access_profile={'enable_private_cluster': True} on azure_native.containerservice.ManagedCluster.",
     scope="AKS clusters",
     types=("azure-native:containerservice:ManagedCluster",),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def aks_private_api(cluster: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     private = as_bool(cluster.get("apiServerAccessProfile.enablePrivateCluster"))
     if private is True:
         return
     ranges = cluster.get("apiServerAccessProfile.authorizedIPRanges")
-    if private is UNKNOWN or ranges is UNKNOWN:
+    found = exposure(ranges, config)
+    if private is UNKNOWN or ranges is UNKNOWN or (found.unverifiable and not found.exposed):
         yield Unverified(f"the API server access profile of AKS cluster '{cluster.name}'")
-    elif not as_list(ranges) or _open_ranges(as_list(ranges)):
+    elif not as_list(ranges) or found.exposed:
         yield (
             f"AKS cluster '{cluster.name}' exposes its API server to the internet; set "
             "api_server_access_profile.enable_private_cluster=True (or authorized_ip_ranges without 0.0.0.0/0)."
@@ -520,13 +494,75 @@ def _is_default_deny(policy: Resource) -> bool | Any:
     return not as_list(spec.get("ingress")) and not as_list(spec.get("egress"))
 
 
+def _everyone(peer: Any) -> bool | Any:
+    """True for a NetworkPolicy peer that is everyone: all pods of all namespaces, or the internet."""
+    if peer is UNKNOWN:
+        return UNKNOWN
+    peer = as_dict(peer)
+    namespaces, pods, block = peer.get("namespaceSelector"), peer.get("podSelector"), peer.get("ipBlock")
+    if UNKNOWN in (namespaces, pods, block):
+        return UNKNOWN
+    if namespaces is not None and not _selects_some(namespaces) and not _selects_some(pods):
+        return True
+    if isinstance(block, dict):
+        if block.get("except") is UNKNOWN:
+            return UNKNOWN
+        found = exposure([block.get("cidr")])
+        if found.exposed and not as_list(block.get("except")):
+            return True
+        return UNKNOWN if found.unverifiable else False
+    return False
+
+
+def _selects_some(selector: Any) -> bool:
+    selector = as_dict(selector)
+    return bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def _allow_all_directions(policy: Resource) -> set[str] | Any:
+    """The directions (Ingress, Egress) in which `policy` admits everyone on every port to every pod of its namespace.
+
+    Such a policy cancels the default deny: NetworkPolicies are additive allow-lists
+    (https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource), so a rule
+    `{}` (no peers, no ports) or one whose peers are everyone opens the namespace whatever else denies.
+    """
+    spec = policy.props.get("spec")
+    if spec is UNKNOWN or as_dict(spec).get("podSelector") is UNKNOWN:
+        return UNKNOWN
+    spec = as_dict(spec)
+    if _selects_some(spec.get("podSelector")):
+        return set()
+    opened: set[str] = set()
+    unknown = False
+    for direction, key, peers_key in (("Ingress", "ingress", "from"), ("Egress", "egress", "to")):
+        rules = spec.get(key)
+        if rules is UNKNOWN:
+            unknown = True
+            continue
+        for rule in as_list(rules):
+            rule = as_dict(rule)
+            if rule is UNKNOWN or UNKNOWN in (rule.get("ports"), rule.get(peers_key)):
+                unknown = True
+                continue
+            if as_list(rule.get("ports")):
+                continue
+            peers = as_list(rule.get(peers_key))
+            verdicts = [_everyone(peer) for peer in peers]
+            if not peers or True in verdicts:
+                opened.add(direction)
+            elif UNKNOWN in verdicts:
+                unknown = True
+    return UNKNOWN if unknown and not opened else opened
+
+
 @stack_rule(
     name="kubernetes-serving-namespace-default-deny",
     title="Serving namespaces deny all traffic by default",
     description=(
         "Every serving namespace (label mlplatform.io/tier=serving, or listed in servingNamespaces) has a "
         "NetworkPolicy selecting all pods (empty pod_selector) with policy_types Ingress and Egress and no rules; "
-        "explicit allow policies are added on top."
+        "explicit allow policies are added on top, and none of them admits everyone on every port to every pod "
+        "(a rule {} or peers that are all namespaces or the internet), which would cancel the deny."
     ),
     remediation=(
         "Add kubernetes.networking.v1.NetworkPolicy(metadata={'name': 'default-deny', 'namespace': ns}, "
@@ -539,16 +575,28 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
     names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
-    namespace_objects = {ns.get("metadata.name") or ns.name: ns for ns in stack.of((NAMESPACE,))}
+    namespace_objects = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
     policies = stack.of((NETWORK_POLICY,))
     for name in sorted(names):
         owner = namespace_objects.get(name)
-        in_namespace = [
-            policy
-            for policy in policies
-            if namespace_of(policy) == name or (owner is not None and policy.depends_on("metadata", owner.urn))
-        ]
+        in_namespace = [policy for policy in policies if lands_in(policy, name, owner)]
         verdicts = [_is_default_deny(policy) for policy in in_namespace]
+        cancelling = [(policy, _allow_all_directions(policy)) for policy in in_namespace]
+        opened = [(policy, directions) for policy, directions in cancelling if directions and directions is not UNKNOWN]
+        for policy, directions in opened:
+            yield (
+                owner,
+                (
+                    f"NetworkPolicy '{policy.name}' in serving namespace '{name}' admits everyone "
+                    f"({' and '.join(sorted(directions))}, every port) to every pod, which cancels the default deny; "
+                    "name the peers (pod/namespace selectors, CIDRs) and ports it allows."
+                ),
+            )
+        if opened:
+            continue
+        if True in verdicts and any(directions is UNKNOWN for _, directions in cancelling):
+            yield owner, Unverified(f"the allow rules of the network policies of serving namespace '{name}'")
+            continue
         if True in verdicts:
             continue
         if UNKNOWN in verdicts or any(namespace_of(policy) is UNKNOWN for policy in policies):
@@ -563,7 +611,6 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
         )
 
 
-_SERVICE = "kubernetes:core/v1:Service"
 _INTERNAL_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
@@ -585,7 +632,7 @@ _INTERNAL_ANNOTATIONS = {
 )
 def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
-    services = stack.of((_SERVICE,))
+    services = stack.of(SERVICE_TYPES)
     if not names or not services:
         raise NotApplicable("the stack has no Services in serving namespaces")
     for service in services:
@@ -632,7 +679,6 @@ PRIVATE_NAMESPACES = Setting(
         "description": "Further namespaces held to the same rule (e.g. ones created outside this stack).",
     },
 )
-_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
 
 @stack_rule(
@@ -657,12 +703,12 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
     private = set(as_list(config.get("privateNamespaces")))
     owners: dict[str, Resource] = {}
     for namespace in stack.of((NAMESPACE,)):
-        name = namespace.get("metadata.name") or namespace.name
+        name = object_name(namespace)
         owners[name] = namespace
         labels = as_dict(namespace.get("metadata.labels"))
         if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
             private.add(name)
-    exposed = stack.of((_SERVICE, _INGRESS))
+    exposed = stack.of((*SERVICE_TYPES, *INGRESS_TYPES))
     if not private or not exposed:
         raise NotApplicable("the stack has no Services or Ingresses in training or tracking namespaces")
     for resource in exposed:
@@ -676,7 +722,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
             continue
         if namespace not in private:
             continue
-        if resource.type == _INGRESS:
+        if resource.type in INGRESS_TYPES:
             yield (
                 resource,
                 f"Ingress '{resource.name}' exposes private namespace '{namespace}' outside the cluster; remove it "
@@ -706,7 +752,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
     description="Every Ingress declares spec.tls, so clients connect over HTTPS.",
     remediation="Set spec={'tls': [{'hosts': [...], 'secret_name': ...}], ...} on kubernetes.networking.v1.Ingress.",
     scope="Ingresses",
-    types=("kubernetes:networking.k8s.io/v1:Ingress",),
+    types=INGRESS_TYPES,
 )
 def ingress_tls(ingress: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     tls = ingress.get("spec.tls")
@@ -759,7 +805,7 @@ def _internal(annotations: dict[str, Any]) -> bool:
         "ServingGateway does unless public=True. For a reviewed public endpoint add an exemption."
     ),
     scope="LoadBalancer Services and EnvoyProxy Services",
-    types=(_SERVICE, _ENVOY_PROXY),
+    types=(*SERVICE_TYPES, _ENVOY_PROXY),
 )
 def load_balancer_internal(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     balancer = _load_balancer(resource)
@@ -784,7 +830,8 @@ def load_balancer_internal(resource: Resource, config: dict[str, Any]) -> Iterat
         "public_source_cidrs) to the clients' ranges, or make the load balancer internal."
     ),
     scope="public LoadBalancer Services and EnvoyProxy Services",
-    types=(_SERVICE, _ENVOY_PROXY),
+    types=(*SERVICE_TYPES, _ENVOY_PROXY),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def load_balancer_source_ranges(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     balancer = _load_balancer(resource)
@@ -799,11 +846,13 @@ def load_balancer_source_ranges(resource: Resource, config: dict[str, Any]) -> I
             f"Public load balancer '{resource.name}' admits every address; set loadBalancerSourceRanges to the "
             "clients' CIDRs."
         )
-    elif _open_ranges(ranges) or _open_cidrs(ranges):
+    elif (found := exposure(ranges, config)).exposed:
         yield (
             f"Public load balancer '{resource.name}' admits the whole internet ({', '.join(map(str, ranges))}); list "
             "the clients' CIDRs instead."
         )
+    elif found.unverifiable:
+        yield Unverified(f"spec.loadBalancerSourceRanges of '{resource.name}'")
 
 
 @resource_rule(
@@ -922,6 +971,7 @@ _LAST_ADDRESS = "255.255.255.255"
     ),
     scope="Azure Database for PostgreSQL flexible server firewall rules",
     types=("azure-native:dbforpostgresql:FirewallRule",),
+    settings=(PUBLIC_CIDR_LIMITS,),
 )
 def pg_flexible_firewall(rule: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     start, end = rule.props.get("startIpAddress"), rule.props.get("endIpAddress")
@@ -931,7 +981,17 @@ def pg_flexible_firewall(rule: Resource, config: dict[str, Any]) -> Iterator[Fin
             f"{label} admits every Azure service, other customers' included (0.0.0.0-0.0.0.0); remove it and connect "
             "through a private endpoint."
         )
-    elif start == _ALL_AZURE_SERVICES or end == _LAST_ADDRESS:
+    elif start == _ALL_AZURE_SERVICES or end == _LAST_ADDRESS or _range_exposed(start, end, config):
         yield f"{label} admits the internet ({start}-{end}); remove it or narrow it to the client's own addresses."
-    elif UNKNOWN in (start, end):
+    elif UNKNOWN in (start, end) or _range_exposed(start, end, config) is None:
         yield Unverified(f"the address range of {label}")
+
+
+def _range_exposed(start: Any, end: Any, config: dict[str, Any]) -> bool | None:
+    """Whether the address range start-end admits the internet (`exposure` of its CIDR blocks); None if unreadable."""
+    try:
+        first, last = ipaddress.ip_address(str(start).strip()), ipaddress.ip_address(str(end).strip())
+        blocks = [str(block) for block in ipaddress.summarize_address_range(first, last)]  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return exposure(blocks, config).exposed

@@ -41,6 +41,7 @@ from policies.rules.kubernetes_common import (
     namespace_labels,
     namespace_name,
     namespace_of,
+    object_name,
     selector_matches,
 )
 
@@ -271,7 +272,7 @@ def _queue_findings(
             queue
             for queue in cluster_queues
             if local.depends_on("spec", queue.urn)
-            or (isinstance(target, str) and target and (queue.get("metadata.name") or queue.name) == target)
+            or (isinstance(target, str) and target and (object_name(queue)) == target)
         ]
         label = f"LocalQueue '{local.get('metadata.name') or local.name}' in '{name}'"
         if not joined:
@@ -281,7 +282,7 @@ def _queue_findings(
                 problems.append(Unverified(f"ClusterQueue '{target}' of {label}", OUTSIDE))
             continue
         queue = joined[0]
-        queue_name = queue.get("metadata.name") or queue.name
+        queue_name = object_name(queue)
         selector = queue.get("spec.namespaceSelector")
         matched = UNKNOWN if labels is UNKNOWN else selector_matches(selector, labels, complete=complete)
         gpus = nominal_gpus(queue)

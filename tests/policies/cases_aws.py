@@ -470,21 +470,24 @@ RESOURCE_CASES: list[ResourceCase] = [
                 },
                 "ports 22-22",
             ),
+            "a purpose tag does not open 443 to the internet": Fail(
+                {"tags": {"mlplatform.io/purpose": "public-load-balancer"}, "ingress[0].cidrBlocks": ["0.0.0.0/0"]},
+                "admits 0.0.0.0/0 on ports 443-443",
+            ),
+            "two halves of the internet": Fail(
+                {"ingress[0].cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"]}, "admits 0.0.0.0/1, 128.0.0.0/1"
+            ),
         },
         unknown={"ingress[0].cidrBlocks": UNKNOWN},
-        passes={
-            "public lb on 443": {
-                "tags": {"mlplatform.io/purpose": "public-load-balancer"},
-                "ingress[0].cidrBlocks": ["0.0.0.0/0"],
-            }
-        },
+        passes={"shared address space": {"ingress[0].cidrBlocks": ["100.64.0.0/10"]}},
         not_applicable={"other type": VPC_ONLY},
         configs={
-            "public ports replace 443": ConfigCase(
-                {"publicPorts": [8443]},
-                {"tags": {"mlplatform.io/purpose": "public-load-balancer"}, "ingress[0].cidrBlocks": ["0.0.0.0/0"]},
-                passes=False,
-            )
+            "a looser prefix limit admits a public /8": ConfigCase(
+                {"publicCidrLimits": {"ipv4": 8}}, {"ingress[0].cidrBlocks": ["1.0.0.0/8"]}
+            ),
+            "the default limit rejects a public /8": ConfigCase(
+                {}, {"ingress[0].cidrBlocks": ["1.0.0.0/8"]}, passes=False
+            ),
         },
     ),
     ResourceCase(

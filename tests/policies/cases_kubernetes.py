@@ -733,7 +733,17 @@ STACK_CASES: list[StackCase] = [
             "allows traffic": StackFail(
                 change("default-deny", {"spec.ingress": [{"from": [{"namespaceSelector": {}}]}]}),
                 "fraud",
+                "cancels the default deny",
+            ),
+            "allows some traffic": StackFail(
+                change("default-deny", {"spec.ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "x"}}}]}]}),
+                "fraud",
                 "no default-deny",
+            ),
+            "an allow-all policy beside the deny": StackFail(
+                add(in_namespace(NETWORK_POLICY, "allow-all", "fraud", {"spec": {"podSelector": {}, "ingress": [{}]}})),
+                "fraud",
+                "'allow-all' in serving namespace 'fraud' admits everyone (Ingress",
             ),
         },
         unknown=change("default-deny", {"spec": UNKNOWN}),

@@ -48,9 +48,17 @@ def test_an_aws_provider_outside_the_allowed_regions_is_a_violation() -> None:
     ], outcome.describe()
 
 
-def test_an_aws_resource_without_a_known_region_is_not_applicable() -> None:
+def test_an_aws_resource_without_a_known_region_is_unverifiable_never_a_pass() -> None:
     outcome = run_resource("aws-region-allowed", "aws:iam/role:Role", {"assumeRolePolicy": "{}"})
-    assert outcome.not_applicable, outcome.describe()
+    assert outcome.advisory and not outcome.violations and outcome.not_applicable is None, (
+        f"residency never fails open: a region that would come from the environment is unverifiable; {outcome.describe()}"
+    )
+    assert "set region on the aws.Provider" in outcome.advisory, outcome.advisory
+
+
+def test_an_aws_provider_without_a_region_leaves_the_check_to_its_resources() -> None:
+    outcome = run_resource("aws-region-allowed", "pulumi:providers:aws", {})
+    assert outcome.not_applicable and not outcome.violations, outcome.describe()
 
 
 def test_an_azure_provider_location_is_checked() -> None:
