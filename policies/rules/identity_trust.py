@@ -106,6 +106,12 @@ def _web_identity_findings(label: str, federated: str, conditions: Any) -> Itera
         return
     issuer = federated.split(":oidc-provider/", 1)[1].lower()
     equals = conditions.get("StringEquals", {})
+    if not _is_kubernetes_issuer(issuer, conditions):
+        # Another OIDC provider (a CI system's): its subjects are not service accounts, but one must be named.
+        subjects = [value for entries in conditions.values() for value in entries.get(f"{issuer}:sub", [])]
+        if not subjects or any(value == "*" for value in subjects):
+            yield f"{label} lets any identity of {issuer} assume the role; add a StringEquals or StringLike condition on {issuer}:sub."
+        return
     for operator, entries in conditions.items():
         if operator != "StringEquals" and f"{issuer}:sub" in entries:
             yield f"{label} matches {issuer}:sub with {operator}; pin it with StringEquals to one system:serviceaccount:<namespace>:<name>."
@@ -116,6 +122,14 @@ def _web_identity_findings(label: str, federated: str, conditions: Any) -> Itera
         yield f"{label} pins {issuer}:sub to {subjects}; pin exactly one 'system:serviceaccount:<namespace>:<name>' without wildcards."
     if equals.get(f"{issuer}:aud") != [STS_AUDIENCE]:
         yield f"{label} does not pin {issuer}:aud to '{STS_AUDIENCE}'; add StringEquals {{'{issuer}:aud': '{STS_AUDIENCE}'}}."
+
+
+def _is_kubernetes_issuer(issuer: str, conditions: dict[str, dict[str, list[Any]]]) -> bool:
+    """An EKS cluster's issuer (`oidc.eks.<region>.amazonaws.com/id/...`), or one whose `:sub` names service accounts."""
+    if issuer.startswith("oidc.eks.") and ".amazonaws.com" in issuer:
+        return True
+    subjects = [value for entries in conditions.values() for value in entries.get(f"{issuer}:sub", [])]
+    return any(isinstance(value, str) and value.startswith("system:serviceaccount:") for value in subjects)
 
 
 @resource_rule(

@@ -28,6 +28,7 @@ K8S_OTHER = ("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "team-a"
 # --- IAM role trust policies --------------------------------------------------------------------------------
 
 OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-central-1.amazonaws.com/id/ABCDEF0123456789"
+GITHUB = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
 ISSUER = "oidc.eks.eu-central-1.amazonaws.com/id/ABCDEF0123456789"
 IRSA = {
     "Effect": "Allow",
@@ -165,11 +166,55 @@ ROLE_CASE = ResourceCase(
             },
             "lets any service account of the cluster",
         ),
+        "ci provider without a subject": Fail(
+            {
+                "assumeRolePolicy": trust(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": GITHUB},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
+                    }
+                )
+            },
+            "lets any identity of token.actions.githubusercontent.com",
+        ),
+        "self-managed cluster issuer with StringLike": Fail(
+            {
+                "assumeRolePolicy": trust(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/k8s.example.com"},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringLike": {"k8s.example.com:sub": "system:serviceaccount:*"},
+                            "StringEquals": {"k8s.example.com:aud": "sts.amazonaws.com"},
+                        },
+                    }
+                )
+            },
+            "with StringLike",
+        ),
         "not a document": Fail({"assumeRolePolicy": "not json"}, "has no readable trust policy"),
     },
     unknown={"assumeRolePolicy": UNKNOWN},
     passes={
         "pod identity": {"assumeRolePolicy": trust(POD_IDENTITY)},
+        "ci provider pinned to a repository": {
+            "assumeRolePolicy": trust(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": GITHUB},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                        "StringLike": {
+                            "token.actions.githubusercontent.com:sub": "repo:example/models:ref:refs/heads/main"
+                        },
+                    },
+                }
+            )
+        },
         "object document": {"assumeRolePolicy": json.loads(trust(IRSA))},
         "service principal": {
             "assumeRolePolicy": trust(
