@@ -436,6 +436,54 @@ CONTROLS: dict[str, Control] = {
             baseline=True,
             standards=("Gatekeeper block-loadbalancer-services, block-nodeport-services",),
         ),
+        # Issue 20: the rows the matrix lacked (trust policies, NSGs, public registries, hostPath PVs, the rest of
+        # Pod Security baseline, monitoring UIs, cluster-wide Secret readers).
+        Control(
+            "HIPAA-AC-IAM-TRUST",
+            "IAM role trust policies name who may assume the role (pinned IRSA subjects)",
+            (*_ACCESS, "164.308(a)(4)(ii)(B)"),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+        ),
+        Control(
+            "HIPAA-NET-NSG-INGRESS",
+            "No administration or data ports open to the internet in NSGs",
+            (*_ACCESS, *_TRANSMISSION),
+            ("Art. 32(1)(b)",),
+        ),
+        Control(
+            "HIPAA-AC-REGISTRY-PRIVATE",
+            "Container registries are private",
+            (*_ACCESS, "164.312(c)(1)"),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+        ),
+        Control(
+            "HIPAA-K8S-PSS-BASELINE",
+            "Pod Security baseline: /proc mount, SELinux, AppArmor, sysctls, HostProcess, no hostPath volumes",
+            (*_ACCESS, "164.312(c)(1)"),
+            ("Art. 25(1)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=(
+                "PSS baseline",
+                "Kyverno disallow-proc-mount, disallow-selinux, restrict-apparmor-profiles, restrict-sysctls, "
+                "disallow-host-process, disallow-host-path",
+            ),
+        ),
+        Control(
+            "HIPAA-NET-K8S-MONITORING-UI",
+            "Monitoring and logging UIs reachable only inside the cluster",
+            (*_ACCESS, *_TRANSMISSION),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=("Gatekeeper block-loadbalancer-services, block-nodeport-services",),
+        ),
+        Control(
+            "HIPAA-K8S-RBAC-SECRETS",
+            "No cluster-wide bindings to roles that read Secrets",
+            (*_ACCESS, "164.308(a)(4)(ii)(B)", "164.308(a)(4)(ii)(C)"),
+            ("Art. 25(2)", "Art. 32(1)(b)"),
+            baseline=True,
+            standards=("CIS Kubernetes 5.1.1-5.1.2",),
+        ),
     )
 }
 
@@ -590,6 +638,14 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         # Advisory: a team may choose not to reclaim (reclaimWithinCohort Never) and accept the weaker guarantee.
         ("ML-TRAINING-QUEUE-QUOTA", "kubernetes-kueue-cluster-queue-cohort-borrowing", _M),
         ("HIPAA-NET-K8S-TRAINING-PRIVATE", "kubernetes-training-namespace-not-exposed", _H),
+        ("HIPAA-AC-IAM-TRUST", "aws-iam-role-trust-policy-pinned", _C),
+        ("HIPAA-NET-NSG-INGRESS", "azure-nsg-no-internet-admin-ports", _C),
+        ("HIPAA-AC-REGISTRY-PRIVATE", "aws-ecrpublic-repository-not-used", _H),
+        ("HIPAA-AC-REGISTRY-PRIVATE", "azure-acr-registry-not-public", _H),
+        ("HIPAA-K8S-PSS-BASELINE", "kubernetes-workload-pod-security-baseline", _H),
+        ("HIPAA-K8S-PSS-BASELINE", "kubernetes-persistent-volume-no-host-path", _C),
+        ("HIPAA-NET-K8S-MONITORING-UI", "kubernetes-monitoring-ui-not-exposed", _H),
+        ("HIPAA-K8S-RBAC-SECRETS", "kubernetes-rbac-no-cluster-wide-secret-readers", _H),
     )
 )
 

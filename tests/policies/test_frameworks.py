@@ -24,10 +24,12 @@ GDPR_POLICIES = [
     "aws-ecr-registry-enhanced-scanning",
     "aws-ecr-replication-region-allowed",
     "aws-ecr-repository-lifecycle-policy",
+    "aws-ecrpublic-repository-not-used",
     "aws-eks-cluster-control-plane-logging",
     "aws-eks-cluster-private-endpoint",
     "aws-eks-cluster-secrets-encryption",
     "aws-iam-policy-no-admin-access",
+    "aws-iam-role-trust-policy-pinned",
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
@@ -58,6 +60,7 @@ GDPR_POLICIES = [
     "aws-sqs-queue-policy-no-public-access",
     "aws-sqs-queue-tls-only-policy",
     "azure-acr-registry-export-disabled",
+    "azure-acr-registry-not-public",
     "azure-acr-registry-retention-policy",
     "azure-acr-registry-zone-redundant",
     "azure-aks-cluster-network-policy",
@@ -70,6 +73,7 @@ GDPR_POLICIES = [
     "azure-key-vault-rbac-authorization",
     "azure-location-allowed",
     "azure-log-analytics-workspace-retention",
+    "azure-nsg-no-internet-admin-ports",
     "azure-postgres-flexible-server-backup-retention",
     "azure-postgres-flexible-server-cmk-encryption",
     "azure-postgres-flexible-server-delete-lock",
@@ -90,16 +94,20 @@ GDPR_POLICIES = [
     "kubernetes-ingress-tls",
     "kubernetes-load-balancer-internal",
     "kubernetes-load-balancer-source-ranges",
+    "kubernetes-monitoring-ui-not-exposed",
     "kubernetes-namespace-pod-security-level",
     "kubernetes-namespace-processing-record-labels",
     "kubernetes-observability-retention",
     "kubernetes-persistent-volume-encrypted-class",
+    "kubernetes-persistent-volume-no-host-path",
+    "kubernetes-rbac-no-cluster-wide-secret-readers",
     "kubernetes-secret-provider-class-workload-identity",
     "kubernetes-service-not-publicly-exposed",
     "kubernetes-serving-namespace-default-deny",
     "kubernetes-storage-class-encrypted",
     "kubernetes-training-namespace-not-exposed",
     "kubernetes-workload-no-plaintext-secret-env",
+    "kubernetes-workload-pod-security-baseline",
     "kubernetes-workload-resource-requests",
 ]
 
@@ -122,6 +130,7 @@ HIPAA_POLICIES = [
     "aws-ecr-repository-phi-kms-encryption",
     "aws-ecr-repository-policy-no-public-access",
     "aws-ecr-repository-scan-on-push",
+    "aws-ecrpublic-repository-not-used",
     "aws-eks-access-policy-cluster-admin-restricted",
     "aws-eks-cluster-api-authentication",
     "aws-eks-cluster-control-plane-logging",
@@ -131,6 +140,7 @@ HIPAA_POLICIES = [
     "aws-eks-node-group-ssh-restricted",
     "aws-iam-no-user-credentials",
     "aws-iam-policy-no-admin-access",
+    "aws-iam-role-trust-policy-pinned",
     "aws-kms-key-deletion-window",
     "aws-kms-key-policy-restricted",
     "aws-kms-key-rotation-enabled",
@@ -161,6 +171,7 @@ HIPAA_POLICIES = [
     "azure-acr-registry-cmk-encryption",
     "azure-acr-registry-export-disabled",
     "azure-acr-registry-local-auth-disabled",
+    "azure-acr-registry-not-public",
     "azure-acr-registry-public-network-disabled",
     "azure-acr-registry-retention-policy",
     "azure-acr-registry-zone-redundant",
@@ -183,6 +194,7 @@ HIPAA_POLICIES = [
     "azure-key-vault-purge-protection",
     "azure-key-vault-rbac-authorization",
     "azure-log-analytics-workspace-retention",
+    "azure-nsg-no-internet-admin-ports",
     "azure-postgres-flexible-server-backup-retention",
     "azure-postgres-flexible-server-cmk-encryption",
     "azure-postgres-flexible-server-delete-lock",
@@ -205,11 +217,14 @@ HIPAA_POLICIES = [
     "kubernetes-ingress-tls",
     "kubernetes-load-balancer-internal",
     "kubernetes-load-balancer-source-ranges",
+    "kubernetes-monitoring-ui-not-exposed",
     "kubernetes-namespace-pod-security-level",
     "kubernetes-observability-retention",
     "kubernetes-persistent-volume-encrypted-class",
+    "kubernetes-persistent-volume-no-host-path",
     "kubernetes-rbac-least-privilege-rules",
     "kubernetes-rbac-no-cluster-admin-binding",
+    "kubernetes-rbac-no-cluster-wide-secret-readers",
     "kubernetes-resource-namespace-set",
     "kubernetes-secret-provider-class-workload-identity",
     "kubernetes-service-not-publicly-exposed",
@@ -222,6 +237,7 @@ HIPAA_POLICIES = [
     "kubernetes-workload-image-registry-allowed",
     "kubernetes-workload-no-plaintext-secret-env",
     "kubernetes-workload-no-privilege-escalation",
+    "kubernetes-workload-pod-security-baseline",
     "kubernetes-workload-read-only-root-filesystem",
     "kubernetes-workload-resource-requests",
     "kubernetes-workload-run-as-non-root",
@@ -243,12 +259,15 @@ KUBERNETES_BASELINE_POLICIES = [
     "kubernetes-kueue-cluster-queue-gpu-quota",
     "kubernetes-load-balancer-internal",
     "kubernetes-load-balancer-source-ranges",
+    "kubernetes-monitoring-ui-not-exposed",
     "kubernetes-namespace-pod-security-level",
     "kubernetes-node-pool-limits",
     "kubernetes-observability-retention",
     "kubernetes-persistent-volume-encrypted-class",
+    "kubernetes-persistent-volume-no-host-path",
     "kubernetes-rbac-least-privilege-rules",
     "kubernetes-rbac-no-cluster-admin-binding",
+    "kubernetes-rbac-no-cluster-wide-secret-readers",
     "kubernetes-resource-namespace-set",
     "kubernetes-secret-provider-class-workload-identity",
     "kubernetes-service-not-publicly-exposed",
@@ -262,6 +281,7 @@ KUBERNETES_BASELINE_POLICIES = [
     "kubernetes-workload-image-registry-allowed",
     "kubernetes-workload-no-plaintext-secret-env",
     "kubernetes-workload-no-privilege-escalation",
+    "kubernetes-workload-pod-security-baseline",
     "kubernetes-workload-read-only-root-filesystem",
     "kubernetes-workload-resource-requests",
     "kubernetes-workload-run-as-non-root",
@@ -301,13 +321,31 @@ DATABASE_CONTROLS = {
 TRAINING_CONTROLS = {"HIPAA-NET-K8S-TRAINING-PRIVATE"}
 """Rows added beyond CONTROLS.md for training and tracking namespaces (issue 19; the queue rows are ML-*)."""
 
+GUARDRAIL_CONTROLS = {
+    "HIPAA-AC-IAM-TRUST",
+    "HIPAA-NET-NSG-INGRESS",
+    "HIPAA-AC-REGISTRY-PRIVATE",
+    "HIPAA-K8S-PSS-BASELINE",
+    "HIPAA-NET-K8S-MONITORING-UI",
+    "HIPAA-K8S-RBAC-SECRETS",
+}
+"""Rows the matrix lacked (issue 20): trust policies, NSGs, public registries, the rest of Pod Security baseline,
+monitoring UIs and cluster-wide Secret readers."""
+
 
 SUPPLY_CHAIN_CONTROLS = {"HIPAA-VULN-REGISTRY-SCAN"}
 """Rows added beyond CONTROLS.md for registry scanning that gates promotion (issue 20, class 7)."""
 
 
 def test_the_matrix_controls_are_all_present() -> None:
-    added = SQS_CONTROLS | GATEWAY_CONTROLS | DATABASE_CONTROLS | TRAINING_CONTROLS | SUPPLY_CHAIN_CONTROLS
+    added = (
+        SQS_CONTROLS
+        | GATEWAY_CONTROLS
+        | DATABASE_CONTROLS
+        | TRAINING_CONTROLS
+        | GUARDRAIL_CONTROLS
+        | SUPPLY_CHAIN_CONTROLS
+    )
     matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in added]
     assert len(matrix) == 70, "CONTROLS.md lists 70 controls (35 AWS/cross-cloud, 20 Azure, 15 Kubernetes)"
     assert set(CONTROLS) >= SQS_CONTROLS, "the SQS rows added for Karpenter's interruption queue"

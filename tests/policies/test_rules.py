@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.rules import RULES
-from tests.policies import cases_aws, cases_azure, cases_kubernetes, cases_supply_chain
+from tests.policies import cases_aws, cases_azure, cases_kubernetes, cases_new_rows, cases_supply_chain
 from tests.policies.cases import ResourceCase, StackCase, change
 from tests.policies.harness import FUTURE, PAST, UNKNOWN, mutate, run_resource, run_stack
 
@@ -13,11 +13,13 @@ RESOURCE_CASES: list[ResourceCase] = [
     *cases_aws.RESOURCE_CASES,
     *cases_azure.RESOURCE_CASES,
     *cases_kubernetes.RESOURCE_CASES,
+    *cases_new_rows.RESOURCE_CASES,
 ]
 STACK_CASES: list[StackCase] = [
     *cases_aws.STACK_CASES,
     *cases_azure.STACK_CASES,
     *cases_kubernetes.STACK_CASES,
+    *cases_new_rows.STACK_CASES,
     *cases_supply_chain.STACK_CASES,
 ]
 BY_RULE = {case.rule: case for case in RESOURCE_CASES}
