@@ -33,7 +33,9 @@ from policies.rules.kubernetes_common import (
     WORKLOAD_TYPES,
     containers,
     kind_of,
+    name_key,
     namespace_of,
+    object_name,
     pod_spec,
 )
 
@@ -246,8 +248,7 @@ def _template_labels(workload: Resource) -> Any:
 
 
 def _service_name(service: Resource) -> Any:
-    name = service.get("metadata.name")
-    return name if name is not None else service.name
+    return object_name(service)  # a non-string name is UNKNOWN (hashable), never a crash
 
 
 def _ui_behind_service(service: Resource, stack: Stack) -> str | Any | None:
@@ -398,6 +399,7 @@ def monitoring_ui_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[
             yield route, Unverified(f"the backends of {label}")
             continue
         for key in backends:
+            key = tuple(name_key(part) for part in key)  # a non-string backend name is UNKNOWN
             service = by_name.get(key)
             ui = _ui_behind_service(service, stack) if service is not None else _eck_kibana_service(key, kibanas)
             if ui is UNKNOWN:

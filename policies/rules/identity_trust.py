@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from components._common.limits import PLATFORM_SYSTEM_NAMESPACES
 from policies.rules.base import (
     OUTSIDE,
     UNKNOWN,
@@ -196,6 +197,34 @@ _BUILT_IN_BROAD_ROLES = ("cluster-admin", "admin", "edit")
 admin and edit allow reading Secrets; cluster-admin allows everything)."""
 _READ_VERBS = frozenset({"get", "list", "watch", "*"})
 
+OPERATOR_NAMESPACES: tuple[str, ...] = (
+    *PLATFORM_SYSTEM_NAMESPACES,
+    "cert-manager",
+    "serving-gateway",
+    "keda",
+    "metrics-server",
+    "kueue-system",
+    "jobset-system",
+    "argo",
+)
+"""Namespaces of the platform's pinned operators (their charts bind ClusterRoles to their own ServiceAccounts: cert-
+manager, Envoy Gateway, the ECK operator, Argo's controller read Secrets cluster-wide by design), where no team can
+create a ServiceAccount."""
+
+SECRET_READER_NAMESPACES = Setting(
+    "secretReaderNamespaces",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": list(OPERATOR_NAMESPACES),
+        "description": (
+            "Namespaces whose ServiceAccounts are the platform's operators, reviewed to read Secrets cluster-wide "
+            "(a team cannot create a ServiceAccount there). Defaults to the platform's system and operator "
+            "namespaces."
+        ),
+    },
+)
+
 SECRET_READER_SUBJECTS = Setting(
     "secretReaderSubjects",
     {
@@ -268,7 +297,7 @@ def _subject_label(subject: dict[str, Any]) -> str:
         "or list the reviewed subject in secretReaderSubjects."
     ),
     scope="ClusterRoleBindings and the ClusterRoles they bind",
-    settings=(SECRET_READER_SUBJECTS,),
+    settings=(SECRET_READER_SUBJECTS, SECRET_READER_NAMESPACES),
 )
 def cluster_wide_secret_readers(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     bindings = stack.of((CLUSTER_ROLE_BINDING,))
@@ -276,6 +305,7 @@ def cluster_wide_secret_readers(stack: Stack, config: dict[str, Any]) -> Iterato
         raise NotApplicable("the stack has no ClusterRoleBinding")
     roles = {_role_name(role): role for role in stack.of((CLUSTER_ROLE,))}
     allowed = set(as_list(config.get("secretReaderSubjects")))
+    operator_namespaces = set(as_list(config.get("secretReaderNamespaces", list(OPERATOR_NAMESPACES))))
     for binding in bindings:
         label = f"ClusterRoleBinding '{binding.name}'"
         ref = as_dict(binding.props.get("roleRef"))
@@ -305,6 +335,8 @@ def cluster_wide_secret_readers(stack: Stack, config: dict[str, Any]) -> Iterato
                 continue
             if _is_system_subject(subject):
                 continue
+            if subject.get("kind") == "ServiceAccount" and subject.get("namespace") in operator_namespaces:
+                continue  # a platform operator's own account, installed by its pinned chart
             if _subject_label(subject) not in allowed:
                 offenders.append(_subject_label(subject))
         if not offenders:

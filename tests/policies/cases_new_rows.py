@@ -669,7 +669,7 @@ def _role_rules(resources: list[str], verbs: list[str], groups: tuple[str, ...] 
     return apply
 
 
-CONTROLLER = {"kind": "ServiceAccount", "name": "workflow-controller", "namespace": "argo"}
+CONTROLLER = {"kind": "ServiceAccount", "name": "workflow-controller", "namespace": "ci-tools"}
 SECRETS_CASE = StackCase(
     rule="kubernetes-rbac-no-cluster-wide-secret-readers",
     resources=[
@@ -692,7 +692,7 @@ SECRETS_CASE = StackCase(
             "read Secrets in every namespace",
         ),
         "role has every core resource": StackFail(
-            _role_rules(["*"], ["list"]), "controller-read-binding", "ServiceAccount:argo/workflow-controller"
+            _role_rules(["*"], ["list"]), "controller-read-binding", "ServiceAccount:ci-tools/workflow-controller"
         ),
         "edit cluster-wide": StackFail(
             add(_binding("devs", "edit", {"kind": "Group", "name": "developers"})), "devs", "Group:developers"
@@ -719,10 +719,18 @@ SECRETS_CASE = StackCase(
     not_applicable=drop("controller-read-binding", "viewers", "masters"),
     configs={
         "a reviewed controller": StackConfigCase(
-            {"secretReaderSubjects": ["ServiceAccount:argo/workflow-controller"]}, _role_rules(["secrets"], ["get"])
+            {"secretReaderSubjects": ["ServiceAccount:ci-tools/workflow-controller"]}, _role_rules(["secrets"], ["get"])
         ),
         "another reviewed subject": StackConfigCase(
-            {"secretReaderSubjects": ["ServiceAccount:argo/other"]}, _role_rules(["secrets"], ["get"]), passes=False
+            {"secretReaderSubjects": ["ServiceAccount:ci-tools/other"]}, _role_rules(["secrets"], ["get"]), passes=False
+        ),
+        # The platform's operators run in namespaces no team can create a ServiceAccount in; by default their
+        # charts' cluster-wide Secret readers pass, and a stack that narrows the list sees them again.
+        "an operator namespace": StackConfigCase(
+            {"secretReaderNamespaces": ["ci-tools"]}, _role_rules(["secrets"], ["get"])
+        ),
+        "no operator namespaces": StackConfigCase(
+            {"secretReaderNamespaces": []}, _role_rules(["secrets"], ["get"]), passes=False
         ),
     },
 )
