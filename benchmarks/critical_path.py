@@ -463,6 +463,9 @@ DOCUMENTED_ORDERINGS: tuple[Ordering, ...] = (
     Ordering("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Secret", "the server reads its env from the Secret"),
     Ordering("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:ServiceAccount",
              "the server runs as the account its cloud identity trusts"),
+    # Registry scanning: ECR refuses ENHANCED scanning until Inspector scans ECR in the account
+    Ordering("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "aws:inspector2/enabler:Enabler",
+             "ECR accepts ENHANCED scanning only once Amazon Inspector's ECR scanning is enabled for the account"),
     # Training queues (Kueue)
     *(
         Ordering(f"kubernetes:kueue.x-k8s.io/v1beta2:{kind}", CHART,

@@ -48,6 +48,8 @@ def test_azure_prod_builds_the_whole_foundation(azure_prod: Synthesis) -> None:
         "Pipelines",
         "AzurePostgres",  # the tracking server's database
         "ExperimentTracking",
+        "AzureDefenderForContainers",  # registry scanning that promotion is gated on
+        "AdmissionPolicies",  # the Kubernetes baseline at admission
     }, "the Azure foundation and the Kubernetes layer on AKS"
     agent_pools = {r.inputs["agentPoolName"] for r in azure_prod.monitor.by_type(AGENT_POOL)}
     assert agent_pools == {"platform", "t4serve", "a100train"}, "the platform pool and one per configured GPU pool"
