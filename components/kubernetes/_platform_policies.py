@@ -176,11 +176,13 @@ def _tier(tier: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     return peer
 
 
-def _default_deny() -> Spec:
+def default_deny() -> Spec:
+    """Deny all ingress and egress of every pod of the namespace: the first policy of every namespace."""
     return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def _dns() -> Spec:
+def dns_egress() -> Spec:
+    """DNS (UDP and TCP 53) to kube-system, from every pod of the namespace."""
     return {
         "podSelector": {},
         "policyTypes": ["Egress"],
@@ -253,8 +255,8 @@ def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict
         {"ports": _tcp(NODE_EXPORTER_PORT, KUBELET_PORT)},
     ]
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         # Service discovery and the apiserver target; the operator, kube-state-metrics and Grafana's sidecars
         # watch the API.
         "allow-prometheus-kube-api": kube_api_egress(PROMETHEUS_PODS),
@@ -299,7 +301,7 @@ def monitoring_network_policies(*, namespace: str, alert_receiver: bool) -> dict
 def node_exporter_network_policies(*, monitoring_namespace: str) -> dict[str, Spec]:
     """Policies of the node exporter's namespace: nothing in or out but Prometheus's scrape."""
     return {
-        DEFAULT_DENY_POLICY: _default_deny(),
+        DEFAULT_DENY_POLICY: default_deny(),
         "allow-prometheus-scrape": _ingress(
             NODE_EXPORTER_PODS, [_namespace(monitoring_namespace, PROMETHEUS_PODS)], (NODE_EXPORTER_PORT,)
         ),
@@ -314,8 +316,8 @@ def elasticsearch_network_policies(*, operator_namespace: str, agent_namespace: 
         agent_namespace: Fluent Bit's namespace (it writes to Elasticsearch).
     """
     return {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-elasticsearch-http": _ingress(
             ELASTICSEARCH_PODS,
             [
@@ -344,8 +346,8 @@ def elasticsearch_network_policies(*, operator_namespace: str, agent_namespace: 
 def eck_operator_network_policies(*, managed_namespaces: Sequence[str]) -> dict[str, Spec]:
     """Policies of the ECK operator's namespace: the API server, its webhook, the Elasticsearch it manages."""
     return {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-operator-kube-api": kube_api_egress(ECK_OPERATOR_PODS),
         # The API server calls the validating webhook; it is not a pod (see the module docstring).
         "allow-webhook-from-api-server": {
@@ -368,8 +370,8 @@ def log_agent_network_policies(*, elasticsearch_namespace: str, metrics_scrape: 
         metrics_scrape: Prometheus scrapes Fluent Bit's metrics (its ServiceMonitor is on).
     """
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         # The kubernetes filter reads pod metadata from the API server.
         "allow-fluent-bit-kube-api": kube_api_egress(FLUENT_BIT_PODS),
         "allow-fluent-bit-to-elasticsearch": _egress(
@@ -396,8 +398,8 @@ def gpu_network_policies(*, operator_installs_software: bool) -> dict[str, Spec]
             mirrors, which have no fixed addresses.
     """
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-kube-api": kube_api_egress(None),
         "allow-prometheus-scrape": _ingress(
             DCGM_EXPORTER_PODS, [_tier(MONITORING_TIER, PROMETHEUS_PODS)], (DCGM_EXPORTER_PORT,)
@@ -431,8 +433,8 @@ def keda_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
         metrics_scrape: Prometheus scrapes the three components' metrics (their ServiceMonitors are on).
     """
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-operator-kube-api": kube_api_egress(KEDA_OPERATOR_PODS),
         "allow-metrics-api-kube-api": kube_api_egress(KEDA_METRICS_API_PODS),
         "allow-webhook-kube-api": kube_api_egress(KEDA_WEBHOOK_PODS),
@@ -462,8 +464,8 @@ def keda_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
 def metrics_server_network_policies() -> dict[str, Spec]:
     """Policies of metrics-server's namespace: the API server in, the kubelets and the API server out."""
     return {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-kube-api": kube_api_egress(METRICS_SERVER_PODS),
         # It reads every node's kubelet summary API on the node's InternalIP (node addresses: no selector).
         "allow-kubelet": {
@@ -489,8 +491,8 @@ def secrets_store_network_policies(*, aws_provider: bool, cloud_api_cidrs: Seque
             endpoints); empty means any address, as those public endpoints have no fixed ranges.
     """
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         # Pods, SecretProviderClasses and their pod statuses (and synced Secrets) are read through the API server.
         "allow-driver-kube-api": kube_api_egress(SECRETS_STORE_DRIVER_PODS),
     }
@@ -521,8 +523,8 @@ def gateway_network_policies(*, metrics_scrape: bool) -> dict[str, Spec]:
         metrics_scrape: Prometheus scrapes the controller and the proxies (request metrics per route).
     """
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-controller-kube-api": kube_api_egress(ENVOY_GATEWAY_PODS),
         "allow-proxy-https-ingress": {
             "podSelector": {"matchLabels": dict(ENVOY_PROXY_PODS)},
@@ -560,8 +562,8 @@ def cert_manager_network_policies(*, external_issuer: bool, metrics_scrape: bool
         metrics_scrape: Prometheus scrapes the three components (the chart's ServiceMonitor is on).
     """
     policies: dict[str, Spec] = {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         # Controller, webhook (SubjectAccessReviews) and CA injector all use the API.
         "allow-kube-api": kube_api_egress(None),
         "allow-webhook-from-api-server": _from_api_server(CERT_MANAGER_WEBHOOK_PODS, CERT_MANAGER_WEBHOOK_PORT),
@@ -589,8 +591,8 @@ def kueue_network_policies() -> dict[str, Spec]:
     object) and its aggregated visibility API (pending workloads). Nothing else reaches it or is reached by it.
     """
     return {
-        DEFAULT_DENY_POLICY: _default_deny(),
-        "allow-dns": _dns(),
+        DEFAULT_DENY_POLICY: default_deny(),
+        "allow-dns": dns_egress(),
         "allow-controller-kube-api": kube_api_egress(KUEUE_CONTROLLER_PODS),
         "allow-webhook-from-api-server": _from_api_server(KUEUE_CONTROLLER_PODS, KUEUE_WEBHOOK_PORT),
         "allow-visibility-from-api-server": _from_api_server(KUEUE_CONTROLLER_PODS, KUEUE_VISIBILITY_PORT),

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components._common import gpu
 from components._common.validation import Problems
+from components.kubernetes import _platform_policies
 from components.kubernetes._checks import (
     check_choice,
     check_int,
@@ -55,17 +56,8 @@ def base_network_policies(*, monitoring_namespace: str) -> dict[str, dict[str, A
     egress, then DNS to kube-system, traffic among the namespace's own pods on every port, and scraping by
     Prometheus. There is deliberately no parameter that removes the default deny."""
     return {
-        DEFAULT_DENY_POLICY: {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [namespace_peer("kube-system")],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }
-            ],
-        },
+        DEFAULT_DENY_POLICY: _platform_policies.default_deny(),
+        "allow-dns": _platform_policies.dns_egress(),
         "allow-same-namespace": {
             "podSelector": {},
             "policyTypes": ["Ingress", "Egress"],

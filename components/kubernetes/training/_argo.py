@@ -16,7 +16,7 @@ from typing import Any
 
 from components._common import gpu
 from components._common.pools import PLATFORM_POOL_ROLE, POOL_ROLE_LABEL
-from components.kubernetes import _values
+from components.kubernetes import _platform_policies, _values
 from components.kubernetes._namespaces import NAMESPACE_NAME_LABEL
 from components.kubernetes._platform_policies import DEFAULT_DENY_POLICY, PROMETHEUS_PODS, kube_api_egress
 from components.kubernetes.training.namespace import KUBE_API_ACCESS_LABEL
@@ -458,17 +458,8 @@ def argo_network_policies(*, monitoring_namespace: str, server: bool) -> dict[st
     proxy in the namespace only; no ingress from other namespaces is opened for it.
     """
     policies: dict[str, dict[str, Any]] = {
-        DEFAULT_DENY_POLICY: {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}}}],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }
-            ],
-        },
+        DEFAULT_DENY_POLICY: _platform_policies.default_deny(),
+        "allow-dns": _platform_policies.dns_egress(),
         "allow-controller-kube-api": kube_api_egress(CONTROLLER_PODS),
         "allow-metrics-scrape": {
             "podSelector": {"matchLabels": dict(CONTROLLER_PODS)},

@@ -15,7 +15,6 @@ from components._common import gpu
 from components._common.pools import PLATFORM_POOL_ROLE, POOL_ROLE_LABEL
 from components._common.tags import TIER_LABEL
 from components.kubernetes import _platform_policies, _values
-from components.kubernetes._namespaces import NAMESPACE_NAME_LABEL
 
 API_VERSION = "jobset.x-k8s.io/v1alpha2"
 """The JobSet API version, the only one served and stored by the CRD at v0.12.0."""
@@ -38,7 +37,6 @@ METRICS_PORT = 8443
 """The controller's HTTPS metrics port, behind controller-runtime's authentication and authorization filter
 (main.go `--metrics-bind-address` default `:8443`, `filters.WithAuthenticationAndAuthorization`)."""
 HEALTH_PORT = 8081
-DNS_PORT = 53
 
 CONTROLLER_UID = 65532
 """The uid the controller image runs as (Dockerfile at v0.12.0: distroless `static:nonroot`, `USER 65532:65532`)."""
@@ -155,17 +153,8 @@ def network_policies(*, metrics_scrape: bool) -> dict[str, dict[str, Any]]:
     `metrics_scrape`, Prometheus (any namespace of the monitoring tier) reaches the metrics port. Nothing else.
     """
     policies: dict[str, dict[str, Any]] = {
-        _platform_policies.DEFAULT_DENY_POLICY: {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}}}],
-                    "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
-                }
-            ],
-        },
+        _platform_policies.DEFAULT_DENY_POLICY: _platform_policies.default_deny(),
+        "allow-dns": _platform_policies.dns_egress(),
         "allow-controller-kube-api": _platform_policies.kube_api_egress(CONTROLLER_PODS),
         # The API server's webhook call arrives from control-plane addresses (no selector; _platform_policies).
         "allow-webhook-from-api-server": {

@@ -14,7 +14,7 @@ import pulumi_random as random
 from components._common import gateway, gpu, pools
 from components._common.tags import TIER_LABEL
 from components._common.validation import Problems, require_args_mapping
-from components.kubernetes import _charts
+from components.kubernetes import _charts, _platform_policies
 from components.kubernetes._checks import (
     camel,
     check_bool,
@@ -487,17 +487,8 @@ def tracking_network_policies(
             {**namespace_peer(gateway_namespace), "podSelector": {"matchLabels": dict(gateway.PROXY_POD_LABELS)}}
         )
     policies: dict[str, dict[str, Any]] = {
-        DEFAULT_DENY_POLICY: {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [namespace_peer("kube-system")],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }
-            ],
-        },
+        DEFAULT_DENY_POLICY: _platform_policies.default_deny(),
+        "allow-dns": _platform_policies.dns_egress(),
         "allow-clients": {
             "podSelector": server,
             "policyTypes": ["Ingress"],

@@ -10,7 +10,7 @@ from components._common.gateway import PROXY_POD_LABELS
 from components._common.tags import TIER_LABEL
 from components.kubernetes import ModelServingNamespace, ModelServingNamespaceArgs
 from components.kubernetes.serving import DEFAULT_DENY_POLICY, serving_network_policies
-from tests.components.kubernetes.helpers import objects_of_kind, run_with_provider
+from tests.components.kubernetes.helpers import objects_of_kind, run_with_provider, selector_matches
 
 PSA = "pod-security.kubernetes.io/"
 BASE: ModelServingNamespaceArgs = {"namespace": "fraud", "team_group": "fraud-team"}
@@ -81,7 +81,12 @@ def test_a_serving_namespace_without_its_default_deny_cannot_be_produced(run) ->
 def test_allowed_paths_are_dns_the_namespace_itself_the_gateway_proxies_prometheus_and_listed_https(run) -> None:
     found = policies(build(run, egress_cidrs=["10.0.0.0/16"]))
     dns = found["allow-dns"]["spec"]["egress"][0]
-    assert dns["to"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["kube-system"]
+    (peer,) = dns["to"]
+    assert selector_matches(peer["namespaceSelector"], {"kubernetes.io/metadata.name": "kube-system"}), "DNS"
+    assert not selector_matches(peer["namespaceSelector"], {"kubernetes.io/metadata.name": "default"}), (
+        "kube-system only"
+    )
+    assert selector_matches(peer.get("podSelector", {}), {"k8s-app": "kube-dns"}), "its DNS pods"
     assert {(port["protocol"], port["port"]) for port in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
     ingress = found["allow-ingress-controllers"]["spec"]["ingress"][0]["from"][0]
     assert ingress["namespaceSelector"]["matchExpressions"][0]["values"] == ["serving-gateway"], (
