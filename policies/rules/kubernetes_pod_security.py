@@ -13,12 +13,10 @@ from typing import Any
 from policies.rules.base import (
     UNKNOWN,
     Finding,
-    NotApplicable,
     Resource,
     Unverified,
     as_bool,
     as_dict,
-    as_list,
     dicts,
     resource_rule,
 )
@@ -27,12 +25,9 @@ from policies.rules.kubernetes_common import (
     POD,
     WORKLOAD_TYPES,
     container_label,
-    containers,
-    is_system_daemon_set,
     kind_of,
-    namespace_of,
-    pod_spec,
 )
+from policies.rules.kubernetes_workloads import hardened_workload
 from policies.rules.settings import SYSTEM_NAMESPACES
 
 PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
@@ -82,22 +77,6 @@ SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm
 """The baseline's SELinux allowed types (container_engine_t since v1.31); user and role must be unset."""
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _APPARMOR_TYPES = frozenset({"RuntimeDefault", "Localhost"})
-
-
-def _baseline_workload(
-    workload: Resource, config: dict[str, Any]
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | Unverified:
-    if namespace_of(workload) is UNKNOWN:
-        return Unverified(f"the namespace of {kind_of(workload)} '{workload.name}'")
-    if is_system_daemon_set(workload, as_list(config.get("systemNamespaces"))):
-        raise NotApplicable(
-            f"DaemonSet '{workload.name}' is a node agent in system namespace '{namespace_of(workload)}'"
-        )
-    spec = pod_spec(workload)
-    items, unknown = containers(spec)
-    if spec is UNKNOWN or unknown:
-        return Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
-    return spec, items
 
 
 def _pod_annotations(workload: Resource) -> Any:
@@ -160,7 +139,7 @@ def _windows_host_process(context: Any, where: str) -> Iterator[Finding]:
     settings=(SYSTEM_NAMESPACES,),
 )
 def pod_security_baseline(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _baseline_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return

@@ -36,7 +36,7 @@ from policies.rules.settings import SYSTEM_NAMESPACES
 _NODE_AGENT_NOTE = "DaemonSets in the configured systemNamespaces (node agents) are exempt."
 
 
-def _hardened_workload(
+def hardened_workload(
     workload: Resource, config: dict[str, Any]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | Unverified:
     """The pod spec and containers to check, `Unverified` when unknown; NotApplicable for node agents."""
@@ -67,7 +67,7 @@ def _security_context(container: dict[str, Any]) -> Any:
     settings=(SYSTEM_NAMESPACES,),
 )
 def run_as_non_root(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _hardened_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return
@@ -105,7 +105,7 @@ def dig_context(context: Any, key: str) -> Any:
     settings=(SYSTEM_NAMESPACES,),
 )
 def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _hardened_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return
@@ -134,7 +134,7 @@ def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Itera
     settings=(SYSTEM_NAMESPACES,),
 )
 def capabilities_dropped(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _hardened_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return
@@ -168,7 +168,7 @@ _SECCOMP_OK = ("RuntimeDefault", "Localhost")
     settings=(SYSTEM_NAMESPACES,),
 )
 def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _hardened_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return
@@ -212,7 +212,7 @@ _RESTRICTED_VOLUMES = (
     settings=(SYSTEM_NAMESPACES,),
 )
 def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _hardened_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return
@@ -263,7 +263,7 @@ def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Findi
     settings=(SYSTEM_NAMESPACES,),
 )
 def read_only_root_filesystem(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = _hardened_workload(workload, config)
+    checked = hardened_workload(workload, config)
     if isinstance(checked, Unverified):
         yield checked
         return
