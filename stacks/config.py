@@ -201,6 +201,25 @@ def _check_dns_label(value: str) -> str:
 # --- Target clouds --------------------------------------------------------------------------------------
 
 
+def _check_team_namespace(name: str) -> str:
+    """A team's namespace name (serving or training): a DNS-1123 label that no system or platform namespace has."""
+    _check_dns_label(name)
+    if name in RESERVED_NAMESPACES or name.startswith("kube-"):
+        raise ValueError(f"'{name}' is a system namespace; choose a team-specific name")
+    return name
+
+
+def _raise_duplicates(values: list[str], items: str, field: str, what: str) -> None:
+    """Refuse a value listed twice in `<items>[].<field>`, naming both places."""
+    issues = _Issues()
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value in seen:
+            issues.add((items, index, field), f"duplicate {what} '{value}' (also {items}[{seen[value]}])")
+        seen.setdefault(value, index)
+    issues.raise_if_any()
+
+
 class AwsTarget(_Model):
     """Deploy on AWS: VPC, EKS, ECR, S3 and KMS in one region."""
 
@@ -1072,10 +1091,7 @@ class ServingNamespaceConfig(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        _check_dns_label(name)
-        if name in RESERVED_NAMESPACES or name.startswith("kube-"):
-            raise ValueError(f"'{name}' is a system namespace; choose a team-specific name")
-        return name
+        return _check_team_namespace(name)
 
     @field_validator("secrets")
     @classmethod
@@ -1187,16 +1203,7 @@ class ServingConfig(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> ServingConfig:
-        issues = _Issues()
-        seen: dict[str, int] = {}
-        for index, namespace in enumerate(self.namespaces):
-            if namespace.name in seen:
-                issues.add(
-                    ("namespaces", index, "name"),
-                    f"duplicate namespace '{namespace.name}' (also namespaces[{seen[namespace.name]}])",
-                )
-            seen.setdefault(namespace.name, index)
-        issues.raise_if_any()
+        _raise_duplicates([namespace.name for namespace in self.namespaces], "namespaces", "name", "namespace")
         return self
 
 
@@ -1283,10 +1290,7 @@ class TrainingNamespaceConfig(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        _check_dns_label(name)
-        if name in RESERVED_NAMESPACES or name.startswith("kube-") or name == "default":
-            raise ValueError(f"'{name}' is a system namespace; choose a team-specific name")
-        return name
+        return _check_team_namespace(name)
 
     @field_validator("fair_sharing_weight")
     @classmethod
@@ -1295,15 +1299,7 @@ class TrainingNamespaceConfig(_Model):
 
     @model_validator(mode="after")
     def _one_quota_per_pool(self) -> TrainingNamespaceConfig:
-        issues = _Issues()
-        seen: dict[str, int] = {}
-        for index, quota in enumerate(self.quotas):
-            if quota.pool in seen:
-                issues.add(
-                    ("quotas", index, "pool"), f"'{quota.pool}' already has a quota (quotas[{seen[quota.pool]}])"
-                )
-            seen.setdefault(quota.pool, index)
-        issues.raise_if_any()
+        _raise_duplicates([quota.pool for quota in self.quotas], "quotas", "pool", "quota on pool")
         return self
 
     def ceiling(self) -> dict[str, str | int]:
@@ -1431,16 +1427,7 @@ class TrainingConfig(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> TrainingConfig:
-        issues = _Issues()
-        seen: dict[str, int] = {}
-        for index, namespace in enumerate(self.namespaces):
-            if namespace.name in seen:
-                issues.add(
-                    ("namespaces", index, "name"),
-                    f"duplicate namespace '{namespace.name}' (also namespaces[{seen[namespace.name]}])",
-                )
-            seen.setdefault(namespace.name, index)
-        issues.raise_if_any()
+        _raise_duplicates([namespace.name for namespace in self.namespaces], "namespaces", "name", "namespace")
         return self
 
 

@@ -304,7 +304,7 @@ def test_a_valid_training_namespace_is_accepted() -> None:
                     {"pool": "a10g", "gpus": 1, "cpu": "8", "memory": "64Gi"},
                 ]
             ),
-            "already has a quota",
+            "duplicate quota on pool 'a10g' (also quotas[0])",
         ),
     ],
     ids=["unknown-pool", "oversubscribed-pool", "no-quota", "system-name", "borrow-without-cpu", "duplicate-pool"],
