@@ -577,8 +577,9 @@ def _pod_security_context() -> dict[str, Any]:
     }
 
 
-def _secret_env(name: str, key: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": SERVER_SECRET_NAME, "key": key}}}
+def _secret_env(name: str, key: str, secret: str = SERVER_SECRET_NAME) -> dict[str, Any]:
+    """An env var read from a key of a Secret of the tracking namespace (the server's, by default)."""
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
 _COMMON_ENV: list[dict[str, Any]] = [
@@ -956,14 +957,8 @@ def users_pod_spec(
                 "env": [
                     *_COMMON_ENV,
                     {"name": TRACKING_URI_KEY, "value": tracking_uri},
-                    {
-                        "name": USERNAME_KEY,
-                        "valueFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET_NAME, "key": USERNAME_KEY}},
-                    },
-                    {
-                        "name": PASSWORD_KEY,
-                        "valueFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET_NAME, "key": PASSWORD_KEY}},
-                    },
+                    _secret_env(USERNAME_KEY, USERNAME_KEY, CREDENTIALS_SECRET_NAME),
+                    _secret_env(PASSWORD_KEY, PASSWORD_KEY, CREDENTIALS_SECRET_NAME),
                 ],
                 "resources": {key: dict(value) for key, value in MIGRATION_RESOURCES.items()},
                 "securityContext": dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT),
