@@ -836,6 +836,9 @@ AZURE_RESOURCE_PROVIDERS: tuple[tuple[str, str], ...] = (
 
 RBAC_WRITER_ROLES = ("Owner", "User Access Administrator", "Role Based Access Control Administrator")
 """Built-in roles that may create role assignments (Contributor may not)."""
+AUTHORIZATION_WRITER_ROLES = ("Owner", "User Access Administrator")
+"""Built-in roles with `Microsoft.Authorization/*`: policy assignments and management locks as well. Role Based
+Access Control Administrator has only `roleAssignments/write|delete`."""
 
 
 def _vm_size_of(pool: Any) -> str:
@@ -1108,10 +1111,22 @@ def azure_feature_item() -> Item:
     )
 
 
-def azure_provider_items() -> list[Item]:
+def azure_stack_providers(config: PlatformConfig) -> tuple[tuple[str, str], ...]:
+    """The resource providers of this stack's resources: the platform's, plus the tracking database's and Defender's
+    when the stack has them."""
+    extra: list[tuple[str, str]] = []
+    if config.training.tracking.enabled:
+        extra.append(("Microsoft.DBforPostgreSQL", "the tracking server's flexible server"))
+    if config.registry.enhanced_scanning:
+        extra.append(("Microsoft.Security", "the Defender for Containers plan that scans the registry"))
+    return (*AZURE_RESOURCE_PROVIDERS, *extra)
+
+
+def azure_provider_items(config: PlatformConfig | None = None) -> list[Item]:
     """Every resource provider the stack's resources belong to is registered."""
     items = []
-    for namespace, used_for in AZURE_RESOURCE_PROVIDERS:
+    providers = azure_stack_providers(config) if config is not None else AZURE_RESOURCE_PROVIDERS
+    for namespace, used_for in providers:
         command = ("az", "provider", "show", "--namespace", namespace, "--output", "json")
 
         def evaluate(results: list[CommandResult], command=command) -> Verdict:
@@ -1140,6 +1155,12 @@ def azure_deployer_role_item(config: PlatformConfig, target: AzureTarget, identi
     # Whoever runs this stack's `pulumi up` creates its role assignments: the configured deployer when it also
     # installs the Kubernetes layer here, otherwise the signed-in identity (the foundation's deployer).
     configured = config.deployment.deployer.principal if config.deployment.kubernetes_layer == "thisStack" else None
+    # Beyond role assignments, the foundation writes other Microsoft.Authorization objects: the AKS pod security
+    # policy assignment (always) and, in prod, the tracking database's delete lock.
+    writes = ["the AKS pod security policy assignment (Microsoft.Authorization/policyAssignments/write)"]
+    if config.training.tracking.enabled and config.protect:
+        writes.append("the tracking database's delete lock (Microsoft.Authorization/locks/write)")
+    needs_authorization = " or ".join(writes)
     deployer = configured or (identity.principal if identity else None)
     subscription = identity.account if identity and identity.account else "<subscription-id>"
     scope = f"/subscriptions/{subscription}"
@@ -1159,6 +1180,12 @@ def azure_deployer_role_item(config: PlatformConfig, target: AzureTarget, identi
         if not granted:
             held = ", ".join(sorted(str(role) for role in roles)) or "none"
             return Verdict("failed", f"{deployer} holds {held} at {scope}; none may create role assignments")
+        if needs_authorization and not any(role in roles for role in AUTHORIZATION_WRITER_ROLES):
+            return Verdict(
+                "failed",
+                f"{deployer} holds {', '.join(granted)} at {scope}, which may create role assignments but not "
+                f"{needs_authorization}",
+            )
         conditional = [role for role in granted if roles[role].get("condition")]
         if len(conditional) == len(granted):
             return Verdict(
@@ -1171,14 +1198,12 @@ def azure_deployer_role_item(config: PlatformConfig, target: AzureTarget, identi
         key="azure.rbac.deployer",
         title=f"the deployer ({deployer or 'the identity running pulumi up'}) may create role assignments at {scope}",
         why=(
-            "the stack creates role assignments (Key Vault crypto roles, AcrPull, Network Contributor, AKS RBAC); "
-            "that needs Microsoft.Authorization/roleAssignments/write, which Contributor lacks"
+            "the stack creates role assignments (Key Vault crypto roles, AcrPull, Network Contributor, AKS RBAC), "
+            f"which Contributor may not, and {needs_authorization}, which Role Based Access Control Administrator "
+            "may not either"
         ),
-        doc_url="https://learn.microsoft.com/azure/role-based-access-control/role-assignments-cli",
-        fix=(
-            "have an Owner assign 'Role Based Access Control Administrator' (constrained to the roles the stack "
-            f"assigns) or 'User Access Administrator' to the deployer at {scope}"
-        ),
+        doc_url="https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged",
+        fix=f"have an Owner assign 'User Access Administrator' (beside Contributor) to the deployer at {scope}",
         commands=(command,),
         evaluate=evaluate,
         config_path=_key_path("deployment", "deployer", "principal"),
@@ -1197,6 +1222,13 @@ def _entra_principals(config: PlatformConfig) -> list[tuple[str, str, str]]:
     found += [
         (f"serving.namespaces[{i}].teamGroup", n.team_group, "Group") for i, n in enumerate(config.serving.namespaces)
     ]
+    found += [
+        (f"training.namespaces[{i}].teamGroup", n.team_group, "Group") for i, n in enumerate(config.training.namespaces)
+    ]
+    admin = config.training.tracking.database.entra_administrator
+    if config.training.tracking.enabled and admin is not None:
+        kind = {"group": "Group", "user": "User", "servicePrincipal": "ServicePrincipal"}[admin.type]
+        found.append(("training.tracking.database.entraAdministrator.objectId", admin.object_id, kind))
     return found
 
 
@@ -1239,7 +1271,7 @@ def azure_items(config: PlatformConfig, target: AzureTarget, identity: Identity 
         *azure_quota_items(config, target),
         *azure_sku_items(config, target),
         azure_feature_item(),
-        *azure_provider_items(),
+        *azure_provider_items(config),
         azure_deployer_role_item(config, target, identity),
         *azure_principal_items(config),
     ]

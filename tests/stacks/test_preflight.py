@@ -532,18 +532,28 @@ def test_azure_encryption_at_host_feature_and_providers_must_be_registered() -> 
     assert items["azure.provider.Microsoft.KeyVault"].status == "ok"
 
 
+def test_azure_the_tracking_database_and_defender_providers_are_checked_where_the_stack_uses_them() -> None:
+    items = by_key(run_preflight(azure_prod(), "azure-prod", azure_cloud()).items)
+    assert "azure.provider.Microsoft.DBforPostgreSQL" in items, "azure-prod has a tracking database"
+    assert "azure.provider.Microsoft.Security" in items, "and sets the Defender for Containers plan"
+
+
 @pytest.mark.parametrize(
     ("assignments", "status"),
     [
         ([{"roleDefinitionName": "Contributor"}], "failed"),
         ([{"roleDefinitionName": "Contributor"}, {"roleDefinitionName": "User Access Administrator"}], "ok"),
-        ([{"roleDefinitionName": "Role Based Access Control Administrator", "condition": "@Request[...]"}], "manual"),
+        ([{"roleDefinitionName": "User Access Administrator", "condition": "@Request[...]"}], "manual"),
+        # Role assignments only: the AKS policy assignment and prod's database delete lock would be refused.
+        ([{"roleDefinitionName": "Role Based Access Control Administrator"}], "failed"),
     ],
 )
 def test_azure_the_deployer_must_be_able_to_create_role_assignments(assignments: list[Any], status: str) -> None:
     cloud = azure_cloud().answer("role", "assignment", "list", result=ok(assignments))
     item = by_key(run_preflight(azure_prod(), "azure-prod", cloud).items)["azure.rbac.deployer"]
     assert item.status == status, item.detail
+    if assignments == [{"roleDefinitionName": "Role Based Access Control Administrator"}]:
+        assert "policyAssignments/write" in item.detail and "locks/write" in item.detail, item.detail
     call = next(call for call in cloud.calls if "assignment" in call)
     assert "ci@example.org" in call, "the foundation's role assignments are made by whoever runs its pulumi up"
     assert f"/subscriptions/{SUBSCRIPTION}" in call
