@@ -820,21 +820,22 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
         },
         opts,
     )
+    # Every vault of the stack: private-linked (the AKS KMS plugin reaches the key vault only privately, see
+    # AzureGpuCluster), behind the same firewall as the other data services, audited to the one workspace.
+    vault_placement: dict[str, Any] = {
+        "resource_group_name": network.resource_group_name,
+        "location": location,
+        "public_network_access": public_services,
+        "allowed_ip_ranges": public_cidrs,
+        "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
+        "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.vaultcore.azure.net"]),
+        "log_analytics_workspace_id": logs.workspace_id,
+        "protect": protect,
+        "tags": {**tags, **data_tags("confidential", None)},
+    }
     vault = AzureKeyVault(
         f"{base}-kv",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": location,
-            "keys": [*AZURE_KEYS.values(), *([TRACKING_KEY] if tracking_on else [])],
-            "public_network_access": public_services,
-            "allowed_ip_ranges": public_cidrs,
-            # Always private-linked: the AKS KMS plugin reaches the vault only privately (see AzureGpuCluster).
-            "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
-            "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.vaultcore.azure.net"]),
-            "log_analytics_workspace_id": logs.workspace_id,
-            "protect": protect,
-            "tags": {**tags, **data_tags("confidential", None)},
-        },
+        {**vault_placement, "keys": [*AZURE_KEYS.values(), *([TRACKING_KEY] if tracking_on else [])]},  # type: ignore[typeddict-item]
         opts,
     )
     client_config = azure_authorization.get_client_config_output()
@@ -964,18 +965,7 @@ def _build_azure(config: PlatformConfig, platform: Platform) -> None:
             # certificates role assignments"). Private like the key vault, no keys of its own.
             secrets_vault = AzureKeyVault(
                 f"{base}-{namespace.name}-secrets",
-                {
-                    "resource_group_name": network.resource_group_name,
-                    "location": location,
-                    "sku": "standard",
-                    "public_network_access": public_services,
-                    "allowed_ip_ranges": public_cidrs,
-                    "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
-                    "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.vaultcore.azure.net"]),
-                    "log_analytics_workspace_id": logs.workspace_id,
-                    "protect": protect,
-                    "tags": {**tags, **data_tags("confidential", None)},
-                },
+                {**vault_placement, "sku": "standard"},  # type: ignore[typeddict-item]
                 opts,
             )
             secret_scopes.append(secrets_vault.vault_id)
