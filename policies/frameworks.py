@@ -137,6 +137,14 @@ CONTROLS: dict[str, Control] = {
         ),
         Control("HIPAA-LOG-VPC-FLOW", "VPC flow logs", _AUDIT),
         Control("HIPAA-NET-SG-INGRESS", "No internet ingress in security groups", (*_ACCESS, *_TRANSMISSION)),
+        # Issue 20, class 4: a VPC's default security group, which resources fall back to when none is named,
+        # admits and sends nothing (CIS AWS Foundations Benchmark 5.4; AWS Security Hub EC2.2).
+        Control(
+            "HIPAA-NET-VPC-DEFAULT-SG",
+            "Default security groups restrict all traffic",
+            (*_ACCESS, *_TRANSMISSION),
+            ("Art. 32(1)(b)",),
+        ),
         Control(
             "HIPAA-AC-IAM-NO-ADMIN",
             "No administrator IAM policies",
@@ -531,6 +539,7 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-LOG-CLOUDTRAIL", "aws-cloudtrail-trail-required", _H),
         ("HIPAA-LOG-VPC-FLOW", "aws-vpc-flow-logs-enabled", _H),
         ("HIPAA-NET-SG-INGRESS", "aws-ec2-security-group-no-public-ingress", _C),
+        ("HIPAA-NET-VPC-DEFAULT-SG", "aws-vpc-default-security-group-closed", _H),
         ("HIPAA-AC-IAM-NO-ADMIN", "aws-iam-policy-no-admin-access", _C),
         ("HIPAA-AC-IAM-NO-USER-CREDS", "aws-iam-no-user-credentials", _M),
         ("HIPAA-BAK-AWS-BACKUP", "aws-backup-phi-data-store-covered", _H),

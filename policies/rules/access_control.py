@@ -6,7 +6,30 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.rules.aws_common import EC2_NODE_CLASS, LAUNCH_TEMPLATE, SQS_QUEUE, SQS_QUEUE_POLICY, node_class_spec
+from policies.rules.aws_common import (
+    EC2_NODE_CLASS,
+    ECR_FORMS,
+    ECR_TEMPLATE_TYPES,
+    INSTANCE_TYPES,
+    LAUNCH_TEMPLATE,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    ecr_label,
+    inherits_launch_template,
+    instance_label,
+    node_class_spec,
+)
+from policies.rules.aws_iam import (
+    ADMIN_MANAGED_POLICIES,
+    GRANTING_TYPES,
+    USER_GRANT_TYPES,
+    attached_arns,
+    aws_managed_policy_name,
+    grant_of,
+    grants_to_everyone,
+    policy_documents,
+    statements,
+)
 from policies.rules.base import (
     UNKNOWN,
     Finding,
@@ -22,7 +45,6 @@ from policies.rules.base import (
     must_be_true,
     parse_json,
     resource_rule,
-    strings,
 )
 from policies.rules.kubernetes_common import (
     NAMESPACE,
@@ -35,26 +57,6 @@ from policies.rules.kubernetes_common import (
     pod_spec,
 )
 from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
-
-# --- Policy documents --------------------------------------------------------------------------------------
-
-
-def _statements(document: Any) -> list[Any]:
-    """The statements of an IAM-style policy document (a dict or a list), `UNKNOWN` items kept."""
-    if document is UNKNOWN:
-        return [UNKNOWN]
-    if not isinstance(document, dict):
-        return []
-    statements = document.get("Statement")
-    return [UNKNOWN] if statements is UNKNOWN else as_list(statements)
-
-
-def _wildcard_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        return any("*" in as_list(value) for value in principal.values())
-    return False
 
 
 def _full_match_any(patterns: list[Any], text: str) -> bool:
@@ -93,16 +95,16 @@ def kms_key_policy(resource: Resource, config: dict[str, Any]) -> Iterator[Findi
     if document is None:
         yield f"{label} uses the default key policy, which delegates all access to IAM; set an explicit policy."
         return
-    for statement in _statements(document):
+    for statement in statements(document):
         if statement is UNKNOWN:
             yield Unverified(f"the key policy of {label}")
             return
-        if (
-            isinstance(statement, dict)
-            and statement.get("Effect") == "Allow"
-            and _wildcard_principal(statement.get("Principal"))
-            and not statement.get("Condition")
-        ):
+        if not isinstance(statement, dict):
+            continue
+        everyone = grants_to_everyone(statement)
+        if everyone is UNKNOWN:
+            yield Unverified(f"the principals of the key policy of {label}")
+        elif everyone and not statement.get("Condition"):
             yield f"{label} allows any principal ('*') without a condition; name the principals or add a Condition such as kms:CallerAccount."
 
 
@@ -229,42 +231,47 @@ def _node_class_imdsv2(node_class: Resource) -> Iterator[Finding]:
 
 @resource_rule(
     name="aws-ec2-launch-template-imdsv2",
-    title="Launch templates require IMDSv2 with a hop limit of 1",
+    title="Launch templates and instances require IMDSv2 with a hop limit of 1",
     description=(
-        "Launch templates and Karpenter EC2NodeClasses require IMDSv2 tokens (http_tokens='required') with "
-        "http_put_response_hop_limit 1, so pods cannot reach the node role (they use IRSA / Pod Identity), or "
-        "disable the metadata endpoint. An EC2NodeClass without metadataOptions passes: Karpenter's CRD defaults "
-        "it to httpTokens 'required' and hop limit 1."
+        "Launch templates, EC2 instances, spot instance requests and Karpenter EC2NodeClasses require IMDSv2 "
+        "tokens (http_tokens='required') with http_put_response_hop_limit 1, so pods cannot reach the node role "
+        "(they use IRSA / Pod Identity), or disable the metadata endpoint. An instance that names a launch template "
+        "takes unset metadata options from it (checked there). An EC2NodeClass without metadataOptions passes: "
+        "Karpenter's CRD defaults it to httpTokens 'required' and hop limit 1."
     ),
     remediation=(
         "Set metadata_options={'http_endpoint': 'enabled', 'http_tokens': 'required', "
-        "'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate; on an EC2NodeClass set "
+        "'http_put_response_hop_limit': 1} on aws.ec2.LaunchTemplate or aws.ec2.Instance; on an EC2NodeClass set "
         "spec.metadataOptions={'httpEndpoint': 'enabled', 'httpTokens': 'required', 'httpPutResponseHopLimit': 1} "
         "(or leave it unset for that default)."
     ),
-    scope="EC2 launch templates and Karpenter EC2NodeClasses",
-    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
+    scope="EC2 launch templates, instances and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, *INSTANCE_TYPES, EC2_NODE_CLASS),
 )
 def launch_template_imdsv2(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     if template.type == EC2_NODE_CLASS:
         yield from _node_class_imdsv2(template)
         return
+    instance = template.type in INSTANCE_TYPES
+    label = instance_label(template) if instance else f"Launch template '{template.name}'"
     options = template.props.get("metadataOptions")
     if options is UNKNOWN:
-        yield Unverified(f"metadata_options of launch template '{template.name}'")
+        yield Unverified(f"metadata_options of {label}")
         return
+    if options is None and instance and inherits_launch_template(template):
+        return  # every metadata option comes from the named launch template
     options = as_dict(options)
     if options.get("httpEndpoint") == "disabled":
         return
     tokens, hops = options.get("httpTokens"), as_number(options.get("httpPutResponseHopLimit"))
     if tokens is UNKNOWN:
-        yield Unverified(f"metadata_options.http_tokens of launch template '{template.name}'")
-    elif tokens != "required":
-        yield f"Launch template '{template.name}' allows IMDSv1; set metadata_options.http_tokens='required'."
+        yield Unverified(f"metadata_options.http_tokens of {label}")
+    elif tokens != "required" and not (tokens is None and instance and inherits_launch_template(template)):
+        yield f"{label} allows IMDSv1; set metadata_options.http_tokens='required'."
     if hops is UNKNOWN:
-        yield Unverified(f"metadata_options.http_put_response_hop_limit of launch template '{template.name}'")
+        yield Unverified(f"metadata_options.http_put_response_hop_limit of {label}")
     elif hops is not None and hops > 1:
-        yield f"Launch template '{template.name}' lets pods reach the instance metadata (hop limit {hops:.0f}); set metadata_options.http_put_response_hop_limit=1."
+        yield f"{label} lets pods reach the instance metadata (hop limit {hops:.0f}); set metadata_options.http_put_response_hop_limit=1."
 
 
 DENY_SERVICE_WILDCARDS = Setting(
@@ -275,30 +282,31 @@ DENY_SERVICE_WILDCARDS = Setting(
         "description": "Also reject Allow statements with a service-wide action ('s3:*') on Resource '*'.",
     },
 )
-_ADMIN_POLICY_ARNS = ("policy/AdministratorAccess", "policy/IAMFullAccess")
-_POLICY_TYPES = (
-    "aws:iam/policy:Policy",
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/role:Role",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+ADMIN_MANAGED_POLICY_NAMES = Setting(
+    "adminManagedPolicies",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": list(ADMIN_MANAGED_POLICIES),
+        "description": (
+            "Names of AWS managed policies that grant administrator access (attached by ARN in any partition or "
+            "path). Defaults to AdministratorAccess, PowerUserAccess and IAMFullAccess."
+        ),
+    },
 )
 
 
-def _admin_statement(statement: dict[str, Any], service_wildcards: bool) -> str | Any | None:
-    """The admin grant of an Allow statement, None when it grants none, `UNKNOWN` when a computed value decides."""
-    effect = statement.get("Effect", "Allow")
-    if effect is UNKNOWN:
-        return UNKNOWN
-    if effect != "Allow":
-        return None
-    actions, unknown_actions = strings(statement.get("Action"))
-    resources, unknown_resources = strings(statement.get("Resource"))
-    if "*" in actions:
-        return "Action '*'"
-    broad = [action for action in actions if re.fullmatch(r"[A-Za-z0-9-]+:\*", action)]
-    if service_wildcards and "*" in resources and broad:
-        return f"Action {', '.join(repr(action) for action in broad)} on Resource '*'"
-    if unknown_actions or (service_wildcards and unknown_resources and (broad or unknown_actions)):
+def _admin_grant(statement: Any, service_wildcards: bool) -> str | Any | None:
+    """The administrator grant of a statement in words, None when it grants none, `UNKNOWN` when undecidable."""
+    grant = grant_of(statement)
+    if grant is None or grant is UNKNOWN:
+        return grant
+    if grant.all_actions:
+        return grant.describe_actions()
+    broad = grant.service_wildcards
+    if service_wildcards and broad and grant.all_resources:
+        return f"Action {', '.join(repr(action) for action in broad)} on {grant.describe_resources()}"
+    if grant.unknown_actions or (service_wildcards and broad and grant.unknown_resources):
         return UNKNOWN
     return None
 
@@ -307,43 +315,36 @@ def _admin_statement(statement: dict[str, Any], service_wildcards: bool) -> str 
     name="aws-iam-policy-no-admin-access",
     title="IAM policies grant no administrator access",
     description=(
-        "IAM policies, inline role policies and attachments grant no Action '*' (nor, with denyServiceWildcards, "
-        "'service:*' on Resource '*') and attach neither AdministratorAccess nor IAMFullAccess."
+        "No IAM policy, in any attachment form (managed policies, inline role/user/group policies, a role's "
+        "inline_policies and managed_policy_arns, role/user/group/policy attachments and their exclusive forms), "
+        "allows every action (Action '*', or a NotAction, which allows every action but those listed) nor, with "
+        "denyServiceWildcards, a service-wide action ('s3:*') on every resource (Resource '*', or a NotResource); "
+        "and none attaches an AWS managed policy of adminManagedPolicies (AdministratorAccess, PowerUserAccess, "
+        "IAMFullAccess)."
     ),
-    remediation="List the specific actions and resource ARNs the role needs; replace AdministratorAccess/IAMFullAccess with least-privilege policies.",
-    scope="IAM policies, roles and role attachments",
-    types=_POLICY_TYPES,
-    settings=(DENY_SERVICE_WILDCARDS,),
+    remediation=(
+        "List the specific actions and resource ARNs the principal needs in Action and Resource (not NotAction or "
+        "NotResource); replace AdministratorAccess, PowerUserAccess and IAMFullAccess with least-privilege policies."
+    ),
+    scope="IAM policies and every resource that attaches one",
+    types=GRANTING_TYPES,
+    settings=(DENY_SERVICE_WILDCARDS, ADMIN_MANAGED_POLICY_NAMES),
 )
 def iam_no_admin(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    documents: list[tuple[str, Any]] = []
-    arns: list[Any] = []
-    if resource.type == "aws:iam/role:Role":
-        inline = as_list(resource.props.get("inlinePolicies"))
-        if inline is UNKNOWN:
-            documents.append(("inline policies", UNKNOWN))
-        else:
-            documents.extend(
-                (f"inline policy '{as_dict(item).get('name', '?')}'", as_dict(item).get("policy")) for item in inline
-            )
-        arns.extend(as_list(resource.props.get("managedPolicyArns")) or [])
-    elif resource.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-        arns.append(resource.props.get("policyArn"))
-    else:
-        documents.append(("policy", resource.props.get("policy")))
-    for arn in arns:
+    admin_names = set(as_list(config.get("adminManagedPolicies")) or [])
+    for arn in attached_arns(resource):
+        name = aws_managed_policy_name(arn)
         if arn is UNKNOWN:
             yield Unverified(f"the attached policy ARN of '{resource.name}'")
-        elif isinstance(arn, str) and arn.endswith(_ADMIN_POLICY_ARNS):
-            yield f"'{resource.name}' attaches {arn.rsplit('/', 1)[-1]}; attach a least-privilege policy instead."
+        elif name in admin_names:
+            yield f"'{resource.name}' attaches {name}; attach a least-privilege policy instead."
     wildcards = config.get("denyServiceWildcards") is not False
-    for where, raw in documents:
-        document = parse_json(raw)
-        for statement in _statements(document):
+    for where, raw in policy_documents(resource):
+        for statement in statements(parse_json(raw)):
             if statement is UNKNOWN:
                 yield Unverified(f"the {where} of '{resource.name}'")
                 break
-            grant = _admin_statement(statement, wildcards) if isinstance(statement, dict) else None
+            grant = _admin_grant(statement, wildcards)
             if grant is UNKNOWN:
                 yield Unverified(f"the actions and resources of the {where} of '{resource.name}'")
             elif grant:
@@ -353,17 +354,24 @@ def iam_no_admin(resource: Resource, config: dict[str, Any]) -> Iterator[Finding
 @resource_rule(
     name="aws-iam-no-user-credentials",
     title="No IAM users with policies or access keys",
-    description="Platform stacks create no IAM user policies, user policy attachments or access keys; people and workloads use roles (SSO, OIDC, IRSA or Pod Identity).",
+    description=(
+        "Platform stacks give IAM users no permissions or long-lived credentials: no user policies, user policy "
+        "attachments (single, exclusive, or a PolicyAttachment naming users), exclusive user policy lists or "
+        "access keys; people and workloads use roles (SSO, OIDC, IRSA or Pod Identity)."
+    ),
     remediation="Delete the user credentials and grant access through an IAM role assumed via SSO, OIDC, IRSA or EKS Pod Identity.",
     scope="IAM user policies, attachments and access keys",
-    types=(
-        "aws:iam/userPolicy:UserPolicy",
-        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-        "aws:iam/accessKey:AccessKey",
-    ),
+    types=(*USER_GRANT_TYPES, "aws:iam/accessKey:AccessKey"),
 )
 def iam_no_user_credentials(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     kind = resource.type.rsplit(":", 1)[-1]
+    if resource.type == "aws:iam/policyAttachment:PolicyAttachment":
+        users = as_list(resource.props.get("users"))
+        if users is UNKNOWN:
+            yield Unverified(f"the users of PolicyAttachment '{resource.name}'")
+            return
+        if not users:
+            raise NotApplicable(f"PolicyAttachment '{resource.name}' attaches to no IAM user")
     yield f"{kind} '{resource.name}' gives an IAM user long-lived permissions; use an IAM role (SSO, OIDC, IRSA or Pod Identity) instead."
 
 
@@ -373,32 +381,38 @@ _CROSS_ACCOUNT_GUARDS = ("aws:PrincipalOrgID", "aws:SourceAccount", "aws:Princip
 @resource_rule(
     name="aws-ecr-repository-policy-no-public-access",
     title="ECR repository policies grant nothing to everyone",
-    description="ECR repository policies allow no '*' principal unless an aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceAccount condition limits it.",
+    description=(
+        "ECR repository policies, and the repository policies of repository creation templates (applied to every "
+        "repository ECR creates from them), allow no '*' principal (nor a NotPrincipal) unless an "
+        "aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceAccount condition limits it."
+    ),
     remediation="Name the account or role principals that pull, or add a Condition {'StringEquals': {'aws:PrincipalOrgID': '<org id>'}}.",
-    scope="ECR repository policies",
-    types=("aws:ecr/repositoryPolicy:RepositoryPolicy",),
+    scope="ECR repository policies and repository creation templates",
+    types=("aws:ecr/repositoryPolicy:RepositoryPolicy", *ECR_TEMPLATE_TYPES),
 )
 def ecr_repository_policy(policy: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    document = parse_json(policy.props.get("policy"))
-    for statement in _statements(document):
+    if policy.type in ECR_FORMS:
+        label, raw = f"The repository policy of {ecr_label(policy)}", policy.props.get("repositoryPolicy")
+        if raw is None:
+            raise NotApplicable(f"{ecr_label(policy)} gives its repositories no repository policy")
+    else:
+        label, raw = f"ECR repository policy '{policy.name}'", policy.props.get("policy")
+    for statement in statements(parse_json(raw)):
         if statement is UNKNOWN:
-            yield Unverified(f"the policy of ECR repository policy '{policy.name}'")
+            yield Unverified(f"the policy of {label}")
             return
-        if isinstance(statement, dict) and statement.get("Effect") is UNKNOWN:
-            yield Unverified(f"the effect of a statement of ECR repository policy '{policy.name}'")
+        if not isinstance(statement, dict):
             continue
-        if not (isinstance(statement, dict) and statement.get("Effect") == "Allow"):
-            continue
-        wildcard = _wildcard_or_unknown(statement.get("Principal"))
+        wildcard = grants_to_everyone(statement)
         if wildcard is UNKNOWN:
-            yield Unverified(f"a principal of ECR repository policy '{policy.name}'")
+            yield Unverified(f"a principal of {label}")
             continue
         if not wildcard:
             continue
         conditions = as_dict(statement.get("Condition"))
         keys = {key for operator in conditions.values() if isinstance(operator, dict) for key in operator}
         if not keys & set(_CROSS_ACCOUNT_GUARDS):
-            yield f"ECR repository policy '{policy.name}' lets anyone pull or push; restrict the principal or add an aws:PrincipalOrgID condition."
+            yield f"{label} lets anyone pull or push; restrict the principal or add an aws:PrincipalOrgID condition."
 
 
 _CALLER_SCOPING_KEYS = frozenset(
@@ -412,18 +426,6 @@ _CALLER_SCOPING_KEYS = frozenset(
     )
 )
 """Condition keys that narrow a '*' principal to known callers (IAM condition keys are case-insensitive)."""
-
-
-def _wildcard_or_unknown(principal: Any) -> bool | Any:
-    """True for a '*' principal, False for named ones, `UNKNOWN` while a principal is computed."""
-    if principal is UNKNOWN:
-        return UNKNOWN
-    if not isinstance(principal, dict):
-        return principal == "*"
-    values = [as_list(value) for value in principal.values()]
-    if any("*" in value for value in values if value is not UNKNOWN):
-        return True
-    return UNKNOWN if any(value is UNKNOWN or UNKNOWN in value for value in values) else False
 
 
 @resource_rule(
@@ -445,13 +447,13 @@ def sqs_queue_policy(resource: Resource, config: dict[str, Any]) -> Iterator[Fin
     label = (
         f"SQS queue policy '{resource.name}'" if resource.type == SQS_QUEUE_POLICY else f"SQS queue '{resource.name}'"
     )
-    for statement in _statements(parse_json(resource.props.get("policy"))):
+    for statement in statements(parse_json(resource.props.get("policy"))):
         if statement is UNKNOWN:
             yield Unverified(f"the policy of {label}")
             return
         if not (isinstance(statement, dict) and statement.get("Effect") == "Allow"):
             continue
-        wildcard, conditions = _wildcard_or_unknown(statement.get("Principal")), as_dict(statement.get("Condition"))
+        wildcard, conditions = grants_to_everyone(statement), as_dict(statement.get("Condition"))
         if wildcard is False:
             continue
         if wildcard is UNKNOWN or conditions is UNKNOWN:

@@ -11,10 +11,14 @@ from components._common.tags import DATA_CLASSIFICATION_TAG
 from policies.rules.aws_common import (
     BACKUP_SELECTION_TYPES,
     BUCKET_TYPES,
+    ECR_FORMS,
+    ECR_TYPES,
     LIFECYCLE_TYPES,
     REPLICATION_TYPES,
     attached_to_bucket,
     data_classification,
+    ecr_classification,
+    ecr_label,
     is_access_log_bucket,
     versioning_status,
 )
@@ -336,19 +340,19 @@ def _ecr_lifecycle_findings(repository: Resource, document: Any, ceiling: float)
     """Why an ECR lifecycle policy document does not expire images within the ceiling."""
     parsed = parse_json(document)
     if parsed is UNKNOWN:
-        yield Unverified(f"the lifecycle policy of ECR repository '{repository.name}'")
+        yield Unverified(f"the lifecycle policy of {ecr_label(repository)}")
         return
     rules = as_list(parsed.get("rules")) if isinstance(parsed, dict) else []
     expiring = [rule for rule in rules if isinstance(rule, dict) and dig(rule, "action.type") == "expire"]
     if not expiring:
-        yield f"The lifecycle policy of ECR repository '{repository.name}' expires no images; add a rule with action {{'type': 'expire'}}."
+        yield f"The lifecycle policy of {ecr_label(repository)} expires no images; add a rule with action {{'type': 'expire'}}."
         return
     for rule in expiring:
         selection = as_dict(rule.get("selection"))
         days = as_number(selection.get("countNumber"))
         if selection.get("countType") == "sinceImagePushed" and isinstance(days, float) and days > ceiling:
             yield (
-                f"The lifecycle policy of ECR repository '{repository.name}' keeps images {days:.0f} days, over the "
+                f"The lifecycle policy of {ecr_label(repository)} keeps images {days:.0f} days, over the "
                 f"{ceiling:.0f}-day ceiling; set countNumber to {ceiling:.0f} or less."
             )
 
@@ -357,38 +361,48 @@ def _ecr_lifecycle_findings(repository: Resource, document: Any, ceiling: float)
     name="aws-ecr-repository-lifecycle-policy",
     title="ECR repositories expire old images",
     description=(
-        "Every ECR repository has a lifecycle policy (aws.ecr.LifecyclePolicy) with at least one expire rule, and "
-        "no sinceImagePushed rule keeps images longer than maxRetentionDays for the repository's data classification."
+        "Every ECR repository has a lifecycle policy (aws.ecr.LifecyclePolicy), and every repository creation "
+        "template an inline lifecycle_policy for the repositories ECR creates from it, with at least one expire "
+        "rule, and no sinceImagePushed rule keeps images longer than maxRetentionDays for the data classification."
     ),
     remediation=(
-        "Add aws.ecr.LifecyclePolicy(repository=repository.name, policy=json.dumps({'rules': [...]})) expiring "
-        "untagged images after a few days and keeping a bounded number (or age) of tagged images."
+        "Add aws.ecr.LifecyclePolicy(repository=repository.name, policy=json.dumps({'rules': [...]})) (on a "
+        "creation template, lifecycle_policy=json.dumps(...)) expiring untagged images after a few days and keeping "
+        "a bounded number (or age) of tagged images."
     ),
-    scope="ECR repositories",
+    scope="ECR repositories and repository creation templates",
     settings=(MAX_RETENTION_DAYS,),
 )
 def ecr_lifecycle(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    repositories = stack.of(("aws:ecr/repository:Repository",))
+    repositories = stack.of(ECR_TYPES)
     if not repositories:
-        raise NotApplicable("the stack has no ECR repositories")
+        raise NotApplicable("the stack has no ECR repositories or repository creation templates")
     for repository in repositories:
-        policies = stack.attached(
-            repository,
-            ("aws:ecr/lifecyclePolicy:LifecyclePolicy",),
-            "repository",
-            values=[repository.props.get("name")],
-        )
-        if not policies:
+        form = ECR_FORMS[repository.type]
+        if form.lifecycle_policy:
+            inline = repository.props.get(form.lifecycle_policy)
+            documents = [] if inline in (None, "") else [inline]
+        else:
+            documents = [
+                policy.props.get("policy")
+                for policy in stack.attached(
+                    repository,
+                    ("aws:ecr/lifecyclePolicy:LifecyclePolicy",),
+                    "repository",
+                    values=[repository.props.get("name")],
+                )
+            ]
+        if not documents:
             yield (
                 repository,
                 (
-                    f"ECR repository '{repository.name}' keeps every image forever; add aws.ecr.LifecyclePolicy expiring "
-                    "untagged images and old tags."
+                    f"{ecr_label(repository)} keeps every image forever; add a lifecycle policy expiring untagged "
+                    "images and old tags (aws.ecr.LifecyclePolicy, or lifecycle_policy on a creation template)."
                 ),
             )
             continue
-        ceiling = ceiling_for(data_classification(repository), config)
-        for finding in _ecr_lifecycle_findings(repository, policies[0].props.get("policy"), ceiling):
+        ceiling = ceiling_for(ecr_classification(repository), config)
+        for finding in _ecr_lifecycle_findings(repository, documents[0], ceiling):
             yield repository, finding
 
 

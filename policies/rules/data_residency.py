@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from components._common.regions import normalize_azure_location
-from policies.rules.aws_common import BUCKET_TYPES, REPLICATION_TYPES, attached_to_bucket, region_of
+from policies.rules.aws_common import (
+    AWS_PROVIDER_TYPES,
+    BUCKET_TYPES,
+    REPLICATION_TYPES,
+    attached_to_bucket,
+    is_aws_type,
+    region_of,
+)
 from policies.rules.base import (
     OUTSIDE,
     UNKNOWN,
@@ -27,25 +34,25 @@ from policies.rules.base import (
 from policies.rules.settings import ALLOWED_LOCATIONS, ALLOWED_REGIONS
 
 
-def _is_aws(type_token: str) -> bool:
-    return type_token.startswith("aws:") or type_token == "pulumi:providers:aws"
-
-
 @resource_rule(
     name="aws-region-allowed",
     title="AWS resources stay in the allowed regions",
     description=(
-        "Every AWS resource and AWS provider is in a region of allowedRegions (the EU regions by default): the "
-        "resource's own region argument (pulumi-aws v7), else its provider's region."
+        "Every AWS resource and AWS provider, of pulumi-aws and of aws-native alike, is in a region of "
+        "allowedRegions (the EU regions by default): the resource's own region argument (pulumi-aws v7), else its "
+        "provider's region; a region that cannot be known is unverifiable, never a pass."
     ),
-    remediation="Create the resource with an aws.Provider(region=<allowed region>) or set region=<allowed region> on it.",
-    scope="AWS resources and providers",
-    matches=_is_aws,
+    remediation=(
+        "Create the resource with an aws.Provider(region=<allowed region>) (aws_native.Provider for aws-native) or "
+        "set region=<allowed region> on it."
+    ),
+    scope="AWS and aws-native resources and providers",
+    matches=is_aws_type,
     settings=(ALLOWED_REGIONS,),
 )
 def aws_region(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     region = region_of(resource)
-    if region is None and resource.type == "pulumi:providers:aws":
+    if region is None and resource.type in AWS_PROVIDER_TYPES:
         raise NotApplicable(f"AWS provider '{resource.name}' sets no region: the resources it creates are checked")
     allowed = as_list(config.get("allowedRegions"))
     if region is None:
@@ -59,7 +66,7 @@ def aws_region(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     elif region is UNKNOWN:
         yield Unverified(f"the region of '{resource.name}'")
     elif region not in allowed:
-        what = "AWS provider" if resource.type == "pulumi:providers:aws" else resource.type.rsplit(":", 1)[-1]
+        what = "AWS provider" if resource.type in AWS_PROVIDER_TYPES else resource.type.rsplit(":", 1)[-1]
         yield f"{what} '{resource.name}' is in {region}, outside the allowed regions ({', '.join(allowed)}); use one of them."
 
 
@@ -142,7 +149,8 @@ def s3_replication_destination(stack: Stack, config: dict[str, Any]) -> Iterator
     description="ECR replication configurations replicate only into regions of allowedRegions.",
     remediation="Set replication_configuration.rules[*].destinations[*].region to allowed regions only.",
     scope="ECR replication configurations",
-    types=("aws:ecr/replicationConfiguration:ReplicationConfiguration",),
+    # aws-native's ecr.ReplicationConfiguration has the same replicationConfiguration.rules[*].destinations[*].region
+    types=("aws:ecr/replicationConfiguration:ReplicationConfiguration", "aws-native:ecr:ReplicationConfiguration"),
     settings=(ALLOWED_REGIONS,),
 )
 def ecr_replication_region(configuration: Resource, config: dict[str, Any]) -> Iterator[Finding]:
@@ -179,15 +187,34 @@ GLOBAL_LOCATION_TYPES = Setting(
 )
 
 
+AZURE_PROVIDER_TYPES = ("pulumi:providers:azure-native", "pulumi:providers:azure")
+AZURE_RESOURCE_GROUP_TYPES = ("azure-native:resources:ResourceGroup", "azure:core/resourceGroup:ResourceGroup")
+
+
 def _is_azure(type_token: str) -> bool:
-    return type_token.startswith("azure-native:") or type_token == "pulumi:providers:azure-native"
+    """azure-native and classic azure (`azure:<module>/<name>:<Name>`, the Terraform azurerm bridge) resources."""
+    return type_token.startswith(("azure-native:", "azure:")) or type_token in AZURE_PROVIDER_TYPES
+
+
+def _location_of(resource: Resource) -> Any:
+    """The resource's `location`; a resource group without one takes its provider's `location`.
+
+    Both providers default a resource group's location from their `location` configuration (classic azure:
+    "the resource group's location be parameterizable using configuration", pulumi-azure provider/resources.go;
+    azure-native: the provider's `location`). Other resources without one inherit their resource group's.
+    """
+    location = resource.props.get("location")
+    if location is None and resource.type in AZURE_RESOURCE_GROUP_TYPES:
+        return resource.provider_prop("location")
+    return location
 
 
 @resource_rule(
     name="azure-location-allowed",
     title="Azure resources stay in the allowed locations",
     description=(
-        "Every Azure resource and provider with a location is in allowedLocations (the EU locations by default); "
+        "Every Azure resource and provider with a location, of azure-native and of the classic azure provider "
+        "alike, is in allowedLocations (the EU locations by default); "
         "'global' is accepted only for global-only types. Resources without a location inherit their resource "
         "group's, which this rule checks on the resource group."
     ),
@@ -197,7 +224,18 @@ def _is_azure(type_token: str) -> bool:
     settings=(ALLOWED_LOCATIONS, GLOBAL_LOCATION_TYPES),
 )
 def azure_location(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    location = resource.props.get("location")
+    location = _location_of(resource)
+    if location is None and resource.type in (*AZURE_RESOURCE_GROUP_TYPES, *AZURE_PROVIDER_TYPES):
+        if resource.type in AZURE_PROVIDER_TYPES:
+            raise NotApplicable(
+                f"Azure provider '{resource.name}' sets no location: the resources it creates are checked"
+            )
+        # Residency never fails open: a location left to the environment is not in the program.
+        yield Unverified(
+            f"the location of resource group '{resource.name}'",
+            "is set neither on the resource group nor on its provider, so it cannot be verified; set location",
+        )
+        return
     if location is None:
         raise NotApplicable(f"'{resource.name}' inherits the location of its resource group")
     if location is UNKNOWN:

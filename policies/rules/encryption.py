@@ -8,13 +8,19 @@ from typing import Any
 from policies.rules.aws_common import (
     BUCKET_TYPES,
     EC2_NODE_CLASS,
+    ECR_TYPES,
+    INSTANCE_TYPES,
     LAUNCH_TEMPLATE,
     POLICY_TYPES,
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
     SSE_TYPES,
     attached_to_bucket,
-    data_classification,
+    ecr_classification,
+    ecr_encryption,
+    ecr_label,
+    inherits_launch_template,
+    instance_label,
     is_access_log_bucket,
     node_class_spec,
 )
@@ -363,26 +369,75 @@ def node_class_encryption_findings(node_class: Resource) -> list[Finding]:
     return findings
 
 
+def _instance_volume_findings(label: str, volume: str, device: Any) -> list[Finding]:
+    if device is UNKNOWN:
+        return [Unverified(f"the EBS settings of the {volume} of {label}")]
+    device = as_dict(device)
+    encrypted = as_bool(device.get("encrypted"))
+    if encrypted is UNKNOWN:
+        return [Unverified(f"encrypted of the {volume} of {label}")]
+    if encrypted is not True:
+        return [
+            f"{label} leaves its {volume} unencrypted; set encrypted=True and kms_key_id=<customer-managed KMS key "
+            "ARN> on it."
+        ]
+    if not is_set(device.get("kmsKeyId")):
+        return [
+            f"{label} encrypts its {volume} with the AWS-managed key; set kms_key_id to a customer-managed KMS key ARN."
+        ]
+    return []
+
+
+def instance_encryption_findings(instance: Resource) -> list[Finding]:
+    """Why the EBS volumes of an EC2 instance (or spot instance request) are not KMS-encrypted with a CMK.
+
+    The root volume is `root_block_device` (unset, it takes the AMI's snapshot settings, unencrypted unless the
+    account encrypts by default, or the named launch template's mappings); extra volumes are `ebs_block_devices`.
+    """
+    label = instance_label(instance)
+    findings: list[Finding] = []
+    root = instance.props.get("rootBlockDevice")
+    if root in (None, {}):
+        if not inherits_launch_template(instance):
+            findings.append(
+                f"{label} declares no root_block_device, so the root volume takes the AMI default (unencrypted); set "
+                "root_block_device={'encrypted': True, 'kms_key_id': key.arn}."
+            )
+    else:
+        findings.extend(_instance_volume_findings(label, "root volume", root))
+    devices, unknown = dicts(instance.props.get("ebsBlockDevices"))
+    if unknown:
+        findings.append(Unverified(f"ebs_block_devices of {label}"))
+    for device in devices:
+        findings.extend(_instance_volume_findings(label, f"EBS volume {device.get('deviceName', '?')}", device))
+    return findings
+
+
 @resource_rule(
     name="aws-ec2-launch-template-ebs-encrypted",
-    title="Launch templates encrypt EBS volumes with a customer-managed key",
+    title="Launch templates and instances encrypt EBS volumes with a customer-managed key",
     description=(
-        "Launch templates and Karpenter EC2NodeClasses (the launch templates of Karpenter's nodes) declare their "
-        "EBS block devices, and every EBS mapping is encrypted (launch template encrypted='true', EC2NodeClass "
-        "ebs.encrypted=true) with a customer-managed KMS key."
+        "Launch templates, EC2 instances, spot instance requests and Karpenter EC2NodeClasses (the launch templates "
+        "of Karpenter's nodes) declare their EBS block devices, and every EBS volume is encrypted (launch template "
+        "encrypted='true', instance root_block_device / ebs_block_devices encrypted=True, EC2NodeClass "
+        "ebs.encrypted=true) with a customer-managed KMS key. An instance naming a launch template may leave its "
+        "root volume to the template."
     ),
     remediation=(
         "Set block_device_mappings=[{'device_name': '/dev/xvda', 'ebs': {'encrypted': 'true', 'kms_key_id': "
-        "key.arn, 'volume_type': 'gp3'}}] on aws.ec2.LaunchTemplate; on an EC2NodeClass set "
-        "spec.blockDeviceMappings=[{'deviceName': '/dev/xvda', 'rootVolume': True, 'ebs': {'encrypted': True, "
-        "'kmsKeyID': key.arn, 'volumeType': 'gp3', 'volumeSize': '100Gi'}}]."
+        "key.arn, 'volume_type': 'gp3'}}] on aws.ec2.LaunchTemplate; root_block_device={'encrypted': True, "
+        "'kms_key_id': key.arn} (and the same on every ebs_block_devices entry) on aws.ec2.Instance; on an "
+        "EC2NodeClass set spec.blockDeviceMappings=[{'deviceName': '/dev/xvda', 'rootVolume': True, 'ebs': "
+        "{'encrypted': True, 'kmsKeyID': key.arn, 'volumeType': 'gp3', 'volumeSize': '100Gi'}}]."
     ),
-    scope="EC2 launch templates and Karpenter EC2NodeClasses",
-    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
+    scope="EC2 launch templates, instances and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, *INSTANCE_TYPES, EC2_NODE_CLASS),
 )
 def launch_template_ebs_encrypted(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     if template.type == EC2_NODE_CLASS:
         yield from node_class_encryption_findings(template)
+    elif template.type in INSTANCE_TYPES:
+        yield from instance_encryption_findings(template)
     else:
         yield from launch_template_encryption_findings(template)
 
@@ -482,43 +537,48 @@ def ebs_volume_encrypted(volume: Resource, config: dict[str, Any]) -> Iterator[F
 
 
 def _ecr_kms_findings(repository: Resource) -> Iterator[Finding]:
-    configurations, unknown = dicts(repository.props.get("encryptionConfigurations"))
+    label = ecr_label(repository)
+    configurations, unknown = ecr_encryption(repository)
     if unknown:
-        yield Unverified(f"encryption_configurations of ECR repository '{repository.name}'")
+        yield Unverified(f"the encryption configuration of {label}")
         return
     if not configurations:
         yield (
-            f"ECR repository '{repository.name}' uses the default AES256 encryption; set "
-            "encryption_configurations=[{'encryption_type': 'KMS', 'kms_key': <customer-managed KMS key ARN>}]."
+            f"{label} uses the default AES256 encryption; set encryption_configurations=[{{'encryption_type': "
+            "'KMS', 'kms_key': <customer-managed KMS key ARN>}]."
         )
         return
     for configuration in configurations:
         kind = configuration.get("encryptionType")
         if kind is UNKNOWN:
-            yield Unverified(f"the encryption type of ECR repository '{repository.name}'")
+            yield Unverified(f"the encryption type of {label}")
         elif kind not in ("KMS", "KMS_DSSE"):
-            yield (
-                f"ECR repository '{repository.name}' uses {kind} encryption; set encryption_type='KMS' and "
-                "kms_key=<customer-managed KMS key ARN>."
-            )
+            yield f"{label} uses {kind} encryption; set encryption_type='KMS' and kms_key=<customer-managed KMS key ARN>."
         elif not is_set(configuration.get("kmsKey")):
-            yield f"ECR repository '{repository.name}' uses the AWS-managed ECR key; set kms_key to a customer-managed KMS key ARN."
+            yield f"{label} uses the AWS-managed ECR key; set kms_key to a customer-managed KMS key ARN."
+
+
+_ECR_KMS_REMEDIATION = (
+    "Set encryption_configurations=[{'encryption_type': 'KMS', 'kms_key': key.arn}] on aws.ecr.Repository or "
+    "aws.ecr.RepositoryCreationTemplate (encryption_configuration on the aws-native template)."
+)
 
 
 @resource_rule(
     name="aws-ecr-repository-kms-encryption",
     title="ECR repositories are encrypted with a customer-managed key",
     description=(
-        "ECR repositories not tagged data-classification=phi are encrypted with KMS (KMS or KMS_DSSE) and a "
-        "customer-managed key; PHI repositories are checked by aws-ecr-repository-phi-kms-encryption."
+        "ECR repositories and repository creation templates (for the repositories ECR creates from them) not "
+        "tagged data-classification=phi encrypt with KMS (KMS or KMS_DSSE) and a customer-managed key; PHI ones "
+        "are checked by aws-ecr-repository-phi-kms-encryption."
     ),
-    remediation="Set encryption_configurations=[{'encryption_type': 'KMS', 'kms_key': key.arn}] on aws.ecr.Repository.",
-    scope="ECR repositories not holding PHI",
-    types=("aws:ecr/repository:Repository",),
+    remediation=_ECR_KMS_REMEDIATION,
+    scope="ECR repositories and creation templates not holding PHI",
+    types=ECR_TYPES,
 )
 def ecr_kms_encryption(repository: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    if data_classification(repository) == "phi":
-        raise NotApplicable(f"ECR repository '{repository.name}' holds PHI (aws-ecr-repository-phi-kms-encryption)")
+    if ecr_classification(repository) == "phi":
+        raise NotApplicable(f"{ecr_label(repository)} holds PHI (aws-ecr-repository-phi-kms-encryption)")
     yield from _ecr_kms_findings(repository)
 
 
@@ -526,20 +586,20 @@ def ecr_kms_encryption(repository: Resource, config: dict[str, Any]) -> Iterator
     name="aws-ecr-repository-phi-kms-encryption",
     title="ECR repositories holding PHI are encrypted with a customer-managed key",
     description=(
-        "ECR repositories tagged data-classification=phi are encrypted with KMS (KMS or KMS_DSSE) and a "
-        "customer-managed key."
+        "ECR repositories and repository creation templates tagged data-classification=phi (resource_tags on a "
+        "template) encrypt with KMS (KMS or KMS_DSSE) and a customer-managed key."
     ),
-    remediation="Set encryption_configurations=[{'encryption_type': 'KMS', 'kms_key': key.arn}] on aws.ecr.Repository.",
-    scope="ECR repositories tagged data-classification=phi",
-    types=("aws:ecr/repository:Repository",),
+    remediation=_ECR_KMS_REMEDIATION,
+    scope="ECR repositories and creation templates tagged data-classification=phi",
+    types=ECR_TYPES,
 )
 def ecr_phi_kms_encryption(repository: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    classification = data_classification(repository)
+    classification = ecr_classification(repository)
     if classification is UNKNOWN:
-        yield Unverified(f"the data-classification tag of ECR repository '{repository.name}'")
+        yield Unverified(f"the data-classification tag of {ecr_label(repository)}")
         return
     if classification != "phi":
-        raise NotApplicable(f"ECR repository '{repository.name}' is not tagged data-classification=phi")
+        raise NotApplicable(f"{ecr_label(repository)} is not tagged data-classification=phi")
     yield from _ecr_kms_findings(repository)
 
 

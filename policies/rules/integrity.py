@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.rules.aws_common import BUCKET_TYPES, versioning_status
+from policies.rules.aws_common import BUCKET_TYPES, ECR_TYPES, ecr_label, versioning_status
 from policies.rules.base import (
     UNKNOWN,
     Finding,
@@ -69,17 +69,24 @@ def s3_versioning(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding
 @resource_rule(
     name="aws-ecr-repository-immutable-tags",
     title="ECR image tags are immutable",
-    description="ECR repositories make image tags immutable (IMMUTABLE or IMMUTABLE_WITH_EXCLUSION); the AWS default MUTABLE fails.",
-    remediation="Set image_tag_mutability='IMMUTABLE' on aws.ecr.Repository and push a new tag for every build.",
-    scope="ECR repositories",
-    types=("aws:ecr/repository:Repository",),
+    description=(
+        "ECR repositories and repository creation templates (the settings of the repositories ECR creates on a "
+        "pull-through-cache pull, a replication or a first push) make image tags immutable (IMMUTABLE or "
+        "IMMUTABLE_WITH_EXCLUSION); the AWS default MUTABLE fails."
+    ),
+    remediation=(
+        "Set image_tag_mutability='IMMUTABLE' on aws.ecr.Repository or aws.ecr.RepositoryCreationTemplate and push "
+        "a new tag for every build."
+    ),
+    scope="ECR repositories and repository creation templates",
+    types=ECR_TYPES,
 )
 def ecr_immutable_tags(repository: Resource, config: dict[str, Any]) -> Iterator[Finding]:
     mutability = repository.props.get("imageTagMutability")
     if mutability is UNKNOWN:
-        yield Unverified(f"image_tag_mutability of ECR repository '{repository.name}'")
+        yield Unverified(f"image_tag_mutability of {ecr_label(repository)}")
     elif mutability not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
-        yield f"ECR repository '{repository.name}' allows mutable tags; set image_tag_mutability='IMMUTABLE'."
+        yield f"{ecr_label(repository)} allows mutable tags; set image_tag_mutability='IMMUTABLE'."
 
 
 def _enhanced_scan_covers(stack: Stack, repository: Resource) -> bool | Any:

@@ -9,11 +9,18 @@ from typing import Any
 from components._common.tags import TIER_LABEL
 from policies.rules.aws_common import (
     BUCKET_TYPES,
+    DEFAULT_SECURITY_GROUP,
     EC2_NODE_CLASS,
+    INSTANCE_TYPES,
     LAUNCH_TEMPLATE,
     PUBLIC_ACCESS_BLOCK_TYPES,
+    SECURITY_GROUP_TYPES,
+    SecurityGroupEntry,
     attached_to_bucket,
+    instance_label,
     node_class_spec,
+    rules_of_group,
+    security_group_entries,
 )
 from policies.rules.base import (
     UNKNOWN,
@@ -46,6 +53,8 @@ from policies.rules.kubernetes_common import (
 from policies.rules.settings import SERVING_NAMESPACES
 
 # --- AWS -------------------------------------------------------------------------------------------------
+
+VPC = "aws:ec2/vpc:Vpc"
 
 _PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 _PUBLIC_GRANTEES = (
@@ -183,21 +192,29 @@ def eks_private_endpoint(cluster: Resource, config: dict[str, Any]) -> Iterator[
 
 @resource_rule(
     name="aws-ec2-launch-template-no-public-ip",
-    title="Launch templates give nodes no public IP",
+    title="Launch templates and instances give nodes no public IP",
     description=(
-        "Launch templates never associate a public IP address with a network interface, and Karpenter "
-        "EC2NodeClasses never set associatePublicIPAddress=true. Unset, the subnet's map_public_ip_on_launch "
-        "decides, for launch templates and EC2NodeClasses alike; which subnets those are is not visible here."
+        "Launch templates never associate a public IP address with a network interface, EC2 instances and spot "
+        "instance requests never set associate_public_ip_address=True, and Karpenter EC2NodeClasses never set "
+        "associatePublicIPAddress=true. Unset, the subnet's map_public_ip_on_launch decides, for all of them; "
+        "which subnets those are is not visible here."
     ),
     remediation=(
         "Remove associate_public_ip_address or set it to 'false' on every network_interfaces entry of "
-        "aws.ec2.LaunchTemplate, and remove spec.associatePublicIPAddress or set it to False on an EC2NodeClass; "
-        "nodes reach the internet through NAT."
+        "aws.ec2.LaunchTemplate (False on aws.ec2.Instance / SpotInstanceRequest), and remove "
+        "spec.associatePublicIPAddress or set it to False on an EC2NodeClass; nodes reach the internet through NAT."
     ),
-    scope="EC2 launch templates and Karpenter EC2NodeClasses",
-    types=(LAUNCH_TEMPLATE, EC2_NODE_CLASS),
+    scope="EC2 launch templates, instances and Karpenter EC2NodeClasses",
+    types=(LAUNCH_TEMPLATE, *INSTANCE_TYPES, EC2_NODE_CLASS),
 )
 def launch_template_no_public_ip(template: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+    if template.type in INSTANCE_TYPES:
+        value = as_bool(template.props.get("associatePublicIpAddress"))
+        if value is UNKNOWN:
+            yield Unverified(f"associate_public_ip_address of {instance_label(template)}")
+        elif value is True:
+            yield f"{instance_label(template)} gets a public IP; set associate_public_ip_address=False."
+        return
     if template.type == EC2_NODE_CLASS:
         # Karpenter copies the field into its launch templates only when set (launchtemplate.go), like an
         # unset associate_public_ip_address here.
@@ -248,67 +265,99 @@ def node_group_ssh(group: Resource, config: dict[str, Any]) -> Iterator[Finding]
         )
 
 
-_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-_LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-
-
-def _ingress_entries(resource: Resource) -> tuple[list[dict[str, Any]], bool]:
-    if resource.type == _SECURITY_GROUP:
-        return dicts(resource.props.get("ingress"))
-    if resource.type == _LEGACY_RULE and resource.props.get("type") != "ingress":
-        return [], resource.props.get("type") is UNKNOWN
-    props = resource.props
-    entry = {
-        "fromPort": props.get("fromPort"),
-        "toPort": props.get("toPort"),
-        "protocol": props.get("ipProtocol", props.get("protocol")),
-        "cidrBlocks": as_list(props.get("cidrBlocks")) if props.get("cidrIpv4") is None else [props.get("cidrIpv4")],
-        "ipv6CidrBlocks": as_list(props.get("ipv6CidrBlocks"))
-        if props.get("cidrIpv6") is None
-        else [props.get("cidrIpv6")],
-    }
-    return [entry], False
-
-
 @resource_rule(
     name="aws-ec2-security-group-no-public-ingress",
     title="Security groups admit no traffic from the internet",
     description=(
-        "Security groups and ingress rules admit no ingress from the internet: no source range that is, or adds "
-        "up to, a broad public range (0.0.0.0/0, ::/0, 0.0.0.0/1 + 128.0.0.0/1, a public /8). A tag does not "
-        "make a group a load balancer's: exempt a public load balancer's group by URN, with a reason and expiry."
+        "Security groups (a VPC's default group included) and standalone ingress rules (ec2.SecurityGroupRule, "
+        "vpc.SecurityGroupIngressRule) admit no ingress from the internet: no source range that is, or adds up "
+        "to, a broad public range (0.0.0.0/0, ::/0, 0.0.0.0/1 + 128.0.0.0/1, a public /8). A tag does not make a "
+        "group a load balancer's: exempt a public load balancer's group by URN, with a reason and expiry."
     ),
     remediation="Replace 0.0.0.0/0 and ::/0 with the VPC CIDR, a prefix list or a source security group.",
     scope="security groups and ingress rules",
-    types=(_SECURITY_GROUP, _INGRESS_RULE, _LEGACY_RULE),
+    types=SECURITY_GROUP_TYPES,
     settings=(PUBLIC_CIDR_LIMITS,),
 )
 def security_group_ingress(resource: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    entries, unknown = _ingress_entries(resource)
+    entries, unknown = security_group_entries(resource)
     if unknown:
         yield Unverified(f"the ingress rules of '{resource.name}'")
     for entry in entries:
-        lists = [as_list(entry.get("cidrBlocks")), as_list(entry.get("ipv6CidrBlocks"))]
-        cidrs = [cidr for items in lists for cidr in ([UNKNOWN] if items is UNKNOWN else items)]
-        found = exposure(cidrs, config)
+        if entry.direction != "ingress":
+            continue
+        found = exposure(entry.cidrs, config)
         if found.unverifiable:
             yield Unverified(f"the ingress CIDRs of '{resource.name}'")
         if not found.exposed:
             continue
         open_cidrs = list(found.public) or [found.describe()]
-        low, high = as_number(entry.get("fromPort")), as_number(entry.get("toPort"))
-        port_text = (
-            "all ports"
-            if str(entry.get("protocol")) == "-1"
-            else f"ports {low:.0f}-{high:.0f}"
-            if isinstance(low, float) and isinstance(high, float)
-            else "some ports"
-        )
         yield (
-            f"Security group rule '{resource.name}' admits {', '.join(open_cidrs)} on {port_text}; restrict the source "
-            "to the VPC CIDR, a prefix list or a security group."
+            f"Security group rule '{resource.name}' admits {', '.join(open_cidrs)} on {_port_text(entry)}; restrict "
+            "the source to the VPC CIDR, a prefix list or a security group."
         )
+
+
+def _port_text(entry: SecurityGroupEntry) -> str:
+    low, high = as_number(entry.from_port), as_number(entry.to_port)
+    if str(entry.protocol) == "-1":
+        return "all ports"
+    if isinstance(low, float) and isinstance(high, float):
+        return f"ports {low:.0f}-{high:.0f}"
+    return "some ports"
+
+
+@stack_rule(
+    name="aws-vpc-default-security-group-closed",
+    title="The default security group of every VPC admits and sends nothing",
+    description=(
+        "Every VPC of the stack adopts its default security group (ec2.DefaultSecurityGroup with vpc_id) and that "
+        "group, like any adopted default group, has no ingress or egress blocks and no standalone rules "
+        "(CIS AWS Foundations 5.4, AWS Security Hub EC2.2). AWS creates the default group admitting all traffic "
+        "from its members and sending anywhere, and resources fall back to it when no group is named; adopting it "
+        "removes every rule the program does not declare (pulumi-aws ec2.DefaultSecurityGroup)."
+    ),
+    remediation=(
+        "Add aws.ec2.DefaultSecurityGroup(vpc_id=vpc.id, ingress=[], egress=[]) for every VPC, remove its rules "
+        "and any SecurityGroupRule / SecurityGroupIngressRule / SecurityGroupEgressRule on it, and give resources "
+        "their own security groups."
+    ),
+    scope="VPCs and their default security groups",
+)
+def default_security_group_closed(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    vpcs, defaults = stack.of((VPC,)), stack.of((DEFAULT_SECURITY_GROUP,))
+    if not vpcs and not defaults:
+        raise NotApplicable("the stack has no VPC and no default security group")
+    for vpc in vpcs:
+        if not stack.attached(vpc, (DEFAULT_SECURITY_GROUP,), "vpcId", values=[vpc.props.get("id")]):
+            yield (
+                vpc,
+                (
+                    f"VPC '{vpc.name}' leaves its default security group open (AWS creates it admitting its members "
+                    "and sending anywhere); add aws.ec2.DefaultSecurityGroup(vpc_id=vpc.id, ingress=[], egress=[])."
+                ),
+            )
+    for group in defaults:
+        entries, unknown = security_group_entries(group)
+        if unknown:
+            yield group, Unverified(f"the rules of default security group '{group.name}'")
+        directions = sorted({entry.direction for entry in entries})
+        if directions:
+            yield (
+                group,
+                (
+                    f"Default security group '{group.name}' keeps {' and '.join(directions)} rules; set ingress=[] "
+                    "and egress=[] and give resources their own security groups."
+                ),
+            )
+        for rule in rules_of_group(stack, group):
+            yield (
+                rule,
+                (
+                    f"Security group rule '{rule.name}' opens default security group '{group.name}'; remove it and "
+                    "put the permission on a security group of its own."
+                ),
+            )
 
 
 # --- Azure -----------------------------------------------------------------------------------------------

@@ -1588,6 +1588,58 @@ STACK_CASES: list[StackCase] = [
         not_applicable=drop("network", "network-flow"),
     ),
     StackCase(
+        rule="aws-vpc-default-security-group-closed",
+        resources=[
+            Res("aws:ec2/vpc:Vpc", "network", {"cidrBlock": "10.0.0.0/16"}),
+            Res(
+                "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+                "network-default-sg",
+                {"vpcId": "vpc-1", "ingress": [], "egress": []},
+                {"vpcId": ["network"]},
+            ),
+        ],
+        fails={
+            "default group left to aws": StackFail(
+                drop("network-default-sg"), "network", "leaves its default security group open"
+            ),
+            "inline ingress": StackFail(
+                change(
+                    "network-default-sg",
+                    {"ingress": [{"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "self": True}]},
+                ),
+                "network-default-sg",
+                "keeps ingress rules",
+            ),
+            "inline egress": StackFail(
+                change(
+                    "network-default-sg",
+                    {"egress": [{"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "cidrBlocks": ["0.0.0.0/0"]}]},
+                ),
+                "network-default-sg",
+                "keeps egress rules",
+            ),
+            "standalone rule on it": StackFail(
+                add(
+                    Res(
+                        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+                        "default-egress",
+                        {"securityGroupId": "sg-default", "ipProtocol": "-1", "cidrIpv4": "10.0.0.0/16"},
+                        {"securityGroupId": ["network-default-sg"]},
+                    )
+                ),
+                "default-egress",
+                "opens default security group 'network-default-sg'",
+            ),
+        },
+        passes={
+            "rules left unset (adoption removes them)": change(
+                "network-default-sg", {"ingress": DELETE, "egress": DELETE}
+            )
+        },
+        unknown=change("network-default-sg", {"ingress": UNKNOWN}),
+        not_applicable=drop("network", "network-default-sg"),
+    ),
+    StackCase(
         rule="aws-s3-replication-destination-allowed",
         resources=[
             bucket("data", region="eu-central-1"),

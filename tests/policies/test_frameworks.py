@@ -59,6 +59,7 @@ GDPR_POLICIES = [
     "aws-sqs-queue-encrypted",
     "aws-sqs-queue-policy-no-public-access",
     "aws-sqs-queue-tls-only-policy",
+    "aws-vpc-default-security-group-closed",
     "azure-acr-registry-export-disabled",
     "azure-acr-registry-not-public",
     "azure-acr-registry-retention-policy",
@@ -167,6 +168,7 @@ HIPAA_POLICIES = [
     "aws-sqs-queue-encrypted",
     "aws-sqs-queue-policy-no-public-access",
     "aws-sqs-queue-tls-only-policy",
+    "aws-vpc-default-security-group-closed",
     "aws-vpc-flow-logs-enabled",
     "azure-acr-registry-cmk-encryption",
     "azure-acr-registry-export-disabled",
@@ -336,6 +338,9 @@ monitoring UIs and cluster-wide Secret readers."""
 SUPPLY_CHAIN_CONTROLS = {"HIPAA-VULN-REGISTRY-SCAN"}
 """Rows added beyond CONTROLS.md for registry scanning that gates promotion (issue 20, class 7)."""
 
+CLOUD_TABLE_CONTROLS = {"HIPAA-NET-VPC-DEFAULT-SG"}
+"""Rows added beyond CONTROLS.md with the one-table-per-concept work (issue 20, class 4): default security groups."""
+
 
 def test_the_matrix_controls_are_all_present() -> None:
     added = (
@@ -345,6 +350,7 @@ def test_the_matrix_controls_are_all_present() -> None:
         | TRAINING_CONTROLS
         | GUARDRAIL_CONTROLS
         | SUPPLY_CHAIN_CONTROLS
+        | CLOUD_TABLE_CONTROLS
     )
     matrix = [control for control in CONTROLS if not control.startswith("ML-") and control not in added]
     assert len(matrix) == 70, "CONTROLS.md lists 70 controls (35 AWS/cross-cloud, 20 Azure, 15 Kubernetes)"
@@ -352,6 +358,7 @@ def test_the_matrix_controls_are_all_present() -> None:
     assert set(CONTROLS) >= GATEWAY_CONTROLS, "the rows added for the serving gateway"
     assert set(CONTROLS) >= DATABASE_CONTROLS, "the rows added for the managed PostgreSQL"
     assert set(CONTROLS) >= SUPPLY_CHAIN_CONTROLS, "the row added for registry scanning that gates promotion"
+    assert set(CONTROLS) >= CLOUD_TABLE_CONTROLS, "the row added for VPC default security groups"
     assert set(CONTROLS) >= TRAINING_CONTROLS | {"ML-TRAINING-QUEUE-ADMISSION", "ML-TRAINING-QUEUE-QUOTA"}, (
         "the rows added for training: queue admission, queue quotas, private training namespaces"
     )
