@@ -1,5 +1,5 @@
-"""AWS helpers shared by the rule modules: S3 joins, tags, classification, region, and one table per concept
-(security groups, EC2 instances and their launch templates, ECR repositories and creation templates)."""
+"""AWS helpers shared by the rule modules: S3 joins, tags, region, and one table each for security groups, EC2
+instances and ECR repositories."""
 
 from __future__ import annotations
 
@@ -143,6 +143,10 @@ def inherits_launch_template(resource: Resource) -> bool:
 
 # --- Security groups: one table of every resource that opens a security group ---------------------------------
 
+VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_VPC = "aws:ec2/defaultVpc:DefaultVpc"
+VPC_TYPES = (VPC, DEFAULT_VPC)
+"""VPCs a program creates, and a region's default VPC when a program adopts it (`ec2.DefaultVpc`)."""
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"

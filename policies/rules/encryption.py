@@ -24,6 +24,7 @@ from policies.rules.aws_common import (
     is_access_log_bucket,
     node_class_spec,
 )
+from policies.rules.aws_iam import statements
 from policies.rules.base import (
     OUTSIDE,
     UNKNOWN,
@@ -154,11 +155,6 @@ def s3_bucket_kms_encryption(stack: Stack, config: dict[str, Any]) -> Iterator[S
             )
 
 
-def _statements(document: Any) -> list[Any]:
-    statements = document.get("Statement") if isinstance(document, dict) else None
-    return as_list(statements) if statements is not UNKNOWN else [UNKNOWN]
-
-
 def _denies_all_without_tls(statement: Any, service: str) -> bool:
     """True for a Deny of `<service>:*` to every principal when aws:SecureTransport is false."""
     if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
@@ -216,10 +212,10 @@ def s3_bucket_tls_only_policy(stack: Stack, config: dict[str, Any]) -> Iterator[
             )
             continue
         parsed = [parse_json(document) for document in documents]
-        statements = [statement for document in parsed for statement in _statements(document)]
-        if any(_denies_insecure_transport(statement) for statement in statements):
+        found = [statement for document in parsed for statement in statements(document)]
+        if any(_denies_insecure_transport(statement) for statement in found):
             continue
-        if UNKNOWN in parsed or UNKNOWN in statements:
+        if UNKNOWN in parsed or UNKNOWN in found:
             yield bucket, Unverified(f"the bucket policy of S3 bucket '{bucket.name}'")
             continue
         yield (
@@ -711,10 +707,10 @@ def sqs_queue_tls_only_policy(stack: Stack, config: dict[str, Any]) -> Iterator[
             )
             continue
         parsed = [parse_json(document) for document in documents]
-        statements = [statement for document in parsed for statement in _statements(document)]
-        if any(_denies_all_without_tls(statement, "sqs") for statement in statements):
+        found = [statement for document in parsed for statement in statements(document)]
+        if any(_denies_all_without_tls(statement, "sqs") for statement in found):
             continue
-        if UNKNOWN in parsed or UNKNOWN in statements:
+        if UNKNOWN in parsed or UNKNOWN in found:
             yield queue, Unverified(f"the queue policy of SQS queue '{queue.name}'")
             continue
         yield (

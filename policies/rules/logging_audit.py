@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from policies.rules.aws_common import BUCKET_TYPES, LOGGING_TYPES, attached_to_bucket, is_access_log_bucket
+from policies.rules.aws_common import BUCKET_TYPES, LOGGING_TYPES, VPC_TYPES, attached_to_bucket, is_access_log_bucket
 from policies.rules.base import (
     UNKNOWN,
     Finding,
@@ -180,12 +180,15 @@ def cloudtrail_required(stack: Stack, config: dict[str, Any]) -> Iterator[StackF
 @stack_rule(
     name="aws-vpc-flow-logs-enabled",
     title="VPCs record all traffic in flow logs",
-    description="Every VPC has a flow log (aws.ec2.FlowLog with vpc_id from the VPC) capturing traffic_type ALL.",
+    description=(
+        "Every VPC, an adopted default VPC (aws.ec2.DefaultVpc) included, has a flow log (aws.ec2.FlowLog with vpc_id "
+        "from the VPC) capturing traffic_type ALL."
+    ),
     remediation="Add aws.ec2.FlowLog(vpc_id=vpc.id, traffic_type='ALL', log_destination_type='cloud-watch-logs', log_destination=log_group.arn, iam_role_arn=role.arn).",
     scope="VPCs",
 )
 def vpc_flow_logs(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    vpcs = stack.of(("aws:ec2/vpc:Vpc",))
+    vpcs = stack.of(VPC_TYPES)
     if not vpcs:
         raise NotApplicable("the stack has no VPCs")
     for vpc in vpcs:

@@ -15,6 +15,7 @@ from policies.rules.aws_common import (
     LAUNCH_TEMPLATE,
     PUBLIC_ACCESS_BLOCK_TYPES,
     SECURITY_GROUP_TYPES,
+    VPC_TYPES,
     SecurityGroupEntry,
     attached_to_bucket,
     instance_label,
@@ -53,8 +54,6 @@ from policies.rules.kubernetes_common import (
 from policies.rules.settings import SERVING_NAMESPACES
 
 # --- AWS -------------------------------------------------------------------------------------------------
-
-VPC = "aws:ec2/vpc:Vpc"
 
 _PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 _PUBLIC_GRANTEES = (
@@ -325,7 +324,7 @@ def _port_text(entry: SecurityGroupEntry) -> str:
     scope="VPCs and their default security groups",
 )
 def default_security_group_closed(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    vpcs, defaults = stack.of((VPC,)), stack.of((DEFAULT_SECURITY_GROUP,))
+    vpcs, defaults = stack.of(VPC_TYPES), stack.of((DEFAULT_SECURITY_GROUP,))
     if not vpcs and not defaults:
         raise NotApplicable("the stack has no VPC and no default security group")
     for vpc in vpcs:

@@ -15,6 +15,7 @@ import pytest
 from policies.rules.aws_common import ECR_TYPES, INSTANCE_TYPES, SECURITY_GROUP_TYPES
 from policies.rules.aws_iam import GRANTING_TYPES, IAM_FORMS, USER_GRANT_TYPES
 from tests.policies.cases import KEY, RECORD_TAGS, document
+from tests.policies.cases_aws import ecr_lifecycle_policy
 from tests.policies.harness import UNKNOWN, Res, run_resource, run_stack
 
 FAILS = "fails"
@@ -312,7 +313,19 @@ def test_internet_ingress_is_found_in_every_security_group_spelling(
     _verdict(run_resource("aws-ec2-security-group-no-public-ingress", type_token, props), verdict, type_token)
 
 
-def test_a_rule_on_the_default_group_is_found_through_its_literal_free_join() -> None:
+@pytest.mark.parametrize(
+    ("rule", "expect"),
+    [
+        ("aws-vpc-default-security-group-closed", "leaves its default security group open"),
+        ("aws-vpc-flow-logs-enabled", "has no flow log"),
+    ],
+)
+def test_an_adopted_default_vpc_is_a_vpc_to_every_vpc_rule(rule: str, expect: str) -> None:
+    outcome = run_stack(rule, [Res("aws:ec2/defaultVpc:DefaultVpc", "default-vpc", {})])
+    assert any(expect in message for message in outcome.messages), outcome.describe()
+
+
+def test_a_rule_on_the_default_group_is_found_through_its_dependency() -> None:
     stack = [
         Res("aws:ec2/vpc:Vpc", "net", {"cidrBlock": "10.0.0.0/16"}),
         Res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "net-default", {"vpcId": "vpc-1"}, {"vpcId": ["net"]}),
@@ -432,22 +445,7 @@ def test_an_instance_leaves_unset_settings_to_its_launch_template(rule: str) -> 
 
 # --- ECR repository creation templates ---------------------------------------------------------------------
 
-LIFECYCLE = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": 7,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-)
+LIFECYCLE = ecr_lifecycle_policy(30)
 PRIVATE = document(
     {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "ecr:BatchGetImage"}
 )
