@@ -569,7 +569,8 @@ MAPPINGS: tuple[Mapping, ...] = tuple(
         ("HIPAA-BAK-DB", "aws-rds-cluster-backup-retention", _H),
         ("HIPAA-BAK-DB", "aws-rds-cluster-deletion-protection", _H),
         # Advisory until AzurePostgres creates the lock in prod: protect alone guards only against `pulumi destroy`.
-        ("HIPAA-BAK-DB", "azure-postgres-flexible-server-delete-lock", _M),
+        # Mandatory since AzurePostgres locks its server whenever it is protected (prod); dev exempts it by name.
+        ("HIPAA-BAK-DB", "azure-postgres-flexible-server-delete-lock", _H),
         ("HIPAA-AC-DB-AUTH", "aws-rds-database-iam-authentication", _H),
         ("HIPAA-AC-DB-AUTH", "azure-postgres-flexible-server-entra-auth", _H),
         ("HIPAA-LOG-DB", "aws-rds-database-log-exports", _H),

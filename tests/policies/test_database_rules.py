@@ -50,8 +50,8 @@ def _verdicts(resources: list[Res]) -> dict[str, list[str]]:
 
 def test_the_mandatory_database_rules_are_the_ones_the_issue_lists() -> None:
     assert MANDATORY_DATABASE_RULES, "encryption, TLS, public access, backups, authentication and logs are enforced"
-    assert "azure-postgres-flexible-server-delete-lock" not in MANDATORY_DATABASE_RULES, (
-        "the Azure delete lock stays advisory until AzurePostgres creates one"
+    assert "azure-postgres-flexible-server-delete-lock" in MANDATORY_DATABASE_RULES, (
+        "the Azure delete lock is enforced: AzurePostgres creates one whenever the server is protected"
     )
 
 
@@ -69,6 +69,14 @@ def test_aws_postgres_without_protection_fails_only_deletion_protection(run: Any
     problems = _verdicts(from_registrations(recorder.registrations))
     assert set(problems) == {"aws-rds-instance-deletion-protection"}, (
         f"a dev database is deletable on purpose, and only that; it is exempted by name in dev: {problems}"
+    )
+
+
+def test_azure_postgres_without_protection_fails_only_the_delete_lock(run: Any) -> None:
+    recorder = run(lambda: AzurePostgres("mlflow", postgres_args(protect=False)))
+    problems = _verdicts(from_registrations(recorder.registrations))
+    assert set(problems) == {"azure-postgres-flexible-server-delete-lock"}, (
+        f"an unprotected server has no lock, and only that is wrong; a dev stack exempts it by name: {problems}"
     )
 
 
