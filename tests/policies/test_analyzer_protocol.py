@@ -156,7 +156,9 @@ def test_not_applicable_policies_are_reported_with_their_reason(hipaa: Analyzer)
     )
     reasons = {item.policy_name: item.reason for item in response.not_applicable}
     assert "cannot rotate automatically" in reasons["aws-kms-key-rotation-enabled"], reasons
-    assert reasons["aws-ecr-repository-immutable-tags"] == "applies to ECR repositories"
+    assert (
+        reasons["aws-ecr-repository-immutable-tags"] == "applies to ECR repositories and repository creation templates"
+    )
 
 
 def test_analyze_stack_joins_resources_through_property_dependencies(hipaa: Analyzer) -> None:
