@@ -36,6 +36,8 @@ from policies.rules.base import (
     NotApplicable,
     Resource,
     Setting,
+    Stack,
+    StackFinding,
     Unverified,
     as_bool,
     as_dict,
@@ -45,16 +47,17 @@ from policies.rules.base import (
     must_be_true,
     parse_json,
     resource_rule,
+    stack_rule,
 )
 from policies.rules.kubernetes_common import (
     NAMESPACE,
     PSA_ENFORCE_LABEL,
     WORKLOAD_TYPES,
-    is_serving_namespace_object,
     kind_of,
     namespace_name,
     namespace_of,
     pod_spec,
+    serving_namespaces,
 )
 from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
 
@@ -575,20 +578,31 @@ def key_vault_rbac(vault: Resource, config: dict[str, Any]) -> Iterator[Finding]
 _PSA_LEVELS = ("privileged", "baseline", "restricted")
 
 
-@resource_rule(
+@stack_rule(
     name="kubernetes-namespace-pod-security-level",
     title="Namespaces enforce a Pod Security Standard",
     description=(
-        "Namespaces set the pod-security.kubernetes.io/enforce label: 'restricted' for serving namespaces (label "
-        "mlplatform.io/tier=serving or servingNamespaces), at least 'baseline' elsewhere, and any level for the "
-        "configured systemNamespaces."
+        "Namespaces set the pod-security.kubernetes.io/enforce label: 'restricted' for serving namespaces (those "
+        "holding a backend of a Gateway API route, an Ingress or a KServe InferenceService, labelled "
+        "mlplatform.io/tier=serving, or listed in servingNamespaces), at least 'baseline' elsewhere, and any level "
+        "for the configured systemNamespaces."
     ),
     remediation="Set metadata.labels['pod-security.kubernetes.io/enforce'] (and enforce-version: latest) on the Namespace.",
     scope="Namespaces",
-    types=(NAMESPACE,),
     settings=(SYSTEM_NAMESPACES, SERVING_NAMESPACES),
 )
-def namespace_pod_security(namespace: Resource, config: dict[str, Any]) -> Iterator[Finding]:
+def namespace_pod_security(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    namespaces = stack.of((NAMESPACE,))
+    if not namespaces:
+        raise NotApplicable("the stack has no Namespaces")
+    system = set(as_list(config.get("systemNamespaces")))
+    serving = serving_namespaces(stack, as_list(config.get("servingNamespaces")), system)
+    for namespace in namespaces:
+        for finding in _pod_security_level(namespace, serving, system):
+            yield namespace, finding
+
+
+def _pod_security_level(namespace: Resource, serving: set[str], system: set[str]) -> Iterator[Finding]:
     labels = kubernetes_labels(namespace)
     name = namespace_name(namespace)
     if labels is UNKNOWN or name is UNKNOWN:
@@ -598,16 +612,16 @@ def namespace_pod_security(namespace: Resource, config: dict[str, Any]) -> Itera
     if level is UNKNOWN:
         yield Unverified(f"the pod security label of Namespace '{namespace.name}'")
         return
-    serving = is_serving_namespace_object(namespace, as_list(config.get("servingNamespaces")))
-    system = name in as_list(config.get("systemNamespaces"))
-    if serving:
+    is_serving = name in serving
+    is_system = name in system
+    if is_serving:
         required = ("restricted",)
-    elif system:
+    elif is_system:
         required = _PSA_LEVELS
     else:
         required = ("baseline", "restricted")
     if level not in required:
-        suggestion = "restricted" if serving else "baseline" if not system else "privileged' or 'baseline"
+        suggestion = "restricted" if is_serving else "baseline" if not is_system else "privileged' or 'baseline"
         yield (
             f"Namespace '{name}' enforces pod security level {level or 'none'}; set "
             f"metadata.labels['{PSA_ENFORCE_LABEL}']='{suggestion}'."

@@ -8,8 +8,6 @@ from typing import Any
 
 from components._common.tags import DATA_CLASSIFICATION_TAG
 from policies.rules.base import (
-    ACCESS_LOGS_PURPOSE,
-    PURPOSE_TAG,
     UNKNOWN,
     Resource,
     Stack,
@@ -60,12 +58,18 @@ def attached_to_bucket(stack: Stack, bucket: Resource, types: tuple[str, ...]) -
 
 
 def is_access_log_bucket(stack: Stack, bucket: Resource) -> bool:
-    """True for the platform's server-access-log bucket: tagged as such and the target of access logging."""
-    if tag_value(aws_tags(bucket), PURPOSE_TAG) != ACCESS_LOGS_PURPOSE:
-        return False
-    if stack.attached(bucket, LOGGING_TYPES, "targetBucket", values=[bucket.props.get("bucket")]):
-        return True
+    """True for a server-access-log bucket: the target of another bucket's access logging, whatever its tags.
+
+    Recognised by structure (issue 20, class 1): a BucketLogging, or an inline `logging`/`loggings` block, that
+    names it as `targetBucket` for another bucket's logs. A tag proves nothing and its absence must not turn a log
+    bucket into a data bucket; a bucket that logs into itself is not a log bucket for that.
+    """
     name = bucket.props.get("bucket")
+    own = {name} if isinstance(name, str) and name else set()
+    for logging in stack.attached(bucket, LOGGING_TYPES, "targetBucket", values=[name]):
+        source = logging.props.get("bucket")
+        if not (logging.depends_on("bucket", bucket.urn) or (isinstance(source, str) and source in own)):
+            return True
     for other in stack.of(BUCKET_TYPES):
         if other.urn == bucket.urn:
             continue

@@ -102,8 +102,8 @@ def _is_customer_kms(block: Any) -> bool | Any:
     title="S3 buckets are encrypted with a customer-managed KMS key",
     description=(
         "Every S3 bucket has default encryption with SSE-KMS (aws:kms or aws:kms:dsse) and a customer-managed "
-        "key (not alias/aws/s3). The one exception is the platform's server-access-log bucket (tagged "
-        "mlplatform.io/purpose=access-logs and the target_bucket of a BucketLogging), which may use SSE-S3 "
+        "key (not alias/aws/s3). The one exception is a server-access-log bucket (the target_bucket of a "
+        "BucketLogging or of an inline logging block, whatever its tags), which may use SSE-S3 "
         "(AES256) because S3 cannot deliver access logs to SSE-KMS buckets."
     ),
     remediation=(

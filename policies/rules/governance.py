@@ -17,15 +17,18 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
+    Stack,
+    StackFinding,
     Unverified,
     as_list,
     aws_tags,
     azure_tags,
     kubernetes_labels,
     resource_rule,
+    stack_rule,
 )
-from policies.rules.kubernetes_common import NAMESPACE, is_serving_namespace_object, namespace_name
-from policies.rules.settings import SERVING_NAMESPACES
+from policies.rules.kubernetes_common import NAMESPACE, namespace_name, serving_namespaces
+from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
 
 CLASSIFICATIONS: tuple[str, ...] = get_args(DataClassification)
 RECORD_KEYS = (DATA_CLASSIFICATION_TAG, DATA_OWNER_TAG, PROCESSING_ACTIVITY_TAG, RETENTION_TAG)
@@ -99,26 +102,32 @@ def azure_record_tags(resource: Resource, config: dict[str, Any]) -> Iterator[Fi
     yield from _record_findings(azure_tags(resource), f"{_AZURE_DATA_STORES[resource.type]} '{resource.name}'", "tags")
 
 
-@resource_rule(
+@stack_rule(
     name="kubernetes-namespace-processing-record-labels",
     title="Namespaces that process data carry record-of-processing labels",
     description=(
-        "Serving namespaces (label mlplatform.io/tier=serving or servingNamespaces) and every namespace that declares "
-        "a data-classification label carry the labels data-classification, data-owner, processing-activity and "
+        "Serving namespaces (holding a backend of a Gateway API route, an Ingress or a KServe InferenceService, "
+        "labelled mlplatform.io/tier=serving, or listed in servingNamespaces) and every namespace that declares a "
+        "data-classification label carry the labels data-classification, data-owner, processing-activity and "
         "retention, naming the processing that happens in them."
     ),
     remediation="Set metadata.labels with data-classification, data-owner, processing-activity and retention on the Namespace.",
     scope="namespaces that process data",
-    types=(NAMESPACE,),
-    settings=(SERVING_NAMESPACES,),
+    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES),
 )
-def namespace_record_labels(namespace: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    name = namespace_name(namespace)
-    labels = kubernetes_labels(namespace)
-    serving = is_serving_namespace_object(namespace, as_list(config.get("servingNamespaces")))
-    declares = isinstance(labels, dict) and DATA_CLASSIFICATION_TAG in labels
-    if not (serving or declares or labels is UNKNOWN):
-        raise NotApplicable(
-            f"Namespace '{name}' is neither a serving namespace nor labelled with a data classification"
-        )
-    yield from _record_findings(labels, f"Namespace '{name}'", "labels")
+def namespace_record_labels(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
+    serving = serving_namespaces(
+        stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces"))
+    )
+    checked = False
+    for namespace in stack.of((NAMESPACE,)):
+        name = namespace_name(namespace)
+        labels = kubernetes_labels(namespace)
+        declares = isinstance(labels, dict) and DATA_CLASSIFICATION_TAG in labels
+        if not (name in serving or declares or labels is UNKNOWN or name is UNKNOWN):
+            continue
+        checked = True
+        for finding in _record_findings(labels, f"Namespace '{name}'", "labels"):
+            yield namespace, finding
+    if not checked:
+        raise NotApplicable("the stack has no serving namespace and no namespace labelled with a data classification")

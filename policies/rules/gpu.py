@@ -32,7 +32,7 @@ from policies.rules.kubernetes_common import (
     pod_spec,
     serving_namespaces,
 )
-from policies.rules.settings import SERVING_NAMESPACES
+from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
 
 _EKS_GPU_TAINT = gpu.NVIDIA_GPU_TAINT.eks()
 
@@ -315,10 +315,12 @@ _GPU_QUOTA_KEY = gpu.GPU_QUOTA_KEY
     ),
     remediation=f"Add kubernetes.core.v1.ResourceQuota(metadata={{'namespace': ns}}, spec={{'hard': {{'{_GPU_QUOTA_KEY}': '2', 'requests.cpu': '16', 'requests.memory': '64Gi'}}}}).",
     scope="serving namespaces",
-    settings=(SERVING_NAMESPACES,),
+    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES),
 )
 def serving_gpu_quota(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    names = serving_namespaces(
+        stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces")), outside=False
+    )
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
     owners = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}

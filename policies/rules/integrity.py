@@ -37,6 +37,7 @@ from policies.rules.settings import (
     ALLOWED_REGISTRIES,
     DEFAULT_CHART_REPOSITORIES,
     SERVING_NAMESPACES,
+    SYSTEM_NAMESPACES,
     VENDOR_REGISTRIES,
 )
 
@@ -205,15 +206,18 @@ def _images(stack: Stack) -> Iterator[tuple[Resource, str, Any, Any]]:
     name="kubernetes-workload-image-pinned",
     title="Images are pinned: by digest when serving, never 'latest'",
     description=(
-        "Containers in serving namespaces (label mlplatform.io/tier=serving or servingNamespaces) reference their "
+        "Containers in serving namespaces (backends of a Gateway API route, Ingress or KServe namespaces, label "
+        "mlplatform.io/tier=serving, or servingNamespaces) reference their "
         "image by digest (@sha256:...); other containers use an explicit tag other than 'latest' (or a digest)."
     ),
     remediation="Reference images as <registry>/<repository>@sha256:<digest> (e.g. from pulumi_docker's repo_digest output); elsewhere use an immutable version tag.",
     scope="workload containers",
-    settings=(SERVING_NAMESPACES,),
+    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES),
 )
 def image_pinned(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    serving = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    serving = serving_namespaces(
+        stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces"))
+    )
     found = False
     for workload, label, image, namespace in _images(stack):
         found = True
@@ -258,10 +262,12 @@ def _host_allowed(host: str, patterns: list[Any]) -> bool:
     ),
     remediation="Push the image to the platform registry (components.AwsContainerRegistry / ACR) and reference it there, or extend allowedRegistries / vendorRegistries in the policy config.",
     scope="workload containers",
-    settings=(ALLOWED_REGISTRIES, VENDOR_REGISTRIES, SERVING_NAMESPACES),
+    settings=(ALLOWED_REGISTRIES, VENDOR_REGISTRIES, SERVING_NAMESPACES, SYSTEM_NAMESPACES),
 )
 def image_registry(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    serving = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    serving = serving_namespaces(
+        stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces"))
+    )
     own = as_list(config.get("allowedRegistries"))
     vendors = as_list(config.get("vendorRegistries"))
     found = False

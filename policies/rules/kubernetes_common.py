@@ -147,20 +147,94 @@ def namespace_name(namespace: Resource) -> Any:
     return object_name(namespace)
 
 
+ROUTE_TYPES: tuple[str, ...] = _spellings(
+    {
+        "HTTPRoute": ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"),
+        "GRPCRoute": ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1alpha2"),
+        "TLSRoute": ("gateway.networking.k8s.io/v1alpha2", "gateway.networking.k8s.io/v1alpha3"),
+        "TCPRoute": ("gateway.networking.k8s.io/v1alpha2",),
+        "UDPRoute": ("gateway.networking.k8s.io/v1alpha2",),
+    }
+)
+"""Gateway API routes in every version (custom resources: the token is `kubernetes:<group>/<version>:<Kind>`)."""
+
+INFERENCE_TYPES: tuple[str, ...] = _spellings(
+    {"InferenceService": ("serving.kserve.io/v1beta1",), "InferenceGraph": ("serving.kserve.io/v1alpha1",)}
+)
+"""KServe's serving kinds: an object of one is a model served in its namespace."""
+
+
+def placed_in(resource: Resource, owners: dict[str, Resource]) -> Any:
+    """The namespace an object lands in; while `metadata.namespace` is unknown, the Namespace object it depends on."""
+    namespace = namespace_of(resource)
+    if namespace is UNKNOWN:
+        return next((name for name, owner in owners.items() if resource.depends_on("metadata", owner.urn)), UNKNOWN)
+    return namespace
+
+
+def namespace_objects(stack: Stack) -> dict[str, Resource]:
+    """The stack's Namespace objects by name (those whose name cannot be read are left out)."""
+    return {
+        name: namespace for namespace in stack.of((NAMESPACE,)) if isinstance(name := namespace_name(namespace), str)
+    }
+
+
+def served_namespaces(stack: Stack) -> set[str]:
+    """Namespaces that serve traffic, recognised by structure rather than by any label (issue 20, class 1).
+
+    A namespace serves when it holds a backend of a Gateway API route (`spec.rules[].backendRefs[]`, a Service in
+    the ref's `namespace`, else the route's; cross-namespace refs need a ReferenceGrant there, which makes them no
+    less served: https://gateway-api.sigs.k8s.io/api-types/referencegrant/), an Ingress (its backends are Services of
+    its own namespace), or a KServe InferenceService / InferenceGraph.
+    """
+    owners = namespace_objects(stack)
+    names: set[str] = set()
+    for route in stack.of(ROUTE_TYPES):
+        home = placed_in(route, owners)
+        rules, _ = dicts(route.get("spec.rules"))
+        for rule in rules:
+            refs, _ = dicts(rule.get("backendRefs"))
+            for ref in refs:
+                if ref.get("group") not in (None, "", "core") or ref.get("kind") not in (None, "Service"):
+                    continue
+                namespace = name_key(ref.get("namespace")) or home
+                if isinstance(namespace, str):
+                    names.add(namespace)
+    for resource in stack.of((*INGRESS_TYPES, *INFERENCE_TYPES)):
+        namespace = placed_in(resource, owners)
+        if isinstance(namespace, str):
+            names.add(namespace)
+    return names
+
+
 def is_serving_namespace_object(namespace: Resource, extra: Iterable[str] = ()) -> bool:
-    """True for a Namespace labelled `mlplatform.io/tier: serving`, or named in `extra`."""
+    """True for a Namespace labelled `mlplatform.io/tier: serving`, or named in `extra`.
+
+    The label and the setting only ever add namespaces: `serving_namespaces` also recognises them by structure.
+    """
     labels = kubernetes_labels(namespace)
     if isinstance(labels, dict) and labels.get(TIER_LABEL) == SERVING_TIER:
         return True
     return namespace_name(namespace) in set(extra)
 
 
-def serving_namespaces(stack: Stack, extra: Iterable[str] = ()) -> set[str]:
-    """Names of the stack's serving namespaces plus the configured `extra` ones."""
-    names = set(extra)
-    for namespace in stack.of((NAMESPACE,)):
-        name = namespace_name(namespace)
-        if isinstance(name, str) and is_serving_namespace_object(namespace, extra):
+def serving_namespaces(
+    stack: Stack, extra: Iterable[str] = (), system: Iterable[str] = (), *, outside: bool = True
+) -> set[str]:
+    """Names of the stack's serving namespaces: by structure (`served_namespaces`), declared or configured.
+
+    Node-agent namespaces in `system` (monitoring, logging...) are never serving namespaces even when a route
+    reaches a UI in them; the monitoring and logging UI rules judge those. With `outside` False, a namespace
+    recognised by structure counts only when its Namespace object is in the stack: rules on a namespace's own
+    setup (default deny, quota) judge the stack that creates it, not a team's stack that only deploys into it.
+    """
+    owners = namespace_objects(stack)
+    structural = served_namespaces(stack) - set(system)
+    if not outside:
+        structural &= set(owners)
+    names = set(extra) | structural
+    for name, namespace in owners.items():
+        if is_serving_namespace_object(namespace, extra):
             names.add(name)
     return names
 

@@ -51,7 +51,8 @@ from policies.rules.kubernetes_common import (
     object_name,
     serving_namespaces,
 )
-from policies.rules.settings import SERVING_NAMESPACES
+from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
+from policies.rules.training import training_namespaces_by_structure
 
 # --- AWS -------------------------------------------------------------------------------------------------
 
@@ -607,7 +608,8 @@ def _allow_all_directions(policy: Resource) -> set[str] | Any:
     name="kubernetes-serving-namespace-default-deny",
     title="Serving namespaces deny all traffic by default",
     description=(
-        "Every serving namespace (label mlplatform.io/tier=serving, or listed in servingNamespaces) has a "
+        "Every serving namespace the stack creates (one holding a route backend, an Ingress or a KServe "
+        "InferenceService, labelled mlplatform.io/tier=serving, or listed in servingNamespaces) has a "
         "NetworkPolicy selecting all pods (empty pod_selector) with policy_types Ingress and Egress and no rules; "
         "explicit allow policies are added on top, and none of them admits everyone on every port to every pod "
         "(a rule {} or peers that are all namespaces or the internet), which would cancel the deny."
@@ -617,10 +619,12 @@ def _allow_all_directions(policy: Resource) -> set[str] | Any:
         "spec={'pod_selector': {}, 'policy_types': ['Ingress', 'Egress']}) to each serving namespace."
     ),
     scope="serving namespaces",
-    settings=(SERVING_NAMESPACES,),
+    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES),
 )
 def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    names = serving_namespaces(
+        stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces")), outside=False
+    )
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
     namespace_objects = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
@@ -676,10 +680,10 @@ _INTERNAL_ANNOTATIONS = {
     ),
     remediation="Use type ClusterIP behind the ingress controller, or annotate the LoadBalancer Service as internal.",
     scope="Services in serving namespaces",
-    settings=(SERVING_NAMESPACES,),
+    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES),
 )
 def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
-    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")))
+    names = serving_namespaces(stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces")))
     services = stack.of(SERVICE_TYPES)
     if not names or not services:
         raise NotApplicable("the stack has no Services in serving namespaces")
@@ -733,8 +737,9 @@ PRIVATE_NAMESPACES = Setting(
     name="kubernetes-training-namespace-not-exposed",
     title="Training and tracking namespaces are reachable only inside the cluster",
     description=(
-        "Namespaces of a private tier (privateTiers, by default training and tracking: training jobs, the "
-        "experiment tracker and its model registry) or listed in privateNamespaces hold no Service of type "
+        "Namespaces that run training (holding a Kueue LocalQueue or a distributed-training job such as a JobSet), "
+        "of a private tier (privateTiers, by default training and tracking: training jobs, the experiment tracker "
+        "and its model registry) or listed in privateNamespaces hold no Service of type "
         "LoadBalancer (internal ones included: they open the namespace to the whole VPC/VNet), NodePort or with "
         "spec.externalIPs, and no Ingress; clients inside the cluster use ClusterIP Services, people reach a "
         "tracker through the platform's gateway (an HTTPRoute, with its TLS and authentication)."
@@ -756,6 +761,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
         labels = as_dict(namespace.get("metadata.labels"))
         if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
             private.add(name)
+    private |= training_namespaces_by_structure(stack)
     exposed = stack.of((*SERVICE_TYPES, *INGRESS_TYPES))
     if not private or not exposed:
         raise NotApplicable("the stack has no Services or Ingresses in training or tracking namespaces")

@@ -120,7 +120,8 @@ SYSTEM_NAMESPACES = Setting(
 SERVING_NAMESPACES = Setting(
     "servingNamespaces",
     _array(
-        "Namespaces treated as serving namespaces in addition to those labelled mlplatform.io/tier=serving "
+        "Namespaces treated as serving namespaces in addition to those recognised by structure (a Gateway API "
+        "route's backend, an Ingress, a KServe InferenceService) or labelled mlplatform.io/tier=serving "
         "(for namespaces created outside this stack).",
         [],
     ),

@@ -40,8 +40,10 @@ from policies.rules.kubernetes_common import (
     gpu_count,
     namespace_labels,
     namespace_name,
+    namespace_objects,
     namespace_of,
     object_name,
+    placed_in,
     selector_matches,
 )
 
@@ -104,6 +106,23 @@ def _requests_gpus(value: Any) -> bool:
     elif isinstance(value, list):
         return any(_requests_gpus(item) for item in value)
     return False
+
+
+def training_namespaces_by_structure(stack: Stack) -> set[str]:
+    """Namespaces that run training, recognised by structure rather than by any label (issue 20, class 1).
+
+    A namespace trains when it holds a Kueue LocalQueue (teams submit jobs there) or a distributed-training job
+    (JobSet, Kubeflow's jobs and TrainJob, RayJob: every job framework but plain batch Jobs and CronJobs, which
+    platform components also run for migrations and housekeeping).
+    """
+    owners = namespace_objects(stack)
+    names: set[str] = set()
+    for resource in stack.resources:
+        trains = _kueue_kind(resource) == "LocalQueue" or job_framework(resource) not in (None, "batch/job")
+        namespace = placed_in(resource, owners) if trains else None
+        if isinstance(namespace, str):
+            names.add(namespace)
+    return names
 
 
 class _Namespaces:

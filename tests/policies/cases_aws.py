@@ -1200,7 +1200,6 @@ STACK_CASES: list[StackCase] = [
                 "without a customer-managed key",
             ),
             "log bucket that is no log target": StackFail(drop("data-logging"), "logs", "uses SSE-S3 (AES256)"),
-            "aes bucket without the log tag": StackFail(change("logs", {"tags": RECORD_TAGS}), "logs", "uses SSE-S3"),
         },
         unknown=change("data-sse", {"rules[0].applyServerSideEncryptionByDefault.sseAlgorithm": UNKNOWN}),
         passes={
@@ -1220,6 +1219,7 @@ STACK_CASES: list[StackCase] = [
             "key computed during preview": change(
                 "data-sse", {"rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId": UNKNOWN}
             ),
+            "an SSE-S3 log target with no tag at all (recognised by structure)": change("logs", {"tags": DELETE}),
         },
         not_applicable=NO_BUCKETS,
     ),

@@ -324,60 +324,6 @@ RESOURCE_CASES: list[ResourceCase] = [
         },
     ),
     ResourceCase(
-        rule="kubernetes-namespace-pod-security-level",
-        type=NAMESPACE,
-        props={"metadata": {"name": "team-a", "labels": {PSA: "baseline"}}},
-        names_as="team-a",
-        fails={
-            "unlabelled": Fail({"metadata.labels": DELETE}, "Namespace 'team-a' enforces pod security level none"),
-            "privileged app namespace": Fail({f'metadata.labels["{PSA}"]': "privileged"}, "level privileged; set"),
-            "baseline serving": Fail({'metadata.labels["mlplatform.io/tier"]': "serving"}, "='restricted'"),
-        },
-        unknown={"metadata.labels": UNKNOWN},
-        passes={
-            "restricted serving": {"metadata.labels": {"mlplatform.io/tier": "serving", PSA: "restricted"}},
-            "privileged system namespace": {"metadata.name": "gpu-operator", f'metadata.labels["{PSA}"]': "privileged"},
-        },
-        not_applicable={"other type": CONFIG_MAP_ONLY},
-        configs={
-            "a configured serving namespace": ConfigCase({"servingNamespaces": ["team-a"]}, passes=False),
-            "a configured system namespace": ConfigCase(
-                {"systemNamespaces": ["team-a"]}, {f'metadata.labels["{PSA}"]': "privileged"}
-            ),
-        },
-    ),
-    ResourceCase(
-        rule="kubernetes-namespace-processing-record-labels",
-        type=NAMESPACE,
-        props={
-            "metadata": {
-                "name": "team-a",
-                "labels": {**RECORD_TAGS, "mlplatform.io/tier": "serving", PSA: "restricted"},
-            }
-        },
-        names_as="team-a",
-        fails={
-            "no owner": Fail(
-                {"metadata.labels.data-owner": DELETE},
-                "Namespace 'team-a' lacks the record-of-processing labels data-owner",
-            ),
-            "serving without records": Fail(
-                {"metadata.labels": {"mlplatform.io/tier": "serving"}}, "data-classification, data-owner"
-            ),
-        },
-        unknown={"metadata.labels": UNKNOWN},
-        passes={"classified platform namespace": {'metadata.labels["mlplatform.io/tier"]': "monitoring"}},
-        not_applicable={
-            "platform namespace": (NAMESPACE, {"metadata": {"name": "ingress-nginx", "labels": {PSA: "baseline"}}}),
-            "other type": CONFIG_MAP_ONLY,
-        },
-        configs={
-            "a configured serving namespace": ConfigCase(
-                {"servingNamespaces": ["team-a"]}, {"metadata.labels": {PSA: "restricted"}}, passes=False
-            )
-        },
-    ),
-    ResourceCase(
         rule="kubernetes-rbac-least-privilege-rules",
         type="kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
         props={"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]},
@@ -1152,6 +1098,29 @@ STACK_CASES += [
                 "tensorboard",
                 "exposes private namespace 'vision-train'",
             ),
+            "a load balancer beside a LocalQueue (no tier label)": StackFail(
+                add(
+                    namespace("research", None),
+                    in_namespace(
+                        "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue",
+                        "queue",
+                        "research",
+                        {"spec": {"clusterQueue": "r"}},
+                    ),
+                    in_namespace(SERVICE, "tb", "research", {"spec": {"type": "LoadBalancer"}}),
+                ),
+                "tb",
+                "in private namespace 'research' is a LoadBalancer",
+            ),
+            "a node port beside a JobSet (no tier label)": StackFail(
+                add(
+                    namespace("research", None),
+                    in_namespace("kubernetes:jobset.x-k8s.io/v1alpha2:JobSet", "run", "research", {"spec": {}}),
+                    in_namespace(SERVICE, "tb", "research", {"spec": {"type": "NodePort"}}),
+                ),
+                "tb",
+                "in private namespace 'research' is a NodePort",
+            ),
         },
         unknown=change("mlflow-server", {"spec.type": UNKNOWN}),
         passes={
@@ -1236,5 +1205,120 @@ RESOURCE_CASES += [
             "no cohort": (CLUSTER_QUEUE, mutate(_QUEUE, {"spec.cohortName": DELETE})),
             "other type": CONFIG_MAP_ONLY,
         },
+    ),
+]
+
+
+# --- Namespace roles by structure (issue 20, class 1): a route's backend, an Ingress or an InferenceService makes a
+# namespace a serving namespace whatever its labels; a LocalQueue or a JobSet makes it a training namespace.
+
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+
+def route_to(name: str, route_namespace: str, backend_namespace: str | None = None) -> Res:
+    """An HTTPRoute in `route_namespace` whose backend is the Service `api` (in `backend_namespace` if given)."""
+    ref: dict[str, Any] = {"name": "api", "port": 8080.0}
+    if backend_namespace:
+        ref["namespace"] = backend_namespace
+    return in_namespace(HTTP_ROUTE, name, route_namespace, {"spec": {"rules": [{"backendRefs": [ref]}]}})
+
+
+def unlabelled(name: str, psa: str = "baseline", **labels: str) -> Res:
+    """A Namespace with no tier label, only its Pod Security level (and the given labels)."""
+    return Res(NAMESPACE, name, {"metadata": {"name": name, "labels": {PSA: psa, **labels}}})
+
+
+STACK_CASES += [
+    StackCase(
+        rule="kubernetes-namespace-pod-security-level",
+        resources=[unlabelled("team-a"), unlabelled("gpu-operator", "privileged")],
+        fails={
+            "unlabelled": StackFail(
+                change("team-a", {"metadata.labels": {}}),
+                "team-a",
+                "Namespace 'team-a' enforces pod security level none",
+            ),
+            "privileged app namespace": StackFail(
+                change("team-a", {f'metadata.labels["{PSA}"]': "privileged"}), "team-a", "level privileged; set"
+            ),
+            "baseline serving (declared)": StackFail(
+                change("team-a", {'metadata.labels["mlplatform.io/tier"]': "serving"}), "team-a", "='restricted'"
+            ),
+            "baseline namespace behind a route (no label)": StackFail(
+                add(route_to("api-route", "team-a")), "team-a", "='restricted'"
+            ),
+            "baseline namespace behind a cross-namespace route": StackFail(
+                add(unlabelled("gateway", "restricted"), route_to("api-route", "gateway", "team-a")),
+                "team-a",
+                "='restricted'",
+            ),
+            "baseline namespace behind an Ingress": StackFail(
+                add(in_namespace("kubernetes:networking.k8s.io/v1:Ingress", "web", "team-a", {"spec": {"rules": []}})),
+                "team-a",
+                "='restricted'",
+            ),
+            "baseline namespace with a KServe InferenceService": StackFail(
+                add(
+                    in_namespace(
+                        "kubernetes:serving.kserve.io/v1beta1:InferenceService", "fraud", "team-a", {"spec": {}}
+                    )
+                ),
+                "team-a",
+                "='restricted'",
+            ),
+        },
+        unknown=change("team-a", {"metadata.labels": UNKNOWN}),
+        passes={
+            "restricted serving": change(
+                "team-a", {"metadata.labels": {"mlplatform.io/tier": "serving", PSA: "restricted"}}
+            ),
+            "a route to a UI in a node-agent namespace": add(
+                unlabelled("monitoring", "privileged"), route_to("grafana", "monitoring")
+            ),
+            "a route whose backend is not a Service": add(
+                in_namespace(
+                    HTTP_ROUTE,
+                    "to-backend",
+                    "team-a",
+                    {"spec": {"rules": [{"backendRefs": [{"group": "example.io", "kind": "Backend", "name": "x"}]}]}},
+                )
+            ),
+        },
+        not_applicable=drop("team-a", "gpu-operator"),
+        configs={
+            "a configured serving namespace": StackConfigCase({"servingNamespaces": ["team-a"]}, passes=False),
+            "a configured system namespace": StackConfigCase(
+                {"systemNamespaces": ["team-a", "gpu-operator"]},
+                change("team-a", {f'metadata.labels["{PSA}"]': "privileged"}),
+            ),
+        },
+    ),
+    StackCase(
+        rule="kubernetes-namespace-processing-record-labels",
+        resources=[
+            unlabelled("team-a", "restricted", **{**RECORD_TAGS, "mlplatform.io/tier": "serving"}),
+            unlabelled("tools", "baseline"),
+        ],
+        fails={
+            "no owner": StackFail(
+                change("team-a", {"metadata.labels.data-owner": DELETE}),
+                "team-a",
+                "Namespace 'team-a' lacks the record-of-processing labels data-owner",
+            ),
+            "serving without records": StackFail(
+                change("team-a", {"metadata.labels": {"mlplatform.io/tier": "serving"}}),
+                "team-a",
+                "data-classification, data-owner",
+            ),
+            "an unlabelled namespace behind a route": StackFail(
+                add(route_to("tools-route", "tools")), "tools", "Namespace 'tools' lacks the record-of-processing"
+            ),
+        },
+        unknown=change("team-a", {"metadata.labels": UNKNOWN}),
+        passes={
+            "classified platform namespace": change("team-a", {'metadata.labels["mlplatform.io/tier"]': "monitoring"}),
+        },
+        not_applicable=drop("team-a"),
+        configs={"a configured serving namespace": StackConfigCase({"servingNamespaces": ["tools"]}, passes=False)},
     ),
 ]
