@@ -182,11 +182,12 @@ def configured_pod_spec_paths(type_token: str, config: Mapping[str, Any]) -> lis
     _, group_version, kind = [*type_token.split(":"), "", ""][:3]
     wanted = f"{group_version}:{kind.removesuffix('Patch')}"
     given = config.get("podSpecPaths")
-    table = {**DEFAULT_CRD_POD_SPEC_PATHS, **(given if isinstance(given, dict) else {})}
-    entries = next(
-        (value for key, value in table.items() if isinstance(key, str) and key.removeprefix("kubernetes:") == wanted),
-        [],
-    )
+    table = {
+        key.removeprefix("kubernetes:"): value
+        for key, value in [*DEFAULT_CRD_POD_SPEC_PATHS.items(), *(given.items() if isinstance(given, dict) else [])]
+        if isinstance(key, str)
+    }
+    entries = table.get(wanted, [])
     found: list[tuple[str, str]] = []
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, str) and entry:
@@ -241,8 +242,8 @@ def workload_templates(stack: Stack, config: Mapping[str, Any]) -> Iterator[tupl
 
 def _templates_at(workload: Resource, path: str, shape: str, owner: str) -> Iterator[PodTemplate]:
     for steps, value, parent in _walk(workload.props, path.split("."), None, []):
-        label = _label(steps, path)
-        where = f"{label} of {owner}"
+        label = _label(steps)
+        where = f"{label} of {owner}" if label else owner
         if value is UNKNOWN:
             yield PodTemplate(where, UNKNOWN, UNKNOWN)
         elif shape == "argoTemplate":
@@ -289,13 +290,13 @@ def _walk(current: Any, segments: list[str], parent: Any, steps: list[str]) -> I
         yield from _walk(item, rest, current, [*steps, f"{name}[{key}]"])
 
 
-def _label(steps: list[str], path: str) -> str:
+def _label(steps: list[str]) -> str:
     """`replicatedJobs[workers]` for spec.replicatedJobs[workers].template.spec.template.spec: no leading `spec`,
-    no trailing `template`/`spec`."""
+    no trailing `template`/`spec` (empty for the one pod template of a kind, named by the object alone)."""
     kept = steps[1:] if steps and steps[0] == "spec" else list(steps)
     while kept and kept[-1] in ("template", "spec"):
         kept.pop()
-    return ".".join(kept) or path
+    return ".".join(kept)
 
 
 def _own_metadata(holder: dict[str, Any]) -> dict[str, Any]:
