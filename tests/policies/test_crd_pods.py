@@ -18,9 +18,12 @@ import pytest
 from components.kubernetes import _charts
 from components.kubernetes.training.distributed import torch_jobset
 from components.kubernetes.training.retraining import retraining_pipeline
+from policies.admission import ADMISSION_RULES, policy_manifest
 from policies.rules import RULES
 from policies.rules.kubernetes_common import ARGO_MAIN_CONTAINER
+from tests.policies import admission_corpus
 from tests.policies.cases_kubernetes import DEPLOYMENT, POD_SPEC, workload
+from tests.policies.cel_eval import denials
 from tests.policies.harness import DELETE, UNKNOWN, Outcome, Res, mutate, run_resource, run_stack
 
 JOBSET = "kubernetes:jobset.x-k8s.io/v1alpha2:JobSet"
@@ -423,3 +426,47 @@ def test_the_retraining_pipeline_passes_every_workload_rule_but_the_executors_to
     assert _charts.CRANE_IMAGE in rendered and _charts.AWS_CLI_IMAGE in rendered, (
         "the pinned vendor images are among those the registry rule judged"
     )
+
+
+# --- Admission: the pods and Jobs operators create are judged by the same CEL ------------------------------
+
+
+def _created_by_jobset(spec: dict[str, Any]) -> dict[str, Any]:
+    """The Job the JobSet controller creates for replicatedJob `workers` (its template's spec, verbatim)."""
+    template = jobset(spec)["spec"]["replicatedJobs"][0]["template"]
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train-workers-0", "namespace": "team-a"},
+            "spec": {**template["spec"], "template": {**template["spec"]["template"],
+                                                      "spec": {**spec, "restartPolicy": "Never"}}}}  # fmt: skip
+
+
+def _created_by_training_operator(spec: dict[str, Any]) -> dict[str, Any]:
+    """The Pod the training operator creates for a PyTorchJob replica (its template's spec)."""
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "train-master-0", "namespace": "team-a"},
+            "spec": {**spec, "restartPolicy": "Never"}}  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", list(admission_corpus.POD_SPEC_VARIANTS))
+@pytest.mark.parametrize(
+    ("type_token", "wrap", "created"),
+    [
+        (JOBSET, jobset, _created_by_jobset),
+        (PYTORCH_JOB, kubeflow("pytorchReplicaSpecs"), _created_by_training_operator),
+    ],
+    ids=["JobSet -> Job", "PyTorchJob -> Pod"],
+)
+def test_the_pack_on_the_custom_resource_agrees_with_admission_on_what_its_operator_creates(
+    type_token: str, wrap: Callable[[dict[str, Any]], dict[str, Any]], created: Callable[..., Any], variant: str
+) -> None:
+    """The admission policies match pods, Jobs and the other built-in kinds, not the custom resources: an operator's
+    Jobs and Pods are judged when it creates them, exactly as built. The pack, which sees only the custom resource,
+    must reach the same verdict on it."""
+    spec = admission_corpus.pod_spec(variant)
+    for rule in ADMISSION_RULES:
+        if rule.scope != "workloads":
+            continue
+        pack = judge(rule.pack_rule, type_token, wrap(spec))
+        assert pack.advisory is None, f"{rule.pack_rule} could not decide on '{variant}': {pack.describe()}"
+        cel = denials(policy_manifest(rule), created(spec))
+        assert bool(pack.violations) == bool(cel), (
+            f"{rule.pack_rule} on '{variant}': pack on {type_token} {pack.describe()}, admission denies {cel}"
+        )
