@@ -336,7 +336,11 @@ def _kserve_component(component: dict[str, Any], where: str) -> PodTemplate:
 # --- Argo Workflows templates (argoproj/argo-workflows v4.0.6) ---------------------------------------------
 
 _ARGO_TYPES = ("container", "script", "containerSet", "steps", "dag", "resource", "suspend", "data", "http", "plugin")
-"""Template types (pkg/apis/workflow/v1alpha1 TemplateType); only the first three run the template's containers."""
+"""Template types (pkg/apis/workflow/v1alpha1 TemplateType)."""
+_ARGO_POD_TYPES = ("container", "script", "containerSet", "resource", "data")
+"""Templates that run a pod: the first three run the template's own containers; resource and data templates run the
+executor (its container from the controller's configuration) with the template's sidecars, init containers, pod-level
+fields and podSpecPatch. Steps, DAG and suspend run none; HTTP and plugin templates run in the workflow's agent pod."""
 ARGO_MAIN_CONTAINER = "main"
 """The name Argo gives the container of a container or script template (workflowpod.go, common.MainContainerName)."""
 _TEMPLATE_MERGE_KEYS = {
@@ -353,11 +357,12 @@ _POD_SPEC_MERGE_KEYS = {
 
 
 def _argo_template(template: Any, workflow: Any, where: str) -> PodTemplate | None:
-    """The pod the workflow controller builds for a container, script or containerSet template, else None.
+    """The pod the workflow controller builds for a template (`_ARGO_POD_TYPES`), else None.
 
     workflowpod.go `createWorkflowPod` at v4.0.6: templateDefaults merge under the template (operator.go
     `mergedTemplateDefaultsInto`, a strategic merge without the other template types); containers are the
-    `container` or `script` (named `main`) or `containerSet.containers`, then `sidecars`, with `initContainers`;
+    `container` or `script` (named `main`) or `containerSet.containers` (none of the template's own for resource
+    and data templates), then `sidecars`, with `initContainers`;
     volumes are the template's and the workflow's; securityContext, serviceAccountName, nodeSelector, tolerations
     and affinity are the template's, else the workflow's (`addSchedulingConstraints`, `setupServiceAccount`, which
     copies automountServiceAccountToken only when false); hostNetwork is the workflow's; labels and annotations are
@@ -377,7 +382,7 @@ def _argo_template(template: Any, workflow: Any, where: str) -> PodTemplate | No
     if isinstance(defaults, dict):
         applicable = {key: value for key, value in defaults.items() if key not in _ARGO_TYPES or key == kind}
         template = _strategic_merge(applicable, template, _TEMPLATE_MERGE_KEYS)
-    if kind not in ("container", "script", "containerSet"):
+    if kind not in _ARGO_POD_TYPES:
         return None
     spec = _argo_pod_spec(template, workflow, kind)
     metadata = {
@@ -397,8 +402,10 @@ def _argo_template(template: Any, workflow: Any, where: str) -> PodTemplate | No
 
 def _argo_pod_spec(template: dict[str, Any], workflow: dict[str, Any], kind: str) -> dict[str, Any]:
     main = template.get(kind)
-    if kind == "containerSet":
-        containers: Any = UNKNOWN if main is UNKNOWN else as_dict(main).get("containers", [])
+    if kind in ("resource", "data"):
+        containers: Any = []
+    elif kind == "containerSet":
+        containers = UNKNOWN if main is UNKNOWN else as_dict(main).get("containers", [])
     elif main is UNKNOWN:
         containers = UNKNOWN
     else:

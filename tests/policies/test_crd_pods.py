@@ -370,14 +370,33 @@ def test_argo_pod_spec_patches_are_applied_or_unverifiable(patch: str, verdict: 
         )
 
 
-def test_argo_steps_that_run_no_containers_of_their_own_are_not_pods() -> None:
+def test_argo_resource_steps_run_a_pod_and_dag_steps_do_not() -> None:
     props = argo(POD_SPEC)
     props["spec"]["templates"].append(
         {"name": "create", "resource": {"action": "create", "manifest": "{}"}, "securityContext": {"runAsUser": 0}}
     )
     props["spec"]["templates"].append({"name": "flow", "dag": {"tasks": [{"name": "a", "template": "step"}]}})
     outcome = judge("kubernetes-workload-run-as-non-root", WORKFLOW_TEMPLATE, props)
-    assert outcome.passed, f"only container, script and containerSet templates are pods: {outcome.describe()}"
+    assert [m for m in outcome.messages if "UID 0" in m] == [
+        "templates[create] of WorkflowTemplate 'train' runs its pod as UID 0; set security_context.run_as_user to a "
+        "non-zero UID."
+    ], f"the resource step's executor pod runs as root; a DAG runs no pod: {outcome.describe()}"
+
+
+def test_a_pod_spec_patch_cannot_add_a_privileged_container_to_a_resource_step() -> None:
+    props = argo(POD_SPEC)
+    sidecar = {"name": "evil", "image": "busybox:1", "securityContext": {"privileged": True}}
+    props["spec"]["templates"].append(
+        {
+            "name": "create",
+            "resource": {"action": "create", "manifest": "{}"},
+            "podSpecPatch": json.dumps({"containers": [sidecar]}),
+        }
+    )
+    outcome = judge("kubernetes-workload-no-privilege-escalation", WORKFLOW_TEMPLATE, props)
+    assert any("container 'evil' of templates[create]" in m and "privileged" in m for m in outcome.messages), (
+        outcome.describe()
+    )
 
 
 # --- The platform's own custom resources pass -----------------------------------------------------------------
