@@ -207,13 +207,7 @@ def pod_templates(workload: Resource, config: Mapping[str, Any]) -> list[PodTemp
     if workload.type in WORKLOAD_TYPES:
         path = POD_SPEC_PATHS[kind]
         metadata_path = path.rsplit(".", 1)[0] + ".metadata" if "." in path else "metadata"
-        return [
-            PodTemplate(
-                f"{kind} '{workload.name}'",
-                as_dict(workload.get(path, {})),
-                as_dict(workload.get(metadata_path, {})),
-            )
-        ]
+        return [PodTemplate(f"{kind} '{workload.name}'", pod_spec(workload), as_dict(workload.get(metadata_path, {})))]
     paths = configured_pod_spec_paths(workload.type, config)
     if not paths:
         raise NotApplicable(f"{kind} carries no pod spec the podSpecPaths setting lists")
