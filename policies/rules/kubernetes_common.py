@@ -235,6 +235,12 @@ def workload_templates(stack: Stack, config: Mapping[str, Any]) -> Iterator[tupl
 
 
 def _templates_at(workload: Resource, path: str, shape: str, owner: str) -> Iterator[PodTemplate]:
+    if shape == "argoTemplate" and path.endswith(".templates[]"):
+        holder = path.removesuffix(".templates[]").split(".")
+        for _, workflow, _ in _walk(workload.props, holder, None, []):
+            reference = _argo_reference_pods(workflow, owner)
+            if reference is not None:
+                yield reference
     for steps, value, parent in _walk(workload.props, path.split("."), None, []):
         label = _label(steps)
         where = f"{label} of {owner}" if label else owner
@@ -392,6 +398,46 @@ def _argo_template(template: Any, workflow: Any, where: str) -> PodTemplate | No
             return PodTemplate(where, UNKNOWN, metadata, why=parsed)
         spec = _strategic_merge(spec, parsed, _POD_SPEC_MERGE_KEYS)
     return PodTemplate(where, spec, metadata)
+
+
+def _argo_reference_pods(workflow: Any, owner: str) -> PodTemplate | None:
+    """What a workflow that runs a referenced WorkflowTemplate (`workflowTemplateRef`) sets on every pod of it.
+
+    Argo joins the workflow's spec over the referenced template's (workflow/util JoinWorkflowSpec: the workflow's
+    fields win), so its hostNetwork, securityContext, volumes and podSpecPatch reach pods this resource does not
+    contain. They are judged here, without containers of their own (those are the referenced template's, judged
+    with it) and without deciding the service account (the template may set it).
+    """
+    reference = UNKNOWN if workflow is UNKNOWN else as_dict(workflow).get("workflowTemplateRef")
+    if reference is None:
+        return None
+    target = as_dict(reference)
+    name = "?" if target is UNKNOWN else target.get("name", "?")
+    kind = (
+        "ClusterWorkflowTemplate"
+        if target is not UNKNOWN and as_bool(target.get("clusterScope"))
+        else "WorkflowTemplate"
+    )
+    where = f"{owner} (running {kind} '{name}')"
+    if workflow is UNKNOWN:
+        return PodTemplate(where, UNKNOWN, UNKNOWN, sets_identity=False)
+    spec = _argo_pod_spec({}, workflow, "resource")
+    metadata = {part: as_dict(as_dict(workflow.get("podMetadata")).get(part)) for part in ("labels", "annotations")}
+    patch = workflow.get("podSpecPatch")
+    if patch not in (None, ""):
+        parsed = _json_patch(patch)
+        if isinstance(parsed, dict) and any(key in parsed for key in _CONTAINER_LISTS):
+            parsed = (
+                "patches, through podSpecPatch, containers of the referenced template that this resource does not "
+                "contain; move the patch into the template, where it is checked with them"
+            )
+        if isinstance(parsed, str):
+            return PodTemplate(where, UNKNOWN, metadata, sets_identity=False, why=parsed)
+        spec = _strategic_merge(spec, parsed, _POD_SPEC_MERGE_KEYS)
+    return PodTemplate(where, spec, metadata, sets_identity=False)
+
+
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 
 
 def _argo_pod_spec(template: dict[str, Any], workflow: dict[str, Any], kind: str) -> dict[str, Any]:

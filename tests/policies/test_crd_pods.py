@@ -273,13 +273,47 @@ def test_kinds_without_pods_are_not_applicable(type_token: str) -> None:
     assert outcome.not_applicable is not None, f"{type_token} carries no pods: {outcome.describe()}"
 
 
-def test_a_cron_workflow_that_only_references_a_template_has_no_pods_of_its_own() -> None:
-    cron = {
-        "metadata": METADATA,
-        "spec": {"schedules": ["@daily"], "workflowSpec": {"workflowTemplateRef": {"name": "t"}}},
-    }
-    outcome = run_resource("kubernetes-workload-host-isolation", CRON_WORKFLOW, cron, name="train")
-    assert outcome.not_applicable is not None, f"the referenced template is judged itself: {outcome.describe()}"
+REFERENCE = {"workflowTemplateRef": {"name": "retrain"}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({}, None),
+        ({"hostNetwork": True}, "kubernetes-workload-host-isolation"),
+        ({"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}, "kubernetes-workload-host-isolation"),
+        ({"securityContext": {"runAsUser": 0}}, "kubernetes-workload-run-as-non-root"),
+        ({"podSpecPatch": json.dumps({"hostPID": True})}, "kubernetes-workload-host-isolation"),
+    ],
+    ids=["reference only", "hostNetwork", "hostPath volume", "root pod", "patch shares the host PID namespace"],
+)
+def test_a_workflow_running_a_referenced_template_is_judged_on_what_it_sets_on_its_pods(
+    changes: dict[str, Any], rule: str | None
+) -> None:
+    for type_token, spec in (
+        (WORKFLOW, {**REFERENCE, **changes}),
+        (CRON_WORKFLOW, {"schedules": ["@daily"], "workflowSpec": {**REFERENCE, **changes}}),
+    ):
+        props = {"metadata": METADATA, "spec": spec}
+        for name in RESOURCE_RULES:
+            outcome = judge(name, type_token, props)
+            if name == rule:
+                assert any("(running WorkflowTemplate 'retrain')" in m for m in outcome.messages), (
+                    f"{name}: the workflow's own setting reaches every pod of the template: {outcome.describe()}"
+                )
+            else:
+                assert not outcome.violations and outcome.advisory is None, (
+                    f"{name}: the referenced template's containers and account are judged with it: {outcome.describe()}"
+                )
+
+
+def test_a_patch_of_the_referenced_templates_containers_is_unverifiable() -> None:
+    patch = json.dumps({"containers": [{"name": "main", "securityContext": {"privileged": True}}]})
+    props = {"metadata": METADATA, "spec": {**REFERENCE, "podSpecPatch": patch}}
+    outcome = judge("kubernetes-workload-no-privilege-escalation", WORKFLOW, props)
+    assert outcome.advisory and "move the patch into the template" in outcome.advisory and not outcome.violations, (
+        f"the patched containers are the template's, which this resource does not hold: {outcome.describe()}"
+    )
 
 
 # --- Shapes: KServe components and runtimes, Argo templates -------------------------------------------------
