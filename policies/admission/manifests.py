@@ -30,7 +30,13 @@ WORKLOAD_RESOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apps", ("deployments", "replicasets", "statefulsets", "daemonsets")),
     ("batch", ("jobs", "cronjobs")),
 )
-"""Every built-in resource that carries a pod spec, by API group (all at v1)."""
+"""Every built-in resource that carries a pod spec, by API group (all at v1).
+
+Custom resources that carry pods (JobSet, Kubeflow jobs, KServe, Argo: the packs' `podSpecPaths`) are not matched:
+their operators create Jobs, Deployments or Pods, which these policies judge as they are built (after Argo's
+template merge and podSpecPatch, KServe's defaults), where CEL over the custom resource would restate each operator's
+merge rules a second time. The cost is where a violation surfaces: as the operator's failure to create the pod
+(an event on the custom resource), not at `kubectl apply`."""
 
 SERVICE_RESOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (("", ("services",)),)
 

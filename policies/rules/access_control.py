@@ -52,14 +52,14 @@ from policies.rules.base import (
 from policies.rules.kubernetes_common import (
     NAMESPACE,
     PSA_ENFORCE_LABEL,
-    WORKLOAD_TYPES,
     kind_of,
+    may_carry_pods,
     namespace_name,
     namespace_of,
-    pod_spec,
+    pod_templates,
     serving_namespaces,
 )
-from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
+from policies.rules.settings import CRD_POD_SPEC_PATHS, SERVING_NAMESPACES, SYSTEM_NAMESPACES
 
 
 def _full_match_any(patterns: list[Any], text: str) -> bool:
@@ -736,28 +736,32 @@ TOKEN_ALLOWLIST = Setting(
     ),
     remediation="Create a ServiceAccount per workload, set service_account_name and automount_service_account_token=False in the pod spec.",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(TOKEN_ALLOWLIST,),
+    matches=may_carry_pods,
+    settings=(TOKEN_ALLOWLIST, CRD_POD_SPEC_PATHS),
 )
 def service_account_token(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    spec = pod_spec(workload)
+    templates = [template for template in pod_templates(workload, config) if template.sets_identity]
+    if not templates:
+        raise NotApplicable(f"the pods of {kind_of(workload)} '{workload.name}' take their service account elsewhere")
     namespace = namespace_of(workload)
-    if spec is UNKNOWN or namespace is UNKNOWN:
-        yield Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
-        return
-    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-    if account is UNKNOWN:
-        yield Unverified(f"service_account_name of {kind_of(workload)} '{workload.name}'")
-        return
-    if account == "default":
-        yield f"{kind_of(workload)} '{workload.name}' runs as the 'default' service account; create a dedicated ServiceAccount and set service_account_name."
-    automount = as_bool(spec.get("automountServiceAccountToken"))
-    if automount is UNKNOWN:
-        yield Unverified(f"automount_service_account_token of {kind_of(workload)} '{workload.name}'")
-    elif automount is not False and not _full_match_any(
-        as_list(config.get("tokenAllowlist")), f"{namespace}/{account}"
-    ):
-        yield f"{kind_of(workload)} '{workload.name}' automounts an API token; set automount_service_account_token=False (or allow-list '{namespace}/{account}')."
+    for template in templates:
+        spec, where = template.spec, template.where
+        if spec is UNKNOWN or namespace is UNKNOWN:
+            yield template.unverified()
+            continue
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        if account is UNKNOWN:
+            yield template.unverified("service_account_name")
+            continue
+        if account == "default":
+            yield f"{where} runs as the 'default' service account; create a dedicated ServiceAccount and set service_account_name."
+        automount = as_bool(spec.get("automountServiceAccountToken"))
+        if automount is UNKNOWN:
+            yield template.unverified("automount_service_account_token")
+        elif automount is not False and not _full_match_any(
+            as_list(config.get("tokenAllowlist")), f"{namespace}/{account}"
+        ):
+            yield f"{where} automounts an API token; set automount_service_account_token=False (or allow-list '{namespace}/{account}')."
 
 
 SECRET_PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"

@@ -29,15 +29,15 @@ from policies.rules.base import (
 )
 from policies.rules.kubernetes_common import (
     HELM_TYPES,
-    POD,
-    WORKLOAD_TYPES,
+    PodTemplate,
     containers,
     kind_of,
     name_key,
     namespace_of,
     object_name,
-    pod_spec,
+    workload_templates,
 )
+from policies.rules.settings import CRD_POD_SPEC_PATHS
 
 # --- Azure NSG rules from the internet -----------------------------------------------------------------------
 
@@ -224,9 +224,9 @@ _CHART_UI_VALUES = {
 nests the Grafana sub-chart's values under `grafana`)."""
 
 
-def _ui_of_workload(workload: Resource) -> str | Any | None:
+def _ui_of_pods(template: PodTemplate) -> str | Any | None:
     """ "Grafana" or "Kibana" when a container runs the UI's image; `UNKNOWN` when an image cannot be read."""
-    items, unknown = containers(pod_spec(workload))
+    items, unknown = containers(template.spec)
     found: str | Any | None = UNKNOWN if unknown else None
     for container in items:
         image = container.get("image")
@@ -239,19 +239,11 @@ def _ui_of_workload(workload: Resource) -> str | Any | None:
     return found
 
 
-def _template_labels(workload: Resource) -> Any:
-    if workload.type == POD:
-        return workload.get("metadata.labels", {})
-    if workload.type.endswith(":CronJob"):
-        return workload.get("spec.jobTemplate.spec.template.metadata.labels", {})
-    return workload.get("spec.template.metadata.labels", {})
-
-
 def _service_name(service: Resource) -> Any:
     return object_name(service)  # a non-string name is UNKNOWN (hashable), never a crash
 
 
-def _ui_behind_service(service: Resource, stack: Stack) -> str | Any | None:
+def _ui_behind_service(service: Resource, stack: Stack, config: dict[str, Any]) -> str | Any | None:
     """The UI a Service sends traffic to (through its selector, or as ECK's `<kibana>-kb-http` Service)."""
     namespace, name = namespace_of(service), _service_name(service)
     for kibana in stack.of((ECK_KIBANA,)):
@@ -263,15 +255,15 @@ def _ui_behind_service(service: Resource, stack: Stack) -> str | Any | None:
     if not isinstance(selector, dict) or not selector:
         return None  # a Service without a selector sends to the endpoints someone else manages
     verdict: str | Any | None = None
-    for workload in stack.of(WORKLOAD_TYPES):
-        labels = _template_labels(workload)
+    for workload, template in workload_templates(stack, config):
+        labels = template.labels()
         workload_namespace = namespace_of(workload)
         if workload_namespace is UNKNOWN or labels is UNKNOWN or UNKNOWN in as_dict(labels).values():
             verdict = verdict or UNKNOWN
             continue
         if workload_namespace != namespace or any(as_dict(labels).get(k) != v for k, v in selector.items()):
             continue
-        ui = _ui_of_workload(workload)
+        ui = _ui_of_pods(template)
         if isinstance(ui, str):
             return ui
         if ui is UNKNOWN:
@@ -367,6 +359,7 @@ def _chart_ui_exposure(chart: Resource) -> Iterator[Finding]:
         "remove the Ingress or HTTPRoute that points at it."
     ),
     scope="Services, Ingresses, HTTPRoutes, ECK Kibana and Helm charts",
+    settings=(CRD_POD_SPEC_PATHS,),
 )
 def monitoring_ui_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     services = stack.of((SERVICE,))
@@ -379,7 +372,7 @@ def monitoring_ui_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[
         service_type = service.get("spec.type")
         if service_type is not UNKNOWN and service_type not in _EXPOSING_TYPES:
             continue
-        ui = _ui_behind_service(service, stack)
+        ui = _ui_behind_service(service, stack, config)
         label = f"Service '{service.name}'"
         if service_type is UNKNOWN and ui is not None:
             yield service, Unverified(f"the type of {label}")
@@ -401,7 +394,9 @@ def monitoring_ui_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[
         for key in backends:
             key = tuple(name_key(part) for part in key)  # a non-string backend name is UNKNOWN
             service = by_name.get(key)
-            ui = _ui_behind_service(service, stack) if service is not None else _eck_kibana_service(key, kibanas)
+            ui = (
+                _ui_behind_service(service, stack, config) if service is not None else _eck_kibana_service(key, kibanas)
+            )
             if ui is UNKNOWN:
                 yield route, Unverified(f"the pods behind Service '{key[1]}' of {label}")
             elif ui:

@@ -26,15 +26,14 @@ from policies.rules.base import (
 from policies.rules.kubernetes_common import (
     HELM_RELEASE,
     HELM_TYPES,
-    WORKLOAD_TYPES,
-    container_label,
     containers,
     namespace_of,
-    pod_spec,
     serving_namespaces,
+    workload_templates,
 )
 from policies.rules.settings import (
     ALLOWED_REGISTRIES,
+    CRD_POD_SPEC_PATHS,
     DEFAULT_CHART_REPOSITORIES,
     SERVING_NAMESPACES,
     SYSTEM_NAMESPACES,
@@ -190,16 +189,22 @@ def parse_image(image: str) -> tuple[str, str, str | None, str | None]:
     return host, name, (tag if colon else None), (digest or None)
 
 
-def _images(stack: Stack) -> Iterator[tuple[Resource, str, Any, Any]]:
-    """(workload, container label, image, namespace) for every container of every workload."""
-    for workload in stack.of(WORKLOAD_TYPES):
-        spec = pod_spec(workload)
-        items, unknown = containers(spec)
+def _images(stack: Stack, config: dict[str, Any]) -> Iterator[tuple[Resource, str, Any, Any]]:
+    """(workload, container label, image, namespace) for every container of every pod template of the stack.
+
+    A container whose image the operator supplies (KServe's model server naming none) is left to the object that
+    supplies it (the ServingRuntime, itself checked).
+    """
+    for workload, template in workload_templates(stack, config):
+        items, unknown = containers(template.spec)
         namespace = namespace_of(workload)
         if unknown:
-            yield workload, f"a container of '{workload.name}'", UNKNOWN, namespace
+            yield workload, f"a container of {template.where}", UNKNOWN, namespace
         for container in items:
-            yield workload, container_label(workload, container), container.get("image"), namespace
+            image = container.get("image")
+            if image is None and container.get("name") in template.runtime_images:
+                continue
+            yield workload, template.container(container), image, namespace
 
 
 @stack_rule(
@@ -212,14 +217,14 @@ def _images(stack: Stack) -> Iterator[tuple[Resource, str, Any, Any]]:
     ),
     remediation="Reference images as <registry>/<repository>@sha256:<digest> (e.g. from pulumi_docker's repo_digest output); elsewhere use an immutable version tag.",
     scope="workload containers",
-    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES),
+    settings=(SERVING_NAMESPACES, SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def image_pinned(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     serving = serving_namespaces(
         stack, as_list(config.get("servingNamespaces")), as_list(config.get("systemNamespaces"))
     )
     found = False
-    for workload, label, image, namespace in _images(stack):
+    for workload, label, image, namespace in _images(stack, config):
         found = True
         if image is UNKNOWN or namespace is UNKNOWN:
             yield workload, Unverified(f"the image of {label}")
@@ -262,7 +267,7 @@ def _host_allowed(host: str, patterns: list[Any]) -> bool:
     ),
     remediation="Push the image to the platform registry (components.AwsContainerRegistry / ACR) and reference it there, or extend allowedRegistries / vendorRegistries in the policy config.",
     scope="workload containers",
-    settings=(ALLOWED_REGISTRIES, VENDOR_REGISTRIES, SERVING_NAMESPACES, SYSTEM_NAMESPACES),
+    settings=(ALLOWED_REGISTRIES, VENDOR_REGISTRIES, SERVING_NAMESPACES, SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def image_registry(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     serving = serving_namespaces(
@@ -271,7 +276,7 @@ def image_registry(stack: Stack, config: dict[str, Any]) -> Iterator[StackFindin
     own = as_list(config.get("allowedRegistries"))
     vendors = as_list(config.get("vendorRegistries"))
     found = False
-    for workload, label, image, namespace in _images(stack):
+    for workload, label, image, namespace in _images(stack, config):
         found = True
         if image is UNKNOWN or namespace is UNKNOWN:
             yield workload, Unverified(f"the image of {label}")

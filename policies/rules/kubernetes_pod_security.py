@@ -20,15 +20,9 @@ from policies.rules.base import (
     dicts,
     resource_rule,
 )
-from policies.rules.kubernetes_common import (
-    CRON_JOB,
-    POD,
-    WORKLOAD_TYPES,
-    container_label,
-    kind_of,
-)
-from policies.rules.kubernetes_workloads import hardened_workload
-from policies.rules.settings import SYSTEM_NAMESPACES
+from policies.rules.kubernetes_common import PodTemplate, may_carry_pods
+from policies.rules.kubernetes_workloads import each_hardened
+from policies.rules.settings import CRD_POD_SPEC_PATHS, SYSTEM_NAMESPACES
 
 PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
 
@@ -79,16 +73,6 @@ APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _APPARMOR_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 
-def _pod_annotations(workload: Resource) -> Any:
-    if workload.type == POD:
-        path = "metadata.annotations"
-    elif workload.type == CRON_JOB:
-        path = "spec.jobTemplate.spec.template.metadata.annotations"
-    else:
-        path = "spec.template.metadata.annotations"
-    return as_dict(workload.get(path, {}))
-
-
 def _context(holder: dict[str, Any]) -> Any:
     return as_dict(holder.get("securityContext"))
 
@@ -135,17 +119,16 @@ def _windows_host_process(context: Any, where: str) -> Iterator[Finding]:
         "windows_options.host_process from the pod and container security contexts."
     ),
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def pod_security_baseline(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    spec, items = checked
-    pod = f"the pod of {kind_of(workload)} '{workload.name}'"
-    pod_context = _context(spec)
+    yield from each_hardened(workload, config, _pod_security_baseline)
+
+
+def _pod_security_baseline(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    pod = f"the pod of {template.where}"
+    pod_context = _context(template.spec)
     yield from _selinux(pod_context, pod)
     yield from _apparmor(pod_context, pod)
     yield from _windows_host_process(pod_context, pod)
@@ -156,7 +139,7 @@ def pod_security_baseline(workload: Resource, config: dict[str, Any]) -> Iterato
     if unsafe:
         yield f"{pod} sets unsafe sysctls {unsafe}; keep to the Pod Security baseline's safe sysctls."
     for container in items:
-        label = container_label(workload, container)
+        label = template.container(container)
         context = _context(container)
         proc_mount = UNKNOWN if context is UNKNOWN else context.get("procMount")
         if proc_mount is UNKNOWN:
@@ -166,7 +149,7 @@ def pod_security_baseline(workload: Resource, config: dict[str, Any]) -> Iterato
         yield from _selinux(context, label)
         yield from _apparmor(context, label)
         yield from _windows_host_process(context, label)
-    annotations = _pod_annotations(workload)
+    annotations = template.annotations()
     if annotations is UNKNOWN:
         yield Unverified(f"the annotations of {pod}")
         return

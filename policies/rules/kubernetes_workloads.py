@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from policies.rules.base import (
@@ -23,34 +23,46 @@ from policies.rules.base import (
 )
 from policies.rules.kubernetes_common import (
     HELM_TYPES,
-    WORKLOAD_TYPES,
-    container_label,
+    PodTemplate,
     containers,
+    is_built_in_group,
     is_system_daemon_set,
     kind_of,
+    may_carry_pods,
     namespace_of,
-    pod_spec,
+    pod_templates,
 )
-from policies.rules.settings import SYSTEM_NAMESPACES
+from policies.rules.settings import CRD_POD_SPEC_PATHS, SYSTEM_NAMESPACES
 
 _NODE_AGENT_NOTE = "DaemonSets in the configured systemNamespaces (node agents) are exempt."
 
+TemplateCheck = Callable[[PodTemplate, list[dict[str, Any]]], Iterator[Finding]]
 
-def hardened_workload(
-    workload: Resource, config: dict[str, Any]
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | Unverified:
-    """The pod spec and containers to check, `Unverified` when unknown; NotApplicable for node agents."""
+
+def each_template(workload: Resource, config: dict[str, Any], check: TemplateCheck) -> Iterator[Finding]:
+    """Findings of `check` on every pod template of `workload` with its containers; unverifiable when unreadable.
+
+    NotApplicable when the resource carries no pod template (see `pod_templates`).
+    """
+    for template in pod_templates(workload, config):
+        items, unknown = containers(template.spec)
+        if template.spec is UNKNOWN or unknown:
+            yield template.unverified()
+            continue
+        yield from check(template, items)
+
+
+def each_hardened(workload: Resource, config: dict[str, Any], check: TemplateCheck) -> Iterator[Finding]:
+    """`each_template` for the hardening rules: unverifiable while the namespace is unknown; NotApplicable for
+    node-agent DaemonSets in the configured systemNamespaces."""
     if namespace_of(workload) is UNKNOWN:
-        return Unverified(f"the namespace of {kind_of(workload)} '{workload.name}'")
+        yield Unverified(f"the namespace of {kind_of(workload)} '{workload.name}'")
+        return
     if is_system_daemon_set(workload, as_list(config.get("systemNamespaces"))):
         raise NotApplicable(
             f"DaemonSet '{workload.name}' is a node agent in system namespace '{namespace_of(workload)}'"
         )
-    spec = pod_spec(workload)
-    items, unknown = containers(spec)
-    if spec is UNKNOWN or unknown:
-        return Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
-    return spec, items
+    yield from each_template(workload, config, check)
 
 
 def _security_context(container: dict[str, Any]) -> Any:
@@ -63,24 +75,23 @@ def _security_context(container: dict[str, Any]) -> Any:
     description=f"Pods set run_as_non_root=True at pod level or on every container, none overrides it to false, and no container runs as UID 0. {_NODE_AGENT_NOTE}",
     remediation="Set security_context={'run_as_non_root': True, 'run_as_user': 10001} in the pod spec and build images with a non-root USER.",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def run_as_non_root(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    spec, items = checked
-    pod_context = as_dict(spec.get("securityContext"))
+    yield from each_hardened(workload, config, _run_as_non_root)
+
+
+def _run_as_non_root(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    pod_context = as_dict(template.spec.get("securityContext"))
     pod_non_root = as_bool(dig_context(pod_context, "runAsNonRoot"))
     if dig_context(pod_context, "runAsUser") in (0, 0.0):
-        yield f"{kind_of(workload)} '{workload.name}' runs its pod as UID 0; set security_context.run_as_user to a non-zero UID."
+        yield f"{template.where} runs its pod as UID 0; set security_context.run_as_user to a non-zero UID."
     for container in items:
         context = _security_context(container)
         non_root = as_bool(dig_context(context, "runAsNonRoot"))
         user = dig_context(context, "runAsUser")
-        label = container_label(workload, container)
+        label = template.container(container)
         if UNKNOWN in (non_root, user, pod_non_root):
             yield Unverified(f"the user of {label}")
             continue
@@ -101,17 +112,17 @@ def dig_context(context: Any, key: str) -> Any:
     description=f"Every container sets allow_privilege_escalation=False and is not privileged. {_NODE_AGENT_NOTE}",
     remediation="Set security_context={'allow_privilege_escalation': False, 'privileged': False} on every container.",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    for container in checked[1]:
+    yield from each_hardened(workload, config, _no_privilege_escalation)
+
+
+def _no_privilege_escalation(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    for container in items:
         context = _security_context(container)
-        label = container_label(workload, container)
+        label = template.container(container)
         privileged, escalation = (
             as_bool(dig_context(context, "privileged")),
             as_bool(dig_context(context, "allowPrivilegeEscalation")),
@@ -130,17 +141,17 @@ def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Itera
     description=f"Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE. {_NODE_AGENT_NOTE}",
     remediation="Set security_context.capabilities={'drop': ['ALL']} (add: ['NET_BIND_SERVICE'] only to bind ports below 1024).",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def capabilities_dropped(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    for container in checked[1]:
+    yield from each_hardened(workload, config, _capabilities_dropped)
+
+
+def _capabilities_dropped(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    for container in items:
         capabilities = dig_context(_security_context(container), "capabilities")
-        label = container_label(workload, container)
+        label = template.container(container)
         if capabilities is UNKNOWN:
             yield Unverified(f"the capabilities of {label}")
             continue
@@ -164,20 +175,19 @@ _SECCOMP_OK = ("RuntimeDefault", "Localhost")
     description=f"Pods set seccomp_profile.type RuntimeDefault or Localhost at pod level or on every container, and no container sets Unconfined. {_NODE_AGENT_NOTE}",
     remediation="Set security_context={'seccomp_profile': {'type': 'RuntimeDefault'}} in the pod spec.",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    spec, items = checked
-    pod_type = dig(spec, "securityContext.seccompProfile.type")
+    yield from each_hardened(workload, config, _seccomp_profile)
+
+
+def _seccomp_profile(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    pod_type = dig(template.spec, "securityContext.seccompProfile.type")
     for container in items:
         profile = dig_context(_security_context(container), "seccompProfile")
         kind = UNKNOWN if profile is UNKNOWN else as_dict(profile).get("type")
-        label = container_label(workload, container)
+        label = template.container(container)
         effective = pod_type if kind is None else kind
         if effective in _SECCOMP_OK:
             continue
@@ -208,16 +218,15 @@ _RESTRICTED_VOLUMES = (
     ),
     remediation="Remove host_network/host_pid/host_ipc, hostPath volumes and host_port; use PersistentVolumeClaims, emptyDir or projected volumes.",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    spec, items = checked
-    name = f"{kind_of(workload)} '{workload.name}'"
+    yield from each_hardened(workload, config, _host_isolation)
+
+
+def _host_isolation(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    spec, name = template.spec, template.where
     for field_name, argument in (("hostNetwork", "host_network"), ("hostPID", "host_pid"), ("hostIPC", "host_ipc")):
         value = as_bool(spec.get(field_name))
         if value is UNKNOWN:
@@ -243,14 +252,14 @@ def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Findi
     for container in items:
         ports = as_list(container.get("ports"))
         if ports is UNKNOWN:
-            yield Unverified(f"the ports of {container_label(workload, container)}")
+            yield Unverified(f"the ports of {template.container(container)}")
             continue
         for port in ports:
             host_port = as_dict(port).get("hostPort")
             if host_port is UNKNOWN:
-                yield Unverified(f"the ports of {container_label(workload, container)}")
+                yield Unverified(f"the ports of {template.container(container)}")
             elif host_port:
-                yield f"{container_label(workload, container)} binds host port {host_port}; remove host_port and expose it through a Service."
+                yield f"{template.container(container)} binds host port {host_port}; remove host_port and expose it through a Service."
 
 
 @resource_rule(
@@ -259,16 +268,16 @@ def host_isolation(workload: Resource, config: dict[str, Any]) -> Iterator[Findi
     description=f"Every container sets read_only_root_filesystem=True and writes only to mounted volumes. {_NODE_AGENT_NOTE}",
     remediation="Set security_context.read_only_root_filesystem=True and mount an emptyDir where the process must write (e.g. /tmp).",
     scope="workloads",
-    types=WORKLOAD_TYPES,
-    settings=(SYSTEM_NAMESPACES,),
+    matches=may_carry_pods,
+    settings=(SYSTEM_NAMESPACES, CRD_POD_SPEC_PATHS),
 )
 def read_only_root_filesystem(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    checked = hardened_workload(workload, config)
-    if isinstance(checked, Unverified):
-        yield checked
-        return
-    for container in checked[1]:
-        label = container_label(workload, container)
+    yield from each_hardened(workload, config, _read_only_root_filesystem)
+
+
+def _read_only_root_filesystem(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
+    for container in items:
+        label = template.container(container)
         yield from must_be_true(
             dig_context(_security_context(container), "readOnlyRootFilesystem"),
             f"read_only_root_filesystem of {label}",
@@ -291,16 +300,16 @@ def _count(value: Any) -> Any:
     description="Every container requests CPU and memory and limits memory; a container that requests GPUs limits them to the same count.",
     remediation="Set resources={'requests': {'cpu': '500m', 'memory': '1Gi'}, 'limits': {'memory': '1Gi'}} (GPUs: requests and limits {'nvidia.com/gpu': n}).",
     scope="workloads",
-    types=WORKLOAD_TYPES,
+    matches=may_carry_pods,
+    settings=(CRD_POD_SPEC_PATHS,),
 )
 def resource_requests(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    spec = pod_spec(workload)
-    items, unknown = containers(spec)
-    if spec is UNKNOWN or unknown:
-        yield Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
-        return
+    yield from each_template(workload, config, _resource_requests)
+
+
+def _resource_requests(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
     for container in items:
-        label = container_label(workload, container)
+        label = template.container(container)
         resources = as_dict(container.get("resources"))
         if resources is UNKNOWN:
             yield Unverified(f"the resources of {label}")
@@ -340,7 +349,6 @@ _CLUSTER_SCOPED_KINDS = frozenset(
         "MultiKueueConfig", "ProvisioningRequestConfig",
     }
 )  # fmt: skip
-_BUILT_IN_GROUPS = ("core", "apps", "batch", "policy", "autoscaling")
 CLUSTER_SCOPED_KINDS = Setting(
     "clusterScopedKinds",
     {
@@ -357,11 +365,6 @@ def _namespaced_candidate(type_token: str) -> bool:
         return False
     module = type_token.split(":")[1]
     return not module.startswith(("yaml", "kustomize")) and not type_token.endswith("List")
-
-
-def _is_built_in(group_version: str) -> bool:
-    group = group_version.split("/")[0]
-    return group in _BUILT_IN_GROUPS or group.endswith(".k8s.io") or "/" not in group_version
 
 
 @resource_rule(
@@ -389,7 +392,11 @@ def namespace_set(resource: Resource, config: dict[str, Any]) -> Iterator[Findin
         ):
             raise NotApplicable(f"{base_kind} is cluster-scoped")
         namespace = namespace_of(resource)
-        if namespace == "default" and resource.get("metadata.namespace") is None and not _is_built_in(group_version):
+        if (
+            namespace == "default"
+            and resource.get("metadata.namespace") is None
+            and not is_built_in_group(group_version)
+        ):
             yield Unverified(
                 f"the scope of {kind} '{resource.name}'",
                 "is not known to this rule; set metadata.namespace, or list the kind in clusterScopedKinds if it is cluster-scoped",
@@ -434,32 +441,32 @@ def looks_like_secret(variable: str) -> bool:
         "value_from.secret_key_ref), or mount it as a file."
     ),
     scope="workloads",
-    types=WORKLOAD_TYPES,
+    matches=may_carry_pods,
+    settings=(CRD_POD_SPEC_PATHS,),
 )
 def no_plaintext_secret_env(workload: Resource, config: dict[str, Any]) -> Iterator[Finding]:
-    spec = pod_spec(workload)
-    items, unknown = containers(spec)
-    if spec is UNKNOWN or unknown:
-        yield Unverified(f"the pod spec of {kind_of(workload)} '{workload.name}'")
-        return
+    yield from each_template(workload, config, _no_plaintext_secret_env)
+
+
+def _no_plaintext_secret_env(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
     for container in items:
         variables = as_list(container.get("env"))
         if variables is UNKNOWN:
-            yield Unverified(f"the env of {container_label(workload, container)}")
+            yield Unverified(f"the env of {template.container(container)}")
             continue
         for variable in variables or []:
             variable = as_dict(variable)
             if variable is UNKNOWN:
-                yield Unverified(f"an env entry of {container_label(workload, container)}")
+                yield Unverified(f"an env entry of {template.container(container)}")
                 continue
             name = variable.get("name")
             if name is UNKNOWN:
-                yield Unverified(f"an env name of {container_label(workload, container)}")
+                yield Unverified(f"an env name of {template.container(container)}")
                 continue
             # An unknown value (a Pulumi secret or output) is still a literal in the spec: it counts as set.
             literal = variable.get("value")
             if isinstance(name, str) and looks_like_secret(name) and literal not in (None, ""):
                 yield (
-                    f"{container_label(workload, container)} sets secret-named env var '{name}' to a literal value; "
+                    f"{template.container(container)} sets secret-named env var '{name}' to a literal value; "
                     "pass it with value_from.secret_key_ref (ModelDeployment secrets[].env) or mount it as a file."
                 )

@@ -37,9 +37,15 @@ DEFAULT_VENDOR_REGISTRIES: tuple[str, ...] = (
     r"docker\.io/envoyproxy/[a-z0-9-]+",
     # MLflow publishes its server images to GitHub's registry: the project's organisation only.
     r"ghcr\.io/mlflow/[a-z0-9-]+",
+    # The retraining pipeline's image builder (_charts.CRANE_IMAGE): go-containerregistry's Google Container Registry
+    # project only (gcr.io hosts every Google Cloud project's images).
+    r"gcr\.io/go-containerregistry/[a-z0-9-]+",
+    # Microsoft's own registry (only Microsoft publishes there): the pipeline's Azure CLI (_charts.AZURE_CLI_IMAGE).
+    r"mcr\.microsoft\.com",
 )
 """Vendor registries of the pinned platform components (NVIDIA, Kubernetes, Prometheus, Elastic, Fluent Bit,
-KEDA, Envoy Gateway, cert-manager, MLflow): a host, or `host/repository` for a shared host."""
+KEDA, Envoy Gateway, cert-manager, MLflow, the retraining pipeline's crane and CLIs): a host, or `host/repository`
+for a shared host."""
 
 DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
     "https://nvidia.github.io/k8s-device-plugin",
@@ -141,4 +147,101 @@ VENDOR_REGISTRIES = Setting(
         "expressions that fully match the registry host, or `host/repository` for one publisher on a shared host.",
         list(DEFAULT_VENDOR_REGISTRIES),
     ),
+)
+
+POD_SPEC_SHAPES: tuple[str, ...] = ("podSpec", "runtimePodSpec", "kserveComponent", "argoTemplate")
+"""How a custom resource carries a pod at a path (see `kubernetes_common.pod_templates`): a PodSpec; a PodSpec
+fragment whose pods take their service account from another object (KServe ServingRuntime); a KServe
+InferenceService component (a PodSpec plus one model-server container per framework key); an Argo template (adapted
+to the pod the workflow controller builds from it and the workflow spec that holds it)."""
+
+_KSERVE_COMPONENT = "kserveComponent"
+_ARGO_TEMPLATE = "argoTemplate"
+_KUBEFLOW_V1_REPLICA_SPECS = {
+    "PyTorchJob": "pytorchReplicaSpecs",
+    "TFJob": "tfReplicaSpecs",
+    "MPIJob": "mpiReplicaSpecs",
+    "XGBoostJob": "xgbReplicaSpecs",
+    "PaddleJob": "paddleReplicaSpecs",
+    "JAXJob": "jaxReplicaSpecs",
+}
+
+DEFAULT_CRD_POD_SPEC_PATHS: dict[str, list[Any]] = {
+    # kubernetes-sigs/jobset v0.12.0 (the pinned chart), api/jobset/v1alpha2/jobset_types.go: ReplicatedJob.Template
+    # is a batchv1.JobTemplateSpec.
+    "jobset.x-k8s.io/v1alpha2:JobSet": ["spec.replicatedJobs[].template.spec.template.spec"],
+    # kubeflow/training-operator v1.9.0, pkg/apis/kubeflow.org/v1/*_types.go: map[ReplicaType]*ReplicaSpec whose
+    # Template is a PodTemplateSpec (common_types.go).
+    **{
+        f"kubeflow.org/v1:{kind}": [f"spec.{field}.*.template.spec"]
+        for kind, field in _KUBEFLOW_V1_REPLICA_SPECS.items()
+    },
+    # kubeflow/trainer v2.3.0, pkg/apis/trainer/v1alpha1/trainingruntime_types.go: a runtime's template is a
+    # JobSetTemplateSpec. A TrainJob carries no pod spec of its own, only partial overrides (runtimePatches: a
+    # PodSpecPatch of service account, volumes, container env/mounts/security contexts) and trainer.image.
+    **{
+        f"trainer.kubeflow.org/v1alpha1:{kind}": ["spec.template.spec.replicatedJobs[].template.spec.template.spec"]
+        for kind in ("TrainingRuntime", "ClusterTrainingRuntime")
+    },
+    # kserve/kserve v0.20.0, pkg/apis/serving/v1beta1: PredictorSpec, ExplainerSpec and TransformerSpec inline a
+    # PodSpec; CanarySpec holds a PredictorSpec; WorkerSpec (multi-node) inlines a PodSpec.
+    "serving.kserve.io/v1beta1:InferenceService": [
+        {"path": "spec.predictor", "shape": _KSERVE_COMPONENT},
+        {"path": "spec.predictor.workerSpec", "shape": "podSpec"},
+        {"path": "spec.explainer", "shape": _KSERVE_COMPONENT},
+        {"path": "spec.transformer", "shape": _KSERVE_COMPONENT},
+        {"path": "spec.canary[].predictor", "shape": _KSERVE_COMPONENT},
+    ],
+    # kserve/kserve v0.20.0, pkg/apis/serving/v1alpha1/servingruntime_types.go: ServingRuntimePodSpec (containers,
+    # volumes, hostIPC, scheduling) inline in the spec and in workerSpec; the pods' service account is the
+    # InferenceService's.
+    **{
+        f"serving.kserve.io/v1alpha1:{kind}": [
+            {"path": "spec", "shape": "runtimePodSpec"},
+            {"path": "spec.workerSpec", "shape": "runtimePodSpec"},
+        ]
+        for kind in ("ServingRuntime", "ClusterServingRuntime")
+    },
+    # argoproj/argo-workflows v4.0.6 (the pinned chart's app), pkg/apis/workflow/v1alpha1/workflow_types.go:
+    # WorkflowSpec.Templates; a CronWorkflow's spec.workflowSpec is a WorkflowSpec (cron_workflow_types.go).
+    **{
+        f"argoproj.io/v1alpha1:{kind}": [{"path": "spec.templates[]", "shape": _ARGO_TEMPLATE}]
+        for kind in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
+    },
+    "argoproj.io/v1alpha1:CronWorkflow": [{"path": "spec.workflowSpec.templates[]", "shape": _ARGO_TEMPLATE}],
+}
+"""Where the operators the platform runs or supports carry pods. Karpenter's resources (NodePool, EC2NodeClass,
+AKSNodeClass) and Kueue's (queues, flavors, Workloads it derives from the jobs it admits) carry none."""
+
+CRD_POD_SPEC_PATHS = Setting(
+    "podSpecPaths",
+    {
+        "type": "object",
+        "default": DEFAULT_CRD_POD_SPEC_PATHS,
+        "description": (
+            "Custom resources that carry pods, so every workload rule checks them like a Deployment: a type token "
+            "(`kubernetes:<group>/<version>:<Kind>`) or `<group>/<version>:<Kind>` -> the paths of its pod specs. "
+            "A path is dotted; `name[]` is every item of a list and `*` every value of a map. An item is the path "
+            "of a PodSpec, or {path, shape} for another shape: runtimePodSpec (the pods' service account is set "
+            "elsewhere), kserveComponent, argoTemplate. Entries add to the defaults (JobSet, Kubeflow training "
+            "jobs and runtimes, KServe, Argo Workflows); an entry for a default kind replaces its paths."
+        ),
+        "additionalProperties": {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "path": {"type": "string", "minLength": 1},
+                            "shape": {"type": "string", "enum": list(POD_SPEC_SHAPES)},
+                        },
+                        "required": ["path", "shape"],
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+        },
+    },
 )
