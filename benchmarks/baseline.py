@@ -199,6 +199,12 @@ def baseline_source(nodes: Iterable[Node]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _key_from_urn(urn: str) -> tuple[str, str]:
+    """(type, name) of `urn:pulumi:<stack>::<project>::<parent types$>type::name`."""
+    _, _, qualified_type, name = urn.split("::", 3)
+    return qualified_type.rsplit("$", 1)[-1], name
+
+
 def graph_digest(nodes: Iterable[Node]) -> str:
     """A digest of what the engine would see of the custom/remote graph, independent of components and URNs.
 
@@ -208,6 +214,9 @@ def graph_digest(nodes: Iterable[Node]) -> str:
     """
     nodes = list(nodes)
     names = {node.urn: _key(node) for node in nodes}
+    for node in nodes:  # a resource read rather than registered (a StackReference) is named by its URN
+        for urn in [*node.dependencies, *(urn for urns in node.property_dependencies.values() for urn in urns)]:
+            names.setdefault(urn, _key_from_urn(urn))
     entries = []
     for node in nodes:
         if not node.is_node or node.type == STACK_TYPE:

@@ -9,49 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_azure_native.authorization as azure_authorization
 import pulumi_kubernetes as k8s
-import pulumi_random as random
-from pulumi_azure_native.provider import Provider as AzureProvider
 
-from components._common import autoscaling, gpu
-from components._common.autoscaling import KARPENTER_DISCOVERY_TAG, ScaledPoolSpec
-from components._common.gpu import SERVING_SERVICE_ACCOUNT
+from components._common import gpu
+from components._common.autoscaling import ScaledPoolSpec
+from components._common.gpu import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from components._common.limits import PLATFORM_SYSTEM_NAMESPACES
-from components._common.tags import DataClassification, data_tags, platform_tags
-from components.aws import (
-    AwsAccessLogBucket,
-    AwsBackupPlan,
-    AwsContainerRegistry,
-    AwsEncryptedBucket,
-    AwsGpuCluster,
-    AwsGpuNodePoolArgs,
-    AwsNetwork,
-    AwsPostgres,
-    AwsRegistryScanning,
-    AwsServingIdentity,
-    AwsTrackingIdentity,
-    AwsTrainingIdentity,
-)
-from components.aws.gpu_cluster import planned_karpenter_pools
-from components.aws.training_identity import DEFAULT_SERVICE_ACCOUNT as TRAINING_SERVICE_ACCOUNT
-from components.azure import (
-    AzureContainerRegistry,
-    AzureDefenderForContainers,
-    AzureEncryptedStorage,
-    AzureGpuCluster,
-    AzureGpuNodePoolArgs,
-    AzureKeyVault,
-    AzureLogAnalytics,
-    AzureNetwork,
-    AzurePostgres,
-    AzureWorkloadIdentity,
-)
-from components.azure._shared import ACR_PUSH, role_definition_id
-from components.azure.network import DEFAULT_PRIVATE_DNS_ZONES
-from components.azure.policy_assignment import pod_security_baseline_assignment
-from components.docker import LocalRegistry
+from components._common.tags import DataClassification, data_tags
 from components.kubernetes import (
     AdmissionPolicies,
     DistributedTraining,
@@ -71,21 +35,11 @@ from components.kubernetes import (
     ServingGateway,
     TrainingNamespace,
 )
-from components.kubernetes.training.tracking import SERVICE_ACCOUNT_NAME as TRACKING_SERVICE_ACCOUNT
 from components.kubernetes.training.tracking import TEAM_CREDENTIALS_SECRET
-from stacks.config import AwsTarget, AzureTarget, GpuPoolConfig, KubernetesTarget, PlatformConfig, TrainingConfig
+from stacks.config import GpuPoolConfig, KubernetesTarget, PlatformConfig, TrainingConfig
 from stacks.load import FULL_KEY, PlatformConfigError, check_against_foundation
 
-_CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
-_AKS_OS_SKUS = {"ubuntu": "Ubuntu", "azurelinux": "AzureLinux"}
-AZURE_KEYS = {
-    "etcd": {"name": "etcd", "purpose": "encrypt", "identity": False},
-    "disks": {"name": "disks", "purpose": "wrap", "identity": False},
-    "registry": {"name": "registry", "purpose": "wrap"},
-    "storage": {"name": "storage", "purpose": "wrap"},
-}
-"""One key per consumer, so each grant and each rotation touches one service: AKS KMS (etcd secrets), the disk
-encryption set, the registry and the storage account."""
+CLASSIFICATION_ORDER: tuple[DataClassification, ...] = ("public", "internal", "confidential", "pii", "phi")
 
 
 @dataclass
@@ -215,17 +169,26 @@ def build_platform(config: PlatformConfig) -> Platform:
 
 
 def _build_platform(config: PlatformConfig) -> Platform:
-    builders: dict[str, Callable[[PlatformConfig, Platform], None]] = {
-        "aws": _build_aws,
-        "azure": _build_azure,
-        "kubernetes": _build_existing_cluster,
-    }
     platform = Platform(outputs=_common_outputs(config))
     if config.foundation is not None:
         _build_cluster_layer(config, platform)
     else:
-        builders[config.cloud](config, platform)
+        _cloud_builder(config.cloud)(config, platform)
     return platform
+
+
+def _cloud_builder(cloud: str) -> Callable[[PlatformConfig, Platform], None]:
+    """The builder of `cloud`'s foundation. Each cloud's builder module imports that cloud's SDK and components
+    (seconds of imports), so it is imported here, when a stack of that cloud is built, and never for another."""
+    if cloud == "aws":
+        from stacks.platform_aws import build_aws
+
+        return build_aws
+    if cloud == "azure":
+        from stacks.platform_azure import build_azure
+
+        return build_azure
+    return _build_existing_cluster
 
 
 # --- Component argument paths back to stack keys ---------------------------------------------------------
@@ -384,816 +347,7 @@ def _common_outputs(config: PlatformConfig) -> dict[str, Any]:
     }
 
 
-def _build_aws(config: PlatformConfig, platform: Platform) -> None:
-    assert isinstance(config.target, AwsTarget)
-    target = config.target
-    project, stack = pulumi.get_project(), pulumi.get_stack()
-    protect = config.protect
-    tags = platform_tags(
-        environment=config.environment,
-        stack=stack,
-        data_owner=config.governance.data_owner,
-        processing_activity=config.governance.processing_activity,
-        extra=config.governance.tags,
-    )
-    # One explicit provider: the region is the stack's, and the GDPR record tags land on every resource.
-    provider = aws.Provider(
-        "aws",
-        region=target.region,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
-        # The cluster tags the node subnets for Karpenter's discovery with `aws.ec2.Tag`; the subnets' own `tags`
-        # must not see that key as drift and remove it on the next `pulumi up` or refresh.
-        ignore_tags=aws.ProviderIgnoreTagsArgs(keys=[KARPENTER_DISCOVERY_TAG]),
-    )
-    opts = pulumi.ResourceOptions(providers={"aws": provider})
-
-    log_retention = config.logging.retention_days  # a CloudWatch value: stacks/config.py checks it
-    deployer = config.deployment.deployer
-    deployer_network = deployer.network
-    deployer_cidrs = [str(cidr) for cidr in deployer_network.cidrs]
-
-    network = AwsNetwork(
-        "network",
-        {
-            "availability_zones": list(target.zones or []),
-            "cidr_block": str(config.network.cidr),
-            "nat_gateways": config.network.nat_gateways or "perZone",
-            "flow_log_retention_days": log_retention,
-            "protect": protect,
-            **(
-                {"transit_gateway_id": deployer_network.transit_gateway_id, "transit_gateway_cidrs": deployer_cidrs}
-                if deployer_network.transit_gateway_id
-                else {}
-            ),
-        },
-        opts,
-    )
-
-    cluster = AwsGpuCluster(
-        "eks",
-        {
-            "cluster_name": f"{project}-{stack}",
-            "subnet_ids": network.private_subnet_ids,
-            "kubernetes_version": config.cluster.kubernetes_version,
-            "endpoint_public_access": config.cluster.endpoint.public_access,
-            "public_access_cidrs": [str(cidr) for cidr in config.cluster.endpoint.public_access_cidrs],
-            "control_plane_log_types": list(config.cluster.control_plane_logs or []),
-            "log_retention_days": log_retention,
-            "admin_principal_arns": list(config.cluster.admin_principals),
-            # The configured deployer (staging and prod require one); in dev without one, whoever runs `pulumi up`.
-            **(
-                {"deployer_principal_arn": deployer.principal}
-                if config.cluster.deployer_admin_access and deployer.principal
-                else {"grant_deployer_admin": config.cluster.deployer_admin_access}
-            ),
-            "team_access": _aws_team_access(config),
-            # The in-network deployer reaches the private endpoint on 443, and nothing else does.
-            "api_access_cidrs": deployer_cidrs,
-            "api_access_security_group_ids": list(deployer_network.security_group_ids),
-            "create_autoscaling_service_linked_role": config.deployment.create_service_linked_roles,
-            # One platform node group per zone: the zones are plain config, the subnet IDs outputs of the network.
-            "node_subnet_ids_by_zone": {
-                zone: network.private_subnet_ids_by_zone.apply(lambda by_zone, zone=zone: by_zone[zone])
-                for zone in target.zones or []
-            },
-            **_eks_pools(config),
-            "protect": protect,
-            # Provider default tags do not reach the instances and volumes node groups launch; these do.
-            "tags": tags,
-        },
-        opts,
-    )
-
-    # Registry and buckets need only the node role and the access-log bucket, never the cluster itself,
-    # so they are created in parallel with the control plane.
-    registry = AwsContainerRegistry(
-        "registry",
-        {
-            "repositories": list(config.registry.repositories),
-            "repository_prefix": f"{project}-{stack}",
-            "scan_on_push": config.registry.scan_on_push,
-            "keep_tagged_images": config.registry.keep_tagged_images,
-            "untagged_retention_days": config.registry.untagged_retention_days,
-            # Nodes of the fixed node groups and the nodes Karpenter launches pull the model images.
-            "pull_principal_arns": [cluster.node_role_arn, cluster.karpenter_node_role_arn],
-            "protect": protect,
-        },
-        opts,
-    )
-    if config.registry.enhanced_scanning:
-        # Inspector rescans every platform image as CVEs appear; promotion is gated on its findings
-        # (`python -m policies.image_gate`, README *Supply chain*).
-        AwsRegistryScanning(
-            "registry-scanning",
-            {
-                "repository_filters": [f"{project}-{stack}/*"],
-                "enable_inspector": config.registry.enable_inspector,
-            },
-            opts,
-        )
-    access_logs = AwsAccessLogBucket(
-        "access-logs", {"retention_days": config.storage.access_log_retention_days, "protect": protect}, opts
-    )
-    buckets = {
-        bucket.name: AwsEncryptedBucket(
-            bucket.name,
-            {
-                "access_log_bucket_name": access_logs.bucket_name,
-                "data_classification": bucket.data_classification,
-                "retention_days": bucket.retention_days,
-                "noncurrent_version_retention_days": bucket.noncurrent_version_retention_days,
-                "protect": protect,
-            },
-            opts,
-        )
-        for bucket in config.storage.buckets
-    }
-    tracking = (
-        _aws_tracking(config, platform, network, cluster, buckets, opts) if config.training.tracking.enabled else None
-    )
-    # Personal and health data get point-in-time recovery outside the bucket (HIPAA 164.308(a)(7)); so does the
-    # tracking database, whose runs may record them.
-    personal = [b.name for b in config.storage.buckets if b.data_classification in ("phi", "pii")]
-    if personal:
-        backup = AwsBackupPlan(
-            "backup",
-            {
-                "resource_arns": [
-                    *(buckets[name].bucket_arn for name in personal),
-                    *([tracking.instance_arn] if tracking else []),
-                ],
-                **({"database_kms_key_arns": [tracking.kms_key_arn]} if tracking else {}),
-                "source_kms_key_arns": [buckets[name].kms_key_arn for name in personal],
-                "data_classification": max(
-                    (b.data_classification for b in config.storage.buckets if b.name in personal),
-                    key=_CLASSIFICATION_ORDER.index,
-                ),
-                "protect": protect,
-            },
-            opts,
-        )
-        platform.outputs["backupVaultName"] = backup.vault_name
-    models = buckets[config.storage.models_bucket]
-    repository_arns = registry.repository_arns.apply(lambda arns: sorted(arns.values()))
-    serving = {
-        namespace.name: AwsServingIdentity(
-            f"serving-{namespace.name}",
-            {
-                "namespace": namespace.name,
-                "oidc_provider_arn": cluster.oidc_provider_arn,
-                "bucket_arn": models.bucket_arn,
-                "kms_key_arn": models.kms_key_arn,
-                "prefix": namespace.name,
-                "repository_arns": repository_arns,
-                # Reads only its own namespace's application secrets (Secrets Store CSI, Secrets Manager).
-                "secret_name_prefix": secret_name_prefix(config, namespace.name),
-            },
-            opts,
-        )
-        for namespace in config.serving.namespaces
-    }
-    training = {
-        namespace.name: AwsTrainingIdentity(
-            f"training-{namespace.name}",
-            {
-                "namespace": namespace.name,
-                "oidc_provider_arn": cluster.oidc_provider_arn,
-                # The team's prefix in each bucket is `<store>/<namespace>` (the component's default).
-                **{
-                    store: {"bucket_arn": buckets[bucket].bucket_arn, "kms_key_arn": buckets[bucket].kms_key_arn}
-                    for store, bucket in training_buckets(config).items()
-                },
-                # The serving images its pipelines build, pushed by digest to these repositories only.
-                **(
-                    {
-                        "image_repository_arns": [
-                            registry.repository_arns.apply(lambda arns, repo=repo: arns[repo])
-                            for repo in namespace.image_repositories
-                        ]
-                    }
-                    if namespace.image_repositories
-                    else {}
-                ),
-            },
-            opts,
-        )
-        for namespace in config.training.namespaces
-    }
-
-    platform.outputs.update(
-        {
-            "region": target.region,
-            "vpcId": network.vpc_id,
-            "privateSubnetIds": network.private_subnet_ids,
-            "flowLogGroupName": network.flow_log_group_name,
-            "kubeconfig": cluster.kubeconfig,
-            "clusterName": cluster.cluster_name,
-            "clusterEndpoint": cluster.endpoint,
-            "clusterSecurityGroupId": cluster.cluster_security_group_id,
-            "clusterKmsKeyArn": cluster.kms_key_arn,
-            "oidcIssuerUrl": cluster.oidc_issuer_url,
-            "oidcProviderArn": cluster.oidc_provider_arn,
-            "nodeRoleArn": cluster.node_role_arn,
-            "storageClass": cluster.storage_class,
-            "registryUrl": registry.registry_url,
-            "registryRepositoryUrls": registry.repository_urls,
-            "registryKmsKeyArn": registry.kms_key_arn,
-            "bucketNames": {name: bucket.bucket_name for name, bucket in buckets.items()},
-            "bucketKmsKeyArns": {name: bucket.kms_key_arn for name, bucket in buckets.items()},
-            "modelsBucketName": models.bucket_name,
-            "accessLogBucketName": access_logs.bucket_name,
-            "servingIdentities": {name: identity.role_arn for name, identity in serving.items()},
-            "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
-            "trainingIdentities": {name: identity.role_arn for name, identity in training.items()},
-            "gpuPoolTaints": gpu_pool_taints(config),
-            "karpenter": cluster.karpenter,
-            "karpenterPools": cluster.karpenter_pools,
-            "efaPools": cluster.efa_pools,
-        }
-    )
-    if config.deployment.kubernetes_layer == "clusterStack":
-        return  # the cluster-layer stack installs it from inside the network, from the outputs above
-    # The provider waits for what the API needs to take the layer (admin access, the platform nodes of every zone,
-    # add-ons), not for the GPU node groups.
-    provider = _cluster_provider(
-        "eks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url, cluster.api_prerequisites
-    )
-    _build_kubernetes_layer(
-        config,
-        platform,
-        KubernetesLayerInputs(
-            provider=provider,
-            identity_kind="aws",
-            serving_identities={name: identity.role_arn for name, identity in serving.items()},
-            storage_class=cluster.storage_class,
-            gpu_driver_preinstalled=True,  # the EKS NVIDIA AMIs (AL2023, Bottlerocket) ship driver and toolkit
-            install_gpu_stack=bool(config.cluster.gpu_pools),
-            gpu_pool_taints=gpu_pool_taints(config),
-            gpu_runtime_class=gpu.preinstalled_runtime_class("aws"),
-            karpenter=KarpenterLayer(
-                pools=cluster.karpenter_pools, settings=cluster.karpenter, efa_pools=cluster.efa_pools
-            ),
-            metrics_server=True,
-            model_store=models.bucket_name.apply(lambda bucket: f"s3://{bucket}"),
-            secrets=SecretsLayer(provider="aws", aws_region=target.region),
-            training_identities={name: identity.role_arn for name, identity in training.items()},
-            training_pools=list(config.cluster.gpu_pools),
-            training_cloud="aws",
-            efa_region=target.region if any(pool.efa for pool in config.cluster.gpu_pools) else None,
-            efa_pool_taints=gpu_pool_taints(config),
-            artifact_store={
-                "cloud": "aws",
-                "bucket": buckets[config.training.artifacts_bucket].bucket_name,
-                "region": target.region,
-                "kms_key_id": buckets[config.training.artifacts_bucket].kms_key_arn,
-            },
-            tracking=_tracking_layer(platform.outputs, config) if tracking else None,
-        ),
-    )
-
-
 TRACKING_DATABASE_PORT = 5432
-
-
-def _aws_tracking(
-    config: PlatformConfig,
-    platform: Platform,
-    network: AwsNetwork,
-    cluster: AwsGpuCluster,
-    buckets: dict[str, AwsEncryptedBucket],
-    opts: pulumi.ResourceOptions,
-) -> AwsPostgres:
-    """The tracking server's cloud side on AWS: its RDS PostgreSQL, reachable from the cluster's nodes only, and its
-    IRSA role writing `mlflow/` in the artifacts bucket. Exported for the Kubernetes layer (here or a cluster-layer
-    stack)."""
-    database = config.training.tracking.database
-    # A password Pulumi holds (a secret in state): an RDS-managed one rotates weekly, and MLflow keeps the one it
-    # started with in its connection URI.
-    password = random.RandomPassword(
-        "tracking-db-password",
-        length=40,
-        special=False,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["result"])),
-    )
-    postgres = AwsPostgres(
-        "tracking-db",
-        {
-            "vpc_id": network.vpc_id,
-            "subnet_ids": network.private_subnet_ids,
-            # The EKS cluster security group is on every node (managed groups and Karpenter's, by discovery tag).
-            "allowed_security_group_ids": [cluster.cluster_security_group_id],
-            **({"instance_class": database.instance_class} if database.instance_class else {}),
-            "allocated_storage_gb": database.storage_gb,
-            "max_allocated_storage_gb": database.max_storage_gb,
-            "backup_retention_days": database.backup_retention_days,
-            "log_retention_days": config.logging.retention_days,
-            "multi_az": bool(database.high_availability),
-            "master_password": password.result,
-            "data_classification": "confidential",
-            "protect": config.protect,
-        },
-        opts,
-    )
-    identity = AwsTrackingIdentity(
-        "tracking",
-        {
-            "oidc_provider_arn": cluster.oidc_provider_arn,
-            "artifacts_bucket_arn": buckets[config.training.artifacts_bucket].bucket_arn,
-            "artifacts_kms_key_arn": buckets[config.training.artifacts_bucket].kms_key_arn,
-            "namespace": config.training.tracking.namespace,
-        },
-        opts,
-    )
-    platform.outputs.update(
-        {
-            "trackingDatabase": {
-                "host": postgres.endpoint,
-                "port": postgres.port,
-                "name": postgres.database_name,
-                "username": postgres.master_username,
-            },
-            "trackingDatabasePassword": pulumi.Output.secret(password.result),
-            "trackingIdentity": identity.role_arn,
-            "trackingArtifactsDestination": identity.artifacts_destination,
-        }
-    )
-    return postgres
-
-
-def _eks_gpu_pool(pool: GpuPoolConfig) -> AwsGpuNodePoolArgs:
-    """The EKS form of one platform GPU pool."""
-    args: AwsGpuNodePoolArgs = {
-        "name": pool.name,
-        "instance_types": list(pool.instance_types),
-        "min_size": pool.min_size,
-        "max_size": pool.max_size,
-        "capacity_type": pool.capacity_type or "on-demand",
-        "disk_size_gb": pool.disk_size_gb,
-        "os_family": "bottlerocket" if pool.os_family == "bottlerocket" else "al2023",
-        "taints": [{"key": taint.key, "value": taint.value, "effect": taint.effect} for taint in pool.taints],
-        "labels": dict(pool.labels),
-        "on_demand_fallback": pool.on_demand_fallback,
-    }
-    if pool.efa:
-        args["efa"] = True
-    if pool.priority is not None:
-        args["priority"] = pool.priority
-    if pool.zones:
-        args["zones"] = list(pool.zones)
-    return args
-
-
-def _eks_pools(config: PlatformConfig) -> dict[str, Any]:
-    """The `platform_node_pool` and `gpu_node_pools` arguments of the stack's `AwsGpuCluster`."""
-    platform_pool = config.cluster.platform_pool
-    return {
-        "platform_node_pool": {
-            "instance_types": list(platform_pool.instance_types or []),
-            "min_size_per_zone": platform_pool.min_size_per_zone or 1,
-            "max_size_per_zone": platform_pool.max_size_per_zone or 1,
-            "disk_size_gb": platform_pool.disk_size_gb,
-        },
-        "gpu_node_pools": [_eks_gpu_pool(pool) for pool in config.cluster.gpu_pools],
-    }
-
-
-def _foundation_karpenter_pools(foundation: PlatformConfig) -> list[ScaledPoolSpec]:
-    """The pools an EKS foundation stack's cluster lets Karpenter grow (its `karpenterPools` output), derived from
-    its stack file: a Kubernetes layer registers one NodePool per pool, so it must know them as plain data."""
-    assert isinstance(foundation.target, AwsTarget)
-    zones = list(foundation.target.zones or [])
-    return planned_karpenter_pools(
-        {"subnet_ids": [], "node_subnet_ids_by_zone": dict.fromkeys(zones, ""), **_eks_pools(foundation)}  # type: ignore[typeddict-item]
-    )
-
-
-def _build_azure(config: PlatformConfig, platform: Platform) -> None:
-    assert isinstance(config.target, AzureTarget)
-    target = config.target
-    location = target.location
-    stack = pulumi.get_stack()
-    base = f"mlp-{stack}"
-    protect = config.protect
-    endpoint = config.cluster.endpoint
-    # A private API server means operators work from inside the VNet: every data service is private too.
-    # A public one (dev only) lets the same allow-listed networks through each service's firewall.
-    public_cidrs = [str(cidr) for cidr in endpoint.public_access_cidrs] if endpoint.public_access else []
-    public_services = endpoint.public_access
-    deployer = config.deployment.deployer
-    deployer_cidrs = [str(cidr) for cidr in deployer.network.cidrs]
-    tracking_on = bool(config.training.tracking.enabled)
-    tags = platform_tags(
-        environment=config.environment,
-        stack=stack,
-        data_owner=config.governance.data_owner,
-        processing_activity=config.governance.processing_activity,
-        extra=config.governance.tags,
-    )
-    provider = AzureProvider(f"{base}-azure", location=location)
-    opts = pulumi.ResourceOptions(providers=[provider])
-
-    network = AzureNetwork(
-        f"{base}-network",
-        {
-            "location": location,
-            **({"resource_group_name": target.resource_group_name} if target.resource_group_name else {}),
-            "address_space": str(config.network.cidr),
-            # HTTPS to the API server subnet: the allow-listed networks of a public API server, or the in-network
-            # deployer of a private one.
-            "api_server_allowed_cidrs": public_cidrs or deployer_cidrs,
-            "peer_virtual_network_ids": list(deployer.network.virtual_network_ids),
-            "link_private_dns_zones_to_peers": deployer.network.link_private_dns_zones,
-            **({"private_dns_zones": [*DEFAULT_PRIVATE_DNS_ZONES, POSTGRES_ZONE]} if tracking_on else {}),
-            "tags": tags,
-        },
-        opts,
-    )
-    zone_ids = network.private_dns_zone_ids
-    logs = AzureLogAnalytics(
-        f"{base}-logs",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": location,
-            "retention_days": config.logging.retention_days,
-            "protect": protect,
-            "tags": {**tags, **data_tags("confidential", config.logging.retention_days)},
-        },
-        opts,
-    )
-    # Every vault of the stack: private-linked (the AKS KMS plugin reaches the key vault only privately, see
-    # AzureGpuCluster), behind the same firewall as the other data services, audited to the one workspace.
-    vault_placement: dict[str, Any] = {
-        "resource_group_name": network.resource_group_name,
-        "location": location,
-        "public_network_access": public_services,
-        "allowed_ip_ranges": public_cidrs,
-        "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
-        "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.vaultcore.azure.net"]),
-        "log_analytics_workspace_id": logs.workspace_id,
-        "protect": protect,
-        "tags": {**tags, **data_tags("confidential", None)},
-    }
-    vault = AzureKeyVault(
-        f"{base}-kv",
-        {**vault_placement, "keys": [*AZURE_KEYS.values(), *([TRACKING_KEY] if tracking_on else [])]},  # type: ignore[typeddict-item]
-        opts,
-    )
-    client_config = azure_authorization.get_client_config_output()
-    tenant_id = client_config.tenant_id
-    cluster_config = config.cluster
-    cluster = AzureGpuCluster(
-        f"{base}-aks",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": location,
-            "kubernetes_version": cluster_config.kubernetes_version,
-            "node_subnet_id": network.node_subnet_id,
-            "api_server_subnet_id": network.api_server_subnet_id,
-            "vnet_address_space": str(config.network.cidr),
-            "private_cluster": not endpoint.public_access,
-            "authorized_ip_ranges": public_cidrs,
-            "admin_group_object_ids": list(cluster_config.admin_principals),
-            "grant_deployer_admin": cluster_config.deployer_admin_access,
-            **(
-                {"deployer_principal_id": deployer.principal}
-                if deployer.principal and cluster_config.deployer_admin_access
-                else {}
-            ),
-            "deployer_principal_type": deployer.azure_principal_type,
-            "kubelogin_mode": deployer.kubelogin or "azurecli",
-            "team_group_object_ids": team_groups(config),
-            "deployer_virtual_network_ids": list(deployer.network.virtual_network_ids),
-            "zones": list(target.zones or []),
-            "system_pool": {
-                "vm_size": (cluster_config.system_pool.instance_types or ["Standard_D4ds_v5"])[0],
-                "min_count": cluster_config.system_pool.min_size,
-                "max_count": cluster_config.system_pool.max_size,
-                "os_disk_size_gb": cluster_config.system_pool.disk_size_gb,
-            },
-            "platform_pool": {
-                "vm_size": (cluster_config.platform_pool.instance_types or ["Standard_D4ds_v5"])[0],
-                "min_count_per_zone": cluster_config.platform_pool.min_size_per_zone or 1,
-                "max_count_per_zone": cluster_config.platform_pool.max_size_per_zone or 1,
-                "os_disk_size_gb": cluster_config.platform_pool.disk_size_gb,
-            },
-            "gpu_node_pools": [_aks_gpu_pool(pool) for pool in cluster_config.gpu_pools],
-            "autoscaler_profile": {
-                "expander": cluster_config.autoscaling.expander,
-                "scale_down_unneeded_time": f"{cluster_config.autoscaling.scale_down_after_minutes}m",
-            },
-            "key_vault_id": vault.vault_id,
-            # The KMS plugin reaches the vault only through its private endpoint: the key's URI resolves once
-            # the endpoint's DNS records exist, so the cluster alone waits for them (its identity, grants and
-            # disk encryption set do not).
-            "kms_key_id": pulumi.Output.all(vault.key_versioned_uris, vault.private_endpoint_id).apply(
-                lambda values: values[0]["etcd"]
-            ),
-            "kms_key_resource_id": vault.key_ids.apply(lambda ids: ids["etcd"]),
-            "disk_encryption_key_url": vault.key_versioned_uris.apply(lambda uris: uris["disks"]),
-            "disk_encryption_key_resource_id": vault.key_ids.apply(lambda ids: ids["disks"]),
-            "log_analytics_workspace_id": logs.workspace_id,
-            "protect": protect,
-            "tags": tags,
-        },
-        opts,
-    )
-    registry = AzureContainerRegistry(
-        f"{base}-acr",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": location,
-            "encryption_key_uri": vault.key_uris.apply(lambda uris: uris["registry"]),
-            "encryption_identity_id": vault.identity_ids.apply(lambda ids: ids["registry"]),
-            "encryption_identity_client_id": vault.identity_client_ids.apply(lambda ids: ids["registry"]),
-            "public_network_access": public_services,
-            "allowed_ip_ranges": public_cidrs,
-            # ACR refuses to disable exports while public network access is on.
-            "export_policy_enabled": public_services,
-            "untagged_retention_days": config.registry.untagged_retention_days,
-            "zone_redundancy": len(target.zones or []) > 1,
-            "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
-            "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.azurecr.io"]),
-            "pull_principal_ids": [cluster.kubelet_identity_object_id],
-            "log_analytics_workspace_id": logs.workspace_id,
-            "protect": protect,
-            "tags": {**tags, **data_tags("confidential", None)},
-        },
-        opts,
-    )
-    buckets = config.storage.buckets
-    most_sensitive = max(
-        (bucket.data_classification for bucket in buckets), key=_CLASSIFICATION_ORDER.index, default="internal"
-    )
-    retentions = [bucket.retention_days for bucket in buckets]
-    storage = AzureEncryptedStorage(
-        f"{base}-data",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": location,
-            "key_vault_uri": vault.vault_uri,
-            "encryption_key_name": AZURE_KEYS["storage"]["name"],
-            "encryption_identity_id": vault.identity_ids.apply(lambda ids: ids["storage"]),
-            "containers": [
-                {
-                    "name": bucket.name,
-                    **({"retention_days": bucket.retention_days} if bucket.retention_days else {}),
-                    "noncurrent_retention_days": bucket.noncurrent_version_retention_days,
-                }
-                for bucket in buckets
-            ],
-            "public_network_access": public_services,
-            "allowed_ip_ranges": public_cidrs,
-            "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
-            "private_dns_zone_id": zone_ids.apply(lambda zones: zones["privatelink.blob.core.windows.net"]),
-            "log_analytics_workspace_id": logs.workspace_id,
-            "protect": protect,
-            "tags": {
-                **tags,
-                **data_tags(most_sensitive, None if None in retentions else max(retentions, default=None)),
-            },
-        },
-        opts,
-    )
-    models_container = storage.container_ids.apply(lambda ids: ids[config.storage.models_bucket])
-    serving_identities: dict[str, pulumi.Output[str]] = {}
-    secret_vaults: dict[str, pulumi.Output[str]] = {}
-    for namespace in config.serving.namespaces:
-        secret_scopes: list[pulumi.Input[str]] = []
-        if namespace.secrets:
-            # One vault per namespace: Key Vault RBAC is granted per vault, and Microsoft advises against
-            # per-secret grants (Key Vault RBAC guide, "Best Practices for individual keys, secrets, and
-            # certificates role assignments"). Private like the key vault, no keys of its own.
-            secrets_vault = AzureKeyVault(
-                f"{base}-{namespace.name}-secrets",
-                {**vault_placement, "sku": "standard"},  # type: ignore[typeddict-item]
-                opts,
-            )
-            secret_scopes.append(secrets_vault.vault_id)
-            secret_vaults[namespace.name] = secrets_vault.vault_name
-        identity = AzureWorkloadIdentity(
-            f"{base}-{namespace.name}",
-            {
-                "resource_group_name": network.resource_group_name,
-                "location": location,
-                "oidc_issuer_url": cluster.oidc_issuer_url,
-                "namespace": namespace.name,
-                "blob_reader_scopes": [models_container],
-                "blob_read_prefix": f"{namespace.name}/",
-                **({"key_vault_secret_scopes": secret_scopes} if secret_scopes else {}),
-                "tags": tags,
-            },
-            opts,
-        )
-        serving_identities[namespace.name] = identity.client_id
-    # Training identities: read the team's datasets prefix, write its models and artifacts prefixes (ABAC), no
-    # deletes; the same three stores as on EKS.
-    training_identities: dict[str, pulumi.Output[str]] = {}
-    container_ids = storage.container_ids
-    for namespace in config.training.namespaces:
-        stores = training_buckets(config)
-        identity = AzureWorkloadIdentity(
-            f"{base}-train-{namespace.name}",
-            {
-                "resource_group_name": network.resource_group_name,
-                "location": location,
-                "oidc_issuer_url": cluster.oidc_issuer_url,
-                "namespace": namespace.name,
-                "service_account": TRAINING_SERVICE_ACCOUNT,
-                "blob_reader_scopes": [container_ids.apply(lambda ids, c=stores["datasets"]: ids[c])],
-                # `<store>/<namespace>/` in each container, the same layout as the EKS training identity's.
-                "blob_read_prefix": training_prefix("datasets", namespace.name),
-                "blob_writers": [
-                    {
-                        "scope": container_ids.apply(lambda ids, c=stores[store]: ids[c]),
-                        "prefix": training_prefix(store, namespace.name),
-                    }
-                    for store in ("models", "artifacts")
-                ],
-                "tags": tags,
-            },
-            opts,
-        )
-        training_identities[namespace.name] = identity.client_id
-        if namespace.image_repositories:
-            # The serving images its pipelines build. ACR's built-in roles are registry-wide (a registry without
-            # ABAC repository permissions cannot narrow them), so the grant covers the platform's one registry.
-            azure_authorization.RoleAssignment(
-                f"{base}-train-{namespace.name}-acr-push",
-                principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=client_config.subscription_id.apply(lambda sub: role_definition_id(sub, ACR_PUSH)),
-                scope=registry.registry_id,
-                opts=opts,
-            )
-
-    if config.registry.enhanced_scanning:
-        # Defender for Containers scans every registry image (the promotion gate reads its assessments); the plan is
-        # the subscription's, named explicitly.
-        AzureDefenderForContainers(
-            f"{base}-defender-containers", {"subscription_id": client_config.subscription_id}, opts
-        )
-    # The Azure Policy add-on enforces the pod security baseline initiative (Deny in prod, Audit elsewhere) beside
-    # the admission policies, with the same node-agent exemptions.
-    pod_security_baseline_assignment(
-        f"{base}-pod-security-baseline",
-        cluster.cluster_id,
-        enforce=config.environment == "prod",
-        excluded_namespaces=list(PLATFORM_SYSTEM_NAMESPACES),
-        parent=cluster,
-    )
-    if tracking_on:
-        _azure_tracking(config, platform, network, vault, storage, logs, cluster, tenant_id, tags, opts)
-
-    platform.outputs.update(
-        {
-            "location": location,
-            "resourceGroupName": network.resource_group_name,
-            "kubeconfig": cluster.kubeconfig,
-            "clusterName": cluster.cluster_name,
-            "oidcIssuerUrl": cluster.oidc_issuer_url,
-            "kubeletIdentityClientId": cluster.kubelet_identity_client_id,
-            "nodeResourceGroup": cluster.node_resource_group,
-            "gpuNodePools": cluster.gpu_node_pool_names,
-            "storageClass": cluster.storage_class,
-            "registryLoginServer": registry.login_server,
-            "storageAccountName": storage.account_name,
-            "blobEndpoint": storage.blob_endpoint,
-            "containerNames": storage.container_names,
-            "modelsContainer": config.storage.models_bucket,
-            "keyVaultUri": vault.vault_uri,
-            "keyIds": vault.key_uris,
-            "servingIdentities": pulumi.Output.all(**serving_identities) if serving_identities else {},
-            # Per namespace with secrets: its Key Vault, which only its identity may read.
-            "servingKeyVaults": pulumi.Output.all(**secret_vaults) if secret_vaults else {},
-            "tenantId": tenant_id,
-            "servingServiceAccount": SERVING_SERVICE_ACCOUNT,
-            "trainingIdentities": pulumi.Output.all(**training_identities) if training_identities else {},
-            "gpuPoolTaints": gpu_pool_taints(config),
-            "autoscalerPriorities": cluster.autoscaler_priorities,
-        }
-    )
-    if config.deployment.kubernetes_layer == "clusterStack":
-        return  # the cluster-layer stack installs it from inside the network, from the outputs above
-    # As on EKS: the cluster (with its system pool and add-ons), the platform pool the layer's workloads run on
-    # and the admin groups' grants; the GPU pools, created one after another after it, keep nothing else waiting.
-    provider = _cluster_provider(
-        "aks-kubernetes", cluster.kubeconfig, cluster.oidc_issuer_url, cluster.api_prerequisites
-    )
-    _build_kubernetes_layer(
-        config,
-        platform,
-        KubernetesLayerInputs(
-            provider=provider,
-            identity_kind="azure",
-            serving_identities=dict(serving_identities),
-            storage_class=cluster.storage_class,
-            gpu_driver_preinstalled=True,  # AKS GPU pools use gpuProfile.driver=Install (driver and toolkit)
-            install_gpu_stack=bool(config.cluster.gpu_pools),
-            gpu_pool_taints=gpu_pool_taints(config),
-            gpu_runtime_class=gpu.preinstalled_runtime_class("azure"),
-            autoscaler_priorities=cluster.autoscaler_priorities or None,
-            model_store=pulumi.Output.concat(storage.blob_endpoint, config.storage.models_bucket),
-            secrets=SecretsLayer(provider="azure", key_vaults=dict(secret_vaults), tenant_id=tenant_id),
-            training_identities=dict(training_identities),
-            training_pools=list(config.cluster.gpu_pools),
-            training_cloud="azure",
-            artifact_store={
-                "cloud": "azure",
-                "account": storage.account_name,
-                "container": config.training.artifacts_bucket,
-            },
-            tracking=_tracking_layer(platform.outputs, config) if tracking_on else None,
-        ),
-    )
-
-
-POSTGRES_ZONE = "privatelink.postgres.database.azure.com"
-"""The private DNS zone of flexible servers' private endpoints."""
-TRACKING_KEY = {"name": "postgres", "purpose": "wrap"}
-"""The tracking database's key in the platform vault, with its own identity (granted on this key only)."""
-
-
-def _azure_tracking(
-    config: PlatformConfig,
-    platform: Platform,
-    network: AzureNetwork,
-    vault: AzureKeyVault,
-    storage: AzureEncryptedStorage,
-    logs: AzureLogAnalytics,
-    cluster: AzureGpuCluster,
-    tenant_id: pulumi.Input[str],
-    tags: dict[str, str],
-    opts: pulumi.ResourceOptions,
-) -> None:
-    """The tracking server's cloud side on Azure: a private flexible server encrypted with the vault's `postgres`
-    key, and a workload identity writing `mlflow/` in the artifacts container. Exported for the Kubernetes layer."""
-    base = f"mlp-{pulumi.get_stack()}"
-    tracking = config.training.tracking
-    database = tracking.database
-    admin = database.entra_administrator
-    assert admin is not None  # stacks/config.py requires it on Azure
-    password = random.RandomPassword(
-        "tracking-db-password",
-        length=40,
-        special=False,
-        min_upper=2,
-        min_lower=2,
-        min_numeric=2,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["result"])),
-    )
-    login = "mlflow_admin"
-    server = AzurePostgres(
-        f"{base}-tracking-db",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": config.target.location,  # type: ignore[union-attr]
-            "tenant_id": tenant_id,
-            "administrator": {"object_id": admin.object_id, "principal_name": admin.name, "principal_type": admin.type},
-            "administrator_login": login,
-            "administrator_password": password.result,
-            "encryption_key_uri": vault.key_uris.apply(lambda uris: uris[TRACKING_KEY["name"]]),
-            "encryption_identity_id": vault.identity_ids.apply(lambda ids: ids[TRACKING_KEY["name"]]),
-            "private_endpoint_subnet_id": network.private_endpoint_subnet_id,
-            "private_dns_zone_id": network.private_dns_zone_ids.apply(lambda zones: zones[POSTGRES_ZONE]),
-            **({"sku_name": database.sku_name} if database.sku_name else {}),
-            "storage_size_gb": database.storage_gb,
-            "backup_retention_days": database.backup_retention_days,
-            "zone_redundant_ha": bool(database.high_availability),
-            "log_analytics_workspace_id": logs.workspace_id,
-            "protect": config.protect,
-            "tags": {**tags, **data_tags("confidential", None)},
-        },
-        opts,
-    )
-    artifacts = config.training.artifacts_bucket
-    identity = AzureWorkloadIdentity(
-        f"{base}-tracking",
-        {
-            "resource_group_name": network.resource_group_name,
-            "location": config.target.location,  # type: ignore[union-attr]
-            "oidc_issuer_url": cluster.oidc_issuer_url,
-            "namespace": tracking.namespace,
-            "service_account": TRACKING_SERVICE_ACCOUNT,  # the ServiceAccount ExperimentTracking creates
-            "blob_writers": [{"scope": storage.container_ids.apply(lambda ids: ids[artifacts]), "prefix": "mlflow/"}],
-            "tags": tags,
-        },
-        opts,
-    )
-    platform.outputs.update(
-        {
-            "trackingDatabase": {
-                "host": server.fqdn,
-                "port": TRACKING_DATABASE_PORT,
-                "name": server.database_name,
-                "username": server.administrator_login,
-            },
-            "trackingDatabasePassword": pulumi.Output.secret(password.result),
-            "trackingIdentity": identity.client_id,
-            "trackingArtifactsDestination": storage.account_name.apply(
-                lambda account: f"wasbs://{artifacts}@{account}.blob.core.windows.net/mlflow"
-            ),
-        }
-    )
 
 
 def gpu_pool_taints(config: PlatformConfig) -> list[dict[str, str]]:
@@ -1233,17 +387,6 @@ def training_buckets(config: PlatformConfig) -> dict[str, str]:
 def training_prefix(store: str, namespace: str) -> str:
     """A training team's key prefix in one store's bucket or container: `<store>/<namespace>/` on both clouds."""
     return f"{store}/{namespace}/"
-
-
-def _aws_team_access(config: PlatformConfig) -> list[dict[str, Any]]:
-    """EKS access entries for the teams: each team principal in its namespace's Kubernetes group."""
-    groups: dict[str, list[str]] = {}
-    for namespace in [*config.serving.namespaces, *config.training.namespaces]:
-        for principal in namespace.team_principals:
-            groups.setdefault(principal, [])
-            if namespace.team_group not in groups[principal]:
-                groups[principal].append(namespace.team_group)
-    return [{"principal_arn": principal, "kubernetes_groups": names} for principal, names in groups.items()]
 
 
 FOUNDATION_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -1295,8 +438,11 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
                     "project"
                 ]
             )
+        # Planned by the EKS cluster component's own validation (the AWS SDK loads with it).
+        from stacks.platform_aws import foundation_karpenter_pools
+
         karpenter = KarpenterLayer(
-            pools=_foundation_karpenter_pools(foundation_config),
+            pools=foundation_karpenter_pools(foundation_config),
             settings=reference.require_output("karpenter"),
             efa_pools=reference.get_output("efaPools").apply(lambda pools: pools or {}),
         )
@@ -1311,7 +457,7 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
             ]
         )
     training_identities = reference.require_output("trainingIdentities") if config.training.namespaces else None
-    _build_kubernetes_layer(
+    build_kubernetes_layer(
         config,
         platform,
         KubernetesLayerInputs(
@@ -1388,7 +534,7 @@ def _build_cluster_layer(config: PlatformConfig, platform: Platform) -> None:
                 else None
             ),
             tracking=(
-                _tracking_layer({key: reference.require_output(key) for key in TRACKING_OUTPUTS}, foundation_config)
+                tracking_layer({key: reference.require_output(key) for key in TRACKING_OUTPUTS}, foundation_config)
                 if config.training.tracking.enabled and foundation_config is not None
                 else None
             ),
@@ -1400,7 +546,7 @@ TRACKING_OUTPUTS = ("trackingDatabase", "trackingDatabasePassword", "trackingIde
 """The foundation outputs the tracking server is built from."""
 
 
-def _tracking_layer(outputs: dict[str, Any], foundation: PlatformConfig) -> TrackingLayer:
+def tracking_layer(outputs: dict[str, Any], foundation: PlatformConfig) -> TrackingLayer:
     """The tracking server's cloud side, from a foundation's outputs (this stack's, or a StackReference's) and its
     stack file (the network the database is in)."""
     return TrackingLayer(
@@ -1428,7 +574,7 @@ def _foundation_identity(
     return identities[namespace]
 
 
-def _cluster_provider(
+def cluster_provider(
     name: str, kubeconfig: pulumi.Output[str], issuer_url: pulumi.Output[str], prerequisites: list[pulumi.Resource]
 ) -> k8s.Provider:
     """The Kubernetes provider of a cluster the platform created: after its prerequisites, replaced with it only.
@@ -1449,27 +595,6 @@ def _cluster_provider(
     )
 
 
-def _aks_gpu_pool(pool: GpuPoolConfig) -> AzureGpuNodePoolArgs:
-    """The AKS form of one platform GPU pool (the config has already checked it is a valid AKS pool)."""
-    aks_pool: AzureGpuNodePoolArgs = {
-        "name": pool.name,
-        "vm_size": pool.instance_types[0],
-        "min_count": pool.min_size,
-        "max_count": pool.max_size,
-        "initial_count": pool.initial_size,
-        "spot": pool.capacity_type == "spot",
-        "priority": pool.priority
-        or (autoscaling.PRIORITY_SPOT if pool.capacity_type == "spot" else autoscaling.PRIORITY_ON_DEMAND),
-        "os_disk_size_gb": pool.disk_size_gb,
-        "os_sku": _AKS_OS_SKUS[pool.os_family or "ubuntu"],  # type: ignore[typeddict-item]
-        "extra_taints": [f"{taint.key}={taint.value}:{taint.effect}" for taint in pool.taints],
-        "labels": dict(pool.labels),
-    }
-    if pool.zones:
-        aks_pool["zones"] = list(pool.zones)
-    return aks_pool
-
-
 def _build_existing_cluster(config: PlatformConfig, platform: Platform) -> None:
     assert isinstance(config.target, KubernetesTarget)
     target = config.target
@@ -1483,6 +608,8 @@ def _build_existing_cluster(config: PlatformConfig, platform: Platform) -> None:
         platform_pool=False,
     )
     if target.local_registry.enabled and target.distribution != "generic":
+        from components.docker import LocalRegistry  # the Docker SDK loads for a local registry only
+
         registry = LocalRegistry(
             "local-registry", {"port": target.local_registry.port, "distribution": target.distribution}
         )
@@ -1496,10 +623,10 @@ def _build_existing_cluster(config: PlatformConfig, platform: Platform) -> None:
                 opts=pulumi.ResourceOptions(provider=provider),
             )
     platform.outputs["kubeconfigContext"] = target.kubeconfig_context
-    _build_kubernetes_layer(config, platform, layer)
+    build_kubernetes_layer(config, platform, layer)
 
 
-def _build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: KubernetesLayerInputs) -> None:
+def build_kubernetes_layer(config: PlatformConfig, platform: Platform, layer: KubernetesLayerInputs) -> None:
     """Install the cloud-agnostic layer: storage class, monitoring, NVIDIA stack, logging, serving namespaces."""
     # Each component waits only for what it uses, through its inputs: the storage class's name (the charts
     # with volumes), the Prometheus CRDs (the charts with ServiceMonitors). A `depends_on` on a whole component
