@@ -54,14 +54,42 @@ def retained(parent: pulumi.Resource, protect: bool, **options: Any) -> pulumi.R
 
 def merged_tags(
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None, fixed: Mapping[str, str]
-) -> pulumi.Output[dict[str, str]]:
-    """The caller's tags plus the component's own; the component's win (a data classification stays true)."""
-    return pulumi.Output.from_input(tags or {}).apply(lambda given: {**(given or {}), **fixed})
+) -> pulumi.Input[dict[str, str]]:
+    """The caller's tags plus the component's own; the component's win (a data classification stays true).
+
+    A plain dict when the caller's tags are plain strings (as the platform passes them): an Output of a dict costs
+    the runtime one Output per key and value, per tagged resource, for nothing it could wait on.
+    """
+    if tags is None or (isinstance(tags, Mapping) and all(isinstance(value, str) for value in tags.values())):
+        return {**(tags or {}), **fixed}
+    return pulumi.Output.from_input(tags).apply(lambda given: {**(given or {}), **fixed})
 
 
-def to_json(value: pulumi.Input[Any]) -> pulumi.Output[str]:
-    """Serialize a document that may hold outputs, keeping key order stable."""
-    return pulumi.Output.from_input(value).apply(lambda resolved: json.dumps(resolved, sort_keys=True))
+def to_json(value: pulumi.Input[Any]) -> pulumi.Input[str]:
+    """Serialize a document that may hold outputs, keeping key order stable.
+
+    A document computed by an Output (`facts.apply(iam.some_policy)`) is serialized by one more `apply` on it (its
+    value is plain: an apply's result holds no Outputs); a plain one directly. Only a document that holds Outputs
+    among its values goes through `Output.from_input`, which lifts every nested dict, list and value into an Output.
+    """
+    if isinstance(value, pulumi.Output):
+        return value.apply(_json_text)
+    if not _holds_inputs(value):
+        return _json_text(value)
+    return pulumi.Output.from_input(value).apply(_json_text)
+
+
+def _json_text(document: Any) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def _holds_inputs(value: Any) -> bool:
+    """Whether `value` is, or holds in a dict or list, anything but plain JSON values (an Output, an awaitable)."""
+    if isinstance(value, Mapping):
+        return any(_holds_inputs(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_inputs(item) for item in value)
+    return not (value is None or isinstance(value, str | int | float | bool))
 
 
 def customer_managed_key(
