@@ -97,10 +97,10 @@ def validate_platform_config(data: Any) -> PlatformConfig:
         raise PlatformConfigError(list(_describe(error))) from None
 
 
-class _StackFileLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses what YAML would otherwise resolve silently: a key written twice in one mapping
-    (the last one would win: `environment: dev` then `environment: prod` runs as prod) and a merge key (`<<`)
-    inside the platform key (an anchor from elsewhere in the file would change the stack without showing there)."""
+class _StrictMappings(yaml.constructor.SafeConstructor):
+    """Refuses what YAML would otherwise resolve silently: a key written twice in one mapping (the last one would
+    win: `environment: dev` then `environment: prod` runs as prod) and a merge key (`<<`) inside the platform key
+    (an anchor from elsewhere in the file would change the stack without showing there)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -122,7 +122,17 @@ class _StackFileLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_StackFileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StackFileLoader.construct_mapping)
+class _StackFileLoader(_StrictMappings, yaml.SafeLoader):
+    """The strict loader on PyYAML's pure-Python parser, whose messages name the offending character."""
+
+
+class _FastStackFileLoader(_StrictMappings, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The strict loader on libyaml's parser (PyYAML's C binding, when built with it): the same documents and the
+    same refusals, parsed about eight times faster, which every synthesis, check and test pays per stack file."""
+
+
+for _loader in (_StackFileLoader, _FastStackFileLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictMappings.construct_mapping)
 
 
 class _StackFileError(Exception):
@@ -140,7 +150,11 @@ def parse_stack_yaml(text: str, name: str) -> Any:
         PlatformConfigError: not valid YAML, a duplicate key or a merge key, naming the line.
     """
     try:
-        return yaml.load(text, Loader=_StackFileLoader)  # a SafeLoader subclass
+        try:
+            return yaml.load(text, Loader=_FastStackFileLoader)  # a SafeLoader equivalent
+        except yaml.YAMLError:
+            # Parse again for the pure-Python parser's message, which names what it found where libyaml's does not.
+            return yaml.load(text, Loader=_StackFileLoader)
     except _StackFileError as problem:
         raise PlatformConfigError(
             [f"{name} (line {problem.line}, column {problem.column}): {problem.message}"], source=name
