@@ -37,8 +37,6 @@ from stacks.platform import (
     KubernetesLayerInputs,
     Platform,
     SecretsLayer,
-    build_kubernetes_layer,
-    cluster_provider,
     gpu_pool_taints,
     secret_name_prefix,
     tracking_layer,
@@ -275,6 +273,8 @@ def build_aws(config: PlatformConfig, platform: Platform) -> None:
     )
     if config.deployment.kubernetes_layer == "clusterStack":
         return  # the cluster-layer stack installs it from inside the network, from the outputs above
+    from stacks.platform_kubernetes import build_kubernetes_layer, cluster_provider  # with the layer only
+
     # The provider waits for what the API needs to take the layer (admin access, the platform nodes of every zone,
     # add-ons), not for the GPU node groups.
     provider = cluster_provider(

@@ -15,7 +15,7 @@ import pulumi_random as random
 from pulumi_azure_native.provider import Provider as AzureProvider
 
 from components._common import autoscaling, gpu
-from components._common.gpu import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
+from components._common.gpu import SERVING_SERVICE_ACCOUNT, TRACKING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from components._common.limits import PLATFORM_SYSTEM_NAMESPACES
 from components._common.tags import data_tags, platform_tags
 from components.azure import (
@@ -33,7 +33,6 @@ from components.azure import (
 from components.azure._shared import ACR_PUSH, role_definition_id
 from components.azure.network import DEFAULT_PRIVATE_DNS_ZONES
 from components.azure.policy_assignment import pod_security_baseline_assignment
-from components.kubernetes.training.tracking import SERVICE_ACCOUNT_NAME as TRACKING_SERVICE_ACCOUNT
 from stacks.config import AzureTarget, GpuPoolConfig, PlatformConfig
 from stacks.platform import (
     CLASSIFICATION_ORDER,
@@ -41,8 +40,6 @@ from stacks.platform import (
     KubernetesLayerInputs,
     Platform,
     SecretsLayer,
-    build_kubernetes_layer,
-    cluster_provider,
     gpu_pool_taints,
     team_groups,
     tracking_layer,
@@ -370,6 +367,8 @@ def build_azure(config: PlatformConfig, platform: Platform) -> None:
     )
     if config.deployment.kubernetes_layer == "clusterStack":
         return  # the cluster-layer stack installs it from inside the network, from the outputs above
+    from stacks.platform_kubernetes import build_kubernetes_layer, cluster_provider  # with the layer only
+
     # As on EKS: the cluster (with its system pool and add-ons), the platform pool the layer's workloads run on
     # and the admin groups' grants; the GPU pools, created one after another after it, keep nothing else waiting.
     provider = cluster_provider(

@@ -32,7 +32,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import reset_options
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks.load import FULL_KEY, check_against_foundation, platform_config_from_stack_file, stack_config_from_file
+from stacks.stack_files import FULL_KEY, stack_config_from_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -778,6 +778,9 @@ def foundation_outputs(
     target = platform.get("target") if isinstance(platform, dict) else None
     if not (isinstance(target, dict) and target.get("foundation")):
         return {}, {}  # not a cluster-layer stack (or another program's stack file)
+    # The config models load here, for a cluster layer only: synthesizing any other program needs none of them.
+    from stacks.load import check_against_foundation, platform_config_from_stack_file
+
     config = platform_config_from_stack_file(path)
     if check_against_foundation(config, project_dir, stack) is None:
         return {}, {}

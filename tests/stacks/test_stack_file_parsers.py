@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from stacks.load import PlatformConfigError, _FastStackFileLoader, _StackFileLoader, parse_stack_yaml
+from stacks.stack_files import PlatformConfigError, _FastStackFileLoader, _StackFileLoader, parse_stack_yaml
 from stacks.synth import PROJECT_ROOT, stack_names
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from stacks.synth import PROJECT_ROOT
 
-SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_docker")
+SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_docker", "pulumi_kubernetes")
 
 # A fresh interpreter: synthesize, then list the SDK packages loaded (os._exit skips the SDKs' slow teardown).
 SCRIPT = textwrap.dedent(
@@ -43,9 +43,11 @@ def loaded_sdks(stack: str) -> tuple[set[str], int]:
 @pytest.mark.parametrize(
     ("stack", "needed", "not_needed"),
     [
-        ("prod", {"pulumi_aws"}, {"pulumi_azure_native", "pulumi_docker"}),
-        ("azure-prod", {"pulumi_azure_native"}, {"pulumi_aws", "pulumi_docker"}),
-        ("local", {"pulumi_docker"}, {"pulumi_aws", "pulumi_azure_native"}),
+        # prod and azure-prod are foundations: their Kubernetes layer is prod-cluster's and azure-prod-cluster's.
+        ("prod", {"pulumi_aws"}, {"pulumi_azure_native", "pulumi_docker", "pulumi_kubernetes"}),
+        ("azure-prod", {"pulumi_azure_native"}, {"pulumi_aws", "pulumi_docker", "pulumi_kubernetes"}),
+        ("dev", {"pulumi_aws", "pulumi_kubernetes"}, {"pulumi_azure_native", "pulumi_docker"}),
+        ("local", {"pulumi_docker", "pulumi_kubernetes"}, {"pulumi_aws", "pulumi_azure_native"}),
     ],
 )
 def test_synthesizing_a_stack_imports_only_its_own_clouds_sdk(
