@@ -143,35 +143,33 @@ _REGISTRY = re.compile(r'(resource_modules|resource_packages)="""(.*?)"""', re.D
 
 
 @functools.cache
-def _sdk_registry(package: str) -> dict[str, str]:
-    """Type token -> defining module, from the registry a Pulumi SDK's `__init__.py` declares (read, not imported:
-    `_utilities.register(resource_modules=..., resource_packages=...)`); empty for a package not installed."""
+def _sdk_registry(package: str) -> dict[str, tuple[str, str]]:
+    """Type token -> (defining module, class), from the registry a Pulumi SDK's `__init__.py` declares (read, not
+    imported: `_utilities.register(resource_modules=..., resource_packages=...)`); empty for a package not
+    installed."""
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
         return {}
-    modules: dict[str, str] = {}
+    classes: dict[str, tuple[str, str]] = {}
     for kind, listing in _REGISTRY.findall(Path(spec.origin).read_text()):
         for entry in json.loads(listing):
             tokens = entry["classes"] if kind == "resource_modules" else {entry["token"]: entry["class"]}
-            modules.update(dict.fromkeys(tokens, entry["fqn"]))
-    return modules
+            classes.update({token: (entry["fqn"], name) for token, name in tokens.items()})
+    return classes
 
 
-def sdk_modules(types: Iterable[str]) -> list[str]:
-    """The SDK modules that define the typed classes of `types` (`aws:ec2/vpc:Vpc` -> `pulumi_aws.ec2`,
-    `pulumi:providers:kubernetes` -> `pulumi_kubernetes`): what a program registering them must import.
-
-    Raises:
-        ValueError: a type no installed SDK defines.
+def sdk_modules(types: Iterable[str]) -> dict[str, list[str]]:
+    """The SDK modules that define the typed classes of `types`, with those classes (`aws:ec2/vpc:Vpc` ->
+    `pulumi_aws.ec2`: `Vpc`; `pulumi:providers:kubernetes` -> `pulumi_kubernetes`: `Provider`): what a program
+    registering them imports. A type no installed SDK defines (a test's own token) needs no import.
     """
-    modules: set[str] = set()
+    modules: dict[str, set[str]] = {}
     for token in set(types):
         package = token.removeprefix(PROVIDER_PREFIX) if token.startswith(PROVIDER_PREFIX) else token.split(":")[0]
-        module = _sdk_registry("pulumi_" + package.replace("-", "_")).get(token)
-        if module is None:
-            raise ValueError(f"no installed Pulumi SDK defines {token}")
-        modules.add(module)
-    return sorted(modules)
+        found = _sdk_registry("pulumi_" + package.replace("-", "_")).get(token)
+        if found is not None:
+            modules.setdefault(found[0], set()).add(found[1])
+    return {module: sorted(classes) for module, classes in sorted(modules.items())}
 
 
 def baseline_source(nodes: Iterable[Node]) -> str:
@@ -189,8 +187,12 @@ def baseline_source(nodes: Iterable[Node]) -> str:
         "",
         "import pulumi",
         "",
-        "# The SDK modules of the registered types, as a program using their classes imports them (timed cold).",
-        *(f"import {module}  # noqa: F401" for module in sdk_modules(node.type for node in nodes)),
+        "# The classes of the registered types, as a program using them imports them (timed cold). An SDK's service",
+        "# modules are lazy (importlib.util.LazyLoader): importing one by name runs nothing; taking a class does.",
+        *(
+            f"from {module} import {', '.join(classes)}  # noqa: F401"
+            for module, classes in sdk_modules(node.type for node in nodes).items()
+        ),
         "",
         "",
         "def _ready(value):",
