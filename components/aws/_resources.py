@@ -1,6 +1,7 @@
 """Internal helpers shared by the AWS components: account facts, options and tags for stateful resources, keys."""
 
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,26 @@ class AccountFacts:
     dns_suffix: pulumi.Output[str]
 
 
+_FACTS_BY_PROVIDER: "weakref.WeakKeyDictionary[pulumi.ProviderResource, AccountFacts]" = weakref.WeakKeyDictionary()
+"""The facts of each explicit AWS provider, looked up once: every component on the platform's provider shares them."""
+
+
 def account_facts(parent: pulumi.Resource) -> AccountFacts:
-    """Look up the account, partition and region of `parent`'s AWS provider (invokes inherit it from the parent)."""
+    """Look up the account, partition and region of `parent`'s AWS provider (invokes inherit it from the parent).
+
+    Once per explicit provider: the three invokes take no inputs and depend on nothing, so components sharing a
+    provider share their results (three invokes per stack instead of three per component, offline and against AWS).
+    """
+    provider = parent.get_provider("aws::account")
+    if provider is not None and provider in _FACTS_BY_PROVIDER:
+        return _FACTS_BY_PROVIDER[provider]
+    facts = _look_up_account_facts(parent)
+    if provider is not None:
+        _FACTS_BY_PROVIDER[provider] = facts
+    return facts
+
+
+def _look_up_account_facts(parent: pulumi.Resource) -> AccountFacts:
     opts = pulumi.InvokeOutputOptions(parent=parent)
     identity = aws.get_caller_identity_output(opts=opts)
     partition = aws.get_partition_output(opts=opts)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.aws._resources import merged_tags, to_json
+from components.aws._resources import account_facts, merged_tags, to_json
 
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 
@@ -56,3 +57,33 @@ def test_outputs_in_tags_and_documents_are_waited_for_and_their_dependencies_kep
             f"the {name} document holds the key's ARN once it is known"
         )
         assert policy.property_dependencies["policy"] == [key.urn], f"the {name} document waits for the key"
+
+
+def test_components_on_one_provider_share_one_account_lookup_and_another_provider_gets_its_own(
+    run, recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens: list[str] = []
+    original = recorder.mocks.call
+
+    def counting(args: Any) -> Any:
+        tokens.append(args.token)
+        return original(args)
+
+    monkeypatch.setattr(recorder.mocks, "call", counting)
+    regions: dict[str, list[str]] = {}
+
+    def program() -> None:
+        for name, region in (("ireland", "eu-west-1"), ("virginia", "us-east-1")):
+            provider = aws.Provider(name, region=region)
+            for index in range(3):
+                group = pulumi.ComponentResource(
+                    "test:index:Group", f"{name}-{index}", None, pulumi.ResourceOptions(providers={"aws": provider})
+                )
+                facts = account_facts(group)
+                facts.region.apply(lambda value, name=name: regions.setdefault(name, []).append(value))
+
+    run(program)
+    assert tokens.count("aws:index/getRegion:getRegion") == 2, "three components per provider, one lookup each"
+    assert regions == {"ireland": ["eu-west-1"] * 3, "virginia": ["us-east-1"] * 3}, (
+        "each component sees its own provider's region"
+    )
