@@ -48,10 +48,18 @@ def scaled_platform(base: dict[str, Any], namespaces: int, gpu_pools: int) -> di
     """`base` (an `mlplatform:platform` document) with `namespaces` serving namespaces and `gpu_pools` GPU pools.
 
     Names, DNS labels and team groups are unique; every pool uses a GPU type of the contract, so the result
-    passes the same validation as a shipped stack file.
+    passes the same validation as a shipped stack file. The base's pools that a training quota names stay (the
+    training queues run on them) and count towards `gpu_pools`; generated pools make up the rest.
     """
     document = copy.deepcopy(base)
-    document.setdefault("cluster", {})["gpuPools"] = [_gpu_pool(index) for index in range(gpu_pools)]
+    named = {
+        quota.get("pool")
+        for namespace in (document.get("training") or {}).get("namespaces") or []
+        for quota in namespace.get("quotas") or []
+    }
+    kept = [pool for pool in (document.get("cluster") or {}).get("gpuPools") or [] if pool.get("name") in named]
+    generated = [_gpu_pool(index) for index in range(max(gpu_pools - len(kept), 0))]
+    document.setdefault("cluster", {})["gpuPools"] = kept + generated
     document.setdefault("serving", {})["namespaces"] = [
         {
             "name": f"team-{index:03d}",

@@ -37,6 +37,18 @@ class Measure:
 
 
 @dataclass
+class Cold:
+    """One program's fresh-process syntheses of one stack (`benchmarks.cold`): import and synthesis together."""
+
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mib: list[float] = field(default_factory=list)
+    harness_import_seconds: list[float] = field(default_factory=list)
+    """The part spent importing the offline harness (`stacks.synth`), the same for both programs."""
+    sdks: list[str] = field(default_factory=list)
+    """The Pulumi SDK packages the process had loaded at the end."""
+
+
+@dataclass
 class Case:
     """Our program and its baseline on one stack in one GC mode, runs interleaved."""
 
@@ -50,6 +62,12 @@ class Case:
     """Our process's resident set size after imports and warm-up, before the first run."""
     ours: Measure
     baseline: Measure
+    environment: str = ""
+    """The stack's `environment` (prod stacks carry the targets)."""
+    cold_ours: Cold | None = None
+    """Fresh-process syntheses of our program (shipped stacks only)."""
+    cold_baseline: Cold | None = None
+    """Fresh-process syntheses of the baseline, which imports only the SDK modules of the graph's types."""
 
 
 @dataclass
@@ -138,6 +156,8 @@ class Suite:
         self._scratch = tempfile.TemporaryDirectory(prefix="mlplatform-bench-")
         self.scratch = Path(self._scratch.name)
         self.records: dict[str, dict[str, Any]] = {}
+        self.baselines: dict[str, Path] = {}
+        """The generated baseline project of each measured stack."""
         self._scaled: list[str] = []
 
     def say(self, message: str) -> None:
@@ -160,6 +180,7 @@ class Suite:
                 self.say(f"{stack}: a cluster-layer stack, measured as part of the whole platform (scaled runs)")
                 continue
             self.measure(stack, PROJECT_ROOT, config.cloud, gc_modes=_gc_modes(stack))
+            self.cold(stack)
         sizes = [(namespaces, GPU_POOL_COUNTS[0]) for namespaces in namespace_counts]
         sizes += [(namespace_counts[0], pools) for pools in GPU_POOL_COUNTS[1:]]
         for namespaces, pools in sizes:
@@ -192,23 +213,25 @@ class Suite:
             ours = _Child([*arguments, "--record", str(record_path)], ours_log)
             baseline = _Child(arguments, baseline_log)
             floor = ours.ask(f"load {project_dir} {PROJECT_ROOT / '__main__.py'}")["floor_rss_mib"]
-            _ = baseline.ready
+            # One untimed run each first: it records the graph (and digests it), and loads every module the
+            # program imports on first use (a cloud's components, the SDK modules Pulumi resolves lazily).
+            first_ours = ours.ask("run off")
+            self.records[stack] = pickle.loads(record_path.read_bytes())
+            directory = write_baseline_project(
+                self.scratch / f"baseline-{stack}", self.records[stack]["nodes"], project_dir, stack
+            )
+            self.baselines[stack] = directory
+            baseline.ask(f"load {directory} {directory / '__main__.py'}")
+            first_baseline = baseline.ask("run off")
             for gc in gc_modes:
                 ours_runs, baseline_runs = results.setdefault(gc, ([], []))
                 for _index in range(runs):
                     ours_runs.append(ours.ask(f"run {gc}"))
-                    if stack not in self.records:
-                        self.records[stack] = pickle.loads(record_path.read_bytes())
-                        directory = write_baseline_project(
-                            self.scratch / f"baseline-{stack}", self.records[stack]["nodes"], project_dir, stack
-                        )
-                        baseline.ask(f"load {directory} {directory / '__main__.py'}")
                     baseline_runs.append(baseline.ask(f"run {gc}"))
             for child in (ours, baseline):
                 child.close()
             for child in (ours, baseline):
                 child.wait()
-        first_ours, first_baseline = results[gc_modes[0]][0][0], results[gc_modes[0]][1][0]
         if not first_ours["digest"] == first_baseline["digest"] == graph_digest(self.records[stack]["nodes"]):
             raise RuntimeError(f"the baseline of {stack} does not register the same graph as our program")
         for gc, (ours_runs, baseline_runs) in results.items():
@@ -222,12 +245,46 @@ class Suite:
                 floor_rss_mib=floor,
                 ours=_measure(ours.ready, ours_runs),
                 baseline=_measure(baseline.ready, baseline_runs),
+                environment=str(self.records[stack]["outputs"].get("environment") or ""),
             )
             self.results.cases.append(case)
             self.say(
                 f"{stack} (GC {gc}): {case.nodes} resources, ours {statistics.median(case.ours.seconds):.2f} s, "
                 f"baseline {statistics.median(case.baseline.seconds):.2f} s (medians of {runs})"
             )
+
+    def cold(self, stack: str) -> None:
+        """Our program and its baseline on a shipped stack, each run in a fresh process (`benchmarks.cold`),
+        `runs` times, alternating: the whole synthesis a first `python -m stacks preview` pays, imports included.
+        The baseline's process imports only the SDK modules of the graph's types."""
+        directory = self.baselines[stack]
+        commands = {
+            "ours": ["--stack", stack],
+            "baseline": ["--stack", stack, "--project", str(directory), "--program", str(directory / "__main__.py")],
+        }
+        measured = {program: Cold() for program in commands}
+        for _index in range(self.results.runs):
+            for program, arguments in commands.items():
+                result = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.cold", *arguments],
+                    cwd=PROJECT_ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if result.returncode:
+                    raise RuntimeError(f"cold synthesis of {stack} ({program}) failed:\n{result.stderr}")
+                answer = json.loads(result.stdout)
+                cold = measured[program]
+                cold.seconds.append(answer["seconds"])
+                cold.peak_rss_mib.append(answer["peak_rss_mib"])
+                cold.harness_import_seconds.append(answer["harness_import_seconds"])
+                cold.sdks = answer["sdks"]
+        for case in self.results.cases:
+            if case.stack == stack:
+                case.cold_ours, case.cold_baseline = measured["ours"], measured["baseline"]
+        ours, baseline = (statistics.median(measured[program].seconds) for program in ("ours", "baseline"))
+        self.say(f"{stack} cold: ours {ours:.2f} s, baseline {baseline:.2f} s (medians of {self.results.runs})")
 
     # --- critical path and policies ---
 

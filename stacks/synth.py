@@ -32,7 +32,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import reset_options
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks.load import FULL_KEY, check_against_foundation, platform_config_from_stack_file, stack_config_from_file
+from stacks.stack_files import FULL_KEY, stack_config_from_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -778,6 +778,9 @@ def foundation_outputs(
     target = platform.get("target") if isinstance(platform, dict) else None
     if not (isinstance(target, dict) and target.get("foundation")):
         return {}, {}  # not a cluster-layer stack (or another program's stack file)
+    # The config models load here, for a cluster layer only: synthesizing any other program needs none of them.
+    from stacks.load import check_against_foundation, platform_config_from_stack_file
+
     config = platform_config_from_stack_file(path)
     if check_against_foundation(config, project_dir, stack) is None:
         return {}, {}
@@ -846,15 +849,19 @@ def synthesize_whole(foundation_stack: str, project_dir: Path = PROJECT_ROOT, *,
 def _resolve_stack_outputs() -> tuple[dict[str, Any], list[str]]:
     root = pulumi.runtime.get_root_resource()
     exported = dict(getattr(root, "outputs", {}) or {})
-    values: dict[str, Any] = {}
-    secrets: list[str] = []
-    for key, value in exported.items():
+
+    async def resolve(value: Any) -> tuple[Any, bool]:
         output = pulumi.Output.from_input(value)
-        known = _sync_await(output.is_known())
-        values[key] = _sync_await(output.future()) if known else UNKNOWN
-        if _sync_await(output.is_secret()):
-            secrets.append(key)
-    return values, sorted(secrets)
+        known = await output.is_known()
+        return (await output.future() if known else UNKNOWN), await output.is_secret()
+
+    async def resolve_all() -> list[tuple[Any, bool]]:
+        return list(await asyncio.gather(*(resolve(value) for value in exported.values())))
+
+    # One run of the event loop for every output, not three per output.
+    resolved = dict(zip(exported, _sync_await(resolve_all()), strict=True))
+    values = {key: value for key, (value, _) in resolved.items()}
+    return values, sorted(key for key, (_, secret) in resolved.items() if secret)
 
 
 UNKNOWN_MARK = "[unknown]"

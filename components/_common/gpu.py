@@ -45,6 +45,12 @@ SERVING_WORKLOAD = "serving"
 
 SERVING_SERVICE_ACCOUNT = "model-server"
 """The service account serving pods run as in each serving namespace; cloud identities trust exactly this one."""
+TRACKING_SERVICE_ACCOUNT = "mlflow"
+"""The service account the experiment-tracking server runs as; its cloud identity (IRSA role, workload identity)
+trusts exactly this one."""
+TRAINING_SERVICE_ACCOUNT = "trainer"
+"""The service account training jobs run as in each training namespace (`TrainingNamespace` creates it); the
+training identities of both clouds trust exactly this one."""
 
 NodeEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 

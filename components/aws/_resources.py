@@ -1,6 +1,7 @@
 """Internal helpers shared by the AWS components: account facts, options and tags for stateful resources, keys."""
 
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,26 @@ class AccountFacts:
     dns_suffix: pulumi.Output[str]
 
 
+_FACTS_BY_PROVIDER: "weakref.WeakKeyDictionary[pulumi.ProviderResource, AccountFacts]" = weakref.WeakKeyDictionary()
+"""The facts of each explicit AWS provider, looked up once: every component on the platform's provider shares them."""
+
+
 def account_facts(parent: pulumi.Resource) -> AccountFacts:
-    """Look up the account, partition and region of `parent`'s AWS provider (invokes inherit it from the parent)."""
+    """Look up the account, partition and region of `parent`'s AWS provider (invokes inherit it from the parent).
+
+    Once per explicit provider: the three invokes take no inputs and depend on nothing, so components sharing a
+    provider share their results (three invokes per stack instead of three per component, offline and against AWS).
+    """
+    provider = parent.get_provider("aws::account")
+    if provider is not None and provider in _FACTS_BY_PROVIDER:
+        return _FACTS_BY_PROVIDER[provider]
+    facts = _look_up_account_facts(parent)
+    if provider is not None:
+        _FACTS_BY_PROVIDER[provider] = facts
+    return facts
+
+
+def _look_up_account_facts(parent: pulumi.Resource) -> AccountFacts:
     opts = pulumi.InvokeOutputOptions(parent=parent)
     identity = aws.get_caller_identity_output(opts=opts)
     partition = aws.get_partition_output(opts=opts)
@@ -54,14 +73,42 @@ def retained(parent: pulumi.Resource, protect: bool, **options: Any) -> pulumi.R
 
 def merged_tags(
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None, fixed: Mapping[str, str]
-) -> pulumi.Output[dict[str, str]]:
-    """The caller's tags plus the component's own; the component's win (a data classification stays true)."""
-    return pulumi.Output.from_input(tags or {}).apply(lambda given: {**(given or {}), **fixed})
+) -> pulumi.Input[dict[str, str]]:
+    """The caller's tags plus the component's own; the component's win (a data classification stays true).
+
+    A plain dict when the caller's tags are plain strings (as the platform passes them): an Output of a dict costs
+    the runtime one Output per key and value, per tagged resource, for nothing it could wait on.
+    """
+    if tags is None or (isinstance(tags, Mapping) and all(isinstance(value, str) for value in tags.values())):
+        return {**(tags or {}), **fixed}
+    return pulumi.Output.from_input(tags).apply(lambda given: {**(given or {}), **fixed})
 
 
-def to_json(value: pulumi.Input[Any]) -> pulumi.Output[str]:
-    """Serialize a document that may hold outputs, keeping key order stable."""
-    return pulumi.Output.from_input(value).apply(lambda resolved: json.dumps(resolved, sort_keys=True))
+def to_json(value: pulumi.Input[Any]) -> pulumi.Input[str]:
+    """Serialize a document that may hold outputs, keeping key order stable.
+
+    A document computed by an Output (`facts.apply(iam.some_policy)`) is serialized by one more `apply` on it (its
+    value is plain: an apply's result holds no Outputs); a plain one directly. Only a document that holds Outputs
+    among its values goes through `Output.from_input`, which lifts every nested dict, list and value into an Output.
+    """
+    if isinstance(value, pulumi.Output):
+        return value.apply(_json_text)
+    if not _holds_inputs(value):
+        return _json_text(value)
+    return pulumi.Output.from_input(value).apply(_json_text)
+
+
+def _json_text(document: Any) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def _holds_inputs(value: Any) -> bool:
+    """Whether `value` is, or holds in a dict or list, anything but plain JSON values (an Output, an awaitable)."""
+    if isinstance(value, Mapping):
+        return any(_holds_inputs(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_inputs(item) for item in value)
+    return not (value is None or isinstance(value, str | int | float | bool))
 
 
 def customer_managed_key(

@@ -6,6 +6,7 @@ from typing import NotRequired, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components._common.gpu import TRACKING_SERVICE_ACCOUNT
 from components._common.validation import Problems, check_known_arguments, require_args_mapping
 from components.aws import iam
 from components.aws._irsa import check_prefix, check_subject, irsa_role
@@ -13,7 +14,7 @@ from components.aws._resources import account_facts, to_json
 
 DEFAULT_NAMESPACE = "mlflow"
 """The namespace `ExperimentTracking` creates by default."""
-DEFAULT_SERVICE_ACCOUNT = "mlflow"
+DEFAULT_SERVICE_ACCOUNT = TRACKING_SERVICE_ACCOUNT
 """The ServiceAccount the tracking server runs as."""
 DEFAULT_PREFIX = "mlflow"
 """The server's key prefix in the artifacts bucket (`--artifacts-destination s3://<bucket>/mlflow`)."""

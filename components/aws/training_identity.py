@@ -7,12 +7,13 @@ from typing import NotRequired, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components._common.gpu import TRAINING_SERVICE_ACCOUNT
 from components._common.validation import Problems, check_known_arguments, require_args_mapping
 from components.aws import iam
 from components.aws._irsa import check_prefix, check_subject, irsa_role
 from components.aws._resources import account_facts, to_json
 
-DEFAULT_SERVICE_ACCOUNT = "trainer"
+DEFAULT_SERVICE_ACCOUNT = TRAINING_SERVICE_ACCOUNT
 """The ServiceAccount `TrainingNamespace` creates by default."""
 STORES = (("datasets", "datasets"), ("models", "models"), ("artifacts", "artifacts"))
 """The three stores a training job uses, as (argument, default top-level prefix)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from benchmarks.baseline import Node, baseline_source, graph_digest, node_from
+from benchmarks.baseline import Node, baseline_source, graph_digest, node_from, sdk_modules
 from stacks.synth import RecordingMonitor, install_recording_mocks, run_program
 
 
@@ -80,3 +80,27 @@ def test_two_resources_with_the_same_type_and_name_cannot_be_flattened() -> None
 
     with pytest.raises(ValueError, match="registered twice"):
         baseline_source(_nodes(_record(program)))
+
+
+@pytest.mark.parametrize(
+    ("types", "modules"),
+    [
+        (
+            ["aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "pulumi:providers:aws"],
+            {"pulumi_aws": ["Provider"], "pulumi_aws.ec2": ["Subnet", "Vpc"]},
+        ),
+        (
+            ["kubernetes:helm.sh/v4:Chart", "kubernetes:core/v1:Namespace"],
+            {"pulumi_kubernetes.core.v1": ["Namespace"], "pulumi_kubernetes.helm.v4": ["Chart"]},
+        ),
+        (["azure-native:network:VirtualNetwork"], {"pulumi_azure_native.network": ["VirtualNetwork"]}),
+        (["random:index/randomPassword:RandomPassword", "test:index:Key"], {"pulumi_random": ["RandomPassword"]}),
+    ],
+    ids=["aws", "kubernetes", "azure-native", "random-and-unknown"],
+)
+def test_the_baseline_imports_the_classes_of_its_types_from_the_sdk_modules_that_define_them(
+    types: list[str], modules: dict[str, list[str]]
+) -> None:
+    assert sdk_modules(types) == modules, (
+        "a cold baseline pays the import of exactly the modules whose classes would register its types"
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.report import Fit, Spread
-from benchmarks.scaling import BASE_STACK, GPU_INSTANCE_TYPES, scaled_platform
-from stacks.load import FULL_KEY, stack_config_from_file, validate_platform_config
+from benchmarks.scaling import BASE_STACK, GPU_INSTANCE_TYPES, scaled_platform, write_scaled_project
+from stacks.load import FULL_KEY, platform_config_from_stack_file, stack_config_from_file, validate_platform_config
 from stacks.synth import PROJECT_ROOT
 
 
@@ -39,3 +41,16 @@ def test_a_least_squares_fit_of_a_line_is_exact() -> None:
 
 def test_a_spread_shows_median_and_range() -> None:
     assert Spread.of([3.0, 1.0, 2.0, 10.0, 4.0]).show(1) == "3.0 (1.0–10.0)"
+
+
+@pytest.mark.parametrize(("namespaces", "gpu_pools"), [(10, 1), (10, 4)])
+def test_the_scaled_whole_platform_keeps_the_pools_its_training_queues_use(
+    tmp_path: Path, namespaces: int, gpu_pools: int
+) -> None:
+    directory, stack = write_scaled_project(tmp_path, namespaces, gpu_pools)  # validates, as `make bench` does
+    config = platform_config_from_stack_file(directory / f"Pulumi.{stack}.yaml")
+    pools = {pool.name for pool in config.cluster.gpu_pools}
+    quotas = {quota.pool for namespace in config.training.namespaces for quota in namespace.quotas}
+    assert quotas and quotas <= pools, "prod's training quotas name its H100 pool, which the scaled stack keeps"
+    assert len(pools) == gpu_pools, "the kept pools count towards the requested number of GPU pools"
+    assert len(config.serving.namespaces) == namespaces

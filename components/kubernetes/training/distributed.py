@@ -173,7 +173,7 @@ SHM_VOLUME = "dshm"
 SCRATCH_VOLUME = "scratch"
 SCRATCH_PATH = "/tmp"
 
-DEFAULT_SERVICE_ACCOUNT = "trainer"
+DEFAULT_SERVICE_ACCOUNT = gpu.TRAINING_SERVICE_ACCOUNT
 """`TrainingNamespace`'s default ServiceAccount (its cloud identity for datasets and artifacts)."""
 DEFAULT_SHM_SIZE = "16Gi"
 DEFAULT_SCRATCH_SIZE = "20Gi"

@@ -4,6 +4,7 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 
+from components._common import gpu
 from components._common.tags import TIER_LABEL
 from components._common.validation import Problems, require_args_mapping
 from components.kubernetes._platform_policies import kube_api_egress
@@ -25,7 +26,7 @@ KUBE_API_ACCESS_LABEL = "mlplatform.io/kube-api-access"
 """Pods labelled `<this>: "true"` (launchers: an MPI launcher, a driver that watches its workers) may reach the
 Kubernetes API server; other training pods may not."""
 
-DEFAULT_SERVICE_ACCOUNT_NAME = "trainer"
+DEFAULT_SERVICE_ACCOUNT_NAME = gpu.TRAINING_SERVICE_ACCOUNT
 DEFAULT_MONITORING_NAMESPACE = "monitoring"
 DEFAULT_STORAGE_EGRESS_CIDRS: list[str] = ["0.0.0.0/0"]
 DEFAULT_QUOTA_GPUS = 8

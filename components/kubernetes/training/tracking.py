@@ -42,7 +42,7 @@ TRACKING_TIER = "tracking"
 """Tier label of the tracking namespace (`mlplatform.io/tier: tracking`)."""
 DEFAULT_NAMESPACE = "mlflow"
 SERVICE_NAME = "mlflow"
-SERVICE_ACCOUNT_NAME = "mlflow"
+SERVICE_ACCOUNT_NAME = gpu.TRACKING_SERVICE_ACCOUNT
 """The server's ServiceAccount, the subject its cloud identity trusts (`system:serviceaccount:<ns>:mlflow`)."""
 MIGRATION_SERVICE_ACCOUNT_NAME = "mlflow-migrate"
 """The migration Job's ServiceAccount: no cloud identity, no API token."""
