@@ -48,6 +48,7 @@ from policies.rules.base import (
     parse_json,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.kubernetes_common import (
     NAMESPACE,
@@ -165,14 +166,9 @@ def eks_authentication(cluster: Resource, config: dict[str, Any]) -> Iterator[Fi
         yield f"EKS cluster '{cluster.name}' makes its creator a permanent admin; set access_config.bootstrap_cluster_creator_admin_permissions=False."
 
 
-CLUSTER_ADMIN_PRINCIPALS = Setting(
+CLUSTER_ADMIN_PRINCIPALS = string_list(
     "clusterAdminPrincipals",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "IAM principal ARNs (regular expressions, full match) allowed cluster-wide admin access policies.",
-    },
+    "IAM principal ARNs (regular expressions, full match) allowed cluster-wide admin access policies.",
 )
 _ADMIN_ACCESS_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
 
@@ -285,17 +281,13 @@ DENY_SERVICE_WILDCARDS = Setting(
         "description": "Also reject Allow statements with a service-wide action ('s3:*') on Resource '*'.",
     },
 )
-ADMIN_MANAGED_POLICY_NAMES = Setting(
+ADMIN_MANAGED_POLICY_NAMES = string_list(
     "adminManagedPolicies",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": list(ADMIN_MANAGED_POLICIES),
-        "description": (
-            "Names of AWS managed policies that grant administrator access (attached by ARN in any partition or "
-            "path). Defaults to AdministratorAccess, PowerUserAccess and IAMFullAccess."
-        ),
-    },
+    (
+        "Names of AWS managed policies that grant administrator access (attached by ARN in any partition or "
+        "path). Defaults to AdministratorAccess, PowerUserAccess and IAMFullAccess."
+    ),
+    ADMIN_MANAGED_POLICIES,
 )
 
 
@@ -628,14 +620,9 @@ def _pod_security_level(namespace: Resource, serving: set[str], system: set[str]
         )
 
 
-ADMIN_SUBJECTS = Setting(
+ADMIN_SUBJECTS = string_list(
     "adminSubjects",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "Subjects allowed cluster-admin/admin bindings, as 'Kind:name' (e.g. 'Group:platform-admins').",
-    },
+    "Subjects allowed cluster-admin/admin bindings, as 'Kind:name' (e.g. 'Group:platform-admins').",
 )
 _ADMIN_ROLES = ("cluster-admin", "admin")
 
@@ -716,14 +703,9 @@ def rbac_rules(role: Resource, config: dict[str, Any]) -> Iterator[Finding]:
             yield f"ClusterRole '{role.name}' rule {index} reads secrets in every namespace; use a namespaced Role."
 
 
-TOKEN_ALLOWLIST = Setting(
+TOKEN_ALLOWLIST = string_list(
     "tokenAllowlist",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "Service accounts ('namespace/name', regular expressions) whose pods may automount an API token.",
-    },
+    "Service accounts ('namespace/name', regular expressions) whose pods may automount an API token.",
 )
 
 

@@ -381,14 +381,16 @@ class Setting:
         return self.schema.get("default")
 
 
-EXCLUDE_FOR = Setting(
+def string_list(name: str, description: str, default: Iterable[str] = ()) -> Setting:
+    """A setting whose value is a list of strings (`default` when the pack configuration does not set it)."""
+    return Setting(
+        name, {"type": "array", "items": {"type": "string"}, "default": list(default), "description": description}
+    )
+
+
+EXCLUDE_FOR = string_list(
     "excludeFor",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "Regular expressions over resource names (full match) this policy does not check.",
-    },
+    "Regular expressions over resource names (full match) this policy does not check.",
 )
 EXEMPTIONS = Setting(
     "exemptions",

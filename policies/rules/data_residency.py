@@ -21,7 +21,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Stack,
     StackFinding,
     Unverified,
@@ -30,6 +29,7 @@ from policies.rules.base import (
     dicts,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.settings import ALLOWED_LOCATIONS, ALLOWED_REGIONS
 
@@ -170,20 +170,16 @@ def ecr_replication_region(configuration: Resource, config: dict[str, Any]) -> I
                 yield f"ECR replication '{configuration.name}' copies images to {region}, outside the allowed regions ({', '.join(allowed)}); remove that destination."
 
 
-GLOBAL_LOCATION_TYPES = Setting(
+GLOBAL_LOCATION_TYPES = string_list(
     "globalLocationTypes",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [
-            r"azure-native:(network|privatedns):(PrivateDnsZone|PrivateZone|VirtualNetworkLink|PrivateRecordSet|"
-            r"PrivateDnsZoneVirtualNetworkLink)",
-            r"azure-native:network:DnsZone",
-            r"azure-native:(insights|monitor):ActionGroup",
-            r"azure-native:(insights|monitor):ActivityLogAlert",
-        ],
-        "description": "Type tokens (regular expressions, full match) that exist only as 'global' and may use that location.",
-    },
+    "Type tokens (regular expressions, full match) that exist only as 'global' and may use that location.",
+    [
+        r"azure-native:(network|privatedns):(PrivateDnsZone|PrivateZone|VirtualNetworkLink|PrivateRecordSet|"
+        r"PrivateDnsZoneVirtualNetworkLink)",
+        r"azure-native:network:DnsZone",
+        r"azure-native:(insights|monitor):ActionGroup",
+        r"azure-native:(insights|monitor):ActivityLogAlert",
+    ],
 )
 
 

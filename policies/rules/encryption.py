@@ -46,6 +46,7 @@ from policies.rules.base import (
     parse_json,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.kubernetes_common import HELM_TYPES, kind_of, object_name
 
@@ -1027,14 +1028,9 @@ def kubernetes_storage_class(storage_class: Resource, config: dict[str, Any]) ->
             yield f"StorageClass '{storage_class.name}' provisions Azure disks with platform-managed keys; set parameters diskEncryptionSetID=<disk encryption set ID>."
 
 
-ENCRYPTED_STORAGE_CLASSES = Setting(
+ENCRYPTED_STORAGE_CLASSES = string_list(
     "encryptedStorageClasses",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "StorageClasses defined outside this stack that are known to encrypt with a customer-managed key.",
-    },
+    "StorageClasses defined outside this stack that are known to encrypt with a customer-managed key.",
 )
 DEFAULT_STORAGE_CLASS_ENCRYPTED = Setting(
     "defaultStorageClassEncrypted",

@@ -11,7 +11,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Stack,
     StackFinding,
     Unverified,
@@ -20,6 +19,7 @@ from policies.rules.base import (
     dicts,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.kubernetes_common import (
     DAEMON_SET_TYPES,
@@ -225,14 +225,10 @@ def aks_gpu_taint(resource: Resource, config: dict[str, Any]) -> Iterator[Findin
         raise NotApplicable(f"'{resource.name}' defines no NC/ND GPU node pool")
 
 
-GPU_AGENT_NAMESPACES = Setting(
+GPU_AGENT_NAMESPACES = string_list(
     "gpuAgentNamespaces",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": ["gpu-operator", "monitoring", "logging"],
-        "description": "Namespaces whose DaemonSets must run on GPU nodes too (GPU operator, exporters, log shippers).",
-    },
+    "Namespaces whose DaemonSets must run on GPU nodes too (GPU operator, exporters, log shippers).",
+    ["gpu-operator", "monitoring", "logging"],
 )
 _GPU_NODE_LABELS = (gpu.GPU_PRESENT_LABEL, "feature.node.kubernetes.io/pci-10de.present", gpu.AKS_ACCELERATOR_LABEL)
 _REQUIRED_TAINTS = sorted(

@@ -17,7 +17,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Stack,
     StackFinding,
     Unverified,
@@ -27,6 +26,7 @@ from policies.rules.base import (
     parse_json,
     resource_rule,
     stack_rule,
+    string_list,
 )
 
 IAM_ROLE = "aws:iam/role:Role"
@@ -211,31 +211,22 @@ OPERATOR_NAMESPACES: tuple[str, ...] = (
 manager, Envoy Gateway, the ECK operator, Argo's controller read Secrets cluster-wide by design), where no team can
 create a ServiceAccount."""
 
-SECRET_READER_NAMESPACES = Setting(
+SECRET_READER_NAMESPACES = string_list(
     "secretReaderNamespaces",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": list(OPERATOR_NAMESPACES),
-        "description": (
-            "Namespaces whose ServiceAccounts are the platform's operators, reviewed to read Secrets cluster-wide "
-            "(a team cannot create a ServiceAccount there). Defaults to the platform's system and operator "
-            "namespaces."
-        ),
-    },
+    (
+        "Namespaces whose ServiceAccounts are the platform's operators, reviewed to read Secrets cluster-wide "
+        "(a team cannot create a ServiceAccount there). Defaults to the platform's system and operator "
+        "namespaces."
+    ),
+    OPERATOR_NAMESPACES,
 )
 
-SECRET_READER_SUBJECTS = Setting(
+SECRET_READER_SUBJECTS = string_list(
     "secretReaderSubjects",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": (
-            "Subjects reviewed to read Secrets cluster-wide (e.g. an operator that manages certificates), as "
-            "'ServiceAccount:namespace/name', 'Group:name' or 'User:name'."
-        ),
-    },
+    (
+        "Subjects reviewed to read Secrets cluster-wide (e.g. an operator that manages certificates), as "
+        "'ServiceAccount:namespace/name', 'Group:name' or 'User:name'."
+    ),
 )
 
 

@@ -13,7 +13,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Stack,
     StackFinding,
     Unverified,
@@ -22,6 +21,7 @@ from policies.rules.base import (
     dicts,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.kubernetes_common import (
     HELM_RELEASE,
@@ -299,14 +299,10 @@ def image_registry(stack: Stack, config: dict[str, Any]) -> Iterator[StackFindin
 
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
-ALLOWED_CHART_REPOS = Setting(
+ALLOWED_CHART_REPOS = string_list(
     "allowedChartRepos",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": list(DEFAULT_CHART_REPOSITORIES),
-        "description": "Chart repository URLs (https:// or oci://) charts may come from, besides OCI charts in the platform's registries.",
-    },
+    "Chart repository URLs (https:// or oci://) charts may come from, besides OCI charts in the platform's registries.",
+    DEFAULT_CHART_REPOSITORIES,
 )
 
 

@@ -11,7 +11,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Unverified,
     as_bool,
     as_dict,
@@ -20,6 +19,7 @@ from policies.rules.base import (
     dig,
     must_be_true,
     resource_rule,
+    string_list,
 )
 from policies.rules.kubernetes_common import (
     HELM_TYPES,
@@ -349,14 +349,9 @@ _CLUSTER_SCOPED_KINDS = frozenset(
         "MultiKueueConfig", "ProvisioningRequestConfig",
     }
 )  # fmt: skip
-CLUSTER_SCOPED_KINDS = Setting(
+CLUSTER_SCOPED_KINDS = string_list(
     "clusterScopedKinds",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "Further cluster-scoped custom resource kinds (besides the built-in ones and kinds named Cluster*).",
-    },
+    "Further cluster-scoped custom resource kinds (besides the built-in ones and kinds named Cluster*).",
 )
 
 

@@ -28,7 +28,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Stack,
     StackFinding,
     Unverified,
@@ -39,6 +38,7 @@ from policies.rules.base import (
     dicts,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
 from policies.rules.kubernetes_common import (
@@ -710,26 +710,17 @@ def service_exposure(stack: Stack, config: dict[str, Any]) -> Iterator[StackFind
             )
 
 
-PRIVATE_TIERS = Setting(
+PRIVATE_TIERS = string_list(
     "privateTiers",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": ["training", "tracking"],
-        "description": (
-            "Namespace tiers (label mlplatform.io/tier) whose Services are reachable only inside the cluster: "
-            "training jobs and the experiment tracker."
-        ),
-    },
+    (
+        "Namespace tiers (label mlplatform.io/tier) whose Services are reachable only inside the cluster: "
+        "training jobs and the experiment tracker."
+    ),
+    ["training", "tracking"],
 )
-PRIVATE_NAMESPACES = Setting(
+PRIVATE_NAMESPACES = string_list(
     "privateNamespaces",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "Further namespaces held to the same rule (e.g. ones created outside this stack).",
-    },
+    "Further namespaces held to the same rule (e.g. ones created outside this stack).",
 )
 
 

@@ -11,7 +11,7 @@ from components._common.limits import (
     PLATFORM_SYSTEM_NAMESPACES,
 )
 from components._common.regions import EU_AWS_REGIONS, EU_AZURE_LOCATIONS
-from policies.rules.base import Setting
+from policies.rules.base import Setting, string_list
 
 DEFAULT_SYSTEM_NAMESPACES = PLATFORM_SYSTEM_NAMESPACES
 """Platform namespaces whose node-agent DaemonSets need host access (device plugin, DCGM, exporters, shippers)."""
@@ -71,23 +71,15 @@ DEFAULT_CHART_REPOSITORIES: tuple[str, ...] = (
 """Chart repositories of the components the platform pins (REFERENCE.md); extend with `allowedChartRepos`."""
 
 
-def _array(description: str, default: list[Any]) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "string"}, "default": default, "description": description}
-
-
-ALLOWED_REGIONS = Setting(
+ALLOWED_REGIONS = string_list(
     "allowedRegions",
-    _array(
-        "AWS regions resources and replicas may be in (GDPR Art. 44-46). Defaults to the EU regions.",
-        list(EU_AWS_REGIONS),
-    ),
+    "AWS regions resources and replicas may be in (GDPR Art. 44-46). Defaults to the EU regions.",
+    list(EU_AWS_REGIONS),
 )
-ALLOWED_LOCATIONS = Setting(
+ALLOWED_LOCATIONS = string_list(
     "allowedLocations",
-    _array(
-        "Azure locations (lower case, no spaces) resources and replicas may be in. Defaults to the EU locations.",
-        list(EU_AZURE_LOCATIONS),
-    ),
+    "Azure locations (lower case, no spaces) resources and replicas may be in. Defaults to the EU locations.",
+    list(EU_AZURE_LOCATIONS),
 )
 MAX_RETENTION_DAYS = Setting(
     "maxRetentionDays",
@@ -116,37 +108,29 @@ MAX_LOG_RETENTION_DAYS = Setting(
         "description": "Longest retention of logs in days (storage limitation).",
     },
 )
-SYSTEM_NAMESPACES = Setting(
+SYSTEM_NAMESPACES = string_list(
     "systemNamespaces",
-    _array(
-        "Platform namespaces whose DaemonSets are node agents that may use host access and run privileged.",
-        list(DEFAULT_SYSTEM_NAMESPACES),
-    ),
+    "Platform namespaces whose DaemonSets are node agents that may use host access and run privileged.",
+    list(DEFAULT_SYSTEM_NAMESPACES),
 )
-SERVING_NAMESPACES = Setting(
+SERVING_NAMESPACES = string_list(
     "servingNamespaces",
-    _array(
-        "Namespaces treated as serving namespaces in addition to those recognised by structure (a Gateway API "
-        "route's backend, an Ingress, a KServe InferenceService) or labelled mlplatform.io/tier=serving "
-        "(for namespaces created outside this stack).",
-        [],
-    ),
+    "Namespaces treated as serving namespaces in addition to those recognised by structure (a Gateway API "
+    "route's backend, an Ingress, a KServe InferenceService) or labelled mlplatform.io/tier=serving "
+    "(for namespaces created outside this stack).",
+    [],
 )
-ALLOWED_REGISTRIES = Setting(
+ALLOWED_REGISTRIES = string_list(
     "allowedRegistries",
-    _array(
-        "Registry hosts (regular expressions, full match) every workload may pull from. Defaults to ECR in "
-        "an EU region and ACR.",
-        list(DEFAULT_ALLOWED_REGISTRIES),
-    ),
+    "Registry hosts (regular expressions, full match) every workload may pull from. Defaults to ECR in "
+    "an EU region and ACR.",
+    list(DEFAULT_ALLOWED_REGISTRIES),
 )
-VENDOR_REGISTRIES = Setting(
+VENDOR_REGISTRIES = string_list(
     "vendorRegistries",
-    _array(
-        "Further registries allowed outside serving namespaces, for pinned vendor components: regular "
-        "expressions that fully match the registry host, or `host/repository` for one publisher on a shared host.",
-        list(DEFAULT_VENDOR_REGISTRIES),
-    ),
+    "Further registries allowed outside serving namespaces, for pinned vendor components: regular "
+    "expressions that fully match the registry host, or `host/repository` for one publisher on a shared host.",
+    list(DEFAULT_VENDOR_REGISTRIES),
 )
 
 POD_SPEC_SHAPES: tuple[str, ...] = ("podSpec", "runtimePodSpec", "kserveComponent", "argoTemplate")

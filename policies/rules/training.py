@@ -22,7 +22,6 @@ from policies.rules.base import (
     Finding,
     NotApplicable,
     Resource,
-    Setting,
     Stack,
     StackFinding,
     Unverified,
@@ -31,6 +30,7 @@ from policies.rules.base import (
     dicts,
     resource_rule,
     stack_rule,
+    string_list,
 )
 from policies.rules.data_lifecycle import chart_name
 from policies.rules.kubernetes_common import (
@@ -73,17 +73,12 @@ JOB_FRAMEWORKS: dict[tuple[str, str], str] = {
 pkg/controller/jobs/ at v0.19.2; a CronJob's Jobs are batch/job)."""
 _TOKEN = re.compile(r"^kubernetes:(?:(?P<group>[a-z0-9.-]+)/)?(?P<version>[a-z0-9]+):(?P<kind>\w+)$")
 
-TRAINING_NAMESPACES = Setting(
+TRAINING_NAMESPACES = string_list(
     "trainingNamespaces",
-    {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": (
-            "Namespaces treated as training namespaces in addition to those labelled mlplatform.io/tier=training "
-            "(for namespaces created outside this stack)."
-        ),
-    },
+    (
+        "Namespaces treated as training namespaces in addition to those labelled mlplatform.io/tier=training "
+        "(for namespaces created outside this stack)."
+    ),
 )
 
 
