@@ -24,11 +24,10 @@ from policies.rules.base import (
 from policies.rules.kubernetes_common import (
     DAEMON_SET_TYPES,
     KARPENTER_NODE_POOL,
-    NAMESPACE,
     RESOURCE_QUOTA,
     lands_in,
+    namespace_objects,
     namespace_of,
-    object_name,
     pod_spec,
     serving_namespaces,
 )
@@ -319,7 +318,7 @@ def serving_gpu_quota(stack: Stack, config: dict[str, Any]) -> Iterator[StackFin
     )
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
-    owners = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
+    owners = namespace_objects(stack)
     quotas = stack.of((RESOURCE_QUOTA,))
     for name in sorted(names):
         owner = owners.get(name)

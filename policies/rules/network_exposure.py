@@ -43,12 +43,12 @@ from policies.rules.base import (
 from policies.rules.cidr import PUBLIC_CIDR_LIMITS, exposure
 from policies.rules.kubernetes_common import (
     INGRESS_TYPES,
-    NAMESPACE,
     NETWORK_POLICY,
     SERVICE_TYPES,
     lands_in,
+    namespace_objects,
     namespace_of,
-    object_name,
+    placed_in,
     serving_namespaces,
 )
 from policies.rules.settings import SERVING_NAMESPACES, SYSTEM_NAMESPACES
@@ -627,10 +627,10 @@ def serving_default_deny(stack: Stack, config: dict[str, Any]) -> Iterator[Stack
     )
     if not names:
         raise NotApplicable("the stack has no serving namespaces")
-    namespace_objects = {object_name(ns): ns for ns in stack.of((NAMESPACE,))}
+    owners = namespace_objects(stack)
     policies = stack.of((NETWORK_POLICY,))
     for name in sorted(names):
-        owner = namespace_objects.get(name)
+        owner = owners.get(name)
         in_namespace = [policy for policy in policies if lands_in(policy, name, owner)]
         verdicts = [_is_default_deny(policy) for policy in in_namespace]
         cancelling = [(policy, _allow_all_directions(policy)) for policy in in_namespace]
@@ -745,10 +745,8 @@ PRIVATE_NAMESPACES = string_list(
 def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iterator[StackFinding]:
     tiers = set(as_list(config.get("privateTiers")))
     private = set(as_list(config.get("privateNamespaces")))
-    owners: dict[str, Resource] = {}
-    for namespace in stack.of((NAMESPACE,)):
-        name = object_name(namespace)
-        owners[name] = namespace
+    owners = namespace_objects(stack)
+    for name, namespace in owners.items():
         labels = as_dict(namespace.get("metadata.labels"))
         if isinstance(labels, dict) and labels.get(TIER_LABEL) in tiers:
             private.add(name)
@@ -757,11 +755,7 @@ def training_namespace_not_exposed(stack: Stack, config: dict[str, Any]) -> Iter
     if not private or not exposed:
         raise NotApplicable("the stack has no Services or Ingresses in training or tracking namespaces")
     for resource in exposed:
-        namespace = namespace_of(resource)
-        if namespace is UNKNOWN:
-            namespace = next(
-                (name for name, owner in owners.items() if resource.depends_on("metadata", owner.urn)), UNKNOWN
-            )
+        namespace = placed_in(resource, owners)
         if namespace is UNKNOWN:
             yield resource, Unverified(f"the namespace of '{resource.name}'")
             continue

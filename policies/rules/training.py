@@ -35,13 +35,10 @@ from policies.rules.base import (
 from policies.rules.data_lifecycle import chart_name
 from policies.rules.kubernetes_common import (
     HELM_TYPES,
-    NAMESPACE,
     RESOURCE_QUOTA,
     gpu_count,
     namespace_labels,
-    namespace_name,
     namespace_objects,
-    namespace_of,
     object_name,
     placed_in,
     selector_matches,
@@ -124,23 +121,14 @@ class _Namespaces:
     """The stack's namespaces: their objects, GPU quotas, jobs and LocalQueues, joined by name."""
 
     def __init__(self, stack: Stack, extra_training: list[str]) -> None:
-        self.owners = {
-            name: namespace
-            for namespace in stack.of((NAMESPACE,))
-            if isinstance(name := namespace_name(namespace), str)
-        }
+        self.owners = namespace_objects(stack)
         self.extra_training = set(extra_training)
         self.stack = stack
         self.unknown_placement: list[Resource] = []
 
     def of(self, resource: Resource) -> Any:
         """The namespace an object lands in, through its `metadata` dependency on a Namespace when unknown."""
-        name = namespace_of(resource)
-        if name is UNKNOWN:
-            for owner_name, owner in self.owners.items():
-                if resource.depends_on("metadata", owner.urn):
-                    return owner_name
-        return name
+        return placed_in(resource, self.owners)
 
     def grouped(self, resources: list[Resource]) -> dict[str, list[Resource]]:
         """Resources by the namespace they land in (those whose namespace is unknown are remembered)."""
