@@ -21,7 +21,7 @@ from policies.rules.base import (
     resource_rule,
 )
 from policies.rules.kubernetes_common import PodTemplate, may_carry_pods
-from policies.rules.kubernetes_workloads import each_hardened
+from policies.rules.kubernetes_workloads import each_hardened, security_context
 from policies.rules.settings import CRD_POD_SPEC_PATHS, SYSTEM_NAMESPACES
 
 PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
@@ -71,10 +71,6 @@ SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm
 """The baseline's SELinux allowed types (container_engine_t since v1.31); user and role must be unset."""
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _APPARMOR_TYPES = frozenset({"RuntimeDefault", "Localhost"})
-
-
-def _context(holder: dict[str, Any]) -> Any:
-    return as_dict(holder.get("securityContext"))
 
 
 def _selinux(context: Any, where: str) -> Iterator[Finding]:
@@ -128,7 +124,7 @@ def pod_security_baseline(workload: Resource, config: dict[str, Any]) -> Iterato
 
 def _pod_security_baseline(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
     pod = f"the pod of {template.where}"
-    pod_context = _context(template.spec)
+    pod_context = security_context(template.spec)
     yield from _selinux(pod_context, pod)
     yield from _apparmor(pod_context, pod)
     yield from _windows_host_process(pod_context, pod)
@@ -140,7 +136,7 @@ def _pod_security_baseline(template: PodTemplate, items: list[dict[str, Any]]) -
         yield f"{pod} sets unsafe sysctls {unsafe}; keep to the Pod Security baseline's safe sysctls."
     for container in items:
         label = template.container(container)
-        context = _context(container)
+        context = security_context(container)
         proc_mount = UNKNOWN if context is UNKNOWN else context.get("procMount")
         if proc_mount is UNKNOWN:
             yield Unverified(f"the /proc mount of {label}")

@@ -65,8 +65,9 @@ def each_hardened(workload: Resource, config: dict[str, Any], check: TemplateChe
     yield from each_template(workload, config, check)
 
 
-def _security_context(container: dict[str, Any]) -> Any:
-    return as_dict(container.get("securityContext"))
+def security_context(holder: dict[str, Any]) -> Any:
+    """The `securityContext` of a pod spec or a container, {} or `UNKNOWN`."""
+    return as_dict(holder.get("securityContext"))
 
 
 @resource_rule(
@@ -88,7 +89,7 @@ def _run_as_non_root(template: PodTemplate, items: list[dict[str, Any]]) -> Iter
     if dig_context(pod_context, "runAsUser") in (0, 0.0):
         yield f"{template.where} runs its pod as UID 0; set security_context.run_as_user to a non-zero UID."
     for container in items:
-        context = _security_context(container)
+        context = security_context(container)
         non_root = as_bool(dig_context(context, "runAsNonRoot"))
         user = dig_context(context, "runAsUser")
         label = template.container(container)
@@ -121,7 +122,7 @@ def no_privilege_escalation(workload: Resource, config: dict[str, Any]) -> Itera
 
 def _no_privilege_escalation(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
     for container in items:
-        context = _security_context(container)
+        context = security_context(container)
         label = template.container(container)
         privileged, escalation = (
             as_bool(dig_context(context, "privileged")),
@@ -150,7 +151,7 @@ def capabilities_dropped(workload: Resource, config: dict[str, Any]) -> Iterator
 
 def _capabilities_dropped(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
     for container in items:
-        capabilities = dig_context(_security_context(container), "capabilities")
+        capabilities = dig_context(security_context(container), "capabilities")
         label = template.container(container)
         if capabilities is UNKNOWN:
             yield Unverified(f"the capabilities of {label}")
@@ -185,7 +186,7 @@ def seccomp_profile(workload: Resource, config: dict[str, Any]) -> Iterator[Find
 def _seccomp_profile(template: PodTemplate, items: list[dict[str, Any]]) -> Iterator[Finding]:
     pod_type = dig(template.spec, "securityContext.seccompProfile.type")
     for container in items:
-        profile = dig_context(_security_context(container), "seccompProfile")
+        profile = dig_context(security_context(container), "seccompProfile")
         kind = UNKNOWN if profile is UNKNOWN else as_dict(profile).get("type")
         label = template.container(container)
         effective = pod_type if kind is None else kind
@@ -279,7 +280,7 @@ def _read_only_root_filesystem(template: PodTemplate, items: list[dict[str, Any]
     for container in items:
         label = template.container(container)
         yield from must_be_true(
-            dig_context(_security_context(container), "readOnlyRootFilesystem"),
+            dig_context(security_context(container), "readOnlyRootFilesystem"),
             f"read_only_root_filesystem of {label}",
             f"{label} can write to its root filesystem; set security_context.read_only_root_filesystem=True.",
         )
