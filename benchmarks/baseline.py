@@ -17,9 +17,10 @@
 # `_internal_init` (every output property registered as an input of None, typed name translation) and the source
 # position of each registration. `pulumi.runtime.resource._get_stack_trace` walks the stack up to the third
 # `__init__` frame (Resource, CustomResource/ComponentResource, the concrete class) and converts every frame
-# below it to a `file://` URI; registered from a plain function, the untyped baseline has no third `__init__`
-# frame and sends an empty trace. The typed baseline is thus the floor for a program written with the SDK's
-# classes and no components: ours minus typed is what our components, config layer and Output plumbing cost.
+# below it to a `file://` URI; registered from a plain function through `pulumi.CustomResource`, the untyped
+# baseline has no third `__init__` frame and sends an empty trace (its providers, through `ProviderResource`, do
+# have one). The typed baseline is thus the floor for a program written with the SDK's classes and no
+# components: ours minus typed is what our components, config layer and Output plumbing cost.
 
 from __future__ import annotations
 

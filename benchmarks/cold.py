@@ -1,13 +1,13 @@
 """One cold synthesis: a fresh process imports what the program needs, synthesizes once, reports time and memory."""
 
-# `benchmarks.suite` runs this once per measurement, alternating our program and its baseline:
+# `benchmarks.suite` runs this once per measurement, alternating our program and its baselines (untyped, typed):
 #
 #     python -m benchmarks.cold --stack prod [--project DIR --program FILE]
 #
 # Nothing is imported before the clock starts but this module's standard-library imports; the harness
 # (`stacks.synth`: mock runtime, recording monitor, stack-file reader) is imported and timed alike for both
 # programs, and the program imports what it needs itself: ours its config layer, components and cloud SDK, the
-# baseline only the SDK modules of its types. It prints one JSON line: seconds from the first line of this module
+# baselines only the SDK modules of their types. It prints one JSON line: seconds from the first line of this module
 # to the resolved stack outputs, the part of them spent importing the harness, peak resident memory (VmHWM) and
 # which cloud SDKs were loaded.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import statistics
@@ -22,6 +23,10 @@ from stacks.synth import PROJECT_ROOT, stack_names
 
 GC_CHECK = ("prod", (10, 1), (100, 1))
 """Stacks (shipped by name, scaled by (namespaces, GPU pools)) also measured with the default garbage collection."""
+TYPED_MAX_NAMESPACES = 100
+"""The typed baseline is measured on every shipped stack and on the scaled ones up to this many namespaces: at 500
+its runs would add about three minutes to `make bench` (11 min on 2 cores), and the decomposition it serves is
+read on the shipped stacks."""
 
 
 @dataclass
@@ -68,6 +73,11 @@ class Case:
     """Fresh-process syntheses of our program (shipped stacks only)."""
     cold_baseline: Cold | None = None
     """Fresh-process syntheses of the baseline, which imports only the SDK modules of the graph's types."""
+    typed: Measure | None = None
+    """The typed baseline (`benchmarks.baseline.typed_baseline_source`): the same graph through the SDK's typed
+    classes, flat; its runs alternate with the other two (see `TYPED_MAX_NAMESPACES` for where it is measured)."""
+    cold_typed: Cold | None = None
+    """Fresh-process syntheses of the typed baseline, which imports the same SDK modules as the baseline."""
 
 
 @dataclass
@@ -158,6 +168,8 @@ class Suite:
         self.records: dict[str, dict[str, Any]] = {}
         self.baselines: dict[str, Path] = {}
         """The generated baseline project of each measured stack."""
+        self.typed_baselines: dict[str, Path] = {}
+        """The generated typed baseline project of each stack it is measured on."""
         self._scaled: list[str] = []
 
     def say(self, message: str) -> None:
@@ -187,7 +199,13 @@ class Suite:
             directory, stack = write_scaled_project(self.scratch / f"ns{namespaces}-gpu{pools}", namespaces, pools)
             self._scaled.append(stack)
             self.measure(
-                stack, directory, "aws", gc_modes=_gc_modes((namespaces, pools)), namespaces=namespaces, gpu_pools=pools
+                stack,
+                directory,
+                "aws",
+                gc_modes=_gc_modes((namespaces, pools)),
+                namespaces=namespaces,
+                gpu_pools=pools,
+                typed=namespaces <= TYPED_MAX_NAMESPACES,
             )
 
     def measure(
@@ -199,42 +217,58 @@ class Suite:
         gc_modes: Sequence[str],
         namespaces: int | None = None,
         gpu_pools: int | None = None,
+        typed: bool = True,
     ) -> None:
-        """Our program and its generated baseline, `runs` times each per GC mode, alternating.
+        """Our program, its generated baseline and (when `typed`) its typed baseline, `runs` times each per GC
+        mode, alternating.
 
-        Both processes warm up at the same time (nothing is timed then); afterwards only one works at a time.
-        Our first run records the graph, from which the baseline program is generated.
+        The processes warm up at the same time (nothing is timed then); afterwards only one works at a time.
+        Our first run records the graph, from which the baseline programs are generated.
         """
         runs = self.results.runs
         record_path = self.scratch / f"{stack}.record"
         arguments = ["--stack", stack, "--cloud", cloud]
-        results: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-        with tempfile.TemporaryFile("w+") as ours_log, tempfile.TemporaryFile("w+") as baseline_log:
-            ours = _Child([*arguments, "--record", str(record_path)], ours_log)
-            baseline = _Child(arguments, baseline_log)
-            floor = ours.ask(f"load {project_dir} {PROJECT_ROOT / '__main__.py'}")["floor_rss_mib"]
+        programs = ("ours", "baseline", "typed") if typed else ("ours", "baseline")
+        results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        with contextlib.ExitStack() as stack_of_logs:
+            logs = {program: stack_of_logs.enter_context(tempfile.TemporaryFile("w+")) for program in programs}
+            children = {
+                program: _Child([*arguments, "--record", str(record_path)] if program == "ours" else arguments, log)
+                for program, log in logs.items()
+            }
+            floor = children["ours"].ask(f"load {project_dir} {PROJECT_ROOT / '__main__.py'}")["floor_rss_mib"]
             # One untimed run each first: it records the graph (and digests it), and loads every module the
             # program imports on first use (a cloud's components, the SDK modules Pulumi resolves lazily).
-            first_ours = ours.ask("run off")
+            first = {"ours": children["ours"].ask("run off")}
             self.records[stack] = pickle.loads(record_path.read_bytes())
-            directory = write_baseline_project(
-                self.scratch / f"baseline-{stack}", self.records[stack]["nodes"], project_dir, stack
+            nodes = self.records[stack]["nodes"]
+            self.baselines[stack] = write_baseline_project(
+                self.scratch / f"baseline-{stack}", nodes, project_dir, stack
             )
-            self.baselines[stack] = directory
-            baseline.ask(f"load {directory} {directory / '__main__.py'}")
-            first_baseline = baseline.ask("run off")
+            if typed:
+                self.typed_baselines[stack] = write_baseline_project(
+                    self.scratch / f"typed-{stack}", nodes, project_dir, stack, typed=True
+                )
+            for program in programs[1:]:
+                directory = (self.baselines if program == "baseline" else self.typed_baselines)[stack]
+                children[program].ask(f"load {directory} {directory / '__main__.py'}")
+                first[program] = children[program].ask("run off")
             for gc in gc_modes:
-                ours_runs, baseline_runs = results.setdefault(gc, ([], []))
+                measured = results.setdefault(gc, {program: [] for program in programs})
                 for _index in range(runs):
-                    ours_runs.append(ours.ask(f"run {gc}"))
-                    baseline_runs.append(baseline.ask(f"run {gc}"))
-            for child in (ours, baseline):
+                    for program in programs:
+                        measured[program].append(children[program].ask(f"run {gc}"))
+            for child in children.values():
                 child.close()
-            for child in (ours, baseline):
+            for child in children.values():
                 child.wait()
-        if not first_ours["digest"] == first_baseline["digest"] == graph_digest(self.records[stack]["nodes"]):
-            raise RuntimeError(f"the baseline of {stack} does not register the same graph as our program")
-        for gc, (ours_runs, baseline_runs) in results.items():
+        expected = graph_digest(nodes)
+        for program in programs[1:]:
+            if first[program]["digest"] != expected or first["ours"]["digest"] != expected:
+                raise RuntimeError(f"the {program} baseline of {stack} does not register the same graph as our program")
+        first_ours = first["ours"]
+        for gc, measured in results.items():
+            ours_runs, baseline_runs = measured["ours"], measured["baseline"]
             case = Case(
                 stack=stack,
                 gc=gc,
@@ -243,25 +277,34 @@ class Suite:
                 registrations=first_ours["registrations"],
                 nodes=first_ours["nodes"],
                 floor_rss_mib=floor,
-                ours=_measure(ours.ready, ours_runs),
-                baseline=_measure(baseline.ready, baseline_runs),
+                ours=_measure(children["ours"].ready, ours_runs),
+                baseline=_measure(children["baseline"].ready, baseline_runs),
                 environment=str(self.records[stack]["outputs"].get("environment") or ""),
+                typed=_measure(children["typed"].ready, measured["typed"]) if typed else None,
             )
             self.results.cases.append(case)
             self.say(
                 f"{stack} (GC {gc}): {case.nodes} resources, ours {statistics.median(case.ours.seconds):.2f} s, "
-                f"baseline {statistics.median(case.baseline.seconds):.2f} s (medians of {runs})"
+                f"baseline {statistics.median(case.baseline.seconds):.2f} s"
+                + (f", typed {statistics.median(case.typed.seconds):.2f} s" if case.typed else "")
+                + f" (medians of {runs})"
             )
 
     def cold(self, stack: str) -> None:
-        """Our program and its baseline on a shipped stack, each run in a fresh process (`benchmarks.cold`),
+        """Our program and its baselines on a shipped stack, each run in a fresh process (`benchmarks.cold`),
         `runs` times, alternating: the whole synthesis a first `python -m stacks preview` pays, imports included.
-        The baseline's process imports only the SDK modules of the graph's types."""
-        directory = self.baselines[stack]
-        commands = {
-            "ours": ["--stack", stack],
-            "baseline": ["--stack", stack, "--project", str(directory), "--program", str(directory / "__main__.py")],
-        }
+        The baselines' processes import only the SDK modules of the graph's types."""
+        commands = {"ours": ["--stack", stack]}
+        for program, directory in (("baseline", self.baselines.get(stack)), ("typed", self.typed_baselines.get(stack))):
+            if directory is not None:
+                commands[program] = [
+                    "--stack",
+                    stack,
+                    "--project",
+                    str(directory),
+                    "--program",
+                    str(directory / "__main__.py"),
+                ]
         measured = {program: Cold() for program in commands}
         for _index in range(self.results.runs):
             for program, arguments in commands.items():
@@ -283,8 +326,9 @@ class Suite:
         for case in self.results.cases:
             if case.stack == stack:
                 case.cold_ours, case.cold_baseline = measured["ours"], measured["baseline"]
-        ours, baseline = (statistics.median(measured[program].seconds) for program in ("ours", "baseline"))
-        self.say(f"{stack} cold: ours {ours:.2f} s, baseline {baseline:.2f} s (medians of {self.results.runs})")
+                case.cold_typed = measured.get("typed")
+        medians = ", ".join(f"{program} {statistics.median(cold.seconds):.2f} s" for program, cold in measured.items())
+        self.say(f"{stack} cold: {medians} (medians of {self.results.runs})")
 
     # --- critical path and policies ---
 

@@ -2,7 +2,7 @@
 
 # `benchmarks.suite` starts one such process per stack and program, so Pulumi's global runtime state and the
 # allocator's high-water mark belong to one measurement, and alternates runs between our program's process and
-# the baseline's, so a change in machine load hits both alike:
+# the baselines' (untyped and typed), so a change in machine load hits all alike:
 #
 #     python -m benchmarks.synthesis --stack prod [--cloud aws|azure|kubernetes] [--record FILE]
 #
@@ -82,7 +82,8 @@ class Runner:
         self.runs = 0
 
     def load(self, project_dir: Path, program: Path) -> dict[str, Any]:
-        """Use this project and program from now on; a baseline's graph module is compiled here, untimed."""
+        """Use this project and program from now on; a baseline's graph module (untyped or typed) is compiled here,
+        untimed."""
         self.project_dir, self.program = project_dir, program
         if (project_dir / f"{BASELINE_MODULE}.py").exists():
             sys.path.insert(0, str(project_dir))

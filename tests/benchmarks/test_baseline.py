@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
 import pytest
 
-from benchmarks.baseline import Node, baseline_source, graph_digest, node_from, sdk_modules
+from benchmarks.baseline import (
+    Node,
+    baseline_source,
+    graph_digest,
+    node_from,
+    sdk_modules,
+    typed_baseline_source,
+)
 from stacks.synth import RecordingMonitor, install_recording_mocks, run_program
 
 
@@ -104,3 +114,107 @@ def test_the_baseline_imports_the_classes_of_its_types_from_the_sdk_modules_that
     assert sdk_modules(types) == modules, (
         "a cold baseline pays the import of exactly the modules whose classes would register its types"
     )
+
+
+class _Store(pulumi.ComponentResource):
+    """A component of typed resources whose classes add options themselves: the S3 bucket's V2 type aliases, the
+    Secret's and the password's secret outputs (the password's doubled by ours), a provider's JSON settings."""
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("test:index:Store", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.kms.Key(f"{name}-key", enable_key_rotation=True, opts=child)
+        aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=f"{name}-bucket",
+            tags={"team": "ml"},
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[key], ignore_changes=["tags"], aliases=[pulumi.Alias(name="old-bucket")]
+            ),
+        )
+        password = random.RandomPassword(
+            f"{name}-password",
+            length=24,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+        )
+        cluster = k8s.Provider(f"{name}-k8s", kubeconfig="{}", enable_server_side_apply=True, opts=child)
+        k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata={"name": "store", "namespace": "ml"},
+            string_data={"password": password.result, "kmsKey": key.arn},
+            opts=pulumi.ResourceOptions(parent=self, provider=cluster, replace_on_changes=["metadata"]),
+        )
+        self.register_outputs({})
+
+
+def _typed_program() -> None:
+    provider = aws.Provider("explicit", region="eu-west-1", default_tags={"tags": {"team": "ml"}})
+    _Store("store", pulumi.ResourceOptions(provider=provider))
+
+
+def _replay(source: str) -> RecordingMonitor:
+    namespace: dict = {}
+    exec(compile(source, "baseline_graph.py", "exec"), namespace)
+    return _record(namespace["main"])
+
+
+def test_the_typed_baseline_registers_the_same_graph_through_the_sdk_classes_without_components() -> None:
+    original = _nodes(_record(_typed_program))
+    source = typed_baseline_source(original)
+
+    replayed_monitor = _replay(source)
+    replayed = _nodes(replayed_monitor)
+
+    assert graph_digest(replayed) == graph_digest(original), (
+        "same types, names, wire inputs (the provider's JSON settings not encoded twice), providers, options, "
+        "aliases and secret outputs (the ones the classes add not doubled), dependencies"
+    )
+    assert not [node for node in replayed if not node.is_node and node.type != "pulumi:pulumi:Stack"], (
+        "the typed baseline has no components"
+    )
+    assert "pulumi.CustomResource(" not in source and "pulumi_aws_kms_Key('store-key'" in source, (
+        "every resource is registered through its typed class"
+    )
+    positions = [
+        registration.request.HasField("sourcePosition")
+        for registration in replayed_monitor.registrations
+        if registration.custom
+    ]
+    untyped = [
+        registration.request.HasField("sourcePosition")
+        for registration in _record_untyped(original).registrations
+        if registration.custom and not registration.type.startswith("pulumi:providers:")
+    ]
+    assert all(positions) and untyped and not any(untyped), (
+        "typed classes pay Pulumi's source positions (a third __init__ frame); the untyped baseline's custom "
+        "resources send none (its providers do: ProviderResource.__init__ is a third __init__)"
+    )
+
+
+def _record_untyped(nodes: list[Node]) -> RecordingMonitor:
+    return _replay(baseline_source(nodes))
+
+
+def _with_input(nodes: list[Node], name: str, key: str) -> list[Node]:
+    return [
+        Node(**{**vars(node), "wire_inputs": {**node.wire_inputs, key: 1}}) if node.name == name else node
+        for node in nodes
+    ]
+
+
+@pytest.mark.parametrize(
+    ("program", "change", "message"),
+    [
+        (_program, lambda nodes: nodes, "pulumi:providers:test: no installed Pulumi SDK defines a typed class"),
+        (
+            _typed_program,
+            lambda nodes: _with_input(nodes, "store-key", "noSuchInput"),
+            r"aws:kms/key:Key: pulumi_aws.kms.Key has no keyword argument for inputs \['noSuchInput'\]",
+        ),
+    ],
+    ids=["type-without-a-class", "input-without-a-keyword"],
+)
+def test_the_typed_baseline_fails_naming_what_it_cannot_register_typed(program, change, message: str) -> None:
+    nodes = change(_nodes(_record(program)))
+    with pytest.raises(ValueError, match=message):
+        typed_baseline_source(nodes)
