@@ -18,8 +18,8 @@
 # position of each registration. `pulumi.runtime.resource._get_stack_trace` walks the stack up to the third
 # `__init__` frame (Resource, CustomResource/ComponentResource, the concrete class) and converts every frame
 # below it to a `file://` URI; registered from a plain function through `pulumi.CustomResource`, the untyped
-# baseline has no third `__init__` frame and sends an empty trace (its providers, through `ProviderResource`, do
-# have one). The typed baseline is thus the floor for a program written with the SDK's classes and no
+# baseline has no third `__init__` frame and sends an empty trace, having paid only the walk (its providers,
+# through `ProviderResource`, do have one). The typed baseline is thus the floor for a program written with the SDK's classes and no
 # components: ours minus typed is what our components, config layer and Output plumbing cost.
 
 from __future__ import annotations

@@ -290,8 +290,9 @@ def _method() -> list[str]:
         "`pulumi/runtime/resource.py` `_get_stack_trace` takes `traceback.extract_stack()` at each registration, "
         "looks for the third `__init__` frame (Resource, CustomResource/ComponentResource, the concrete class) "
         "and converts every frame below it to a `file://` URI for the engine. The untyped baseline registers "
-        "from a plain function: no third `__init__` frame is found and it sends an empty trace, so it pays no "
-        "source positions (but for its few providers, where `ProviderResource.__init__` is the third). *Typed − untyped* is the SDK classes' cost; *ours − typed* is what our components, "
+        "from a plain function: no third `__init__` frame is found and it sends an empty trace, so it pays the "
+        "stack walk but converts no frame (but for its few providers, where `ProviderResource.__init__` is the "
+        "third). *Typed − untyped* is the SDK classes' cost; *ours − typed* is what our components, "
         "config layer and Output plumbing add on top (section *Where the time goes*).",
         "- **Total synthesis** (`benchmarks/cold.py`): one synthesis in a fresh process, from its first line to "
         "the resolved stack outputs, imports included: what a first `python -m stacks preview` pays. Our program "
