@@ -297,9 +297,9 @@ def _method() -> list[str]:
         "- **Total synthesis** (`benchmarks/cold.py`): one synthesis in a fresh process, from its first line to "
         "the resolved stack outputs, imports included: what a first `python -m stacks preview` pays. Our program "
         "imports its config layer, its components and the SDKs its stack uses; the baseline imports the SDK modules "
-        "that define its graph's types (`benchmarks.baseline.sdk_modules`) and nothing else. Both import the "
-        "offline harness (`stacks.synth`, shown apart); the typed baseline imports what the baseline does. Runs "
-        "alternate between the programs.",
+        "that define its graph's types (`benchmarks.baseline.sdk_modules`) and nothing else, and so does the typed "
+        "baseline. All three import the offline harness (`stacks.synth`, shown apart). Runs alternate between "
+        "the programs.",
         "- **Critical path**: see `benchmarks/critical_path.py` for the model and the creation times.",
     ]
 
