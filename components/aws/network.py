@@ -3,8 +3,7 @@
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NamedTuple, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -59,8 +58,9 @@ class AwsNetworkArgs(TypedDict):
     """Tags for every taggable child, on top of the provider's default tags. Defaults to none."""
 
 
-@dataclass(frozen=True)
-class SubnetPlan:
+# A NamedTuple rather than a frozen dataclass: the same immutable record, but a frozen dataclass compiles six
+# generated methods when the module is imported (about 1 ms a class, paid by every synthesis).
+class SubnetPlan(NamedTuple):
     """The address ranges of one zone's subnets."""
 
     zone: str
