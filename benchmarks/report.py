@@ -299,7 +299,10 @@ def _method() -> list[str]:
         "imports its config layer, its components and the SDKs its stack uses; the baseline imports the SDK modules "
         "that define its graph's types (`benchmarks.baseline.sdk_modules`) and nothing else, and so does the typed "
         "baseline. All three import the offline harness (`stacks.synth`, shown apart). Runs alternate between "
-        "the programs.",
+        "the programs. Every program runs from bytecode compiled before the runs (`benchmarks.suite."
+        "compile_bytecode`), as an installed package does (pip compiles on install) and as the SDKs in "
+        "site-packages already are; where `PYTHONDONTWRITEBYTECODE` is set, our modules would otherwise be "
+        "compiled from source in every process (about 70 ms of prod's).",
         "- **Critical path**: see `benchmarks/critical_path.py` for the model and the creation times.",
     ]
 
