@@ -26,7 +26,7 @@ GC_CHECK = ("prod", (10, 1), (100, 1))
 """Stacks (shipped by name, scaled by (namespaces, GPU pools)) also measured with the default garbage collection."""
 TYPED_MAX_NAMESPACES = 100
 """The typed baseline is measured on every shipped stack and on the scaled ones up to this many namespaces: at 500
-its runs would add about three minutes to `make bench` (11 min on 2 cores), and the decomposition it serves is
+its runs would add about three minutes to `make bench` (12.5 min on 2 cores with it at 100), and the decomposition it serves is
 read on the shipped stacks."""
 
 
