@@ -78,14 +78,24 @@ def test_type_checkers_see_the_same_names_from_the_same_modules() -> None:
         for node in tree.body
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
     )
-    seen = {
-        node.module: tuple(alias.name for alias in node.names)
-        for node in guarded.body
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert seen == components._EXPORTS, (
-        "the `if TYPE_CHECKING:` imports (what mypy and pyright read) name the same modules and names as the "
-        "runtime table `_EXPORTS`"
+    seen: dict[str, set[str]] = {}
+    for node in guarded.body:
+        if not (isinstance(node, ast.ImportFrom) and node.module):
+            continue
+        names = seen.setdefault(node.module, set())
+        for alias in node.names:
+            if alias.name == "*":
+                names.update(importlib.import_module(node.module).__all__)
+            else:
+                assert alias.asname == alias.name, (
+                    f"`from {node.module} import {alias.name}` must be written `as {alias.name}`: only the redundant "
+                    "alias tells type checkers the name is re-exported"
+                )
+                names.add(alias.name)
+    expected = {module: set(names) for module, names in components._EXPORTS.items()}
+    assert seen == expected, (
+        "the `if TYPE_CHECKING:` imports (what mypy and pyright read) must re-export exactly the names of the runtime "
+        "table `_EXPORTS`, from the same modules: a package's `__all__` and its row in `_EXPORTS` disagree"
     )
 
 
