@@ -440,20 +440,21 @@ def _source(nodes: Iterable[Node], *, typed: bool) -> str:
         missing = [urn for urn in node.dependencies if urn not in variables]
         if missing or (node.provider_urn and node.provider_urn not in variables):
             raise ValueError(f"{node.urn} depends on resources not registered before it: {missing or node.provider}")
+        cls = typed_class(node.type) if typed else None
         inputs: dict[str, str] = {}
         for key, value in node.wire_inputs.items():
-            expression = _expression(typed_class(node.type).argument(key, value) if typed else value)
+            expression = _expression(cls.argument(key, value) if cls else value)
             upstream = node.property_dependencies.get(key)
             if upstream:
                 expression = f"_after({expression}, {', '.join(variables[urn] for urn in upstream)})"
             inputs[key] = expression
-        for key in typed_class(node.type).required if typed else ():
+        for key in cls.required if cls else ():
             # An input our program passed as an output the mocks resolved to nothing (a Docker image's ID) is
             # absent from the wire; the class still wants it, and an output resolving to None sends nothing.
             inputs.setdefault(key, "_after(None)")
         through_inputs = {urn for urns in node.property_dependencies.values() for urn in urns}
         explicit = [urn for urn in node.dependencies if urn not in through_inputs]
-        opts = _options(node, variables, explicit, typed_class(node.type) if typed else None)
+        opts = _options(node, variables, explicit, cls)
         variable = f"r{len(variables)}"
         variables[node.urn] = variable
         lines.append(f"    {variable} = {call(node, inputs, opts)}")
