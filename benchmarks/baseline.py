@@ -386,8 +386,8 @@ def typed_baseline_source(nodes: Iterable[Node]) -> str:
     classes, flat, with no components: the typed floor.
 
     Raises:
-        ValueError: as `baseline_source`, and naming the type when it has no typed class in an installed SDK or a
-            wire input the class has no keyword argument for (no silent fallback to an untyped registration).
+        ValueError: as `baseline_source`, and naming every type that has no typed class in an installed SDK, or
+            a wire input a class has no keyword argument for (no silent fallback to an untyped registration).
     """
     return _source(nodes, typed=True)
 
@@ -396,7 +396,13 @@ def _source(nodes: Iterable[Node], *, typed: bool) -> str:
     nodes = [node for node in nodes if node.is_node and node.type != STACK_TYPE]
     modules = sdk_modules(node.type for node in nodes)
     if typed:
-        classes = {node.type: typed_class(node.type) for node in nodes}  # fails here, naming the type
+        without = sorted({node.type for node in nodes if _sdk_class(node.type) is None})
+        if without:  # every such type at once, in a stable order (registration order is not)
+            raise ValueError(
+                f"no installed Pulumi SDK defines a typed class for {', '.join(without)}; the typed baseline cannot "
+                "register them"
+            )
+        classes = {node.type: typed_class(node.type) for node in nodes}
         imports = [
             f"from {module} import {', '.join(sorted({f'{c.name} as {c.variable}' for c in classes.values() if c.module == module}))}"
             for module in modules

@@ -205,7 +205,12 @@ def _with_input(nodes: list[Node], name: str, key: str) -> list[Node]:
 @pytest.mark.parametrize(
     ("program", "change", "message"),
     [
-        (_program, lambda nodes: nodes, "pulumi:providers:test: no installed Pulumi SDK defines a typed class"),
+        (
+            _program,
+            lambda nodes: nodes,
+            "no installed Pulumi SDK defines a typed class for pulumi:providers:test, test:index:Bucket, "
+            "test:index:Key, test:index:Network, test:index:Reader;",
+        ),
         (
             _typed_program,
             lambda nodes: _with_input(nodes, "store-key", "noSuchInput"),
